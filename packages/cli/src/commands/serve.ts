@@ -1,0 +1,52 @@
+import { startCollector } from '@provenant/server';
+import { intFlag, parseFlags } from '../lib/args.js';
+import type { CommandContext } from '../main.js';
+
+export const serveHelp = `provenant serve [--data DIR] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
+
+Starts the collector on the embedded SQLite ledger.
+  --data DIR        ledger folder (env PROVENANT_DATA; default ./provenant-data)
+  --port N          TCP port (env PROVENANT_PORT; default 7410; 0 picks a free one)
+  --host HOST       address to bind (env PROVENANT_HOST; default 127.0.0.1)
+  --origin NAME     checkpoint origin for a new log (default provenant.local/<random>)
+  --log-level LEVEL fatal|error|warn|info|debug (default info)`;
+
+export async function serve(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseFlags(args, {
+    data: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    origin: { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  const dataDir = values.data ?? ctx.env['PROVENANT_DATA'] ?? 'provenant-data';
+  const port = intFlag(values.port ?? ctx.env['PROVENANT_PORT'], 'port', 0, 65535) ?? 7410;
+  const host = values.host ?? ctx.env['PROVENANT_HOST'] ?? '127.0.0.1';
+  const level = values['log-level'] ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug'].includes(level)) {
+    throw new (await import('../lib/errors.js')).CliError('usage', `--log-level must be fatal, error, warn, info or debug.`, 2);
+  }
+  const collector = await startCollector({
+    dataDir,
+    host,
+    port,
+    ...(values.origin === undefined ? {} : { origin: values.origin }),
+    logger: { level },
+  });
+  ctx.out(
+    `Provenant collector listening on ${collector.url}\n` +
+      `  ledger: ${dataDir} (SQLite), ${collector.log.size} entries\n` +
+      `  log origin: ${collector.log.origin}\n` +
+      `  verifier key: ${collector.log.verifierKey}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void collector.close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}

@@ -1,0 +1,196 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { toBase64 } from '@provenant/core';
+import {
+  LogVerificationError,
+  SqliteStorage,
+  VERIFIER_KEY_FILE,
+  parseVerifierKey,
+  tilePath,
+  entriesPath,
+  verifyLog,
+} from '@provenant/ledger';
+import type { KnownCheckpoint, LeafSource, NoteVerifierKey } from '@provenant/ledger';
+import { LEDGER_FILE } from '@provenant/server';
+import { parseFlags, serverUrl } from '../lib/args.js';
+import { CliError, EXIT, usageError } from '../lib/errors.js';
+import { httpGet } from '../lib/http.js';
+import { knownDir, readKnown, writeKnown } from '../lib/known.js';
+import { progressBar } from '../lib/progress.js';
+import type { CommandContext } from '../main.js';
+
+export const verifyHelp = `provenant verify (--data DIR | --server URL) [--key KEY | --key-file FILE] [--json] [--quiet]
+
+Checks a whole log without trusting the server: the checkpoint signature, every leaf hash
+recomputed from the stored records, the root, and consistency with the last checkpoint this
+machine saw of the same log (kept in $PROVENANT_HOME/known, default ~/.provenant/known).
+  --data DIR        a ledger folder, read offline and read-only
+  --server URL      a running collector (read through its tlog-tiles routes)
+  --key KEY         the log's verifier key (note form name+id+key); required with --server
+  --key-file FILE   read the verifier key from a file
+  --known-dir DIR   where seen checkpoints are kept
+  --json            print the result as JSON
+Exit codes: 0 verified, 1 verification failed, 2 usage error, 3 cannot read the log.`;
+
+const CHUNK = 4096;
+const TILE = 256;
+
+export async function verify(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseFlags(args, {
+    data: { type: 'string' },
+    server: { type: 'string' },
+    key: { type: 'string' },
+    'key-file': { type: 'string' },
+    'known-dir': { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  });
+  if ((values.data === undefined) === (values.server === undefined)) {
+    throw usageError('Give exactly one of --data DIR or --server URL.');
+  }
+  if (values.key !== undefined && values['key-file'] !== undefined) {
+    throw usageError('Give --key or --key-file, not both.');
+  }
+  let keyText = values.key ?? (values['key-file'] ? readText(values['key-file']) : undefined);
+  if (keyText === undefined && values.server !== undefined) {
+    throw usageError('--server needs --key (the verifier key you trust, from GET /v1/log/key).');
+  }
+  if (keyText === undefined) {
+    const file = join(values.data!, VERIFIER_KEY_FILE);
+    keyText = readText(file);
+    ctx.err(`note: using the verifier key stored in ${file}; pass --key to check against a key you trust.\n`);
+  }
+  keyText = keyText.trim();
+  let verifier: NoteVerifierKey;
+  try {
+    verifier = parseVerifierKey(keyText);
+  } catch (e) {
+    throw usageError(`The verifier key is not valid: ${(e as Error).message}`);
+  }
+  const dir = knownDir(ctx.env, values['known-dir']);
+  const known = readKnown(dir, verifier.name);
+  const progress = progressBar('verify', !values.quiet && !values.json);
+
+  const source =
+    values.data !== undefined
+      ? await openDataSource(values.data)
+      : await openServerSource(serverUrl(values.server, ctx.env));
+  try {
+    const result = await verifyLog({
+      checkpointNote: source.checkpointNote,
+      verifier,
+      verifierKeyString: keyText,
+      chunks: source.chunks,
+      ...(source.storedNode ? { storedNode: source.storedNode } : {}),
+      known,
+      onProgress: (done, total) => progress.update(done, total),
+    });
+    progress.stop();
+    const { size, rootHash, origin } = result.checkpoint;
+    const next: KnownCheckpoint = { origin, verifierKey: keyText, size, rootHash };
+    if (!known || size >= known.size) writeKnown(dir, next);
+    if (values.json) {
+      ctx.out(`${JSON.stringify({ ok: true, origin, size, root: toBase64(rootHash), previously_seen: known?.size ?? null })}\n`);
+    } else {
+      ctx.out(
+        `OK ${origin}: ${size} entries verified, root ${toBase64(rootHash)}, checkpoint signed by ${verifier.name}+${verifier.keyId.toString(16).padStart(8, '0')}` +
+          (known ? `; consistent with the checkpoint seen before (size ${known.size}).\n` : '; first time this log is seen here.\n'),
+      );
+    }
+    return EXIT.ok;
+  } catch (e) {
+    progress.stop();
+    if (e instanceof LogVerificationError) {
+      if (values.json) {
+        ctx.out(`${JSON.stringify({ ok: false, code: e.code, leaf_index: e.leafIndex ?? null, message: e.message })}\n`);
+      } else {
+        const where = e.leafIndex === undefined ? '' : ` at leaf ${e.leafIndex}`;
+        ctx.err(`FAIL${where}: ${e.code}: ${e.message}\n`);
+      }
+      return EXIT.verificationFailed;
+    }
+    throw e;
+  } finally {
+    source.close();
+  }
+}
+
+interface Source {
+  checkpointNote: string;
+  chunks: AsyncIterable<LeafSource[]> | Iterable<LeafSource[]>;
+  storedNode?: (level: number, index: number) => Uint8Array | undefined;
+  close(): void;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new CliError('unreadable', `Cannot read ${file}.`, EXIT.unavailable);
+  }
+}
+
+async function openDataSource(dataDir: string): Promise<Source> {
+  const file = join(dataDir, LEDGER_FILE);
+  if (!existsSync(file)) throw new CliError('unreadable', `No ledger at ${file}.`, EXIT.unavailable);
+  let storage: SqliteStorage;
+  try {
+    storage = new SqliteStorage(file, { readonly: true });
+  } catch (e) {
+    throw new CliError('unreadable', (e as Error).message, EXIT.unavailable);
+  }
+  // `size` is one past the highest stored leaf index, so gaps show up as missing entries.
+  const { size, checkpoint } = await storage.readState();
+  if (checkpoint === null) {
+    await storage.close();
+    throw new CliError('unreadable', `${file} holds no signed checkpoint.`, EXIT.verificationFailed);
+  }
+  function* chunks(): Iterable<LeafSource[]> {
+    for (let start = 0; start < size; start += CHUNK) yield storage.leafChunk(start, CHUNK);
+  }
+  return {
+    checkpointNote: checkpoint.note,
+    chunks: chunks(),
+    storedNode: (level, index) => storage.nodeHash(level, index),
+    close: () => void storage.close(),
+  };
+}
+
+async function openServerSource(base: string): Promise<Source> {
+  const note = await (await httpGet(`${base}/checkpoint`)).text();
+  const size = Number(/^.*\n(\d+)\n/.exec(note)?.[1] ?? Number.NaN);
+  if (!Number.isSafeInteger(size)) {
+    throw new CliError('bad_checkpoint', 'The server returned a malformed checkpoint.', EXIT.verificationFailed);
+  }
+  async function* chunks(): AsyncIterable<LeafSource[]> {
+    for (let tile = 0; tile * TILE < size; tile++) {
+      const width = Math.min(TILE, size - tile * TILE);
+      const partial = width < TILE ? width : undefined;
+      const [bundle, hashes] = await Promise.all([
+        httpGet(`${base}/${entriesPath(tile, partial)}`).then((r) => r.arrayBuffer()),
+        httpGet(`${base}/${tilePath(0, tile, partial)}`).then((r) => r.arrayBuffer()),
+      ]);
+      yield decodeBundle(new Uint8Array(bundle), new Uint8Array(hashes), tile * TILE, width);
+    }
+  }
+  return { checkpointNote: note, chunks: chunks(), close() {} };
+}
+
+function decodeBundle(bundle: Uint8Array, hashes: Uint8Array, first: number, width: number): LeafSource[] {
+  const out: LeafSource[] = [];
+  let off = 0;
+  while (off < bundle.length) {
+    if (off + 2 > bundle.length) break;
+    const len = (bundle[off]! << 8) | bundle[off + 1]!;
+    off += 2;
+    if (off + len > bundle.length) break;
+    const i = out.length;
+    const hash = hashes.subarray(i * 32, i * 32 + 32);
+    out.push({ leafIndex: first + i, data: bundle.subarray(off, off + len), ...(hash.length === 32 ? { storedLeafHash: hash } : {}) });
+    off += len;
+  }
+  if (out.length !== width || off !== bundle.length) {
+    throw new CliError('bad_tile', `The server's entry tile at leaf ${first} is malformed.`, EXIT.verificationFailed);
+  }
+  return out;
+}

@@ -1,0 +1,26 @@
+import { CliError, EXIT } from './errors.js';
+
+/** GET a collector route; network and HTTP failures become CLI errors with the server's code. */
+export async function httpGet(url: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  } catch (e) {
+    throw new CliError(
+      'server_unreachable',
+      `Cannot reach ${new URL(url).origin}: ${(e as Error).cause ? String((e as { cause: { message?: string } }).cause.message) : (e as Error).message}.`,
+      EXIT.unavailable,
+    );
+  }
+  if (!res.ok) {
+    let detail = `HTTP ${res.status}`;
+    try {
+      const body = (await res.json()) as { error?: { code?: string; message?: string } };
+      if (body.error?.code) detail = `${body.error.code}: ${body.error.message ?? ''}`;
+    } catch {
+      // not a JSON error body; the status says enough
+    }
+    throw new CliError('server_error', `${new URL(url).pathname} failed (${detail}).`, EXIT.unavailable);
+  }
+  return res;
+}

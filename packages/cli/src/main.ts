@@ -1,0 +1,64 @@
+import { isProvenantError } from '@provenant/core';
+import { events, eventsHelp } from './commands/events.js';
+import { exportCommand, exportHelp } from './commands/export.js';
+import { serve, serveHelp } from './commands/serve.js';
+import { verify, verifyHelp } from './commands/verify.js';
+import { CliError, EXIT } from './lib/errors.js';
+
+export interface CommandContext {
+  readonly env: NodeJS.ProcessEnv;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  serve: { run: serve, help: serveHelp },
+  verify: { run: verify, help: verifyHelp },
+  events: { run: events, help: eventsHelp },
+  export: { run: exportCommand, help: exportHelp },
+};
+
+export const USAGE = `provenant <command> [options]
+
+Commands:
+  serve     run the collector on the embedded SQLite ledger
+  verify    check a whole log offline, without trusting the server
+  events    query records
+  export    write every record as JSON lines
+
+Run "provenant <command> --help" for a command's options.
+Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 log or server unavailable.`;
+
+/** Runs the CLI; returns the process exit code. Never throws. */
+export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    ctx.out(`${USAGE}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    ctx.err(`provenant: unknown command "${name}".\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    ctx.out(`${command.help}\n`);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, ctx);
+  } catch (e) {
+    if (e instanceof CliError) {
+      ctx.err(`provenant ${name}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (isProvenantError(e)) {
+      ctx.err(`provenant ${name}: ${e.code}: ${e.message}\n`);
+      return EXIT.unavailable;
+    }
+    ctx.err(`provenant ${name}: unexpected error: ${(e as Error).message}\n`);
+    return EXIT.unavailable;
+  }
+}

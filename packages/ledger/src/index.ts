@@ -1,0 +1,22 @@
+export * from './merkle/index.js';
+export * from './note/index.js';
+export * from './tiles/path.js';
+export type * from './storage/port.js';
+export { StorageError } from './storage/errors.js';
+export type { StorageErrorCode } from './storage/errors.js';
+export { MemoryStorage } from './storage/memory.js';
+export { SqliteStorage } from './storage/sqlite.js';
+export type { SqliteStorageOptions } from './storage/sqlite.js';
+export { Log, equalBytes } from './log/log.js';
+export type { AppendOutcome, LogOptions, PreparedEntry } from './log/log.js';
+export { LogError } from './log/errors.js';
+export type { LogErrorCode } from './log/errors.js';
+export { loadOrCreateSignerKey, SIGNER_KEY_FILE, VERIFIER_KEY_FILE } from './log/keyfile.js';
+export { verifyLog, LogVerificationError } from './verify/verify-log.js';
+export type {
+  KnownCheckpoint,
+  LeafSource,
+  LogVerificationCode,
+  VerifiedLog,
+  VerifyLogInput,
+} from './verify/verify-log.js';

@@ -1,0 +1,15 @@
+import { ProvenantError } from '@provenant/core';
+
+export type LogErrorCode =
+  | 'log_inconsistent' // stored entries disagree with the log's own signed checkpoint
+  | 'log_key_mismatch' // the stored checkpoint was not signed by this log's key
+  | 'tree_size_out_of_range'
+  | 'leaf_index_out_of_range'
+  | 'log_closed';
+
+export class LogError extends ProvenantError {
+  declare readonly code: LogErrorCode;
+  constructor(code: LogErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}

@@ -1,0 +1,139 @@
+import type { NodeId } from '../merkle/index.js';
+import { StorageError } from './errors.js';
+import type {
+  AppendBatch,
+  EntryFilter,
+  ExistingEntry,
+  LogState,
+  LogStorage,
+  StoredCheckpoint,
+  StoredEntry,
+} from './port.js';
+
+/** In-memory driver: for tests and for embedding; loses everything when the process ends. */
+export class MemoryStorage implements LogStorage {
+  readonly kind = 'memory';
+  private readonly entries: StoredEntry[] = [];
+  private readonly byId = new Map<string, StoredEntry>();
+  /** levels[k - 1][i] = hash of the complete subtree at level k, index i. */
+  private readonly levels: Uint8Array[][] = [];
+  private readonly checkpoints = new Map<number, StoredCheckpoint>();
+  private latest: StoredCheckpoint | null = null;
+  private closed = false;
+
+  async readState(): Promise<LogState> {
+    this.assertOpen();
+    return { size: this.entries.length, checkpoint: this.latest };
+  }
+
+  async append(batch: AppendBatch): Promise<void> {
+    this.assertOpen();
+    if (batch.fromSize !== this.entries.length) {
+      throw new StorageError(
+        'storage_conflict',
+        `Batch built on size ${batch.fromSize} but the log has ${this.entries.length} entries.`,
+      );
+    }
+    // Validate the whole batch first so a bad batch changes nothing.
+    batch.entries.forEach((e, i) => {
+      if (e.leafIndex !== batch.fromSize + i || this.byId.has(e.id)) {
+        throw new StorageError('storage_conflict', `Entry ${e.id} cannot take leaf ${e.leafIndex}.`);
+      }
+    });
+    for (const e of batch.entries) {
+      this.entries.push(e);
+      this.byId.set(e.id, e);
+    }
+    for (const n of batch.nodes) {
+      const level = (this.levels[n.level - 1] ??= []);
+      level[n.index] = n.hash;
+    }
+    this.checkpoints.set(batch.checkpoint.size, batch.checkpoint);
+    this.latest = batch.checkpoint;
+  }
+
+  async findExisting(ids: readonly string[]): Promise<Map<string, ExistingEntry>> {
+    this.assertOpen();
+    const found = new Map<string, ExistingEntry>();
+    for (const id of ids) {
+      const e = this.byId.get(id);
+      if (e) found.set(id, { leafIndex: e.leafIndex, leafHash: e.leafHash });
+    }
+    return found;
+  }
+
+  async getEntryById(id: string): Promise<StoredEntry | null> {
+    this.assertOpen();
+    return this.byId.get(id) ?? null;
+  }
+
+  async getEntries(start: number, count: number): Promise<StoredEntry[]> {
+    this.assertOpen();
+    return this.entries.slice(start, start + count);
+  }
+
+  async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
+    this.assertOpen();
+    return ids.map(({ level, index }) => {
+      const hash = level === 0 ? this.entries[index]?.leafHash : this.levels[level - 1]?.[index];
+      if (!hash) {
+        throw new StorageError('storage_corrupt', `No stored hash for node ${level}/${index}.`);
+      }
+      return hash;
+    });
+  }
+
+  async getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]> {
+    this.assertOpen();
+    const out: Uint8Array[] = [];
+    for (let i = start; i < start + count; i++) {
+      const hash = level === 0 ? this.entries[i]?.leafHash : this.levels[level - 1]?.[i];
+      if (!hash) break;
+      out.push(hash);
+    }
+    return out;
+  }
+
+  async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {
+    this.assertOpen();
+    const out: StoredEntry[] = [];
+    for (let i = (filter.afterLeafIndex ?? -1) + 1; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      if (matches(e, filter)) {
+        out.push(e);
+        if (out.length >= filter.limit) break;
+      }
+    }
+    return out;
+  }
+
+  async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
+    this.assertOpen();
+    return this.checkpoints.get(size) ?? null;
+  }
+
+  async health(): Promise<{ ok: boolean; detail?: string }> {
+    return this.closed ? { ok: false, detail: 'closed' } : { ok: true };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StorageError('storage_unavailable', 'The storage is closed.');
+  }
+}
+
+function matches(e: StoredEntry, f: EntryFilter): boolean {
+  return (
+    (f.initiator === undefined || e.initiator === f.initiator) &&
+    (f.actor === undefined || e.actor === f.actor) &&
+    (f.type === undefined || e.type === f.type) &&
+    (f.taskId === undefined || e.taskId === f.taskId) &&
+    (f.traceId === undefined || e.traceId === f.traceId) &&
+    (f.level === undefined || e.level === f.level) &&
+    (f.fromUs === undefined || e.timeUs >= f.fromUs) &&
+    (f.toUs === undefined || e.timeUs < f.toUs)
+  );
+}

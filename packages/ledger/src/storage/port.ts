@@ -1,0 +1,98 @@
+import type { NewNode, NodeId } from '../merkle/index.js';
+
+/**
+ * The storage port. Drivers only store and read: sequencing, hashing and signing live in the
+ * log (`../log`), so every driver gets the same guarantees from the same code.
+ *
+ * A driver keeps, for leaf index i: the canonical record bytes, their leaf hash, and the index
+ * columns the query API filters on; for every complete subtree at level >= 1 its hash (so any
+ * proof or root needs O(log n) point reads); and every signed checkpoint.
+ */
+
+/** The columns of an entry that queries filter on, extracted from the record by the log. */
+export interface EntryIndexFields {
+  readonly id: string;
+  readonly type: string;
+  /** Event time in microseconds since the epoch (UTC), for time-range filters. */
+  readonly timeUs: number;
+  readonly initiator: string | null;
+  readonly actor: string | null;
+  readonly taskId: string | null;
+  readonly traceId: string | null;
+  readonly level: string;
+}
+
+export interface NewEntry extends EntryIndexFields {
+  readonly leafIndex: number;
+  /** RFC 8785 canonical JSON of the record (without `integrity`): exactly the Merkle leaf data. */
+  readonly canonical: string;
+  readonly leafHash: Uint8Array;
+}
+
+export type StoredEntry = NewEntry;
+
+export interface StoredCheckpoint {
+  readonly size: number;
+  readonly rootHash: Uint8Array;
+  /** The signed note, byte for byte as served. */
+  readonly note: string;
+}
+
+export interface LogState {
+  readonly size: number;
+  /** The checkpoint of the largest size, or null before the first append. */
+  readonly checkpoint: StoredCheckpoint | null;
+}
+
+/** One atomic append: everything lands in one transaction or nothing does. */
+export interface AppendBatch {
+  /** The size the batch was built on; a driver refuses the batch if the stored size differs. */
+  readonly fromSize: number;
+  readonly entries: readonly NewEntry[];
+  readonly nodes: readonly NewNode[];
+  readonly checkpoint: StoredCheckpoint;
+}
+
+export interface EntryFilter {
+  readonly initiator?: string;
+  readonly actor?: string;
+  readonly type?: string;
+  readonly taskId?: string;
+  readonly traceId?: string;
+  readonly level?: string;
+  /** Inclusive lower bound on event time, microseconds since the epoch. */
+  readonly fromUs?: number;
+  /** Exclusive upper bound on event time, microseconds since the epoch. */
+  readonly toUs?: number;
+  /** Only entries with a leaf index strictly greater than this (cursor pagination). */
+  readonly afterLeafIndex?: number;
+  readonly limit: number;
+}
+
+export interface ExistingEntry {
+  readonly leafIndex: number;
+  readonly leafHash: Uint8Array;
+}
+
+export interface LogStorage {
+  /** The driver's name, e.g. `sqlite` or `memory`, for health reports. */
+  readonly kind: string;
+  readState(): Promise<LogState>;
+  /** Atomically stores a batch; resolves only once it is durable. */
+  append(batch: AppendBatch): Promise<void>;
+  /** Already stored entries among these ids (for idempotent re-sends). */
+  findExisting(ids: readonly string[]): Promise<Map<string, ExistingEntry>>;
+  getEntryById(id: string): Promise<StoredEntry | null>;
+  /** Entries with leaf index in [start, start + count), in order. */
+  getEntries(start: number, count: number): Promise<StoredEntry[]>;
+  /** Hashes of complete subtrees (level 0 = leaf hashes); throws if any is missing. */
+  getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]>;
+  /** Hashes at one level, indices [start, start + count) that exist, in order (for tiles). */
+  getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]>;
+  queryEntries(filter: EntryFilter): Promise<StoredEntry[]>;
+  /** Checkpoint of exactly this size, or null. */
+  getCheckpoint(size: number): Promise<StoredCheckpoint | null>;
+  /** Liveness of the backing store. */
+  health(): Promise<{ ok: boolean; detail?: string }>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Log,
+  MemoryStorage,
+  generateSignerKey,
+  hashLeaf,
+  openNote,
+  parseCheckpoint,
+  parseSignerKey,
+  parseVerifierKey,
+  verifyConsistency,
+  verifyInclusion,
+} from '../src/index.js';
+import type { AppendBatch, PreparedEntry } from '../src/index.js';
+
+const keys = generateSignerKey('log.test/log');
+const signer = parseSignerKey(keys.signerKey);
+const verifier = parseVerifierKey(keys.verifierKey);
+const encoder = new TextEncoder();
+
+function entry(i: number, body = `{"n":${i}}`): PreparedEntry {
+  return {
+    id: `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+    canonical: body,
+    leafHash: hashLeaf(encoder.encode(body)),
+    type: 'tool.called',
+    timeUs: i,
+    initiator: null,
+    actor: null,
+    taskId: null,
+    traceId: null,
+    level: 'unattributed',
+  };
+}
+
+/** Memory storage that counts commits, and can be told to fail the next one. */
+class CountingStorage extends MemoryStorage {
+  commits = 0;
+  failNext = false;
+  override async append(batch: AppendBatch): Promise<void> {
+    if (this.failNext) {
+      this.failNext = false;
+      const { StorageError } = await import('../src/index.js');
+      throw new StorageError('storage_unavailable', 'disk full');
+    }
+    this.commits++;
+    return super.append(batch);
+  }
+}
+
+function checkpointOf(note: string) {
+  return parseCheckpoint(openNote(note, [verifier]).text);
+}
+
+describe('Log', () => {
+  it('groups concurrent appends into one durable commit', async () => {
+    const storage = new CountingStorage();
+    const log = await Log.open({ storage, signer });
+    const results = await Promise.all([0, 1, 2, 3].map((i) => log.append([entry(i)])));
+    expect(results.map((r) => r[0])).toEqual(
+      [0, 1, 2, 3].map((i) => ({ status: 'accepted', leafIndex: i, duplicate: false })),
+    );
+    expect(storage.commits).toBe(1);
+    expect(log.size).toBe(4);
+  });
+
+  it('signs a checkpoint whose root the inclusion proofs verify against', async () => {
+    const log = await Log.open({ storage: new MemoryStorage(), signer });
+    await log.append([...Array(13).keys()].map((i) => entry(i)));
+    const cp = checkpointOf(log.latestCheckpoint().note);
+    expect(cp.size).toBe(13);
+    expect(cp.origin).toBe('log.test/log');
+    for (const i of [0, 5, 12]) {
+      const proof = await log.inclusionProof(i, 13);
+      expect(() => verifyInclusion(entry(i).leafHash, i, 13, proof, cp.rootHash)).not.toThrow();
+    }
+  });
+
+  it('proves every new checkpoint consistent with the earlier ones', async () => {
+    const log = await Log.open({ storage: new MemoryStorage(), signer });
+    await log.append([entry(0), entry(1), entry(2)]);
+    const old = checkpointOf(log.latestCheckpoint().note);
+    await log.append([3, 4, 5, 6, 7, 8].map((i) => entry(i)));
+    const now = checkpointOf(log.latestCheckpoint().note);
+    const proof = await log.consistencyProof(3, 9);
+    expect(() => verifyConsistency(3, 9, proof, old.rootHash, now.rootHash)).not.toThrow();
+    expect(Buffer.from(await log.rootAt(3))).toEqual(Buffer.from(old.rootHash));
+  });
+
+  it('returns the original leaf index when an id is re-sent with the same content', async () => {
+    const log = await Log.open({ storage: new MemoryStorage(), signer });
+    await log.append([entry(0), entry(1)]);
+    const [again] = await log.append([entry(1)]);
+    expect(again).toEqual({ status: 'accepted', leafIndex: 1, duplicate: true });
+    expect(log.size).toBe(2);
+  });
+
+  it('refuses an id re-sent with other content as id_conflict, in or across batches', async () => {
+    const log = await Log.open({ storage: new MemoryStorage(), signer });
+    await log.append([entry(0)]);
+    const out = await log.append([entry(0, '{"other":1}'), entry(1), entry(1, '{"x":2}')]);
+    expect(out).toEqual([
+      { status: 'id_conflict', leafIndex: 0 },
+      { status: 'accepted', leafIndex: 1, duplicate: false },
+      { status: 'id_conflict', leafIndex: 1 },
+    ]);
+    expect(log.size).toBe(2);
+  });
+
+  it('rejects every append of a failed commit and keeps its state', async () => {
+    const storage = new CountingStorage();
+    const log = await Log.open({ storage, signer });
+    await log.append([entry(0)]);
+    storage.failNext = true;
+    await expect(log.append([entry(1)])).rejects.toMatchObject({ code: 'storage_unavailable' });
+    expect(log.size).toBe(1);
+    const [ok] = await log.append([entry(1)]);
+    expect(ok).toEqual({ status: 'accepted', leafIndex: 1, duplicate: false });
+  });
+
+  it('refuses to open over a tree that no longer matches its signed checkpoint', async () => {
+    const storage = new MemoryStorage();
+    const log = await Log.open({ storage, signer });
+    await log.append([entry(0), entry(1), entry(2)]);
+    // Tamper with a hash the open check reads (leaf 2 is on the frontier of a 3-leaf tree);
+    // edits elsewhere are found by a full `provenant verify`.
+    const stored = await storage.getEntries(2, 1);
+    (stored[0]!.leafHash as Uint8Array).set(new Uint8Array(32).fill(7));
+    await expect(Log.open({ storage, signer })).rejects.toMatchObject({ code: 'log_inconsistent' });
+  });
+
+  it('refuses to extend a log whose checkpoint another key signed', async () => {
+    const storage = new MemoryStorage();
+    const log = await Log.open({ storage, signer });
+    await log.append([entry(0)]);
+    const other = parseSignerKey(generateSignerKey('log.test/log').signerKey);
+    await expect(Log.open({ storage, signer: other })).rejects.toMatchObject({
+      code: 'log_key_mismatch',
+    });
+  });
+
+  it('rejects proofs for sizes and leaves outside the log', async () => {
+    const log = await Log.open({ storage: new MemoryStorage(), signer });
+    await log.append([entry(0), entry(1)]);
+    await expect(log.inclusionProof(0, 3)).rejects.toMatchObject({ code: 'tree_size_out_of_range' });
+    await expect(log.inclusionProof(2, 2)).rejects.toMatchObject({ code: 'leaf_index_out_of_range' });
+    await expect(log.consistencyProof(0, 2)).rejects.toMatchObject({ code: 'tree_size_out_of_range' });
+    await expect(log.consistencyProof(2, 1)).rejects.toMatchObject({ code: 'tree_size_out_of_range' });
+  });
+
+  it('finishes queued appends on close and refuses new ones', async () => {
+    const log = await Log.open({ storage: new MemoryStorage(), signer });
+    const pending = log.append([entry(0)]);
+    await log.close();
+    expect((await pending)[0]).toMatchObject({ status: 'accepted', leafIndex: 0 });
+    await expect(log.append([entry(1)])).rejects.toMatchObject({ code: 'log_closed' });
+  });
+});

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { CollectorContext } from './context.js';
+import { toWireError, wireError } from './errors.js';
+import type { WireError } from './errors.js';
+import { eventRoutes } from './routes/events.js';
+import { logRoutes } from './routes/log.js';
+
+export interface BuildAppOptions {
+  /** Fastify's logger option (pino); false for none. */
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+/** The collector's HTTP app, without listening: tests drive it with `app.inject()`. */
+export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: ctx.limits.bodyLimit,
+    disableRequestLogging: true,
+    keepAliveTimeout: 65_000,
+    routerOptions: { maxParamLength: 500 },
+  });
+
+  // Bodies are read as text and parsed by the ingest code, which knows NDJSON and gives
+  // per-record errors; an unknown content type is answered by the route with a clear code.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error, request, reply) => {
+    const wire = fromFastifyError(error) ?? toWireError(error);
+    if (wire.status >= 500) {
+      // Never log request content; a digest of the message is enough to correlate.
+      const digest = createHash('sha256').update(String((error as Error).message)).digest('hex').slice(0, 16);
+      request.log.error({ code: wire.body.error.code, digest, err_name: (error as Error).name }, 'request failed');
+    }
+    return reply.code(wire.status).type('application/json; charset=utf-8').send(wire.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const wire = wireError('not_found', `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.`);
+    return reply.code(wire.status).send(wire.body);
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    const storage = await ctx.storage.health();
+    const body = {
+      status: storage.ok ? 'ok' : 'degraded',
+      storage: { kind: ctx.storage.kind, ...storage },
+      log: { origin: ctx.log.origin, size: ctx.log.size, queued: ctx.log.queuedEntries },
+    };
+    return reply.code(storage.ok ? 200 : 503).send(body);
+  });
+  eventRoutes(app, ctx);
+  logRoutes(app, ctx);
+  return app;
+}
+
+function fromFastifyError(error: unknown): WireError | null {
+  const code = (error as { code?: unknown }).code;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return wireError('body_too_large', 'The request body is larger than the collector accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return wireError('unsupported_media_type', 'Unsupported Content-Type.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return wireError('malformed_json', 'The request body is empty or its length is wrong.');
+    default:
+      if (typeof code === 'string' && code.startsWith('FST_ERR')) {
+        const status = (error as { statusCode?: number }).statusCode ?? 500;
+        if (status === 405) return wireError('method_not_allowed', 'Method not allowed.');
+        if (status >= 400 && status < 500) return wireError('invalid_parameter', (error as Error).message);
+      }
+      return null;
+  }
+}

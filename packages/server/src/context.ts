@@ -1,0 +1,21 @@
+import type { Log, LogStorage } from '@provenant/ledger';
+
+export interface CollectorLimits {
+  /** Largest request body, bytes. */
+  readonly bodyLimit: number;
+  readonly maxRecordsPerRequest: number;
+  /** Entries waiting for commit above which ingest answers 503 with Retry-After. */
+  readonly maxQueuedEntries: number;
+}
+
+export const DEFAULT_LIMITS: CollectorLimits = {
+  bodyLimit: 8 * 1024 * 1024,
+  maxRecordsPerRequest: 5_000,
+  maxQueuedEntries: 200_000,
+};
+
+export interface CollectorContext {
+  readonly log: Log;
+  readonly storage: LogStorage;
+  readonly limits: CollectorLimits;
+}

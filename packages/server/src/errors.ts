@@ -1,0 +1,67 @@
+import { ProvenantError, isProvenantError } from '@provenant/core';
+
+/**
+ * Every error code the collector puts on the wire, with its HTTP status. Local errors from the
+ * packages below are mapped here, in one place; `docs/errors.md` lists the same codes (a test
+ * keeps the two in sync).
+ */
+export const WIRE_ERRORS = {
+  // request-level
+  malformed_json: { status: 400, text: 'The body is not valid JSON or NDJSON.' },
+  unsupported_media_type: { status: 415, text: 'Content-Type is not application/json or application/x-ndjson.' },
+  body_too_large: { status: 413, text: 'The body exceeds the configured limit (default 8 MiB).' },
+  too_many_records: { status: 413, text: 'More records in one request than the limit (default 5,000).' },
+  empty_batch: { status: 400, text: 'The request holds no record.' },
+  invalid_parameter: { status: 400, text: 'A query parameter is missing or malformed.' },
+  invalid_cursor: { status: 400, text: 'The pagination cursor was not issued by this collector.' },
+  not_found: { status: 404, text: 'No such record or route.' },
+  method_not_allowed: { status: 405, text: 'The route does not accept this method.' },
+  tree_size_out_of_range: { status: 400, text: 'The tree size is 0 or larger than the log.' },
+  leaf_index_out_of_range: { status: 400, text: 'The record is not in a tree of that size.' },
+  invalid_tile_path: { status: 404, text: 'Not a canonical tlog-tiles path.' },
+  overloaded: { status: 503, text: 'The sequencer queue is full; retry after the Retry-After delay.' },
+  storage_unavailable: { status: 503, text: 'The ledger storage cannot be written or read now.' },
+  storage_conflict: { status: 503, text: 'Another writer changed the ledger; retry.' },
+  storage_corrupt: { status: 500, text: 'The stored ledger contradicts itself; verify it.' },
+  log_closed: { status: 503, text: 'The collector is shutting down.' },
+  internal_error: { status: 500, text: 'An unexpected error; the collector logged its digest.' },
+  // per-record (appear in `rejected[]` of an ingest answer)
+  not_an_object: { status: 422, text: 'A record is not a JSON object.' },
+  unknown_schema: { status: 422, text: 'The `schema` field is missing or not provenant.event/v1.' },
+  invalid_id: { status: 422, text: 'The `id` is not a UUID.' },
+  invalid_time: { status: 422, text: 'A time is not an RFC 3339 timestamp.' },
+  invalid_field: { status: 422, text: 'A field has the wrong type or form.' },
+  unknown_field: { status: 422, text: 'A field not in provenant.event/v1.' },
+  args_too_deep: { status: 422, text: '`action.args` nests deeper than allowed.' },
+  args_too_large: { status: 422, text: '`action.args` holds too large an array or object.' },
+  record_too_large: { status: 422, text: 'The canonical record exceeds 65,535 bytes.' },
+  not_canonicalizable: { status: 422, text: 'The record holds a value RFC 8785 cannot encode.' },
+  id_conflict: { status: 409, text: 'The id is already stored with other content.' },
+} as const satisfies Record<string, { status: number; text: string }>;
+
+export type WireErrorCode = keyof typeof WIRE_ERRORS;
+
+export interface WireError {
+  readonly status: number;
+  readonly body: { error: { code: string; message: string } };
+}
+
+export function wireError(code: WireErrorCode, message: string): WireError {
+  return { status: WIRE_ERRORS[code].status, body: { error: { code, message } } };
+}
+
+/** Maps any thrown value to a wire error; unknown errors never leak their message. */
+export function toWireError(e: unknown): WireError {
+  if (isProvenantError(e) && e.code in WIRE_ERRORS) {
+    return wireError(e.code as WireErrorCode, e.message);
+  }
+  return wireError('internal_error', 'The collector hit an unexpected error.');
+}
+
+/** An error raised by route code that is meant for the client as it is. */
+export class RequestError extends ProvenantError {
+  declare readonly code: WireErrorCode;
+  constructor(code: WireErrorCode, message: string) {
+    super(code, message);
+  }
+}

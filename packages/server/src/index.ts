@@ -1,0 +1,10 @@
+export { buildApp } from './app.js';
+export type { BuildAppOptions } from './app.js';
+export { startCollector, LEDGER_FILE } from './collector.js';
+export type { CollectorConfig, RunningCollector } from './collector.js';
+export { DEFAULT_LIMITS } from './context.js';
+export type { CollectorContext, CollectorLimits } from './context.js';
+export { WIRE_ERRORS, RequestError, toWireError } from './errors.js';
+export type { WireErrorCode } from './errors.js';
+export { prepareRecord, timeToMicros, MAX_CANONICAL_RECORD_BYTES } from './ingest/prepare.js';
+export { recordWithIntegrity } from './routes/records.js';

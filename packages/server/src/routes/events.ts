@@ -1,0 +1,189 @@
+import { isUuid } from '@provenant/core';
+import type { AttributionLevel } from '@provenant/core';
+import type { EntryFilter } from '@provenant/ledger';
+import { ATTRIBUTION_LEVELS } from '@provenant/core';
+import type { FastifyInstance } from 'fastify';
+import { RequestError } from '../errors.js';
+import { mediaTypeOf, splitBody } from '../ingest/body.js';
+import { prepareRecord, timeToMicros } from '../ingest/prepare.js';
+import type { Prepared } from '../ingest/prepare.js';
+import type { CollectorContext } from '../context.js';
+import { recordWithIntegrity } from './records.js';
+import { toBase64 } from '@provenant/core';
+
+interface Accepted {
+  id: string;
+  leaf_index: number;
+  attribution: { level: AttributionLevel };
+}
+interface Rejected {
+  index: number;
+  id: string | null;
+  code: string;
+  message: string;
+}
+
+const QUERY_PARAMS = new Set([
+  'initiator',
+  'actor',
+  'type',
+  'task_id',
+  'trace_id',
+  'level',
+  'from',
+  'to',
+  'limit',
+  'cursor',
+]);
+
+export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  app.post('/v1/events', async (request, reply) => {
+    const type = mediaTypeOf(request.headers['content-type']);
+    if (!type) {
+      throw new RequestError(
+        'unsupported_media_type',
+        'Send records as application/json (one record or an array) or application/x-ndjson.',
+      );
+    }
+    if (ctx.log.queuedEntries > ctx.limits.maxQueuedEntries) {
+      void reply.header('retry-after', '1');
+      throw new RequestError('overloaded', 'The sequencer queue is full; retry in a second.');
+    }
+    const items = splitBody(request.body as string, type, ctx.limits.maxRecordsPerRequest);
+
+    const accepted: Accepted[] = [];
+    const rejected: Rejected[] = [];
+    const prepared: { index: number; item: Extract<Prepared, { ok: true }> }[] = [];
+    for (const item of items) {
+      if (item.malformed) {
+        rejected.push({ index: item.index, id: null, code: 'malformed_json', message: 'This line is not valid JSON.' });
+        continue;
+      }
+      const p = prepareRecord(item.value);
+      if (p.ok) prepared.push({ index: item.index, item: p });
+      else rejected.push({ index: item.index, id: p.id, code: p.code, message: p.message });
+    }
+
+    if (prepared.length > 0) {
+      const outcomes = await ctx.log.append(prepared.map((p) => p.item.entry));
+      outcomes.forEach((o, i) => {
+        const { index, item } = prepared[i]!;
+        if (o.status === 'accepted') {
+          accepted.push({ id: item.entry.id, leaf_index: o.leafIndex, attribution: { level: item.level } });
+        } else {
+          rejected.push({
+            index,
+            id: item.entry.id,
+            code: 'id_conflict',
+            message: `Record ${item.entry.id} is already stored at leaf ${o.leafIndex} with other content.`,
+          });
+        }
+      });
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    return reply.code(accepted.length > 0 ? 200 : 422).send({ accepted, rejected });
+  });
+
+  app.get('/v1/events', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    const filter = parseFilter(query);
+    const entries = await ctx.storage.queryEntries(filter);
+    const last = entries.at(-1);
+    const next = entries.length === filter.limit && last ? encodeCursor(last.leafIndex) : null;
+    const body = `{"events":[${entries.map(recordWithIntegrity).join(',')}],"next_cursor":${JSON.stringify(next)}}`;
+    return reply.type('application/json; charset=utf-8').send(body);
+  });
+
+  app.get('/v1/events/:id', async (request, reply) => {
+    const entry = await findEntry(ctx, (request.params as { id: string }).id);
+    return reply.type('application/json; charset=utf-8').send(recordWithIntegrity(entry));
+  });
+
+  app.get('/v1/events/:id/proof', async (request) => {
+    const entry = await findEntry(ctx, (request.params as { id: string }).id);
+    const query = request.query as Record<string, unknown>;
+    const treeSize =
+      query['tree_size'] === undefined
+        ? ctx.log.size
+        : parseNonNegativeInt(query['tree_size'], 'tree_size');
+    const hashes = await ctx.log.inclusionProof(entry.leafIndex, treeSize);
+    return { leaf_index: entry.leafIndex, tree_size: treeSize, hashes: hashes.map(toBase64) };
+  });
+}
+
+async function findEntry(ctx: CollectorContext, id: string) {
+  if (!isUuid(id)) {
+    throw new RequestError('invalid_parameter', `"${String(id).slice(0, 64)}" is not a record id (a UUID).`);
+  }
+  const entry = await ctx.storage.getEntryById(id);
+  if (!entry) throw new RequestError('not_found', `No record with id ${id}.`);
+  return entry;
+}
+
+function parseFilter(query: Record<string, unknown>): EntryFilter {
+  for (const key of Object.keys(query)) {
+    if (!QUERY_PARAMS.has(key)) {
+      throw new RequestError('invalid_parameter', `Unknown query parameter "${key.slice(0, 64)}".`);
+    }
+  }
+  const str = (key: string): string | undefined => {
+    const v = query[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.length === 0 || v.length > 1024) {
+      throw new RequestError('invalid_parameter', `Query parameter "${key}" must be given once, 1-1024 characters.`);
+    }
+    return v;
+  };
+  const time = (key: string): number | undefined => {
+    const v = str(key);
+    if (v === undefined) return undefined;
+    const us = timeToMicros(v);
+    if (Number.isNaN(us)) {
+      throw new RequestError('invalid_parameter', `"${key}" must be an RFC 3339 timestamp such as 2026-11-27T13:05:01Z.`);
+    }
+    return us;
+  };
+  const level = str('level');
+  if (level !== undefined && !(ATTRIBUTION_LEVELS as readonly string[]).includes(level)) {
+    throw new RequestError('invalid_parameter', `"level" must be one of ${ATTRIBUTION_LEVELS.join(', ')}.`);
+  }
+  const limitText = str('limit');
+  const limit = limitText === undefined ? 100 : parseNonNegativeInt(limitText, 'limit');
+  if (limit < 1 || limit > 1000) throw new RequestError('invalid_parameter', '"limit" must be between 1 and 1000.');
+  const cursor = str('cursor');
+  const filter: { -readonly [K in keyof EntryFilter]: EntryFilter[K] } = { limit };
+  const set = <K extends keyof EntryFilter>(k: K, v: EntryFilter[K] | undefined) => {
+    if (v !== undefined) filter[k] = v;
+  };
+  set('initiator', str('initiator'));
+  set('actor', str('actor'));
+  set('type', str('type'));
+  set('taskId', str('task_id'));
+  set('traceId', str('trace_id'));
+  set('level', level);
+  set('fromUs', time('from'));
+  set('toUs', time('to'));
+  if (cursor !== undefined) filter.afterLeafIndex = decodeCursor(cursor);
+  return filter;
+}
+
+export function parseNonNegativeInt(value: unknown, name: string): number {
+  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(value)) {
+    throw new RequestError('invalid_parameter', `"${name}" must be a non-negative integer.`);
+  }
+  return Number(value);
+}
+
+// Cursors are opaque to clients; the version prefix lets the format change later.
+function encodeCursor(leafIndex: number): string {
+  return `c1.${Buffer.from(String(leafIndex)).toString('base64url')}`;
+}
+
+function decodeCursor(cursor: string): number {
+  const m = /^c1\.([A-Za-z0-9_-]{1,24})$/.exec(cursor);
+  const text = m ? Buffer.from(m[1]!, 'base64url').toString('latin1') : '';
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) {
+    throw new RequestError('invalid_cursor', 'The cursor was not issued by this collector.');
+  }
+  return Number(text);
+}

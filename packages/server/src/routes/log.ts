@@ -1,0 +1,74 @@
+import { toBase64 } from '@provenant/core';
+import { parseTilePath } from '@provenant/ledger';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { CollectorContext } from '../context.js';
+import { RequestError } from '../errors.js';
+import { parseNonNegativeInt } from './events.js';
+
+const TILE_WIDTH = 256;
+const TILE_HEIGHT = 8;
+
+export function logRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  const sendCheckpoint = (reply: FastifyReply) =>
+    reply
+      .type('text/plain; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(ctx.log.latestCheckpoint().note);
+
+  app.get('/v1/log/checkpoint', async (_request, reply) => sendCheckpoint(reply));
+
+  app.get('/v1/log/key', async (_request, reply) =>
+    reply.type('text/plain; charset=utf-8').send(`${ctx.log.verifierKey}\n`),
+  );
+
+  app.get('/v1/log/consistency', async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const from = parseNonNegativeInt(query['from'], 'from');
+    const to = query['to'] === undefined ? ctx.log.size : parseNonNegativeInt(query['to'], 'to');
+    const hashes = await ctx.log.consistencyProof(from, to);
+    return { from, to, hashes: hashes.map(toBase64) };
+  });
+
+  // C2SP tlog-tiles: read-only, so generic transparency-log clients can audit this log.
+  app.get('/checkpoint', async (_request, reply) => sendCheckpoint(reply));
+
+  app.get('/tile/*', async (request, reply) => {
+    let tile;
+    try {
+      tile = parseTilePath(`tile/${(request.params as { '*': string })['*']}`);
+    } catch {
+      throw new RequestError('invalid_tile_path', 'Not a canonical tlog-tiles path.');
+    }
+    const width = tile.width ?? TILE_WIDTH;
+    const start = tile.index * TILE_WIDTH;
+    const size = ctx.log.size;
+    if (!Number.isSafeInteger(start) || start >= Number.MAX_SAFE_INTEGER / 2) {
+      throw new RequestError('not_found', 'No such tile.');
+    }
+    let body: Buffer;
+    if (tile.kind === 'entries') {
+      if (start + width > size) throw new RequestError('not_found', 'That tile is not in the log yet.');
+      const entries = await ctx.storage.getEntries(start, width);
+      if (entries.length !== width) throw new RequestError('not_found', 'That tile is not in the log yet.');
+      body = entryBundle(entries.map((e) => Buffer.from(e.canonical, 'utf8')));
+    } else {
+      const hashes = await ctx.storage.getNodeRange(tile.level * TILE_HEIGHT, start, width);
+      if (hashes.length !== width) throw new RequestError('not_found', 'That tile is not in the log yet.');
+      body = Buffer.concat(hashes);
+    }
+    // Full tiles never change; partial ones are superseded as the log grows.
+    const cache = tile.width === undefined ? 'public, max-age=31536000, immutable' : 'no-cache';
+    return reply.type('application/octet-stream').header('cache-control', cache).send(body);
+  });
+}
+
+/** tlog-tiles entry bundle: each entry as a big-endian uint16 length and its bytes. */
+function entryBundle(entries: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const data of entries) {
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(data.length);
+    parts.push(length, data);
+  }
+  return Buffer.concat(parts);
+}
