@@ -3,7 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI: e2e tests run the real `provenant` program, as a user would. */
-export const CLI = fileURLToPath(new URL('../../packages/cli/dist/bin/provenant.js', import.meta.url));
+export const CLI = fileURLToPath(
+  new URL('../../packages/cli/dist/bin/provenant.js', import.meta.url),
+);
 
 export interface RunResult {
   status: number | null;
@@ -28,10 +30,17 @@ export interface CollectorProcess {
 }
 
 /** Starts `provenant serve` on a free port and waits until it says where it listens. */
-export function startCollectorProcess(dataDir: string, extra: string[] = []): Promise<CollectorProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'error', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startCollectorProcess(
+  dataDir: string,
+  extra: string[] = [],
+): Promise<CollectorProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'error', ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
@@ -55,5 +64,17 @@ export function startCollectorProcess(dataDir: string, extra: string[] = []): Pr
       clearTimeout(timer);
       reject(new Error(`collector exited (${code}) before listening: ${err.trim()}`));
     });
+  });
+}
+
+/** Like runCli, without blocking the event loop (for tests that also run a server in-process). */
+export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }

@@ -29,7 +29,11 @@ async function buildLedger(dir: string, origin: string, count: number) {
   // Three requests, so the ledger holds checkpoints at 100, 200 and 300.
   for (let start = 0; start < count; start += 100) {
     const body = JSON.stringify([...Array(100).keys()].map((i) => rec(start + i)));
-    const res = await fetch(`${c.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(`${c.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     if (res.status !== 200) throw new Error(`seed failed ${res.status}`);
   }
   await c.close();
@@ -88,10 +92,17 @@ describe('provenant verify detects tampering (real process)', () => {
 
   it('catches an edit whose stored leaf hash was forged to match', () => {
     const db = new Database(join(dir, 'ledger.db'));
-    const row = db.prepare('SELECT record FROM entries WHERE leaf_index = 17').get() as { record: string };
+    const row = db.prepare('SELECT record FROM entries WHERE leaf_index = 17').get() as {
+      record: string;
+    };
     const edited = row.record.replace('alice', 'mallory');
-    const leaf = createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(edited)])).digest();
-    db.prepare('UPDATE entries SET record = ?, leaf_hash = ? WHERE leaf_index = 17').run(edited, leaf);
+    const leaf = createHash('sha256')
+      .update(Buffer.concat([Buffer.from([0]), Buffer.from(edited)]))
+      .digest();
+    db.prepare('UPDATE entries SET record = ?, leaf_hash = ? WHERE leaf_index = 17').run(
+      edited,
+      leaf,
+    );
     db.close();
     const r = verify();
     expect(r.status).toBe(1);
@@ -128,7 +139,9 @@ describe('provenant verify detects tampering (real process)', () => {
     sql('DELETE FROM entries WHERE leaf_index >= 200; DELETE FROM checkpoints WHERE size > 200;');
     const r = verify();
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/log_truncated: The signed checkpoint has 200 entries but 300 were seen before/);
+    expect(r.stderr).toMatch(
+      /log_truncated: The signed checkpoint has 200 entries but 300 were seen before/,
+    );
   });
 
   it('detects a database replaced by another valid log', () => {
@@ -149,7 +162,9 @@ describe('provenant verify detects tampering (real process)', () => {
   });
 
   it('rejects a forged checkpoint signature', () => {
-    sql(`UPDATE checkpoints SET note = replace(note, char(10) || '300' || char(10), char(10) || '299' || char(10)) WHERE size = 300`);
+    sql(
+      `UPDATE checkpoints SET note = replace(note, char(10) || '300' || char(10), char(10) || '299' || char(10)) WHERE size = 300`,
+    );
     const r = verify();
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/bad_checkpoint_signature/);

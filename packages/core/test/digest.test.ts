@@ -50,8 +50,10 @@ describe('sha256', () => {
 
 describe('digestOf', () => {
   it('is "sha256:" and the hex SHA-256 of the canonical bytes', () => {
-    expect(digestOf({})).toBe('sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
-    const value = { repo: 'acme/payments', 'ünïcode': ['€', 1e21, -0] };
+    expect(digestOf({})).toBe(
+      'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+    );
+    const value = { repo: 'acme/payments', ünïcode: ['€', 1e21, -0] };
     expect(digestOf(value)).toBe(`sha256:${sha256Hex(canonicalBytes(value))}`);
   });
 
@@ -126,10 +128,12 @@ describe('hex', () => {
     expect(fromHex('')).toEqual(new Uint8Array(0));
   });
 
-  it.each([['odd length', 'abc'], ['a non-hex character', 'zz'], ['a prefix', '0x00'], ['a space', 'ab cd']])(
-    'refuses %s',
-    (_name, text) => {
-      expect(codeOf(() => fromHex(text))).toBe('invalid_hex');
-    },
-  );
+  it.each([
+    ['odd length', 'abc'],
+    ['a non-hex character', 'zz'],
+    ['a prefix', '0x00'],
+    ['a space', 'ab cd'],
+  ])('refuses %s', (_name, text) => {
+    expect(codeOf(() => fromHex(text))).toBe('invalid_hex');
+  });
 });

@@ -1,9 +1,11 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the tests edit records into deliberately ill-typed shapes */
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../src/canonical/jcs.js';
 import {
   ATTRIBUTION_LEVELS,
   EVENT_SCHEMA,
   MAX_RECORD_BYTES,
+  eventRecordSchema,
   parseEventRecord,
   type EventParseResult,
 } from '../src/schema/event.js';
@@ -48,7 +50,12 @@ describe('parseEventRecord accepts', () => {
   });
 
   it('a record without initiator and actor (what the collector calls unattributed)', () => {
-    const record = accepted(withChange((r) => { delete r.initiator; delete r.actor; }));
+    const record = accepted(
+      withChange((r) => {
+        delete r.initiator;
+        delete r.actor;
+      }),
+    );
     expect(record.initiator).toBeUndefined();
     expect(record.actor).toBeUndefined();
   });
@@ -83,14 +90,48 @@ describe('parseEventRecord accepts', () => {
     const keys = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i]));
     const args = { deep, items: Array.from({ length: 1000 }, (_, i) => i), keys: { ...keys } };
     // `keys` itself is at the limit; the top-level args object has 3 keys.
-    const record = accepted(withChange((r) => { r.action.args = args; }));
+    const record = accepted(
+      withChange((r) => {
+        r.action.args = args;
+      }),
+    );
     expect(record.action?.args).toEqual(args);
   });
 
   it('outcome.error as null or as a code and message', () => {
-    expect(accepted(withChange((r) => { r.outcome.error = null; })).outcome?.error).toBeNull();
+    expect(
+      accepted(
+        withChange((r) => {
+          r.outcome.error = null;
+        }),
+      ).outcome?.error,
+    ).toBeNull();
     const error = { code: 'rate_limited', message: 'Too many requests.' };
-    expect(accepted(withChange((r) => { r.outcome.error = error; })).outcome?.error).toEqual(error);
+    expect(
+      accepted(
+        withChange((r) => {
+          r.outcome.error = error;
+        }),
+      ).outcome?.error,
+    ).toEqual(error);
+  });
+});
+
+describe('eventRecordSchema', () => {
+  it('accepts the DESIGN.md example as served, with attribution and integrity', () => {
+    expect(eventRecordSchema.parse(designExample())).toEqual(designExample());
+  });
+
+  it('refuses an integrity leaf hash that is not 64 lowercase hex digits', () => {
+    const served = designExample();
+    served.integrity.leaf_hash = `sha256:${served.integrity.leaf_hash}`;
+    expect(eventRecordSchema.safeParse(served).success).toBe(false);
+  });
+
+  it('refuses an attribution level outside ATTRIBUTION_LEVELS', () => {
+    const served = designExample();
+    served.attribution.level = 'probably';
+    expect(eventRecordSchema.safeParse(served).success).toBe(false);
   });
 });
 
@@ -109,7 +150,9 @@ describe('parseEventRecord returns', () => {
   it('nested args copied deeply, with ordinary prototypes', () => {
     const inner = Object.create(null) as Record<string, unknown>;
     inner['x'] = [1, { y: 2 }];
-    const input = withChange((r) => { r.action.args = { inner }; });
+    const input = withChange((r) => {
+      r.action.args = { inner };
+    });
     const record = accepted(input);
     const copy = record.action?.args?.['inner'] as Record<string, unknown>;
     expect(copy).not.toBe(inner);
@@ -153,7 +196,11 @@ describe('parseEventRecord rejects', () => {
   it.each<[string, unknown, string]>([
     ['an array', [minimal()], 'A record must be a JSON object, not an array.'],
     ['null', null, 'A record must be a JSON object, not null.'],
-    ['a string', '{"schema":"provenant.event/v1"}', 'A record must be a JSON object, not a string.'],
+    [
+      'a string',
+      '{"schema":"provenant.event/v1"}',
+      'A record must be a JSON object, not a string.',
+    ],
     ['a Map', new Map(), 'A record must be a JSON object, not a non-plain object.'],
     ['undefined', undefined, 'A record must be a JSON object, not undefined.'],
   ])('%s with not_an_object', (_name, input, message) => {
@@ -161,7 +208,8 @@ describe('parseEventRecord rejects', () => {
   });
 
   it('a record without schema with unknown_schema', () => {
-    const { schema: _schema, ...rest } = minimal();
+    const rest: Record<string, unknown> = minimal();
+    delete rest['schema'];
     expect(failure(rest)).toEqual({
       ok: false,
       code: 'unknown_schema',
@@ -170,11 +218,14 @@ describe('parseEventRecord rejects', () => {
     });
   });
 
-  it.each([['provenant.event/v2'], ['Provenant.event/v1'], [1]])('schema %j with unknown_schema', (schema) => {
-    const result = failure({ ...minimal(), schema });
-    expect(result.code).toBe('unknown_schema');
-    expect(result.path).toBe('schema');
-  });
+  it.each([['provenant.event/v2'], ['Provenant.event/v1'], [1]])(
+    'schema %j with unknown_schema',
+    (schema) => {
+      const result = failure({ ...minimal(), schema });
+      expect(result.code).toBe('unknown_schema');
+      expect(result.path).toBe('schema');
+    },
+  );
 
   it('names the unsupported schema in the message', () => {
     expect(failure({ ...minimal(), schema: 'provenant.event/v2' }).message).toBe(
@@ -191,7 +242,8 @@ describe('parseEventRecord rejects', () => {
   });
 
   it('a missing id with invalid_id and a message saying it is required', () => {
-    const { id: _id, ...rest } = minimal();
+    const rest: Record<string, unknown> = minimal();
+    delete rest['id'];
     expect(failure(rest)).toEqual({
       ok: false,
       code: 'invalid_id',
@@ -242,7 +294,13 @@ describe('parseEventRecord rejects', () => {
   });
 
   it('an unknown nested field with unknown_field and its full path', () => {
-    expect(failure(withChange((r) => { r.delegation[1].extra = true; }))).toEqual({
+    expect(
+      failure(
+        withChange((r) => {
+          r.delegation[1].extra = true;
+        }),
+      ),
+    ).toEqual({
       ok: false,
       code: 'unknown_field',
       path: 'delegation[1].extra',
@@ -251,50 +309,312 @@ describe('parseEventRecord rejects', () => {
   });
 
   it('a "__proto__" key from JSON text with unknown_field, with or without collector fields', () => {
-    const text = JSON.stringify(minimal()).replace('{', '{"__proto__":{"actor":{"id":"user:x","kind":"human"}},');
+    const text = JSON.stringify(minimal()).replace(
+      '{',
+      '{"__proto__":{"actor":{"id":"user:x","kind":"human"}},',
+    );
     expect(failure(JSON.parse(text)).code).toBe('unknown_field');
     const withAttribution = JSON.parse(text.replace('{', '{"attribution":{},')) as unknown;
     expect(failure(withAttribution).code).toBe('unknown_field');
   });
 
   it.each<[string, (r: Record<string, any>) => void, string, string]>([
-    ['a type with capitals', (r) => { r.type = 'Tool.Called'; }, 'type', 'type must be a dotted lowercase name such as "tool.called".'],
-    ['a type without a dot', (r) => { r.type = 'called'; }, 'type', 'type must be a dotted lowercase name such as "tool.called".'],
-    ['a type over 128 characters', (r) => { r.type = `a.${'b'.repeat(127)}`; }, 'type', 'type must be at most 128 characters long.'],
-    ['an unknown principal kind', (r) => { r.initiator.kind = 'robot'; }, 'initiator.kind', 'initiator.kind must be one of "human", "agent", "agent_instance", "service", "workflow", "service_account".'],
-    ['a principal id that is not a URI', (r) => { r.initiator.id = 'alice'; }, 'initiator.id', 'initiator.id must be a URI such as "user:alice" or "spiffe://example.org/agent/a/instance/1".'],
-    ['a principal id with a space', (r) => { r.actor.id = 'user:al ice'; }, 'actor.id', 'actor.id must be a URI such as "user:alice" or "spiffe://example.org/agent/a/instance/1".'],
-    ['a principal id over 1024 characters', (r) => { r.actor.id = `user:${'a'.repeat(1020)}`; }, 'actor.id', 'actor.id must be at most 1024 characters long.'],
-    ['a missing actor kind', (r) => { delete r.actor.kind; }, 'actor.kind', 'actor.kind is required (one of "human", "agent", "agent_instance", "service", "workflow", "service_account").'],
-    ['an unknown cause kind', (r) => { r.cause.kind = 'whim'; }, 'cause.kind', 'cause.kind must be one of "human_prompt", "agent_decision", "delegation", "workflow_trigger".'],
-    ['a cause record_id that is not a UUID', (r) => { r.cause.record_id = 'prompt-1'; }, 'cause.record_id', 'cause.record_id must be a UUID (8-4-4-4-12 hex digits).'],
-    ['a delegation that is not an array', (r) => { r.delegation = r.delegation[0]; }, 'delegation', 'delegation must be an array, not an object.'],
-    ['a scope that is a string', (r) => { r.delegation[1].scope = 'repo:read'; }, 'delegation[1].scope', 'delegation[1].scope must be an array, not a string.'],
-    ['an empty scope entry', (r) => { r.delegation[0].scope[1] = ''; }, 'delegation[0].scope[1]', 'delegation[0].scope[1] must not be empty.'],
-    ['a fractional iat', (r) => { r.credential.iat = 1795000000.5; }, 'credential.iat', 'credential.iat must be an integer, not the number 1795000000.5.'],
-    ['a negative exp', (r) => { r.credential.exp = -1; }, 'credential.exp', 'credential.exp must be at least 0.'],
-    ['an iat given as a string', (r) => { r.credential.iat = '1795000000'; }, 'credential.iat', 'credential.iat must be a number, not a string.'],
-    ['an unknown risk', (r) => { r.action.risk = 'extreme'; }, 'action.risk', 'action.risk must be one of "low", "medium", "high", "critical".'],
-    ['a class flag that is not a boolean', (r) => { r.action.class.privileged = 'yes'; }, 'action.class.privileged', 'action.class.privileged must be a boolean, not a string.'],
-    ['an uppercase digest', (r) => { r.action.args_digest = r.action.args_digest.toUpperCase(); }, 'action.args_digest', 'action.args_digest must be "sha256:" followed by 64 lowercase hex digits.'],
-    ['a digest of another algorithm', (r) => { r.policy.policy_set = `sha512:${'a'.repeat(64)}`; }, 'policy.policy_set', 'policy.policy_set must be "sha256:" followed by 64 lowercase hex digits.'],
-    ['args that are an array', (r) => { r.action.args = ['acme/payments']; }, 'action.args', 'action.args must be an object, not an array.'],
-    ['args that are a string', (r) => { r.action.args = 'repo=acme'; }, 'action.args', 'action.args must be an object, not a string.'],
-    ['an unknown policy decision', (r) => { r.policy.decision = 'maybe'; }, 'policy.decision', 'policy.decision must be one of "allow", "deny".'],
-    ['an unknown outcome status', (r) => { r.outcome.status = 'done'; }, 'outcome.status', 'outcome.status must be one of "success", "error", "denied", "pending".'],
-    ['a negative duration', (r) => { r.outcome.duration_ms = -5; }, 'outcome.duration_ms', 'outcome.duration_ms must be at least 0.'],
-    ['an outcome error that is a string', (r) => { r.outcome.error = 'boom'; }, 'outcome.error', 'outcome.error must be an object, not a string.'],
-    ['an uppercase trace id', (r) => { r.trace.trace_id = r.trace.trace_id.toUpperCase(); }, 'trace.trace_id', 'trace.trace_id must be 32 lowercase hex digits, not all zero.'],
-    ['an all-zero trace id', (r) => { r.trace.trace_id = '0'.repeat(32); }, 'trace.trace_id', 'trace.trace_id must be 32 lowercase hex digits, not all zero.'],
-    ['a short span id', (r) => { r.trace.span_id = '00f067aa'; }, 'trace.span_id', 'trace.span_id must be 16 lowercase hex digits, not all zero.'],
-    ['a parent span id of trace-id length', (r) => { r.trace.parent_span_id = r.trace.trace_id; }, 'trace.parent_span_id', 'trace.parent_span_id must be 16 lowercase hex digits, not all zero.'],
-    ['an empty task_id', (r) => { r.task_id = ''; }, 'task_id', 'task_id must not be empty.'],
-    ['a task_id over 1024 characters', (r) => { r.task_id = 't'.repeat(1025); }, 'task_id', 'task_id must be at most 1024 characters long.'],
-    ['a missing source producer', (r) => { r.source = { host: 'h' }; }, 'source.producer', 'source.producer is required (a string).'],
-    ['a lone surrogate in a name', (r) => { r.actor.agent = 'research\ud800'; }, 'actor.agent', 'actor.agent must be well-formed Unicode (no unpaired UTF-16 surrogates).'],
-    ['a lone surrogate in a principal id', (r) => { r.initiator.id = 'user:\udc00'; }, 'initiator.id', 'initiator.id must be well-formed Unicode (no unpaired UTF-16 surrogates).'],
-    ['an optional field explicitly undefined', (r) => { r.session_id = undefined; }, 'session_id', 'session_id must be a string, not undefined.'],
-    ['more than 32 delegation hops', (r) => { r.delegation = Array.from({ length: 33 }, () => r.delegation[0]); }, 'delegation', 'delegation must have at most 32 items.'],
+    [
+      'a type with capitals',
+      (r) => {
+        r.type = 'Tool.Called';
+      },
+      'type',
+      'type must be a dotted lowercase name such as "tool.called".',
+    ],
+    [
+      'a type without a dot',
+      (r) => {
+        r.type = 'called';
+      },
+      'type',
+      'type must be a dotted lowercase name such as "tool.called".',
+    ],
+    [
+      'a type over 128 characters',
+      (r) => {
+        r.type = `a.${'b'.repeat(127)}`;
+      },
+      'type',
+      'type must be at most 128 characters long.',
+    ],
+    [
+      'an unknown principal kind',
+      (r) => {
+        r.initiator.kind = 'robot';
+      },
+      'initiator.kind',
+      'initiator.kind must be one of "human", "agent", "agent_instance", "service", "workflow", "service_account".',
+    ],
+    [
+      'a principal id that is not a URI',
+      (r) => {
+        r.initiator.id = 'alice';
+      },
+      'initiator.id',
+      'initiator.id must be a URI such as "user:alice" or "spiffe://example.org/agent/a/instance/1".',
+    ],
+    [
+      'a principal id with a space',
+      (r) => {
+        r.actor.id = 'user:al ice';
+      },
+      'actor.id',
+      'actor.id must be a URI such as "user:alice" or "spiffe://example.org/agent/a/instance/1".',
+    ],
+    [
+      'a principal id over 1024 characters',
+      (r) => {
+        r.actor.id = `user:${'a'.repeat(1020)}`;
+      },
+      'actor.id',
+      'actor.id must be at most 1024 characters long.',
+    ],
+    [
+      'a missing actor kind',
+      (r) => {
+        delete r.actor.kind;
+      },
+      'actor.kind',
+      'actor.kind is required (one of "human", "agent", "agent_instance", "service", "workflow", "service_account").',
+    ],
+    [
+      'an unknown cause kind',
+      (r) => {
+        r.cause.kind = 'whim';
+      },
+      'cause.kind',
+      'cause.kind must be one of "human_prompt", "agent_decision", "delegation", "workflow_trigger".',
+    ],
+    [
+      'a cause record_id that is not a UUID',
+      (r) => {
+        r.cause.record_id = 'prompt-1';
+      },
+      'cause.record_id',
+      'cause.record_id must be a UUID (8-4-4-4-12 hex digits).',
+    ],
+    [
+      'a delegation that is not an array',
+      (r) => {
+        r.delegation = r.delegation[0];
+      },
+      'delegation',
+      'delegation must be an array, not an object.',
+    ],
+    [
+      'a scope that is a string',
+      (r) => {
+        r.delegation[1].scope = 'repo:read';
+      },
+      'delegation[1].scope',
+      'delegation[1].scope must be an array, not a string.',
+    ],
+    [
+      'an empty scope entry',
+      (r) => {
+        r.delegation[0].scope[1] = '';
+      },
+      'delegation[0].scope[1]',
+      'delegation[0].scope[1] must not be empty.',
+    ],
+    [
+      'a fractional iat',
+      (r) => {
+        r.credential.iat = 1795000000.5;
+      },
+      'credential.iat',
+      'credential.iat must be an integer, not the number 1795000000.5.',
+    ],
+    [
+      'a negative exp',
+      (r) => {
+        r.credential.exp = -1;
+      },
+      'credential.exp',
+      'credential.exp must be at least 0.',
+    ],
+    [
+      'an iat given as a string',
+      (r) => {
+        r.credential.iat = '1795000000';
+      },
+      'credential.iat',
+      'credential.iat must be a number, not a string.',
+    ],
+    [
+      'an unknown risk',
+      (r) => {
+        r.action.risk = 'extreme';
+      },
+      'action.risk',
+      'action.risk must be one of "low", "medium", "high", "critical".',
+    ],
+    [
+      'a class flag that is not a boolean',
+      (r) => {
+        r.action.class.privileged = 'yes';
+      },
+      'action.class.privileged',
+      'action.class.privileged must be a boolean, not a string.',
+    ],
+    [
+      'an uppercase digest',
+      (r) => {
+        r.action.args_digest = r.action.args_digest.toUpperCase();
+      },
+      'action.args_digest',
+      'action.args_digest must be "sha256:" followed by 64 lowercase hex digits.',
+    ],
+    [
+      'a digest of another algorithm',
+      (r) => {
+        r.policy.policy_set = `sha512:${'a'.repeat(64)}`;
+      },
+      'policy.policy_set',
+      'policy.policy_set must be "sha256:" followed by 64 lowercase hex digits.',
+    ],
+    [
+      'args that are an array',
+      (r) => {
+        r.action.args = ['acme/payments'];
+      },
+      'action.args',
+      'action.args must be an object, not an array.',
+    ],
+    [
+      'args that are a string',
+      (r) => {
+        r.action.args = 'repo=acme';
+      },
+      'action.args',
+      'action.args must be an object, not a string.',
+    ],
+    [
+      'an unknown policy decision',
+      (r) => {
+        r.policy.decision = 'maybe';
+      },
+      'policy.decision',
+      'policy.decision must be one of "allow", "deny".',
+    ],
+    [
+      'an unknown outcome status',
+      (r) => {
+        r.outcome.status = 'done';
+      },
+      'outcome.status',
+      'outcome.status must be one of "success", "error", "denied", "pending".',
+    ],
+    [
+      'a negative duration',
+      (r) => {
+        r.outcome.duration_ms = -5;
+      },
+      'outcome.duration_ms',
+      'outcome.duration_ms must be at least 0.',
+    ],
+    [
+      'an outcome error that is a string',
+      (r) => {
+        r.outcome.error = 'boom';
+      },
+      'outcome.error',
+      'outcome.error must be an object, not a string.',
+    ],
+    [
+      'an uppercase trace id',
+      (r) => {
+        r.trace.trace_id = r.trace.trace_id.toUpperCase();
+      },
+      'trace.trace_id',
+      'trace.trace_id must be 32 lowercase hex digits, not all zero.',
+    ],
+    [
+      'an all-zero trace id',
+      (r) => {
+        r.trace.trace_id = '0'.repeat(32);
+      },
+      'trace.trace_id',
+      'trace.trace_id must be 32 lowercase hex digits, not all zero.',
+    ],
+    [
+      'a short span id',
+      (r) => {
+        r.trace.span_id = '00f067aa';
+      },
+      'trace.span_id',
+      'trace.span_id must be 16 lowercase hex digits, not all zero.',
+    ],
+    [
+      'a parent span id of trace-id length',
+      (r) => {
+        r.trace.parent_span_id = r.trace.trace_id;
+      },
+      'trace.parent_span_id',
+      'trace.parent_span_id must be 16 lowercase hex digits, not all zero.',
+    ],
+    [
+      'an empty task_id',
+      (r) => {
+        r.task_id = '';
+      },
+      'task_id',
+      'task_id must not be empty.',
+    ],
+    [
+      'a task_id over 1024 characters',
+      (r) => {
+        r.task_id = 't'.repeat(1025);
+      },
+      'task_id',
+      'task_id must be at most 1024 characters long.',
+    ],
+    [
+      'a missing source producer',
+      (r) => {
+        r.source = { host: 'h' };
+      },
+      'source.producer',
+      'source.producer is required (a string).',
+    ],
+    [
+      'a lone surrogate in a name',
+      (r) => {
+        r.actor.agent = 'research\ud800';
+      },
+      'actor.agent',
+      'actor.agent must be well-formed Unicode (no unpaired UTF-16 surrogates).',
+    ],
+    [
+      'a lone surrogate in a principal id',
+      (r) => {
+        r.initiator.id = 'user:\udc00';
+      },
+      'initiator.id',
+      'initiator.id must be well-formed Unicode (no unpaired UTF-16 surrogates).',
+    ],
+    [
+      'an optional field explicitly undefined',
+      (r) => {
+        r.session_id = undefined;
+      },
+      'session_id',
+      'session_id must be a string, not undefined.',
+    ],
+    [
+      'more than 32 delegation hops',
+      (r) => {
+        r.delegation = Array.from({ length: 33 }, () => r.delegation[0]);
+      },
+      'delegation',
+      'delegation must have at most 32 items.',
+    ],
   ])('%s with invalid_field', (_name, edit, path, message) => {
     expect(failure(withChange(edit))).toEqual({ ok: false, code: 'invalid_field', path, message });
   });
@@ -302,7 +622,11 @@ describe('parseEventRecord rejects', () => {
   it('args nested 17 levels deep with args_too_deep, before any schema recursion', () => {
     let deep: unknown = 'leaf';
     for (let i = 0; i < 16; i++) deep = { d: deep };
-    const result = failure(withChange((r) => { r.action.args = { deep }; }));
+    const result = failure(
+      withChange((r) => {
+        r.action.args = { deep };
+      }),
+    );
     expect(result.code).toBe('args_too_deep');
     expect(result.path).toBe(`action.args.deep${'.d'.repeat(15)}`);
     expect(result.message).toBe(`${result.path} is nested deeper than 16 levels.`);
@@ -311,11 +635,21 @@ describe('parseEventRecord rejects', () => {
   it('args nested 100,000 levels deep with args_too_deep instead of a stack overflow', () => {
     let deep: unknown = 0;
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    expect(failure(withChange((r) => { r.action.args = { deep }; })).code).toBe('args_too_deep');
+    expect(
+      failure(
+        withChange((r) => {
+          r.action.args = { deep };
+        }),
+      ).code,
+    ).toBe('args_too_deep');
   });
 
   it('an args array of 1,001 items with args_too_large', () => {
-    const result = failure(withChange((r) => { r.action.args = { list: new Array(1001).fill(0) }; }));
+    const result = failure(
+      withChange((r) => {
+        r.action.args = { list: new Array(1001).fill(0) };
+      }),
+    );
     expect(result).toEqual({
       ok: false,
       code: 'args_too_large',
@@ -326,7 +660,11 @@ describe('parseEventRecord rejects', () => {
 
   it('an args object of 1,001 keys with args_too_large', () => {
     const args = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, i]));
-    const result = failure(withChange((r) => { r.action.args = args; }));
+    const result = failure(
+      withChange((r) => {
+        r.action.args = args;
+      }),
+    );
     expect([result.code, result.path]).toEqual(['args_too_large', 'action.args']);
   });
 
@@ -337,8 +675,21 @@ describe('parseEventRecord rejects', () => {
     ['a lone surrogate', { s: ['\ud800'] }, 'action.args.s[0]'],
     ['a "__proto__" key', JSON.parse('{"a":{"__proto__":{"admin":true}}}'), 'action.args.a'],
   ])('args holding %s with invalid_field', (_name, args, path) => {
-    const result = failure(withChange((r) => { r.action.args = args; }));
+    const result = failure(
+      withChange((r) => {
+        r.action.args = args;
+      }),
+    );
     expect([result.code, result.path]).toEqual(['invalid_field', path]);
+  });
+
+  it('args under an action that is not a plain object, still checked first', () => {
+    class ActionLike {
+      name = 'x';
+      args = { n: Number.NaN };
+    }
+    const result = failure({ ...minimal(), action: new ActionLike() });
+    expect([result.code, result.path]).toEqual(['invalid_field', 'action.args.n']);
   });
 
   it('reports the first problem in schema order', () => {

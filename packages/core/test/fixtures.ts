@@ -4,6 +4,18 @@
  */
 export function designExample() {
   return {
+    ...producerExample(),
+    attribution: { level: 'verified', reasons: [] },
+    integrity: {
+      leaf_index: 1234,
+      leaf_hash: 'nh89XHuaHn2aLw5cOxpOb40MK0pujw0cO1p+nx08W3o=',
+    },
+  };
+}
+
+/** The DESIGN.md example as a producer sends it: without the collector's and ledger's fields. */
+export function producerExample() {
+  return {
     schema: 'provenant.event/v1',
     id: '0192f3c4-5b6a-7c8d-9e0f-1a2b3c4d5e6f',
     time: '2026-11-27T13:05:01.123456Z',
@@ -37,7 +49,6 @@ export function designExample() {
       iat: 1795000000,
       exp: 1795000300,
     },
-    attribution: { level: 'verified', reasons: [] },
     action: {
       name: 'github.delete_repo',
       tool: { server: 'github-mcp', name: 'delete_repo', call_id: 'call_42' },
@@ -71,15 +82,5 @@ export function designExample() {
     session_id: 'sess-5521',
     conversation_id: 'conv-3307',
     source: { producer: '@provenant/sdk@0.1.0', host: 'worker-3.acme.test' },
-    integrity: {
-      leaf_index: 1234,
-      leaf_hash: '9e1f3d5c7b9a1e7d9a2f0e5c3b1a4e6f8d0c2b4a6e8f0d1c3b5a7e9f1d3c5b7a',
-    },
   };
-}
-
-/** The DESIGN.md example as a producer sends it: without the collector's and ledger's fields. */
-export function producerExample() {
-  const { attribution: _attribution, integrity: _integrity, ...record } = designExample();
-  return record;
 }

@@ -173,7 +173,9 @@ describe('canonicalize', () => {
   });
 
   it('keeps array order and nests arrays in arrays', () => {
-    expect(canonicalize([3, 1, [2, [[]], { b: 1, a: [0] }]])).toBe('[3,1,[2,[[]],{"a":[0],"b":1}]]');
+    expect(canonicalize([3, 1, [2, [[]], { b: 1, a: [0] }]])).toBe(
+      '[3,1,[2,[[]],{"a":[0],"b":1}]]',
+    );
   });
 
   it('accepts objects with a null prototype', () => {
@@ -184,7 +186,9 @@ describe('canonicalize', () => {
   });
 
   it('writes an own "__proto__" key as an ordinary key', () => {
-    expect(canonicalize(JSON.parse('{"__proto__":{"x":1},"a":0}'))).toBe('{"__proto__":{"x":1},"a":0}');
+    expect(canonicalize(JSON.parse('{"__proto__":{"x":1},"a":0}'))).toBe(
+      '{"__proto__":{"x":1},"a":0}',
+    );
   });
 
   it('accepts a shared, non-cyclic reference twice', () => {

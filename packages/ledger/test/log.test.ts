@@ -142,10 +142,18 @@ describe('Log', () => {
   it('rejects proofs for sizes and leaves outside the log', async () => {
     const log = await Log.open({ storage: new MemoryStorage(), signer });
     await log.append([entry(0), entry(1)]);
-    await expect(log.inclusionProof(0, 3)).rejects.toMatchObject({ code: 'tree_size_out_of_range' });
-    await expect(log.inclusionProof(2, 2)).rejects.toMatchObject({ code: 'leaf_index_out_of_range' });
-    await expect(log.consistencyProof(0, 2)).rejects.toMatchObject({ code: 'tree_size_out_of_range' });
-    await expect(log.consistencyProof(2, 1)).rejects.toMatchObject({ code: 'tree_size_out_of_range' });
+    await expect(log.inclusionProof(0, 3)).rejects.toMatchObject({
+      code: 'tree_size_out_of_range',
+    });
+    await expect(log.inclusionProof(2, 2)).rejects.toMatchObject({
+      code: 'leaf_index_out_of_range',
+    });
+    await expect(log.consistencyProof(0, 2)).rejects.toMatchObject({
+      code: 'tree_size_out_of_range',
+    });
+    await expect(log.consistencyProof(2, 1)).rejects.toMatchObject({
+      code: 'tree_size_out_of_range',
+    });
   });
 
   it('finishes queued appends on close and refuses new ones', async () => {

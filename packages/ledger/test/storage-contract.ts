@@ -81,7 +81,9 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
       const state = await storage.readState();
       expect(state.size).toBe(10);
       expect(state.checkpoint?.note).toBe(batch.checkpoint.note);
-      expect(Buffer.from(state.checkpoint!.rootHash)).toEqual(Buffer.from(batch.checkpoint.rootHash));
+      expect(Buffer.from(state.checkpoint!.rootHash)).toEqual(
+        Buffer.from(batch.checkpoint.rootHash),
+      );
       const e3 = await storage.getEntryById(batch.entries[3]!.id);
       expect(e3?.canonical).toBe(batch.entries[3]!.canonical);
       expect(e3?.leafIndex).toBe(3);
@@ -114,7 +116,9 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
       const second = makeBatch(first.frontier, 3, (i) =>
         i === 6 ? { id: first.batch.entries[0]!.id } : {},
       );
-      await expect(storage.append(second.batch)).rejects.toMatchObject({ code: 'storage_conflict' });
+      await expect(storage.append(second.batch)).rejects.toMatchObject({
+        code: 'storage_conflict',
+      });
       const state = await storage.readState();
       expect(state.size).toBe(4);
       expect(state.checkpoint?.size).toBe(4);
@@ -164,13 +168,19 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
       );
       expect(await ids({ taskId: 'task-even', limit: 3 })).toEqual([0, 2, 4]);
       expect(await ids({ taskId: 'task-even', limit: 3, afterLeafIndex: 4 })).toEqual([6, 8, 10]);
-      expect(await ids({ traceId: 'a'.repeat(32), limit: 100 })).toEqual([0, 5, 10, 15, 20, 25, 30, 35]);
-      expect(await ids({ level: 'unattributed', limit: 100 })).toEqual([0, 4, 8, 12, 16, 20, 24, 28, 32, 36]);
+      expect(await ids({ traceId: 'a'.repeat(32), limit: 100 })).toEqual([
+        0, 5, 10, 15, 20, 25, 30, 35,
+      ]);
+      expect(await ids({ level: 'unattributed', limit: 100 })).toEqual([
+        0, 4, 8, 12, 16, 20, 24, 28, 32, 36,
+      ]);
       expect(await ids({ initiator: 'user:bob', limit: 100 })).toEqual([]);
       expect(await ids({ type: 'tool.called', limit: 2 })).toEqual([0, 1]);
       const t0 = 1_800_000_000_000_000;
       expect(await ids({ fromUs: t0 + 10, toUs: t0 + 13, limit: 100 })).toEqual([10, 11, 12]);
-      expect(await ids({ actor: 'agent-0', level: 'unattributed', limit: 100 })).toEqual([0, 12, 24, 36]);
+      expect(await ids({ actor: 'agent-0', level: 'unattributed', limit: 100 })).toEqual([
+        0, 12, 24, 36,
+      ]);
     });
 
     it('reports health and refuses use after close', async () => {

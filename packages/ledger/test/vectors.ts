@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 /** packages/ledger/test → repo root → test/vectors */
 export const VECTORS_DIR = fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
 /** The steering repository's shared vectors, next to this repository when it is checked out. */
-export const SHARED_VECTORS_DIR = fileURLToPath(new URL('../../../../shared/vectors/', import.meta.url));
+export const SHARED_VECTORS_DIR = fileURLToPath(
+  new URL('../../../../shared/vectors/', import.meta.url),
+);
 
 /**
  * Parses JSON without rounding integers that a double cannot hold: every integer literal longer

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { CollectorContext } from './context.js';
 import { toWireError, wireError } from './errors.js';
@@ -17,7 +17,8 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: ctx.limits.bodyLimit,
-    disableRequestLogging: true,
+    // No per-request log lines: they cost more than ingesting a record, and could echo input.
+    logController: new LogController({ disableRequestLogging: true }),
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 500 },
   });
@@ -31,13 +32,22 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
     const wire = fromFastifyError(error) ?? toWireError(error);
     if (wire.status >= 500) {
       // Never log request content; a digest of the message is enough to correlate.
-      const digest = createHash('sha256').update(String((error as Error).message)).digest('hex').slice(0, 16);
-      request.log.error({ code: wire.body.error.code, digest, err_name: (error as Error).name }, 'request failed');
+      const digest = createHash('sha256')
+        .update(String((error as Error).message))
+        .digest('hex')
+        .slice(0, 16);
+      request.log.error(
+        { code: wire.body.error.code, digest, err_name: (error as Error).name },
+        'request failed',
+      );
     }
     return reply.code(wire.status).type('application/json; charset=utf-8').send(wire.body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const wire = wireError('not_found', `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.`);
+    const wire = wireError(
+      'not_found',
+      `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.`,
+    );
     return reply.code(wire.status).send(wire.body);
   });
 
@@ -69,7 +79,8 @@ function fromFastifyError(error: unknown): WireError | null {
       if (typeof code === 'string' && code.startsWith('FST_ERR')) {
         const status = (error as { statusCode?: number }).statusCode ?? 500;
         if (status === 405) return wireError('method_not_allowed', 'Method not allowed.');
-        if (status >= 400 && status < 500) return wireError('invalid_parameter', (error as Error).message);
+        if (status >= 400 && status < 500)
+          return wireError('invalid_parameter', (error as Error).message);
       }
       return null;
   }

@@ -8,9 +8,15 @@ import { ProvenantError, isProvenantError } from '@provenant/core';
 export const WIRE_ERRORS = {
   // request-level
   malformed_json: { status: 400, text: 'The body is not valid JSON or NDJSON.' },
-  unsupported_media_type: { status: 415, text: 'Content-Type is not application/json or application/x-ndjson.' },
+  unsupported_media_type: {
+    status: 415,
+    text: 'Content-Type is not application/json or application/x-ndjson.',
+  },
   body_too_large: { status: 413, text: 'The body exceeds the configured limit (default 8 MiB).' },
-  too_many_records: { status: 413, text: 'More records in one request than the limit (default 5,000).' },
+  too_many_records: {
+    status: 413,
+    text: 'More records in one request than the limit (default 5,000).',
+  },
   empty_batch: { status: 400, text: 'The request holds no record.' },
   invalid_parameter: { status: 400, text: 'A query parameter is missing or malformed.' },
   invalid_cursor: { status: 400, text: 'The pagination cursor was not issued by this collector.' },
@@ -19,7 +25,10 @@ export const WIRE_ERRORS = {
   tree_size_out_of_range: { status: 400, text: 'The tree size is 0 or larger than the log.' },
   leaf_index_out_of_range: { status: 400, text: 'The record is not in a tree of that size.' },
   invalid_tile_path: { status: 404, text: 'Not a canonical tlog-tiles path.' },
-  overloaded: { status: 503, text: 'The sequencer queue is full; retry after the Retry-After delay.' },
+  overloaded: {
+    status: 503,
+    text: 'The sequencer queue is full; retry after the Retry-After delay.',
+  },
   storage_unavailable: { status: 503, text: 'The ledger storage cannot be written or read now.' },
   storage_conflict: { status: 503, text: 'Another writer changed the ledger; retry.' },
   storage_corrupt: { status: 500, text: 'The stored ledger contradicts itself; verify it.' },

@@ -56,7 +56,10 @@ describe('POST /v1/events', () => {
       integrity: { leaf_index: 99, leaf_hash: 'forged' },
     });
     const res = await postJson(app, r);
-    expect(res.json<IngestAnswer>().accepted[0]).toMatchObject({ leaf_index: 0, attribution: { level: 'asserted' } });
+    expect(res.json<IngestAnswer>().accepted[0]).toMatchObject({
+      leaf_index: 0,
+      attribution: { level: 'asserted' },
+    });
     const stored = (await app.inject({ url: `/v1/events/${r['id']}` })).json();
     expect(stored.attribution).toEqual({ level: 'asserted', reasons: [] });
     expect(stored.integrity.leaf_index).toBe(0);
@@ -98,7 +101,9 @@ describe('POST /v1/events', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json<IngestAnswer>();
     expect(body.accepted.map((a) => a.leaf_index)).toEqual([0, 1]);
-    expect(body.rejected).toEqual([expect.objectContaining({ index: 1, id: 'nope', code: 'invalid_id' })]);
+    expect(body.rejected).toEqual([
+      expect.objectContaining({ index: 1, id: 'nope', code: 'invalid_id' }),
+    ]);
   });
 
   it('stores exactly the canonical record, so anyone can recompute its leaf hash', async () => {
@@ -124,11 +129,16 @@ describe('POST /v1/events with bad input', () => {
     expect(health.statusCode).toBe(200);
   }
 
-  it('rejects an unknown schema version', () => expectRejected(record({ schema: 'provenant.event/v2' }), 'unknown_schema'));
-  it('rejects an id that is not a UUID', () => expectRejected(record({ id: '12345' }), 'invalid_id'));
-  it('rejects a time that does not parse', () => expectRejected(record({ time: '2026-13-45T99:00:00Z' }), 'invalid_time'));
-  it('rejects a field of the wrong type', () => expectRejected(record({ type: 42 }), 'invalid_field'));
-  it('rejects a field the schema does not know', () => expectRejected(record({ surprise: true }), 'unknown_field'));
+  it('rejects an unknown schema version', () =>
+    expectRejected(record({ schema: 'provenant.event/v2' }), 'unknown_schema'));
+  it('rejects an id that is not a UUID', () =>
+    expectRejected(record({ id: '12345' }), 'invalid_id'));
+  it('rejects a time that does not parse', () =>
+    expectRejected(record({ time: '2026-13-45T99:00:00Z' }), 'invalid_time'));
+  it('rejects a field of the wrong type', () =>
+    expectRejected(record({ type: 42 }), 'invalid_field'));
+  it('rejects a field the schema does not know', () =>
+    expectRejected(record({ surprise: true }), 'unknown_field'));
   it('rejects a record that is not an object', () => expectRejected([42], 'not_an_object'));
 
   it('rejects deeply nested args', () => {
@@ -145,10 +155,16 @@ describe('POST /v1/events with bad input', () => {
   });
 
   it('rejects huge arrays in args', () =>
-    expectRejected(record({ action: { name: 'a.b', args: { many: Array(100_000).fill(1) } } }), 'args_too_large'));
+    expectRejected(
+      record({ action: { name: 'a.b', args: { many: Array(100_000).fill(1) } } }),
+      'args_too_large',
+    ));
 
   it('rejects a record over 64 KiB', () =>
-    expectRejected(record({ action: { name: 'a.b', args: { blob: 'x'.repeat(70_000) } } }), 'record_too_large'));
+    expectRejected(
+      record({ action: { name: 'a.b', args: { blob: 'x'.repeat(70_000) } } }),
+      'record_too_large',
+    ));
 
   async function expectRequestError(
     inject: Parameters<Awaited<ReturnType<typeof makeApp>>['app']['inject']>[0],
@@ -167,21 +183,36 @@ describe('POST /v1/events with bad input', () => {
 
   it('answers malformed JSON with 400 malformed_json', () =>
     expectRequestError(
-      { method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json' }, payload: '{"schema":' },
+      {
+        method: 'POST',
+        url: '/v1/events',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"schema":',
+      },
       400,
       'malformed_json',
     ));
 
   it('answers an empty body with 400 malformed_json', () =>
     expectRequestError(
-      { method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json' }, payload: '' },
+      {
+        method: 'POST',
+        url: '/v1/events',
+        headers: { 'content-type': 'application/json' },
+        payload: '',
+      },
       400,
       'malformed_json',
     ));
 
   it('answers a wrong content type with 415', () =>
     expectRequestError(
-      { method: 'POST', url: '/v1/events', headers: { 'content-type': 'text/plain' }, payload: JSON.stringify(record()) },
+      {
+        method: 'POST',
+        url: '/v1/events',
+        headers: { 'content-type': 'text/plain' },
+        payload: JSON.stringify(record()),
+      },
       415,
       'unsupported_media_type',
     ));
@@ -215,7 +246,12 @@ describe('POST /v1/events with bad input', () => {
 
   it('answers an empty array with 400 empty_batch', () =>
     expectRequestError(
-      { method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json' }, payload: '[]' },
+      {
+        method: 'POST',
+        url: '/v1/events',
+        headers: { 'content-type': 'application/json' },
+        payload: '[]',
+      },
       400,
       'empty_batch',
     ));
@@ -257,4 +293,3 @@ describe('ingest under storage trouble', () => {
     expect((await second).json<IngestAnswer>().accepted.map((a) => a.leaf_index)).toEqual([1, 2]);
   });
 });
-

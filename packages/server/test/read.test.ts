@@ -40,22 +40,43 @@ describe('reading records and proofs', () => {
     expect(proof.leaf_index).toBe(6);
     expect(proof.tree_size).toBe(11);
     expect(() =>
-      verifyInclusion(fromB64(stored.integrity.leaf_hash), 6, 11, proof.hashes.map(fromB64), cp.rootHash),
+      verifyInclusion(
+        fromB64(stored.integrity.leaf_hash),
+        6,
+        11,
+        proof.hashes.map(fromB64),
+        cp.rootHash,
+      ),
     ).not.toThrow();
   });
 
   it('proves an old tree size against the root the log had then', async () => {
     const { app, records } = await seeded(3);
-    const early = parseCheckpoint(openNote((await app.inject({ url: '/v1/log/checkpoint' })).body, [parseVerifierKey(KEYS.verifierKey)]).text);
+    const early = parseCheckpoint(
+      openNote((await app.inject({ url: '/v1/log/checkpoint' })).body, [
+        parseVerifierKey(KEYS.verifierKey),
+      ]).text,
+    );
     await postJson(app, [record(), record(), record(), record()]);
-    const late = parseCheckpoint(openNote((await app.inject({ url: '/checkpoint' })).body, [parseVerifierKey(KEYS.verifierKey)]).text);
+    const late = parseCheckpoint(
+      openNote((await app.inject({ url: '/checkpoint' })).body, [
+        parseVerifierKey(KEYS.verifierKey),
+      ]).text,
+    );
     const c = (await app.inject({ url: '/v1/log/consistency?from=3&to=7' })).json();
     expect(c.from).toBe(3);
     expect(c.to).toBe(7);
-    expect(() => verifyConsistency(3, 7, c.hashes.map(fromB64), early.rootHash, late.rootHash)).not.toThrow();
-    const p = (await app.inject({ url: `/v1/events/${records[1]!['id']}/proof?tree_size=3` })).json();
-    const leaf = (await app.inject({ url: `/v1/events/${records[1]!['id']}` })).json().integrity.leaf_hash;
-    expect(() => verifyInclusion(fromB64(leaf), 1, 3, p.hashes.map(fromB64), early.rootHash)).not.toThrow();
+    expect(() =>
+      verifyConsistency(3, 7, c.hashes.map(fromB64), early.rootHash, late.rootHash),
+    ).not.toThrow();
+    const p = (
+      await app.inject({ url: `/v1/events/${records[1]!['id']}/proof?tree_size=3` })
+    ).json();
+    const leaf = (await app.inject({ url: `/v1/events/${records[1]!['id']}` })).json().integrity
+      .leaf_hash;
+    expect(() =>
+      verifyInclusion(fromB64(leaf), 1, 3, p.hashes.map(fromB64), early.rootHash),
+    ).not.toThrow();
   });
 
   it('answers bad proof parameters with stable codes', async () => {
@@ -82,9 +103,19 @@ describe('reading records and proofs', () => {
     expect(leaves(await list('task_id=task-1'))).toEqual([1, 4, 7, 10]);
     expect(leaves(await list('level=unattributed'))).toEqual([0, 4, 8]);
     expect(leaves(await list('initiator=user%3Aalice&limit=2'))).toEqual([0, 1]);
-    expect(leaves(await list(`actor=${encodeURIComponent('spiffe://acme.test/agent/researcher/instance/7f3a')}&type=tool.called`))).toEqual([1, 3, 5, 7, 9, 11]);
-    expect(leaves(await list('trace_id=4bf92f3577b34da6a3ce929d0e0e4736&limit=3'))).toEqual([0, 1, 2]);
-    expect(leaves(await list('from=2026-11-27T13:00:03Z&to=2026-11-27T13:00:05.5Z'))).toEqual([3, 4, 5]);
+    expect(
+      leaves(
+        await list(
+          `actor=${encodeURIComponent('spiffe://acme.test/agent/researcher/instance/7f3a')}&type=tool.called`,
+        ),
+      ),
+    ).toEqual([1, 3, 5, 7, 9, 11]);
+    expect(leaves(await list('trace_id=4bf92f3577b34da6a3ce929d0e0e4736&limit=3'))).toEqual([
+      0, 1, 2,
+    ]);
+    expect(leaves(await list('from=2026-11-27T13:00:03Z&to=2026-11-27T13:00:05.5Z'))).toEqual([
+      3, 4, 5,
+    ]);
     const first = await list('limit=5');
     expect(leaves(first)).toEqual([0, 1, 2, 3, 4]);
     const second = await list(`limit=5&cursor=${first.next_cursor}`);
@@ -97,7 +128,8 @@ describe('reading records and proofs', () => {
 
   it('answers bad query parameters with stable codes', async () => {
     const { app } = await seeded(2);
-    const code = async (q: string) => (await app.inject({ url: `/v1/events?${q}` })).json().error.code;
+    const code = async (q: string) =>
+      (await app.inject({ url: `/v1/events?${q}` })).json().error.code;
     expect(await code('cursor=forged')).toBe('invalid_cursor');
     expect(await code('cursor=c1.LTE')).toBe('invalid_cursor');
     expect(await code('limit=0')).toBe('invalid_parameter');
@@ -112,7 +144,11 @@ describe('reading records and proofs', () => {
     const { app } = await seeded(2);
     const res = await app.inject({ url: '/healthz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ok', storage: { kind: 'memory', ok: true }, log: { size: 2 } });
+    expect(res.json()).toMatchObject({
+      status: 'ok',
+      storage: { kind: 'memory', ok: true },
+      log: { size: 2 },
+    });
   });
 });
 
@@ -132,9 +168,13 @@ describe('tlog-tiles', () => {
     }
     expect(entries.map((e) => JSON.parse(e).id)).toEqual(records.map((r) => r['id']));
     entries.forEach((e, i) => {
-      expect(Buffer.from(hashLeaf(Buffer.from(e)))).toEqual(hashes.rawPayload.subarray(i * 32, i * 32 + 32));
+      expect(Buffer.from(hashLeaf(Buffer.from(e)))).toEqual(
+        hashes.rawPayload.subarray(i * 32, i * 32 + 32),
+      );
     });
-    expect((await app.inject({ url: '/checkpoint' })).body).toBe((await app.inject({ url: '/v1/log/checkpoint' })).body);
+    expect((await app.inject({ url: '/checkpoint' })).body).toBe(
+      (await app.inject({ url: '/v1/log/checkpoint' })).body,
+    );
   });
 
   it('serves a full tile once 256 entries exist, and level-1 tiles of subtree hashes', async () => {

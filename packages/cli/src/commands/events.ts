@@ -72,7 +72,8 @@ export async function events(args: readonly string[], ctx: CommandContext): Prom
 function tableRow(e: Record<string, unknown>): string[] {
   const get = (path: string[]): string => {
     let v: unknown = e;
-    for (const k of path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
+    for (const k of path)
+      v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
     return v === undefined || v === null ? '-' : String(v);
   };
   return [
@@ -93,7 +94,9 @@ function row(cells: string[]): string {
     cells
       .map((c, i) => {
         const w = WIDTHS[i]!;
-        const clean = c.replace(/[\u0000-\u001f\u007f]/g, '?'); // never echo control characters to a terminal
+        // Never echo control characters (terminal escapes) from records to a terminal.
+        // eslint-disable-next-line no-control-regex -- matching control characters is the point
+        const clean = c.replace(/[\u0000-\u001f\u007f]/g, '?');
         return clean.length > w ? `${clean.slice(0, w - 1)}…` : clean.padEnd(w);
       })
       .join(' ')

@@ -38,7 +38,8 @@ export async function exportCommand(args: readonly string[], ctx: CommandContext
   try {
     if (values.data !== undefined) {
       const file = join(values.data, LEDGER_FILE);
-      if (!existsSync(file)) throw new CliError('unreadable', `No ledger at ${file}.`, EXIT.unavailable);
+      if (!existsSync(file))
+        throw new CliError('unreadable', `No ledger at ${file}.`, EXIT.unavailable);
       const storage = new SqliteStorage(file, { readonly: true });
       try {
         const { size } = await storage.readState();
@@ -71,7 +72,10 @@ export async function exportCommand(args: readonly string[], ctx: CommandContext
     }
   } finally {
     progress.stop();
-    if (sink) await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    if (sink)
+      await new Promise<void>((resolve, reject) =>
+        sink.end((e?: Error | null) => (e ? reject(e) : resolve())),
+      );
   }
   if (sink) ctx.err(`exported ${count} records to ${values.output}\n`);
   return EXIT.ok;

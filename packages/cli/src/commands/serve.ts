@@ -24,7 +24,11 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
   const host = values.host ?? ctx.env['PROVENANT_HOST'] ?? '127.0.0.1';
   const level = values['log-level'] ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug'].includes(level)) {
-    throw new (await import('../lib/errors.js')).CliError('usage', `--log-level must be fatal, error, warn, info or debug.`, 2);
+    throw new (await import('../lib/errors.js')).CliError(
+      'usage',
+      `--log-level must be fatal, error, warn, info or debug.`,
+      2,
+    );
   }
   const collector = await startCollector({
     dataDir,

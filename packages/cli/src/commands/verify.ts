@@ -58,7 +58,9 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
   if (keyText === undefined) {
     const file = join(values.data!, VERIFIER_KEY_FILE);
     keyText = readText(file);
-    ctx.err(`note: using the verifier key stored in ${file}; pass --key to check against a key you trust.\n`);
+    ctx.err(
+      `note: using the verifier key stored in ${file}; pass --key to check against a key you trust.\n`,
+    );
   }
   keyText = keyText.trim();
   let verifier: NoteVerifierKey;
@@ -90,11 +92,15 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
     const next: KnownCheckpoint = { origin, verifierKey: keyText, size, rootHash };
     if (!known || size >= known.size) writeKnown(dir, next);
     if (values.json) {
-      ctx.out(`${JSON.stringify({ ok: true, origin, size, root: toBase64(rootHash), previously_seen: known?.size ?? null })}\n`);
+      ctx.out(
+        `${JSON.stringify({ ok: true, origin, size, root: toBase64(rootHash), previously_seen: known?.size ?? null })}\n`,
+      );
     } else {
       ctx.out(
         `OK ${origin}: ${size} entries verified, root ${toBase64(rootHash)}, checkpoint signed by ${verifier.name}+${verifier.keyId.toString(16).padStart(8, '0')}` +
-          (known ? `; consistent with the checkpoint seen before (size ${known.size}).\n` : '; first time this log is seen here.\n'),
+          (known
+            ? `; consistent with the checkpoint seen before (size ${known.size}).\n`
+            : '; first time this log is seen here.\n'),
       );
     }
     return EXIT.ok;
@@ -102,7 +108,9 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
     progress.stop();
     if (e instanceof LogVerificationError) {
       if (values.json) {
-        ctx.out(`${JSON.stringify({ ok: false, code: e.code, leaf_index: e.leafIndex ?? null, message: e.message })}\n`);
+        ctx.out(
+          `${JSON.stringify({ ok: false, code: e.code, leaf_index: e.leafIndex ?? null, message: e.message })}\n`,
+        );
       } else {
         const where = e.leafIndex === undefined ? '' : ` at leaf ${e.leafIndex}`;
         ctx.err(`FAIL${where}: ${e.code}: ${e.message}\n`);
@@ -132,7 +140,8 @@ function readText(file: string): string {
 
 async function openDataSource(dataDir: string): Promise<Source> {
   const file = join(dataDir, LEDGER_FILE);
-  if (!existsSync(file)) throw new CliError('unreadable', `No ledger at ${file}.`, EXIT.unavailable);
+  if (!existsSync(file))
+    throw new CliError('unreadable', `No ledger at ${file}.`, EXIT.unavailable);
   let storage: SqliteStorage;
   try {
     storage = new SqliteStorage(file, { readonly: true });
@@ -143,7 +152,11 @@ async function openDataSource(dataDir: string): Promise<Source> {
   const { size, checkpoint } = await storage.readState();
   if (checkpoint === null) {
     await storage.close();
-    throw new CliError('unreadable', `${file} holds no signed checkpoint.`, EXIT.verificationFailed);
+    throw new CliError(
+      'unreadable',
+      `${file} holds no signed checkpoint.`,
+      EXIT.verificationFailed,
+    );
   }
   function* chunks(): Iterable<LeafSource[]> {
     for (let start = 0; start < size; start += CHUNK) yield storage.leafChunk(start, CHUNK);
@@ -160,7 +173,11 @@ async function openServerSource(base: string): Promise<Source> {
   const note = await (await httpGet(`${base}/checkpoint`)).text();
   const size = Number(/^.*\n(\d+)\n/.exec(note)?.[1] ?? Number.NaN);
   if (!Number.isSafeInteger(size)) {
-    throw new CliError('bad_checkpoint', 'The server returned a malformed checkpoint.', EXIT.verificationFailed);
+    throw new CliError(
+      'bad_checkpoint',
+      'The server returned a malformed checkpoint.',
+      EXIT.verificationFailed,
+    );
   }
   async function* chunks(): AsyncIterable<LeafSource[]> {
     for (let tile = 0; tile * TILE < size; tile++) {
@@ -176,7 +193,12 @@ async function openServerSource(base: string): Promise<Source> {
   return { checkpointNote: note, chunks: chunks(), close() {} };
 }
 
-function decodeBundle(bundle: Uint8Array, hashes: Uint8Array, first: number, width: number): LeafSource[] {
+function decodeBundle(
+  bundle: Uint8Array,
+  hashes: Uint8Array,
+  first: number,
+  width: number,
+): LeafSource[] {
   const out: LeafSource[] = [];
   let off = 0;
   while (off < bundle.length) {
@@ -186,11 +208,19 @@ function decodeBundle(bundle: Uint8Array, hashes: Uint8Array, first: number, wid
     if (off + len > bundle.length) break;
     const i = out.length;
     const hash = hashes.subarray(i * 32, i * 32 + 32);
-    out.push({ leafIndex: first + i, data: bundle.subarray(off, off + len), ...(hash.length === 32 ? { storedLeafHash: hash } : {}) });
+    out.push({
+      leafIndex: first + i,
+      data: bundle.subarray(off, off + len),
+      ...(hash.length === 32 ? { storedLeafHash: hash } : {}),
+    });
     off += len;
   }
   if (out.length !== width || off !== bundle.length) {
-    throw new CliError('bad_tile', `The server's entry tile at leaf ${first} is malformed.`, EXIT.verificationFailed);
+    throw new CliError(
+      'bad_tile',
+      `The server's entry tile at leaf ${first} is malformed.`,
+      EXIT.verificationFailed,
+    );
   }
   return out;
 }

@@ -16,7 +16,12 @@ export function parseFlags<T extends Options>(args: readonly string[], options: 
   }
 }
 
-export function intFlag(value: string | undefined, name: string, min: number, max: number): number | undefined {
+export function intFlag(
+  value: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
     throw usageError(`--${name} must be an integer from ${min} to ${max}.`);

@@ -20,7 +20,11 @@ export async function httpGet(url: string): Promise<Response> {
     } catch {
       // not a JSON error body; the status says enough
     }
-    throw new CliError('server_error', `${new URL(url).pathname} failed (${detail}).`, EXIT.unavailable);
+    throw new CliError(
+      'server_error',
+      `${new URL(url).pathname} failed (${detail}).`,
+      EXIT.unavailable,
+    );
   }
   return res;
 }

@@ -22,9 +22,19 @@ export function readKnown(dir: string, origin: string): KnownCheckpoint | undefi
     return undefined;
   }
   try {
-    const j = JSON.parse(text) as { origin: string; verifier_key: string; size: number; root: string };
+    const j = JSON.parse(text) as {
+      origin: string;
+      verifier_key: string;
+      size: number;
+      root: string;
+    };
     if (j.origin !== origin || !Number.isSafeInteger(j.size)) throw new Error('bad');
-    return { origin, verifierKey: j.verifier_key, size: j.size, rootHash: fromBase64Strict(j.root) };
+    return {
+      origin,
+      verifierKey: j.verifier_key,
+      size: j.size,
+      rootHash: fromBase64Strict(j.root),
+    };
   } catch {
     throw new CliError(
       'known_corrupt',
@@ -38,7 +48,12 @@ export function writeKnown(dir: string, k: KnownCheckpoint): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = fileFor(dir, k.origin);
   const tmp = `${file}.tmp-${process.pid}`;
-  const body = { origin: k.origin, verifier_key: k.verifierKey, size: k.size, root: toBase64(k.rootHash) };
+  const body = {
+    origin: k.origin,
+    verifier_key: k.verifierKey,
+    size: k.size,
+    root: toBase64(k.rootHash),
+  };
   writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`);
   renameSync(tmp, file);
 }

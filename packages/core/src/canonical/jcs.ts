@@ -44,6 +44,7 @@ const MAX_DEPTH = 1000;
 
 // Characters that make a string need more than surrounding quotes: the quote, the backslash,
 // controls, and surrogates (which may be unpaired). Most strings have none of them.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 // Below this many keys a hand-written insertion sort beats `Array.prototype.sort` (measured

@@ -28,7 +28,6 @@ const MAX_UNIX_MS = 2 ** 48 - 1;
 // before it could overflow); each further id in the same millisecond adds one. The last 32 bits
 // of rand_b stay random in every id, so consecutive ids are not guessable from one another.
 const COUNTER_LIMIT = 2 ** 42;
-const SEED_RANGE = 2 ** 41;
 const TWO_24 = 2 ** 24;
 
 interface GeneratorState {

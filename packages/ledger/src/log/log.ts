@@ -96,7 +96,10 @@ export class Log {
     const stored = state.checkpoint;
     if (!stored) {
       if (state.size !== 0) {
-        throw new LogError('log_inconsistent', `The ledger holds ${state.size} entries but no checkpoint.`);
+        throw new LogError(
+          'log_inconsistent',
+          `The ledger holds ${state.size} entries but no checkpoint.`,
+        );
       }
       const empty = { size: 0, rootHash: root, note: signCheckpoint(signer, 0, root) };
       return new Log(options, verifier, frontier, empty);
@@ -212,7 +215,10 @@ export class Log {
       while (this.queue.length > 0) {
         const batch: Pending[] = [];
         let count = 0;
-        while (this.queue.length > 0 && (batch.length === 0 || count + this.queue[0]!.entries.length <= this.maxBatchEntries)) {
+        while (
+          this.queue.length > 0 &&
+          (batch.length === 0 || count + this.queue[0]!.entries.length <= this.maxBatchEntries)
+        ) {
           const next = this.queue.shift()!;
           batch.push(next);
           count += next.entries.length;
@@ -288,7 +294,9 @@ function toNewEntry(e: PreparedEntry, leafIndex: number): NewEntry {
 }
 
 function signCheckpoint(signer: NoteSignerKey, size: number, rootHash: Uint8Array): string {
-  return signNote(formatCheckpoint({ origin: signer.name, size, rootHash, extensions: [] }), [signer]);
+  return signNote(formatCheckpoint({ origin: signer.name, size, rootHash, extensions: [] }), [
+    signer,
+  ]);
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -37,7 +37,10 @@ export class MemoryStorage implements LogStorage {
     // Validate the whole batch first so a bad batch changes nothing.
     batch.entries.forEach((e, i) => {
       if (e.leafIndex !== batch.fromSize + i || this.byId.has(e.id)) {
-        throw new StorageError('storage_conflict', `Entry ${e.id} cannot take leaf ${e.leafIndex}.`);
+        throw new StorageError(
+          'storage_conflict',
+          `Entry ${e.id} cannot take leaf ${e.leafIndex}.`,
+        );
       }
     });
     for (const e of batch.entries) {

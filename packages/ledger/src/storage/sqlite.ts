@@ -193,7 +193,10 @@ export class SqliteStorage implements LogStorage {
   async readState(): Promise<LogState> {
     const n = this.stmts.size.get()?.n;
     const row = this.stmts.latestCheckpoint.get();
-    return { size: n === null || n === undefined ? 0 : n + 1, checkpoint: row ? toCheckpoint(row) : null };
+    return {
+      size: n === null || n === undefined ? 0 : n + 1,
+      checkpoint: row ? toCheckpoint(row) : null,
+    };
   }
 
   async append(batch: AppendBatch): Promise<void> {
@@ -250,8 +253,7 @@ export class SqliteStorage implements LogStorage {
 
   async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
     return ids.map(({ level, index }) => {
-      const row =
-        level === 0 ? this.stmts.leafHash.get(index) : this.stmts.node.get(level, index);
+      const row = level === 0 ? this.stmts.leafHash.get(index) : this.stmts.node.get(level, index);
       if (!row) {
         throw new StorageError('storage_corrupt', `No stored hash for node ${level}/${index}.`);
       }
@@ -326,8 +328,9 @@ export class SqliteStorage implements LogStorage {
 
   private tryGetMeta(key: string): string | undefined {
     try {
-      return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)
-        ?.value;
+      return this.db
+        .prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
+        .get(key)?.value;
     } catch {
       return undefined;
     }

@@ -75,7 +75,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
     );
   }
   if (checkpoint.rootHash.length !== 32 || checkpoint.origin !== input.verifier.name) {
-    throw new LogVerificationError('bad_checkpoint', 'The checkpoint origin or root hash is malformed.');
+    throw new LogVerificationError(
+      'bad_checkpoint',
+      'The checkpoint origin or root hash is malformed.',
+    );
   }
   const known = input.known;
   if (known) {

@@ -12,7 +12,11 @@ export type IngestMediaType = 'json' | 'ndjson';
 export function mediaTypeOf(contentType: string | undefined): IngestMediaType | null {
   const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type === 'application/json') return 'json';
-  if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/ndjson') {
+  if (
+    type === 'application/x-ndjson' ||
+    type === 'application/jsonl' ||
+    type === 'application/ndjson'
+  ) {
     return 'ndjson';
   }
   return null;
@@ -28,7 +32,10 @@ export function splitBody(raw: string, type: IngestMediaType, maxRecords: number
     try {
       value = JSON.parse(raw);
     } catch (e) {
-      throw new RequestError('malformed_json', `The body is not valid JSON: ${(e as Error).message}.`);
+      throw new RequestError(
+        'malformed_json',
+        `The body is not valid JSON: ${(e as Error).message}.`,
+      );
     }
     const values = Array.isArray(value) ? value : [value];
     checkCount(values.length, maxRecords);
@@ -56,9 +63,6 @@ export function splitBody(raw: string, type: IngestMediaType, maxRecords: number
 function checkCount(count: number, max: number): void {
   if (count === 0) throw new RequestError('empty_batch', 'The request holds no record.');
   if (count > max) {
-    throw new RequestError(
-      'too_many_records',
-      `A request may hold at most ${max} records.`,
-    );
+    throw new RequestError('too_many_records', `A request may hold at most ${max} records.`);
   }
 }

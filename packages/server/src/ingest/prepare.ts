@@ -8,7 +8,12 @@ export const MAX_CANONICAL_RECORD_BYTES = 65_535;
 
 export type Prepared =
   | { readonly ok: true; readonly entry: PreparedEntry; readonly level: AttributionLevel }
-  | { readonly ok: false; readonly id: string | null; readonly code: string; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly id: string | null;
+      readonly code: string;
+      readonly message: string;
+    };
 
 const encoder = new TextEncoder();
 

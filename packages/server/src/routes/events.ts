@@ -56,7 +56,12 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
     const prepared: { index: number; item: Extract<Prepared, { ok: true }> }[] = [];
     for (const item of items) {
       if (item.malformed) {
-        rejected.push({ index: item.index, id: null, code: 'malformed_json', message: 'This line is not valid JSON.' });
+        rejected.push({
+          index: item.index,
+          id: null,
+          code: 'malformed_json',
+          message: 'This line is not valid JSON.',
+        });
         continue;
       }
       const p = prepareRecord(item.value);
@@ -69,7 +74,11 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       outcomes.forEach((o, i) => {
         const { index, item } = prepared[i]!;
         if (o.status === 'accepted') {
-          accepted.push({ id: item.entry.id, leaf_index: o.leafIndex, attribution: { level: item.level } });
+          accepted.push({
+            id: item.entry.id,
+            leaf_index: o.leafIndex,
+            attribution: { level: item.level },
+          });
         } else {
           rejected.push({
             index,
@@ -113,7 +122,10 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
 
 async function findEntry(ctx: CollectorContext, id: string) {
   if (!isUuid(id)) {
-    throw new RequestError('invalid_parameter', `"${String(id).slice(0, 64)}" is not a record id (a UUID).`);
+    throw new RequestError(
+      'invalid_parameter',
+      `"${String(id).slice(0, 64)}" is not a record id (a UUID).`,
+    );
   }
   const entry = await ctx.storage.getEntryById(id);
   if (!entry) throw new RequestError('not_found', `No record with id ${id}.`);
@@ -130,7 +142,10 @@ function parseFilter(query: Record<string, unknown>): EntryFilter {
     const v = query[key];
     if (v === undefined) return undefined;
     if (typeof v !== 'string' || v.length === 0 || v.length > 1024) {
-      throw new RequestError('invalid_parameter', `Query parameter "${key}" must be given once, 1-1024 characters.`);
+      throw new RequestError(
+        'invalid_parameter',
+        `Query parameter "${key}" must be given once, 1-1024 characters.`,
+      );
     }
     return v;
   };
@@ -139,17 +154,24 @@ function parseFilter(query: Record<string, unknown>): EntryFilter {
     if (v === undefined) return undefined;
     const us = timeToMicros(v);
     if (Number.isNaN(us)) {
-      throw new RequestError('invalid_parameter', `"${key}" must be an RFC 3339 timestamp such as 2026-11-27T13:05:01Z.`);
+      throw new RequestError(
+        'invalid_parameter',
+        `"${key}" must be an RFC 3339 timestamp such as 2026-11-27T13:05:01Z.`,
+      );
     }
     return us;
   };
   const level = str('level');
   if (level !== undefined && !(ATTRIBUTION_LEVELS as readonly string[]).includes(level)) {
-    throw new RequestError('invalid_parameter', `"level" must be one of ${ATTRIBUTION_LEVELS.join(', ')}.`);
+    throw new RequestError(
+      'invalid_parameter',
+      `"level" must be one of ${ATTRIBUTION_LEVELS.join(', ')}.`,
+    );
   }
   const limitText = str('limit');
   const limit = limitText === undefined ? 100 : parseNonNegativeInt(limitText, 'limit');
-  if (limit < 1 || limit > 1000) throw new RequestError('invalid_parameter', '"limit" must be between 1 and 1000.');
+  if (limit < 1 || limit > 1000)
+    throw new RequestError('invalid_parameter', '"limit" must be between 1 and 1000.');
   const cursor = str('cursor');
   const filter: { -readonly [K in keyof EntryFilter]: EntryFilter[K] } = { limit };
   const set = <K extends keyof EntryFilter>(k: K, v: EntryFilter[K] | undefined) => {

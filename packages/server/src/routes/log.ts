@@ -47,13 +47,16 @@ export function logRoutes(app: FastifyInstance, ctx: CollectorContext): void {
     }
     let body: Buffer;
     if (tile.kind === 'entries') {
-      if (start + width > size) throw new RequestError('not_found', 'That tile is not in the log yet.');
+      if (start + width > size)
+        throw new RequestError('not_found', 'That tile is not in the log yet.');
       const entries = await ctx.storage.getEntries(start, width);
-      if (entries.length !== width) throw new RequestError('not_found', 'That tile is not in the log yet.');
+      if (entries.length !== width)
+        throw new RequestError('not_found', 'That tile is not in the log yet.');
       body = entryBundle(entries.map((e) => Buffer.from(e.canonical, 'utf8')));
     } else {
       const hashes = await ctx.storage.getNodeRange(tile.level * TILE_HEIGHT, start, width);
-      if (hashes.length !== width) throw new RequestError('not_found', 'That tile is not in the log yet.');
+      if (hashes.length !== width)
+        throw new RequestError('not_found', 'That tile is not in the log yet.');
       body = Buffer.concat(hashes);
     }
     // Full tiles never change; partial ones are superseded as the log grows.

@@ -1,0 +1,131 @@
+// Realistic provenant.event/v1 records for the benchmarks: the shape of
+// packages/server/test/helpers.ts `record()`, with ~20 initiators, ~50 actors, task ids and
+// random trace ids each shared by ~10 records, UUIDv7 ids, padded to ~1.1 KB canonical.
+import { randomBytes } from 'node:crypto';
+import { canonicalize, uuidv7 } from '@provenant/core';
+import { hashLeaf } from '@provenant/ledger';
+
+/** Canonical size (bytes) the records are padded to. */
+export const TARGET_CANONICAL_BYTES = 1100;
+
+const INITIATORS = Array.from({ length: 20 }, (_, i) =>
+  i < 16
+    ? { id: `user:${['alice', 'bob', 'carol', 'dave'][i % 4]}-${i}`, kind: 'human' }
+    : { id: `workflow:nightly-${i}`, kind: 'workflow' },
+);
+const AGENTS = ['researcher', 'coder', 'reviewer', 'planner', 'support'];
+const ACTORS = Array.from({ length: 50 }, (_, i) => {
+  const agent = AGENTS[i % AGENTS.length];
+  const instance = (0x7f3a + i * 977).toString(16);
+  return {
+    id: `spiffe://acme.test/agent/${agent}/instance/${instance}`,
+    kind: 'agent_instance',
+    agent,
+    version: `2.${i % 7}.0`,
+    instance,
+  };
+});
+const TYPES = ['tool.called', 'tool.called', 'tool.called', 'tool.result', 'prompt.received', 'policy.evaluated'];
+const TOOLS = [
+  ['github-mcp', 'delete_repo', 'repo:acme/payments', 'critical'],
+  ['github-mcp', 'create_issue', 'repo:acme/web', 'low'],
+  ['slack-mcp', 'post_message', 'channel:ops', 'medium'],
+  ['postgres-mcp', 'query', 'db:acme/orders', 'high'],
+  ['fs-mcp', 'write_file', 'file:/srv/app/config.yaml', 'high'],
+];
+const ATTRIBUTION = { level: 'asserted', reasons: [] };
+// JSON.stringify length of `,"attribution":{"level":"asserted","reasons":[]}`: the collector
+// adds it, so it counts towards the canonical size.
+const ATTRIBUTION_CHARS = JSON.stringify({ attribution: ATTRIBUTION }).length - 1;
+const WORDS =
+  'the agent read the ticket summarised the failing checks and proposed a change to the deploy pipeline for review by the owning team before merge'.split(
+    ' ',
+  );
+
+const hex = (bytes) => randomBytes(bytes).toString('hex');
+
+/**
+ * A stateful generator: `next()` gives one input record (no `attribution`; the collector sets
+ * it). Ids are UUIDv7 from @provenant/core, so they increase and never repeat in a process.
+ */
+export function recordGenerator(seedTimeMs = Date.UTC(2026, 10, 27, 13, 5, 1)) {
+  let n = 0;
+  let task = `task-${hex(4)}`;
+  let trace = hex(16);
+  let timeUs = seedTimeMs * 1000;
+  return {
+    next() {
+      // Task and trace groups of ~10, out of phase so they do not coincide.
+      if (n % 10 === 0) task = `task-${hex(4)}`;
+      if (n % 10 === 5) trace = hex(16);
+      timeUs += 137 + (n % 97);
+      const [server, name, resource, risk] = TOOLS[n % TOOLS.length];
+      const initiator = INITIATORS[(n * 7) % INITIATORS.length];
+      const actor = ACTORS[(n * 13) % ACTORS.length];
+      const words = [];
+      for (let w = 0; w < 4; w++) words.push(WORDS[(n + w) % WORDS.length]);
+      const record = {
+        schema: 'provenant.event/v1',
+        id: uuidv7(),
+        time: isoMicros(timeUs),
+        type: TYPES[n % TYPES.length],
+        initiator: { id: initiator.id, kind: initiator.kind },
+        cause: { kind: 'agent_decision' },
+        actor: {
+          id: actor.id,
+          kind: actor.kind,
+          agent: actor.agent,
+          version: actor.version,
+          instance: actor.instance,
+        },
+        delegation: [{ from: initiator.id, to: actor.id }],
+        action: {
+          name: `${server.split('-')[0]}.${name}`,
+          tool: { server, name, call_id: `call_${n}` },
+          resource,
+          class: { privileged: risk === 'critical', irreversible: risk === 'critical', external: true },
+          risk,
+          args: { target: resource, note: words.join(' '), pad: '' },
+        },
+        policy: { decision_id: `dec-${hex(6)}`, engine: 'opa', decision: 'allow' },
+        outcome: { status: n % 50 === 0 ? 'error' : 'success', duration_ms: 12 + (n % 400) },
+        trace: { trace_id: trace, span_id: hex(8) },
+        task_id: task,
+        source: { producer: '@provenant/sdk@0.1.0' },
+      };
+      const size = JSON.stringify(record).length + ATTRIBUTION_CHARS;
+      const pad = TARGET_CANONICAL_BYTES - size;
+      if (pad > 0) record.action.args.pad = 'x'.repeat(pad);
+      n++;
+      return record;
+    },
+  };
+}
+
+/** The log entry the collector makes of `record` (see prepareRecord), without re-validating. */
+export function entryOf(record) {
+  const stored = { ...record, attribution: ATTRIBUTION };
+  const canonical = canonicalize(stored);
+  return {
+    id: record.id,
+    canonical,
+    leafHash: hashLeaf(Buffer.from(canonical, 'utf8')),
+    type: record.type,
+    timeUs: timeUsOf(record.time),
+    initiator: record.initiator?.id ?? null,
+    actor: record.actor?.id ?? null,
+    taskId: record.task_id ?? null,
+    traceId: record.trace?.trace_id ?? null,
+    level: ATTRIBUTION.level,
+  };
+}
+
+function isoMicros(us) {
+  const ms = Math.floor(us / 1000);
+  const iso = new Date(ms).toISOString(); // ...:SS.mmmZ
+  return `${iso.slice(0, 23)}${String(us % 1000).padStart(3, '0')}Z`;
+}
+
+function timeUsOf(time) {
+  return Date.parse(time.slice(0, 23) + 'Z') * 1000 + Number(time.slice(23, 26));
+}

@@ -1,0 +1,146 @@
+// Small helpers shared by the benchmarks: timing, percentiles, temp dirs, child processes.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'packages', 'cli', 'dist', 'bin', 'provenant.js');
+
+export const now = () => process.hrtime.bigint();
+/** Milliseconds since `start` (a bigint from `now()`). */
+export const msSince = (start) => Number(now() - start) / 1e6;
+
+export function tempDir(label) {
+  return mkdtempSync(join(tmpdir(), `provenant-bench-${label}-`));
+}
+
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** p50 / p99 / max / mean of samples (any unit); sorts a copy. */
+export function summarize(samples) {
+  const s = Float64Array.from(samples).sort();
+  const at = (q) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+  let sum = 0;
+  for (const v of s) sum += v;
+  return { n: s.length, p50: at(0.5), p99: at(0.99), max: s[s.length - 1], mean: sum / s.length };
+}
+
+/** Uniform random integer in [lo, hi]. */
+export function randInt(lo, hi) {
+  return lo + Math.floor(Math.random() * (hi - lo + 1));
+}
+
+export function fmtInt(n) {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function fmtMs(ms) {
+  if (ms < 0.1) return `${(ms * 1000).toFixed(1)} µs`;
+  if (ms < 10) return `${ms.toFixed(3)} ms`;
+  return `${ms.toFixed(1)} ms`;
+}
+
+export function machine() {
+  const model = /^model name\s*:\s*(.*)$/m.exec(readText('/proc/cpuinfo'))?.[1] ?? cpus()[0]?.model;
+  return {
+    nproc: cpus().length,
+    model: model ?? 'unknown',
+    ramGiB: totalmem() / 2 ** 30,
+    freeGiB: freemem() / 2 ** 30,
+    node: process.version,
+  };
+}
+
+/** Fields of /proc/<pid>/status in kB (VmRSS, VmHWM); undefined when unreadable. */
+export function procStatus(pid) {
+  const text = readText(`/proc/${pid}/status`);
+  const kb = (k) => {
+    const m = new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+}
+
+/** User + system CPU seconds of a process so far (from /proc/<pid>/stat). */
+export function procCpuSeconds(pid) {
+  const text = readText(`/proc/${pid}/stat`);
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+function readText(file) {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Starts `provenant serve` on `dataDir` as a child process and resolves once it prints its
+ * URL. `nodeArgs` go before the script (e.g. --cpu-prof).
+ */
+export async function startCollector(dataDir, { nodeArgs = [], timeoutMs = 120_000 } = {}) {
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, CLI, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'error'],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
+  );
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`collector did not start in ${timeoutMs} ms: ${err}`));
+    }, timeoutMs);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`collector exited with ${code} before listening: ${err}`));
+    });
+  });
+  child.stdout.resume();
+  return {
+    url,
+    pid: child.pid,
+    child,
+    stderr: () => err,
+    /** SIGTERM, then wait for the exit (SIGKILL after 30 s). */
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const killed = sleep(30_000).then(() => child.kill('SIGKILL'));
+      await Promise.race([exited, killed]);
+      await exited;
+    },
+  };
+}
+
+/** Runs a command to completion; resolves with stdout, stderr, exit code and wall time. */
+export function runChild(args, { env = process.env } = {}) {
+  return new Promise((resolve, reject) => {
+    const start = now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr, ms: msSince(start), pid: child.pid }));
+  });
+}

@@ -1,0 +1,50 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startCollector } from '../src/index.js';
+import { record } from './helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'provenant-collector-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('startCollector', () => {
+  it('creates a 0600 signing key on first start and keeps the log and key across restarts', async () => {
+    const dataDir = join(root, 'a');
+    const first = await startCollector({
+      dataDir,
+      host: '127.0.0.1',
+      port: 0,
+      origin: 'restart.test/log',
+    });
+    const key = (await (await fetch(`${first.url}/v1/log/key`)).text()).trim();
+    const r = record();
+    const posted = await fetch(`${first.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(r),
+    });
+    expect(posted.status).toBe(200);
+    await first.close();
+    expect(statSync(join(dataDir, 'log-signer.key')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dataDir, 'log-signer.key'), 'utf8')).toMatch(
+      /^PRIVATE\+KEY\+restart\.test\/log\+/,
+    );
+
+    const second = await startCollector({ dataDir, host: '127.0.0.1', port: 0 });
+    expect((await (await fetch(`${second.url}/v1/log/key`)).text()).trim()).toBe(key);
+    const stored = await fetch(`${second.url}/v1/events/${r['id']}`);
+    expect(stored.status).toBe(200);
+    expect(second.log.size).toBe(1);
+    await second.close();
+  });
+
+  it('refuses to start a data folder under another origin', async () => {
+    const dataDir = join(root, 'b');
+    const c = await startCollector({ dataDir, host: '127.0.0.1', port: 0, origin: 'one.test/log' });
+    await c.close();
+    await expect(
+      startCollector({ dataDir, host: '127.0.0.1', port: 0, origin: 'two.test/log' }),
+    ).rejects.toMatchObject({ code: 'log_key_mismatch' });
+  });
+});

@@ -1,0 +1,125 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { uuidv7 } from '@provenant/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliAsync, startCollectorProcess } from './process.js';
+import type { CollectorProcess } from './process.js';
+
+const root = mkdtempSync(join(tmpdir(), 'provenant-cli-'));
+const dataDir = join(root, 'data');
+let collector: CollectorProcess;
+let key = '';
+const ids: string[] = [];
+
+beforeAll(async () => {
+  collector = await startCollectorProcess(dataDir, ['--origin', 'cli.test/log']);
+  const records = [...Array(300).keys()].map((i) => {
+    const id = uuidv7();
+    ids.push(id);
+    return {
+      schema: 'provenant.event/v1',
+      id,
+      time: `2026-11-27T13:00:00.${String(i).padStart(3, '0')}Z`,
+      type: i % 3 === 0 ? 'prompt.received' : 'tool.called',
+      initiator: { id: 'user:alice', kind: 'human' },
+      actor: { id: 'spiffe://cli.test/agent/planner/instance/1', kind: 'agent_instance' },
+      task_id: `task-${i % 7}`,
+    };
+  });
+  const res = await fetch(`${collector.url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: records.map((r) => JSON.stringify(r)).join('\n'),
+  });
+  expect(res.status).toBe(200);
+  key = (await (await fetch(`${collector.url}/v1/log/key`)).text()).trim();
+}, 60_000);
+
+afterAll(async () => {
+  collector.child.kill('SIGTERM');
+  await collector.exited;
+  rmSync(root, { recursive: true, force: true });
+});
+
+const cli = (args: string[]) => runCliAsync(args, { PROVENANT_HOME: join(root, 'home') });
+
+describe('provenant CLI against a running collector', () => {
+  it('creates the log signing key with mode 0600 and serves its verifier key', () => {
+    expect(statSync(join(dataDir, 'log-signer.key')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dataDir, 'log-verifier.key'), 'utf8').trim()).toBe(key);
+    expect(key.startsWith('cli.test/log+')).toBe(true);
+  });
+
+  it('verifies the log through its tlog-tiles routes', async () => {
+    const r = await cli(['verify', '--server', collector.url, '--key', key]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^OK cli\.test\/log: 300 entries verified/);
+  });
+
+  it('refuses to verify a server without a trusted key', async () => {
+    const r = await cli(['verify', '--server', collector.url]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--server needs --key/);
+  });
+
+  it('lists records as a table, filtered, one page at a time', async () => {
+    const r = await cli(['events', '--server', collector.url, '--type', 'prompt.received', '--limit', '5']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^LEAF\s+TIME\s+TYPE\s+LEVEL\s+INITIATOR\s+ACTOR\s+ID$/);
+    expect(lines.slice(1).map((l) => Number(l.split(/\s+/)[0]))).toEqual([0, 3, 6, 9, 12]);
+    expect(r.stderr).toMatch(/^more: --cursor c1\./);
+  });
+
+  it('prints JSON lines and follows the cursor with --all', async () => {
+    const r = await cli(['events', '--server', collector.url, '--task-id', 'task-3', '--limit', '7', '--all', '--json']);
+    expect(r.status).toBe(0);
+    const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((x) => x.integrity.leaf_index)).toEqual(
+      [...Array(300).keys()].filter((i) => i % 7 === 3),
+    );
+  });
+
+  it('answers a bad filter with the server error code and exit 3', async () => {
+    const r = await cli(['events', '--server', collector.url, '--level', 'trusted']);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/invalid_parameter/);
+  });
+
+  it('exports every record as JSON lines, the same from the server and the data folder', async () => {
+    const fromServer = join(root, 'server.jsonl');
+    const fromData = join(root, 'data.jsonl');
+    expect((await cli(['export', '--format', 'jsonl', '--server', collector.url, '-o', fromServer])).status).toBe(0);
+    expect((await cli(['export', '--format', 'jsonl', '--data', dataDir, '-o', fromData])).status).toBe(0);
+    const a = readFileSync(fromServer, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const b = readFileSync(fromData, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(a.map((x) => x.id)).toEqual(ids);
+    expect(b).toEqual(a);
+    const again = await cli(['export', '--format', 'jsonl', '--data', dataDir, '-o', fromData]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/never overwrites/);
+  });
+
+  it('refuses an export format it does not write', async () => {
+    const r = await cli(['export', '--format', 'csv', '--server', collector.url]);
+    expect(r.status).toBe(2);
+  });
+
+  it('reports an unreachable server with exit 3', async () => {
+    const r = await cli(['events', '--server', 'http://127.0.0.1:1']);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/Cannot reach/);
+  });
+
+  it('finds a record edited under a running server', async () => {
+    const db = new Database(join(dataDir, 'ledger.db'));
+    db.prepare(`UPDATE entries SET record = replace(record, 'alice', 'eve') WHERE leaf_index = 260`).run();
+    db.close();
+    const r = await cli(['verify', '--server', collector.url, '--key', key]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/FAIL at leaf 260: leaf_hash_mismatch/);
+  });
+});
