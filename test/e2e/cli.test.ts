@@ -66,7 +66,15 @@ describe('provenant CLI against a running collector', () => {
   });
 
   it('lists records as a table, filtered, one page at a time', async () => {
-    const r = await cli(['events', '--server', collector.url, '--type', 'prompt.received', '--limit', '5']);
+    const r = await cli([
+      'events',
+      '--server',
+      collector.url,
+      '--type',
+      'prompt.received',
+      '--limit',
+      '5',
+    ]);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^LEAF\s+TIME\s+TYPE\s+LEVEL\s+INITIATOR\s+ACTOR\s+ID$/);
@@ -75,9 +83,22 @@ describe('provenant CLI against a running collector', () => {
   });
 
   it('prints JSON lines and follows the cursor with --all', async () => {
-    const r = await cli(['events', '--server', collector.url, '--task-id', 'task-3', '--limit', '7', '--all', '--json']);
+    const r = await cli([
+      'events',
+      '--server',
+      collector.url,
+      '--task-id',
+      'task-3',
+      '--limit',
+      '7',
+      '--all',
+      '--json',
+    ]);
     expect(r.status).toBe(0);
-    const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const records = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(records.map((x) => x.integrity.leaf_index)).toEqual(
       [...Array(300).keys()].filter((i) => i % 7 === 3),
     );
@@ -92,10 +113,21 @@ describe('provenant CLI against a running collector', () => {
   it('exports every record as JSON lines, the same from the server and the data folder', async () => {
     const fromServer = join(root, 'server.jsonl');
     const fromData = join(root, 'data.jsonl');
-    expect((await cli(['export', '--format', 'jsonl', '--server', collector.url, '-o', fromServer])).status).toBe(0);
-    expect((await cli(['export', '--format', 'jsonl', '--data', dataDir, '-o', fromData])).status).toBe(0);
-    const a = readFileSync(fromServer, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const b = readFileSync(fromData, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(
+      (await cli(['export', '--format', 'jsonl', '--server', collector.url, '-o', fromServer]))
+        .status,
+    ).toBe(0);
+    expect(
+      (await cli(['export', '--format', 'jsonl', '--data', dataDir, '-o', fromData])).status,
+    ).toBe(0);
+    const a = readFileSync(fromServer, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const b = readFileSync(fromData, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(a.map((x) => x.id)).toEqual(ids);
     expect(b).toEqual(a);
     const again = await cli(['export', '--format', 'jsonl', '--data', dataDir, '-o', fromData]);
@@ -116,7 +148,9 @@ describe('provenant CLI against a running collector', () => {
 
   it('finds a record edited under a running server', async () => {
     const db = new Database(join(dataDir, 'ledger.db'));
-    db.prepare(`UPDATE entries SET record = replace(record, 'alice', 'eve') WHERE leaf_index = 260`).run();
+    db.prepare(
+      `UPDATE entries SET record = replace(record, 'alice', 'eve') WHERE leaf_index = 260`,
+    ).run();
     db.close();
     const r = await cli(['verify', '--server', collector.url, '--key', key]);
     expect(r.status).toBe(1);

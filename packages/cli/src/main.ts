@@ -3,6 +3,9 @@ import { events, eventsHelp } from './commands/events.js';
 import { exportCommand, exportHelp } from './commands/export.js';
 import { serve, serveHelp } from './commands/serve.js';
 import { verify, verifyHelp } from './commands/verify.js';
+import { devLogin, devLoginHelp } from './commands/dev-login.js';
+import { principals, principalsHelp } from './commands/principals.js';
+import { token, tokenHelp } from './commands/token.js';
 import { CliError, EXIT } from './lib/errors.js';
 
 export interface CommandContext {
@@ -18,6 +21,9 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   verify: { run: verify, help: verifyHelp },
   events: { run: events, help: eventsHelp },
   export: { run: exportCommand, help: exportHelp },
+  principals: { run: principals, help: principalsHelp },
+  token: { run: token, help: tokenHelp },
+  'dev-login': { run: devLogin, help: devLoginHelp },
 };
 
 export const USAGE = `provenant <command> [options]
@@ -27,6 +33,9 @@ Commands:
   verify    check a whole log offline, without trusting the server
   events    query records
   export    write every record as JSON lines
+  principals  register, list and disable principals (admin)
+  token     get, exchange (RFC 8693) and decode credentials
+  dev-login sign in as a user through the development issuer (development only)
 
 Run "provenant <command> --help" for a command's options.
 Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 log or server unavailable.`;

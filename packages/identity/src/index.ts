@@ -1,1 +1,86 @@
-export {};
+export type { Clock } from './clock.js';
+export { systemClock } from './clock.js';
+export {
+  ClientAuthError,
+  CredentialError,
+  DelegationError,
+  OAuthError,
+  PrincipalError,
+  toOAuthError,
+  type ClientAuthErrorCode,
+  type ClientAuthReason,
+  type CredentialErrorCode,
+  type DelegationErrorCode,
+  type OAuthErrorCode,
+  type PrincipalErrorCode,
+} from './errors.js';
+export {
+  MemoryPrincipalDirectory,
+  PRINCIPAL_KINDS,
+  WORKLOAD_KINDS,
+  agentInstanceId,
+  impliedKind,
+  isPrincipalId,
+  parsePrincipal,
+  principalIdProblem,
+  type Principal,
+  type PrincipalDirectory,
+  type PrincipalKind,
+} from './principals.js';
+export { actChain, nestAct, type ActClaim, type CredentialClaims } from './claims.js';
+export {
+  IssuerKeyRing,
+  RETIRED_KEY_GRACE_SEC,
+  type IssuerKeyRingJSON,
+  type SigningAlg,
+  type SigningKey,
+} from './keys.js';
+export {
+  MemoryReplayCache,
+  MemoryRevocationStore,
+  type ReplayCache,
+  type RevocationCheck,
+  type RevocationStore,
+} from './revocation.js';
+export {
+  CredentialVerifier,
+  readCredentialClaims,
+  type CredentialVerifierOptions,
+  type TrustedAlg,
+  type TrustedIssuer,
+  type VerifiedCredential,
+} from './verify.js';
+export { verifyClientAssertion, type ClientAssertionOptions } from './assertion.js';
+export {
+  DEFAULT_EXCHANGE_POLICY,
+  MAX_CREDENTIAL_LIFETIME_SEC,
+  checkExchangePolicy,
+  planExchange,
+  type ExchangeInput,
+  type ExchangePlan,
+  type ExchangePolicy,
+} from './delegation.js';
+export {
+  CREDENTIAL_TYP,
+  GRANT_TYPE_TOKEN_EXCHANGE,
+  Issuer,
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_ID_TOKEN,
+  TOKEN_TYPE_JWT,
+  keyRingIssuer,
+  type ExchangeRequest,
+  type Grant,
+  type IssuedCredential,
+  type IssuerOptions,
+  type SubjectTokenType,
+  type WitnessEvent,
+} from './issuer.js';
+export {
+  DEFAULT_MINIMUM_LEVELS,
+  attribute,
+  levelAtLeast,
+  requiredLevelFor,
+  type AttributionLevel,
+  type AttributionResult,
+  type MinimumLevelPolicy,
+} from './attribution.js';

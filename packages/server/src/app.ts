@@ -6,6 +6,8 @@ import { toWireError, wireError } from './errors.js';
 import type { WireError } from './errors.js';
 import { eventRoutes } from './routes/events.js';
 import { logRoutes } from './routes/log.js';
+import { principalRoutes } from './routes/principals.js';
+import { tokenRoutes } from './routes/token.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger option (pino); false for none. */
@@ -41,6 +43,12 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
         'request failed',
       );
     }
+    if (wire.status === 401) {
+      void reply.header(
+        'www-authenticate',
+        `Bearer error="invalid_token", error_description="${wire.body.error.code}"`,
+      );
+    }
     return reply.code(wire.status).type('application/json; charset=utf-8').send(wire.body);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -62,6 +70,8 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   });
   eventRoutes(app, ctx);
   logRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  principalRoutes(app, ctx);
   return app;
 }
 

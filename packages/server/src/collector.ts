@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Log, SqliteStorage, loadOrCreateSignerKey } from '@provenant/ledger';
 import type { LogStorage } from '@provenant/ledger';
@@ -5,6 +6,11 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { DEFAULT_LIMITS } from './context.js';
 import type { CollectorLimits } from './context.js';
+import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from './identity/admin.js';
+import { AlertLimiter } from './identity/attributor.js';
+import { SqliteRegistryStore } from './identity/registry.js';
+import { IdentityService, defaultIdentityConfig } from './identity/service.js';
+import type { IdentityConfig } from './identity/service.js';
 
 export const LEDGER_FILE = 'ledger.db';
 
@@ -16,12 +22,21 @@ export interface CollectorConfig {
   readonly origin?: string;
   readonly limits?: Partial<CollectorLimits>;
   readonly logger?: FastifyServerOptions['logger'];
+  /** `iss` of issued credentials; default http://<host>:<port>. */
+  readonly issuerUrl?: string;
+  /** Overrides of the identity settings (lifetimes, chain depth, dev sign-in, trusted issuers). */
+  readonly identity?: Partial<Omit<IdentityConfig, 'issuer' | 'keysFile'>>;
+  /** Admin token for the principals routes; default: `<data>/admin.token`, created on first start. */
+  readonly adminToken?: string;
 }
+
+export const ISSUER_KEYS_FILE = 'issuer-keys.json';
 
 export interface RunningCollector {
   readonly app: FastifyInstance;
   readonly log: Log;
   readonly storage: LogStorage;
+  readonly identity: IdentityService;
   /** The address it listens on, e.g. http://127.0.0.1:7410. */
   readonly url: string;
   close(): Promise<void>;
@@ -30,31 +45,58 @@ export interface RunningCollector {
 /** Opens the embedded SQLite ledger in `dataDir` and serves the collector API. */
 export async function startCollector(config: CollectorConfig): Promise<RunningCollector> {
   const signer = loadOrCreateSignerKey(config.dataDir, config.origin);
-  const storage = new SqliteStorage(join(config.dataDir, LEDGER_FILE));
+  // The issuer URL names the port, so a "pick any port" start reserves one first.
+  const port = config.port === 0 ? await freePort(config.host) : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  const ledgerFile = join(config.dataDir, LEDGER_FILE);
+  const storage = new SqliteStorage(ledgerFile);
   let log: Log;
+  let identity: IdentityService;
   try {
     log = await Log.open({ storage, signer });
+    identity = await IdentityService.create(new SqliteRegistryStore(ledgerFile), {
+      ...defaultIdentityConfig(config.issuerUrl ?? url),
+      ...config.identity,
+      keysFile: join(config.dataDir, ISSUER_KEYS_FILE),
+    });
   } catch (e) {
     await storage.close();
     throw e;
   }
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
-  const app = buildApp({ log, storage, limits }, { logger: config.logger ?? false });
-  await app.listen({ host: config.host, port: config.port });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const adminToken =
+    config.adminToken ?? loadOrCreateAdminToken(join(config.dataDir, ADMIN_TOKEN_FILE));
+  const app = buildApp(
+    { log, storage, limits, identity, alerts: new AlertLimiter(), adminToken },
+    { logger: config.logger ?? false },
+  );
+  await app.listen({ host: config.host, port });
   let closing: Promise<void> | null = null;
   return {
     app,
     log,
     storage,
-    url: `http://${host}:${port}`,
+    identity,
+    url,
     close: () =>
       (closing ??= (async () => {
         await app.close(); // stop accepting; in-flight requests finish first
         await log.close();
         await storage.close();
+        identity.close();
       })()),
   };
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -1,4 +1,6 @@
 import type { Log, LogStorage } from '@provenant/ledger';
+import type { AlertLimiter } from './identity/attributor.js';
+import type { IdentityService } from './identity/service.js';
 
 export interface CollectorLimits {
   /** Largest request body, bytes. */
@@ -18,4 +20,10 @@ export interface CollectorContext {
   readonly log: Log;
   readonly storage: LogStorage;
   readonly limits: CollectorLimits;
+  /** Credentials, issuer and principals; without it the collector only records asserted identity. */
+  readonly identity?: IdentityService;
+  readonly alerts?: AlertLimiter;
+  /** Bearer token for the admin routes (principals); none disables them. */
+  readonly adminToken?: string;
+  readonly clock?: () => number;
 }

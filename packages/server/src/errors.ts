@@ -34,6 +34,40 @@ export const WIRE_ERRORS = {
   storage_corrupt: { status: 500, text: 'The stored ledger contradicts itself; verify it.' },
   log_closed: { status: 503, text: 'The collector is shutting down.' },
   internal_error: { status: 500, text: 'An unexpected error; the collector logged its digest.' },
+  // credentials (Authorization: Bearer on ingest and decisions)
+  invalid_credential: {
+    status: 401,
+    text: 'The Authorization header is not "Bearer <credential>".',
+  },
+  token_too_large: { status: 401, text: 'The credential is larger than any Provenant credential.' },
+  malformed_token: { status: 401, text: 'The credential is not a well-formed JWT.' },
+  unsupported_alg: {
+    status: 401,
+    text: 'The credential is signed with an algorithm that is not accepted (only EdDSA, ES256).',
+  },
+  unknown_kid: { status: 401, text: 'The credential names a key the issuer does not have.' },
+  bad_signature: { status: 401, text: 'The credential signature does not verify.' },
+  expired: { status: 401, text: 'The credential has expired.' },
+  not_yet_valid: { status: 401, text: 'The credential is not valid yet (nbf/iat in the future).' },
+  wrong_audience: { status: 401, text: 'The credential is not for this audience.' },
+  wrong_issuer: {
+    status: 401,
+    text: 'The credential comes from an issuer this collector does not trust.',
+  },
+  revoked: { status: 401, text: 'The credential, or one it derives from, was revoked.' },
+  act_too_deep: { status: 401, text: 'The credential act chain is deeper than allowed.' },
+  missing_claim: { status: 401, text: 'The credential lacks a required claim.' },
+  principal_unknown: {
+    status: 401,
+    text: 'The credential names a principal that is not registered.',
+  },
+  principal_disabled: { status: 401, text: 'The credential names a disabled principal.' },
+  keys_unavailable: {
+    status: 503,
+    text: 'The keys of a trusted issuer cannot be read now; retry.',
+  },
+  admin_required: { status: 401, text: 'The route needs the admin token.' },
+  invalid_principal: { status: 400, text: 'The principal is malformed (kind, id form, keys).' },
   // per-record (appear in `rejected[]` of an ingest answer)
   not_an_object: { status: 422, text: 'A record is not a JSON object.' },
   unknown_schema: { status: 422, text: 'The `schema` field is missing or not provenant.event/v1.' },
@@ -46,6 +80,14 @@ export const WIRE_ERRORS = {
   record_too_large: { status: 422, text: 'The canonical record exceeds 65,535 bytes.' },
   not_canonicalizable: { status: 422, text: 'The record holds a value RFC 8785 cannot encode.' },
   id_conflict: { status: 409, text: 'The id is already stored with other content.' },
+  attribution_mismatch: {
+    status: 422,
+    text: 'The record contradicts its credential; a security.alert was written.',
+  },
+  attribution_required: {
+    status: 422,
+    text: 'The action class needs a higher attribution level (a credential).',
+  },
 } as const satisfies Record<string, { status: number; text: string }>;
 
 export type WireErrorCode = keyof typeof WIRE_ERRORS;

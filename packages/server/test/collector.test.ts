@@ -18,7 +18,8 @@ describe('startCollector', () => {
       origin: 'restart.test/log',
     });
     const key = (await (await fetch(`${first.url}/v1/log/key`)).text()).trim();
-    const r = record();
+    // Not privileged: without a credential, privileged actions are refused by default.
+    const r = record({ action: { name: 'repo.read', resource: 'repo:acme/payments' } });
     const posted = await fetch(`${first.url}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -1,5 +1,6 @@
 import { startCollector } from '@provenant/server';
 import { intFlag, parseFlags } from '../lib/args.js';
+import { usageError } from '../lib/errors.js';
 import type { CommandContext } from '../main.js';
 
 export const serveHelp = `provenant serve [--data DIR] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
@@ -9,7 +10,9 @@ Starts the collector on the embedded SQLite ledger.
   --port N          TCP port (env PROVENANT_PORT; default 7410; 0 picks a free one)
   --host HOST       address to bind (env PROVENANT_HOST; default 127.0.0.1)
   --origin NAME     checkpoint origin for a new log (default provenant.local/<random>)
-  --log-level LEVEL fatal|error|warn|info|debug (default info)`;
+  --log-level LEVEL fatal|error|warn|info|debug (default info)
+  --issuer-url URL  iss of issued credentials (default http://HOST:PORT)
+  --dev-login       enable the DEVELOPMENT sign-in (provenant dev-login USER); never in production`;
 
 export async function serve(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
@@ -18,17 +21,15 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     host: { type: 'string' },
     origin: { type: 'string' },
     'log-level': { type: 'string' },
+    'issuer-url': { type: 'string' },
+    'dev-login': { type: 'boolean' },
   });
   const dataDir = values.data ?? ctx.env['PROVENANT_DATA'] ?? 'provenant-data';
   const port = intFlag(values.port ?? ctx.env['PROVENANT_PORT'], 'port', 0, 65535) ?? 7410;
   const host = values.host ?? ctx.env['PROVENANT_HOST'] ?? '127.0.0.1';
   const level = values['log-level'] ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug'].includes(level)) {
-    throw new (await import('../lib/errors.js')).CliError(
-      'usage',
-      `--log-level must be fatal, error, warn, info or debug.`,
-      2,
-    );
+    throw usageError('--log-level must be fatal, error, warn, info or debug.');
   }
   const collector = await startCollector({
     dataDir,
@@ -36,12 +37,18 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     port,
     ...(values.origin === undefined ? {} : { origin: values.origin }),
     logger: { level },
+    ...(values['issuer-url'] === undefined ? {} : { issuerUrl: values['issuer-url'] }),
+    identity: { devLogin: values['dev-login'] ?? false },
   });
   ctx.out(
     `Provenant collector listening on ${collector.url}\n` +
       `  ledger: ${dataDir} (SQLite), ${collector.log.size} entries\n` +
       `  log origin: ${collector.log.origin}\n` +
-      `  verifier key: ${collector.log.verifierKey}\n`,
+      `  verifier key: ${collector.log.verifierKey}\n` +
+      `  issuer: ${collector.identity.config.issuer} (admin token in ${dataDir}/admin.token)\n` +
+      (values['dev-login']
+        ? '  WARNING: development sign-in is enabled (provenant dev-login USER); never in production\n'
+        : ''),
   );
   await new Promise<void>((resolve) => {
     const stop = () => {

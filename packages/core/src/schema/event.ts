@@ -127,6 +127,17 @@ const credentialSchema = z.strictObject({
   iss: text(MAX_ID),
   iat: unixSeconds,
   exp: unixSeconds,
+  // The rest is written by the issuer in its own witness records (credential.issued,
+  // delegation.granted, credential.revoked); never a token.
+  sub: principalId.describe('The root initiator the credential acts for.').exactOptional(),
+  scope: z.array(text(MAX_NAME)).max(MAX_LIST).exactOptional(),
+  parent_jti: text(MAX_ID).describe('The credential this one was exchanged from.').exactOptional(),
+  ancestors: z
+    .array(text(MAX_ID))
+    .max(MAX_LIST)
+    .describe('Every credential this one derives from, root first.')
+    .exactOptional(),
+  grant: z.enum(['client_credentials', 'token_exchange', 'id_token', 'dev_login']).exactOptional(),
 });
 
 /** Any JSON value, as `action.args` holds. */

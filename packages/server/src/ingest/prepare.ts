@@ -1,5 +1,5 @@
 import { canonicalize, parseEventRecord } from '@provenant/core';
-import type { AttributionLevel, EventRecord } from '@provenant/core';
+import type { Attribution, AttributionLevel, EventRecord } from '@provenant/core';
 import { hashLeaf } from '@provenant/ledger';
 import type { PreparedEntry } from '@provenant/ledger';
 
@@ -13,7 +13,37 @@ export type Prepared =
       readonly id: string | null;
       readonly code: string;
       readonly message: string;
+      /** Set when the rejection is a security event the collector must record. */
+      readonly alert?: AttributionAlert;
     };
+
+export interface AttributionAlert {
+  readonly record: EventRecord;
+  readonly realHolder: { readonly initiator: string; readonly actor: string };
+}
+
+/**
+ * Decides a parsed record's attribution. It may complete the record from verified evidence
+ * (e.g. set `credential` and `delegation` from the credential) and returns the attribution,
+ * or refuses the record.
+ */
+export type Attributor = (record: EventRecord) =>
+  | { readonly ok: true; readonly attribution: Attribution }
+  | {
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly alert?: AttributionAlert;
+    };
+
+/** Without a credential, identity is only ever claimed by the record itself. */
+export const assertedOnly: Attributor = (record) => ({
+  ok: true,
+  attribution: {
+    level: record.initiator && record.actor ? 'asserted' : 'unattributed',
+    reasons: [],
+  },
+});
 
 const encoder = new TextEncoder();
 
@@ -21,14 +51,39 @@ const encoder = new TextEncoder();
  * Validates one input record and turns it into a log entry: the collector's own attribution
  * replaces whatever the input claimed, then the record is canonicalized and hashed.
  */
-export function prepareRecord(input: unknown): Prepared {
+export function prepareRecord(input: unknown, attributor: Attributor = assertedOnly): Prepared {
   const parsed = parseEventRecord(input);
-  const claimedId = idOf(input);
-  if (!parsed.ok) return { ok: false, id: claimedId, code: parsed.code, message: parsed.message };
+  if (!parsed.ok) {
+    return { ok: false, id: idOf(input), code: parsed.code, message: parsed.message };
+  }
   const record = parsed.record;
-  const level = attributionWithoutCredential(record);
+  const decision = attributor(record);
+  if (!decision.ok) {
+    return {
+      ok: false,
+      id: record.id,
+      code: decision.code,
+      message: decision.message,
+      ...(decision.alert ? { alert: decision.alert } : {}),
+    };
+  }
   // The parsed record is a fresh object of ours: set the attribution in place (no spread copy).
-  record.attribution = { level, reasons: [] };
+  record.attribution = decision.attribution;
+  return seal(record);
+}
+
+/** A record the collector writes itself (witness records, alerts), with its own attribution. */
+export function prepareOwnRecord(record: EventRecord, attribution: Attribution): Prepared {
+  // Parsed like any input: a bug in the collector must not put an invalid record in the log.
+  const parsed = parseEventRecord(record);
+  if (!parsed.ok)
+    throw new Error(`collector built an invalid ${record.type} record: ${parsed.message}`);
+  parsed.record.attribution = attribution;
+  return seal(parsed.record);
+}
+
+function seal(record: EventRecord): Prepared {
+  const level = record.attribution!.level;
   let canonical: string;
   try {
     canonical = canonicalize(record);
@@ -60,11 +115,6 @@ export function prepareRecord(input: unknown): Prepared {
       level,
     },
   };
-}
-
-/** Until credentials are checked, identity is only ever claimed by the record itself. */
-function attributionWithoutCredential(record: EventRecord): AttributionLevel {
-  return record.initiator && record.actor ? 'asserted' : 'unattributed';
 }
 
 function idOf(input: unknown): string | null {

@@ -5,8 +5,10 @@ import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../errors.js';
 import { mediaTypeOf, splitBody } from '../ingest/body.js';
-import { prepareRecord, timeToMicros } from '../ingest/prepare.js';
-import type { Prepared } from '../ingest/prepare.js';
+import { assertedOnly, prepareOwnRecord, prepareRecord, timeToMicros } from '../ingest/prepare.js';
+import type { AttributionAlert, Prepared } from '../ingest/prepare.js';
+import { alertRecord, credentialAttributor } from '../identity/attributor.js';
+import type { VerifiedCredential } from '@provenant/identity';
 import type { CollectorContext } from '../context.js';
 import { recordWithIntegrity } from './records.js';
 import { toBase64 } from '@provenant/core';
@@ -49,7 +51,10 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       void reply.header('retry-after', '1');
       throw new RequestError('overloaded', 'The sequencer queue is full; retry in a second.');
     }
+    const credential = await credentialOf(ctx, request.headers.authorization);
     const items = splitBody(request.body as string, type, ctx.limits.maxRecordsPerRequest);
+    const attributor = ctx.identity ? credentialAttributor(ctx.identity, credential) : assertedOnly;
+    const alerts: AttributionAlert[] = [];
 
     const accepted: Accepted[] = [];
     const rejected: Rejected[] = [];
@@ -64,10 +69,14 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
         });
         continue;
       }
-      const p = prepareRecord(item.value);
+      const p = prepareRecord(item.value, attributor);
       if (p.ok) prepared.push({ index: item.index, item: p });
-      else rejected.push({ index: item.index, id: p.id, code: p.code, message: p.message });
+      else {
+        rejected.push({ index: item.index, id: p.id, code: p.code, message: p.message });
+        if (p.alert) alerts.push(p.alert);
+      }
     }
+    if (alerts.length > 0 && credential) await writeAlerts(ctx, alerts, credential);
 
     if (prepared.length > 0) {
       const outcomes = await ctx.log.append(prepared.map((p) => p.item.entry));
@@ -118,6 +127,41 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
     const hashes = await ctx.log.inclusionProof(entry.leafIndex, treeSize);
     return { leaf_index: entry.leafIndex, tree_size: treeSize, hashes: hashes.map(toBase64) };
   });
+}
+
+/** The request's verified credential, or null when it sends none. A bad one refuses the request. */
+async function credentialOf(
+  ctx: CollectorContext,
+  authorization: string | undefined,
+): Promise<VerifiedCredential | null> {
+  if (authorization === undefined) return null;
+  if (!ctx.identity) {
+    throw new RequestError('invalid_credential', 'This collector does not accept credentials.');
+  }
+  const token = /^Bearer ([^\s]+)$/.exec(authorization)?.[1];
+  if (!token) {
+    throw new RequestError('invalid_credential', 'Authorization must be "Bearer <credential>".');
+  }
+  return ctx.identity.verifier.verify(token);
+}
+
+/** Writes rate-limited security alerts naming the real holder of a misused credential. */
+async function writeAlerts(
+  ctx: CollectorContext,
+  alerts: readonly AttributionAlert[],
+  credential: VerifiedCredential,
+): Promise<void> {
+  const now = (ctx.clock ?? Date.now)();
+  const entries = [];
+  for (const alert of alerts) {
+    if (ctx.alerts && !ctx.alerts.allow(credential.jti, now)) continue;
+    const p = prepareOwnRecord(alertRecord(alert, credential, ctx.identity!, now), {
+      level: 'verified',
+      reasons: ['collector_alert'],
+    });
+    if (p.ok) entries.push(p.entry);
+  }
+  if (entries.length > 0) await ctx.log.append(entries);
 }
 
 async function findEntry(ctx: CollectorContext, id: string) {

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { agentInstanceId } from '@provenant/identity';
+import type { JWK } from 'jose';
+import { parseFlags, serverUrl } from '../lib/args.js';
+import { adminRequest, adminToken } from '../lib/admin.js';
+import { usageError } from '../lib/errors.js';
+import { generateIdentityFile } from '../lib/keyfile.js';
+import type { CommandContext } from '../main.js';
+
+export const principalsHelp = `provenant principals add|list|disable [--server URL] [--admin-token T | --data DIR]
+
+  add --kind KIND (--id ID | --trust-domain TD --agent NAME --instance ID) [--name TEXT]
+      [--agent-ref planner@3] [--shared] [--may-act ID,ID] [--generate-key FILE | --public-key FILE]
+        registers a principal; --generate-key writes a new Ed25519 identity file (0600) for an
+        agent instance or service and registers its public key
+        KIND: human | agent | agent_instance | service | workflow | service_account
+  list [--json]        every principal
+  disable ID           refuses the principal from now on (issuer and ingest)
+The admin token comes from --admin-token, $PROVENANT_ADMIN_TOKEN or <data>/admin.token.`;
+
+export async function principals(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseFlags(rest, {
+    server: { type: 'string' },
+    'admin-token': { type: 'string' },
+    data: { type: 'string' },
+    kind: { type: 'string' },
+    id: { type: 'string' },
+    'trust-domain': { type: 'string' },
+    agent: { type: 'string' },
+    instance: { type: 'string' },
+    'agent-ref': { type: 'string' },
+    name: { type: 'string' },
+    shared: { type: 'boolean' },
+    'may-act': { type: 'string' },
+    'generate-key': { type: 'string' },
+    'public-key': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const base = serverUrl(values.server, ctx.env);
+  const token = adminToken(values['admin-token'], values.data, ctx.env);
+  if (sub === 'list') {
+    const { principals } = (await adminRequest(`${base}/v1/principals`, token)) as {
+      principals: { id: string; kind: string; disabled: boolean; shared: boolean }[];
+    };
+    if (values.json) ctx.out(`${JSON.stringify(principals, null, 2)}\n`);
+    else {
+      for (const p of principals) {
+        ctx.out(
+          `${p.kind.padEnd(16)} ${p.disabled ? 'disabled' : 'enabled '} ${p.shared ? 'shared ' : '       '} ${p.id}\n`,
+        );
+      }
+    }
+    return 0;
+  }
+  if (sub === 'disable') {
+    const id = positionals[0];
+    if (!id) throw usageError('principals disable needs the principal id.');
+    await adminRequest(`${base}/v1/principals/disable`, token, { id });
+    ctx.out(`disabled ${id}\n`);
+    return 0;
+  }
+  if (sub !== 'add') throw usageError('Use principals add, list or disable.');
+  if (!values.kind) throw usageError('principals add needs --kind.');
+  let id = values.id;
+  if (id === undefined) {
+    if (!values['trust-domain'] || !values.agent || !values.instance) {
+      throw usageError(
+        'Give --id, or --trust-domain, --agent and --instance for an agent instance.',
+      );
+    }
+    id = agentInstanceId(values['trust-domain'], values.agent, values.instance);
+  }
+  if (values['generate-key'] && values['public-key'])
+    throw usageError('Give --generate-key or --public-key, not both.');
+  let jwks: JWK[] | undefined;
+  if (values['generate-key']) jwks = [await generateIdentityFile(values['generate-key'], id)];
+  if (values['public-key']) {
+    try {
+      jwks = [JSON.parse(readFileSync(values['public-key'], 'utf8')) as JWK];
+    } catch {
+      throw usageError(`${values['public-key']} is not a JWK file.`);
+    }
+  }
+  const principal = {
+    id,
+    kind: values.kind,
+    shared: values.shared ?? false,
+    disabled: false,
+    ...(values.name ? { name: values.name } : {}),
+    ...(values['agent-ref']
+      ? { agent: values['agent-ref'] }
+      : values.agent
+        ? { agent: values.agent }
+        : {}),
+    ...(values['may-act'] ? { mayAct: values['may-act'].split(',') } : {}),
+    ...(jwks ? { publicJwks: jwks } : {}),
+  };
+  await adminRequest(`${base}/v1/principals`, token, principal);
+  ctx.out(
+    `registered ${values.kind} ${id}${values['generate-key'] ? ` (identity file ${values['generate-key']})` : ''}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,556 @@
+/**
+ * The token service: mints credentials (client_credentials, RFC 8693 token exchange, ID-token
+ * sign-in, development sign-in), revokes them, and describes for each the witness record the
+ * server must write to the ledger — never the token itself.
+ */
+import { sha256Hex, uuidv7 } from '@provenant/core';
+import { jwtVerify, SignJWT } from 'jose';
+import { verifyClientAssertion } from './assertion.js';
+import { nestAct, type CredentialClaims } from './claims.js';
+import { systemClock, type Clock } from './clock.js';
+import { checkExchangePolicy, planExchange, type ExchangePolicy } from './delegation.js';
+import { CredentialError, DelegationError, OAuthError, toOAuthError } from './errors.js';
+import { decodeCompact } from './lib/compact.js';
+import { fromJoseError, keyLookup } from './lib/jose-errors.js';
+import { normalizeScopes } from './lib/scope.js';
+import type { IssuerKeyRing } from './keys.js';
+import { principalIdProblem, type Principal, type PrincipalDirectory } from './principals.js';
+import type { ReplayCache, RevocationStore } from './revocation.js';
+import type { TrustedIssuer, VerifiedCredential } from './verify.js';
+
+export { OAuthError, toOAuthError, type OAuthErrorCode } from './errors.js';
+export type { RevocationStore } from './revocation.js';
+
+export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+export const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+/** The `typ` header of every credential this issuer signs (RFC 9068). */
+export const CREDENTIAL_TYP = 'at+jwt';
+
+export interface IssuerOptions {
+  /** `iss` of every credential, e.g. http://127.0.0.1:7410. */
+  issuer: string;
+  /** `aud` of every credential. */
+  audience: string;
+  keys: IssuerKeyRing;
+  directory: PrincipalDirectory;
+  /** Verifies subject tokens; must trust this issuer's keys (see `keyRingIssuer`). */
+  verifier: { verify(token: string): Promise<VerifiedCredential> };
+  /** Spends client-assertion jtis. */
+  replay: ReplayCache;
+  revocations: RevocationStore;
+  policy: ExchangePolicy;
+  clock?: Clock;
+  /** The token endpoint URL: the `aud` of client assertions. */
+  tokenEndpoint: string;
+  /** OIDC providers whose ID tokens sign humans in (as an exchange's subject token). */
+  trustedIdTokenIssuers?: TrustedIssuer[];
+  /** Enables `devLogin()`; off by default. Never in production. */
+  devLogin?: boolean;
+  /** Tolerated clock difference for ID tokens and client assertions, in seconds (default 30). */
+  skewSec?: number;
+  /** Published `jwks_uri` (default: the issuer's origin + /.well-known/jwks.json). */
+  jwksUri?: string;
+  /** Published `revocation_endpoint` (default: the issuer's origin + /v1/token/revoke). */
+  revocationEndpoint?: string;
+}
+
+export type Grant = 'client_credentials' | 'token_exchange' | 'id_token' | 'dev_login';
+
+/** What the issuer witnessed, for the server to write as a ledger record. Never holds a token. */
+export interface WitnessEvent {
+  type: 'credential.issued' | 'delegation.granted' | 'credential.revoked';
+  jti: string;
+  /** The credential this one was exchanged from. */
+  parentJti?: string;
+  /** The root initiator ('' when a revocation named only a jti). */
+  sub: string;
+  /** The new actor of a delegation. */
+  actor?: string;
+  /** Who handed authority on (the subject credential's holder) … */
+  from?: string;
+  /** … to whom (the new actor). */
+  to?: string;
+  scope: string[];
+  /** Unix seconds. */
+  iat: number;
+  /** Unix seconds. */
+  exp: number;
+  ancestors: string[];
+  grant: Grant;
+}
+
+export interface IssuedCredential {
+  token: string;
+  claims: CredentialClaims;
+  /** Seconds until `exp`. */
+  expiresIn: number;
+  witness: WitnessEvent;
+}
+
+export type SubjectTokenType =
+  typeof TOKEN_TYPE_ACCESS_TOKEN | typeof TOKEN_TYPE_JWT | typeof TOKEN_TYPE_ID_TOKEN;
+
+export interface ExchangeRequest {
+  subjectToken: string;
+  subjectTokenType: SubjectTokenType;
+  /** The new actor's client assertion (RFC 7523). */
+  actorToken: string;
+  actorTokenType: typeof TOKEN_TYPE_JWT;
+  scope?: string[];
+  requestedLifetimeSec?: number;
+}
+
+/** A `TrustedIssuer` for this issuer's own credentials, following the ring's rotations. */
+export function keyRingIssuer(
+  iss: string,
+  keys: IssuerKeyRing,
+  maxTokenLifetimeSec: number,
+  clock: Clock = systemClock,
+): TrustedIssuer {
+  return {
+    iss,
+    jwks: keys.jwksGetter(maxTokenLifetimeSec, clock),
+    algorithms: ['EdDSA', 'ES256'],
+    typ: CREDENTIAL_TYP,
+  };
+}
+
+const SUBJECT_TOKEN_TYPES: readonly string[] = [
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_JWT,
+  TOKEN_TYPE_ID_TOKEN,
+];
+const ID_TOKEN_ALGS: readonly string[] = ['EdDSA', 'ES256', 'RS256'];
+const MAX_ID_TOKEN_BYTES = 16_384;
+
+/**
+ * Every method either returns an `IssuedCredential` (or a witness) or throws an `OAuthError`
+ * ready for the token endpoint's wire (`code`, `status`, and `details.code` naming the precise
+ * rule); anything else it throws is a bug.
+ */
+export class Issuer {
+  private readonly o: IssuerOptions;
+  private readonly clock: Clock;
+  private readonly skewSec: number;
+  private readonly idTokenIssuers = new Map<string, TrustedIssuer>();
+
+  constructor(o: IssuerOptions) {
+    checkExchangePolicy(o.policy);
+    for (const url of [o.issuer, o.tokenEndpoint]) {
+      if (!URL.canParse(url)) throw new TypeError(`${JSON.stringify(url)} is not a URL.`);
+    }
+    for (const t of o.trustedIdTokenIssuers ?? []) {
+      if (t.algorithms.length === 0 || t.algorithms.some((a) => !ID_TOKEN_ALGS.includes(a))) {
+        throw new TypeError(
+          `ID-token issuer algorithms must be among ${ID_TOKEN_ALGS.join(', ')}.`,
+        );
+      }
+      this.idTokenIssuers.set(t.iss, t);
+    }
+    this.o = o;
+    this.clock = o.clock ?? systemClock;
+    this.skewSec = o.skewSec ?? 30;
+  }
+
+  /** RFC 6749 §4.4 with an RFC 7523 assertion: the workload gets a credential for itself. */
+  async clientCredentials(assertion: string, scope?: string[]): Promise<IssuedCredential> {
+    return this.wire(async () => {
+      const now = this.clock();
+      const client = await this.authenticate(assertion, now);
+      const granted = rootScope(client, scope);
+      const iat = Math.floor(now / 1000);
+      const claims = this.claims(
+        client.id,
+        iat,
+        iat + this.o.policy.defaultLifetimeSec,
+        granted,
+        now,
+      );
+      return this.issue(claims, iat, {
+        type: 'credential.issued',
+        jti: claims.jti,
+        sub: client.id,
+        scope: granted,
+        iat,
+        exp: claims.exp,
+        ancestors: [],
+        grant: 'client_credentials',
+      });
+    });
+  }
+
+  /**
+   * RFC 8693 token exchange: the subject credential's holder delegates to the actor that signed
+   * `actorToken`. The result keeps `sub` (the root initiator) and nests `act` with the new
+   * actor outermost, under the rules of `planExchange`. With an ID-token subject (a human signing
+   * in through a trusted OIDC provider), `sub` is `user:<sub>` when such a human is registered,
+   * else `<iss>#<sub>`.
+   */
+  async exchange(req: ExchangeRequest): Promise<IssuedCredential> {
+    return this.wire(async () => {
+      if (!SUBJECT_TOKEN_TYPES.includes(req.subjectTokenType)) {
+        throw new OAuthError('invalid_request', 'Unsupported subject_token_type.', {
+          code: 'unsupported_token_type',
+        });
+      }
+      if (req.actorTokenType !== TOKEN_TYPE_JWT) {
+        throw new OAuthError('invalid_request', `actor_token_type must be ${TOKEN_TYPE_JWT}.`, {
+          code: 'unsupported_token_type',
+        });
+      }
+      const now = this.clock();
+      const fromIdToken = req.subjectTokenType === TOKEN_TYPE_ID_TOKEN;
+      const subject = fromIdToken
+        ? await this.verifyIdToken(req.subjectToken, req.scope, now)
+        : await this.o.verifier.verify(req.subjectToken);
+      if (!fromIdToken && subject.claims.iss !== this.o.issuer) {
+        throw new OAuthError(
+          'invalid_grant',
+          "Only this issuer's credentials can be exchanged here.",
+          {
+            code: 'wrong_issuer',
+          },
+        );
+      }
+      const actor = await this.authenticate(req.actorToken, now);
+      const plan = planExchange({
+        subject,
+        actor,
+        directory: this.o.directory,
+        ...(req.scope === undefined ? {} : { requestedScope: req.scope }),
+        ...(req.requestedLifetimeSec === undefined
+          ? {}
+          : { requestedLifetimeSec: req.requestedLifetimeSec }),
+        now,
+        policy: this.o.policy,
+      });
+      // An ID token is the root of the chain but not a Provenant credential: no parent to record.
+      const ancestors = fromIdToken ? [] : plan.ancestors;
+      const claims = this.claims(plan.sub, plan.iat, plan.exp, plan.scope, now);
+      if (subject.claims.task_id !== undefined) claims.task_id = subject.claims.task_id;
+      const act = nestAct(plan.actors);
+      if (act !== undefined) claims.act = act;
+      if (ancestors.length > 0) claims.ancestors = ancestors;
+      return this.issue(claims, plan.iat, {
+        type: 'delegation.granted',
+        jti: claims.jti,
+        ...(fromIdToken ? {} : { parentJti: plan.parentJti }),
+        sub: plan.sub,
+        actor: actor.id,
+        from: subject.actors[0] ?? subject.subject,
+        to: actor.id,
+        scope: plan.scope,
+        iat: plan.iat,
+        exp: plan.exp,
+        ancestors,
+        grant: fromIdToken ? 'id_token' : 'token_exchange',
+      });
+    });
+  }
+
+  /**
+   * Development sign-in: a credential for the registered, enabled human `user:<userId>`, with no
+   * proof at all. Refused (`unsupported_grant_type`) unless the issuer was built with `devLogin`.
+   */
+  async devLogin(
+    userId: string,
+    scope: string[],
+    requestedLifetimeSec?: number,
+  ): Promise<IssuedCredential> {
+    return this.wire(async () => {
+      if (this.o.devLogin !== true) {
+        throw new OAuthError(
+          'unsupported_grant_type',
+          'Development sign-in is disabled on this issuer.',
+          {
+            code: 'dev_login_disabled',
+          },
+        );
+      }
+      const id = `user:${userId}`;
+      if (principalIdProblem(id) !== undefined) {
+        throw new OAuthError('invalid_request', 'The user id is not valid.', {
+          code: 'invalid_principal',
+        });
+      }
+      const user = this.o.directory.get(id);
+      if (user === undefined || user.kind !== 'human') {
+        throw new OAuthError('invalid_grant', `No registered human ${id}.`, {
+          code: 'principal_unknown',
+        });
+      }
+      if (user.disabled) {
+        throw new OAuthError('invalid_grant', `${id} is disabled.`, { code: 'principal_disabled' });
+      }
+      const lifetime = requestedLifetimeSec ?? this.o.policy.defaultLifetimeSec;
+      if (
+        !Number.isSafeInteger(lifetime) ||
+        lifetime < 1 ||
+        lifetime > this.o.policy.maxLifetimeSec
+      ) {
+        throw new DelegationError(
+          'invalid_lifetime',
+          `The lifetime must be 1..${this.o.policy.maxLifetimeSec} seconds.`,
+        );
+      }
+      const now = this.clock();
+      const granted = rootScope(user, scope);
+      const iat = Math.floor(now / 1000);
+      const claims = this.claims(id, iat, iat + lifetime, granted, now);
+      return this.issue(claims, iat, {
+        type: 'credential.issued',
+        jti: claims.jti,
+        sub: id,
+        scope: granted,
+        iat,
+        exp: claims.exp,
+        ancestors: [],
+        grant: 'dev_login',
+      });
+    });
+  }
+
+  /**
+   * Revokes a credential: from now on it, and every credential exchanged from it, is refused
+   * (the verifier checks `jti` and `ancestors` on every call). Pass the verified credential to
+   * have the witness name its subject, scopes and window; with a bare `jti` those are unknown
+   * (`sub` is '').
+   */
+  revoke(target: string | VerifiedCredential): WitnessEvent {
+    const jti = typeof target === 'string' ? target : target.jti;
+    if (typeof jti !== 'string' || jti === '' || jti.length > 1024) {
+      throw new OAuthError('invalid_request', 'Name the credential to revoke by its jti.', {
+        code: 'invalid_jti',
+      });
+    }
+    const now = this.clock();
+    this.o.revocations.revoke(jti, now);
+    const nowSec = Math.floor(now / 1000);
+    if (typeof target === 'string') {
+      return {
+        type: 'credential.revoked',
+        jti,
+        sub: '',
+        scope: [],
+        iat: nowSec,
+        exp: nowSec,
+        ancestors: [],
+        grant: 'token_exchange',
+      };
+    }
+    return {
+      type: 'credential.revoked',
+      jti,
+      ...(target.ancestors.length > 0
+        ? { parentJti: target.ancestors[target.ancestors.length - 1]! }
+        : {}),
+      sub: target.subject,
+      ...(target.actors[0] === undefined ? {} : { actor: target.actors[0] }),
+      scope: [...target.scope],
+      iat: target.iat,
+      exp: target.exp,
+      ancestors: [...target.ancestors],
+      grant: grantOf(target, this.o.directory),
+    };
+  }
+
+  /** The public keys to serve at `jwks_uri`. */
+  jwks(): { keys: ReturnType<IssuerKeyRing['jwks']>['keys'] } {
+    return this.o.keys.jwks(this.clock(), this.o.policy.maxLifetimeSec);
+  }
+
+  /** RFC 8414 authorization server metadata. */
+  metadata(): Record<string, unknown> {
+    const origin = new URL(this.o.issuer).origin;
+    return {
+      issuer: this.o.issuer,
+      token_endpoint: this.o.tokenEndpoint,
+      jwks_uri: this.o.jwksUri ?? `${origin}/.well-known/jwks.json`,
+      revocation_endpoint: this.o.revocationEndpoint ?? `${origin}/v1/token/revoke`,
+      response_types_supported: [],
+      grant_types_supported: ['client_credentials', GRANT_TYPE_TOKEN_EXCHANGE],
+      token_endpoint_auth_methods_supported: ['private_key_jwt'],
+      token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'ES256'],
+      revocation_endpoint_auth_methods_supported: ['none'],
+      subject_token_types_supported: SUBJECT_TOKEN_TYPES,
+    };
+  }
+
+  private async wire<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      const mapped = toOAuthError(e);
+      if (mapped === undefined) throw e;
+      throw mapped;
+    }
+  }
+
+  private authenticate(assertion: string, now: number): Promise<Principal> {
+    return verifyClientAssertion(assertion, {
+      tokenEndpoint: this.o.tokenEndpoint,
+      directory: this.o.directory,
+      replay: this.o.replay,
+      clock: () => now,
+      skewSec: this.skewSec,
+    });
+  }
+
+  private claims(
+    sub: string,
+    iat: number,
+    exp: number,
+    scope: string[],
+    now: number,
+  ): CredentialClaims {
+    return {
+      iss: this.o.issuer,
+      sub,
+      aud: this.o.audience,
+      iat,
+      exp,
+      jti: uuidv7(now),
+      scope: scope.join(' '),
+    };
+  }
+
+  private async issue(
+    claims: CredentialClaims,
+    iat: number,
+    witness: WitnessEvent,
+  ): Promise<IssuedCredential> {
+    const key = this.o.keys.current();
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CREDENTIAL_TYP })
+      .sign(key.privateKey);
+    return { token, claims, expiresIn: claims.exp - iat, witness };
+  }
+
+  /** Verifies an ID token from a trusted OIDC provider and presents it as a chain's root. */
+  private async verifyIdToken(
+    token: string,
+    requestedScope: string[] | undefined,
+    now: number,
+  ): Promise<VerifiedCredential> {
+    const decoded = decodeCompact(token, MAX_ID_TOKEN_BYTES);
+    if ('failure' in decoded) {
+      throw new CredentialError(
+        decoded.failure === 'too_large' ? 'token_too_large' : 'malformed_token',
+        decoded.message,
+      );
+    }
+    const alg = decoded.header['alg'];
+    if (typeof alg !== 'string' || !ID_TOKEN_ALGS.includes(alg)) {
+      throw new CredentialError('unsupported_alg', "The ID token's algorithm is not accepted.", {
+        claim: 'alg',
+      });
+    }
+    const iss = decoded.payload['iss'];
+    const trusted = typeof iss === 'string' ? this.idTokenIssuers.get(iss) : undefined;
+    if (trusted === undefined || typeof iss !== 'string') {
+      throw new CredentialError(
+        'wrong_issuer',
+        'The ID token is not from a trusted sign-in provider.',
+        { claim: 'iss' },
+      );
+    }
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, keyLookup(trusted.jwks), {
+        algorithms: trusted.algorithms,
+        issuer: iss,
+        audience: trusted.audience ?? this.o.audience,
+        clockTolerance: this.skewSec,
+        currentDate: new Date(now),
+        requiredClaims: ['sub', 'iat', 'exp'],
+        ...(trusted.typ === undefined ? {} : { typ: trusted.typ }),
+      }));
+    } catch (e) {
+      throw fromJoseError(e);
+    }
+    const sub = payload['sub'];
+    const iat = payload['iat'];
+    const exp = payload['exp'];
+    if (typeof sub !== 'string' || !Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) {
+      throw new CredentialError(
+        'malformed_token',
+        'The ID token needs a string "sub" and whole-second "iat" and "exp".',
+      );
+    }
+    const oidcId = `${iss}#${sub}`;
+    const local = `user:${sub}`;
+    const mapped =
+      this.o.directory.get(oidcId) === undefined && this.o.directory.get(local)?.kind === 'human'
+        ? local
+        : oidcId;
+    if (principalIdProblem(mapped) !== undefined) {
+      throw new CredentialError(
+        'malformed_token',
+        "The ID token's subject cannot name a principal.",
+        { claim: 'sub' },
+      );
+    }
+    const tokenDigest = sha256Hex(Buffer.from(token, 'utf8'));
+    const jti = typeof payload['jti'] === 'string' ? payload['jti'] : `id_token:${tokenDigest}`;
+    const scope = rootScope(this.o.directory.get(mapped), requestedScope);
+    const claims: CredentialClaims = {
+      iss,
+      sub: mapped,
+      aud: this.o.audience,
+      iat: iat as number,
+      exp: exp as number,
+      jti,
+      scope: scope.join(' '),
+    };
+    return {
+      tokenDigest,
+      claims,
+      subject: mapped,
+      actors: [],
+      chain: [mapped],
+      scope,
+      jti,
+      iat: iat as number,
+      exp: exp as number,
+      ancestors: [],
+    };
+  }
+}
+
+/**
+ * The scopes of a root credential (one not exchanged from another): as requested, bounded by the
+ * principal's `scopes` when it has that list; with none requested, that list (or nothing).
+ */
+function rootScope(
+  principal: Principal | undefined,
+  requested: readonly string[] | undefined,
+): string[] {
+  const asked = requested === undefined ? undefined : normalizeScopes(requested);
+  if (requested !== undefined && asked === undefined) {
+    throw new DelegationError(
+      'invalid_scope',
+      'The requested scope is not a list of OAuth scope tokens.',
+    );
+  }
+  const allowed = principal?.scopes;
+  if (allowed === undefined) return asked ?? [];
+  if (asked === undefined) return [...allowed];
+  const notHeld = asked.filter((s) => !allowed.includes(s));
+  if (notHeld.length > 0) {
+    throw new DelegationError(
+      'invalid_scope',
+      'The requested scope is wider than this principal may hold.',
+      { notHeld },
+    );
+  }
+  return asked;
+}
+
+/** How a credential of this issuer was granted, read back from its shape. */
+function grantOf(v: VerifiedCredential, directory: PrincipalDirectory): Grant {
+  if (v.actors.length > 0) return v.ancestors.length === 0 ? 'id_token' : 'token_exchange';
+  const kind = directory.get(v.subject)?.kind;
+  return kind === 'human' || v.subject.startsWith('user:') ? 'dev_login' : 'client_credentials';
+}

@@ -1,0 +1,374 @@
+/**
+ * Verification of bearer credentials: the issuer's own short-lived JWTs, or those of another
+ * configured trusted issuer. Every check that does not depend on time or revocation runs once
+ * per token; the result is cached by the token's SHA-256 until it expires, and each later
+ * presentation of the same token re-checks only expiry, revocation and principals.
+ */
+import { sha256Hex } from '@provenant/core';
+import { jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { actChain, nestAct, type CredentialClaims } from './claims.js';
+import { systemClock, type Clock } from './clock.js';
+import { CredentialError, type CredentialErrorCode } from './errors.js';
+import { decodeCompact } from './lib/compact.js';
+import { fromJoseError, keyLookup } from './lib/jose-errors.js';
+import { Lru } from './lib/lru.js';
+import { parseScopeClaim } from './lib/scope.js';
+import type { PrincipalDirectory } from './principals.js';
+import type { RevocationCheck } from './revocation.js';
+
+export { CredentialError, type CredentialErrorCode } from './errors.js';
+export type { RevocationCheck } from './revocation.js';
+
+/** Signature algorithms a trusted issuer may use. Never `none`, never a shared secret (HS*). */
+export type TrustedAlg = 'EdDSA' | 'ES256' | 'RS256';
+const TRUSTED_ALGS: readonly TrustedAlg[] = ['EdDSA', 'ES256', 'RS256'];
+
+export interface TrustedIssuer {
+  /** The exact `iss` its tokens carry. */
+  iss: string;
+  /** Its keys: `createLocalJWKSet`, `createRemoteJWKSet`, or `IssuerKeyRing.jwksGetter`. */
+  jwks: JWTVerifyGetKey;
+  algorithms: TrustedAlg[];
+  /** A `typ` header its tokens must carry (e.g. `at+jwt`); not checked when absent. */
+  typ?: string;
+  /**
+   * For an OIDC provider trusted for human sign-in: the audience its ID tokens are issued to
+   * (Provenant's client id there). Defaults to the issuer's own `audience`.
+   */
+  audience?: string;
+}
+
+export interface VerifiedCredential {
+  /** Lowercase hex SHA-256 of the token: what logs and caches name it by. Never log the token. */
+  tokenDigest: string;
+  claims: CredentialClaims;
+  /** The root initiator (`sub`). */
+  subject: string;
+  /** The actors of the `act` chain, outermost (the current actor) first. */
+  actors: string[];
+  /** Root first: `[sub, ...actors reversed]`; its last entry is whoever holds the credential. */
+  chain: string[];
+  scope: string[];
+  jti: string;
+  iat: number;
+  exp: number;
+  /** jtis of the credentials this one was exchanged from, root first. */
+  ancestors: string[];
+}
+
+export interface CredentialVerifierOptions {
+  issuers: TrustedIssuer[];
+  /** The audience every credential must name in `aud`. */
+  audience: string;
+  clock?: Clock;
+  /** Tolerated clock difference for `exp`, `nbf` and `iat`, in seconds (default 30). */
+  skewSec?: number;
+  /** Largest accepted token, in bytes (default 8192), refused before any parsing. */
+  maxTokenBytes?: number;
+  /** Most actors in an `act` chain (default 4). */
+  maxChainDepth?: number;
+  revocations: RevocationCheck;
+  /** Most verified tokens remembered (default 10,000; 0 disables the cache). */
+  cacheSize?: number;
+  /**
+   * When given, every actor of the chain must be a registered, enabled principal, and the
+   * subject, if registered, must not be disabled (`principal_unknown`, `principal_disabled`).
+   */
+  directory?: PrincipalDirectory;
+}
+
+const MAX_CLAIM_STRING = 1024;
+const MAX_ANCESTORS = 64;
+
+interface Trusted {
+  readonly issuer: TrustedIssuer;
+  readonly getKey: JWTVerifyGetKey;
+}
+
+export class CredentialVerifier {
+  private readonly issuers = new Map<string, Trusted>();
+  private readonly audience: string;
+  private readonly clock: Clock;
+  private readonly skewSec: number;
+  private readonly maxTokenBytes: number;
+  private readonly maxChainDepth: number;
+  private readonly revocations: RevocationCheck;
+  private readonly directory: PrincipalDirectory | undefined;
+  private readonly cache: Lru<string, VerifiedCredential>;
+
+  constructor(opts: CredentialVerifierOptions) {
+    for (const issuer of opts.issuers) {
+      if (typeof issuer.iss !== 'string' || issuer.iss === '') {
+        throw new TypeError('A trusted issuer needs its "iss".');
+      }
+      if (
+        issuer.algorithms.length === 0 ||
+        issuer.algorithms.some((a) => !TRUSTED_ALGS.includes(a))
+      ) {
+        throw new TypeError(`Trusted issuer algorithms must be among ${TRUSTED_ALGS.join(', ')}.`);
+      }
+      this.issuers.set(issuer.iss, { issuer, getKey: keyLookup(issuer.jwks) });
+    }
+    this.audience = opts.audience;
+    this.clock = opts.clock ?? systemClock;
+    this.skewSec = nonNegativeInteger(opts.skewSec ?? 30, 'skewSec');
+    this.maxTokenBytes = nonNegativeInteger(opts.maxTokenBytes ?? 8192, 'maxTokenBytes');
+    this.maxChainDepth = nonNegativeInteger(opts.maxChainDepth ?? 4, 'maxChainDepth');
+    this.revocations = opts.revocations;
+    this.directory = opts.directory;
+    this.cache = new Lru(nonNegativeInteger(opts.cacheSize ?? 10_000, 'cacheSize'));
+  }
+
+  /**
+   * Verifies a credential or throws a `CredentialError`. Checks, in order: size, shape, algorithm
+   * (allow-listed per issuer: never `none` or HS*), trusted `iss`, a known `kid`, the signature,
+   * `aud`, `exp` / `nbf` / `iat` with skew, the required claims (`sub`, `jti`, `iat`, `exp`) and
+   * their types, the `act` chain's depth; then, on every call including cache hits, revocation
+   * of the credential or any ancestor, and (with a directory) its principals.
+   */
+  async verify(token: string): Promise<VerifiedCredential> {
+    if (typeof token !== 'string') fail('malformed_token', 'The credential is not a string.');
+    if (token.length > this.maxTokenBytes) {
+      fail('token_too_large', `The credential is larger than ${this.maxTokenBytes} bytes.`);
+    }
+    const now = Math.floor(this.clock() / 1000);
+    const tokenDigest = sha256Hex(Buffer.from(token, 'utf8'));
+    const cached = this.cache.get(tokenDigest);
+    if (cached !== undefined) {
+      try {
+        this.checkLive(cached, now);
+      } catch (e) {
+        // An expired entry is dropped; a revoked one too (it will never be valid again).
+        this.cache.delete(tokenDigest);
+        throw e;
+      }
+      return cached;
+    }
+
+    const verified = await this.verifyCold(token, tokenDigest, now);
+    this.checkLive(verified, now);
+    this.cache.set(tokenDigest, verified);
+    return verified;
+  }
+
+  /** Forgets every cached verification (e.g. after the trusted keys changed). */
+  clearCache(): void {
+    this.cache.clear();
+  }
+
+  private async verifyCold(
+    token: string,
+    tokenDigest: string,
+    now: number,
+  ): Promise<VerifiedCredential> {
+    const decoded = decodeCompact(token, this.maxTokenBytes);
+    if ('failure' in decoded) {
+      fail(
+        decoded.failure === 'too_large' ? 'token_too_large' : 'malformed_token',
+        decoded.message,
+      );
+    }
+    const alg = decoded.header['alg'];
+    if (typeof alg !== 'string' || !(TRUSTED_ALGS as readonly string[]).includes(alg)) {
+      fail(
+        'unsupported_alg',
+        `The credential's algorithm ${describe(alg)} is not accepted.`,
+        'alg',
+      );
+    }
+    const iss = decoded.payload['iss'];
+    if (typeof iss !== 'string') fail('missing_claim', 'The credential has no "iss".', 'iss');
+    const trusted = this.issuers.get(iss);
+    if (trusted === undefined) {
+      fail('wrong_issuer', 'The credential is not from a trusted issuer.', 'iss');
+    }
+    if (!(trusted.issuer.algorithms as readonly string[]).includes(alg)) {
+      fail('unsupported_alg', `This issuer's credentials are not signed with ${alg}.`, 'alg');
+    }
+    const kid = decoded.header['kid'];
+    if (typeof kid !== 'string' || kid === '') {
+      fail('unknown_kid', 'The credential names no key (kid).', 'kid');
+    }
+
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, trusted.getKey, {
+        algorithms: trusted.issuer.algorithms,
+        issuer: iss,
+        audience: this.audience,
+        clockTolerance: this.skewSec,
+        currentDate: new Date(now * 1000),
+        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+        ...(trusted.issuer.typ === undefined ? {} : { typ: trusted.issuer.typ }),
+      }));
+    } catch (e) {
+      throw fromJoseError(e);
+    }
+    const claims = readCredentialClaims(payload, this.maxChainDepth);
+    if (claims.iat > now + this.skewSec) {
+      fail('not_yet_valid', 'The credential was issued in the future.', 'iat');
+    }
+    return freezeVerified(claims, tokenDigest, this.maxChainDepth);
+  }
+
+  /** The checks that can change between two presentations of one token. */
+  private checkLive(v: VerifiedCredential, now: number): void {
+    if (v.exp <= now - this.skewSec) fail('expired', 'The credential has expired.', 'exp');
+    if (this.revocations.isRevoked(v.jti)) fail('revoked', 'The credential was revoked.', 'jti');
+    for (const ancestor of v.ancestors) {
+      if (this.revocations.isRevoked(ancestor)) {
+        fail('revoked', 'A credential this one was exchanged from was revoked.', 'ancestors');
+      }
+    }
+    if (this.directory !== undefined) {
+      if (this.directory.get(v.subject)?.disabled === true) {
+        fail('principal_disabled', "The credential's subject is disabled.", 'sub');
+      }
+      for (const actor of v.actors) {
+        const p = this.directory.get(actor);
+        if (p === undefined)
+          fail('principal_unknown', 'An actor of the credential is not registered.', 'act');
+        if (p.disabled)
+          fail('principal_disabled', 'An actor of the credential is disabled.', 'act');
+      }
+    }
+  }
+}
+
+/**
+ * The claims of a signature-checked payload, type-checked and normalised (the `act` chain
+ * rebuilt from its `sub`s only). Throws `CredentialError`s. Exported for the issuer's ID tokens.
+ */
+export function readCredentialClaims(
+  payload: Record<string, unknown>,
+  maxChainDepth: number,
+): CredentialClaims {
+  const iss = requireString(payload, 'iss');
+  const sub = requireString(payload, 'sub');
+  const jti = requireString(payload, 'jti');
+  const iat = requireSeconds(payload, 'iat');
+  const exp = requireSeconds(payload, 'exp');
+  const aud = payload['aud'];
+  if (
+    !(typeof aud === 'string') &&
+    !(Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string'))
+  ) {
+    fail('malformed_token', '"aud" must be a string or a list of strings.', 'aud');
+  }
+  const scopeClaim = payload['scope'] ?? '';
+  const scope = typeof scopeClaim === 'string' ? parseScopeClaim(scopeClaim) : undefined;
+  if (scope === undefined)
+    fail('malformed_token', '"scope" must be space-separated OAuth scopes.', 'scope');
+
+  const claims: CredentialClaims = {
+    iss,
+    sub,
+    aud: typeof aud === 'string' ? aud : [...(aud as string[])],
+    iat,
+    exp,
+    jti,
+    scope: scope.join(' '),
+  };
+  if (payload['nbf'] !== undefined) claims.nbf = requireSeconds(payload, 'nbf');
+  if (payload['task_id'] !== undefined) claims.task_id = requireString(payload, 'task_id');
+  if (payload['act'] !== undefined) {
+    const act = nestAct(actChain(payload['act'], maxChainDepth));
+    if (act !== undefined) claims.act = act;
+  }
+  const mayAct = payload['may_act'];
+  if (mayAct !== undefined) {
+    const mayActSub =
+      typeof mayAct === 'object' && mayAct !== null ? (mayAct as { sub?: unknown }).sub : undefined;
+    if (typeof mayActSub !== 'string' || mayActSub === '') {
+      fail('malformed_token', '"may_act" must be an object with a "sub".', 'may_act');
+    }
+    claims.may_act = { sub: mayActSub };
+  }
+  const ancestors = payload['ancestors'];
+  if (ancestors !== undefined) {
+    if (
+      !Array.isArray(ancestors) ||
+      ancestors.length > MAX_ANCESTORS ||
+      !ancestors.every((a) => typeof a === 'string' && a !== '' && a.length <= MAX_CLAIM_STRING)
+    ) {
+      fail(
+        'malformed_token',
+        `"ancestors" must be a list of at most ${MAX_ANCESTORS} jtis.`,
+        'ancestors',
+      );
+    }
+    claims.ancestors = [...(ancestors as string[])];
+  }
+  return claims;
+}
+
+function freezeVerified(
+  claims: CredentialClaims,
+  tokenDigest: string,
+  maxChainDepth: number,
+): VerifiedCredential {
+  const actors = claims.act === undefined ? [] : actChain(claims.act, maxChainDepth);
+  const verified: VerifiedCredential = {
+    tokenDigest,
+    claims,
+    subject: claims.sub,
+    actors,
+    chain: [claims.sub, ...[...actors].reverse()],
+    scope: claims.scope === '' ? [] : claims.scope.split(' '),
+    jti: claims.jti,
+    iat: claims.iat,
+    exp: claims.exp,
+    ancestors: claims.ancestors ?? [],
+  };
+  // Shared by every cache hit: nobody may change it.
+  let act: object | undefined = claims.act;
+  while (act !== undefined) {
+    Object.freeze(act);
+    act = (act as { act?: object }).act;
+  }
+  for (const value of [
+    claims.aud,
+    claims.may_act,
+    claims.ancestors,
+    claims,
+    actors,
+    verified.chain,
+    verified.scope,
+    verified.ancestors,
+  ]) {
+    if (typeof value === 'object') Object.freeze(value);
+  }
+  return Object.freeze(verified);
+}
+
+function requireString(payload: Record<string, unknown>, claim: string): string {
+  const value = payload[claim];
+  if (value === undefined) fail('missing_claim', `The credential has no "${claim}".`, claim);
+  if (typeof value !== 'string' || value === '' || value.length > MAX_CLAIM_STRING) {
+    fail('malformed_token', `"${claim}" must be a non-empty string.`, claim);
+  }
+  return value;
+}
+
+function requireSeconds(payload: Record<string, unknown>, claim: string): number {
+  const value = payload[claim];
+  if (value === undefined) fail('missing_claim', `The credential has no "${claim}".`, claim);
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    fail('malformed_token', `"${claim}" must be whole Unix seconds.`, claim);
+  }
+  return value as number;
+}
+
+function fail(code: CredentialErrorCode, message: string, claim?: string): never {
+  throw new CredentialError(code, message, claim === undefined ? undefined : { claim });
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value.slice(0, 32)) : '(none)';
+}
+
+function nonNegativeInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new TypeError(`${name} must be a non-negative integer.`);
+  return value;
+}

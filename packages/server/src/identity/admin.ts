@@ -1,0 +1,34 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { sha256 } from '@provenant/core';
+import { RequestError } from '../errors.js';
+
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
+/** Reads the admin token from the data folder, creating a random one (0600) on first start. */
+export function loadOrCreateAdminToken(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = `pva_${randomBytes(32).toString('base64url')}`;
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, file);
+  return token;
+}
+
+/** Checks `Authorization: Bearer <admin token>` in constant time (digests, so lengths leak nothing). */
+export function requireAdmin(
+  authorization: string | undefined,
+  adminToken: string | undefined,
+): void {
+  const presented = /^Bearer (\S{1,512})$/.exec(authorization ?? '')?.[1];
+  if (!adminToken || !presented) {
+    throw new RequestError(
+      'admin_required',
+      'This route needs the admin token: Authorization: Bearer <admin token>.',
+    );
+  }
+  const a = sha256(new TextEncoder().encode(presented));
+  const b = sha256(new TextEncoder().encode(adminToken));
+  if (!timingSafeEqual(a, b))
+    throw new RequestError('admin_required', 'The admin token is not valid.');
+}

@@ -1,0 +1,116 @@
+import { uuidv7 } from '@provenant/core';
+import type { EventRecord } from '@provenant/core';
+import { attribute, levelAtLeast, requiredLevelFor } from '@provenant/identity';
+import type { VerifiedCredential } from '@provenant/identity';
+import type { AttributionAlert, Attributor } from '../ingest/prepare.js';
+import { COLLECTOR_PRINCIPAL } from './service.js';
+import type { IdentityService } from './service.js';
+
+/**
+ * The ingest attributor: compares each record with the request's verified credential, fills
+ * `credential` (and `delegation`, when absent) from the credential itself, and enforces the
+ * minimum attribution level of the record's action class.
+ */
+export function credentialAttributor(
+  identity: IdentityService,
+  credential: VerifiedCredential | null,
+): Attributor {
+  const { directory, config } = identity;
+  return (record) => {
+    const result = attribute(record, credential, directory, { skewSec: config.skewSec });
+    if (!result.ok) {
+      return {
+        ok: false,
+        code: 'attribution_mismatch',
+        message: result.message,
+        alert: { record, realHolder: result.realHolder },
+      };
+    }
+    if (credential) {
+      const { claims } = credential;
+      record.credential = { jti: claims.jti, iss: claims.iss, iat: claims.iat, exp: claims.exp };
+      if (!record.delegation && result.delegation) record.delegation = result.delegation;
+      if (!record.initiator && result.initiator) record.initiator = result.initiator;
+      if (!record.actor && result.actor) record.actor = result.actor;
+    }
+    const required = requiredLevelFor(record, config.minimumLevels);
+    if (!levelAtLeast(result.level, required)) {
+      return {
+        ok: false,
+        code: 'attribution_required',
+        message: `This action's class needs ${required} attribution; the record is ${result.level}. Send it with a credential (Authorization: Bearer).`,
+      };
+    }
+    return { ok: true, attribution: { level: result.level, reasons: result.reasons } };
+  };
+}
+
+/**
+ * Bounds the security alerts an attacker can make the collector write: one per credential and
+ * window, and a global cap per window. Alerts over the limit are counted, not written.
+ */
+export class AlertLimiter {
+  private readonly perKey = new Map<string, number>();
+  private windowStart = 0;
+  private inWindow = 0;
+  suppressed = 0;
+
+  constructor(
+    private readonly windowMs = 60_000,
+    private readonly maxPerWindow = 100,
+  ) {}
+
+  allow(key: string, now: number): boolean {
+    if (now - this.windowStart >= this.windowMs) {
+      this.windowStart = now;
+      this.inWindow = 0;
+      this.perKey.clear();
+    }
+    if (this.perKey.has(key) || this.inWindow >= this.maxPerWindow) {
+      this.suppressed++;
+      return false;
+    }
+    this.perKey.set(key, now);
+    this.inWindow++;
+    return true;
+  }
+}
+
+/** The collector's own record of a refused contradiction, naming the credential's real holder. */
+export function alertRecord(
+  alert: AttributionAlert,
+  credential: VerifiedCredential,
+  identity: IdentityService,
+  now: number,
+): EventRecord {
+  const kindOf = (id: string) =>
+    identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
+  const claimed = alert.record;
+  const { claims } = credential;
+  const args: Record<string, string> = {
+    rejected_record_id: claimed.id,
+    rejected_type: claimed.type,
+  };
+  if (claimed.initiator) args['claimed_initiator'] = claimed.initiator.id;
+  if (claimed.actor) args['claimed_actor'] = claimed.actor.id;
+  return {
+    schema: 'provenant.event/v1',
+    id: uuidv7(now),
+    time: new Date(now).toISOString(),
+    type: 'security.alert',
+    initiator: { id: alert.realHolder.initiator, kind: kindOf(alert.realHolder.initiator) },
+    actor: { id: alert.realHolder.actor, kind: kindOf(alert.realHolder.actor) },
+    credential: { jti: claims.jti, iss: claims.iss, iat: claims.iat, exp: claims.exp },
+    action: {
+      name: 'ingest.attribution_mismatch',
+      resource: `record:${claimed.id}`,
+      risk: 'high',
+      args,
+    },
+    outcome: {
+      status: 'denied',
+      error: { code: 'attribution_mismatch', message: 'The record contradicted its credential.' },
+    },
+    source: { producer: COLLECTOR_PRINCIPAL },
+  };
+}

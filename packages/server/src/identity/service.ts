@@ -1,0 +1,224 @@
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { uuidv7 } from '@provenant/core';
+import type { EventRecord } from '@provenant/core';
+import {
+  CredentialVerifier,
+  Issuer,
+  IssuerKeyRing,
+  MemoryPrincipalDirectory,
+  DEFAULT_EXCHANGE_POLICY,
+  DEFAULT_MINIMUM_LEVELS,
+  keyRingIssuer,
+} from '@provenant/identity';
+import type {
+  ExchangePolicy,
+  MinimumLevelPolicy,
+  Principal,
+  ReplayCache,
+  RevocationStore,
+  TrustedIssuer,
+  WitnessEvent,
+} from '@provenant/identity';
+import type { RegistryStore } from './registry.js';
+
+/** The issuer's own principal: the witness that writes credential records. */
+export const ISSUER_PRINCIPAL = 'service:provenant-issuer';
+/** The collector's own principal: writes registry changes and security alerts. */
+export const COLLECTOR_PRINCIPAL = 'service:provenant-collector';
+
+export interface IdentityConfig {
+  /** `iss` of the credentials this collector issues, e.g. http://127.0.0.1:7410. */
+  readonly issuer: string;
+  /** `aud` every Provenant credential must carry. */
+  readonly audience: string;
+  readonly policy: ExchangePolicy;
+  readonly skewSec: number;
+  /** Enables the development sign-in (`provenant dev-login`); never in production. */
+  readonly devLogin: boolean;
+  readonly trustedIdTokenIssuers: readonly TrustedIssuer[];
+  readonly minimumLevels: MinimumLevelPolicy;
+  /** Where the issuer's signing keys persist (0600); none keeps them in memory only. */
+  readonly keysFile?: string;
+}
+
+export function defaultIdentityConfig(issuer: string): IdentityConfig {
+  return {
+    issuer,
+    audience: 'provenant',
+    policy: DEFAULT_EXCHANGE_POLICY,
+    skewSec: 30,
+    devLogin: false,
+    trustedIdTokenIssuers: [],
+    minimumLevels: DEFAULT_MINIMUM_LEVELS,
+  };
+}
+
+/**
+ * The collector's identity side: principals registry (cached in memory, backed by the
+ * registry store), revocations, client-assertion replay protection, issuer keys, the issuer,
+ * and the verifier used at ingest.
+ */
+export class IdentityService {
+  readonly directory = new MemoryPrincipalDirectory();
+  readonly verifier: CredentialVerifier;
+  readonly issuer: Issuer;
+  readonly keys: IssuerKeyRing;
+  readonly config: IdentityConfig;
+  private readonly store: RegistryStore;
+  private readonly revoked = new Set<string>();
+
+  private constructor(
+    store: RegistryStore,
+    config: IdentityConfig,
+    keys: IssuerKeyRing,
+    clock: () => number,
+  ) {
+    this.store = store;
+    this.config = config;
+    this.keys = keys;
+    for (const p of store.listPrincipals()) this.directory.put(p);
+    for (const r of store.listRevocations()) this.revoked.add(r.jti);
+    const revocations: RevocationStore = {
+      isRevoked: (jti) => this.revoked.has(jti),
+      revoke: (jti, at) => {
+        store.saveRevocation(jti, at);
+        this.revoked.add(jti);
+      },
+    };
+    const replay: ReplayCache = {
+      useOnce: (jti, exp) => store.useAssertionJti(jti, exp, Math.floor(clock() / 1000)),
+    };
+    this.verifier = new CredentialVerifier({
+      issuers: [keyRingIssuer(config.issuer, keys, config.policy.maxLifetimeSec, clock)],
+      directory: this.directory,
+      audience: config.audience,
+      clock,
+      skewSec: config.skewSec,
+      maxChainDepth: config.policy.maxChainDepth,
+      revocations,
+    });
+    this.issuer = new Issuer({
+      issuer: config.issuer,
+      audience: config.audience,
+      keys,
+      directory: this.directory,
+      verifier: this.verifier,
+      replay,
+      revocations,
+      policy: config.policy,
+      clock,
+      tokenEndpoint: `${config.issuer}/v1/token`,
+      trustedIdTokenIssuers: [...config.trustedIdTokenIssuers],
+      devLogin: config.devLogin,
+    });
+  }
+
+  static async create(
+    store: RegistryStore,
+    config: IdentityConfig,
+    clock: () => number = Date.now,
+  ): Promise<IdentityService> {
+    const keys = await loadOrCreateKeyRing(config.keysFile, clock);
+    return new IdentityService(store, config, keys, clock);
+  }
+
+  principals(): Principal[] {
+    return this.store.listPrincipals();
+  }
+
+  /** Registers or replaces a principal; returns the ledger record of the change. */
+  registerPrincipal(principal: Principal, now: number): EventRecord {
+    this.store.savePrincipal(principal);
+    this.directory.put(principal);
+    return registryRecord('principal.registered', principal, now);
+  }
+
+  disablePrincipal(id: string, now: number): EventRecord | null {
+    const p = this.directory.get(id);
+    if (!p) return null;
+    const disabled: Principal = { ...p, disabled: true };
+    this.store.savePrincipal(disabled);
+    this.directory.put(disabled);
+    return registryRecord('principal.disabled', disabled, now);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
+
+function registryRecord(type: string, p: Principal, now: number): EventRecord {
+  const args: Record<string, string | boolean | string[]> = {
+    kind: p.kind,
+    shared: p.shared,
+    disabled: p.disabled,
+  };
+  if (p.agent !== undefined) args['agent'] = p.agent;
+  if (p.publicJwks) args['key_ids'] = p.publicJwks.map((k) => String(k.kid ?? ''));
+  return {
+    schema: 'provenant.event/v1',
+    id: uuidv7(now),
+    time: new Date(now).toISOString(),
+    type,
+    initiator: { id: COLLECTOR_PRINCIPAL, kind: 'service' },
+    actor: { id: COLLECTOR_PRINCIPAL, kind: 'service' },
+    action: {
+      name: type === 'principal.registered' ? 'principals.register' : 'principals.disable',
+      resource: p.id,
+      args,
+    },
+  };
+}
+
+/** A witness record of the issuer: who holds which credential, on whose behalf, for when. */
+export function witnessRecord(
+  w: WitnessEvent,
+  issuer: string,
+  directory: MemoryPrincipalDirectory,
+  now: number,
+): EventRecord {
+  const kindOf = (id: string) =>
+    directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'service');
+  const record: EventRecord = {
+    schema: 'provenant.event/v1',
+    id: uuidv7(now),
+    time: new Date(now).toISOString(),
+    type: w.type,
+    initiator: { id: w.sub, kind: kindOf(w.sub) },
+    cause: { kind: w.type === 'delegation.granted' ? 'delegation' : 'human_prompt' },
+    actor: { id: ISSUER_PRINCIPAL, kind: 'service' },
+    credential: {
+      jti: w.jti,
+      iss: issuer,
+      iat: w.iat,
+      exp: w.exp,
+      sub: w.sub,
+      scope: [...w.scope],
+      ancestors: [...w.ancestors],
+      grant: w.grant,
+      ...(w.parentJti === undefined ? {} : { parent_jti: w.parentJti }),
+    },
+  };
+  if (w.from !== undefined && w.to !== undefined) {
+    record.delegation = [{ from: w.from, to: w.to, jti: w.jti, scope: [...w.scope] }];
+  }
+  if (w.type === 'credential.revoked') record.cause = { kind: 'agent_decision' };
+  return record;
+}
+
+async function loadOrCreateKeyRing(
+  file: string | undefined,
+  clock: () => number,
+): Promise<IssuerKeyRing> {
+  if (file && existsSync(file)) {
+    chmodSync(file, 0o600);
+    return IssuerKeyRing.fromJSON(JSON.parse(readFileSync(file, 'utf8')));
+  }
+  const ring = IssuerKeyRing.generate(clock());
+  if (file) {
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, `${JSON.stringify(ring.toJSON())}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, file);
+  }
+  return ring;
+}

@@ -1,0 +1,176 @@
+import { OAuthError } from '@provenant/identity';
+import type { IssuedCredential } from '@provenant/identity';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { CollectorContext } from '../context.js';
+import { RequestError } from '../errors.js';
+import { prepareOwnRecord } from '../ingest/prepare.js';
+import { witnessRecord } from '../identity/service.js';
+
+export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const GRANT_DEV_LOGIN = 'urn:provenant:params:oauth:grant-type:dev-login';
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const MAX_FORM_BYTES = 64 * 1024;
+
+/** RFC 6749 §5.2 error body; `provenant_code` names the precise rule that refused. */
+function oauthError(
+  reply: FastifyReply,
+  status: number,
+  error: string,
+  description: string,
+  code?: string,
+) {
+  void reply.header('cache-control', 'no-store');
+  return reply
+    .code(status)
+    .send({ error, error_description: description, ...(code ? { provenant_code: code } : {}) });
+}
+
+/** Parses an application/x-www-form-urlencoded body; each parameter at most once (RFC 6749 §3.2). */
+function parseForm(body: unknown, contentType: string | undefined): Map<string, string> {
+  const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') {
+    throw new OAuthError(
+      'invalid_request',
+      'The token endpoint takes application/x-www-form-urlencoded.',
+    );
+  }
+  const text = typeof body === 'string' ? body : '';
+  if (text.length > MAX_FORM_BYTES)
+    throw new OAuthError('invalid_request', 'The request is too large.');
+  const form = new Map<string, string>();
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (form.has(k))
+      throw new OAuthError(
+        'invalid_request',
+        `Parameter "${k.slice(0, 40)}" appears more than once.`,
+      );
+    form.set(k, v);
+  }
+  return form;
+}
+
+const scopeOf = (form: Map<string, string>) => {
+  const s = form.get('scope');
+  return s === undefined ? undefined : s.split(' ').filter((x) => x.length > 0);
+};
+
+export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  const identity = () => {
+    if (!ctx.identity) throw new RequestError('not_found', 'This collector runs no issuer.');
+    return ctx.identity;
+  };
+
+  /** Writes the issuer's witness record before the token leaves: no unrecorded credential exists. */
+  const witness = async (issued: IssuedCredential) => {
+    const id = identity();
+    const now = (ctx.clock ?? Date.now)();
+    const p = prepareOwnRecord(witnessRecord(issued.witness, id.config.issuer, id.directory, now), {
+      level: 'verified',
+      reasons: ['issuer_witness'],
+    });
+    if (p.ok) await ctx.log.append([p.entry]);
+  };
+
+  app.post('/v1/token', async (request, reply) => {
+    const id = identity();
+    try {
+      const form = parseForm(request.body, request.headers['content-type']);
+      const grant = form.get('grant_type');
+      let issued: IssuedCredential;
+      if (grant === 'client_credentials') {
+        if (form.get('client_assertion_type') !== ASSERTION_TYPE || !form.get('client_assertion')) {
+          throw new OAuthError(
+            'invalid_client',
+            'client_credentials needs a private_key_jwt client assertion.',
+          );
+        }
+        issued = await id.issuer.clientCredentials(form.get('client_assertion')!, scopeOf(form));
+      } else if (grant === GRANT_TOKEN_EXCHANGE) {
+        const subjectToken = form.get('subject_token');
+        const subjectTokenType = form.get('subject_token_type');
+        const actorToken = form.get('actor_token');
+        const actorTokenType = form.get('actor_token_type');
+        if (!subjectToken || !subjectTokenType || !actorToken || !actorTokenType) {
+          throw new OAuthError(
+            'invalid_request',
+            'Token exchange needs subject_token, subject_token_type, actor_token and actor_token_type.',
+          );
+        }
+        const lifetime = form.get('requested_lifetime');
+        issued = await id.issuer.exchange({
+          subjectToken,
+          subjectTokenType: subjectTokenType as never,
+          actorToken,
+          actorTokenType: actorTokenType as never,
+          ...(scopeOf(form) ? { scope: scopeOf(form)! } : {}),
+          ...(lifetime !== undefined ? { requestedLifetimeSec: Number(lifetime) } : {}),
+        });
+      } else if (grant === GRANT_DEV_LOGIN) {
+        const user = form.get('username');
+        if (!user) throw new OAuthError('invalid_request', 'dev-login needs a username.');
+        issued = await id.issuer.devLogin(user, scopeOf(form) ?? []);
+      } else {
+        throw new OAuthError(
+          'unsupported_grant_type',
+          'Supported: client_credentials, token exchange (RFC 8693).',
+        );
+      }
+      await witness(issued);
+      void reply.header('cache-control', 'no-store');
+      return reply.send({
+        access_token: issued.token,
+        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        token_type: 'Bearer',
+        expires_in: issued.expiresIn,
+        scope: issued.claims.scope,
+      });
+    } catch (e) {
+      if (e instanceof OAuthError) {
+        return oauthError(
+          reply,
+          e.status,
+          e.code,
+          e.message,
+          (e.details?.['code'] as string | undefined) ?? undefined,
+        );
+      }
+      throw e;
+    }
+  });
+
+  app.post('/v1/token/revoke', async (request, reply) => {
+    const id = identity();
+    try {
+      const form = parseForm(request.body, request.headers['content-type']);
+      const token = form.get('token');
+      if (!token) throw new OAuthError('invalid_request', 'Revocation needs the token to revoke.');
+      // Holding the credential is the authority to revoke it (RFC 7009); it must be one of ours.
+      const verified = await id.verifier.verify(token).catch((e: unknown) => {
+        throw new OAuthError(
+          'invalid_request',
+          `The token is not a valid credential of this issuer: ${(e as Error).message}`,
+        );
+      });
+      const w = id.issuer.revoke(verified);
+      const now = (ctx.clock ?? Date.now)();
+      const p = prepareOwnRecord(witnessRecord(w, id.config.issuer, id.directory, now), {
+        level: 'verified',
+        reasons: ['issuer_witness'],
+      });
+      if (p.ok) await ctx.log.append([p.entry]);
+      return reply.code(200).send({ revoked: verified.jti });
+    } catch (e) {
+      if (e instanceof OAuthError) return oauthError(reply, e.status, e.code, e.message);
+      throw e;
+    }
+  });
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    const id = identity();
+    return reply
+      .header('cache-control', 'max-age=60')
+      .send(id.keys.jwks((ctx.clock ?? Date.now)(), id.config.policy.maxLifetimeSec));
+  });
+
+  app.get('/.well-known/oauth-authorization-server', async () => identity().issuer.metadata());
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliAsync, startCollectorProcess } from './process.js';
+import type { CollectorProcess } from './process.js';
+
+const root = mkdtempSync(join(tmpdir(), 'provenant-idcli-'));
+const dataDir = join(root, 'data');
+let collector: CollectorProcess;
+
+beforeAll(async () => {
+  collector = await startCollectorProcess(dataDir, ['--dev-login']);
+}, 30_000);
+afterAll(async () => {
+  collector.child.kill('SIGTERM');
+  await collector.exited;
+  rmSync(root, { recursive: true, force: true });
+});
+
+const cli = async (args: string[]) => {
+  const r = await runCliAsync([...args, '--server', collector.url], {
+    PROVENANT_DATA: dataDir,
+    PROVENANT_HOME: join(root, 'home'),
+  });
+  return { ...r, out: r.stdout.trim() };
+};
+
+describe('the README worked example, through the CLI (alice → planner → researcher → tool)', () => {
+  const planner = 'spiffe://acme.test/agent/planner/instance/19c2';
+  const researcher = 'spiffe://acme.test/agent/researcher/instance/7f3a';
+  const plannerKey = join(root, 'planner.key.json');
+  const researcherKey = join(root, 'researcher.key.json');
+
+  it('registers principals, delegates, and records a verified privileged action', async () => {
+    expect((await cli(['principals', 'add', '--kind', 'human', '--id', 'user:alice'])).status).toBe(
+      0,
+    );
+    const p = await cli([
+      'principals',
+      'add',
+      '--kind',
+      'agent_instance',
+      '--trust-domain',
+      'acme.test',
+      '--agent',
+      'planner',
+      '--instance',
+      '19c2',
+      '--generate-key',
+      plannerKey,
+    ]);
+    expect(p.status, p.stderr).toBe(0);
+    expect(statSync(plannerKey).mode & 0o777).toBe(0o600);
+    expect(
+      (
+        await cli([
+          'principals',
+          'add',
+          '--kind',
+          'agent_instance',
+          '--trust-domain',
+          'acme.test',
+          '--agent',
+          'researcher',
+          '--instance',
+          '7f3a',
+          '--generate-key',
+          researcherKey,
+        ])
+      ).status,
+    ).toBe(0);
+    const list = await cli(['principals', 'list']);
+    expect(list.out).toContain(planner);
+
+    const alice = await cli(['dev-login', 'alice', '--scope', 'repo:read repo:write']);
+    expect(alice.status, alice.stderr).toBe(0);
+    expect(alice.stderr).toMatch(/development sign-in/);
+    const plannerToken = await cli([
+      'token',
+      'exchange',
+      '--subject-token',
+      alice.out,
+      '--key',
+      plannerKey,
+    ]);
+    expect(plannerToken.status, plannerToken.stderr).toBe(0);
+    const researcherToken = await cli([
+      'token',
+      'exchange',
+      '--subject-token',
+      plannerToken.out,
+      '--key',
+      researcherKey,
+      '--scope',
+      'repo:read',
+    ]);
+    expect(researcherToken.status, researcherToken.stderr).toBe(0);
+
+    const decoded = await cli(['token', 'decode', researcherToken.out]);
+    expect(decoded.status, decoded.stderr).toBe(0);
+    expect(decoded.out).toContain(`chain:     user:alice → ${planner} → ${researcher}`);
+    expect(decoded.out).toContain('scope:     repo:read');
+
+    const widen = await cli([
+      'token',
+      'exchange',
+      '--subject-token',
+      researcherToken.out,
+      '--key',
+      plannerKey,
+      '--scope',
+      'repo:write',
+    ]);
+    expect(widen.status).toBe(1);
+    expect(widen.stderr).toMatch(/invalid_scope|delegation_cycle/);
+
+    const id = randomUUID();
+    const res = await fetch(`${collector.url}/v1/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${researcherToken.out}`,
+      },
+      body: JSON.stringify({
+        schema: 'provenant.event/v1',
+        id,
+        time: new Date().toISOString(),
+        type: 'tool.called',
+        initiator: { id: 'user:alice', kind: 'human' },
+        actor: { id: researcher, kind: 'agent_instance' },
+        action: {
+          name: 'github.delete_repo',
+          resource: 'repo:acme/payments',
+          class: { privileged: true, irreversible: true, external: true },
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const stored = (await (await fetch(`${collector.url}/v1/events/${id}`)).json()) as Record<
+      string,
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test reads arbitrary record JSON
+      any
+    >;
+    expect(stored.attribution.level).toBe('verified');
+    expect(stored.delegation.map((h: { to: string }) => h.to)).toEqual([planner, researcher]);
+
+    const agentToken = await cli(['token', 'get', '--key', plannerKey, '--scope', 'repo:read']);
+    expect(agentToken.status, agentToken.stderr).toBe(0);
+    expect((await cli(['principals', 'disable', planner])).status).toBe(0);
+    const refused = await cli(['token', 'get', '--key', plannerKey]);
+    expect(refused.status).toBe(1);
+
+    const v = await runCliAsync(['verify', '--data', dataDir], {
+      PROVENANT_HOME: join(root, 'home'),
+    });
+    expect(v.status, v.stderr).toBe(0);
+  }, 60_000);
+
+  it('refuses principals commands without the admin token', async () => {
+    const r = await runCliAsync([
+      'principals',
+      'list',
+      '--server',
+      collector.url,
+      '--admin-token',
+      'wrong',
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/admin_required/);
+  });
+});
