@@ -10,7 +10,7 @@ const doc = readFileSync(
 
 describe('docs/errors.md', () => {
   it('lists every wire error code with its HTTP status, and no other', () => {
-    const rows = [...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [
+    const rows = [...doc.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [
       m[1],
       Number(m[2]),
     ]);

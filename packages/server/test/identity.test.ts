@@ -331,3 +331,78 @@ describe('principals registry', () => {
     expect(res.json().error.code).toBe('invalid_principal');
   });
 });
+
+describe('issuer keys and human sign-in', () => {
+  it('rotates the signing key and keeps trusting credentials the old key signed', async () => {
+    const { app } = await makeIdentityApp();
+    const s = await aliceScenario(app);
+    const oldKid = JSON.parse(
+      Buffer.from(s.researcherToken.split('.')[0]!, 'base64url').toString(),
+    ).kid;
+    const rotated = await app.inject({
+      method: 'POST',
+      url: '/v1/admin/keys/rotate',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(rotated.statusCode).toBe(200);
+    const newKid = rotated.json().kid;
+    expect(newKid).not.toBe(oldKid);
+    const kids = (await app.inject({ url: '/.well-known/jwks.json' }))
+      .json()
+      .keys.map((k: { kid: string }) => k.kid);
+    expect(kids).toEqual(expect.arrayContaining([oldKid, newKid]));
+    expect((await post(app, act(), s.researcherToken)).statusCode).toBe(200);
+    const fresh = await devLogin(app, 'alice', 'repo:read');
+    expect(
+      JSON.parse(Buffer.from(fresh.body.access_token!.split('.')[0]!, 'base64url').toString()).kid,
+    ).toBe(newKid);
+    expect(await logRecords(app, 'issuer.key_rotated')).toHaveLength(1);
+  });
+
+  it('signs a human in with an ID token from a trusted OIDC provider', async () => {
+    const { generateKeyPair, exportJWK, createLocalJWKSet, SignJWT } = await import('jose');
+    const idp = await generateKeyPair('ES256');
+    const pub = { ...(await exportJWK(idp.publicKey)), kid: 'idp-1', alg: 'ES256' };
+    const { app } = await makeIdentityApp({
+      trustedIdTokenIssuers: [
+        {
+          iss: 'https://idp.test',
+          jwks: createLocalJWKSet({ keys: [pub] }),
+          algorithms: ['ES256'],
+          audience: 'provenant-client',
+        },
+      ],
+    });
+    const planner = await makeAgent(plannerId);
+    await register(app, { id: 'user:alice', kind: 'human' });
+    await register(app, { id: plannerId, kind: 'agent_instance', publicJwks: [planner.jwk] });
+    const now = Math.floor(Date.now() / 1000);
+    const idToken = (iss: string) =>
+      new SignJWT({ email: 'alice@acme.test' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+        .setIssuer(iss)
+        .setSubject('alice')
+        .setAudience('provenant-client')
+        .setIssuedAt(now)
+        .setExpirationTime(now + 300)
+        .sign(idp.privateKey);
+    const form = async (iss: string) => ({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: await idToken(iss),
+      subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+      actor_token: await assertion(planner),
+      actor_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      scope: 'repo:read',
+    });
+    const ok = await token(app, await form('https://idp.test'));
+    expect(ok.status).toBe(200);
+    const claims = JSON.parse(
+      Buffer.from(ok.body.access_token!.split('.')[1]!, 'base64url').toString(),
+    );
+    expect(claims.sub).toBe('user:alice');
+    expect(claims.act).toEqual({ sub: plannerId });
+    const untrusted = await token(app, await form('https://evil.test'));
+    expect(untrusted.status).toBe(400);
+    expect(untrusted.body.error).toBe('invalid_grant');
+  });
+});

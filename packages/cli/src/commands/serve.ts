@@ -1,4 +1,4 @@
-import { startCollector } from '@provenant/server';
+import { oidcIssuer, startCollector } from '@provenant/server';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
 import type { CommandContext } from '../main.js';
@@ -12,7 +12,9 @@ Starts the collector on the embedded SQLite ledger.
   --origin NAME     checkpoint origin for a new log (default provenant.local/<random>)
   --log-level LEVEL fatal|error|warn|info|debug (default info)
   --issuer-url URL  iss of issued credentials (default http://HOST:PORT)
-  --dev-login       enable the DEVELOPMENT sign-in (provenant dev-login USER); never in production`;
+  --dev-login       enable the DEVELOPMENT sign-in (provenant dev-login USER); never in production
+  --oidc-issuer ISS --oidc-jwks FILE|URL [--oidc-audience AUD]
+                    trust ID tokens of this OIDC provider for human sign-in (token exchange)`;
 
 export async function serve(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
@@ -23,7 +25,16 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'log-level': { type: 'string' },
     'issuer-url': { type: 'string' },
     'dev-login': { type: 'boolean' },
+    'oidc-issuer': { type: 'string' },
+    'oidc-jwks': { type: 'string' },
+    'oidc-audience': { type: 'string' },
   });
+  if ((values['oidc-issuer'] === undefined) !== (values['oidc-jwks'] === undefined)) {
+    throw usageError('--oidc-issuer and --oidc-jwks go together.');
+  }
+  const trusted = values['oidc-issuer']
+    ? [oidcIssuer(values['oidc-issuer'], values['oidc-jwks']!, values['oidc-audience'])]
+    : [];
   const dataDir = values.data ?? ctx.env['PROVENANT_DATA'] ?? 'provenant-data';
   const port = intFlag(values.port ?? ctx.env['PROVENANT_PORT'], 'port', 0, 65535) ?? 7410;
   const host = values.host ?? ctx.env['PROVENANT_HOST'] ?? '127.0.0.1';
@@ -38,7 +49,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     ...(values.origin === undefined ? {} : { origin: values.origin }),
     logger: { level },
     ...(values['issuer-url'] === undefined ? {} : { issuerUrl: values['issuer-url'] }),
-    identity: { devLogin: values['dev-login'] ?? false },
+    identity: { devLogin: values['dev-login'] ?? false, trustedIdTokenIssuers: trusted },
   });
   ctx.out(
     `Provenant collector listening on ${collector.url}\n` +

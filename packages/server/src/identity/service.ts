@@ -142,9 +142,36 @@ export class IdentityService {
     return registryRecord('principal.disabled', disabled, now);
   }
 
+  /**
+   * Starts signing with a new key. The old public key stays in the JWKS (and trusted) until
+   * every credential it signed has expired. Returns the ledger record of the rotation.
+   */
+  rotateKey(now: number): { kid: string; record: EventRecord } {
+    const previous = this.keys.current().kid;
+    const key = this.keys.rotate(now);
+    this.keys.prune(now, this.config.policy.maxLifetimeSec);
+    if (this.config.keysFile) writeKeyRing(this.config.keysFile, this.keys);
+    const record: EventRecord = {
+      schema: 'provenant.event/v1',
+      id: uuidv7(now),
+      time: new Date(now).toISOString(),
+      type: 'issuer.key_rotated',
+      initiator: { id: COLLECTOR_PRINCIPAL, kind: 'service' },
+      actor: { id: ISSUER_PRINCIPAL, kind: 'service' },
+      action: { name: 'issuer.rotate_key', resource: `kid:${key.kid}`, args: { previous_kid: previous } },
+    };
+    return { kid: key.kid, record };
+  }
+
   close(): void {
     this.store.close();
   }
+}
+
+function writeKeyRing(file: string, ring: IssuerKeyRing): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(ring.toJSON())}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
 }
 
 function registryRecord(type: string, p: Principal, now: number): EventRecord {
@@ -215,10 +242,6 @@ async function loadOrCreateKeyRing(
     return IssuerKeyRing.fromJSON(JSON.parse(readFileSync(file, 'utf8')));
   }
   const ring = IssuerKeyRing.generate(clock());
-  if (file) {
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${JSON.stringify(ring.toJSON())}\n`, { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, file);
-  }
+  if (file) writeKeyRing(file, ring);
   return ring;
 }

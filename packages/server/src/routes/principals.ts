@@ -43,6 +43,13 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
     return reply.code(201).send(principal);
   });
 
+  app.post('/v1/admin/keys/rotate', async (request) => {
+    const identity = guard(request.headers.authorization);
+    const { kid, record: r } = identity.rotateKey((ctx.clock ?? Date.now)());
+    await record(r);
+    return { kid };
+  });
+
   app.post('/v1/principals/disable', async (request) => {
     const identity = guard(request.headers.authorization);
     const input = body(request.body) as { id?: unknown };
