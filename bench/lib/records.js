@@ -2,8 +2,8 @@
 // packages/server/test/helpers.ts `record()`, with ~20 initiators, ~50 actors, task ids and
 // random trace ids each shared by ~10 records, UUIDv7 ids, padded to ~1.1 KB canonical.
 import { randomBytes } from 'node:crypto';
-import { canonicalize, uuidv7 } from '@provenant/core';
-import { hashLeaf } from '@provenant/ledger';
+import { uuidv7 } from '@provenant/core';
+import { prepareRecord } from '@provenant/server';
 
 /** Canonical size (bytes) the records are padded to. */
 export const TARGET_CANONICAL_BYTES = 1100;
@@ -25,7 +25,14 @@ const ACTORS = Array.from({ length: 50 }, (_, i) => {
     instance,
   };
 });
-const TYPES = ['tool.called', 'tool.called', 'tool.called', 'tool.result', 'prompt.received', 'policy.evaluated'];
+const TYPES = [
+  'tool.called',
+  'tool.called',
+  'tool.called',
+  'tool.result',
+  'prompt.received',
+  'policy.evaluated',
+];
 const TOOLS = [
   ['github-mcp', 'delete_repo', 'repo:acme/payments', 'critical'],
   ['github-mcp', 'create_issue', 'repo:acme/web', 'low'],
@@ -33,10 +40,10 @@ const TOOLS = [
   ['postgres-mcp', 'query', 'db:acme/orders', 'high'],
   ['fs-mcp', 'write_file', 'file:/srv/app/config.yaml', 'high'],
 ];
-const ATTRIBUTION = { level: 'asserted', reasons: [] };
-// JSON.stringify length of `,"attribution":{"level":"asserted","reasons":[]}`: the collector
-// adds it, so it counts towards the canonical size.
-const ATTRIBUTION_CHARS = JSON.stringify({ attribution: ATTRIBUTION }).length - 1;
+// The collector adds `"attribution":{"level":"asserted","reasons":["no_credential"]}` (and a
+// comma): it counts towards the canonical size.
+const ATTRIBUTION_CHARS =
+  JSON.stringify({ attribution: { level: 'asserted', reasons: ['no_credential'] } }).length - 1;
 const WORDS =
   'the agent read the ticket summarised the failing checks and proposed a change to the deploy pipeline for review by the owning team before merge'.split(
     ' ',
@@ -83,7 +90,9 @@ export function recordGenerator(seedTimeMs = Date.UTC(2026, 10, 27, 13, 5, 1)) {
           name: `${server.split('-')[0]}.${name}`,
           tool: { server, name, call_id: `call_${n}` },
           resource,
-          class: { privileged: risk === 'critical', irreversible: risk === 'critical', external: true },
+          // No class flag set: flagged classes need a verified credential (issue 3), which
+          // these benchmarks do not exercise; the records are accepted as asserted.
+          class: { privileged: false, irreversible: false, external: false },
           risk,
           args: { target: resource, note: words.join(' '), pad: '' },
         },
@@ -102,30 +111,15 @@ export function recordGenerator(seedTimeMs = Date.UTC(2026, 10, 27, 13, 5, 1)) {
   };
 }
 
-/** The log entry the collector makes of `record` (see prepareRecord), without re-validating. */
+/** The log entry the collector makes of `record`: its own `prepareRecord`, without credentials. */
 export function entryOf(record) {
-  const stored = { ...record, attribution: ATTRIBUTION };
-  const canonical = canonicalize(stored);
-  return {
-    id: record.id,
-    canonical,
-    leafHash: hashLeaf(Buffer.from(canonical, 'utf8')),
-    type: record.type,
-    timeUs: timeUsOf(record.time),
-    initiator: record.initiator?.id ?? null,
-    actor: record.actor?.id ?? null,
-    taskId: record.task_id ?? null,
-    traceId: record.trace?.trace_id ?? null,
-    level: ATTRIBUTION.level,
-  };
+  const p = prepareRecord(record);
+  if (!p.ok) throw new Error(`generated record refused: ${p.code}: ${p.message}`);
+  return p.entry;
 }
 
 function isoMicros(us) {
   const ms = Math.floor(us / 1000);
   const iso = new Date(ms).toISOString(); // ...:SS.mmmZ
   return `${iso.slice(0, 23)}${String(us % 1000).padStart(3, '0')}Z`;
-}
-
-function timeUsOf(time) {
-  return Date.parse(time.slice(0, 23) + 'Z') * 1000 + Number(time.slice(23, 26));
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'packages', 'cli', 'dist', 'bin', 'provenant.js');
@@ -66,12 +66,11 @@ export function procStatus(pid) {
   return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
 }
 
-/** User + system CPU seconds of a process so far (from /proc/<pid>/stat). */
-export function procCpuSeconds(pid) {
+/** User and system CPU seconds of a process so far (from /proc/<pid>/stat; USER_HZ = 100). */
+export function procCpu(pid) {
   const text = readText(`/proc/${pid}/stat`);
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-  return ticks / 100; // USER_HZ is 100 on Linux
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 function readText(file) {
@@ -89,7 +88,19 @@ function readText(file) {
 export async function startCollector(dataDir, { nodeArgs = [], timeoutMs = 120_000 } = {}) {
   const child = spawn(
     process.execPath,
-    [...nodeArgs, CLI, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'error'],
+    [
+      ...nodeArgs,
+      CLI,
+      'serve',
+      '--data',
+      dataDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--log-level',
+      'error',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
   );
   let out = '';
@@ -124,9 +135,9 @@ export async function startCollector(dataDir, { nodeArgs = [], timeoutMs = 120_0
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      const killed = sleep(30_000).then(() => child.kill('SIGKILL'));
-      await Promise.race([exited, killed]);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }
@@ -135,12 +146,18 @@ export async function startCollector(dataDir, { nodeArgs = [], timeoutMs = 120_0
 export function runChild(args, { env = process.env } = {}) {
   return new Promise((resolve, reject) => {
     const start = now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: ROOT });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      cwd: ROOT,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr, ms: msSince(start), pid: child.pid }));
+    child.once('exit', (code) =>
+      resolve({ code, stdout, stderr, ms: msSince(start), pid: child.pid }),
+    );
   });
 }

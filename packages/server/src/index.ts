@@ -8,7 +8,12 @@ export { WIRE_ERRORS, RequestError, toWireError } from './errors.js';
 export type { WireErrorCode } from './errors.js';
 export { prepareRecord, timeToMicros, MAX_CANONICAL_RECORD_BYTES } from './ingest/prepare.js';
 export { recordWithIntegrity } from './routes/records.js';
-export { IdentityService, defaultIdentityConfig, ISSUER_PRINCIPAL, COLLECTOR_PRINCIPAL } from './identity/service.js';
+export {
+  IdentityService,
+  defaultIdentityConfig,
+  ISSUER_PRINCIPAL,
+  COLLECTOR_PRINCIPAL,
+} from './identity/service.js';
 export type { IdentityConfig } from './identity/service.js';
 export { MemoryRegistryStore, SqliteRegistryStore } from './identity/registry.js';
 export type { RegistryStore } from './identity/registry.js';

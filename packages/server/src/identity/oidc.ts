@@ -11,7 +11,10 @@ import { RequestError } from '../errors.js';
 export function oidcIssuer(iss: string, jwks: string, audience?: string): TrustedIssuer {
   let getter: TrustedIssuer['jwks'];
   if (/^https?:\/\//.test(jwks)) {
-    getter = createRemoteJWKSet(new URL(jwks), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
+    getter = createRemoteJWKSet(new URL(jwks), {
+      timeoutDuration: 5_000,
+      cooldownDuration: 30_000,
+    });
   } else {
     let set: JSONWebKeySet;
     try {

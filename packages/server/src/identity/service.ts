@@ -158,7 +158,11 @@ export class IdentityService {
       type: 'issuer.key_rotated',
       initiator: { id: COLLECTOR_PRINCIPAL, kind: 'service' },
       actor: { id: ISSUER_PRINCIPAL, kind: 'service' },
-      action: { name: 'issuer.rotate_key', resource: `kid:${key.kid}`, args: { previous_kid: previous } },
+      action: {
+        name: 'issuer.rotate_key',
+        resource: `kid:${key.kid}`,
+        args: { previous_kid: previous },
+      },
     };
     return { kid: key.kid, record };
   }
