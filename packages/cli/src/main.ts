@@ -6,6 +6,7 @@ import { verify, verifyHelp } from './commands/verify.js';
 import { devLogin, devLoginHelp } from './commands/dev-login.js';
 import { principals, principalsHelp } from './commands/principals.js';
 import { token, tokenHelp } from './commands/token.js';
+import { explainDecision, explainHelp, policy, policyHelp } from './commands/decisions.js';
 import { CliError, EXIT } from './lib/errors.js';
 
 export interface CommandContext {
@@ -24,6 +25,8 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   principals: { run: principals, help: principalsHelp },
   token: { run: token, help: tokenHelp },
   'dev-login': { run: devLogin, help: devLoginHelp },
+  'explain-decision': { run: explainDecision, help: explainHelp },
+  policy: { run: policy, help: policyHelp },
 };
 
 export const USAGE = `provenant <command> [options]
@@ -36,6 +39,8 @@ Commands:
   principals  register, list and disable principals (admin)
   token     get, exchange (RFC 8693) and decode credentials
   dev-login sign in as a user through the development issuer (development only)
+  explain-decision  replay a recorded policy decision, and show drift against the current set
+  policy    test a request against a Cedar policy folder
 
 Run "provenant <command> --help" for a command's options.
 Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 log or server unavailable.`;

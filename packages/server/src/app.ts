@@ -6,6 +6,7 @@ import { toWireError, wireError } from './errors.js';
 import type { WireError } from './errors.js';
 import { eventRoutes } from './routes/events.js';
 import { logRoutes } from './routes/log.js';
+import { decisionRoutes } from './routes/decisions.js';
 import { principalRoutes } from './routes/principals.js';
 import { tokenRoutes } from './routes/token.js';
 
@@ -72,6 +73,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   logRoutes(app, ctx);
   tokenRoutes(app, ctx);
   principalRoutes(app, ctx);
+  decisionRoutes(app, ctx);
   return app;
 }
 

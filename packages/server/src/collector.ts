@@ -11,6 +11,10 @@ import { AlertLimiter } from './identity/attributor.js';
 import { SqliteRegistryStore } from './identity/registry.js';
 import { IdentityService, defaultIdentityConfig } from './identity/service.js';
 import type { IdentityConfig } from './identity/service.js';
+import { CedarEngine, DEFAULT_AUDIT_RULES } from '@provenant/policy';
+import type { AuditRules } from '@provenant/policy';
+import { SqlitePolicyStore } from './policy/store.js';
+import { PolicyService, loadOrCreateHmacKey } from './policy/service.js';
 
 export const LEDGER_FILE = 'ledger.db';
 
@@ -28,7 +32,15 @@ export interface CollectorConfig {
   readonly identity?: Partial<Omit<IdentityConfig, 'issuer' | 'keysFile'>>;
   /** Admin token for the principals routes; default: `<data>/admin.token`, created on first start. */
   readonly adminToken?: string;
+  /** A Cedar policy folder for the decision point, reloaded on change. */
+  readonly policiesDir?: string;
+  /** Audit rules (JSON); default: privileged, irreversible, external actions keep an args digest only. */
+  readonly auditRules?: AuditRules;
+  /** Let low-risk actions through when the decision point fails (never privileged ones). */
+  readonly failOpenLowRisk?: boolean;
 }
+
+export const AUDIT_HMAC_KEY_FILE = 'audit-hmac.key';
 
 export const ISSUER_KEYS_FILE = 'issuer-keys.json';
 
@@ -37,6 +49,7 @@ export interface RunningCollector {
   readonly log: Log;
   readonly storage: LogStorage;
   readonly identity: IdentityService;
+  readonly policy: PolicyService;
   /** The address it listens on, e.g. http://127.0.0.1:7410. */
   readonly url: string;
   close(): Promise<void>;
@@ -53,12 +66,19 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   const storage = new SqliteStorage(ledgerFile);
   let log: Log;
   let identity: IdentityService;
+  let policy: PolicyService;
   try {
     log = await Log.open({ storage, signer });
     identity = await IdentityService.create(new SqliteRegistryStore(ledgerFile), {
       ...defaultIdentityConfig(config.issuerUrl ?? url),
       ...config.identity,
       keysFile: join(config.dataDir, ISSUER_KEYS_FILE),
+    });
+    policy = new PolicyService(new CedarEngine(), new SqlitePolicyStore(ledgerFile), {
+      ...(config.policiesDir === undefined ? {} : { policiesDir: config.policiesDir }),
+      auditRules: config.auditRules ?? DEFAULT_AUDIT_RULES,
+      hmacKey: loadOrCreateHmacKey(join(config.dataDir, AUDIT_HMAC_KEY_FILE)),
+      failPolicy: { failOpenLowRisk: config.failOpenLowRisk ?? false },
     });
   } catch (e) {
     await storage.close();
@@ -68,16 +88,32 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   const adminToken =
     config.adminToken ?? loadOrCreateAdminToken(join(config.dataDir, ADMIN_TOKEN_FILE));
   const app = buildApp(
-    { log, storage, limits, identity, alerts: new AlertLimiter(), adminToken },
+    { log, storage, limits, identity, policy, alerts: new AlertLimiter(), adminToken },
     { logger: config.logger ?? false },
   );
-  await app.listen({ host: config.host, port });
+  try {
+    // A policy folder that fails validation at start is refused: never serve without the rules
+    // asked for. Later changes that fail keep the previous set active.
+    policy.startFolder((r) =>
+      r.ok
+        ? app.log.info({ policy_set: r.digest }, 'policy set reloaded')
+        : app.log.error({ errors: r.errors }, 'policy set refused; the previous set stays active'),
+    );
+    await app.listen({ host: config.host, port });
+  } catch (e) {
+    await app.close();
+    await storage.close();
+    identity.close();
+    policy.close();
+    throw e;
+  }
   let closing: Promise<void> | null = null;
   return {
     app,
     log,
     storage,
     identity,
+    policy,
     url,
     close: () =>
       (closing ??= (async () => {
@@ -85,6 +121,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         await log.close();
         await storage.close();
         identity.close();
+        policy.close();
       })()),
   };
 }

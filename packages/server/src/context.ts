@@ -1,6 +1,7 @@
 import type { Log, LogStorage } from '@provenant/ledger';
 import type { AlertLimiter } from './identity/attributor.js';
 import type { IdentityService } from './identity/service.js';
+import type { PolicyService } from './policy/service.js';
 
 export interface CollectorLimits {
   /** Largest request body, bytes. */
@@ -23,6 +24,8 @@ export interface CollectorContext {
   /** Credentials, issuer and principals; without it the collector only records asserted identity. */
   readonly identity?: IdentityService;
   readonly alerts?: AlertLimiter;
+  /** The decision point and audit rules; without it records are kept as sent. */
+  readonly policy?: PolicyService;
   /** Bearer token for the admin routes (principals); none disables them. */
   readonly adminToken?: string;
   readonly clock?: () => number;

@@ -1,6 +1,23 @@
 import { oidcIssuer, startCollector } from '@provenant/server';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
+import { readFileSync } from 'node:fs';
+import { parseAuditRules } from '@provenant/policy';
+import type { AuditRules } from '@provenant/policy';
+
+function readAuditRules(file: string): AuditRules {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw usageError(`Cannot read the audit rules ${file} as JSON.`);
+  }
+  try {
+    return parseAuditRules(json);
+  } catch (e) {
+    throw usageError(`Audit rules ${file}: ${(e as Error).message}`);
+  }
+}
 import type { CommandContext } from '../main.js';
 
 export const serveHelp = `provenant serve [--data DIR] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
@@ -14,7 +31,11 @@ Starts the collector on the embedded SQLite ledger.
   --issuer-url URL  iss of issued credentials (default http://HOST:PORT)
   --dev-login       enable the DEVELOPMENT sign-in (provenant dev-login USER); never in production
   --oidc-issuer ISS --oidc-jwks FILE|URL [--oidc-audience AUD]
-                    trust ID tokens of this OIDC provider for human sign-in (token exchange)`;
+                    trust ID tokens of this OIDC provider for human sign-in (token exchange)
+  --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema) for the decision point;
+                    validated at start, reloaded on change (an invalid change keeps the old set)
+  --audit-rules FILE  audit rules (JSON): which arguments are kept, redacted or digested
+  --fail-open-low-risk  allow low-risk actions when the decision point fails (default: deny)`;
 
 export async function serve(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
@@ -28,6 +49,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'oidc-issuer': { type: 'string' },
     'oidc-jwks': { type: 'string' },
     'oidc-audience': { type: 'string' },
+    policies: { type: 'string' },
+    'audit-rules': { type: 'string' },
+    'fail-open-low-risk': { type: 'boolean' },
   });
   if ((values['oidc-issuer'] === undefined) !== (values['oidc-jwks'] === undefined)) {
     throw usageError('--oidc-issuer and --oidc-jwks go together.');
@@ -50,6 +74,11 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     logger: { level },
     ...(values['issuer-url'] === undefined ? {} : { issuerUrl: values['issuer-url'] }),
     identity: { devLogin: values['dev-login'] ?? false, trustedIdTokenIssuers: trusted },
+    ...(values.policies === undefined ? {} : { policiesDir: values.policies }),
+    ...(values['audit-rules'] === undefined
+      ? {}
+      : { auditRules: readAuditRules(values['audit-rules']) }),
+    failOpenLowRisk: values['fail-open-low-risk'] ?? false,
   });
   ctx.out(
     `Provenant collector listening on ${collector.url}\n` +

@@ -195,6 +195,11 @@ const policyRefSchema = z.strictObject({
   context_digest: digest
     .describe('Digest of the runtime context the decision used.')
     .exactOptional(),
+  errors: z.array(text(MAX_MESSAGE)).max(MAX_LIST).exactOptional(),
+  reason: z
+    .enum(['policy', 'engine_error', 'no_policy_set', 'fail_open'])
+    .describe('Why the decision point answered as it did (fail-closed paths name themselves).')
+    .exactOptional(),
 });
 
 const outcomeSchema = z.strictObject({

@@ -2,18 +2,23 @@ import { uuidv7 } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import { attribute, levelAtLeast, requiredLevelFor } from '@provenant/identity';
 import type { VerifiedCredential } from '@provenant/identity';
+import { applyAuditRule, ruleFor } from '@provenant/policy';
 import type { AttributionAlert, Attributor } from '../ingest/prepare.js';
+import { checkDecisionReference } from '../policy/correlate.js';
+import type { PolicyService } from '../policy/service.js';
 import { COLLECTOR_PRINCIPAL } from './service.js';
 import type { IdentityService } from './service.js';
 
 /**
  * The ingest attributor: compares each record with the request's verified credential, fills
- * `credential` (and `delegation`, when absent) from the credential itself, and enforces the
- * minimum attribution level of the record's action class.
+ * `credential` (and `delegation`, initiator, actor when absent) from the credential itself,
+ * checks the policy decision it references, enforces the minimum attribution level of its
+ * action class, and applies the audit rule that decides which arguments are kept.
  */
 export function credentialAttributor(
   identity: IdentityService,
   credential: VerifiedCredential | null,
+  policy?: PolicyService,
 ): Attributor {
   const { directory, config } = identity;
   return (record) => {
@@ -23,7 +28,12 @@ export function credentialAttributor(
         ok: false,
         code: 'attribution_mismatch',
         message: result.message,
-        alert: { record, realHolder: result.realHolder },
+        alert: {
+          code: 'attribution_mismatch',
+          message: result.message,
+          record,
+          realHolder: result.realHolder,
+        },
       };
     }
     if (credential) {
@@ -33,7 +43,8 @@ export function credentialAttributor(
       if (!record.initiator && result.initiator) record.initiator = result.initiator;
       if (!record.actor && result.actor) record.actor = result.actor;
     }
-    const required = requiredLevelFor(record, config.minimumLevels);
+    const rule = policy ? ruleFor(record, policy.config.auditRules) : undefined;
+    const required = rule?.minimumLevel ?? requiredLevelFor(record, config.minimumLevels);
     if (!levelAtLeast(result.level, required)) {
       return {
         ok: false,
@@ -41,7 +52,25 @@ export function credentialAttributor(
         message: `This action's class needs ${required} attribution; the record is ${result.level}. Send it with a credential (Authorization: Bearer).`,
       };
     }
-    return { ok: true, attribution: { level: result.level, reasons: result.reasons } };
+    const reasons = [...result.reasons];
+    let alert: AttributionAlert | undefined;
+    if (policy) {
+      const check = checkDecisionReference(
+        record,
+        credential,
+        policy,
+        rule?.requireDecision ?? false,
+      );
+      reasons.push(...check.reasons);
+      if (check.alert) alert = check.alert;
+    }
+    const stored = policy && rule ? applyAuditRule(record, rule, policy.config.hmacKey) : record;
+    return {
+      ok: true,
+      attribution: { level: result.level, reasons },
+      ...(stored === record ? {} : { record: stored }),
+      ...(alert ? { alert } : {}),
+    };
   };
 }
 
@@ -76,41 +105,41 @@ export class AlertLimiter {
   }
 }
 
-/** The collector's own record of a refused contradiction, naming the credential's real holder. */
+/** The collector's own record of a security event at ingest, naming who really acted. */
 export function alertRecord(
   alert: AttributionAlert,
-  credential: VerifiedCredential,
+  credential: VerifiedCredential | null,
   identity: IdentityService,
   now: number,
 ): EventRecord {
   const kindOf = (id: string) =>
     identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
   const claimed = alert.record;
-  const { claims } = credential;
   const args: Record<string, string> = {
     rejected_record_id: claimed.id,
-    rejected_type: claimed.type,
+    record_type: claimed.type,
+    detail: alert.message.slice(0, 500),
   };
   if (claimed.initiator) args['claimed_initiator'] = claimed.initiator.id;
   if (claimed.actor) args['claimed_actor'] = claimed.actor.id;
-  return {
+  if (claimed.policy) args['claimed_decision_id'] = claimed.policy.decision_id;
+  const record: EventRecord = {
     schema: 'provenant.event/v1',
     id: uuidv7(now),
     time: new Date(now).toISOString(),
     type: 'security.alert',
     initiator: { id: alert.realHolder.initiator, kind: kindOf(alert.realHolder.initiator) },
     actor: { id: alert.realHolder.actor, kind: kindOf(alert.realHolder.actor) },
-    credential: { jti: claims.jti, iss: claims.iss, iat: claims.iat, exp: claims.exp },
-    action: {
-      name: 'ingest.attribution_mismatch',
-      resource: `record:${claimed.id}`,
-      risk: 'high',
-      args,
-    },
+    action: { name: `ingest.${alert.code}`, resource: `record:${claimed.id}`, risk: 'high', args },
     outcome: {
-      status: 'denied',
-      error: { code: 'attribution_mismatch', message: 'The record contradicted its credential.' },
+      status: alert.code === 'attribution_mismatch' ? 'denied' : 'success',
+      error: { code: alert.code, message: alert.message.slice(0, 500) },
     },
     source: { producer: COLLECTOR_PRINCIPAL },
   };
+  if (credential) {
+    const { claims } = credential;
+    record.credential = { jti: claims.jti, iss: claims.iss, iat: claims.iat, exp: claims.exp };
+  }
+  return record;
 }

@@ -7,7 +7,12 @@ import type { PreparedEntry } from '@provenant/ledger';
 export const MAX_CANONICAL_RECORD_BYTES = 65_535;
 
 export type Prepared =
-  | { readonly ok: true; readonly entry: PreparedEntry; readonly level: AttributionLevel }
+  | {
+      readonly ok: true;
+      readonly entry: PreparedEntry;
+      readonly level: AttributionLevel;
+      readonly alert?: AttributionAlert;
+    }
   | {
       readonly ok: false;
       readonly id: string | null;
@@ -18,6 +23,9 @@ export type Prepared =
     };
 
 export interface AttributionAlert {
+  /** `attribution_mismatch`, or a policy correlation failure such as `decision_mismatch`. */
+  readonly code: string;
+  readonly message: string;
   readonly record: EventRecord;
   readonly realHolder: { readonly initiator: string; readonly actor: string };
 }
@@ -28,7 +36,14 @@ export interface AttributionAlert {
  * or refuses the record.
  */
 export type Attributor = (record: EventRecord) =>
-  | { readonly ok: true; readonly attribution: Attribution }
+  | {
+      readonly ok: true;
+      readonly attribution: Attribution;
+      /** The record as it is to be stored, when audit rules transformed it. */
+      readonly record?: EventRecord;
+      /** A security event to record although the record itself is kept (flagged). */
+      readonly alert?: AttributionAlert;
+    }
   | {
       readonly ok: false;
       readonly code: string;
@@ -68,8 +83,10 @@ export function prepareRecord(input: unknown, attributor: Attributor = assertedO
     };
   }
   // The parsed record is a fresh object of ours: set the attribution in place (no spread copy).
-  record.attribution = decision.attribution;
-  return seal(record);
+  const stored = decision.record ?? record;
+  stored.attribution = decision.attribution;
+  const sealed = seal(stored);
+  return decision.alert && sealed.ok ? { ...sealed, alert: decision.alert } : sealed;
 }
 
 /** A record the collector writes itself (witness records, alerts), with its own attribution. */

@@ -53,7 +53,9 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
     }
     const credential = await credentialOf(ctx, request.headers.authorization);
     const items = splitBody(request.body as string, type, ctx.limits.maxRecordsPerRequest);
-    const attributor = ctx.identity ? credentialAttributor(ctx.identity, credential) : assertedOnly;
+    const attributor = ctx.identity
+      ? credentialAttributor(ctx.identity, credential, ctx.policy)
+      : assertedOnly;
     const alerts: AttributionAlert[] = [];
 
     const accepted: Accepted[] = [];
@@ -70,13 +72,15 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
         continue;
       }
       const p = prepareRecord(item.value, attributor);
-      if (p.ok) prepared.push({ index: item.index, item: p });
-      else {
+      if (p.ok) {
+        prepared.push({ index: item.index, item: p });
+        if (p.alert) alerts.push(p.alert);
+      } else {
         rejected.push({ index: item.index, id: p.id, code: p.code, message: p.message });
         if (p.alert) alerts.push(p.alert);
       }
     }
-    if (alerts.length > 0 && credential) await writeAlerts(ctx, alerts, credential);
+    if (alerts.length > 0 && ctx.identity) await writeAlerts(ctx, alerts, credential);
 
     if (prepared.length > 0) {
       const outcomes = await ctx.log.append(prepared.map((p) => p.item.entry));
@@ -149,12 +153,13 @@ async function credentialOf(
 async function writeAlerts(
   ctx: CollectorContext,
   alerts: readonly AttributionAlert[],
-  credential: VerifiedCredential,
+  credential: VerifiedCredential | null,
 ): Promise<void> {
   const now = (ctx.clock ?? Date.now)();
   const entries = [];
   for (const alert of alerts) {
-    if (ctx.alerts && !ctx.alerts.allow(credential.jti, now)) continue;
+    const key = `${alert.code}:${credential?.jti ?? alert.realHolder.actor}`;
+    if (ctx.alerts && !ctx.alerts.allow(key, now)) continue;
     const p = prepareOwnRecord(alertRecord(alert, credential, ctx.identity!, now), {
       level: 'verified',
       reasons: ['collector_alert'],

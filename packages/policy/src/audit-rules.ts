@@ -1,0 +1,360 @@
+/**
+ * Audit rules, like Kubernetes audit policy levels: per action-name pattern or action class, how
+ * much of a record's arguments is kept, the least attribution level it needs, and whether it
+ * needs a recorded policy decision. Rules are tried in order; the first that matches applies,
+ * else the default.
+ */
+import { createHmac } from 'node:crypto';
+import { ATTRIBUTION_LEVELS, canonicalize, digestOf } from '@provenant/core';
+import type { AttributionLevel, EventRecord, JsonValue } from '@provenant/core';
+import { levelAtLeast } from '@provenant/identity';
+import { PolicyError } from './errors.js';
+import { globMatches } from './lib/glob.js';
+import { parseArgsPath, replaceAt, resolveArgsPath, valueAt } from './lib/args-path.js';
+
+/**
+ * What of `action.args` is kept.
+ * - `metadata`: the arguments are dropped; `args_digest` (the digest of the arguments) is kept.
+ * - `digest`: the same as `metadata`, as far as the arguments go.
+ * - `redact`: the arguments are kept with the value at each `redact` path replaced by
+ *   `hmacValue(key, value)`; `args_digest` is the digest of the original arguments.
+ * - `full`: the arguments are kept, with their `args_digest`.
+ */
+export type AuditLevel = 'metadata' | 'digest' | 'redact' | 'full';
+export const AUDIT_LEVELS: readonly AuditLevel[] = ['metadata', 'digest', 'redact', 'full'];
+
+export interface AuditRule {
+  match: {
+    /** An action-name pattern where `*` stands for any characters, e.g. `github.*`. */
+    action?: string;
+    /** Each flag given must equal the record's `action.class` flag (a record with no class never matches). */
+    class?: Partial<{ privileged: boolean; irreversible: boolean; external: boolean }>;
+  };
+  level: AuditLevel;
+  /** For `redact`: paths into the arguments, e.g. `token`, `headers.authorization`, `items[*].secret`. */
+  redact?: string[];
+  /** The least attribution level a matching record needs. */
+  minimumLevel?: AttributionLevel;
+  /** A matching action record needs a recorded policy decision (`policy.decision_id`). */
+  requireDecision?: boolean;
+}
+
+export interface AuditRules {
+  /** Tried in order: the first that matches applies. */
+  rules: AuditRule[];
+  /** Applies when no rule matches; its `match` is not consulted. */
+  default: AuditRule;
+}
+
+const PRIVILEGED_ACTION_RULE = {
+  level: 'digest',
+  minimumLevel: 'verified',
+  requireDecision: true,
+} as const;
+
+/**
+ * Privileged, irreversible and external actions: arguments digest only, `verified` attribution and
+ * a recorded decision. Everything else: arguments kept in full, any attribution.
+ */
+export const DEFAULT_AUDIT_RULES: AuditRules = deepFreeze({
+  rules: [
+    { match: { class: { privileged: true } }, ...PRIVILEGED_ACTION_RULE },
+    { match: { class: { irreversible: true } }, ...PRIVILEGED_ACTION_RULE },
+    { match: { class: { external: true } }, ...PRIVILEGED_ACTION_RULE },
+  ],
+  default: { match: {}, level: 'full', minimumLevel: 'unattributed', requireDecision: false },
+});
+
+/** The rule that applies to `record`: the first in `rules.rules` that matches, else the default. */
+export function ruleFor(record: EventRecord, rules: AuditRules): AuditRule {
+  return rules.rules.find((rule) => matches(rule, record)) ?? rules.default;
+}
+
+function matches(rule: AuditRule, record: EventRecord): boolean {
+  const { action: pattern, class: cls } = rule.match;
+  if (pattern !== undefined) {
+    const name = record.action?.name;
+    if (name === undefined || !globMatches(pattern, name)) return false;
+  }
+  if (cls !== undefined) {
+    const actual = record.action?.class;
+    for (const flag of ['privileged', 'irreversible', 'external'] as const) {
+      const wanted = cls[flag];
+      if (wanted !== undefined && (actual === undefined || actual[flag] !== wanted)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * `record` as `rule` says to keep it: a new record (the input is not changed). Only
+ * `action.args` and `action.args_digest` differ; a record without arguments comes back as it was.
+ * `hmacKey` is the deployment's key for `redact` (at least 16 bytes).
+ */
+export function applyAuditRule(
+  record: EventRecord,
+  rule: AuditRule,
+  hmacKey: Uint8Array,
+): EventRecord {
+  const out = structuredClone(record);
+  const action = out.action;
+  const args = record.action?.args;
+  if (action === undefined || args === undefined) return out;
+  action.args_digest = digestOf(args);
+  switch (rule.level) {
+    case 'metadata':
+    case 'digest':
+      delete action.args;
+      break;
+    case 'redact':
+      action.args = redactArgs(args, rule.redact ?? [], hmacKey);
+      break;
+    case 'full':
+      break;
+  }
+  return out;
+}
+
+/**
+ * A copy of `args` with the value at each path replaced by its HMAC. Each replacement is the HMAC
+ * of the ORIGINAL value there; when one path lies inside another's value, the outer one wins, so
+ * every stored HMAC can be checked against a known value with `hmacValue`.
+ */
+export function redactArgs(
+  args: Record<string, JsonValue>,
+  paths: readonly string[],
+  hmacKey: Uint8Array,
+): Record<string, JsonValue> {
+  checkKey(hmacKey);
+  const found: (string | number)[][] = [];
+  for (const path of paths) {
+    const steps = parseArgsPath(path);
+    if (typeof steps === 'string') throw new TypeError(`The redact path "${path}" ${steps}.`);
+    found.push(...resolveArgsPath(args, steps).filter((at) => at.length > 0));
+  }
+  const key = (at: readonly (string | number)[]): string => JSON.stringify(at);
+  const all = new Set(found.map(key));
+  const outermost = found.filter(
+    (at) => !at.some((_, n) => n > 0 && n < at.length && all.has(key(at.slice(0, n)))),
+  );
+  const copy = structuredClone(args);
+  const done = new Set<string>();
+  for (const at of outermost) {
+    if (done.has(key(at))) continue;
+    done.add(key(at));
+    replaceAt(copy, at, hmacValue(hmacKey, valueAt(args, at)));
+  }
+  return copy;
+}
+
+/**
+ * `hmac-sha256:` and the unpadded base64url HMAC-SHA256, under `key`, of the value's RFC 8785
+ * canonical form. An investigator who holds the key computes it for a value they know and compares.
+ */
+export function hmacValue(key: Uint8Array, value: JsonValue): string {
+  checkKey(key);
+  return 'hmac-sha256:' + createHmac('sha256', key).update(canonicalize(value)).digest('base64url');
+}
+
+function checkKey(key: Uint8Array): void {
+  if (!(key instanceof Uint8Array) || key.length < 16) {
+    throw new TypeError('The HMAC key must be at least 16 bytes.');
+  }
+}
+
+/**
+ * What `record` lacks under `rule`: `below_minimum_level` when its attribution level (absent:
+ * `unattributed`) is weaker than `minimumLevel`; `decision_missing` when the rule requires a
+ * decision and the record has an action but no `policy.decision_id`.
+ */
+export function auditViolations(record: EventRecord, rule: AuditRule): string[] {
+  const out: string[] = [];
+  const level = record.attribution?.level ?? 'unattributed';
+  if (rule.minimumLevel !== undefined && !levelAtLeast(level, rule.minimumLevel)) {
+    out.push('below_minimum_level');
+  }
+  if (rule.requireDecision === true && record.action !== undefined && record.policy === undefined) {
+    out.push('decision_missing');
+  }
+  return out;
+}
+
+const RULE_FIELDS = new Set(['match', 'level', 'redact', 'minimumLevel', 'requireDecision']);
+const MATCH_FIELDS = new Set(['action', 'class']);
+const CLASS_FLAGS = new Set(['privileged', 'irreversible', 'external']);
+const MAX_RULES = 1000;
+const MAX_PATTERN = 256;
+// eslint-disable-next-line no-control-regex -- control characters are what this refuses
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Validates an audit rules config (parsed JSON): `{ "rules": [rule, …], "default": rule }`, where
+ * `default` may be left out (then `DEFAULT_AUDIT_RULES.default`). Each rule is
+ * `{ "match": { "action"?: pattern, "class"?: { flag: boolean } }, "level", "redact"?,
+ * "minimumLevel"?, "requireDecision"? }`; `redact` is required with level `redact` and allowed
+ * only there. Anything else throws a `PolicyError` `invalid_audit_rules` listing every problem,
+ * each naming its place (e.g. `rules[2].level`).
+ */
+export function parseAuditRules(input: unknown): AuditRules {
+  const problems: string[] = [];
+  if (!isObject(input)) {
+    throw new PolicyError(
+      'invalid_audit_rules',
+      'The audit rules must be a JSON object with a "rules" list.',
+    );
+  }
+  for (const key of Object.keys(input)) {
+    if (key !== 'rules' && key !== 'default')
+      problems.push(`The audit rules have no field ${quote(key)}.`);
+  }
+  const rules: AuditRule[] = [];
+  const list = input['rules'];
+  if (!Array.isArray(list)) {
+    problems.push('rules must be a list of rules.');
+  } else if (list.length > MAX_RULES) {
+    problems.push(`rules may hold at most ${MAX_RULES} rules.`);
+  } else {
+    list.forEach((raw, i) => {
+      const rule = parseRule(raw, `rules[${i}]`, problems, false);
+      if (rule !== undefined) rules.push(rule);
+    });
+  }
+  let fallback: AuditRule = structuredClone(DEFAULT_AUDIT_RULES.default);
+  if (input['default'] !== undefined) {
+    const rule = parseRule(input['default'], 'default', problems, true);
+    if (rule !== undefined) fallback = rule;
+  }
+  if (problems.length > 0) {
+    throw new PolicyError(
+      'invalid_audit_rules',
+      `The audit rules are invalid: ${problems.join(' ')}`,
+      { messages: problems },
+    );
+  }
+  return { rules, default: fallback };
+}
+
+function parseRule(
+  raw: unknown,
+  at: string,
+  problems: string[],
+  isDefault: boolean,
+): AuditRule | undefined {
+  if (!isObject(raw)) {
+    problems.push(`${at} must be an object.`);
+    return undefined;
+  }
+  const before = problems.length;
+  for (const key of Object.keys(raw)) {
+    if (!RULE_FIELDS.has(key)) problems.push(`${at} has no field ${quote(key)}.`);
+  }
+
+  const match: AuditRule['match'] = {};
+  const rawMatch = raw['match'];
+  if (rawMatch === undefined) {
+    if (!isDefault) problems.push(`${at}.match is required (use {} to match every record).`);
+  } else if (!isObject(rawMatch)) {
+    problems.push(`${at}.match must be an object.`);
+  } else {
+    if (isDefault && Object.keys(rawMatch).length > 0) {
+      problems.push(
+        `${at}.match must be empty: the default rule applies to every record no rule matched.`,
+      );
+    }
+    for (const key of Object.keys(rawMatch)) {
+      if (!MATCH_FIELDS.has(key))
+        problems.push(`${at}.match has no field ${quote(key)}; use "action" or "class".`);
+    }
+    const action = rawMatch['action'];
+    if (action !== undefined) {
+      if (
+        typeof action !== 'string' ||
+        action === '' ||
+        action.length > MAX_PATTERN ||
+        CONTROL.test(action)
+      ) {
+        problems.push(
+          `${at}.match.action must be an action-name pattern of 1 to ${MAX_PATTERN} characters, such as "github.*".`,
+        );
+      } else match.action = action;
+    }
+    const cls = rawMatch['class'];
+    if (cls !== undefined) {
+      if (!isObject(cls) || Object.keys(cls).length === 0) {
+        problems.push(
+          `${at}.match.class must be an object with at least one of privileged, irreversible, external.`,
+        );
+      } else {
+        const flags: NonNullable<AuditRule['match']['class']> = {};
+        for (const [flag, value] of Object.entries(cls)) {
+          if (!CLASS_FLAGS.has(flag)) {
+            problems.push(
+              `${at}.match.class has no flag ${quote(flag)}; use privileged, irreversible or external.`,
+            );
+          } else if (typeof value !== 'boolean') {
+            problems.push(`${at}.match.class.${flag} must be true or false.`);
+          } else flags[flag as 'privileged' | 'irreversible' | 'external'] = value;
+        }
+        match.class = flags;
+      }
+    }
+  }
+
+  const level = raw['level'];
+  if (typeof level !== 'string' || !(AUDIT_LEVELS as readonly string[]).includes(level)) {
+    problems.push(`${at}.level must be one of ${AUDIT_LEVELS.join(', ')}.`);
+  }
+  const rule: AuditRule = { match, level: level as AuditLevel };
+
+  const redact = raw['redact'];
+  if (redact !== undefined) {
+    if (level !== 'redact') {
+      problems.push(`${at}.redact is only for level "redact".`);
+    } else if (!Array.isArray(redact) || redact.length === 0) {
+      problems.push(`${at}.redact must be a non-empty list of argument paths.`);
+    } else {
+      redact.forEach((path, j) => {
+        const steps = typeof path === 'string' ? parseArgsPath(path) : 'is not a string';
+        if (typeof steps === 'string') problems.push(`${at}.redact[${j}] ${steps}.`);
+      });
+      rule.redact = redact.filter((p): p is string => typeof p === 'string');
+    }
+  } else if (level === 'redact') {
+    problems.push(
+      `${at}.redact must list the argument paths to replace, e.g. ["token", "headers.authorization"].`,
+    );
+  }
+
+  const minimumLevel = raw['minimumLevel'];
+  if (minimumLevel !== undefined) {
+    if (
+      typeof minimumLevel !== 'string' ||
+      !(ATTRIBUTION_LEVELS as readonly string[]).includes(minimumLevel)
+    ) {
+      problems.push(`${at}.minimumLevel must be one of ${ATTRIBUTION_LEVELS.join(', ')}.`);
+    } else rule.minimumLevel = minimumLevel as AttributionLevel;
+  }
+  const requireDecision = raw['requireDecision'];
+  if (requireDecision !== undefined) {
+    if (typeof requireDecision !== 'boolean')
+      problems.push(`${at}.requireDecision must be true or false.`);
+    else rule.requireDecision = requireDecision;
+  }
+  return problems.length === before ? rule : undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function quote(key: string): string {
+  return JSON.stringify(key.slice(0, 64));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

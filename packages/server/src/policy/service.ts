@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { uuidv7 } from '@provenant/core';
+import type { EventRecord, Principal } from '@provenant/core';
+import type { PrincipalDirectory, VerifiedCredential } from '@provenant/identity';
+import {
+  DecisionPoint,
+  DEFAULT_AUDIT_RULES,
+  describeDrift,
+  readPolicyFolder,
+  watchPolicyFolder,
+} from '@provenant/policy';
+import type {
+  ActionInput,
+  AuditRules,
+  Decision,
+  EngineDecision,
+  FailPolicy,
+  LoadedPolicySet,
+  PolicyEngine,
+  PolicySetSource,
+} from '@provenant/policy';
+import type { PolicyStore } from './store.js';
+
+/** The decision point's own principal: the witness that writes `policy.decision` records. */
+export const PDP_PRINCIPAL = 'service:provenant-pdp';
+
+export interface PolicyConfig {
+  /** A folder of `*.cedar` files (+ `schema.cedarschema`), loaded at start and on change. */
+  readonly policiesDir?: string;
+  readonly auditRules: AuditRules;
+  /** Deployment key for HMAC redaction of audited arguments. */
+  readonly hmacKey: Uint8Array;
+  readonly failPolicy?: FailPolicy;
+}
+
+export interface Explanation {
+  readonly recorded: Decision;
+  /** The recorded request against the recorded policy set: must give the recorded answer. */
+  readonly replayed: EngineDecision;
+  /** The same request against the current set, and what changed. */
+  readonly current: {
+    readonly policySet: string;
+    readonly decision: EngineDecision;
+    readonly drift: string | null;
+  } | null;
+}
+
+/**
+ * The policy side of the collector: the decision point (recording its own decisions), the
+ * content-addressed history of policy sets, and the audit rules applied at ingest.
+ */
+export class PolicyService {
+  readonly point: DecisionPoint;
+  readonly config: PolicyConfig;
+  private readonly store: PolicyStore;
+  private readonly engine: PolicyEngine;
+  private readonly clock: () => number;
+  private stopWatching: (() => void) | null = null;
+  /** The last load failure (validator messages), for health and logs. */
+  lastLoadError: string[] | null = null;
+
+  constructor(
+    engine: PolicyEngine,
+    store: PolicyStore,
+    config: PolicyConfig,
+    clock: () => number = Date.now,
+  ) {
+    this.engine = engine;
+    this.store = store;
+    this.config = config;
+    this.clock = clock;
+    this.point = new DecisionPoint({
+      engine,
+      clock,
+      ...(config.failPolicy ? { failPolicy: config.failPolicy } : {}),
+    });
+  }
+
+  /** Loads a policy set; a set that fails validation is refused and the previous one stays. */
+  load(source: PolicySetSource): LoadedPolicySet {
+    try {
+      const set = this.point.load(source);
+      this.store.savePolicySet(set.digest, set.source, this.clock());
+      this.lastLoadError = null;
+      return set;
+    } catch (e) {
+      const messages = (e as { details?: { messages?: string[] } }).details?.messages;
+      this.lastLoadError = messages ?? [(e as Error).message];
+      throw e;
+    }
+  }
+
+  /** Loads the configured folder and reloads it whenever it changes. */
+  startFolder(
+    onReload?: (result: { ok: boolean; digest?: string; errors?: string[] }) => void,
+  ): void {
+    const dir = this.config.policiesDir;
+    if (!dir) return;
+    this.load(readPolicyFolder(dir));
+    this.stopWatching = watchPolicyFolder(dir, () => {
+      try {
+        const set = this.load(readPolicyFolder(dir));
+        onReload?.({ ok: true, digest: set.digest });
+      } catch {
+        onReload?.({ ok: false, errors: this.lastLoadError ?? [] });
+      }
+    });
+  }
+
+  decide(
+    credential: VerifiedCredential,
+    action: ActionInput,
+    directory: PrincipalDirectory,
+  ): Decision {
+    const decision = this.point.decide(credential, action, directory);
+    this.store.saveDecision(decision);
+    return decision;
+  }
+
+  getDecision(id: string): Decision | null {
+    return this.store.getDecision(id);
+  }
+
+  /** Re-evaluates a recorded decision against its recorded policy set and the current one. */
+  explain(id: string): Explanation | null {
+    const recorded = this.store.getDecision(id);
+    if (!recorded) return null;
+    const source = this.store.getPolicySet(recorded.policy_set);
+    if (!source) return null;
+    const replayed = this.point.replay(recorded, this.engine.load(source));
+    const current = this.point.current();
+    return {
+      recorded,
+      replayed,
+      current: current
+        ? (() => {
+            const decision = this.point.replay(recorded, current);
+            return {
+              policySet: current.digest,
+              decision,
+              drift: describeDrift(recorded, decision),
+            };
+          })()
+        : null,
+    };
+  }
+
+  close(): void {
+    this.stopWatching?.();
+    this.store.close();
+  }
+}
+
+/** The decision point's witness record of one decision (allow or deny). */
+export function decisionRecord(
+  d: Decision,
+  credential: VerifiedCredential,
+  action: ActionInput,
+  kindOf: (id: string) => Principal['kind'],
+): EventRecord {
+  const chain = credential.chain;
+  const record: EventRecord = {
+    schema: 'provenant.event/v1',
+    id: uuidv7(d.time),
+    time: new Date(d.time).toISOString(),
+    type: 'policy.decision',
+    initiator: { id: credential.subject, kind: kindOf(credential.subject) },
+    cause: { kind: 'agent_decision' },
+    actor: { id: PDP_PRINCIPAL, kind: 'service' },
+    credential: {
+      jti: credential.claims.jti,
+      iss: credential.claims.iss,
+      iat: credential.claims.iat,
+      exp: credential.claims.exp,
+    },
+    action: {
+      name: action.name,
+      resource: action.resource,
+      ...(action.class ? { class: action.class } : {}),
+      ...(action.risk ? { risk: action.risk } : {}),
+    },
+    policy: {
+      decision_id: d.decision_id,
+      engine: d.engine,
+      engine_version: d.engine_version,
+      policy_set: d.policy_set,
+      decision: d.decision,
+      determining: [...d.determining],
+      context_digest: d.context_digest,
+      ...(d.errors.length > 0 ? { errors: [...d.errors] } : {}),
+      ...(d.reason ? { reason: d.reason } : {}),
+    },
+  };
+  if (chain.length > 1) {
+    record.delegation = chain.slice(1).map((to, i) => ({ from: chain[i]!, to }));
+  }
+  if (action.taskId !== undefined) record.task_id = action.taskId;
+  return record;
+}
+
+/** The deployment's HMAC key for redacted arguments, created (0600) on first start. */
+export function loadOrCreateHmacKey(file: string): Uint8Array {
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  const key = randomBytes(32);
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, file);
+  return key;
+}
+
+export { DEFAULT_AUDIT_RULES };

@@ -1,0 +1,119 @@
+import { isUuid } from '@provenant/core';
+import type { FastifyInstance } from 'fastify';
+import type { ActionInput } from '@provenant/policy';
+import type { CollectorContext } from '../context.js';
+import { RequestError } from '../errors.js';
+import { prepareOwnRecord } from '../ingest/prepare.js';
+import { decisionRecord } from '../policy/service.js';
+
+const RISKS = new Set(['low', 'medium', 'high', 'critical']);
+
+/** Parses the body of POST /v1/decisions: the action the caller wants to take. */
+function parseAction(raw: unknown): ActionInput {
+  let body: unknown;
+  try {
+    body = JSON.parse(typeof raw === 'string' ? raw : '');
+  } catch {
+    throw new RequestError('malformed_json', 'The body is not valid JSON.');
+  }
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const action = (
+    typeof b['action'] === 'object' && b['action'] !== null ? b['action'] : {}
+  ) as Record<string, unknown>;
+  const name = action['name'];
+  const resource = action['resource'];
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
+    throw new RequestError(
+      'invalid_parameter',
+      '"action.name" is required: a dotted name such as github.delete_repo.',
+    );
+  }
+  if (typeof resource !== 'string' || resource.length === 0 || resource.length > 1024) {
+    throw new RequestError(
+      'invalid_parameter',
+      '"action.resource" is required (1-1024 characters).',
+    );
+  }
+  const out: { -readonly [K in keyof ActionInput]: ActionInput[K] } = { name, resource };
+  const cls = action['class'];
+  if (cls !== undefined) {
+    const c = cls as Record<string, unknown>;
+    if (
+      typeof c !== 'object' ||
+      c === null ||
+      !['privileged', 'irreversible', 'external'].every((k) => typeof c[k] === 'boolean')
+    ) {
+      throw new RequestError(
+        'invalid_parameter',
+        '"action.class" needs boolean privileged, irreversible and external.',
+      );
+    }
+    out.class = {
+      privileged: c['privileged'] as boolean,
+      irreversible: c['irreversible'] as boolean,
+      external: c['external'] as boolean,
+    };
+  }
+  const risk = action['risk'];
+  if (risk !== undefined) {
+    if (typeof risk !== 'string' || !RISKS.has(risk)) {
+      throw new RequestError(
+        'invalid_parameter',
+        '"action.risk" must be low, medium, high or critical.',
+      );
+    }
+    out.risk = risk as NonNullable<ActionInput['risk']>;
+  }
+  const taskId = b['task_id'];
+  if (taskId !== undefined) {
+    if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 1024) {
+      throw new RequestError(
+        'invalid_parameter',
+        '"task_id" must be a string of 1-1024 characters.',
+      );
+    }
+    out.taskId = taskId;
+  }
+  return out;
+}
+
+/** The policy decision point: decides for the bearer credential and records its own decision. */
+export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  const services = () => {
+    if (!ctx.policy || !ctx.identity)
+      throw new RequestError('not_found', 'This collector runs no decision point.');
+    return { policy: ctx.policy, identity: ctx.identity };
+  };
+
+  app.post('/v1/decisions', async (request) => {
+    const { policy, identity } = services();
+    const token = /^Bearer ([^\s]+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (!token)
+      throw new RequestError(
+        'invalid_credential',
+        "A decision needs the actor's credential: Authorization: Bearer <credential>.",
+      );
+    const credential = await identity.verifier.verify(token);
+    const action = parseAction(request.body);
+    const decision = policy.decide(credential, action, identity.directory);
+    const kindOf = (id: string) =>
+      identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
+    const p = prepareOwnRecord(decisionRecord(decision, credential, action, kindOf), {
+      level: 'verified',
+      reasons: ['decision_point_witness'],
+    });
+    // The decision is answered only once its record is durable: no unrecorded decision exists.
+    const [outcome] = p.ok ? await ctx.log.append([p.entry]) : [];
+    const { request: _request, ...rest } = decision;
+    return { ...rest, leaf_index: outcome?.leafIndex ?? null };
+  });
+
+  app.get('/v1/decisions/:id', async (request) => {
+    const { policy } = services();
+    const id = (request.params as { id: string }).id;
+    if (!isUuid(id)) throw new RequestError('invalid_parameter', 'A decision id is a UUID.');
+    const explanation = policy.explain(id);
+    if (!explanation) throw new RequestError('not_found', `No decision ${id}.`);
+    return explanation;
+  });
+}
