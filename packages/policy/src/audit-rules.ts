@@ -88,7 +88,7 @@ function matches(rule: AuditRule, record: EventRecord): boolean {
 
 /**
  * `record` as `rule` says to keep it: a new record (the input is not changed). Only
- * `action.args` and `action.args_digest` differ; a record without arguments comes back as it was.
+ * `action.args` and `action.args_digest` differ; a record without arguments is returned itself.
  * `hmacKey` is the deployment's key for `redact` (at least 16 bytes).
  */
 export function applyAuditRule(
@@ -96,20 +96,29 @@ export function applyAuditRule(
   rule: AuditRule,
   hmacKey: Uint8Array,
 ): EventRecord {
-  const out = structuredClone(record);
-  const action = out.action;
-  const args = record.action?.args;
-  if (action === undefined || args === undefined) return out;
-  action.args_digest = digestOf(args);
+  const action = record.action;
+  const args = action?.args;
+  if (action === undefined || args === undefined) return record;
+  // Shallow copies: only `action.args` and `action.args_digest` change, and redaction copies
+  // the arguments itself. A deep clone of every record cost more than the rest of ingest.
+  const outAction: NonNullable<EventRecord['action']> = { ...action };
+  const out: EventRecord = { ...record, action: outAction };
   switch (rule.level) {
     case 'metadata':
+      // Metadata only: even a digest of low-entropy arguments could be guessed.
+      delete outAction.args;
+      delete outAction.args_digest;
+      break;
     case 'digest':
-      delete action.args;
+      outAction.args_digest = digestOf(args);
+      delete outAction.args;
       break;
     case 'redact':
-      action.args = redactArgs(args, rule.redact ?? [], hmacKey);
+      outAction.args_digest = digestOf(args);
+      outAction.args = redactArgs(args, rule.redact ?? [], hmacKey);
       break;
     case 'full':
+      outAction.args_digest = digestOf(args);
       break;
   }
   return out;

@@ -64,12 +64,23 @@ describe('applyAuditRule', () => {
     expect(out.action?.args_digest).toBe(digestOf(ARGS));
   });
 
-  it('metadata and digest drop the arguments and keep their digest', () => {
-    for (const level of ['metadata', 'digest'] as const) {
-      const out = applyAuditRule(record(), rule(level), KEY);
-      expect(out.action).toEqual({ name: 'github.get_file', args_digest: digestOf(ARGS) });
-      expect(JSON.stringify(out)).not.toContain('ghp_secret-token');
-    }
+  it('digest drops the arguments and keeps their digest', () => {
+    const out = applyAuditRule(record(), rule('digest'), KEY);
+    expect(out.action).toEqual({ name: 'github.get_file', args_digest: digestOf(ARGS) });
+    expect(JSON.stringify(out)).not.toContain('ghp_secret-token');
+  });
+
+  it('metadata drops the arguments and their digest (a digest of guessable values leaks them)', () => {
+    const out = applyAuditRule(record(), rule('metadata'), KEY);
+    expect(out.action).toEqual({ name: 'github.get_file' });
+  });
+
+  it('leaves the input record untouched', () => {
+    const input = record();
+    const before = JSON.stringify(input);
+    applyAuditRule(input, rule('redact', ['token']), KEY);
+    applyAuditRule(input, rule('metadata'), KEY);
+    expect(JSON.stringify(input)).toBe(before);
   });
 
   it('redact replaces each listed path, nested and through arrays, by its HMAC', () => {

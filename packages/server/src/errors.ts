@@ -33,6 +33,7 @@ export const WIRE_ERRORS = {
   storage_conflict: { status: 503, text: 'Another writer changed the ledger; retry.' },
   storage_corrupt: { status: 500, text: 'The stored ledger contradicts itself; verify it.' },
   log_closed: { status: 503, text: 'The collector is shutting down.' },
+  engine_error: { status: 500, text: 'The policy engine failed to evaluate a recorded request.' },
   internal_error: { status: 500, text: 'An unexpected error; the collector logged its digest.' },
   // credentials (Authorization: Bearer on ingest and decisions)
   invalid_credential: {

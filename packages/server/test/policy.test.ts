@@ -349,3 +349,14 @@ describe('audit rules on the SQLite ledger', () => {
     });
   });
 });
+
+describe('replay of a fail-closed decision', () => {
+  it('explains a decision made before any policy set was loaded', async () => {
+    const { app } = await makePolicyApp(false);
+    const s = await aliceScenario(app);
+    const d = await decide(app, s.researcherToken, read);
+    const e = (await app.inject({ url: `/v1/decisions/${d.body.decision_id}` })).json();
+    expect(e.recorded.reason).toBe('no_policy_set');
+    expect(e.replayed.decision).toBe('deny');
+  });
+});

@@ -6,6 +6,7 @@ import type { PrincipalDirectory, VerifiedCredential } from '@provenant/identity
 import {
   DecisionPoint,
   DEFAULT_AUDIT_RULES,
+  EMPTY_POLICY_SET_DIGEST,
   describeDrift,
   readPolicyFolder,
   watchPolicyFolder,
@@ -75,6 +76,8 @@ export class PolicyService {
       clock,
       ...(config.failPolicy ? { failPolicy: config.failPolicy } : {}),
     });
+    // Decisions made before any set was loaded name the empty set: keep it replayable too.
+    store.savePolicySet(EMPTY_POLICY_SET_DIGEST, { files: [] }, clock());
   }
 
   /** Loads a policy set; a set that fails validation is refused and the previous one stays. */
@@ -195,7 +198,9 @@ export function decisionRecord(
   if (chain.length > 1) {
     record.delegation = chain.slice(1).map((to, i) => ({ from: chain[i]!, to }));
   }
-  if (action.taskId !== undefined) record.task_id = action.taskId;
+  // The task the decision was made for: the credential's task wins over the caller's.
+  const taskId = d.request.context['task_id'];
+  if (typeof taskId === 'string') record.task_id = taskId;
   return record;
 }
 
