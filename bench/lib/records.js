@@ -96,10 +96,11 @@ export function recordGenerator(seedTimeMs = Date.UTC(2026, 10, 27, 13, 5, 1)) {
           risk,
           args: { target: resource, note: words.join(' '), pad: '' },
         },
-        policy: { decision_id: `dec-${hex(6)}`, engine: 'opa', decision: 'allow' },
         outcome: { status: n % 50 === 0 ? 'error' : 'success', duration_ms: 12 + (n % 400) },
         trace: { trace_id: trace, span_id: hex(8) },
         task_id: task,
+        // No `policy`: a decision id the collector's decision point never made raises an alert.
+        conversation_id: `conv-${task.slice(5)}`,
         source: { producer: '@provenant/sdk@0.1.0' },
       };
       const size = JSON.stringify(record).length + ATTRIBUTION_CHARS;

@@ -1,7 +1,7 @@
 // Small helpers shared by the benchmarks: timing, percentiles, temp dirs, child processes.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clearTimeout, setTimeout } from 'node:timers';
@@ -48,7 +48,7 @@ export function fmtMs(ms) {
 export function machine() {
   const model = /^model name\s*:\s*(.*)$/m.exec(readText('/proc/cpuinfo'))?.[1] ?? cpus()[0]?.model;
   return {
-    nproc: cpus().length,
+    nproc: availableParallelism(),
     model: model ?? 'unknown',
     ramGiB: totalmem() / 2 ** 30,
     freeGiB: freemem() / 2 ** 30,
