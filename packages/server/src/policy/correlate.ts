@@ -1,6 +1,7 @@
 import type { EventRecord } from '@provenant/core';
 import type { VerifiedCredential } from '@provenant/identity';
 import type { AttributionAlert } from '../ingest/prepare.js';
+import { policyRefOf } from './service.js';
 import type { PolicyService } from './service.js';
 
 export interface DecisionCheck {
@@ -65,16 +66,6 @@ export function checkDecisionReference(
       `Decision ${d.decision_id} denied this action, yet the record says it ran.`,
     );
   }
-  record.policy = {
-    decision_id: d.decision_id,
-    engine: d.engine,
-    engine_version: d.engine_version,
-    policy_set: d.policy_set,
-    decision: d.decision,
-    determining: [...d.determining],
-    context_digest: d.context_digest,
-    ...(d.errors.length > 0 ? { errors: [...d.errors] } : {}),
-    ...(d.reason ? { reason: d.reason } : {}),
-  };
+  record.policy = policyRefOf(d);
   return { reasons: [] };
 }

@@ -155,6 +155,21 @@ export class PolicyService {
   }
 }
 
+/** A record's `policy` field as the decision point recorded the decision. */
+export function policyRefOf(d: Decision): NonNullable<EventRecord['policy']> {
+  return {
+    decision_id: d.decision_id,
+    engine: d.engine,
+    engine_version: d.engine_version,
+    policy_set: d.policy_set,
+    decision: d.decision,
+    determining: [...d.determining],
+    context_digest: d.context_digest,
+    ...(d.errors.length > 0 ? { errors: [...d.errors] } : {}),
+    ...(d.reason ? { reason: d.reason } : {}),
+  };
+}
+
 /** The decision point's witness record of one decision (allow or deny). */
 export function decisionRecord(
   d: Decision,
@@ -183,17 +198,7 @@ export function decisionRecord(
       ...(action.class ? { class: action.class } : {}),
       ...(action.risk ? { risk: action.risk } : {}),
     },
-    policy: {
-      decision_id: d.decision_id,
-      engine: d.engine,
-      engine_version: d.engine_version,
-      policy_set: d.policy_set,
-      decision: d.decision,
-      determining: [...d.determining],
-      context_digest: d.context_digest,
-      ...(d.errors.length > 0 ? { errors: [...d.errors] } : {}),
-      ...(d.reason ? { reason: d.reason } : {}),
-    },
+    policy: policyRefOf(d),
   };
   if (chain.length > 1) {
     record.delegation = chain.slice(1).map((to, i) => ({ from: chain[i]!, to }));
