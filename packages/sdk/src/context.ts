@@ -1,0 +1,29 @@
+/** The work context that flows through `async` calls: whose credential, which task and trace. */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Actor, Principal } from '@provenant/core';
+import type { AgentIdentity } from './lib/auth.js';
+import type { CredentialInfo } from './lib/principal.js';
+
+export interface WorkContext {
+  readonly credential: CredentialInfo;
+  /** The agent instance acting here (its key signs the next delegation's assertion). */
+  readonly identity: AgentIdentity;
+  readonly initiator: Principal;
+  readonly actor: Actor;
+  readonly taskId: string | undefined;
+  readonly sessionId: string;
+  readonly conversationId: string | undefined;
+  readonly traceId: string;
+  /** The span records of this context hang under (the invocation's own span id). */
+  readonly spanId: string;
+  readonly sampled: boolean;
+  /** The record that started this context (`agent.invoked`): the cause of its tool calls. */
+  readonly invocationId: string;
+}
+
+export const storage = new AsyncLocalStorage<WorkContext>();
+
+/** The context of the calling code, if it runs inside a session or delegation. */
+export function currentContext(): WorkContext | undefined {
+  return storage.getStore();
+}

@@ -1,0 +1,40 @@
+export { createRecorder, PRODUCER } from './recorder.js';
+export type {
+  DelegateOptions,
+  RecordedTool,
+  Recorder,
+  RecorderOptions,
+  RecorderStats,
+  Session,
+  SessionOptions,
+  ToolClass,
+  ToolOptions,
+} from './recorder.js';
+export { currentContext } from './context.js';
+export type { WorkContext } from './context.js';
+export type { DeliveryStats, OverflowPolicy } from './delivery/delivery.js';
+export type { FsyncPolicy } from './delivery/spool.js';
+export { readIdentityFile } from './lib/auth.js';
+export type { AgentIdentity } from './lib/auth.js';
+export { remotePdp } from './lib/decisions.js';
+export type { Decision, DecisionRequest, Pdp } from './lib/decisions.js';
+export {
+  SdkError,
+  PolicyDeniedError,
+  DecisionUnavailableError,
+  IntentNotDurableError,
+  RecorderOverflowError,
+  RecorderClosedError,
+  TokenExchangeError,
+  InvalidIdentityError,
+} from './errors.js';
+export type { SdkErrorCode } from './errors.js';
+export {
+  formatTraceparent,
+  parseTraceparent,
+  traceparentFromHeaders,
+  traceparentFromMcpMeta,
+} from './trace/traceparent.js';
+export type { TraceParent } from './trace/traceparent.js';
+export { currentTraceparent, traceHeaders, withMcpMeta } from './trace/propagation.js';
+export { recordAiTools } from './integrations/ai.js';

@@ -1,0 +1,187 @@
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Spool } from '../src/delivery/spool.js';
+import { Delivery } from '../src/delivery/delivery.js';
+import { redact } from '../src/lib/redact.js';
+import { actorOf, kindOfId } from '../src/lib/principal.js';
+import {
+  formatTraceparent,
+  parseTraceparent,
+  traceparentFromHeaders,
+  traceparentFromMcpMeta,
+} from '../src/index.js';
+import type { EventRecord } from '@provenant/core';
+import { tempDir } from './helpers.js';
+
+const tmp = tempDir('unit');
+afterAll(() => tmp.remove());
+
+const rec = (id: string) => ({ schema: 'provenant.event/v1', id }) as unknown as EventRecord;
+
+describe('spool', () => {
+  it('replays records in order with the credential each was made under, across a reopen', () => {
+    const dir = join(tmp.dir, 's1');
+    const a = new Spool(dir, 1 << 20, 'always', 10);
+    expect(
+      a.append(
+        [
+          { token: 'T1', json: '{"n":1}' },
+          { token: 'T1', json: '{"n":2}' },
+        ],
+        false,
+      ),
+    ).toBe(true);
+    expect(a.append([{ token: 'T2', json: '{"n":3}' }], false)).toBe(true);
+    const first = a.read(2);
+    expect(first.runs).toEqual([{ token: 'T1', records: ['{"n":1}', '{"n":2}'] }]);
+    a.commit(first.end, first.token);
+    a.close();
+    // Reopen (as after a crash): the cursor and the credential in force are kept.
+    const b = new Spool(dir, 1 << 20, 'always', 10);
+    expect(b.pending).toBe(true);
+    b.append([{ token: 'T2', json: '{"n":4}' }], false);
+    const rest = b.read(100);
+    expect(rest.runs).toEqual([{ token: 'T2', records: ['{"n":3}', '{"n":4}'] }]);
+    b.commit(rest.end, rest.token);
+    expect(b.pending).toBe(false);
+    expect(b.bytes).toBe(0); // drained: reset
+    b.close();
+  });
+
+  it('cuts a torn last line and refuses appends over its size bound', () => {
+    const dir = join(tmp.dir, 's2');
+    const a = new Spool(dir, 200, 'never', 10);
+    a.append([{ token: 'T', json: '{"n":1}' }], false);
+    a.close();
+    appendFileSync(join(dir, 'spool.ndjson'), '{"n":2, "torn');
+    const b = new Spool(dir, 200, 'never', 10);
+    expect(b.read(10).runs).toEqual([{ token: 'T', records: ['{"n":1}'] }]);
+    expect(b.append([{ token: 'T', json: `{"big":"${'x'.repeat(300)}"}` }], false)).toBe(false);
+    expect(b.append([{ token: 'T', json: '{"n":3}' }], false)).toBe(true);
+    expect(readFileSync(join(dir, 'spool.ndjson'), 'utf8')).toBe(
+      '{"t":"T"}\n{"n":1}\n{"t":"T"}\n{"n":3}\n',
+    );
+    b.close();
+  });
+
+  it('ignores an unreadable cursor file and starts from the beginning', () => {
+    const dir = join(tmp.dir, 's3');
+    const a = new Spool(dir, 1 << 20, 'batch', 10);
+    a.append([{ token: 'T', json: '{"n":1}' }], true);
+    a.close();
+    writeFileSync(join(dir, 'spool.cursor'), 'garbage');
+    const b = new Spool(dir, 1 << 20, 'batch', 10);
+    expect(b.read(10).count).toBe(1);
+    b.close();
+  });
+});
+
+describe('delivery', () => {
+  it('retries after 503 honouring Retry-After, then delivers', async () => {
+    const calls: number[] = [];
+    const fake: typeof fetch = async () => {
+      calls.push(Date.now());
+      return calls.length === 1
+        ? new Response('{"error":{"code":"overloaded"}}', {
+            status: 503,
+            headers: { 'retry-after': '1' },
+          })
+        : new Response('{"accepted":[{"id":"a"}],"rejected":[]}', { status: 200 });
+    };
+    const d = new Delivery({
+      collectorUrl: 'http://x.invalid',
+      fetch: fake,
+      spool: null,
+      maxBatch: 10,
+      maxDelayMs: 1,
+      maxQueued: 10,
+      overflow: 'block',
+      retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 5_000 },
+    });
+    d.push(rec('a'), 'T', true);
+    await d.flush();
+    expect(calls).toHaveLength(2);
+    expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(950);
+    expect(d.stats()).toMatchObject({ delivered: 1, retries: 1, queued: 0 });
+  });
+
+  it('counts and reports records the collector refuses, without retrying them', async () => {
+    const refused: string[] = [];
+    const d = new Delivery({
+      collectorUrl: 'http://x.invalid',
+      fetch: async () =>
+        new Response(
+          JSON.stringify({
+            accepted: [],
+            rejected: [{ index: 0, id: 'a', code: 'attribution_mismatch', message: 'no' }],
+          }),
+          { status: 422 },
+        ),
+      spool: null,
+      maxBatch: 10,
+      maxDelayMs: 1,
+      maxQueued: 10,
+      overflow: 'block',
+      retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
+      onRejected: (r) => refused.push(r.code),
+    });
+    d.push(rec('a'), 'T', true);
+    await d.flush();
+    expect(refused).toEqual(['attribution_mismatch']);
+    expect(d.stats()).toMatchObject({ rejected: 1, delivered: 0, retries: 0 });
+  });
+});
+
+describe('helpers', () => {
+  it('parses and formats W3C traceparent from headers and MCP _meta', () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    expect(parseTraceparent(tp)).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      sampled: true,
+    });
+    expect(formatTraceparent(parseTraceparent(tp)!)).toBe(tp);
+    expect(traceparentFromHeaders({ TraceParent: tp })?.spanId).toBe('00f067aa0ba902b7');
+    expect(traceparentFromHeaders(new Headers({ traceparent: tp }))?.sampled).toBe(true);
+    expect(traceparentFromMcpMeta({ traceparent: tp })?.traceId).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
+    for (const bad of [
+      'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+    ]) {
+      expect(parseTraceparent(bad)).toBeNull();
+    }
+  });
+
+  it('redacts paths in a copy, leaving the caller object alone', () => {
+    const args = {
+      repo: 'a',
+      token: 's3cret',
+      headers: { authorization: 'Bearer x', accept: '*/*' },
+    };
+    expect(redact(args, ['token', 'headers.authorization', 'missing.path'])).toEqual({
+      repo: 'a',
+      token: '[redacted]',
+      headers: { authorization: '[redacted]', accept: '*/*' },
+    });
+    expect(args.token).toBe('s3cret');
+  });
+
+  it('reads principal kinds and agent names from ids', () => {
+    expect(kindOfId('user:alice')).toBe('human');
+    expect(kindOfId('workflow:nightly')).toBe('workflow');
+    expect(kindOfId('sa:ci-bot')).toBe('service_account');
+    expect(
+      actorOf('spiffe://acme.test/agent/researcher/instance/7f3a', { version: '2.1.0' }),
+    ).toEqual({
+      id: 'spiffe://acme.test/agent/researcher/instance/7f3a',
+      kind: 'agent_instance',
+      agent: 'researcher',
+      version: '2.1.0',
+      instance: '7f3a',
+    });
+  });
+});
