@@ -36,7 +36,6 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick;
-const ADMIN = 'bench-admin-token';
 const t0 = now();
 const say = (line) => console.log(`[${(msSince(t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 

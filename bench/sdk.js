@@ -16,7 +16,7 @@
 //    bounded memory (queue depth and RSS sampled during the run).
 //
 // Needs a build (`npm run build`). Exports `run({ quick })` for bench/run.js.
-/* global fetch, Response */
+/* global Response */
 import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

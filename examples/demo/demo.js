@@ -2,7 +2,6 @@
 // `npm run demo`: alice asks a planner agent, which delegates to a researcher agent, which calls
 // three tools — one denied by policy, one failing, one privileged and irreversible that policy
 // allows — all scripted (no LLM), recorded through @provenant/sdk. See README.md beside this file.
-/* global fetch */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

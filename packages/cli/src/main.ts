@@ -7,6 +7,10 @@ import { devLogin, devLoginHelp } from './commands/dev-login.js';
 import { principals, principalsHelp } from './commands/principals.js';
 import { token, tokenHelp } from './commands/token.js';
 import { explainDecision, explainHelp, policy, policyHelp } from './commands/decisions.js';
+import { explain, explainCommandHelp } from './commands/explain.js';
+import { evidence, evidenceHelp } from './commands/evidence.js';
+import { trace, traceHelp } from './commands/trace.js';
+import { coverage, coverageHelp } from './commands/coverage.js';
 import { CliError, EXIT } from './lib/errors.js';
 
 export interface CommandContext {
@@ -27,6 +31,10 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   'dev-login': { run: devLogin, help: devLoginHelp },
   'explain-decision': { run: explainDecision, help: explainHelp },
   policy: { run: policy, help: policyHelp },
+  explain: { run: explain, help: explainCommandHelp },
+  evidence: { run: evidence, help: evidenceHelp },
+  trace: { run: trace, help: traceHelp },
+  coverage: { run: coverage, help: coverageHelp },
 };
 
 export const USAGE = `provenant <command> [options]
@@ -41,6 +49,10 @@ Commands:
   dev-login sign in as a user through the development issuer (development only)
   explain-decision  replay a recorded policy decision, and show drift against the current set
   policy    test a request against a Cedar policy folder
+  explain   the chain of responsibility of one action, with every check
+  evidence  write an action's evidence bundle (verify it with verify --bundle)
+  trace     every record of a trace as a causal tree
+  coverage  attribution coverage report (text, JSON, HTML)
 
 Run "provenant <command> --help" for a command's options.
 Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 log or server unavailable.`;

@@ -20,3 +20,4 @@ export type {
   VerifiedLog,
   VerifyLogInput,
 } from './verify/verify-log.js';
+export * from './evidence/index.js';

@@ -9,6 +9,7 @@ import { logRoutes } from './routes/log.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { principalRoutes } from './routes/principals.js';
 import { tokenRoutes } from './routes/token.js';
+import { investigateRoutes } from './routes/investigate.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger option (pino); false for none. */
@@ -74,6 +75,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   tokenRoutes(app, ctx);
   principalRoutes(app, ctx);
   decisionRoutes(app, ctx);
+  investigateRoutes(app, ctx);
   return app;
 }
 

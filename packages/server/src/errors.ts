@@ -25,6 +25,16 @@ export const WIRE_ERRORS = {
   tree_size_out_of_range: { status: 400, text: 'The tree size is 0 or larger than the log.' },
   leaf_index_out_of_range: { status: 400, text: 'The record is not in a tree of that size.' },
   invalid_tile_path: { status: 404, text: 'Not a canonical tlog-tiles path.' },
+  // investigation (provenance, evidence, traces, coverage)
+  invalid_trace_id: {
+    status: 400,
+    text: 'The trace id is not 32 lowercase hex digits (not all zero).',
+  },
+  invalid_time_range: { status: 400, text: '`from` is not before `to`.' },
+  not_an_action: {
+    status: 422,
+    text: 'The record is a witness record (credential, decision, alert), not an action.',
+  },
   overloaded: {
     status: 503,
     text: 'The sequencer queue is full; retry after the Retry-After delay.',

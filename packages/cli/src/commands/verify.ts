@@ -18,14 +18,18 @@ import { httpGet } from '../lib/http.js';
 import { knownDir, readKnown, writeKnown } from '../lib/known.js';
 import { progressBar } from '../lib/progress.js';
 import type { CommandContext } from '../main.js';
+import { verifyBundle } from './evidence.js';
 
-export const verifyHelp = `provenant verify (--data DIR | --server URL) [--key KEY | --key-file FILE] [--json] [--quiet]
+export const verifyHelp = `provenant verify (--data DIR | --server URL | --bundle FILE) [--key KEY | --key-file FILE] [--json] [--quiet]
 
 Checks a whole log without trusting the server: the checkpoint signature, every leaf hash
 recomputed from the stored records, the root, and consistency with the last checkpoint this
 machine saw of the same log (kept in $PROVENANT_HOME/known, default ~/.provenant/known).
   --data DIR        a ledger folder, read offline and read-only
   --server URL      a running collector (read through its tlog-tiles routes)
+  --bundle FILE     an evidence bundle (provenant evidence): checked fully offline — the
+                    checkpoint signature, every record's leaf, every inclusion proof and
+                    tlog-proof, and the narrative's joins; exit 1 names what failed
   --key KEY         the log's verifier key (note form name+id+key); required with --server
   --key-file FILE   read the verifier key from a file
   --known-dir DIR   where seen checkpoints are kept
@@ -42,14 +46,25 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
     key: { type: 'string' },
     'key-file': { type: 'string' },
     'known-dir': { type: 'string' },
+    bundle: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
   });
-  if ((values.data === undefined) === (values.server === undefined)) {
-    throw usageError('Give exactly one of --data DIR or --server URL.');
-  }
   if (values.key !== undefined && values['key-file'] !== undefined) {
     throw usageError('Give --key or --key-file, not both.');
+  }
+  if (values.bundle !== undefined) {
+    if (values.data !== undefined || values.server !== undefined) {
+      throw usageError('--bundle is checked offline: give it without --data or --server.');
+    }
+    const key = values.key ?? (values['key-file'] ? readText(values['key-file']) : undefined);
+    if (key === undefined) {
+      throw usageError('--bundle needs --key (the verifier key you trust, from GET /v1/log/key).');
+    }
+    return verifyBundle(readText(values.bundle), key.trim(), values.json === true, ctx);
+  }
+  if ((values.data === undefined) === (values.server === undefined)) {
+    throw usageError('Give exactly one of --data DIR, --server URL or --bundle FILE.');
   }
   let keyText = values.key ?? (values['key-file'] ? readText(values['key-file']) : undefined);
   if (keyText === undefined && values.server !== undefined) {

@@ -1,0 +1,200 @@
+import { writeFileSync } from 'node:fs';
+import type { CoverageReport, RecordRef } from '@provenant/server';
+import { parseFlags, serverUrl } from '../lib/args.js';
+import { CliError, EXIT } from '../lib/errors.js';
+import { httpGet } from '../lib/http.js';
+import type { CommandContext } from '../main.js';
+import { clean } from './explain.js';
+
+export const coverageHelp = `provenant coverage [--from RFC3339] [--to RFC3339] [--server URL] [--json] [--html FILE]
+
+Attribution coverage of a time range: action records by attribution level per class
+(privileged / irreversible / external / other), the share of privileged actions with verified
+attribution and a recorded decision, pooled service accounts with the distinct claimed
+instances and tasks acting through each, asserted or unattributed privileged actions,
+credential lifetimes (flagging any over 1 hour), and actions without a decision.
+  --json        print the report as JSON
+  --html FILE   also write a self-contained HTML report with bar charts (no external assets)`;
+
+const LEVELS = ['verified', 'pooled', 'asserted', 'unattributed'] as const;
+const CLASSES = ['privileged', 'irreversible', 'external', 'other'] as const;
+const COLORS: Record<(typeof LEVELS)[number], string> = {
+  verified: '#2e7d32',
+  pooled: '#f9a825',
+  asserted: '#ef6c00',
+  unattributed: '#c62828',
+};
+
+const pct = (share: number | null) => (share === null ? 'n/a' : `${(share * 100).toFixed(1)}%`);
+
+export async function coverage(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const { values } = parseFlags(args, {
+    server: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    json: { type: 'boolean' },
+    html: { type: 'string' },
+  });
+  const base = serverUrl(values.server, ctx.env);
+  const params = new URLSearchParams();
+  if (values.from !== undefined) params.set('from', values.from);
+  if (values.to !== undefined) params.set('to', values.to);
+  const query = params.size > 0 ? `?${params}` : '';
+  const report = (await (
+    await httpGet(`${base}/v1/reports/coverage${query}`)
+  ).json()) as CoverageReport;
+  if (values.html !== undefined) {
+    try {
+      writeFileSync(values.html, coverageHtml(report, base));
+    } catch (e) {
+      throw new CliError(
+        'unwritable',
+        `Cannot write ${values.html}: ${(e as Error).message}`,
+        EXIT.unavailable,
+      );
+    }
+    ctx.err(`wrote ${values.html}\n`);
+  }
+  ctx.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : coverageText(report));
+  return EXIT.ok;
+}
+
+const refLine = (r: RecordRef) =>
+  clean(
+    `  ${r.time}  ${r.level.padEnd(12)} ${r.action ?? r.type} ${r.resource ?? ''}  ${r.actor ?? '(no actor)'}  ${r.id}`,
+  );
+
+export function coverageText(r: CoverageReport): string {
+  const out: string[] = [];
+  out.push(
+    `Coverage ${r.from ?? 'beginning'} – ${r.to ?? 'now'}: ${r.records} records, ${r.actions} actions`,
+    '',
+    `${'class'.padEnd(14)}${LEVELS.map((l) => l.padStart(13)).join('')}${'total'.padStart(8)}`,
+  );
+  for (const c of CLASSES) {
+    const row = r.by_class[c];
+    out.push(
+      `${c.padEnd(14)}${LEVELS.map((l) => String(row[l]).padStart(13)).join('')}${String(row.total).padStart(8)}`,
+    );
+  }
+  const p = r.privileged;
+  out.push(
+    '',
+    `Privileged actions: ${p.total}; verified ${p.verified}, with a decision ${p.with_decision}, ` +
+      `both ${p.verified_with_decision} (${pct(p.share)})`,
+    '',
+    `Pooled service accounts: ${r.pooled_accounts.length}`,
+  );
+  for (const a of r.pooled_accounts) {
+    out.push(
+      clean(
+        `  ${a.account}: ${a.records} records, ${a.instances} claimed instances, ${a.tasks} tasks${a.capped ? ' (capped)' : ''}`,
+      ),
+    );
+  }
+  out.push('', `Asserted or unattributed privileged actions: ${r.weak_privileged.count}`);
+  out.push(...r.weak_privileged.items.map(refLine));
+  const l = r.credential_lifetimes;
+  out.push(
+    '',
+    `Credentials issued: ${l.count}; longest ${l.max_sec ?? 0}s; ≤5m ${l.buckets.le_5m}, ≤15m ${l.buckets.le_15m}, ≤1h ${l.buckets.le_1h}, >1h ${l.buckets.over_1h}`,
+  );
+  for (const c of l.over_1h.items)
+    out.push(`${refLine(c)}  FLAG ${c.lifetime_sec}s jti ${clean(c.jti)}`);
+  out.push('', `Actions without a decision: ${r.without_decision.count}`);
+  out.push(...r.without_decision.items.map(refLine));
+  out.push('', 'Frameworks each measure evidences:');
+  for (const [measure, refs] of Object.entries(r.frameworks)) {
+    out.push(`  ${measure}: ${refs.join('; ')}`);
+  }
+  if ([r.weak_privileged, l.over_1h, r.without_decision].some((x) => x.count > x.items.length)) {
+    out.push('', `(lists show at most ${r.list_limit} records each)`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+const esc = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+
+/** A horizontal stacked bar per row: one segment per level, widths by count. */
+function stackedBars(rows: { label: string; counts: Record<string, number> }[]): string {
+  const width = 520;
+  const max = Math.max(1, ...rows.map((r) => Object.values(r.counts).reduce((a, b) => a + b, 0)));
+  const h = 26;
+  let y = 0;
+  const parts: string[] = [];
+  for (const row of rows) {
+    let x = 110;
+    parts.push(`<text x="0" y="${y + 17}">${esc(row.label)}</text>`);
+    for (const level of LEVELS) {
+      const n = row.counts[level] ?? 0;
+      if (n === 0) continue;
+      const w = (n / max) * width;
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${h - 8}" fill="${COLORS[level]}"><title>${level}: ${n}</title></rect>`,
+      );
+      x += w;
+    }
+    parts.push(
+      `<text x="${(x + 6).toFixed(1)}" y="${y + 17}">${Object.values(row.counts).reduce((a, b) => a + b, 0)}</text>`,
+    );
+    y += h;
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 180}" height="${y}" role="img" font-size="13" font-family="sans-serif">${parts.join('')}</svg>`;
+}
+
+/** A self-contained HTML report: inline CSS and SVG only. Record ids link to their provenance. */
+export function coverageHtml(r: CoverageReport, server: string): string {
+  const link = (id: string) =>
+    `<a href="${esc(`${server}/v1/events/${encodeURIComponent(id)}/provenance`)}">${esc(id)}</a>`;
+  const table = (items: readonly RecordRef[], extra?: (i: number) => string) =>
+    items.length === 0
+      ? '<p>None.</p>'
+      : `<table><tr><th>time</th><th>level</th><th>action</th><th>resource</th><th>actor</th><th>record</th>${extra ? '<th></th>' : ''}</tr>${items
+          .map(
+            (x, i) =>
+              `<tr><td>${esc(x.time)}</td><td>${esc(x.level)}</td><td>${esc(x.action ?? x.type)}</td><td>${esc(x.resource ?? '')}</td><td>${esc(x.actor ?? '')}</td><td>${link(x.id)}</td>${extra ? `<td>${extra(i)}</td>` : ''}</tr>`,
+          )
+          .join('')}</table>`;
+  const l = r.credential_lifetimes;
+  const p = r.privileged;
+  const legend = LEVELS.map(
+    (lv) =>
+      `<span><svg width="12" height="12"><rect width="12" height="12" fill="${COLORS[lv]}"/></svg> ${lv}</span>`,
+  ).join(' ');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Provenant coverage</title>
+<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}h2{margin-top:1.6em}</style>
+</head><body>
+<h1>Attribution coverage</h1>
+<p>${esc(r.from ?? 'beginning')} – ${esc(r.to ?? 'now')}: ${r.records} records, ${r.actions} actions.</p>
+<h2>Actions by attribution level per class</h2>
+<p>${legend}</p>
+${stackedBars(CLASSES.map((c) => ({ label: c, counts: Object.fromEntries(LEVELS.map((lv) => [lv, r.by_class[c][lv]])) })))}
+<h2>Privileged actions</h2>
+<p>${p.total} privileged actions; ${p.verified} verified, ${p.with_decision} with a recorded decision, <strong>${p.verified_with_decision} both (${pct(p.share)})</strong>.</p>
+<h2>Pooled service accounts</h2>
+${r.pooled_accounts.length === 0 ? '<p>None.</p>' : `<table><tr><th>account</th><th>records</th><th>claimed instances</th><th>tasks</th></tr>${r.pooled_accounts.map((a) => `<tr><td>${esc(a.account)}</td><td>${a.records}</td><td>${a.instances}${a.capped ? '+' : ''}</td><td>${a.tasks}</td></tr>`).join('')}</table>`}
+<h2>Asserted or unattributed privileged actions (${r.weak_privileged.count})</h2>
+${table(r.weak_privileged.items)}
+<h2>Credential lifetimes (${l.count} issued)</h2>
+${stackedBars([
+  { label: '≤ 5 min', counts: { verified: l.buckets.le_5m } },
+  { label: '≤ 15 min', counts: { verified: l.buckets.le_15m } },
+  { label: '≤ 1 hour', counts: { pooled: l.buckets.le_1h } },
+  { label: '> 1 hour', counts: { unattributed: l.buckets.over_1h } },
+])}
+${table(l.over_1h.items, (i) => `${l.over_1h.items[i]!.lifetime_sec}s`)}
+<h2>Actions without a decision (${r.without_decision.count})</h2>
+${table(r.without_decision.items)}
+<h2>Frameworks</h2>
+<table><tr><th>measure</th><th>evidences</th></tr>${Object.entries(r.frameworks)
+    .map(([m, refs]) => `<tr><td>${esc(m)}</td><td>${refs.map(esc).join('<br>')}</td></tr>`)
+    .join('')}</table>
+<p><small>Lists show at most ${r.list_limit} records each; record ids link to their provenance.</small></p>
+</body></html>
+`;
+}

@@ -1,0 +1,55 @@
+import type { ChainCheck } from '@provenant/ledger';
+import { parseFlags, serverUrl } from '../lib/args.js';
+import { EXIT, usageError } from '../lib/errors.js';
+import { httpGet } from '../lib/http.js';
+import type { CommandContext } from '../main.js';
+
+export const explainCommandHelp = `provenant explain RECORD_ID [--server URL] [--json]
+
+Shows the chain of responsibility of one action: the initiator's first credential, each
+delegation grant, the policy decision, the action and its outcome, and security alerts about it,
+joined from the issuer's, the decision point's and the executor's records; then every check with
+its result (✓/✗): credential window, each hop granted by the issuer, scopes narrowing, not
+revoked before the action, decision matching actor/action/resource, outcome recorded, and every
+record included under the latest signed checkpoint.
+  --json   print the collector's whole answer (with the evidence bundle)
+Exit 0 when every check passes, 1 when one fails, 3 when the server cannot be read.`;
+
+interface Provenance {
+  ok: boolean;
+  narrative: string[];
+  checks: ChainCheck[];
+  chain: { role: string; id: string; type: string; time: string; leaf_index: number }[];
+}
+
+/** Never echo control characters (terminal escapes) from records to a terminal. */
+export function clean(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+export async function explain(args: readonly string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    server: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const id = positionals[0];
+  if (!id || positionals.length > 1) throw usageError('explain needs one record id.');
+  const base = serverUrl(values.server, ctx.env);
+  const res = await httpGet(`${base}/v1/events/${encodeURIComponent(id)}/provenance`);
+  const text = await res.text();
+  const p = JSON.parse(text) as Provenance;
+  if (values.json) {
+    ctx.out(`${text}\n`);
+    return p.ok ? EXIT.ok : EXIT.verificationFailed;
+  }
+  ctx.out(`${p.narrative.map((l) => clean(l)).join(';\n')}.\n\n`);
+  for (const c of p.checks) ctx.out(`${c.ok ? '✓' : '✗'} ${clean(c.id)}: ${clean(c.detail)}\n`);
+  const failed = p.checks.filter((c) => !c.ok).length;
+  ctx.out(
+    failed === 0
+      ? `\nAll ${p.checks.length} checks passed (${p.chain.length} records).\n`
+      : `\n${failed} of ${p.checks.length} checks failed.\n`,
+  );
+  return failed === 0 ? EXIT.ok : EXIT.verificationFailed;
+}

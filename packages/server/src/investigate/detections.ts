@@ -1,0 +1,243 @@
+import { randomBytes } from 'node:crypto';
+import { uuidv7 } from '@provenant/core';
+import type { EventRecord } from '@provenant/core';
+
+/**
+ * Detections over records as they arrive: a stateful but pure detector (records and the clock
+ * in, detections out; no I/O) and the `security.alert` record a detection becomes. Memory is
+ * bounded: each windowed detector keeps, per key, the distinct values seen within its window,
+ * and at most `maxKeys` keys (the oldest dropped first).
+ *
+ * Not yet wired into ingest: the ingest route is to call `inspect` on each record it appends
+ * (and on the issuer's and decision point's own records) and append `detectionAlert(...)` for
+ * each detection, through the same AlertLimiter as attribution alerts.
+ */
+
+export type DetectionCode =
+  | 'scope_exceeded'
+  | 'credential_outside_window'
+  | 'used_after_revocation'
+  | 'chain_too_deep'
+  | 'privileged_without_decision'
+  | 'pooled_account_fanout'
+  | 'instance_many_initiators'
+  | 'denial_burst';
+
+export interface WindowRule {
+  /** More than this many distinct values (or events) in the window raises an alert. */
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+export interface DetectionConfig {
+  /** Action name patterns (`*` wildcard) and the scope the acting credential must carry. */
+  readonly requiredScopes: readonly { action: string; scope: string }[];
+  /** Delegation hops allowed before an alert. */
+  readonly maxChainDepth: number;
+  readonly skewSec: number;
+  /** Distinct claimed instances acting through one pooled account. */
+  readonly pooledInstances: WindowRule;
+  /** Distinct initiators one agent instance acts for. */
+  readonly initiatorsPerInstance: WindowRule;
+  /** Denied actions or deny decisions of one actor. */
+  readonly denials: WindowRule;
+  /** Most keys each windowed detector tracks. */
+  readonly maxKeys: number;
+}
+
+export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
+  requiredScopes: [],
+  maxChainDepth: 3,
+  skewSec: 30,
+  pooledInstances: { max: 5, windowMs: 10 * 60_000 },
+  initiatorsPerInstance: { max: 3, windowMs: 10 * 60_000 },
+  denials: { max: 5, windowMs: 60_000 },
+  maxKeys: 10_000,
+};
+
+export interface Detection {
+  readonly code: DetectionCode;
+  readonly message: string;
+  /** The record that triggered it. */
+  readonly record: EventRecord;
+}
+
+/** Distinct values per key within a sliding window, with bounded keys. */
+class WindowedDistinct {
+  private readonly keys = new Map<string, Map<string, number>>();
+  private readonly alerted = new Map<string, number>();
+  constructor(
+    private readonly rule: WindowRule,
+    private readonly maxKeys: number,
+  ) {}
+
+  /** Adds a value; returns the distinct count when it first exceeds the rule in a window. */
+  add(key: string, value: string, now: number): number | null {
+    let seen = this.keys.get(key);
+    if (!seen) {
+      if (this.keys.size >= this.maxKeys) {
+        const oldest = this.keys.keys().next().value!;
+        this.keys.delete(oldest);
+        this.alerted.delete(oldest);
+      }
+      seen = new Map();
+      this.keys.set(key, seen);
+    }
+    for (const [v, at] of seen) if (now - at > this.rule.windowMs) seen.delete(v);
+    seen.delete(value);
+    seen.set(value, now);
+    if (seen.size <= this.rule.max) return null;
+    const last = this.alerted.get(key);
+    if (last !== undefined && now - last <= this.rule.windowMs) return null; // once per window
+    this.alerted.set(key, now);
+    return seen.size;
+  }
+}
+
+const ACTION_TYPES = new Set(['tool.called', 'action.performed']);
+const matches = (pattern: string, name: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(name);
+
+export class Detector {
+  private readonly pooled: WindowedDistinct;
+  private readonly initiators: WindowedDistinct;
+  private readonly denials: WindowedDistinct;
+  /** Revoked jti → revocation time (ms), kept until the credential would have expired. */
+  private readonly revoked = new Map<string, { at: number; exp: number }>();
+  private denialSeq = 0;
+
+  constructor(private readonly config: DetectionConfig = DEFAULT_DETECTION_CONFIG) {
+    this.pooled = new WindowedDistinct(config.pooledInstances, config.maxKeys);
+    this.initiators = new WindowedDistinct(config.initiatorsPerInstance, config.maxKeys);
+    this.denials = new WindowedDistinct(config.denials, config.maxKeys);
+  }
+
+  /** Looks at one record as it is appended; `now` is the collector's clock (ms). */
+  inspect(r: EventRecord, now: number): Detection[] {
+    const out: Detection[] = [];
+    const hit = (code: DetectionCode, message: string) => out.push({ code, message, record: r });
+    const at = Date.parse(r.time);
+    if (r.type === 'security.alert') return out;
+    if (r.type === 'credential.revoked' && r.credential) {
+      for (const [jti, v] of this.revoked) if (v.exp * 1000 < now) this.revoked.delete(jti);
+      if (this.revoked.size < this.config.maxKeys) {
+        this.revoked.set(r.credential.jti, { at, exp: r.credential.exp });
+      }
+      return out;
+    }
+    const actor = r.actor?.id;
+    const denied =
+      r.outcome?.status === 'denied' ||
+      (r.type === 'policy.decision' && r.policy?.decision === 'deny');
+    if (denied) {
+      // A decision names the decision point as its actor; the denied party is its chain's end.
+      const party =
+        r.type === 'policy.decision' ? (r.delegation?.at(-1)?.to ?? r.initiator?.id) : actor;
+      if (party !== undefined) {
+        const n = this.denials.add(party, String(++this.denialSeq), now);
+        if (n !== null)
+          hit(
+            'denial_burst',
+            `${party} was denied ${n} times within ${this.config.denials.windowMs / 1000}s.`,
+          );
+      }
+    }
+    if (!ACTION_TYPES.has(r.type) && !(r.action && r.type !== 'policy.decision')) return out;
+
+    const cred = r.credential;
+    if (
+      cred &&
+      (at / 1000 < cred.iat - this.config.skewSec || at / 1000 > cred.exp + this.config.skewSec)
+    ) {
+      hit(
+        'credential_outside_window',
+        `The action at ${r.time} falls outside its credential ${cred.jti}'s window.`,
+      );
+    }
+    const jtis = [cred?.jti, ...(r.delegation ?? []).map((h) => h.jti)].filter(
+      (j): j is string => j !== undefined,
+    );
+    const revokedJti = jtis.find((j) => {
+      const v = this.revoked.get(j);
+      return v !== undefined && v.at <= at;
+    });
+    if (revokedJti)
+      hit('used_after_revocation', `Credential ${revokedJti} was revoked before ${r.time}.`);
+    const hops = r.delegation?.length ?? 0;
+    if (hops > this.config.maxChainDepth) {
+      hit(
+        'chain_too_deep',
+        `${hops} delegation hops; at most ${this.config.maxChainDepth} are allowed.`,
+      );
+    }
+    if (r.action?.class?.privileged && r.policy?.decision_id === undefined) {
+      hit(
+        'privileged_without_decision',
+        `Privileged action ${r.action.name} ran without a recorded decision.`,
+      );
+    }
+    const name = r.action?.name;
+    if (name !== undefined) {
+      const scope = r.delegation?.at(-1)?.scope;
+      for (const rule of this.config.requiredScopes) {
+        if (matches(rule.action, name) && scope !== undefined && !scope.includes(rule.scope)) {
+          hit(
+            'scope_exceeded',
+            `${name} needs scope ${rule.scope}; the delegated scopes are ${scope.join(' ') || '(none)'}.`,
+          );
+          break;
+        }
+      }
+    }
+    if (r.attribution?.level === 'pooled' && actor !== undefined) {
+      const n = this.pooled.add(actor, r.actor?.instance ?? '(none)', now);
+      if (n !== null)
+        hit('pooled_account_fanout', `Pooled account ${actor} used by ${n} distinct instances.`);
+    }
+    if (r.actor?.kind === 'agent_instance' && actor !== undefined && r.initiator) {
+      const n = this.initiators.add(actor, r.initiator.id, now);
+      if (n !== null)
+        hit(
+          'instance_many_initiators',
+          `${actor} acted for ${n} distinct initiators: possible lateral movement.`,
+        );
+    }
+    return out;
+  }
+}
+
+/** The collector's `security.alert` record of a detection (resource `record:<id>`). */
+export function detectionAlert(d: Detection, now: number, collector: string): EventRecord {
+  const r = d.record;
+  const alert: EventRecord = {
+    schema: 'provenant.event/v1',
+    id: uuidv7(now),
+    time: new Date(now).toISOString(),
+    type: 'security.alert',
+    actor: r.actor ?? { id: collector, kind: 'service' },
+    action: {
+      name: `detect.${d.code}`,
+      resource: `record:${r.id}`,
+      risk: 'high',
+      args: { record_type: r.type, detail: d.message.slice(0, 500) },
+    },
+    outcome: { status: 'success', error: { code: d.code, message: d.message.slice(0, 500) } },
+    source: { producer: collector },
+  };
+  if (r.initiator) alert.initiator = r.initiator;
+  // The alert hangs under the record in its trace.
+  if (r.trace) {
+    alert.trace = {
+      trace_id: r.trace.trace_id,
+      span_id: randomBytes(8).toString('hex'),
+      parent_span_id: r.trace.span_id,
+    };
+  }
+  if (r.task_id !== undefined) alert.task_id = r.task_id;
+  return alert;
+}

@@ -1,0 +1,136 @@
+import { isUuid } from '@provenant/core';
+import type { EventRecord } from '@provenant/core';
+import { DEFAULT_CHAIN_OPTIONS } from '@provenant/ledger';
+import type { ChainOptions, StoredEntry } from '@provenant/ledger';
+import type { FastifyInstance } from 'fastify';
+import type { CollectorContext } from '../context.js';
+import { RequestError } from '../errors.js';
+import { ISSUER_PRINCIPAL } from '../identity/service.js';
+import { timeToMicros } from '../ingest/prepare.js';
+import { coverageReport, isAction } from '../investigate/coverage.js';
+import { provenanceOf } from '../investigate/provenance.js';
+import { buildTraceTree } from '../investigate/trace.js';
+import { PDP_PRINCIPAL } from '../policy/service.js';
+
+const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
+/** Most records of one trace served; a larger trace is answered truncated. */
+const MAX_TRACE_RECORDS = 10_000;
+
+/** Investigation routes: provenance and evidence of an action, traces, coverage. */
+export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  const chainOptions: ChainOptions = {
+    issuer: ISSUER_PRINCIPAL,
+    decisionPoint: PDP_PRINCIPAL,
+    skewSec: ctx.identity?.config.skewSec ?? DEFAULT_CHAIN_OPTIONS.skewSec,
+  };
+  const deps = { storage: ctx.storage, log: ctx.log, chainOptions };
+
+  const actionEntry = async (id: string): Promise<StoredEntry> => {
+    if (!isUuid(id)) {
+      throw new RequestError(
+        'invalid_parameter',
+        `"${String(id).slice(0, 64)}" is not a record id (a UUID).`,
+      );
+    }
+    const entry = await ctx.storage.getEntryById(id);
+    if (!entry) throw new RequestError('not_found', `No record with id ${id}.`);
+    if (!isAction(JSON.parse(entry.canonical) as EventRecord)) {
+      throw new RequestError(
+        'not_an_action',
+        `Record ${id} is a ${entry.type} record; provenance is for actions.`,
+      );
+    }
+    return entry;
+  };
+  const noQuery = (query: unknown) => {
+    const keys = Object.keys(query as object);
+    if (keys.length > 0)
+      throw new RequestError(
+        'invalid_parameter',
+        `Unknown query parameter "${keys[0]!.slice(0, 64)}".`,
+      );
+  };
+
+  app.get('/v1/events/:id/provenance', async (request) => {
+    noQuery(request.query);
+    return provenanceOf(deps, await actionEntry((request.params as { id: string }).id));
+  });
+
+  app.get('/v1/events/:id/evidence', async (request) => {
+    noQuery(request.query);
+    const answer = await provenanceOf(
+      deps,
+      await actionEntry((request.params as { id: string }).id),
+    );
+    return answer.evidence;
+  });
+
+  app.get('/v1/traces/:trace_id', async (request) => {
+    noQuery(request.query);
+    const traceId = (request.params as { trace_id: string }).trace_id;
+    if (!TRACE_ID.test(traceId)) {
+      throw new RequestError(
+        'invalid_trace_id',
+        `"${traceId.slice(0, 64)}" is not a trace id (32 lowercase hex digits, not all zero).`,
+      );
+    }
+    const entries: StoredEntry[] = [];
+    let truncated = false;
+    for (;;) {
+      const after = entries.at(-1)?.leafIndex;
+      const page = await ctx.storage.queryEntries({
+        traceId,
+        limit: 1000,
+        ...(after === undefined ? {} : { afterLeafIndex: after }),
+      });
+      entries.push(...page);
+      if (entries.length >= MAX_TRACE_RECORDS) {
+        truncated = page.length === 1000;
+        entries.length = Math.min(entries.length, MAX_TRACE_RECORDS);
+        break;
+      }
+      if (page.length < 1000) break;
+    }
+    if (entries.length === 0) throw new RequestError('not_found', `No record of trace ${traceId}.`);
+    const roots = buildTraceTree(
+      entries.map((e) => ({
+        record: JSON.parse(e.canonical) as EventRecord,
+        leafIndex: e.leafIndex,
+      })),
+    );
+    return { trace_id: traceId, count: entries.length, truncated, roots };
+  });
+
+  app.get('/v1/reports/coverage', async (request) => {
+    const query = request.query as Record<string, unknown>;
+    for (const key of Object.keys(query)) {
+      if (key !== 'from' && key !== 'to')
+        throw new RequestError(
+          'invalid_parameter',
+          `Unknown query parameter "${key.slice(0, 64)}".`,
+        );
+    }
+    const time = (key: 'from' | 'to'): { text: string | null; us: number | undefined } => {
+      const v = query[key];
+      if (v === undefined) return { text: null, us: undefined };
+      const us = typeof v === 'string' && v.length <= 64 ? timeToMicros(v) : NaN;
+      if (Number.isNaN(us))
+        throw new RequestError(
+          'invalid_parameter',
+          `"${key}" must be an RFC 3339 timestamp such as 2026-11-27T13:05:01Z.`,
+        );
+      return { text: v as string, us };
+    };
+    const from = time('from');
+    const to = time('to');
+    if (from.us !== undefined && to.us !== undefined && from.us >= to.us) {
+      throw new RequestError('invalid_time_range', '"from" must be before "to".');
+    }
+    return coverageReport(ctx.storage, {
+      from: from.text,
+      to: to.text,
+      ...(from.us === undefined ? {} : { fromUs: from.us }),
+      ...(to.us === undefined ? {} : { toUs: to.us }),
+    });
+  });
+}
