@@ -14,6 +14,7 @@ import type { IdentityConfig } from './identity/service.js';
 import { CedarEngine, DEFAULT_AUDIT_RULES } from '@provenant/policy';
 import type { AuditRules } from '@provenant/policy';
 import { SqlitePolicyStore } from './policy/store.js';
+import { DEFAULT_DETECTION_CONFIG, Detector } from './investigate/detections.js';
 import { PolicyService, loadOrCreateHmacKey } from './policy/service.js';
 
 export const LEDGER_FILE = 'ledger.db';
@@ -88,7 +89,20 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   const adminToken =
     config.adminToken ?? loadOrCreateAdminToken(join(config.dataDir, ADMIN_TOKEN_FILE));
   const app = buildApp(
-    { log, storage, limits, identity, policy, alerts: new AlertLimiter(), adminToken },
+    {
+      log,
+      storage,
+      limits,
+      identity,
+      policy,
+      alerts: new AlertLimiter(),
+      adminToken,
+      detector: new Detector({
+        ...DEFAULT_DETECTION_CONFIG,
+        maxChainDepth: identity.config.policy.maxChainDepth,
+        skewSec: identity.config.skewSec,
+      }),
+    },
     { logger: config.logger ?? false },
   );
   try {

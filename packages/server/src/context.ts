@@ -2,6 +2,7 @@ import type { Log, LogStorage } from '@provenant/ledger';
 import type { AlertLimiter } from './identity/attributor.js';
 import type { IdentityService } from './identity/service.js';
 import type { PolicyService } from './policy/service.js';
+import type { Detector } from './investigate/detections.js';
 
 export interface CollectorLimits {
   /** Largest request body, bytes. */
@@ -24,6 +25,8 @@ export interface CollectorContext {
   /** Credentials, issuer and principals; without it the collector only records asserted identity. */
   readonly identity?: IdentityService;
   readonly alerts?: AlertLimiter;
+  /** Detections over records as they arrive; alerts are written as `security.alert` records. */
+  readonly detector?: Detector;
   /** The decision point and audit rules; without it records are kept as sent. */
   readonly policy?: PolicyService;
   /** Bearer token for the admin routes (principals); none disables them. */

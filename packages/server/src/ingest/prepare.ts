@@ -11,6 +11,8 @@ export type Prepared =
       readonly ok: true;
       readonly entry: PreparedEntry;
       readonly level: AttributionLevel;
+      /** The record as stored (for detections over what was actually written). */
+      readonly record: EventRecord;
       readonly alert?: AttributionAlert;
     }
   | {
@@ -119,6 +121,7 @@ function seal(record: EventRecord): Prepared {
   return {
     ok: true,
     level,
+    record,
     entry: {
       id: record.id,
       canonical,

@@ -2,6 +2,7 @@ import { isUuid } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import type { ActionInput } from '@provenant/policy';
 import type { CollectorContext } from '../context.js';
+import { appendRecords } from '../ingest/append.js';
 import { RequestError } from '../errors.js';
 import { prepareOwnRecord } from '../ingest/prepare.js';
 import { decisionRecord } from '../policy/service.js';
@@ -103,7 +104,7 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
       reasons: ['decision_point_witness'],
     });
     // The decision is answered only once its record is durable: no unrecorded decision exists.
-    const [outcome] = p.ok ? await ctx.log.append([p.entry]) : [];
+    const [outcome] = p.ok ? await appendRecords(ctx, [p]) : [];
     const { request: _request, ...rest } = decision;
     return { ...rest, leaf_index: outcome?.leafIndex ?? null };
   });

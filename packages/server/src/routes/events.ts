@@ -11,6 +11,7 @@ import { alertRecord, credentialAttributor } from '../identity/attributor.js';
 import type { VerifiedCredential } from '@provenant/identity';
 import type { CollectorContext } from '../context.js';
 import { recordWithIntegrity } from './records.js';
+import { appendRecords } from '../ingest/append.js';
 import { toBase64 } from '@provenant/core';
 
 interface Accepted {
@@ -83,7 +84,10 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
     if (alerts.length > 0 && ctx.identity) await writeAlerts(ctx, alerts, credential);
 
     if (prepared.length > 0) {
-      const outcomes = await ctx.log.append(prepared.map((p) => p.item.entry));
+      const outcomes = await appendRecords(
+        ctx,
+        prepared.map((p) => p.item),
+      );
       outcomes.forEach((o, i) => {
         const { index, item } = prepared[i]!;
         if (o.status === 'accepted') {

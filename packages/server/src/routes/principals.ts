@@ -1,6 +1,7 @@
 import { parsePrincipal } from '@provenant/identity';
 import type { FastifyInstance } from 'fastify';
 import type { CollectorContext } from '../context.js';
+import { appendRecords } from '../ingest/append.js';
 import { RequestError } from '../errors.js';
 import { requireAdmin } from '../identity/admin.js';
 import { prepareOwnRecord } from '../ingest/prepare.js';
@@ -16,7 +17,7 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
   };
   const record = async (r: EventRecord) => {
     const p = prepareOwnRecord(r, { level: 'verified', reasons: ['collector_registry'] });
-    if (p.ok) await ctx.log.append([p.entry]);
+    if (p.ok) await appendRecords(ctx, [p]);
   };
   const body = (raw: unknown): unknown => {
     try {

@@ -2,6 +2,7 @@ import { OAuthError } from '@provenant/identity';
 import type { IssuedCredential } from '@provenant/identity';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CollectorContext } from '../context.js';
+import { appendRecords } from '../ingest/append.js';
 import { RequestError } from '../errors.js';
 import { prepareOwnRecord } from '../ingest/prepare.js';
 import { witnessRecord } from '../identity/service.js';
@@ -68,7 +69,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       level: 'verified',
       reasons: ['issuer_witness'],
     });
-    if (p.ok) await ctx.log.append([p.entry]);
+    if (p.ok) await appendRecords(ctx, [p]);
   };
 
   app.post('/v1/token', async (request, reply) => {
@@ -157,7 +158,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
         level: 'verified',
         reasons: ['issuer_witness'],
       });
-      if (p.ok) await ctx.log.append([p.entry]);
+      if (p.ok) await appendRecords(ctx, [p]);
       return reply.code(200).send({ revoked: verified.jti });
     } catch (e) {
       if (e instanceof OAuthError) return oauthError(reply, e.status, e.code, e.message);

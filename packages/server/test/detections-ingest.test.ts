@@ -1,0 +1,113 @@
+import { uuidv7 } from '@provenant/core';
+import type { FastifyInstance } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, buildApp } from '../src/index.js';
+import { AlertLimiter } from '../src/identity/attributor.js';
+import { DEFAULT_DETECTION_CONFIG, Detector } from '../src/investigate/detections.js';
+import {
+  ADMIN,
+  TD,
+  aliceScenario,
+  devLogin,
+  exchange,
+  makeIdentityApp,
+  register,
+} from './identity-helpers.js';
+
+const researcherId = `spiffe://${TD}/agent/researcher/instance/7f3a`;
+
+/** The identity test app plus the detector, as startCollector wires it. */
+async function makeDetectingApp() {
+  const made = await makeIdentityApp();
+  const app = buildApp({
+    log: made.log,
+    storage: made.storage,
+    limits: DEFAULT_LIMITS,
+    identity: made.identity,
+    alerts: new AlertLimiter(),
+    adminToken: ADMIN,
+    detector: new Detector({
+      ...DEFAULT_DETECTION_CONFIG,
+      initiatorsPerInstance: { max: 2, windowMs: 60_000 },
+    }),
+  });
+  return { ...made, app };
+}
+
+function act(overrides: Record<string, unknown> = {}) {
+  return {
+    schema: 'provenant.event/v1',
+    id: uuidv7(),
+    time: new Date().toISOString(),
+    type: 'tool.called',
+    initiator: { id: 'user:alice', kind: 'human' },
+    actor: { id: researcherId, kind: 'agent_instance' },
+    action: { name: 'github.get_file', resource: 'repo:acme/payments' },
+    outcome: { status: 'success' },
+    ...overrides,
+  };
+}
+
+const post = (app: FastifyInstance, body: unknown, bearer: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+    payload: JSON.stringify(body),
+  });
+
+async function alerts(app: FastifyInstance) {
+  const page = (await app.inject({ url: '/v1/events?type=security.alert&limit=1000' })).json();
+  return (page.events as { action: { name: string; resource: string } }[]).map((e) => e.action);
+}
+
+describe('detections as records arrive', () => {
+  it('alerts on a privileged action without a decision, naming the record', async () => {
+    const { app } = await makeDetectingApp();
+    const s = await aliceScenario(app);
+    const r = act({
+      action: {
+        name: 'github.delete_repo',
+        resource: 'repo:acme/payments',
+        class: { privileged: true, irreversible: true, external: true },
+      },
+    });
+    expect((await post(app, r, s.researcherToken)).statusCode).toBe(200);
+    expect(await alerts(app)).toEqual([
+      {
+        name: 'detect.privileged_without_decision',
+        resource: `record:${r.id}`,
+        risk: 'high',
+        args: expect.any(Object),
+      },
+    ]);
+  });
+
+  it('does not alert twice when the same record is re-sent', async () => {
+    const { app } = await makeDetectingApp();
+    const s = await aliceScenario(app);
+    const r = act({
+      action: {
+        name: 'github.delete_repo',
+        resource: 'repo:acme/payments',
+        class: { privileged: true, irreversible: true, external: true },
+      },
+    });
+    await post(app, r, s.researcherToken);
+    await post(app, r, s.researcherToken);
+    expect(await alerts(app)).toHaveLength(1);
+  });
+
+  it('alerts when one agent instance acts for more initiators than allowed (lateral movement)', async () => {
+    const { app } = await makeDetectingApp();
+    const s = await aliceScenario(app);
+    await post(app, act(), s.researcherToken);
+    for (const user of ['bob', 'carol']) {
+      await register(app, { id: `user:${user}`, kind: 'human' });
+      const human = (await devLogin(app, user, 'repo:read')).body.access_token!;
+      const token = (await exchange(app, human, s.researcher, 'repo:read')).body.access_token!;
+      await post(app, act({ initiator: { id: `user:${user}`, kind: 'human' } }), token);
+    }
+    expect((await alerts(app)).map((a) => a.name)).toEqual(['detect.instance_many_initiators']);
+  });
+});
