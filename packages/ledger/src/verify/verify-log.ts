@@ -49,8 +49,16 @@ export interface VerifyLogInput {
   readonly verifierKeyString: string;
   /** Entries in leaf order, in chunks; the verifier never holds more than one chunk. */
   readonly chunks: AsyncIterable<readonly LeafSource[]> | Iterable<readonly LeafSource[]>;
-  /** Stored hash of a complete subtree (level >= 1), to localise reordered leaves. */
-  readonly storedNode?: (level: number, index: number) => Uint8Array | undefined;
+  /**
+   * Stored hashes of complete subtrees at one level (>= 1), indices [start, start + count), in
+   * order, undefined where none is stored: to localise reordered leaves. One call per level and
+   * chunk keeps this to a range read, not a query per node.
+   */
+  readonly storedNodes?: (
+    level: number,
+    start: number,
+    count: number,
+  ) => readonly (Uint8Array | undefined)[];
   readonly known?: KnownCheckpoint | undefined;
   readonly onProgress?: (verified: number, total: number) => void;
 }
@@ -139,14 +147,14 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
       if (known && expected + 1 === known.size) {
         const partial = appendLeafHashes(frontier, leafHashes);
         frontier = partial.frontier;
-        checkNodes(partial.nodes, input.storedNode);
+        checkNodes(partial.nodes, input.storedNodes);
         leafHashes.length = 0;
         checkKnownAt(frontier.size, rootOfFrontier(frontier));
       }
     }
     if (leafHashes.length > 0) {
       const next = appendLeafHashes(frontier, leafHashes);
-      checkNodes(next.nodes, input.storedNode);
+      checkNodes(next.nodes, input.storedNodes);
       frontier = next.frontier;
     }
     input.onProgress?.(frontier.size, checkpoint.size);
@@ -171,19 +179,42 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
 
 function checkNodes(
   nodes: readonly { level: number; index: number; hash: Uint8Array }[],
-  storedNode: VerifyLogInput['storedNode'],
+  storedNodes: VerifyLogInput['storedNodes'],
 ): void {
-  if (!storedNode) return;
+  if (!storedNodes || nodes.length === 0) return;
+  // Nodes completed by appending a run of leaves form one index range per level.
+  const byLevel = new Map<number, { level: number; index: number; hash: Uint8Array }[]>();
   for (const n of nodes) {
-    const stored = storedNode(n.level, n.index);
-    if (stored && !equalBytes(stored, n.hash)) {
-      const first = n.index * 2 ** n.level;
-      const last = first + 2 ** n.level - 1;
-      throw new LogVerificationError(
-        'subtree_mismatch',
-        `Leaves ${first}..${last} no longer hash to the subtree hash stored when they were appended (records reordered, swapped or altered).`,
-        first,
-      );
+    const list = byLevel.get(n.level);
+    if (list) list.push(n);
+    else byLevel.set(n.level, [n]);
+  }
+  let first: { level: number; index: number } | undefined;
+  for (const [level, list] of byLevel) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const n of list) {
+      if (n.index < lo) lo = n.index;
+      if (n.index > hi) hi = n.index;
     }
+    const stored = storedNodes(level, lo, hi - lo + 1);
+    for (const n of list) {
+      const s = stored[n.index - lo];
+      if (s && !equalBytes(s, n.hash)) {
+        // Report the finest mismatching subtree (it localises best), the first one on ties.
+        if (!first || n.level < first.level || (n.level === first.level && n.index < first.index)) {
+          first = n;
+        }
+      }
+    }
+  }
+  if (first) {
+    const start = first.index * 2 ** first.level;
+    const last = start + 2 ** first.level - 1;
+    throw new LogVerificationError(
+      'subtree_mismatch',
+      `Leaves ${start}..${last} no longer hash to the subtree hash stored when they were appended (records reordered, swapped or altered).`,
+      start,
+    );
   }
 }

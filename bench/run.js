@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// `npm run bench`: runs the benchmarks of issue 2, each beside its floor in the same run, prints
+// a table and records it in docs/BENCHMARKS.md.
+//
+//   node bench/run.js [--quick] [--only ingest,proofs,verify,rss] [--no-write] [--cpu-prof DIR]
+//
+// --quick     small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
+// --only      run only these benchmarks (comma-separated or repeated)
+// --no-write  print the table, leave docs/BENCHMARKS.md alone
+// --cpu-prof  write V8 CPU profiles of the collector and verify child processes to DIR
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ingest from './ingest.js';
+import * as proofs from './proofs.js';
+import * as verify from './verify.js';
+import * as rss from './rss.js';
+import { buildLedger } from './lib/ledger.js';
+import { fmtInt, machine, msSince, now, removeDir, tempDir, ROOT } from './lib/util.js';
+import { render, writeDoc } from './lib/report.js';
+
+const NAMES = ['ingest', 'proofs', 'verify', 'rss'];
+const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
+
+Runs the benchmarks (ingest, proofs, verify, rss), each beside its floor, prints a table and
+records it in docs/BENCHMARKS.md.
+  --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
+  --only NAMES    only these benchmarks (comma-separated or repeated)
+  --no-write      print the table, leave docs/BENCHMARKS.md alone
+  --cpu-prof DIR  V8 CPU profiles of the collector and verify child processes, into DIR
+                  (summarize one with: node bench/profile-summary.js FILE)`;
+const FULL_LEDGER = 1_000_000;
+const QUICK_LEDGER = 50_000;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    'no-write': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const only = (values.only ?? [])
+  .flatMap((s) => s.split(','))
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const name of only) {
+  if (!NAMES.includes(name)) {
+    console.error(`--only: unknown benchmark "${name}"; one of ${NAMES.join(', ')}`);
+    process.exit(2);
+  }
+}
+const selected = only.length > 0 ? NAMES.filter((n) => only.includes(n)) : NAMES;
+const quick = values.quick;
+let nodeArgs = [];
+if (values['cpu-prof']) {
+  const dir = resolve(values['cpu-prof']);
+  mkdirSync(dir, { recursive: true });
+  nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+const t0 = now();
+const say = (line) => console.log(`[${(msSince(t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const command = [
+  'npm run bench',
+  ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
+].join(' ');
+const info = {
+  date: execFileSync('date', ['-u'], { encoding: 'utf8' }).trim(),
+  machine: machine(),
+  command,
+  quick,
+  selected,
+  full: !quick && selected.length === NAMES.length,
+};
+info.loadStart = loadavg()[0];
+if (info.loadStart > 0.5) {
+  say(`warning: load average ${info.loadStart.toFixed(2)} before the run: the machine is not idle`);
+}
+say(
+  `${info.date}; ${info.machine.nproc} × ${info.machine.model}, ${info.machine.ramGiB.toFixed(1)} GiB, node ${info.machine.node}`,
+);
+
+const results = {};
+let ledgerDir = null;
+const cleanup = () => {
+  if (ledgerDir) removeDir(ledgerDir);
+  ledgerDir = null;
+};
+process.once('SIGINT', () => {
+  cleanup();
+  process.exit(130);
+});
+try {
+  if (selected.includes('ingest')) results.ingest = await ingest.run({ quick, say, nodeArgs });
+  if (selected.some((n) => n !== 'ingest')) {
+    const size = quick ? QUICK_LEDGER : FULL_LEDGER;
+    ledgerDir = tempDir('ledger');
+    say(`building a ${fmtInt(size)}-entry ledger in ${ledgerDir}`);
+    results.ledger = await buildLedger(ledgerDir, size, say);
+    say(
+      `  built in ${(results.ledger.ms / 1000).toFixed(1)} s: Log.append ${fmtInt(results.ledger.appendPerSec)} entries/s`,
+    );
+    if (selected.includes('proofs')) results.proofs = await proofs.run({ quick, say, ledgerDir });
+    if (selected.includes('verify'))
+      results.verify = await verify.run({ quick, say, ledgerDir, nodeArgs });
+    // Last: it appends records to the ledger.
+    if (selected.includes('rss')) results.rss = await rss.run({ quick, say, ledgerDir, nodeArgs });
+  }
+} finally {
+  cleanup();
+}
+info.totalMs = msSince(t0);
+info.loadEnd = loadavg()[0];
+
+const report = render(info, results);
+console.log(`\n${report.table}\n`);
+console.log(`total run time ${(info.totalMs / 60_000).toFixed(1)} min`);
+if (!values['no-write']) {
+  const file = writeDoc(resolve(ROOT, 'docs', 'BENCHMARKS.md'), info, report);
+  console.log(`recorded in ${file}`);
+}

@@ -1,0 +1,30 @@
+/**
+ * Local errors of the MCP proxy: thrown to the code that runs the proxy, never sent on the wire.
+ * What peers receive are JSON-RPC errors, built in `wire.ts`.
+ */
+import { ProvenantError } from '@provenant/core';
+
+export type McpProxyErrorCode =
+  'invalid_config' | 'upstream_closed' | 'upstream_error' | 'tool_error' | 'call_cancelled';
+
+/** The base of every error the proxy throws on purpose. */
+export class McpProxyError extends ProvenantError {
+  declare readonly code: McpProxyErrorCode;
+  constructor(code: McpProxyErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+/** The proxy configuration file is unreadable or has the wrong shape. */
+export class InvalidConfigError extends McpProxyError {
+  constructor(message: string) {
+    super('invalid_config', message);
+  }
+}
+
+/** The upstream MCP server went away while a request was in flight. */
+export class UpstreamClosedError extends McpProxyError {
+  constructor(readonly reason: string) {
+    super('upstream_closed', `The upstream MCP server closed: ${reason}.`, { reason });
+  }
+}

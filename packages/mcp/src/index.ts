@@ -1,0 +1,31 @@
+export { createRelay } from './relay/relay.js';
+export type { Forwarded, Interceptor, Relay, RelayOptions, Upstream } from './relay/relay.js';
+export { createPolicyGate } from './policy/gate.js';
+export type { PolicyGate, PolicyGateOptions } from './policy/gate.js';
+export {
+  classify,
+  classFromAnnotations,
+  fillTemplate,
+  loadConfig,
+  parseConfig,
+} from './policy/config.js';
+export type {
+  ActionClass,
+  Classified,
+  MappingEntry,
+  ProxyConfig,
+  Risk,
+  ToolAnnotations,
+} from './policy/config.js';
+export { StreamTransport } from './transport/stream.js';
+export { spawnServer } from './transport/process.js';
+export type { ServerProcess } from './transport/process.js';
+export { WIRE_ERROR, checkMessage, wireError } from './wire.js';
+export type { Checked, WireErrorCode } from './wire.js';
+export { McpProxyError, InvalidConfigError, UpstreamClosedError } from './errors.js';
+export type { McpProxyErrorCode } from './errors.js';
+export { runStdioProxy } from './proxy/stdio.js';
+export type { StdioProxyOptions, StdioProxyResult } from './proxy/stdio.js';
+export type { RecordingOptions } from './proxy/recording.js';
+export { MCP_PATH, RESOURCE_METADATA_PATH, startHttpProxy } from './proxy/http.js';
+export type { HttpProxyOptions, RunningHttpProxy } from './proxy/http.js';

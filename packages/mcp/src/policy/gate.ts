@@ -1,0 +1,306 @@
+/**
+ * The policy gate: the relay's interceptor for `tools/call`, `resources/read` and `prompts/get`.
+ * Each call is attributed (the recorder session of the initiator's credential and the proxy's
+ * own agent identity), classified (config, then the tool's annotations), decided by the policy
+ * decision point, then forwarded or refused; intent, decision and outcome land in one trace.
+ */
+import type {
+  JSONRPCMessage,
+  JSONRPCRequest,
+  MessageExtraInfo,
+  RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+import { digestOf } from '@provenant/core';
+import {
+  DecisionUnavailableError,
+  IntentNotDurableError,
+  PolicyDeniedError,
+  SdkError,
+  traceparentFromMcpMeta,
+} from '@provenant/sdk';
+import type { Pdp, Recorder, Session } from '@provenant/sdk';
+import { McpProxyError, UpstreamClosedError } from '../errors.js';
+import type { Forwarded, Interceptor, Upstream } from '../relay/relay.js';
+import { wireError } from '../wire.js';
+import { classify } from './config.js';
+import type { Classified, ProxyConfig, ToolAnnotations } from './config.js';
+
+export interface PolicyGateOptions {
+  readonly recorder: Recorder;
+  readonly config?: ProxyConfig;
+  /** The initiator's credential for a request: fixed (stdio) or read from its auth (HTTP). */
+  readonly initiatorToken: string | ((extra: MessageExtraInfo | undefined) => string | undefined);
+  /** Answer `tools/list` with only the tools policy allows this initiator (needs `pdp`). */
+  readonly filterTools?: boolean;
+  /** The decision point `filterTools` asks (the recorder decides tool calls itself). */
+  readonly pdp?: Pdp;
+  /** Credential lifetime to ask the issuer for, in seconds (default 3600). */
+  readonly lifetimeSec?: number;
+  readonly taskId?: string;
+}
+
+export interface PolicyGate extends Interceptor {
+  /**
+   * Checks an initiator credential by exchanging it at the issuer for the proxy's own (the
+   * session its calls will use); rejects when the issuer refuses it.
+   */
+  authenticate(token: string): Promise<Session>;
+  /** Tools learned from the server's `tools/list` answers, with their annotations. */
+  knownTools(): ReadonlyMap<string, ToolAnnotations | undefined>;
+}
+
+/** A tool result with `isError: true`: recorded as an error outcome, relayed unchanged. */
+class ToolResultError extends McpProxyError {
+  constructor(
+    readonly response: JSONRPCMessage,
+    digest: string | undefined,
+  ) {
+    super('tool_error', `The tool returned isError${digest ? ` (result ${digest})` : ''}.`);
+    this.name = 'tool_error';
+  }
+}
+
+/** A JSON-RPC error from the server: recorded as an error outcome, relayed unchanged. */
+class UpstreamJsonRpcError extends McpProxyError {
+  constructor(readonly response: JSONRPCMessage & { error: { code: number; message: string } }) {
+    super('upstream_error', `${response.error.message} (JSON-RPC ${response.error.code})`);
+    this.name = 'upstream_error';
+  }
+}
+
+class CancelledError extends McpProxyError {
+  constructor(reason: string | undefined) {
+    super('call_cancelled', `The client cancelled the request${reason ? `: ${reason}` : ''}.`);
+    this.name = 'call_cancelled';
+  }
+}
+
+const METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get']);
+const RENEW_BEFORE_MS = 30_000;
+const MAX_SESSIONS = 1_000;
+
+export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
+  return new Gate(options);
+}
+
+class Gate implements PolicyGate {
+  readonly methods = METHODS;
+  private readonly tools = new Map<string, ToolAnnotations | undefined>();
+  private readonly sessions = new Map<string, { session: Promise<Session>; renewAt: number }>();
+  private serverName = 'mcp';
+  private readonly config: ProxyConfig;
+
+  constructor(private readonly o: PolicyGateOptions) {
+    this.config = o.config ?? {};
+    if (o.filterTools && !o.pdp) throw new TypeError('filterTools needs a pdp.');
+  }
+
+  knownTools(): ReadonlyMap<string, ToolAnnotations | undefined> {
+    return this.tools;
+  }
+
+  authenticate(token: string): Promise<Session> {
+    return this.session(token, undefined);
+  }
+
+  private tokenOf(extra: MessageExtraInfo | undefined): string | undefined {
+    const t = this.o.initiatorToken;
+    return typeof t === 'string' ? t : t(extra);
+  }
+
+  /** The recorder session for this credential and trace: one token exchange, then reused. */
+  private session(token: string, traceparent: string | undefined): Promise<Session> {
+    const key = `${token}\u0000${traceparent?.slice(3, 35) ?? ''}`;
+    const now = Date.now();
+    const cached = this.sessions.get(key);
+    if (cached && cached.renewAt > now) return cached.session;
+    if (this.sessions.size >= MAX_SESSIONS) {
+      const oldest = this.sessions.keys().next();
+      if (!oldest.done) this.sessions.delete(oldest.value);
+    }
+    const entry = {
+      renewAt: Number.POSITIVE_INFINITY,
+      session: this.o.recorder.session({
+        initiatorToken: token,
+        lifetimeSec: this.o.lifetimeSec ?? 3600,
+        ...(this.o.taskId !== undefined ? { taskId: this.o.taskId } : {}),
+        ...(traceparent !== undefined ? { traceparent } : {}),
+      }),
+    };
+    this.sessions.set(key, entry);
+    entry.session.then(
+      (s) => (entry.renewAt = s.context.credential.exp * 1000 - RENEW_BEFORE_MS),
+      () => this.sessions.delete(key),
+    );
+    return entry.session;
+  }
+
+  private classify(method: string, params: Record<string, unknown>): Classified {
+    return classify(this.config, this.serverName, method, params, (t) => this.tools.get(t));
+  }
+
+  async handle(
+    request: JSONRPCRequest,
+    upstream: Upstream,
+    extra: MessageExtraInfo | undefined,
+  ): Promise<JSONRPCMessage | null> {
+    const { id } = request;
+    const token = this.tokenOf(extra);
+    if (token === undefined) {
+      return wireError(id, 'unauthenticated', 'No initiator credential for this request.');
+    }
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const meta = (params['_meta'] ?? undefined) as Record<string, unknown> | undefined;
+    const incoming = traceparentFromMcpMeta(meta) ? (meta?.['traceparent'] as string) : undefined;
+    let session: Session;
+    try {
+      session = await this.session(token, incoming);
+    } catch (e) {
+      return wireError(
+        id,
+        'attribution_failed',
+        `The proxy could not attribute the request: ${(e as Error).message}`,
+        e instanceof SdkError ? { reason: e.code } : {},
+      );
+    }
+    const c = this.classify(request.method, params);
+    const forwarded: JSONRPCRequest = incoming
+      ? request
+      : {
+          ...request,
+          params: { ...params, _meta: { ...meta, traceparent: session.traceparent() } },
+        };
+    let response: JSONRPCMessage | undefined;
+    const call = this.o.recorder.tool(
+      c.action,
+      {
+        resource: c.resource,
+        class: c.class,
+        risk: c.risk,
+        server: c.server,
+        toolName: c.toolName,
+        callId: () => String(id),
+        args: () => c.args,
+      },
+      async () => {
+        const answer: Forwarded = await upstream.forward(forwarded);
+        if (answer.kind === 'cancelled') throw new CancelledError(answer.reason);
+        const m = answer.message as JSONRPCMessage & {
+          result?: { isError?: unknown };
+          error?: { code: number; message: string };
+        };
+        if (m.error) throw new UpstreamJsonRpcError(m as UpstreamJsonRpcError['response']);
+        if (m.result?.isError === true) throw new ToolResultError(m, safeDigest(m.result));
+        response = m;
+        return m.result;
+      },
+    );
+    try {
+      // The SDK digests what the tool returns: hand it the result, keep the whole response.
+      await session.run(() => call());
+      return response ?? null;
+    } catch (e) {
+      return this.refusal(id, e, c);
+    }
+  }
+
+  private refusal(id: RequestId, e: unknown, c: Classified): JSONRPCMessage | null {
+    if (e instanceof ToolResultError || e instanceof UpstreamJsonRpcError) return e.response;
+    if (e instanceof CancelledError) return null;
+    if (e instanceof PolicyDeniedError) {
+      return wireError(
+        id,
+        'policy_denied',
+        `Denied by policy: ${c.action} on ${c.resource} (decision ${e.decisionId ?? 'none'}).`,
+        {
+          decision_id: e.decisionId ?? null,
+          determining: e.determining,
+          action: c.action,
+          resource: c.resource,
+        },
+      );
+    }
+    if (e instanceof DecisionUnavailableError) {
+      return wireError(id, 'decision_unavailable', `No policy decision for ${c.action}: refused.`);
+    }
+    if (e instanceof IntentNotDurableError) {
+      return wireError(
+        id,
+        'intent_not_durable',
+        `${c.action} was not run: its intent record could not be made durable.`,
+      );
+    }
+    if (e instanceof UpstreamClosedError) {
+      return wireError(id, 'upstream_closed', `The MCP server is gone: ${e.reason}.`, {
+        reason: e.reason,
+      });
+    }
+    if (e instanceof SdkError) {
+      return wireError(id, 'internal_error', `The proxy refused ${c.action}: ${e.message}`, {
+        reason: e.code,
+      });
+    }
+    throw e;
+  }
+
+  onResponse(
+    request: JSONRPCRequest,
+    response: JSONRPCMessage,
+    extra: MessageExtraInfo | undefined,
+  ): JSONRPCMessage | Promise<JSONRPCMessage> {
+    const result = (response as { result?: Record<string, unknown> }).result;
+    if (!result) return response;
+    if (request.method === 'initialize') {
+      const info = result['serverInfo'] as { name?: unknown } | undefined;
+      if (typeof info?.name === 'string' && info.name !== '') this.serverName = info.name;
+      return response;
+    }
+    if (request.method !== 'tools/list' || !Array.isArray(result['tools'])) return response;
+    const tools = result['tools'] as { name?: unknown; annotations?: ToolAnnotations }[];
+    for (const t of tools) {
+      if (typeof t?.name === 'string') this.tools.set(t.name, t.annotations);
+    }
+    return this.o.filterTools ? this.filter(response, tools, extra) : response;
+  }
+
+  /** `tools/list` without the tools the decision point would deny this initiator. */
+  private async filter(
+    response: JSONRPCMessage,
+    tools: { name?: unknown; annotations?: ToolAnnotations }[],
+    extra: MessageExtraInfo | undefined,
+  ): Promise<JSONRPCMessage> {
+    const token = this.tokenOf(extra);
+    if (token === undefined) return response;
+    const session = await this.session(token, undefined);
+    const pdp = this.o.pdp!;
+    const allowed = await Promise.all(
+      tools.map(async (t) => {
+        if (typeof t?.name !== 'string') return false;
+        const c = this.classify('tools/call', { name: t.name, arguments: {} });
+        try {
+          const d = await pdp.decide({
+            action: { name: c.action, resource: c.resource, class: c.class, risk: c.risk },
+            credential: session.context.credential.token,
+            ...(session.context.taskId !== undefined ? { taskId: session.context.taskId } : {}),
+          });
+          return d.decision === 'allow';
+        } catch {
+          return false;
+        }
+      }),
+    );
+    const r = response as { result: Record<string, unknown> };
+    return {
+      ...r,
+      result: { ...r.result, tools: tools.filter((_t, i) => allowed[i]) },
+    } as unknown as JSONRPCMessage;
+  }
+}
+
+function safeDigest(v: unknown): string | undefined {
+  try {
+    return digestOf(v);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Streamable HTTP mode: the proxy is an MCP server at `http://HOST:PORT/mcp` in front of an
+ * upstream Streamable HTTP MCP server. Each request's `Authorization: Bearer` credential (a
+ * Provenant credential) names the initiator its calls are made for; without a valid one the
+ * proxy answers 401 with `WWW-Authenticate: Bearer resource_metadata="…"`, and serves that
+ * protected-resource metadata (RFC 9728) at `/.well-known/oauth-protected-resource`, as the MCP
+ * authorization specification describes. The credential is never passed upstream.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { remotePdp } from '@provenant/sdk';
+import { createPolicyGate } from '../policy/gate.js';
+import type { ProxyConfig } from '../policy/config.js';
+import { createRelay } from '../relay/relay.js';
+import type { Relay } from '../relay/relay.js';
+import { recorderFor } from './recording.js';
+import type { RecordingOptions } from './recording.js';
+
+export interface HttpProxyOptions extends RecordingOptions {
+  /** Where to listen (default 127.0.0.1, port 0: any free port). */
+  readonly host?: string;
+  readonly port?: number;
+  /** The upstream MCP server's Streamable HTTP endpoint. */
+  readonly upstream: string | URL;
+  readonly config?: ProxyConfig;
+  readonly filterTools?: boolean;
+  /** The proxy's public base URL, if it differs from where it listens (e.g. behind TLS). */
+  readonly publicUrl?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningHttpProxy {
+  /** The MCP endpoint, e.g. http://127.0.0.1:8931/mcp. */
+  readonly url: string;
+  /** Active MCP sessions. */
+  sessions(): number;
+  close(): Promise<void>;
+}
+
+export const MCP_PATH = '/mcp';
+export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
+
+export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpProxy> {
+  const log = o.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const { recorder, owned } = recorderFor(o);
+  const gate = createPolicyGate({
+    recorder,
+    initiatorToken: (extra) => extra?.authInfo?.token,
+    ...(o.config ? { config: o.config } : {}),
+    ...(o.filterTools ? { filterTools: true, pdp: remotePdp(o.collectorUrl, fetch) } : {}),
+  });
+  const upstream = new URL(o.upstream);
+  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; relay: Relay }>();
+  let base = '';
+  const metadataUrl = () => `${base}${RESOURCE_METADATA_PATH}`;
+
+  const unauthorized = (res: ServerResponse, error?: string, description?: string) => {
+    const params = [`resource_metadata="${metadataUrl()}"`];
+    if (error) params.push(`error="${error}"`);
+    if (description) params.push(`error_description="${description.replace(/["\\]/g, "'")}"`);
+    res.writeHead(401, {
+      'content-type': 'application/json',
+      'www-authenticate': `Bearer ${params.join(', ')}`,
+    });
+    res.end(
+      JSON.stringify({
+        error: {
+          code: error ?? 'unauthenticated',
+          message: description ?? 'A Provenant credential is required (Authorization: Bearer).',
+        },
+      }),
+    );
+  };
+
+  const jsonRpcError = (res: ServerResponse, status: number, message: string) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message } }));
+  };
+
+  const readBody = async (req: IncomingMessage): Promise<unknown> => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    return text === '' ? undefined : JSON.parse(text);
+  };
+
+  const newSession = async (): Promise<StreamableHTTPServerTransport> => {
+    const client = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => void sessions.set(id, { transport: client, relay }),
+    });
+    const server = new StreamableHTTPClientTransport(upstream);
+    const relay = createRelay({
+      client,
+      server,
+      interceptor: gate,
+      onError: (side, e) => log(`mcp-proxy: ${side}: ${e.message}`),
+    });
+    await relay.start();
+    void relay.closed.then(() => {
+      if (client.sessionId !== undefined) sessions.delete(client.sessionId);
+    });
+    return client;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', base);
+    if (
+      url.pathname === RESOURCE_METADATA_PATH ||
+      url.pathname === `${RESOURCE_METADATA_PATH}${MCP_PATH}`
+    ) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          resource: `${base}${MCP_PATH}`,
+          authorization_servers: [o.collectorUrl.replace(/\/+$/, '')],
+          bearer_methods_supported: ['header'],
+          resource_name: 'Provenant MCP attribution proxy',
+        }),
+      );
+      return;
+    }
+    if (url.pathname !== MCP_PATH) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'not_found', message: 'Not found.' } }));
+      return;
+    }
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) {
+      unauthorized(res);
+      return;
+    }
+    const token = m[1]!;
+    let auth: AuthInfo;
+    try {
+      const session = await gate.authenticate(token);
+      const c = session.context.credential;
+      auth = {
+        token,
+        clientId: session.context.initiator.id,
+        scopes: [...c.scope],
+        expiresAt: c.exp,
+      };
+    } catch (e) {
+      unauthorized(res, 'invalid_token', (e as Error).message);
+      return;
+    }
+    let body: unknown;
+    if (req.method === 'POST') {
+      try {
+        body = await readBody(req);
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: -32700, message: 'Parse error' },
+          }),
+        );
+        return;
+      }
+    }
+    const sid = req.headers['mcp-session-id'];
+    let transport: StreamableHTTPServerTransport | undefined;
+    if (typeof sid === 'string') {
+      transport = sessions.get(sid)?.transport;
+      if (!transport) {
+        jsonRpcError(res, 404, 'Session not found.');
+        return;
+      }
+    } else if (req.method === 'POST' && isInitialize(body)) {
+      transport = await newSession();
+    } else {
+      jsonRpcError(res, 400, 'No valid session id; start with initialize.');
+      return;
+    }
+    await transport.handleRequest(Object.assign(req, { auth }), res, body);
+  };
+
+  const http: HttpServer = createServer((req, res) => {
+    handle(req, res).catch((e: Error) => {
+      log(`mcp-proxy: http: ${e.message}`);
+      if (!res.headersSent) jsonRpcError(res, 500, 'Internal error.');
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = http.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  base = (o.publicUrl ?? `http://${host}:${addr.port}`).replace(/\/+$/, '');
+
+  return {
+    url: `${base}${MCP_PATH}`,
+    sessions: () => sessions.size,
+    close: async () => {
+      for (const s of [...sessions.values()]) await s.relay.close();
+      sessions.clear();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await recorder.flush();
+      if (owned) await recorder.close();
+    },
+  };
+}
+
+function isInitialize(body: unknown): boolean {
+  const msgs = Array.isArray(body) ? body : [body];
+  return msgs.some(
+    (m) =>
+      typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize',
+  );
+}

@@ -1,0 +1,287 @@
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { digestOf } from '@provenant/core';
+import { createRecorder, remotePdp } from '@provenant/sdk';
+import type { Recorder } from '@provenant/sdk';
+import type { RunningCollector } from '@provenant/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WIRE_ERROR, createPolicyGate, parseConfig } from '../src/index.js';
+import type { PolicyGateOptions } from '../src/index.js';
+import { PROXY, collector, events, rig, scenario, tempDir } from './helpers.js';
+import type { Rig, Stored } from './helpers.js';
+
+const CONFIG = parseConfig({
+  server: 'github-mcp',
+  tools: {
+    read_file: { action: 'github.get_file', resource: 'repo:{repo}' },
+    delete_repo: { action: 'github.delete_repo', resource: 'repo:{repo}' },
+    fail: { action: 'github.search_code', resource: 'repo:acme/payments' },
+    boom: { action: 'github.list_issues', resource: 'repo:acme/payments' },
+    slow: { action: 'github.get_file', resource: 'repo:acme/slow' },
+    crash: { action: 'github.get_file', resource: 'repo:acme/crash' },
+    echo_meta: { action: 'github.get_file', resource: 'repo:acme/meta' },
+  },
+  resources: { action: 'github.get_file', resource: 'repo:acme/docs' },
+  prompts: { action: 'github.get_file', resource: 'repo:acme/prompts' },
+});
+
+let tmp: ReturnType<typeof tempDir>;
+let c: RunningCollector;
+let who: Awaited<ReturnType<typeof scenario>>;
+let recorder: Recorder;
+const rigs: Rig[] = [];
+
+beforeAll(async () => {
+  tmp = tempDir('gate');
+  c = await collector(tmp.dir);
+  who = await scenario(c.url);
+  recorder = createRecorder({
+    collectorUrl: c.url,
+    identity: who.proxy,
+    spool: false,
+    batch: { maxDelayMs: 5 },
+  });
+});
+
+afterAll(async () => {
+  for (const r of rigs) await r.close();
+  await recorder.close();
+  await c.close();
+  tmp.remove();
+});
+
+async function through(token: string, extra: Partial<PolicyGateOptions> = {}): Promise<Rig> {
+  const r = await rig(
+    createPolicyGate({ recorder, config: CONFIG, initiatorToken: token, ...extra }),
+  );
+  rigs.push(r);
+  return r;
+}
+
+/** The trace the proxy sends calls in: what the server saw as _meta.traceparent. */
+async function traceOf(r: Rig): Promise<string> {
+  const res = await r.client.callTool({ name: 'echo_meta', arguments: {} });
+  const meta = JSON.parse((res.content as { text: string }[])[0]!.text) as { traceparent: string };
+  return meta.traceparent.split('-')[1]!;
+}
+
+async function toolRecords(traceId: string, tool: string): Promise<Stored[]> {
+  expect(await recorder.drain(5_000)).toBe(true);
+  return (await events(c.url, { trace_id: traceId, type: 'tool.called' })).filter(
+    (e) => e.action.tool?.name === tool,
+  );
+}
+
+/** The final record of a call (an unannotated tool is presumed destructive: intent first). */
+async function outcomeOf(traceId: string, tool: string): Promise<Stored> {
+  const recs = await toolRecords(traceId, tool);
+  return recs[recs.length - 1]!;
+}
+
+describe('policy gate', () => {
+  it('allows a read: forwards it unchanged and records a verified, decided, digested call', async () => {
+    const r = await through(who.alice);
+    await r.client.listTools();
+    const res = await r.client.callTool({
+      name: 'read_file',
+      arguments: { repo: 'acme/payments', path: 'README.md' },
+    });
+    expect(res).toEqual({
+      content: [{ type: 'text', text: 'contents of acme/payments/README.md' }],
+    });
+    const trace = await traceOf(r);
+    const [rec, ...rest] = await toolRecords(trace, 'read_file');
+    expect(rest).toEqual([]);
+    expect(rec).toMatchObject({
+      type: 'tool.called',
+      initiator: { id: 'user:alice', kind: 'human' },
+      actor: { id: PROXY, kind: 'agent_instance' },
+      attribution: { level: 'verified' },
+      action: {
+        name: 'github.get_file',
+        resource: 'repo:acme/payments',
+        tool: { server: 'github-mcp', name: 'read_file' },
+        class: { privileged: false, irreversible: false, external: false },
+        risk: 'low',
+        args_digest: digestOf({ repo: 'acme/payments', path: 'README.md' }),
+      },
+      policy: { decision: 'allow', engine: 'cedar' },
+      outcome: { status: 'success', result_digest: digestOf(res) },
+    });
+    expect(rec!.outcome.duration_ms).toBeGreaterThanOrEqual(0);
+    const decisions = await events(c.url, { type: 'policy.decision' });
+    expect(decisions.map((d) => d.policy?.decision_id)).toContain(rec!.policy!.decision_id);
+  });
+
+  it('records intent and outcome of a destructive call in one trace (fail closed)', async () => {
+    const r = await through(who.alice);
+    await r.client.listTools();
+    const res = await r.client.callTool({ name: 'delete_repo', arguments: { repo: 'acme/old' } });
+    expect(res.content).toEqual([{ type: 'text', text: 'deleted acme/old' }]);
+    const recs = await toolRecords(await traceOf(r), 'delete_repo');
+    expect(recs.map((e) => e.outcome.status)).toEqual(['pending', 'success']);
+    expect(recs[0]!.action.class).toEqual({
+      privileged: false,
+      irreversible: true,
+      external: false,
+    });
+    expect(recs[1]!.cause).toEqual({ kind: 'agent_decision', record_id: recs[0]!.id });
+    expect(recs[1]!.policy!.decision_id).toBe(recs[0]!.policy!.decision_id);
+  });
+
+  it('refuses a denied call with a JSON-RPC error naming the decision, and records it', async () => {
+    const r = await through(who.bob);
+    await r.client.listTools();
+    const err = await r.client
+      .callTool({ name: 'delete_repo', arguments: { repo: 'acme/payments' } })
+      .catch((e: unknown) => e as { code: number; message: string; data: Record<string, unknown> });
+    expect(err).toMatchObject({ code: WIRE_ERROR.policy_denied });
+    const decisionId = (err as { data: { decision_id: string } }).data.decision_id;
+    expect(err.message).toContain(`Denied by policy: github.delete_repo on repo:acme/payments`);
+    expect(err.message).toContain(decisionId);
+    const [rec] = await toolRecords(await traceOf(r), 'delete_repo');
+    expect(rec).toMatchObject({
+      initiator: { id: 'user:bob' },
+      policy: { decision: 'deny', decision_id: decisionId },
+      outcome: { status: 'denied', error: { code: 'policy_denied' } },
+    });
+  });
+
+  it('relays a tool error (isError) unchanged and records an error outcome', async () => {
+    const r = await through(who.alice);
+    const res = await r.client.callTool({ name: 'fail', arguments: {} });
+    expect(res).toEqual({ content: [{ type: 'text', text: 'the tool failed' }], isError: true });
+    const rec = await outcomeOf(await traceOf(r), 'fail');
+    expect(rec!.outcome).toMatchObject({
+      status: 'error',
+      error: { code: 'tool_error', message: expect.stringContaining(digestOf(res)) },
+    });
+  });
+
+  it('relays a JSON-RPC error from the server unchanged and records an error outcome', async () => {
+    const r = await through(who.alice);
+    await expect(r.client.callTool({ name: 'boom', arguments: {} })).rejects.toMatchObject({
+      code: -32602,
+    });
+    const rec = await outcomeOf(await traceOf(r), 'boom');
+    expect(rec!.outcome).toMatchObject({ status: 'error', error: { code: 'upstream_error' } });
+  });
+
+  it('keeps the client traceparent and records the call in the client trace', async () => {
+    const r = await through(who.alice);
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const res = await r.client.callTool({
+      name: 'echo_meta',
+      arguments: {},
+      _meta: { traceparent: tp },
+    });
+    expect(JSON.parse((res.content as { text: string }[])[0]!.text)).toEqual({ traceparent: tp });
+    const [rec] = await toolRecords('0af7651916cd43dd8448eb211c80319c', 'echo_meta');
+    expect(rec!.trace).toMatchObject({ trace_id: '0af7651916cd43dd8448eb211c80319c' });
+  });
+
+  it('decides and records resources/read and prompts/get', async () => {
+    const r = await through(who.alice);
+    await r.client.readResource({ uri: 'file:///readme.md' });
+    await r.client.getPrompt({ name: 'greet', arguments: { who: 'alice' } });
+    const trace = await traceOf(r);
+    const [res] = await toolRecords(trace, 'file:///readme.md');
+    const [prompt] = await toolRecords(trace, 'greet');
+    expect(res!.action).toMatchObject({ resource: 'repo:acme/docs' });
+    expect(prompt!.outcome.status).toBe('success');
+  });
+
+  it('refuses a tool the policy schema does not know (default action name)', async () => {
+    const r = await through(who.alice);
+    await expect(r.client.callTool({ name: 'list_roots', arguments: {} })).rejects.toMatchObject({
+      code: WIRE_ERROR.policy_denied,
+      message: expect.stringContaining('github-mcp.list_roots on mcp:github-mcp/list_roots'),
+    });
+  });
+
+  it('records a cancelled call as an error and sends nothing more', async () => {
+    const r = await through(who.alice);
+    const ac = new AbortController();
+    const call = r.client.callTool(
+      { name: 'slow', arguments: { ms: 5_000 } },
+      CallToolResultSchema,
+      {
+        signal: ac.signal,
+      },
+    );
+    setTimeout(() => ac.abort('stop'), 100);
+    await expect(call).rejects.toThrow(/stop|abort/i);
+    const rec = await outcomeOf(await traceOf(r), 'slow');
+    expect(rec!.outcome).toMatchObject({ status: 'error', error: { code: 'call_cancelled' } });
+  });
+
+  it('filters tools/list to what policy allows, with the flag', async () => {
+    const bob = await through(who.bob, { filterTools: true, pdp: remotePdp(c.url, fetch) });
+    const names = (await bob.client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('read_file');
+    expect(names).not.toContain('delete_repo');
+    expect(names).not.toContain('ask_model');
+    const alice = await through(who.alice);
+    expect((await alice.client.listTools()).tools.map((t) => t.name)).toContain('ask_model');
+  });
+
+  it('reports the server going away to the client and records an error outcome', async () => {
+    const r = await through(who.alice);
+    const trace = await traceOf(r);
+    await expect(r.client.callTool({ name: 'crash', arguments: {} })).rejects.toMatchObject({
+      code: WIRE_ERROR.upstream_closed,
+    });
+    const rec = await outcomeOf(trace, 'crash');
+    expect(rec!.outcome).toMatchObject({
+      status: 'error',
+      error: { code: 'UpstreamClosedError' },
+    });
+  });
+});
+
+describe('policy gate, collector trouble', () => {
+  it('refuses a call when no decision can be had', async () => {
+    const rec = createRecorder({
+      collectorUrl: c.url,
+      identity: who.proxy,
+      spool: false,
+      batch: { maxDelayMs: 5 },
+      pdp: {
+        decide: () => {
+          throw new Error('decision point down');
+        },
+      },
+    });
+    const r = await rig(
+      createPolicyGate({ recorder: rec, config: CONFIG, initiatorToken: who.alice }),
+    );
+    rigs.push(r);
+    await expect(
+      r.client.callTool({ name: 'read_file', arguments: { repo: 'acme/payments', path: 'x' } }),
+    ).rejects.toMatchObject({ code: WIRE_ERROR.decision_unavailable });
+    await rec.close();
+  });
+
+  it('fails closed: a destructive call does not run when its intent cannot be made durable', async () => {
+    const rec = createRecorder({
+      collectorUrl: c.url,
+      identity: who.proxy,
+      spool: false,
+      batch: { maxDelayMs: 5 },
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      // The issuer and decision point answer; the ledger's ingest is unreachable.
+      fetch: (input, init) =>
+        String(input).includes('/v1/events')
+          ? Promise.reject(new TypeError('fetch failed'))
+          : fetch(input, init),
+    });
+    const r = await rig(
+      createPolicyGate({ recorder: rec, config: CONFIG, initiatorToken: who.alice }),
+    );
+    rigs.push(r);
+    await r.client.listTools();
+    await expect(
+      r.client.callTool({ name: 'delete_repo', arguments: { repo: 'acme/keep' } }),
+    ).rejects.toMatchObject({ code: WIRE_ERROR.intent_not_durable });
+    await rec.close();
+  });
+});
