@@ -21,11 +21,14 @@ import { buildLedger } from './lib/ledger.js';
 import { fmtInt, machine, msSince, now, removeDir, tempDir, ROOT } from './lib/util.js';
 import { render, writeDoc } from './lib/report.js';
 
-const NAMES = ['ingest', 'proofs', 'verify', 'rss'];
+const NAMES = ['ingest', 'proofs', 'verify', 'rss', 'identity', 'sdk'];
+// Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
+// section of docs/BENCHMARKS.md.
+const EXTRA = ['identity', 'sdk'];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
-Runs the benchmarks (ingest, proofs, verify, rss), each beside its floor, prints a table and
-records it in docs/BENCHMARKS.md.
+Runs the benchmarks (ingest, proofs, verify, rss; identity = issues 3 and 4, sdk = issue 5),
+each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
   --no-write      print the table, leave docs/BENCHMARKS.md alone
@@ -101,7 +104,7 @@ process.once('SIGINT', () => {
 });
 try {
   if (selected.includes('ingest')) results.ingest = await ingest.run({ quick, say, nodeArgs });
-  if (selected.some((n) => n !== 'ingest')) {
+  if (selected.some((n) => n !== 'ingest' && !EXTRA.includes(n))) {
     const size = quick ? QUICK_LEDGER : FULL_LEDGER;
     ledgerDir = tempDir('ledger');
     say(`building a ${fmtInt(size)}-entry ledger in ${ledgerDir}`);
@@ -121,10 +124,26 @@ try {
 info.totalMs = msSince(t0);
 info.loadEnd = loadavg()[0];
 
-const report = render(info, results);
-console.log(`\n${report.table}\n`);
-console.log(`total run time ${(info.totalMs / 60_000).toFixed(1)} min`);
-if (!values['no-write']) {
-  const file = writeDoc(resolve(ROOT, 'docs', 'BENCHMARKS.md'), info, report);
-  console.log(`recorded in ${file}`);
+const spineSelected = selected.some((n) => !EXTRA.includes(n));
+const report = spineSelected ? render(info, { ...results }) : null;
+if (report) {
+  console.log(`\n${report.table}\n`);
+  console.log(`total run time ${(info.totalMs / 60_000).toFixed(1)} min`);
+  if (!values['no-write']) {
+    const file = writeDoc(resolve(ROOT, 'docs', 'BENCHMARKS.md'), info, report);
+    console.log(`recorded in ${file}`);
+  }
+}
+const flags = [...(quick ? ['--quick'] : []), ...(values['no-write'] ? ['--no-write'] : [])];
+if (selected.includes('identity')) {
+  say('identity and policy benchmarks (bench/identity-policy.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'identity-policy.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('sdk')) {
+  say('agent SDK benchmarks (bench/sdk.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'sdk-record.js'), ...flags], {
+    stdio: 'inherit',
+  });
 }
