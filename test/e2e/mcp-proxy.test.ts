@@ -237,3 +237,45 @@ describe('provenant mcp-proxy (Streamable HTTP, real process)', () => {
     }
   });
 });
+
+describe('provenant mcp-proxy (stdio), lifecycle', () => {
+  it('reports a server command that cannot start and exits', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'mcp-proxy',
+        '--identity',
+        identityFile,
+        '--collector',
+        c.url,
+        '--',
+        join(tmp.dir, 'no-such-server'),
+      ],
+      { env: { ...process.env, PROVENANT_INITIATOR_TOKEN: who.alice } },
+    );
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((ok) => child.on('exit', ok));
+    expect(code).toBe(0);
+    expect(err).toMatch(
+      /the MCP server stopped: could not start .*no-such-server: spawn .* ENOENT/,
+    );
+  });
+
+  it('stops the server and flushes its records on SIGTERM', async () => {
+    const { client, stderr } = await connect(proxyArgs(), who.alice);
+    const pid = (client.transport as StdioClientTransport).pid!;
+    await client.listTools();
+    await client.callTool({ name: 'read_file', arguments: { repo: 'acme/sigterm', path: 'x' } });
+    const closed = new Promise<void>((ok) => (client.onclose = ok));
+    process.kill(pid, 'SIGTERM');
+    await closed;
+    expect(stderr()).toMatch(/the MCP server stopped: the process (exited|was killed)/);
+    const recs = (await records('user:alice', 'read_file')).filter(
+      (e) => e.action.resource === 'repo:acme/sigterm',
+    );
+    expect(recs.map((e) => e.outcome.status)).toEqual(['success']);
+  });
+});

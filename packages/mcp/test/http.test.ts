@@ -22,8 +22,13 @@ import {
 } from './helpers.js';
 
 /** The fixture server over Streamable HTTP (stateful: one MCP server per session). */
-async function upstreamServer(): Promise<{ url: string; close(): Promise<void> }> {
+async function upstreamServer(): Promise<{
+  url: string;
+  ended: string[];
+  close(): Promise<void>;
+}> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
+  const ended: string[] = [];
   const http: HttpServer = createServer((req, res) => {
     void (async () => {
       const sid = req.headers['mcp-session-id'];
@@ -32,6 +37,7 @@ async function upstreamServer(): Promise<{ url: string; close(): Promise<void> }
         const transport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           onsessioninitialized: (id) => void transports.set(id, transport),
+          onsessionclosed: (id) => void ended.push(id),
         });
         await createFixtureServer().connect(transport);
         t = transport;
@@ -43,6 +49,7 @@ async function upstreamServer(): Promise<{ url: string; close(): Promise<void> }
   const { port } = http.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/mcp`,
+    ended,
     close: async () => {
       for (const t of transports.values()) await t.close();
       http.closeAllConnections();
@@ -180,5 +187,43 @@ describe('Streamable HTTP mode', () => {
     });
     expect(progress).toEqual([1, 2, 3, 4, 5]);
     await alice.close();
+  });
+
+  it('ends the upstream session when the client ends its session', async () => {
+    const client = fixtureClient();
+    const transport = new StreamableHTTPClientTransport(new URL(proxy.url), {
+      requestInit: { headers: { authorization: `Bearer ${who.alice}` } },
+    });
+    await client.connect(transport);
+    const before = proxy.sessions();
+    const endedBefore = upstream.ended.length;
+    await transport.terminateSession();
+    await client.close();
+    await new Promise((ok) => setTimeout(ok, 50));
+    expect(proxy.sessions()).toBe(before - 1);
+    expect(upstream.ended.length).toBe(endedBefore + 1);
+  });
+});
+
+describe('Streamable HTTP mode, upstream down', () => {
+  it('answers the client with an upstream_closed error when the server cannot be reached', async () => {
+    const down = await startHttpProxy({
+      collectorUrl: c.url,
+      recorder,
+      upstream: 'http://127.0.0.1:9/mcp',
+      log: () => {},
+    });
+    try {
+      const client = fixtureClient();
+      await expect(
+        client.connect(
+          new StreamableHTTPClientTransport(new URL(down.url), {
+            requestInit: { headers: { authorization: `Bearer ${who.alice}` } },
+          }),
+        ),
+      ).rejects.toThrow(/Could not reach the MCP server/);
+    } finally {
+      await down.close();
+    }
   });
 });

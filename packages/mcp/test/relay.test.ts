@@ -74,12 +74,22 @@ describe('relay (no interceptor)', () => {
     });
   });
 
-  it('relays server-to-client requests: sampling and roots', async () => {
+  it('relays server-to-client requests: sampling, roots and elicitation', async () => {
     r = await rig();
     const s = await r.client.callTool({ name: 'ask_model', arguments: {} });
     expect(s.content).toEqual([{ type: 'text', text: 'model said: hi' }]);
     const roots = await r.client.callTool({ name: 'list_roots', arguments: {} });
     expect(roots.content).toEqual([{ type: 'text', text: 'file:///work' }]);
+    const e = await r.client.callTool({ name: 'elicit', arguments: {} });
+    expect(e.content).toEqual([{ type: 'text', text: 'user: decline' }]);
+  });
+
+  it('relays client notifications to the server', async () => {
+    r = await rig();
+    await r.client.sendRootsListChanged();
+    await r.client.sendRootsListChanged();
+    const n = await r.client.callTool({ name: 'roots_changed', arguments: {} });
+    expect(n.content).toEqual([{ type: 'text', text: '2' }]);
   });
 
   it('relays progress notifications and server notifications', async () => {

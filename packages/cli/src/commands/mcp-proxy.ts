@@ -75,11 +75,20 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
   if (!token) {
     throw usageError('--initiator-token (or PROVENANT_INITIATOR_TOKEN) is required.');
   }
+  // A client stopping the proxy with a signal still gets the server stopped and records flushed.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const result = await runStdioProxy({
     ...common,
     command,
     args: commandArgs,
     initiatorToken: token,
+    signal: stop.signal,
+  }).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   });
   if (!result.drained) {
     ctx.err('provenant mcp-proxy: some records did not reach the collector before exit.\n');

@@ -112,7 +112,7 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
       );
     } else {
       ctx.out(
-        `OK ${origin}: ${size} entries verified, root ${toBase64(rootHash)}, checkpoint signed by ${verifier.name}+${verifier.keyId.toString(16).padStart(8, '0')}` +
+        `OK ${origin}: ${size} ${size === 1 ? 'entry' : 'entries'} verified, root ${toBase64(rootHash)}, checkpoint signed by ${verifier.name}+${verifier.keyId.toString(16).padStart(8, '0')}` +
           (known
             ? `; consistent with the checkpoint seen before (size ${known.size}).\n`
             : '; first time this log is seen here.\n'),

@@ -95,6 +95,12 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       onsessioninitialized: (id) => void sessions.set(id, { transport: client, relay }),
     });
     const server = new StreamableHTTPClientTransport(upstream);
+    // Ending the client's session ends the upstream one too (DELETE, as the spec describes).
+    const closeUpstream = server.close.bind(server);
+    server.close = async () => {
+      await server.terminateSession().catch(() => {});
+      await closeUpstream();
+    };
     const relay = createRelay({
       client,
       server,

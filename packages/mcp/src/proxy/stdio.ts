@@ -28,6 +28,8 @@ export interface StdioProxyOptions extends RecordingOptions {
   readonly log?: (line: string) => void;
   /** The server process's environment (default: ours). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Stops the proxy (and the server) as if the client had gone away; records are flushed. */
+  readonly signal?: AbortSignal;
 }
 
 export interface StdioProxyResult {
@@ -60,7 +62,11 @@ export async function runStdioProxy(o: StdioProxyOptions): Promise<StdioProxyRes
     onError: (side, e) => log(`mcp-proxy: ${side}: ${e.message}`),
   });
   await relay.start();
+  const stop = () => void relay.close();
+  if (o.signal?.aborted) stop();
+  o.signal?.addEventListener('abort', stop, { once: true });
   await relay.closed;
+  o.signal?.removeEventListener('abort', stop);
   const serverExit = await server.exited;
   log(`mcp-proxy: the MCP server stopped: ${serverExit}`);
   await recorder.flush();
