@@ -51,6 +51,7 @@ Commands:
   dev-login sign in as a user through the development issuer (development only)
   explain-decision  replay a recorded policy decision, and show drift against the current set
   policy    test a request against a Cedar policy folder
+  mcp-proxy put attribution, policy and audit in front of any MCP server (stdio or HTTP)
   explain   the chain of responsibility of one action, with every check
   evidence  write an action's evidence bundle (verify it with verify --bundle)
   trace     every record of a trace as a causal tree
