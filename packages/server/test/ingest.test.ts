@@ -273,17 +273,24 @@ describe('ingest under storage trouble', () => {
   it('pushes back with 503 overloaded and Retry-After when the queue is full', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let committing = false;
     class Slow extends MemoryStorage {
       override async append(batch: AppendBatch): Promise<void> {
+        committing = true;
         await gate;
         return super.append(batch);
       }
     }
-    const { app } = await makeApp({ storage: new Slow(), limits: { maxQueuedEntries: 1 } });
+    const { app, log } = await makeApp({ storage: new Slow(), limits: { maxQueuedEntries: 1 } });
+    // Wait on state, not on time, so a loaded machine cannot reorder the steps.
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(cond()).toBe(true);
+    };
     const first = postJson(app, record()); // taken by the sequencer, waits on the gate
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => committing);
     const second = postJson(app, [record(), record()]); // queued behind it
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => log.queuedEntries === 2);
     const third = await postJson(app, record());
     expect(third.statusCode).toBe(503);
     expect(third.json().error.code).toBe('overloaded');
