@@ -27,6 +27,7 @@ import {
   removeDir,
   summarize,
   tempDir,
+  writeSection,
 } from './lib/util.js';
 
 const { values } = parseArgs({
@@ -459,8 +460,7 @@ const table = [
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ].join('\n');
 console.log(`\n${table}\n`);
-const section = `<!-- bench:identity-policy:start -->
-## Identity and policy (issues 3 and 4)
+const section = `## Identity and policy (issues 3 and 4)
 
 - date: ${info.date}
 - machine: ${info.machine.nproc} × ${info.machine.model}, ${info.machine.ramGiB.toFixed(1)} GiB RAM, Node ${info.machine.node}
@@ -468,17 +468,5 @@ const section = `<!-- bench:identity-policy:start -->
 
 ${table}
 
-Ingest: ${fmtInt(id.ingest.records)} records per round (${id.ingest.records / 500} requests of 500, 4 keep-alive connections) to \`provenant serve\` as a child process; the credentialed rounds use 100 distinct credentials (100 users, each delegated by token exchange to one agent instance), one per request, so each credential's signature is checked once and then served from the verified-token cache; records are not privileged, so no decision is required. Rounds alternate (no credential, then credential), best of ${id.ingest.rounds} each. Token exchange: the subject credential of one of 20 users plus a pre-signed client assertion of the agent instance, form-encoded; each answer comes after the \`delegation.granted\` record is durable. Embedded Cedar: \`DecisionPoint.decide\` (request built from the credential, 200 generated policies with \`like\`, set membership and depth conditions, Cedar ${new CedarEngine().version}) timed one call at a time in-process over ${fmtInt(pol.embedded.n)} calls. HTTP decisions: \`POST /v1/decisions\` with the same policy set, each answered after its \`policy.decision\` record is durable (group commit).
-<!-- bench:identity-policy:end -->`;
-if (!values['no-write']) {
-  const file = join(ROOT, 'docs', 'BENCHMARKS.md');
-  let doc = readFileSync(file, 'utf8');
-  doc = /<!-- bench:identity-policy:start -->[\s\S]*<!-- bench:identity-policy:end -->/.test(doc)
-    ? doc.replace(
-        /<!-- bench:identity-policy:start -->[\s\S]*<!-- bench:identity-policy:end -->/,
-        section,
-      )
-    : doc.replace('## History of full runs', `${section}\n\n## History of full runs`);
-  writeFileSync(file, doc);
-  console.log(`recorded in ${file}`);
-}
+Ingest: ${fmtInt(id.ingest.records)} records per round (${id.ingest.records / 500} requests of 500, 4 keep-alive connections) to \`provenant serve\` as a child process; the credentialed rounds use 100 distinct credentials (100 users, each delegated by token exchange to one agent instance), one per request, so each credential's signature is checked once and then served from the verified-token cache; records are not privileged, so no decision is required. Rounds alternate (no credential, then credential), best of ${id.ingest.rounds} each. Token exchange: the subject credential of one of 20 users plus a pre-signed client assertion of the agent instance, form-encoded; each answer comes after the \`delegation.granted\` record is durable. Embedded Cedar: \`DecisionPoint.decide\` (request built from the credential, 200 generated policies with \`like\`, set membership and depth conditions, Cedar ${new CedarEngine().version}) timed one call at a time in-process over ${fmtInt(pol.embedded.n)} calls. HTTP decisions: \`POST /v1/decisions\` with the same policy set, each answered after its \`policy.decision\` record is durable (group commit).`;
+if (!values['no-write']) console.log(`recorded in ${writeSection('identity-policy', section)}`);

@@ -3,7 +3,7 @@
 // recording on, decisions cached) vs the same MCP server called directly, same run, 1,000 calls.
 //
 //   node bench/mcp.js [--quick] [--no-write]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -20,6 +20,7 @@ import {
   removeDir,
   summarize,
   tempDir,
+  writeSection,
 } from './lib/util.js';
 
 const { values } = parseArgs({
@@ -183,8 +184,7 @@ const table = [
 ].join('\n');
 console.log(`\n${table}\n\nledger size after the run: ${result.ledger} records`);
 const m = machine();
-const section = `<!-- bench:mcp:start -->
-## MCP attribution proxy (issue 6)
+const section = `## MCP attribution proxy (issue 6)
 
 - date: ${new Date().toUTCString()}
 - machine: ${m.nproc} × ${m.model}, ${m.ramGiB.toFixed(1)} GiB RAM, Node ${m.node}
@@ -192,15 +192,5 @@ const section = `<!-- bench:mcp:start -->
 
 ${table}
 
-The official MCP \`Client\` over \`StdioClientTransport\` calls \`read_file\` on the stdio fixture server (packages/mcp/test/fixtures/stdio-server.js) ${CALLS} times one after another, after ${WARMUP} warm-up calls: directly, and through \`provenant mcp-proxy\` spawned as a real process in front of the same server, with the collector (the example policies) in the benchmark process. Through the proxy each call is attributed (alice's credential exchanged for the proxy's agent instance), decided (the decision cached after the first), forwarded, and recorded (batched, spooled). The proxy's config declares \`read_file\` a low-risk read (no privileged, irreversible or external flag), as an operator would for a read-only tool; a tool classed privileged, irreversible or external (the MCP default for a tool without annotations) also waits for its intent record to be durable before it runs, one more round trip to the collector per call (an exploratory run measured about 1.7 ms added p50 for that case). Two rounds alternate direct and proxied; the best of each is shown. The ledger held ${result.ledger} records at the end.
-<!-- bench:mcp:end -->`;
-if (!values['no-write']) {
-  const file = join(ROOT, 'docs', 'BENCHMARKS.md');
-  let doc = readFileSync(file, 'utf8');
-  const re = /<!-- bench:mcp:start -->[\s\S]*<!-- bench:mcp:end -->/;
-  doc = re.test(doc)
-    ? doc.replace(re, section)
-    : doc.replace('## History of full runs', `${section}\n\n## History of full runs`);
-  writeFileSync(file, doc);
-  console.log(`recorded in ${file}`);
-}
+The official MCP \`Client\` over \`StdioClientTransport\` calls \`read_file\` on the stdio fixture server (packages/mcp/test/fixtures/stdio-server.js) ${CALLS} times one after another, after ${WARMUP} warm-up calls: directly, and through \`provenant mcp-proxy\` spawned as a real process in front of the same server, with the collector (the example policies) in the benchmark process. Through the proxy each call is attributed (alice's credential exchanged for the proxy's agent instance), decided (the decision cached after the first), forwarded, and recorded (batched, spooled). The proxy's config declares \`read_file\` a low-risk read (no privileged, irreversible or external flag), as an operator would for a read-only tool; a tool classed privileged, irreversible or external (the MCP default for a tool without annotations) also waits for its intent record to be durable before it runs, one more round trip to the collector per call (an exploratory run measured about 1.7 ms added p50 for that case). Two rounds alternate direct and proxied; the best of each is shown. The ledger held ${result.ledger} records at the end.`;
+if (!values['no-write']) console.log(`recorded in ${writeSection('mcp', section)}`);

@@ -21,14 +21,14 @@ import { buildLedger } from './lib/ledger.js';
 import { fmtInt, machine, msSince, now, removeDir, tempDir, ROOT } from './lib/util.js';
 import { render, writeDoc } from './lib/report.js';
 
-const NAMES = ['ingest', 'proofs', 'verify', 'rss', 'identity', 'sdk', 'mcp'];
+const NAMES = ['ingest', 'proofs', 'verify', 'rss', 'identity', 'sdk', 'mcp', 'otlp'];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
-const EXTRA = ['identity', 'sdk', 'mcp'];
+const EXTRA = ['identity', 'sdk', 'mcp', 'otlp'];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
 Runs the benchmarks (ingest, proofs, verify, rss; identity = issues 3 and 4, sdk = issue 5,
-mcp = issue 6),
+mcp = issue 6, otlp = issue 9),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -139,6 +139,12 @@ const flags = [...(quick ? ['--quick'] : []), ...(values['no-write'] ? ['--no-wr
 if (selected.includes('identity')) {
   say('identity and policy benchmarks (bench/identity-policy.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'identity-policy.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('otlp')) {
+  say('OpenTelemetry ingest benchmark (bench/otlp.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'otlp.js'), ...flags], {
     stdio: 'inherit',
   });
 }

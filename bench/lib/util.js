@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks: timing, percentiles, temp dirs, child processes.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,4 +160,24 @@ export function runChild(args, { env = process.env } = {}) {
       resolve({ code, stdout, stderr, ms: msSince(start), pid: child.pid }),
     );
   });
+}
+
+/**
+ * Writes (or replaces) one benchmark's section of docs/BENCHMARKS.md, between
+ * `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->`, above the history of full runs.
+ */
+export function writeSection(name, markdown) {
+  const file = join(ROOT, 'docs', 'BENCHMARKS.md');
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const section = `${start}\n${markdown.trim()}\n${end}`;
+  let doc = readFileSync(file, 'utf8');
+  const at = doc.indexOf(start);
+  const stop = doc.indexOf(end);
+  doc =
+    at >= 0 && stop > at
+      ? doc.slice(0, at) + section + doc.slice(stop + end.length)
+      : doc.replace('## History of full runs', `${section}\n\n## History of full runs`);
+  writeFileSync(file, doc);
+  return file;
 }

@@ -12,6 +12,7 @@ import { evidence, evidenceHelp } from './commands/evidence.js';
 import { trace, traceHelp } from './commands/trace.js';
 import { coverage, coverageHelp } from './commands/coverage.js';
 import { mcpProxy, mcpProxyHelp } from './commands/mcp-proxy.js';
+import { witness, witnessHelp } from './commands/witness.js';
 import { CliError, EXIT } from './lib/errors.js';
 
 export interface CommandContext {
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   trace: { run: trace, help: traceHelp },
   coverage: { run: coverage, help: coverageHelp },
   'mcp-proxy': { run: mcpProxy, help: mcpProxyHelp },
+  witness: { run: witness, help: witnessHelp },
 };
 
 export const USAGE = `provenant <command> [options]
@@ -45,7 +47,7 @@ Commands:
   serve     run the collector on the embedded SQLite ledger
   verify    check a whole log offline, without trusting the server
   events    query records
-  export    write every record as JSON lines
+  export    write records as JSONL or OCSF, or send them as OTLP spans
   principals  register, list and disable principals (admin)
   token     get, exchange (RFC 8693) and decode credentials
   dev-login sign in as a user through the development issuer (development only)
@@ -56,6 +58,7 @@ Commands:
   evidence  write an action's evidence bundle (verify it with verify --bundle)
   trace     every record of a trace as a causal tree
   coverage  attribution coverage report (text, JSON, HTML)
+  witness   run a C2SP tlog-witness that cosigns a log's checkpoints
 
 Run "provenant <command> --help" for a command's options.
 Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 log or server unavailable.`;

@@ -21,3 +21,12 @@ export type {
   VerifyLogInput,
 } from './verify/verify-log.js';
 export * from './evidence/index.js';
+export * from './witness/index.js';
+export {
+  PostgresStorage,
+  POSTGRES_SCHEMA_VERSION,
+  PostgresLease,
+  createPostgresPool,
+  migratePostgres,
+} from './storage/postgres.js';
+export type { PostgresLeaseOptions, PostgresStorageOptions } from './storage/postgres.js';

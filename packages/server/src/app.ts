@@ -10,6 +10,8 @@ import { decisionRoutes } from './routes/decisions.js';
 import { principalRoutes } from './routes/principals.js';
 import { tokenRoutes } from './routes/token.js';
 import { investigateRoutes } from './routes/investigate.js';
+import { exportRoutes } from './routes/export.js';
+import { otlpRoutes } from './routes/otlp.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger option (pino); false for none. */
@@ -76,6 +78,8 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   principalRoutes(app, ctx);
   decisionRoutes(app, ctx);
   investigateRoutes(app, ctx);
+  exportRoutes(app, ctx);
+  otlpRoutes(app, ctx);
   return app;
 }
 

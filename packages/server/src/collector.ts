@@ -1,6 +1,12 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Log, SqliteStorage, loadOrCreateSignerKey } from '@provenant/ledger';
+import {
+  Log,
+  PostgresStorage,
+  SqliteStorage,
+  StorageError,
+  loadOrCreateSignerKey,
+} from '@provenant/ledger';
 import type { LogStorage } from '@provenant/ledger';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
@@ -14,8 +20,12 @@ import type { IdentityConfig } from './identity/service.js';
 import { CedarEngine, DEFAULT_AUDIT_RULES } from '@provenant/policy';
 import type { AuditRules } from '@provenant/policy';
 import { SqlitePolicyStore } from './policy/store.js';
+import { PostgresPolicyStore } from './policy/store-postgres.js';
+import { PostgresRegistryStore } from './identity/registry-postgres.js';
 import { DEFAULT_DETECTION_CONFIG, Detector } from './investigate/detections.js';
 import { PolicyService, loadOrCreateHmacKey } from './policy/service.js';
+import { COSIGNED_CHECKPOINT_FILE, CosignClient } from './witness/cosign-client.js';
+import type { WitnessEndpoint } from './witness/cosign-client.js';
 
 export const LEDGER_FILE = 'ledger.db';
 
@@ -39,6 +49,17 @@ export interface CollectorConfig {
   readonly auditRules?: AuditRules;
   /** Let low-risk actions through when the decision point fails (never privileged ones). */
   readonly failOpenLowRisk?: boolean;
+  /** Witnesses (C2SP tlog-witness) to cosign checkpoints; none by default. */
+  readonly witnesses?: readonly WitnessEndpoint[];
+  /** How many of `witnesses` must cosign a published checkpoint (k of n); default all. */
+  readonly witnessPolicy?: number;
+  /** How often new checkpoints are sent to the witnesses, ms; default 1000. */
+  readonly witnessIntervalMs?: number;
+  /**
+   * A PostgreSQL URL: the ledger, the identity registry and the policy history live there
+   * instead of `<data>/ledger.db` (keys and the admin token stay in `dataDir`).
+   */
+  readonly postgres?: string;
 }
 
 export const AUDIT_HMAC_KEY_FILE = 'audit-hmac.key';
@@ -51,12 +72,14 @@ export interface RunningCollector {
   readonly storage: LogStorage;
   readonly identity: IdentityService;
   readonly policy: PolicyService;
+  /** The witness client, when witnesses are configured. */
+  readonly cosigner?: CosignClient;
   /** The address it listens on, e.g. http://127.0.0.1:7410. */
   readonly url: string;
   close(): Promise<void>;
 }
 
-/** Opens the embedded SQLite ledger in `dataDir` and serves the collector API. */
+/** Opens the ledger (embedded SQLite in `dataDir`, or `postgres`) and serves the collector API. */
 export async function startCollector(config: CollectorConfig): Promise<RunningCollector> {
   const signer = loadOrCreateSignerKey(config.dataDir, config.origin);
   // The issuer URL names the port, so a "pick any port" start reserves one first.
@@ -64,28 +87,61 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const ledgerFile = join(config.dataDir, LEDGER_FILE);
-  const storage = new SqliteStorage(ledgerFile);
+  const pgStores = config.postgres === undefined ? null : await openPostgres(config.postgres);
+  const storage = pgStores?.storage ?? new SqliteStorage(ledgerFile);
   let log: Log;
   let identity: IdentityService;
   let policy: PolicyService;
   try {
     log = await Log.open({ storage, signer });
-    identity = await IdentityService.create(new SqliteRegistryStore(ledgerFile), {
-      ...defaultIdentityConfig(config.issuerUrl ?? url),
-      ...config.identity,
-      keysFile: join(config.dataDir, ISSUER_KEYS_FILE),
-    });
-    policy = new PolicyService(new CedarEngine(), new SqlitePolicyStore(ledgerFile), {
-      ...(config.policiesDir === undefined ? {} : { policiesDir: config.policiesDir }),
-      auditRules: config.auditRules ?? DEFAULT_AUDIT_RULES,
-      hmacKey: loadOrCreateHmacKey(join(config.dataDir, AUDIT_HMAC_KEY_FILE)),
-      failPolicy: { failOpenLowRisk: config.failOpenLowRisk ?? false },
-    });
+    identity = await IdentityService.create(
+      pgStores?.registry ?? new SqliteRegistryStore(ledgerFile),
+      {
+        ...defaultIdentityConfig(config.issuerUrl ?? url),
+        ...config.identity,
+        keysFile: join(config.dataDir, ISSUER_KEYS_FILE),
+      },
+    );
+    policy = new PolicyService(
+      new CedarEngine(),
+      pgStores?.policy ?? new SqlitePolicyStore(ledgerFile),
+      {
+        ...(config.policiesDir === undefined ? {} : { policiesDir: config.policiesDir }),
+        auditRules: config.auditRules ?? DEFAULT_AUDIT_RULES,
+        hmacKey: loadOrCreateHmacKey(join(config.dataDir, AUDIT_HMAC_KEY_FILE)),
+        failPolicy: { failOpenLowRisk: config.failOpenLowRisk ?? false },
+      },
+    );
   } catch (e) {
     await storage.close();
+    await pgStores?.end();
     throw e;
   }
   const limits = { ...DEFAULT_LIMITS, ...config.limits };
+  let cosigner: CosignClient | undefined;
+  type WitnessEvent = [level: 'info' | 'warn' | 'error', message: string, fields: object];
+  // Events before the app's logger exists are replayed once it does.
+  const earlyWitnessEvents: WitnessEvent[] = [];
+  let onWitnessEvent = (...event: WitnessEvent): void => void earlyWitnessEvents.push(event);
+  if (config.witnesses && config.witnesses.length > 0) {
+    try {
+      cosigner = new CosignClient({
+        log,
+        witnesses: config.witnesses,
+        ...(config.witnessPolicy === undefined ? {} : { policy: config.witnessPolicy }),
+        ...(config.witnessIntervalMs === undefined ? {} : { intervalMs: config.witnessIntervalMs }),
+        file: join(config.dataDir, COSIGNED_CHECKPOINT_FILE),
+        onEvent: (level, message, fields) => onWitnessEvent(level, message, fields),
+      });
+      await cosigner.load();
+    } catch (e) {
+      await storage.close();
+      identity.close();
+      policy.close();
+      await pgStores?.end();
+      throw e;
+    }
+  }
   const adminToken =
     config.adminToken ?? loadOrCreateAdminToken(join(config.dataDir, ADMIN_TOKEN_FILE));
   const app = buildApp(
@@ -97,6 +153,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       policy,
       alerts: new AlertLimiter(),
       adminToken,
+      ...(cosigner ? { cosignedCheckpoint: () => cosigner.checkpointNote() } : {}),
       detector: new Detector({
         ...DEFAULT_DETECTION_CONFIG,
         maxChainDepth: identity.config.policy.maxChainDepth,
@@ -105,6 +162,14 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     },
     { logger: config.logger ?? false },
   );
+  if (pgStores) {
+    // Registry and policy writes go through to PostgreSQL asynchronously: answer only after
+    // they are committed (or fail the request if they were not).
+    app.addHook('onSend', async (_request, _reply, payload) => {
+      await pgStores.flush();
+      return payload;
+    });
+  }
   try {
     // A policy folder that fails validation at start is refused: never serve without the rules
     // asked for. Later changes that fail keep the previous set active.
@@ -114,11 +179,15 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         : app.log.error({ errors: r.errors }, 'policy set refused; the previous set stays active'),
     );
     await app.listen({ host: config.host, port });
+    onWitnessEvent = (level, message, fields) => app.log[level](fields, message);
+    for (const e of earlyWitnessEvents.splice(0)) onWitnessEvent(...e);
+    cosigner?.start();
   } catch (e) {
     await app.close();
     await storage.close();
     identity.close();
     policy.close();
+    await pgStores?.end();
     throw e;
   }
   let closing: Promise<void> | null = null;
@@ -128,16 +197,54 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     storage,
     identity,
     policy,
+    ...(cosigner ? { cosigner } : {}),
     url,
     close: () =>
       (closing ??= (async () => {
+        await cosigner?.close();
         await app.close(); // stop accepting; in-flight requests finish first
         await log.close();
         await storage.close();
         identity.close();
         policy.close();
+        await pgStores?.end();
       })()),
   };
+}
+
+async function openPostgres(url: string) {
+  const storage = await PostgresStorage.open(url);
+  let registry: PostgresRegistryStore | undefined;
+  try {
+    registry = await PostgresRegistryStore.open(url);
+    const policy = await PostgresPolicyStore.open(url);
+    return {
+      storage,
+      registry,
+      policy,
+      flush: async () => {
+        if (registry!.idle && policy.idle) return;
+        try {
+          await Promise.all([registry!.flush(), policy.flush()]);
+        } catch (e) {
+          throw new StorageError(
+            'storage_unavailable',
+            'A registry or policy change was not stored.',
+            {
+              cause: (e as Error).message,
+            },
+          );
+        }
+      },
+      end: async () => {
+        await Promise.all([registry!.end(), policy.end()]);
+      },
+    };
+  } catch (e) {
+    await storage.close();
+    await registry?.end();
+    throw e;
+  }
 }
 
 function freePort(host: string): Promise<number> {

@@ -32,4 +32,6 @@ export interface CollectorContext {
   /** Bearer token for the admin routes (principals); none disables them. */
   readonly adminToken?: string;
   readonly clock?: () => number;
+  /** The checkpoint note for GET /v1/log/checkpoint, with witness cosignatures (witness/). */
+  readonly cosignedCheckpoint?: () => string;
 }

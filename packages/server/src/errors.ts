@@ -25,6 +25,21 @@ export const WIRE_ERRORS = {
   tree_size_out_of_range: { status: 400, text: 'The tree size is 0 or larger than the log.' },
   leaf_index_out_of_range: { status: 400, text: 'The record is not in a tree of that size.' },
   invalid_tile_path: { status: 404, text: 'Not a canonical tlog-tiles path.' },
+  unsupported_export_format: { status: 400, text: 'The export format is not jsonl or ocsf.' },
+  // OTLP/HTTP receiver (POST /v1/traces), answered as google.rpc.Status
+  malformed_protobuf: {
+    status: 400,
+    text: 'The body is not a protobuf ExportTraceServiceRequest (or not valid gzip).',
+  },
+  malformed_otlp: {
+    status: 400,
+    text: 'The JSON body is not an OTLP/JSON ExportTraceServiceRequest.',
+  },
+  unsupported_encoding: { status: 415, text: 'Content-Encoding is neither gzip nor identity.' },
+  decompressed_too_large: {
+    status: 413,
+    text: 'The gzip body decompresses to more than the body limit (default 8 MiB).',
+  },
   // investigation (provenance, evidence, traces, coverage)
   invalid_trace_id: {
     status: 400,
@@ -79,6 +94,24 @@ export const WIRE_ERRORS = {
   },
   admin_required: { status: 401, text: 'The route needs the admin token.' },
   invalid_principal: { status: 400, text: 'The principal is malformed (kind, id form, keys).' },
+  // witness (`provenant witness`, C2SP tlog-witness POST /add-checkpoint)
+  malformed_add_checkpoint: {
+    status: 400,
+    text: 'The body is not `old <size>`, proof lines, a blank line and a signed checkpoint.',
+  },
+  log_signature_invalid: {
+    status: 403,
+    text: 'The checkpoint is not signed by a key the witness knows for that log.',
+  },
+  unknown_log: { status: 404, text: 'The witness is not configured for the checkpoint origin.' },
+  old_size_mismatch: {
+    status: 409,
+    text: '`old` is not the size the witness last cosigned (body: that size, text/x.tlog.size).',
+  },
+  consistency_proof_failed: {
+    status: 422,
+    text: 'The consistency proof from the cosigned checkpoint does not verify.',
+  },
   // per-record (appear in `rejected[]` of an ingest answer)
   not_an_object: { status: 422, text: 'A record is not a JSON object.' },
   unknown_schema: { status: 422, text: 'The `schema` field is missing or not provenant.event/v1.' },
@@ -94,6 +127,10 @@ export const WIRE_ERRORS = {
   attribution_mismatch: {
     status: 422,
     text: 'The record contradicts its credential; a security.alert was written.',
+  },
+  invalid_span: {
+    status: 422,
+    text: 'A GenAI span has malformed ids or no start time (OTLP partial success).',
   },
   attribution_required: {
     status: 422,

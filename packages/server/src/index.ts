@@ -28,3 +28,41 @@ export { buildTraceTree, renderTraceTree } from './investigate/trace.js';
 export type { TraceNode, TraceRecord } from './investigate/trace.js';
 export { Detector, detectionAlert, DEFAULT_DETECTION_CONFIG } from './investigate/detections.js';
 export type { Detection, DetectionCode, DetectionConfig } from './investigate/detections.js';
+export * from './witness/index.js';
+export { otlpRoutes, otlpFormatOf } from './routes/otlp.js';
+export type { OtlpStats } from './routes/otlp.js';
+export {
+  GENAI_OPERATIONS,
+  OTLP_ID_NAMESPACE,
+  genAiOperation,
+  mapSpans,
+  nanosToRfc3339,
+  otlpRecordId,
+} from './otlp/map.js';
+export type { GenAiOperation, SpanMapping } from './otlp/map.js';
+export { decodeTraceRequest, encodeStatus, encodeTraceResponse } from './otlp/protobuf.js';
+export { decodeTraceRequestJson } from './otlp/json.js';
+export { OtlpDecodeError } from './otlp/model.js';
+export type { OtlpAttributes, OtlpLink, OtlpSpan, OtlpValue } from './otlp/model.js';
+export { toOcsfApiActivity, OCSF_VERSION } from './export/ocsf.js';
+export type { OcsfApiActivity, OcsfOptions, ServedRecord } from './export/ocsf.js';
+export {
+  OtlpSender,
+  OtlpExportError,
+  DEFAULT_OTLP_ENDPOINT,
+  OTLP_PROTOCOLS,
+  toSpan as recordToSpan,
+  otlpJsonBody,
+  exportResource,
+  recordGenAiOperation,
+} from './export/otlp.js';
+export type { OtlpSendOptions, OtlpSendResult, OtlpProtocol, ExportSpan } from './export/otlp.js';
+export {
+  EXPORT_FORMATS,
+  isExportFormat,
+  exportPages,
+  exportLine,
+  exportChunks,
+  servedRecord,
+} from './export/stream.js';
+export type { ExportFormat, ExportFilter } from './export/stream.js';

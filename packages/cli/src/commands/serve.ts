@@ -1,4 +1,5 @@
 import { oidcIssuer, startCollector } from '@provenant/server';
+import { parseCosignerVerifierKey } from '@provenant/ledger';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
 import { readFileSync } from 'node:fs';
@@ -20,10 +21,14 @@ function readAuditRules(file: string): AuditRules {
 }
 import type { CommandContext } from '../main.js';
 
-export const serveHelp = `provenant serve [--data DIR] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
+export const serveHelp = `provenant serve [--data DIR] [--postgres URL] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
 
-Starts the collector on the embedded SQLite ledger.
-  --data DIR        ledger folder (env PROVENANT_DATA; default ./provenant-data)
+Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --postgres.
+  --data DIR        ledger folder (env PROVENANT_DATA; default ./provenant-data); with
+                    --postgres it keeps the keys and the admin token only
+  --postgres URL    keep the ledger, registry and policy history in PostgreSQL, e.g.
+                    postgres://user:pass@host/db (env PROVENANT_PG_URL; alias --pg); the schema is
+                    migrated at start, and a newer schema than this version is refused
   --port N          TCP port (env PROVENANT_PORT; default 7410; 0 picks a free one)
   --host HOST       address to bind (env PROVENANT_HOST; default 127.0.0.1)
   --origin NAME     checkpoint origin for a new log (default provenant.local/<random>)
@@ -35,11 +40,35 @@ Starts the collector on the embedded SQLite ledger.
   --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema) for the decision point;
                     validated at start, reloaded on change (an invalid change keeps the old set)
   --audit-rules FILE  audit rules (JSON): which arguments are kept, redacted or digested
-  --fail-open-low-risk  allow low-risk actions when the decision point fails (default: deny)`;
+  --fail-open-low-risk  allow low-risk actions when the decision point fails (default: deny)
+  --witness URL=KEY a witness (provenant witness, or any C2SP tlog-witness) and its verifier key;
+                    repeat for several. Checkpoints are sent after commits; GET /v1/log/checkpoint
+                    then serves the newest one the policy is met for, with its cosignatures
+  --witness-policy K  how many witnesses must cosign (k of n; default all)`;
+
+/** Parses `--witness URL=KEY` (the first "=" separates them; URLs here carry no query). */
+function parseWitnessFlag(spec: string): { url: string; verifierKey: string } {
+  const eq = spec.indexOf('=');
+  const url = eq < 0 ? '' : spec.slice(0, eq);
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw usageError(`--witness must be URL=KEY with an http(s) URL; got "${spec}".`);
+  }
+  try {
+    parseCosignerVerifierKey(spec.slice(eq + 1).trim());
+  } catch (e) {
+    throw usageError(`--witness ${url}: ${(e as Error).message}`);
+  }
+  return { url, verifierKey: spec.slice(eq + 1).trim() };
+}
 
 export async function serve(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
     data: { type: 'string' },
+    postgres: { type: 'string' },
+    pg: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
     origin: { type: 'string' },
@@ -52,7 +81,19 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     policies: { type: 'string' },
     'audit-rules': { type: 'string' },
     'fail-open-low-risk': { type: 'boolean' },
+    witness: { type: 'string', multiple: true },
+    'witness-policy': { type: 'string' },
   });
+  const witnesses = (values.witness ?? []).map(parseWitnessFlag);
+  const witnessPolicy = intFlag(
+    values['witness-policy'],
+    'witness-policy',
+    1,
+    Math.max(1, witnesses.length),
+  );
+  if (witnessPolicy !== undefined && witnesses.length === 0) {
+    throw usageError('--witness-policy needs --witness.');
+  }
   if ((values['oidc-issuer'] === undefined) !== (values['oidc-jwks'] === undefined)) {
     throw usageError('--oidc-issuer and --oidc-jwks go together.');
   }
@@ -60,6 +101,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     ? [oidcIssuer(values['oidc-issuer'], values['oidc-jwks']!, values['oidc-audience'])]
     : [];
   const dataDir = values.data ?? ctx.env['PROVENANT_DATA'] ?? 'provenant-data';
+  const postgres = values.postgres ?? values.pg ?? (ctx.env['PROVENANT_PG_URL'] || undefined);
   const port = intFlag(values.port ?? ctx.env['PROVENANT_PORT'], 'port', 0, 65535) ?? 7410;
   const host = values.host ?? ctx.env['PROVENANT_HOST'] ?? '127.0.0.1';
   const level = values['log-level'] ?? 'info';
@@ -79,13 +121,19 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       ? {}
       : { auditRules: readAuditRules(values['audit-rules']) }),
     failOpenLowRisk: values['fail-open-low-risk'] ?? false,
+    ...(postgres === undefined ? {} : { postgres }),
+    ...(witnesses.length === 0 ? {} : { witnesses }),
+    ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
   });
   ctx.out(
     `Provenant collector listening on ${collector.url}\n` +
-      `  ledger: ${dataDir} (SQLite), ${collector.log.size} entries\n` +
+      `  ledger: ${postgres === undefined ? `${dataDir} (SQLite)` : `${redactUrl(postgres)} (PostgreSQL)`}, ${collector.log.size} entries\n` +
       `  log origin: ${collector.log.origin}\n` +
       `  verifier key: ${collector.log.verifierKey}\n` +
       `  issuer: ${collector.identity.config.issuer} (admin token in ${dataDir}/admin.token)\n` +
+      (witnesses.length === 0
+        ? ''
+        : `  witnesses: ${witnesses.length}, policy ${witnessPolicy ?? witnesses.length} of ${witnesses.length}\n`) +
       (values['dev-login']
         ? '  WARNING: development sign-in is enabled (provenant dev-login USER); never in production\n'
         : ''),
@@ -100,4 +148,15 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     process.on('SIGTERM', stop);
   });
   return 0;
+}
+
+/** The URL without its password, for the start banner. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres';
+  }
 }

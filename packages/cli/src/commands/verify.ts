@@ -5,14 +5,23 @@ import {
   LogVerificationError,
   SqliteStorage,
   VERIFIER_KEY_FILE,
+  WitnessError,
+  parseCosignerVerifierKey,
   parseVerifierKey,
+  verifyCosignedCheckpoint,
   tilePath,
   entriesPath,
   verifyLog,
 } from '@provenant/ledger';
-import type { KnownCheckpoint, LeafSource, NoteVerifierKey } from '@provenant/ledger';
-import { LEDGER_FILE } from '@provenant/server';
-import { parseFlags, serverUrl } from '../lib/args.js';
+import type {
+  Cosignature,
+  CosignerVerifierKey,
+  KnownCheckpoint,
+  LeafSource,
+  NoteVerifierKey,
+} from '@provenant/ledger';
+import { COSIGNED_CHECKPOINT_FILE, LEDGER_FILE } from '@provenant/server';
+import { intFlag, parseFlags, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
 import { knownDir, readKnown, writeKnown } from '../lib/known.js';
@@ -20,7 +29,7 @@ import { progressBar } from '../lib/progress.js';
 import type { CommandContext } from '../main.js';
 import { verifyBundle } from './evidence.js';
 
-export const verifyHelp = `provenant verify (--data DIR | --server URL | --bundle FILE) [--key KEY | --key-file FILE] [--json] [--quiet]
+export const verifyHelp = `provenant verify (--data DIR | --server URL | --bundle FILE) [--key KEY | --key-file FILE] [--witness KEY... [--witness-policy K]] [--json] [--quiet]
 
 Checks a whole log without trusting the server: the checkpoint signature, every leaf hash
 recomputed from the stored records, the root, and consistency with the last checkpoint this
@@ -33,6 +42,11 @@ machine saw of the same log (kept in $PROVENANT_HOME/known, default ~/.provenant
   --key KEY         the log's verifier key (note form name+id+key); required with --server
   --key-file FILE   read the verifier key from a file
   --known-dir DIR   where seen checkpoints are kept
+  --witness KEY     a witness verifier key (cosignature/v1) whose cosignature the checkpoint
+                    must carry; repeat for several. The checkpoint is the one the collector
+                    publishes with its cosignatures (GET /v1/log/checkpoint, or the file
+                    cosigned-checkpoint with --data); the log is checked up to its size
+  --witness-policy K  how many of the --witness keys must have cosigned (default all)
   --json            print the result as JSON
 Exit codes: 0 verified, 1 verification failed, 2 usage error, 3 cannot read the log.`;
 
@@ -49,7 +63,22 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
     bundle: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
+    witness: { type: 'string', multiple: true },
+    'witness-policy': { type: 'string' },
   });
+  const witnessKeys: CosignerVerifierKey[] = (values.witness ?? []).map((w) => {
+    try {
+      return parseCosignerVerifierKey(w.trim());
+    } catch (e) {
+      throw usageError(`--witness: ${(e as Error).message}`);
+    }
+  });
+  const witnessPolicy =
+    intFlag(values['witness-policy'], 'witness-policy', 1, Math.max(1, witnessKeys.length)) ??
+    witnessKeys.length;
+  if (values['witness-policy'] !== undefined && witnessKeys.length === 0) {
+    throw usageError('--witness-policy needs --witness.');
+  }
   if (values.key !== undefined && values['key-file'] !== undefined) {
     throw usageError('Give --key or --key-file, not both.');
   }
@@ -90,9 +119,23 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
 
   const source =
     values.data !== undefined
-      ? await openDataSource(values.data)
-      : await openServerSource(serverUrl(values.server, ctx.env));
+      ? await openDataSource(values.data, witnessKeys.length > 0)
+      : await openServerSource(serverUrl(values.server, ctx.env), witnessKeys.length > 0);
   try {
+    let cosignatures: readonly Cosignature[] | null = null;
+    if (witnessKeys.length > 0) {
+      try {
+        cosignatures = verifyCosignedCheckpoint(
+          source.checkpointNote,
+          verifier,
+          witnessKeys,
+          witnessPolicy,
+        ).cosignatures;
+      } catch (e) {
+        if (e instanceof WitnessError) throw e;
+        // A checkpoint that does not open with the log key: verifyLog names the failure.
+      }
+    }
     const result = await verifyLog({
       checkpointNote: source.checkpointNote,
       verifier,
@@ -108,26 +151,37 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
     if (!known || size >= known.size) writeKnown(dir, next);
     if (values.json) {
       ctx.out(
-        `${JSON.stringify({ ok: true, origin, size, root: toBase64(rootHash), previously_seen: known?.size ?? null })}\n`,
+        `${JSON.stringify({
+          ok: true,
+          origin,
+          size,
+          root: toBase64(rootHash),
+          previously_seen: known?.size ?? null,
+          ...(cosignatures ? { cosigned_by: cosignatures.map((c) => c.name) } : {}),
+        })}\n`,
       );
     } else {
       ctx.out(
         `OK ${origin}: ${size} ${size === 1 ? 'entry' : 'entries'} verified, root ${toBase64(rootHash)}, checkpoint signed by ${verifier.name}+${verifier.keyId.toString(16).padStart(8, '0')}` +
           (known
             ? `; consistent with the checkpoint seen before (size ${known.size}).\n`
-            : '; first time this log is seen here.\n'),
+            : '; first time this log is seen here.\n') +
+          (cosignatures
+            ? `Cosigned by ${cosignatures.length} of ${witnessKeys.length} witnesses (policy ${witnessPolicy}): ${cosignatures.map((c) => c.name).join(', ')}.\n`
+            : ''),
       );
     }
     return EXIT.ok;
   } catch (e) {
     progress.stop();
-    if (e instanceof LogVerificationError) {
+    if (e instanceof LogVerificationError || e instanceof WitnessError) {
+      const leafIndex = e instanceof LogVerificationError ? e.leafIndex : undefined;
       if (values.json) {
         ctx.out(
-          `${JSON.stringify({ ok: false, code: e.code, leaf_index: e.leafIndex ?? null, message: e.message })}\n`,
+          `${JSON.stringify({ ok: false, code: e.code, leaf_index: leafIndex ?? null, message: e.message })}\n`,
         );
       } else {
-        const where = e.leafIndex === undefined ? '' : ` at leaf ${e.leafIndex}`;
+        const where = leafIndex === undefined ? '' : ` at leaf ${leafIndex}`;
         ctx.err(`FAIL${where}: ${e.code}: ${e.message}\n`);
       }
       return EXIT.verificationFailed;
@@ -153,7 +207,17 @@ function readText(file: string): string {
   }
 }
 
-async function openDataSource(dataDir: string): Promise<Source> {
+async function openDataSource(dataDir: string, cosigned: boolean): Promise<Source> {
+  // With --witness: the checkpoint the collector published with its cosignatures, and the log
+  // up to its size (later entries are not witnessed yet).
+  let cosignedNote: string | undefined;
+  if (cosigned) {
+    try {
+      cosignedNote = readFileSync(join(dataDir, COSIGNED_CHECKPOINT_FILE), 'utf8');
+    } catch {
+      cosignedNote = undefined; // the stored checkpoint, without cosignatures, then fails
+    }
+  }
   const file = join(dataDir, LEDGER_FILE);
   if (!existsSync(file))
     throw new CliError('unreadable', `No ledger at ${file}.`, EXIT.unavailable);
@@ -164,7 +228,13 @@ async function openDataSource(dataDir: string): Promise<Source> {
     throw new CliError('unreadable', (e as Error).message, EXIT.unavailable);
   }
   // `size` is one past the highest stored leaf index, so gaps show up as missing entries.
-  const { size, checkpoint } = await storage.readState();
+  const state = await storage.readState();
+  const { checkpoint } = state;
+  const cosignedSize = Number(/^.*\n(\d+)\n/.exec(cosignedNote ?? '')?.[1] ?? Number.NaN);
+  const size =
+    cosignedNote !== undefined && Number.isSafeInteger(cosignedSize)
+      ? Math.min(cosignedSize, state.size)
+      : state.size;
   if (checkpoint === null) {
     await storage.close();
     throw new CliError(
@@ -174,18 +244,23 @@ async function openDataSource(dataDir: string): Promise<Source> {
     );
   }
   function* chunks(): Iterable<LeafSource[]> {
-    for (let start = 0; start < size; start += CHUNK) yield storage.leafChunk(start, CHUNK);
+    for (let start = 0; start < size; start += CHUNK) {
+      yield storage.leafChunk(start, Math.min(CHUNK, size - start));
+    }
   }
   return {
-    checkpointNote: checkpoint.note,
+    checkpointNote: cosignedNote ?? checkpoint.note,
     chunks: chunks(),
     storedNodes: (level, start, count) => storage.nodeHashes(level, start, count),
     close: () => void storage.close(),
   };
 }
 
-async function openServerSource(base: string): Promise<Source> {
-  const note = await (await httpGet(`${base}/checkpoint`)).text();
+async function openServerSource(base: string, cosigned: boolean): Promise<Source> {
+  // /v1/log/checkpoint carries the witness cosignatures; /checkpoint is the latest as signed.
+  const note = await (
+    await httpGet(`${base}${cosigned ? '/v1/log/checkpoint' : '/checkpoint'}`)
+  ).text();
   const size = Number(/^.*\n(\d+)\n/.exec(note)?.[1] ?? Number.NaN);
   if (!Number.isSafeInteger(size)) {
     throw new CliError(

@@ -5,13 +5,13 @@ import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../errors.js';
 import { mediaTypeOf, splitBody } from '../ingest/body.js';
-import { assertedOnly, prepareOwnRecord, prepareRecord, timeToMicros } from '../ingest/prepare.js';
+import { assertedOnly, prepareRecord, timeToMicros } from '../ingest/prepare.js';
 import type { AttributionAlert, Prepared } from '../ingest/prepare.js';
-import { alertRecord, credentialAttributor } from '../identity/attributor.js';
-import type { VerifiedCredential } from '@provenant/identity';
+import { credentialAttributor } from '../identity/attributor.js';
 import type { CollectorContext } from '../context.js';
 import { recordWithIntegrity } from './records.js';
 import { appendRecords } from '../ingest/append.js';
+import { credentialOf, writeAlerts } from '../ingest/credential.js';
 import { toBase64 } from '@provenant/core';
 
 interface Accepted {
@@ -135,42 +135,6 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
     const hashes = await ctx.log.inclusionProof(entry.leafIndex, treeSize);
     return { leaf_index: entry.leafIndex, tree_size: treeSize, hashes: hashes.map(toBase64) };
   });
-}
-
-/** The request's verified credential, or null when it sends none. A bad one refuses the request. */
-async function credentialOf(
-  ctx: CollectorContext,
-  authorization: string | undefined,
-): Promise<VerifiedCredential | null> {
-  if (authorization === undefined) return null;
-  if (!ctx.identity) {
-    throw new RequestError('invalid_credential', 'This collector does not accept credentials.');
-  }
-  const token = /^Bearer ([^\s]+)$/.exec(authorization)?.[1];
-  if (!token) {
-    throw new RequestError('invalid_credential', 'Authorization must be "Bearer <credential>".');
-  }
-  return ctx.identity.verifier.verify(token);
-}
-
-/** Writes rate-limited security alerts naming the real holder of a misused credential. */
-async function writeAlerts(
-  ctx: CollectorContext,
-  alerts: readonly AttributionAlert[],
-  credential: VerifiedCredential | null,
-): Promise<void> {
-  const now = (ctx.clock ?? Date.now)();
-  const entries = [];
-  for (const alert of alerts) {
-    const key = `${alert.code}:${credential?.jti ?? alert.realHolder.actor}`;
-    if (ctx.alerts && !ctx.alerts.allow(key, now)) continue;
-    const p = prepareOwnRecord(alertRecord(alert, credential, ctx.identity!, now), {
-      level: 'verified',
-      reasons: ['collector_alert'],
-    });
-    if (p.ok) entries.push(p.entry);
-  }
-  if (entries.length > 0) await ctx.log.append(entries);
 }
 
 async function findEntry(ctx: CollectorContext, id: string) {

@@ -9,13 +9,15 @@ const TILE_WIDTH = 256;
 const TILE_HEIGHT = 8;
 
 export function logRoutes(app: FastifyInstance, ctx: CollectorContext): void {
-  const sendCheckpoint = (reply: FastifyReply) =>
-    reply
-      .type('text/plain; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .send(ctx.log.latestCheckpoint().note);
+  const sendCheckpoint = (reply: FastifyReply, note = ctx.log.latestCheckpoint().note) =>
+    reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(note);
 
-  app.get('/v1/log/checkpoint', async (_request, reply) => sendCheckpoint(reply));
+  // With witnesses configured: the newest checkpoint that meets the witness policy, with the
+  // cosignature lines appended (clients that ignore cosignatures skip those lines, as signed-note
+  // requires). `/checkpoint` (tlog-tiles) always serves the latest checkpoint as signed.
+  app.get('/v1/log/checkpoint', async (_request, reply) =>
+    sendCheckpoint(reply, ctx.cosignedCheckpoint?.()),
+  );
 
   app.get('/v1/log/key', async (_request, reply) =>
     reply.type('text/plain; charset=utf-8').send(`${ctx.log.verifierKey}\n`),

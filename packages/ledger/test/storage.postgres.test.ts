@@ -1,0 +1,190 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresLease, PostgresStorage } from '../src/index.js';
+import { skipPostgres, startTestPostgres } from '../../../test/support/postgres.js';
+import type { TestPostgres } from '../../../test/support/postgres.js';
+import { describeStorageContract, makeBatch } from './storage-contract.js';
+
+const EMPTY = { size: 0, hashes: [] };
+const skip = skipPostgres();
+
+describe.skipIf(skip)('postgres driver', () => {
+  let server: TestPostgres;
+  beforeAll(async () => {
+    server = await startTestPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describeStorageContract('postgres', async () =>
+    PostgresStorage.open(await server.newDatabase(), { poolSize: 2 }),
+  );
+
+  it('keeps committed batches across reopen and migrates once', async () => {
+    const url = await server.newDatabase();
+    const [s1, s2] = await Promise.all([PostgresStorage.open(url), PostgresStorage.open(url)]);
+    const { batch } = makeBatch(EMPTY, 5);
+    await s1.append(batch);
+    await s1.close();
+    expect((await s2.readState()).size).toBe(5);
+    await s2.close();
+    const s3 = await PostgresStorage.open(url);
+    expect((await s3.getEntries(0, 10)).map((e) => e.leafIndex)).toEqual([0, 1, 2, 3, 4]);
+    await s3.close();
+  });
+
+  it('lets exactly one of two racing writers extend a size (never a fork)', async () => {
+    const url = await server.newDatabase();
+    const a = await PostgresStorage.open(url);
+    const b = await PostgresStorage.open(url);
+    const base = makeBatch(EMPTY, 3);
+    await a.append(base.batch);
+    const left = makeBatch(base.frontier, 2, (i) => ({ canonical: `{"left":${i}}` }));
+    const right = makeBatch(base.frontier, 4, (i) => ({ canonical: `{"right":${i}}` }));
+    const results = await Promise.allSettled([a.append(left.batch), b.append(right.batch)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.find((r) => r.status === 'rejected');
+    expect(rejected?.reason).toMatchObject({ code: 'storage_conflict' });
+    const state = await a.readState();
+    expect([5, 7]).toContain(state.size);
+    expect(state.checkpoint?.size).toBe(state.size);
+    await a.close();
+    await b.close();
+  });
+
+  it('refuses a database of a newer schema version', async () => {
+    const url = await server.newDatabase();
+    const s = await PostgresStorage.open(url);
+    await s.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`UPDATE provenant_schema SET version = 99 WHERE component = 'ledger'`);
+    await client.end();
+    await expect(PostgresStorage.open(url)).rejects.toMatchObject({ code: 'storage_corrupt' });
+  });
+
+  it('commits appends synchronously even where the server default is synchronous_commit=off', async () => {
+    const url = await server.newDatabase();
+    const name = url.split('?')[0]!.split('/').pop()!;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`ALTER DATABASE ${name} SET synchronous_commit = off`);
+    await admin.end();
+    const s = await PostgresStorage.open(url);
+    expect((s as unknown as { forceSyncCommit: boolean }).forceSyncCommit).toBe(true);
+    await s.append(makeBatch(EMPTY, 2).batch);
+    expect((await s.readState()).size).toBe(2);
+    await s.close();
+  });
+
+  it('reports storage_unavailable when the server cannot be reached', async () => {
+    await expect(
+      PostgresStorage.open('postgres://nobody@127.0.0.1:1/none', { connectTimeoutMs: 1000 }),
+    ).rejects.toMatchObject({ code: 'storage_unavailable' });
+  });
+
+  it('stores a 10,000-entry batch in one transaction', async () => {
+    const s = await PostgresStorage.open(await server.newDatabase());
+    const { batch } = makeBatch(EMPTY, 10_000);
+    const t0 = performance.now();
+    await s.append(batch);
+    const ms = performance.now() - t0;
+    expect((await s.readState()).size).toBe(10_000);
+    expect(
+      (await s.queryEntries({ actor: 'agent-2', limit: 2, afterLeafIndex: 9000 })).length,
+    ).toBe(2);
+    await s.close();
+    console.log(
+      `postgres: 10,000 entries in one append: ${ms.toFixed(0)} ms (${((ms * 1000) / 10_000).toFixed(1)} µs/entry)`,
+    );
+  });
+
+  /** Makes the next COMMIT of `s` fail as a lost connection would, after or without committing. */
+  function loseNextCommit(s: PostgresStorage, committed: boolean): void {
+    type Connect = (cb?: unknown) => Promise<pg.PoolClient>;
+    const pool = (s as unknown as { pool: { connect: Connect } }).pool;
+    const connect = pool.connect.bind(pool);
+    let armed = true;
+    pool.connect = async (cb?: unknown) => {
+      if (cb !== undefined || !armed) return connect(cb); // pool.query uses the callback form
+      armed = false;
+      const client = await connect();
+      type Query = (sql: string, params?: unknown[]) => Promise<unknown>;
+      const query = client.query.bind(client) as Query;
+      (client as unknown as { query: Query }).query = async (sql, params) => {
+        if (sql === 'COMMIT') {
+          if (committed) await query(sql);
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return query(sql, params);
+      };
+      return client;
+    };
+  }
+
+  it('confirms a batch whose COMMIT answer was lost when it is stored', async () => {
+    const s = await PostgresStorage.open(await server.newDatabase());
+    const first = makeBatch(EMPTY, 3);
+    loseNextCommit(s, true);
+    await s.append(first.batch);
+    expect((await s.readState()).size).toBe(3);
+    await s.append(makeBatch(first.frontier, 2).batch);
+    expect((await s.readState()).size).toBe(5);
+    await s.close();
+  });
+
+  it('fails a batch whose COMMIT answer was lost when it is not stored', async () => {
+    const s = await PostgresStorage.open(await server.newDatabase());
+    const first = makeBatch(EMPTY, 3);
+    loseNextCommit(s, false);
+    await expect(s.append(first.batch)).rejects.toMatchObject({
+      code: 'storage_unavailable',
+      details: { outcome: 'not_stored' },
+    });
+    expect(await s.readState()).toEqual({ size: 0, checkpoint: null });
+    await s.append(first.batch);
+    expect((await s.readState()).size).toBe(3);
+    await s.close();
+  });
+
+  describe('sequencer lease', () => {
+    it('is held by one session at a time and passes on release', async () => {
+      const url = await server.newDatabase();
+      const a = await PostgresLease.tryAcquire(url);
+      expect(a?.held).toBe(true);
+      expect(await PostgresLease.tryAcquire(url)).toBeNull();
+      const waiting = PostgresLease.acquire(url, { pollMs: 50 });
+      await a!.release();
+      expect(a!.held).toBe(false);
+      const b = await waiting;
+      expect(b.held).toBe(true);
+      await b.release();
+    });
+
+    it('passes to another contender when the holder session dies, and the holder knows', async () => {
+      const url = await server.newDatabase();
+      let lostReason: string | null = null;
+      const a = (await PostgresLease.tryAcquire(url, {
+        checkMs: 100,
+        onLost: (r) => (lostReason = r),
+      }))!;
+      const t0 = Date.now();
+      const waiting = PostgresLease.acquire(url, { pollMs: 50 });
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      // What a kill -9 of the holder does to its session, seen from the server.
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`,
+      );
+      await admin.end();
+      const b = await waiting;
+      expect(Date.now() - t0).toBeLessThan(5000);
+      await expect.poll(() => lostReason, { timeout: 3000 }).not.toBeNull();
+      expect(a.held).toBe(false);
+      await a.release();
+      await b.release();
+    });
+  });
+});
