@@ -44,7 +44,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
 export const USAGE = `provenant <command> [options]
 
 Commands:
-  serve     run the collector on the embedded SQLite ledger
+  serve     run the collector (embedded SQLite ledger, or PostgreSQL with --postgres)
   verify    check a whole log offline, without trusting the server
   events    query records
   export    write records as JSONL or OCSF, or send them as OTLP spans
