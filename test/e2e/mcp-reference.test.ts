@@ -70,11 +70,14 @@ async function open(server: string[], configFile: string) {
   return { direct, proxied, close: () => Promise.all([direct.close(), proxied.close()]) };
 }
 
-/** The final record of a tool's calls (the proxy records intent first for risky calls). */
-async function finalRecord(tool: string) {
+/** A final record of a tool's calls (the proxy records intent first for risky calls). */
+async function finalRecord(tool: string, status?: string) {
   for (let i = 0; i < 80; i++) {
     const got = (await events(c.url, { initiator: 'user:alice', type: 'tool.called' })).filter(
-      (e) => e.action.tool?.name === tool && e.outcome?.status !== 'pending',
+      (e) =>
+        e.action.tool?.name === tool &&
+        e.outcome?.status !== 'pending' &&
+        (status === undefined || e.outcome?.status === status),
     );
     if (got.length > 0) return got.at(-1)!;
     await new Promise((ok) => setTimeout(ok, 100));
@@ -145,7 +148,10 @@ describe('mcp-proxy in front of the official reference servers', () => {
         arguments: { path: '/etc/hostname' },
       });
       expect(outside.isError).toBe(true);
-      const last = await finalRecord('read_text_file');
+      expect(await finalRecord('read_text_file', 'success')).toMatchObject({
+        outcome: { status: 'success' },
+      });
+      const last = await finalRecord('read_text_file', 'error');
       expect(last).toMatchObject({
         actor: { id: PROXY },
         outcome: { status: 'error', error: { code: 'tool_error' } },
