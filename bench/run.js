@@ -21,14 +21,24 @@ import { buildLedger } from './lib/ledger.js';
 import { fmtInt, machine, msSince, now, removeDir, tempDir, ROOT } from './lib/util.js';
 import { render, writeDoc } from './lib/report.js';
 
-const NAMES = ['ingest', 'proofs', 'verify', 'rss', 'identity', 'sdk', 'mcp', 'otlp'];
+const NAMES = [
+  'ingest',
+  'proofs',
+  'verify',
+  'rss',
+  'identity',
+  'sdk',
+  'mcp',
+  'otlp',
+  'investigate',
+];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
-const EXTRA = ['identity', 'sdk', 'mcp', 'otlp'];
+const EXTRA = ['identity', 'sdk', 'mcp', 'otlp', 'investigate'];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
 Runs the benchmarks (ingest, proofs, verify, rss; identity = issues 3 and 4, sdk = issue 5,
-mcp = issue 6, otlp = issue 9),
+mcp = issue 6, otlp = issue 9, investigate = issue 7),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -145,6 +155,12 @@ if (selected.includes('identity')) {
 if (selected.includes('otlp')) {
   say('OpenTelemetry ingest benchmark (bench/otlp.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'otlp.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('investigate')) {
+  say('investigation benchmark (bench/investigate.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'investigate.js'), ...flags], {
     stdio: 'inherit',
   });
 }
