@@ -12,6 +12,7 @@ import { tokenRoutes } from './routes/token.js';
 import { investigateRoutes } from './routes/investigate.js';
 import { exportRoutes } from './routes/export.js';
 import { otlpRoutes } from './routes/otlp.js';
+import { consoleRoutes } from './routes/console.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger option (pino); false for none. */
@@ -80,6 +81,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   investigateRoutes(app, ctx);
   exportRoutes(app, ctx);
   otlpRoutes(app, ctx);
+  consoleRoutes(app);
   return app;
 }
 

@@ -185,6 +185,14 @@ describe('evidence bundles', () => {
     const b = JSON.parse(text) as EvidenceBundle;
     const flipAt = (i: number) =>
       text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 1) + text.slice(i + 1);
+    // Inside base64 a bit flip can leave the alphabet ('+' → '*'); change the letter instead, so
+    // the hash stays well-formed and only the proof is wrong.
+    const otherLetterAt = (i: number) =>
+      text.slice(0, i) + (text[i] === 'A' ? 'B' : 'A') + text.slice(i + 1);
+    const proofHashAt = text.indexOf('"', nth(text, '"hashes": [', 3) + 11) + 5;
+    expect(verify(otherLetterAt(proofHashAt), key).failures.map((f) => f.code)).toContain(
+      'inclusion_failed',
+    );
     const cases: [string, number, string][] = [
       ['record resource', text.indexOf('repo:acme/payments') + 5, 'leaf_mismatch'],
       [
@@ -192,7 +200,6 @@ describe('evidence bundles', () => {
         text.indexOf(`"time": "${b.entries[1]!.record['time'] as string}`) + 12,
         'leaf_mismatch',
       ],
-      ['proof hash', text.indexOf('"', nth(text, '"hashes": [', 3) + 11) + 5, 'inclusion_failed'],
       ['tlog-proof', nth(text, '"tlog_proof": "', 2) + 60, 'bad_tlog_proof'],
       ['checkpoint', text.indexOf('"checkpoint": "') + 20, 'bad_checkpoint_signature'],
       ['narrative', text.indexOf('asked planner') + 2, 'narrative_mismatch'],

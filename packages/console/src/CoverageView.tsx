@@ -1,0 +1,155 @@
+import { getJson } from './api.ts';
+import { useLoad } from './useLoad.ts';
+
+const LEVELS = ['verified', 'pooled', 'asserted', 'unattributed'] as const;
+const COLORS: Record<string, string> = {
+  verified: '#137333',
+  pooled: '#0b57d0',
+  asserted: '#e37400',
+  unattributed: '#b3261e',
+};
+
+interface Report {
+  records: number;
+  actions: number;
+  by_class: Record<string, Record<string, number> & { total: number }>;
+  privileged: {
+    total: number;
+    verified: number;
+    with_decision: number;
+    verified_with_decision: number;
+    share: number | null;
+  };
+  pooled_accounts: { account: string; records: number; instances: number; tasks: number }[];
+  weak_privileged: { count: number };
+  credential_lifetimes: {
+    count: number;
+    max_sec: number | null;
+    buckets: Record<string, number>;
+    over_1h: { count: number };
+  };
+  without_decision: { count: number; items: { id: string; action: string | null }[] };
+  frameworks: Record<string, readonly string[]>;
+}
+
+function Bars({ report }: { report: Report }) {
+  const classes = Object.entries(report.by_class);
+  const max = Math.max(1, ...classes.map(([, c]) => c.total));
+  const width = 600;
+  return (
+    <svg
+      width={width + 140}
+      height={classes.length * 32 + 10}
+      role="img"
+      aria-label="Action records by attribution level per class"
+    >
+      {classes.map(([name, c], i) => {
+        let x = 120;
+        return (
+          <g key={name} transform={`translate(0, ${i * 32 + 5})`}>
+            <text x={0} y={16} fontSize={13}>
+              {name}
+            </text>
+            {LEVELS.map((l) => {
+              const w = ((c[l] ?? 0) / max) * width;
+              const rect = (
+                <rect key={l} x={x} y={2} width={w} height={20} fill={COLORS[l]}>
+                  <title>{`${l}: ${c[l] ?? 0}`}</title>
+                </rect>
+              );
+              x += w;
+              return rect;
+            })}
+            <text x={x + 6} y={16} fontSize={13}>
+              {c.total}
+            </text>
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+export function CoverageView() {
+  const load = useLoad(() => getJson<Report>('/v1/reports/coverage'), []);
+  if (load.state === 'loading') return <p>Loading…</p>;
+  if (load.state === 'error') return <p className="bad">Error: {load.error}</p>;
+  const r = load.value;
+  const share = r.privileged.share === null ? '—' : `${Math.round(r.privileged.share * 100)}%`;
+  return (
+    <section aria-labelledby="cov-h">
+      <h2 id="cov-h">Coverage</h2>
+      <dl data-testid="coverage-numbers">
+        <dt>Records</dt>
+        <dd data-testid="cov-records">{r.records}</dd>
+        <dt>Actions</dt>
+        <dd data-testid="cov-actions">{r.actions}</dd>
+        <dt>Privileged actions verified and with a decision</dt>
+        <dd>
+          {r.privileged.verified_with_decision} / {r.privileged.total} ({share})
+        </dd>
+        <dt>Weakly attributed privileged actions</dt>
+        <dd>{r.weak_privileged.count}</dd>
+        <dt>Actions without a decision</dt>
+        <dd data-testid="cov-without-decision">
+          {r.without_decision.count}{' '}
+          {r.without_decision.items.map((i) => (
+            <a key={i.id} href={`#/provenance/${i.id}`}>
+              {i.action ?? i.id}{' '}
+            </a>
+          ))}
+        </dd>
+        <dt>Credentials (max lifetime, over 1 h)</dt>
+        <dd>
+          {r.credential_lifetimes.count} ({r.credential_lifetimes.max_sec ?? '—'} s,{' '}
+          {r.credential_lifetimes.over_1h.count} over 1 h)
+        </dd>
+      </dl>
+      <h3>Actions by attribution level</h3>
+      <p>
+        {LEVELS.map((l) => (
+          <span key={l} style={{ marginRight: '1rem' }}>
+            <svg width="12" height="12" aria-hidden="true">
+              <rect width="12" height="12" fill={COLORS[l]} />
+            </svg>{' '}
+            {l}
+          </span>
+        ))}
+      </p>
+      <Bars report={r} />
+      <h3>Pooled accounts</h3>
+      {r.pooled_accounts.length === 0 ? (
+        <p className="muted">None.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Account</th>
+              <th>Records</th>
+              <th>Instances</th>
+              <th>Tasks</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.pooled_accounts.map((p) => (
+              <tr key={p.account}>
+                <td>{p.account}</td>
+                <td>{p.records}</td>
+                <td>{p.instances}</td>
+                <td>{p.tasks}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>Frameworks</h3>
+      <ul>
+        {Object.entries(r.frameworks).map(([k, v]) => (
+          <li key={k}>
+            <strong>{k}</strong>: {v.join(', ')}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,240 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCollector } from '@provenant/server';
+import type { RunningCollector } from '@provenant/server';
+import { ADMIN, ISSUER } from '../../packages/server/test/identity-helpers.js';
+import { TRACE, investigationScenario } from '../../packages/server/test/investigate-scenario.js';
+import { CONSOLE_DIST, consoleRoutes } from '../../packages/server/src/routes/console.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/policies/', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const root = mkdtempSync(join(tmpdir(), 'provenant-console-'));
+
+let collector: RunningCollector;
+let browser: Browser;
+let scenario: Awaited<ReturnType<typeof investigationScenario>>;
+
+beforeAll(async () => {
+  if (!existsSync(join(CONSOLE_DIST, 'index.html'))) {
+    throw new Error('The console is not built: run `npm run build -w @provenant/console`.');
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  collector = await startCollector({
+    dataDir: join(root, 'data'),
+    host: '127.0.0.1',
+    port: 0,
+    policiesDir: EXAMPLES,
+    identity: { devLogin: true },
+    adminToken: ADMIN,
+    // The scenario's agent assertions are addressed to the test issuer.
+    issuerUrl: ISSUER,
+  });
+  scenario = await investigationScenario(collector.app);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await collector?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A fresh page at 1280×800 that records console errors and page errors. */
+async function open(path: string): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${collector.url}/${path}`);
+  return { page, errors };
+}
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+
+describe('web console in Chromium', () => {
+  it('lists events with filters and paging', async () => {
+    const { page, errors } = await open('#/events');
+    await expect.poll(() => page.getByTestId('event-row').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('table').innerText()).toContain('github.get_file');
+    // Filter by type, through the form, with the keyboard.
+    await page.getByLabel('Type').fill('tool.called');
+    await page.getByLabel('Type').press('Enter');
+    await expect.poll(() => page.getByTestId('event-row').count()).toBe(1);
+    expect(page.url()).toContain('type=tool.called');
+    await shot(page, 'events');
+    expect(await page.getByRole('button', { name: 'Next page' }).count()).toBe(0);
+    // Cursor paging, two records a page.
+    await page.goto(`${collector.url}/#/events?limit=2`);
+    await expect.poll(() => page.getByTestId('event-row').count()).toBe(2);
+    const first = await page.getByTestId('event-row').allInnerTexts();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.waitForURL(/cursor=/);
+    await expect.poll(() => page.getByTestId('event-row').first().innerText()).not.toBe(first[0]);
+    expect(await page.getByTestId('event-row').count()).toBe(2);
+    expect(page.url()).toContain('limit=2');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows a trace as a tree', async () => {
+    const { page, errors } = await open(`#/trace/${TRACE}`);
+    await page.getByText('record(s)').waitFor();
+    const tree = await page.locator('.tree').innerText();
+    expect(tree).toContain('prompt.received');
+    expect(tree).toContain('tool.called');
+    // The action is a child of the prompt: nested list.
+    expect(await page.locator('.tree ul ul li').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.getByTestId('timeline').locator('circle').count()).toBe(2);
+    await shot(page, 'trace');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows provenance with every inclusion proof verified in the browser', async () => {
+    const { page, errors } = await open(`#/provenance/${scenario.actionId}`);
+    const verdict = page.getByTestId('browser-verdict');
+    await verdict.waitFor();
+    expect(await verdict.innerText()).toMatch(/^✓ Every record verified in this browser/);
+    const narrative = await page.getByTestId('narrative').innerText();
+    expect(narrative).toContain('alice asked planner/19c2 with repo:read repo:write');
+    expect(narrative).toContain('planner/19c2 delegated repo:read to researcher/7f3a');
+    expect(narrative).toMatch(/researcher\/7f3a called github\.get_file on repo:acme\/payments/);
+    const inclusion = await page.getByTestId('browser-inclusion').allInnerTexts();
+    expect(inclusion).toHaveLength(5);
+    expect(inclusion.every((t) => t.trim() === '✓')).toBe(true);
+    const nodes = await page.getByTestId('chain-node').allInnerTexts();
+    expect(nodes.map((n) => n.split(/\s/)[0])).toEqual([
+      'credential',
+      'delegation',
+      'delegation',
+      'decision',
+      'action',
+    ]);
+    expect(nodes.every((n) => n.includes('✓'))).toBe(true);
+    expect(await page.locator('.chain').innerText()).toContain('user:alice');
+    await shot(page, 'provenance');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('rejects a record edited on the way (✗), and flags a changed verifier key', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.route(`**/v1/events/${scenario.actionId}/provenance`, async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as {
+        evidence: { entries: { record: { outcome?: { status: string } } }[] };
+      };
+      const action = body.evidence.entries.at(-1)!.record;
+      action.outcome = { status: 'failure' };
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.goto(`${collector.url}/#/provenance/${scenario.actionId}`);
+    const verdict = page.getByTestId('browser-verdict');
+    await verdict.waitFor();
+    expect(await verdict.innerText()).toMatch(
+      /^✗ Verification in this browser FAILED: 1 of 5 record\(s\) not proven included/,
+    );
+    const inclusion = await page.getByTestId('browser-inclusion').allInnerTexts();
+    expect(inclusion.filter((t) => t.trim() === '✗')).toHaveLength(1);
+    expect(await page.locator('table').innerText()).toContain('does not hash to its leaf');
+    await shot(page, 'provenance-tampered');
+
+    // A served key that differs from the pinned one is shown, and nothing verifies against it.
+    await page.unrouteAll();
+    await page.evaluate(() =>
+      localStorage.setItem(
+        'provenant.console.verifierKey',
+        'other+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      ),
+    );
+    await page.reload();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').innerText()).toContain('not the pinned key');
+    expect(await page.getByTestId('browser-verdict').innerText()).toMatch(/^✗/);
+    await context.close();
+  });
+
+  it('shows the coverage numbers and bars', async () => {
+    const { page, errors } = await open('#/coverage');
+    await page.getByTestId('coverage-numbers').waitFor();
+    const report = (await (await fetch(`${collector.url}/v1/reports/coverage`)).json()) as {
+      records: number;
+      actions: number;
+    };
+    expect(await page.getByTestId('cov-records').innerText()).toBe(String(report.records));
+    expect(await page.getByTestId('cov-actions').innerText()).toBe(String(report.actions));
+    expect(report.actions).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('svg[role=img] rect').count()).toBeGreaterThanOrEqual(4);
+    await shot(page, 'coverage');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows the log checkpoint, size and verifier key', async () => {
+    const { page, errors } = await open('#/log');
+    await page.getByTestId('checkpoint').waitFor();
+    const key = (await (await fetch(`${collector.url}/v1/log/key`)).text()).trim();
+    expect(await page.getByTestId('verifier-key').innerText()).toBe(key);
+    const size = collector.log.size;
+    expect(await page.getByTestId('log-size').innerText()).toContain(String(size));
+    expect(await page.getByTestId('log-size').innerText()).toContain('✓');
+    // Keyboard: Tab reaches the navigation links, Enter follows one.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/#\/events$/);
+    await shot(page, 'log');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('serves the console files with their types and nothing outside dist', async () => {
+    const home = await fetch(`${collector.url}/`);
+    expect(home.status).toBe(200);
+    expect(home.headers.get('content-type')).toContain('text/html');
+    const html = await home.text();
+    const js = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const asset = await fetch(`${collector.url}${js}`);
+    expect(asset.headers.get('content-type')).toContain('text/javascript');
+    for (const path of [
+      '/assets/../index.html',
+      '/assets/..%2f..%2fpackage.json',
+      '/assets/%2e%2e/%2e%2e/package.json',
+      '/assets/..%5c..%5cpackage.json',
+      '/assets/nope.js',
+    ]) {
+      const res = await collector.app.inject({ url: path });
+      expect(res.statusCode, path).toBe(404);
+    }
+    // The API is not shadowed.
+    expect((await fetch(`${collector.url}/v1/log/key`)).headers.get('content-type')).toContain(
+      'text/plain',
+    );
+    expect((await fetch(`${collector.url}/checkpoint`)).status).toBe(200);
+  });
+
+  it('answers / with a hint to build when the console is not built', async () => {
+    const app = Fastify();
+    consoleRoutes(app, join(root, 'no-such-dist'));
+    const res = await app.inject({ url: '/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/html');
+    expect(res.body).toContain('npm run build');
+    expect((await app.inject({ url: '/assets/index.js' })).statusCode).toBe(404);
+    await app.close();
+  });
+});
