@@ -30,3 +30,4 @@ export {
   migratePostgres,
 } from './storage/postgres.js';
 export type { PostgresLeaseOptions, PostgresStorageOptions } from './storage/postgres.js';
+export { readSecretFile, writeSecretFile } from './lib/secret-file.js';

@@ -1,16 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSignerKey, parseSignerKey, verifierKeyString } from '../note/index.js';
 import type { NoteSignerKey } from '../note/index.js';
+import { readSecretFile, writeSecretFile } from '../lib/secret-file.js';
 import { LogError } from './errors.js';
 
 export const SIGNER_KEY_FILE = 'log-signer.key';
@@ -24,9 +17,7 @@ export function loadOrCreateSignerKey(dataDir: string, origin?: string): NoteSig
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SIGNER_KEY_FILE);
   if (existsSync(file)) {
-    const mode = statSync(file).mode & 0o777;
-    if ((mode & 0o077) !== 0) chmodSync(file, 0o600); // never leave a private key readable by others
-    const key = parseSignerKey(readFileSync(file, 'utf8').trim());
+    const key = parseSignerKey(readSecretFile(file).trim());
     if (origin !== undefined && origin !== key.name) {
       throw new LogError(
         'log_key_mismatch',
@@ -37,10 +28,7 @@ export function loadOrCreateSignerKey(dataDir: string, origin?: string): NoteSig
   }
   const name = origin ?? `provenant.local/${randomBytes(4).toString('hex')}`;
   const { signerKey, verifierKey } = generateSignerKey(name);
-  // Write then rename, so a crash never leaves a half-written key behind.
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${signerKey}\n`, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, file);
+  writeSecretFile(file, `${signerKey}\n`);
   writeFileSync(join(dataDir, VERIFIER_KEY_FILE), `${verifierKey}\n`, { mode: 0o644 });
   const key = parseSignerKey(signerKey);
   if (verifierKeyString(key) !== verifierKey) throw new Error('generated key does not round-trip');

@@ -1,17 +1,16 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { sha256 } from '@provenant/core';
+import { readSecretFile, writeSecretFile } from '@provenant/ledger';
 import { RequestError } from '../errors.js';
 
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
 /** Reads the admin token from the data folder, creating a random one (0600) on first start. */
 export function loadOrCreateAdminToken(file: string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return readSecretFile(file).trim();
   const token = `pva_${randomBytes(32).toString('base64url')}`;
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, file);
+  writeSecretFile(file, `${token}\n`);
   return token;
 }
 

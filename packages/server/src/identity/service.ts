@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readSecretFile, writeSecretFile } from '@provenant/ledger';
 import { uuidv7 } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import {
@@ -173,9 +174,7 @@ export class IdentityService {
 }
 
 function writeKeyRing(file: string, ring: IssuerKeyRing): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(ring.toJSON())}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeSecretFile(file, `${JSON.stringify(ring.toJSON())}\n`);
 }
 
 function registryRecord(type: string, p: Principal, now: number): EventRecord {
@@ -242,8 +241,7 @@ async function loadOrCreateKeyRing(
   clock: () => number,
 ): Promise<IssuerKeyRing> {
   if (file && existsSync(file)) {
-    chmodSync(file, 0o600);
-    return IssuerKeyRing.fromJSON(JSON.parse(readFileSync(file, 'utf8')));
+    return IssuerKeyRing.fromJSON(JSON.parse(readSecretFile(file)));
   }
   const ring = IssuerKeyRing.generate(clock());
   if (file) writeKeyRing(file, ring);

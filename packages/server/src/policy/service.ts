@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readSecretFile, writeSecretFile } from '@provenant/ledger';
 import { uuidv7 } from '@provenant/core';
 import type { EventRecord, Principal } from '@provenant/core';
 import type { PrincipalDirectory, VerifiedCredential } from '@provenant/identity';
@@ -211,11 +212,9 @@ export function decisionRecord(
 
 /** The deployment's HMAC key for redacted arguments, created (0600) on first start. */
 export function loadOrCreateHmacKey(file: string): Uint8Array {
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  if (existsSync(file)) return Buffer.from(readSecretFile(file).trim(), 'base64');
   const key = randomBytes(32);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, file);
+  writeSecretFile(file, `${key.toString('base64')}\n`);
   return key;
 }
 

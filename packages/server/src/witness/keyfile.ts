@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readSecretFile, writeSecretFile } from '@provenant/ledger';
 import { join } from 'node:path';
 import {
   cosignerVerifierKeyString,
@@ -27,8 +20,7 @@ export function loadOrCreateWitnessKey(dataDir: string, name?: string): Cosigner
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, WITNESS_KEY_FILE);
   if (existsSync(file)) {
-    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
-    const key = parseCosignerKey(readFileSync(file, 'utf8').trim());
+    const key = parseCosignerKey(readSecretFile(file).trim());
     if (name !== undefined && name !== key.name) {
       throw new Error(`The data folder's witness key is named "${key.name}", not "${name}".`);
     }
@@ -36,9 +28,7 @@ export function loadOrCreateWitnessKey(dataDir: string, name?: string): Cosigner
   }
   const keyName = name ?? `provenant-witness.local/${randomBytes(4).toString('hex')}`;
   const { signerKey, verifierKey } = generateCosignerKey(keyName);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${signerKey}\n`, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, file);
+  writeSecretFile(file, `${signerKey}\n`);
   writeFileSync(join(dataDir, WITNESS_VERIFIER_KEY_FILE), `${verifierKey}\n`, { mode: 0o644 });
   const key = parseCosignerKey(signerKey);
   if (cosignerVerifierKeyString(key) !== verifierKey)
