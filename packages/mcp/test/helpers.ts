@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import {
@@ -11,73 +10,27 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { EventRecord } from '@provenant/core';
 import type { AgentIdentity } from '@provenant/sdk';
-import { startCollector } from '@provenant/server';
-import type { RunningCollector } from '@provenant/server';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 // @ts-expect-error -- a plain-JS fixture without type declarations
 import { createFixtureServer as createFixture } from './fixtures/server.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { createRelay } from '../src/index.js';
 import type { Interceptor, Relay } from '../src/index.js';
+import {
+  ADMIN,
+  POLICIES,
+  devLogin,
+  makeIdentity,
+  register,
+  testCollector as collector,
+} from '../../../test/support/collector.js';
+export { ADMIN, POLICIES, collector, devLogin, makeIdentity, register };
 
 export const createFixtureServer = createFixture as (o?: { onCrash?: () => void }) => Server;
-export const ADMIN = 'mcp-test-admin';
 export const PROXY = 'spiffe://acme.test/agent/mcp-proxy/instance/p1';
-export const POLICIES = fileURLToPath(new URL('../../../examples/policies/', import.meta.url));
 
 export function tempDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), `provenant-mcp-${prefix}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-export function collector(dataDir: string): Promise<RunningCollector> {
-  return startCollector({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    policiesDir: POLICIES,
-    identity: { devLogin: true },
-    adminToken: ADMIN,
-  });
-}
-
-export async function makeIdentity(
-  principal: string,
-): Promise<{ identity: AgentIdentity; publicJwk: Record<string, unknown> }> {
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', {
-    crv: 'Ed25519',
-    extractable: true,
-  });
-  const pub = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(pub);
-  return {
-    identity: { principal, jwk: { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' } },
-    publicJwk: { ...pub, kid, alg: 'EdDSA' },
-  };
-}
-
-export async function register(url: string, principal: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${url}/v1/principals`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ shared: false, disabled: false, ...principal }),
-  });
-  if (res.status !== 201) throw new Error(`register failed: ${await res.text()}`);
-}
-
-export async function devLogin(url: string, user: string, scope: string): Promise<string> {
-  const res = await fetch(`${url}/v1/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:provenant:params:oauth:grant-type:dev-login',
-      username: user,
-      scope,
-    }).toString(),
-  });
-  const body = (await res.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`dev-login failed: ${JSON.stringify(body)}`);
-  return body.access_token;
 }
 
 /** Registers alice, bob and the proxy's agent instance; alice may write, bob only read. */

@@ -5,71 +5,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEventRecord } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
-import { startCollector } from '@provenant/server';
-import type { RunningCollector } from '@provenant/server';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import type { AgentIdentity } from '../src/index.js';
+import {
+  ADMIN,
+  POLICIES,
+  devLogin,
+  makeIdentity,
+  register,
+  testCollector as collector,
+} from '../../../test/support/collector.js';
+export { ADMIN, POLICIES, collector, devLogin, makeIdentity, register };
 
-export const ADMIN = 'sdk-test-admin';
 export const TD = 'acme.test';
-export const POLICIES = fileURLToPath(new URL('../../../examples/policies/', import.meta.url));
 export const PLANNER = `spiffe://${TD}/agent/planner/instance/19c2`;
 export const RESEARCHER = `spiffe://${TD}/agent/researcher/instance/7f3a`;
 
 export function tempDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), `provenant-sdk-${prefix}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-export async function collector(dataDir: string, port = 0): Promise<RunningCollector> {
-  return startCollector({
-    dataDir,
-    host: '127.0.0.1',
-    port,
-    policiesDir: POLICIES,
-    identity: { devLogin: true },
-    adminToken: ADMIN,
-  });
-}
-
-/** A fresh agent instance identity (private JWK, as the CLI's key file holds). */
-export async function makeIdentity(
-  principal: string,
-): Promise<{ identity: AgentIdentity; publicJwk: Record<string, unknown> }> {
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', {
-    crv: 'Ed25519',
-    extractable: true,
-  });
-  const pub = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(pub);
-  return {
-    identity: { principal, jwk: { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' } },
-    publicJwk: { ...pub, kid, alg: 'EdDSA' },
-  };
-}
-
-export async function register(url: string, principal: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${url}/v1/principals`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ shared: false, disabled: false, ...principal }),
-  });
-  if (res.status !== 201) throw new Error(`register failed: ${await res.text()}`);
-}
-
-export async function devLogin(url: string, user: string, scope: string): Promise<string> {
-  const res = await fetch(`${url}/v1/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:provenant:params:oauth:grant-type:dev-login',
-      username: user,
-      scope,
-    }).toString(),
-  });
-  const body = (await res.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`dev-login failed: ${JSON.stringify(body)}`);
-  return body.access_token;
 }
 
 export interface Scenario {
