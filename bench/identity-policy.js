@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { uuidv7 } from '@provenant/core';
 import { MemoryPrincipalDirectory } from '@provenant/identity';
 import { CedarEngine, DecisionPoint } from '@provenant/policy';
+import { agentKey } from './lib/agent.js';
 import { keepAliveAgent, runConcurrently, send } from './lib/http.js';
 import {
   CLI,
@@ -80,25 +80,6 @@ async function serve(dataDir, extra = []) {
 }
 
 const form = (o) => new URLSearchParams(o).toString();
-
-async function agentKey(id) {
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-  const pub = await exportJWK(publicKey);
-  const jwk = { ...pub, kid: await calculateJwkThumbprint(pub), alg: 'EdDSA' };
-  const assertion = (aud) => {
-    const t = Math.floor(Date.now() / 1000);
-    return new SignJWT({})
-      .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid })
-      .setIssuer(id)
-      .setSubject(id)
-      .setAudience(aud)
-      .setIssuedAt(t)
-      .setExpirationTime(t + 300)
-      .setJti(randomUUID())
-      .sign(privateKey);
-  };
-  return { id, jwk, assertion };
-}
 
 async function admin(agent, c, path, body) {
   const r = await send(agent, `${c.url}${path}`, {

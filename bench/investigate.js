@@ -14,12 +14,11 @@
 //
 //   node bench/investigate.js [--quick] [--no-write]
 import { execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { uuidv7 } from '@provenant/core';
 import { LEDGER_FILE, startCollector } from '@provenant/server';
 import { buildLedger } from './lib/ledger.js';
@@ -36,6 +35,7 @@ import {
   tempDir,
   writeSection,
 } from './lib/util.js';
+import { agentKey } from './lib/agent.js';
 
 const { values } = parseArgs({
   options: {
@@ -69,25 +69,6 @@ if (loadStart > 0.5) {
 say(`${date}; ${mach.nproc} × ${mach.model}, ${mach.ramGiB.toFixed(1)} GiB, node ${mach.node}`);
 
 const hex = (bytes) => randomBytes(bytes).toString('hex');
-
-async function agentKey(id) {
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-  const pub = await exportJWK(publicKey);
-  const jwk = { ...pub, kid: await calculateJwkThumbprint(pub), alg: 'EdDSA' };
-  const assertion = (aud) => {
-    const t = Math.floor(Date.now() / 1000);
-    return new SignJWT({})
-      .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid })
-      .setIssuer(id)
-      .setSubject(id)
-      .setAudience(aud)
-      .setIssuedAt(t)
-      .setExpirationTime(t + 300)
-      .setJti(randomUUID())
-      .sign(privateKey);
-  };
-  return { id, jwk, assertion };
-}
 
 /** The API through `app.inject`, in-process, no sockets. */
 function client(app, adminToken) {
