@@ -406,3 +406,34 @@ describe('issuer keys and human sign-in', () => {
     expect(untrusted.body.error).toBe('invalid_grant');
   });
 });
+
+describe('admin and revocation routes with bad input', () => {
+  it('answers each with a stable code and changes nothing', async () => {
+    const { app, log } = await makeIdentityApp();
+    await aliceScenario(app);
+    const before = log.size;
+    const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const disable = (payload: string, headers = admin) =>
+      app.inject({ method: 'POST', url: '/v1/principals/disable', headers, payload });
+    expect((await disable('{}')).json().error.code).toBe('invalid_principal');
+    expect((await disable('{not json')).json().error.code).toBe('malformed_json');
+    expect((await disable(JSON.stringify({ id: 'user:nobody' }))).json().error.code).toBe(
+      'not_found',
+    );
+    const noAdmin = { 'content-type': 'application/json' } as typeof admin;
+    expect((await disable(JSON.stringify({ id: 'user:alice' }), noAdmin)).statusCode).toBe(401);
+    const rotate = await app.inject({ method: 'POST', url: '/v1/admin/keys/rotate' });
+    expect(rotate.statusCode).toBe(401);
+    expect(rotate.json().error.code).toBe('admin_required');
+    const revoke = (payload: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/token/revoke',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload,
+      });
+    expect((await revoke('')).json().error).toBe('invalid_request');
+    expect((await revoke('token=not.a.jwt')).json().error).toBe('invalid_request');
+    expect(log.size).toBe(before);
+  });
+});

@@ -360,3 +360,12 @@ describe('replay of a fail-closed decision', () => {
     expect(e.replayed.decision).toBe('deny');
   });
 });
+
+describe('GET /v1/decisions/{id} with bad input', () => {
+  it('answers a malformed id with invalid_parameter', async () => {
+    const { app } = await makePolicyApp();
+    const res = await app.inject({ url: '/v1/decisions/not-a-uuid' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('invalid_parameter');
+  });
+});
