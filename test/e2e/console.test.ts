@@ -185,6 +185,44 @@ describe('web console in Chromium', () => {
     await page.context().close();
   });
 
+  it('links each coverage number to the records behind it', async () => {
+    const { page, errors } = await open('#/coverage');
+    await page.getByTestId('coverage-numbers').waitFor();
+    const report = (await (await fetch(`${collector.url}/v1/reports/coverage`)).json()) as {
+      records: number;
+      credential_lifetimes: { count: number };
+      links: Record<string, string>;
+    };
+    // every by_class cell is a link to its measure
+    expect(await page.getByTestId('cov-by-class').locator('a[data-measure]').count()).toBe(20);
+    // the records count: its link lists exactly that many records (pages of 100)
+    await page.getByTestId('cov-records').getByRole('link').click();
+    await page.waitForURL(/#\/coverage\/records\?measure=records/);
+    await page.getByTestId('coverage-records').waitFor();
+    expect(await page.getByTestId('coverage-records').locator('tbody tr').count()).toBe(
+      Math.min(100, report.records),
+    );
+    // the credentials issued: the ids listed are the ones the API gives for the measure
+    await page.goto(`${collector.url}/#/coverage`);
+    await page
+      .getByTestId('cov-credentials')
+      .locator('a[data-measure=credential_lifetimes]')
+      .click();
+    await page.getByTestId('coverage-records').waitFor();
+    const shown = await page
+      .getByTestId('coverage-records')
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    const api = (await (
+      await fetch(`${collector.url}${report.links['credential_lifetimes']}`)
+    ).json()) as { records: { id: string }[] };
+    expect(shown).toEqual(api.records.map((r) => r.id));
+    expect(shown).toHaveLength(report.credential_lifetimes.count);
+    await shot(page, 'coverage-records');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('shows the log checkpoint, size and verifier key', async () => {
     const { page, errors } = await open('#/log');
     await page.getByTestId('checkpoint').waitFor();

@@ -158,6 +158,20 @@ describe('investigation through the CLI and a running collector', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/<svg[^>]*>.*<rect/s);
     expect(page).not.toMatch(/<(script|link)\b|src=/);
+    // Every count links to the collector's list of the records behind it.
+    const links = [...page.matchAll(/<a href="([^"]+)" data-measure="([^"]+)">(\d+)<\/a>/g)];
+    expect(links.length).toBeGreaterThanOrEqual(30);
+    for (const [, href, measure, n] of links.filter(
+      ([, , m]) => m === 'actions' || m === 'records',
+    )) {
+      expect(
+        href!.startsWith(`${collector.url}/v1/reports/coverage/records?measure=${measure}`),
+      ).toBe(true);
+      const listed = (await (await fetch(href!.replaceAll('&amp;', '&'))).json()) as {
+        records: unknown[];
+      };
+      expect(listed.records.length).toBe(Math.min(100, Number(n)));
+    }
     expect(report.stdout).toMatch(/ASI03 Identity & Privilege Abuse/);
 
     const usage = await cli(['verify', '--bundle', file], false);

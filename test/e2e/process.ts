@@ -27,6 +27,8 @@ export interface CollectorProcess {
   readonly url: string;
   /** Resolves with the exit code (or signal name) when the process ends. */
   readonly exited: Promise<number | string>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
 }
 
 /** Starts `provenant serve` on a free port and waits until it says where it listens. */
@@ -56,7 +58,7 @@ export function startCollectorProcess(
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1]!, exited });
+        resolve({ child, url: m[1]!, exited, stderr: () => err });
       }
     });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));

@@ -3,6 +3,7 @@ import { EventsView } from './EventsView.tsx';
 import { TraceView } from './TraceView.tsx';
 import { ProvenanceView } from './ProvenanceView.tsx';
 import { CoverageView } from './CoverageView.tsx';
+import { CoverageRecordsView } from './CoverageRecordsView.tsx';
 import { LogView } from './LogView.tsx';
 
 type Route =
@@ -10,6 +11,7 @@ type Route =
   | { view: 'trace'; id: string }
   | { view: 'provenance'; id: string }
   | { view: 'coverage' }
+  | { view: 'coverage-records'; query: string }
   | { view: 'log' };
 
 export function parseHash(hash: string): Route {
@@ -18,6 +20,7 @@ export function parseHash(hash: string): Route {
   const [view, id] = path.split('/').map(decodeURIComponent);
   if (view === 'trace' && id) return { view: 'trace', id };
   if (view === 'provenance' && id) return { view: 'provenance', id };
+  if (view === 'coverage' && id === 'records') return { view: 'coverage-records', query };
   if (view === 'coverage') return { view: 'coverage' };
   if (view === 'log') return { view: 'log' };
   return { view: 'events', query };
@@ -65,6 +68,9 @@ export function App() {
         {route.view === 'trace' && <TraceView key={route.id} id={route.id} />}
         {route.view === 'provenance' && <ProvenanceView key={route.id} id={route.id} />}
         {route.view === 'coverage' && <CoverageView />}
+        {route.view === 'coverage-records' && (
+          <CoverageRecordsView key={route.query} query={route.query} />
+        )}
         {route.view === 'log' && <LogView />}
       </main>
     </>

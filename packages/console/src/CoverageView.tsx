@@ -1,5 +1,6 @@
 import { getJson } from './api.ts';
 import { useLoad } from './useLoad.ts';
+import { recordsHash } from './CoverageRecordsView.tsx';
 
 const LEVELS = ['verified', 'pooled', 'asserted', 'unattributed'] as const;
 const COLORS: Record<string, string> = {
@@ -20,7 +21,13 @@ interface Report {
     verified_with_decision: number;
     share: number | null;
   };
-  pooled_accounts: { account: string; records: number; instances: number; tasks: number }[];
+  pooled_accounts: {
+    account: string;
+    records: number;
+    instances: number;
+    tasks: number;
+    href?: string;
+  }[];
   weak_privileged: { count: number };
   credential_lifetimes: {
     count: number;
@@ -30,7 +37,37 @@ interface Report {
   };
   without_decision: { count: number; items: { id: string; action: string | null }[] };
   frameworks: Record<string, readonly string[]>;
+  /** Measure → API address of its records (GET /v1/reports/coverage/records). */
+  links?: Record<string, string>;
 }
+
+/** A count of the report, linked to the records behind it. */
+function Count({
+  report,
+  measure,
+  value,
+  href,
+}: {
+  report: Report;
+  measure: string;
+  value: number;
+  href?: string | undefined;
+}) {
+  const to = recordsHash(href ?? report.links?.[measure]);
+  if (!to) return <>{value}</>;
+  return (
+    <a href={to} data-measure={measure} title={`The ${value} records of ${measure}`}>
+      {value}
+    </a>
+  );
+}
+
+const BUCKETS = [
+  ['le_5m', '≤ 5 min'],
+  ['le_15m', '≤ 15 min'],
+  ['le_1h', '≤ 1 h'],
+  ['over_1h', '> 1 h'],
+] as const;
 
 function Bars({ report }: { report: Report }) {
   const classes = Object.entries(report.by_class);
@@ -52,10 +89,13 @@ function Bars({ report }: { report: Report }) {
             </text>
             {LEVELS.map((l) => {
               const w = ((c[l] ?? 0) / max) * width;
+              const to = recordsHash(report.links?.[`by_class.${name}.${l}`]);
               const rect = (
-                <rect key={l} x={x} y={2} width={w} height={20} fill={COLORS[l]}>
-                  <title>{`${l}: ${c[l] ?? 0}`}</title>
-                </rect>
+                <a key={l} href={to}>
+                  <rect x={x} y={2} width={w} height={20} fill={COLORS[l]}>
+                    <title>{`${l}: ${c[l] ?? 0}`}</title>
+                  </rect>
+                </a>
               );
               x += w;
               return rect;
@@ -81,28 +121,54 @@ export function CoverageView() {
       <h2 id="cov-h">Coverage</h2>
       <dl data-testid="coverage-numbers">
         <dt>Records</dt>
-        <dd data-testid="cov-records">{r.records}</dd>
+        <dd data-testid="cov-records">
+          <Count report={r} measure="records" value={r.records} />
+        </dd>
         <dt>Actions</dt>
-        <dd data-testid="cov-actions">{r.actions}</dd>
+        <dd data-testid="cov-actions">
+          <Count report={r} measure="actions" value={r.actions} />
+        </dd>
         <dt>Privileged actions verified and with a decision</dt>
-        <dd>
-          {r.privileged.verified_with_decision} / {r.privileged.total} ({share})
+        <dd data-testid="cov-privileged">
+          <Count
+            report={r}
+            measure="privileged.verified_with_decision"
+            value={r.privileged.verified_with_decision}
+          />{' '}
+          / <Count report={r} measure="privileged.total" value={r.privileged.total} /> ({share});
+          verified <Count report={r} measure="privileged.verified" value={r.privileged.verified} />,
+          with a decision{' '}
+          <Count report={r} measure="privileged.with_decision" value={r.privileged.with_decision} />
         </dd>
         <dt>Weakly attributed privileged actions</dt>
-        <dd>{r.weak_privileged.count}</dd>
+        <dd data-testid="cov-weak">
+          <Count report={r} measure="weak_privileged" value={r.weak_privileged.count} />
+        </dd>
         <dt>Actions without a decision</dt>
         <dd data-testid="cov-without-decision">
-          {r.without_decision.count}{' '}
+          <Count report={r} measure="without_decision" value={r.without_decision.count} />{' '}
           {r.without_decision.items.map((i) => (
             <a key={i.id} href={`#/provenance/${i.id}`}>
               {i.action ?? i.id}{' '}
             </a>
           ))}
         </dd>
-        <dt>Credentials (max lifetime, over 1 h)</dt>
-        <dd>
-          {r.credential_lifetimes.count} ({r.credential_lifetimes.max_sec ?? '—'} s,{' '}
-          {r.credential_lifetimes.over_1h.count} over 1 h)
+        <dt>Credentials issued (longest lifetime; by lifetime)</dt>
+        <dd data-testid="cov-credentials">
+          <Count report={r} measure="credential_lifetimes" value={r.credential_lifetimes.count} /> (
+          {r.credential_lifetimes.max_sec ?? '—'} s;{' '}
+          {BUCKETS.map(([b, label], i) => (
+            <span key={b}>
+              {i > 0 ? ', ' : ''}
+              {label}:{' '}
+              <Count
+                report={r}
+                measure={`credential_lifetimes.${b}`}
+                value={r.credential_lifetimes.buckets[b] ?? 0}
+              />
+            </span>
+          ))}
+          )
         </dd>
       </dl>
       <h3>Actions by attribution level</h3>
@@ -117,6 +183,32 @@ export function CoverageView() {
         ))}
       </p>
       <Bars report={r} />
+      <table data-testid="cov-by-class">
+        <thead>
+          <tr>
+            <th>Class</th>
+            {LEVELS.map((l) => (
+              <th key={l}>{l}</th>
+            ))}
+            <th>total</th>
+          </tr>
+        </thead>
+        <tbody>
+          {Object.entries(r.by_class).map(([name, c]) => (
+            <tr key={name}>
+              <td>{name}</td>
+              {LEVELS.map((l) => (
+                <td key={l}>
+                  <Count report={r} measure={`by_class.${name}.${l}`} value={c[l] ?? 0} />
+                </td>
+              ))}
+              <td>
+                <Count report={r} measure={`by_class.${name}.total`} value={c.total} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       <h3>Pooled accounts</h3>
       {r.pooled_accounts.length === 0 ? (
         <p className="muted">None.</p>
@@ -134,9 +226,15 @@ export function CoverageView() {
             {r.pooled_accounts.map((p) => (
               <tr key={p.account}>
                 <td>{p.account}</td>
-                <td>{p.records}</td>
-                <td>{p.instances}</td>
-                <td>{p.tasks}</td>
+                <td>
+                  <Count report={r} measure="pooled_accounts" value={p.records} href={p.href} />
+                </td>
+                <td>
+                  <Count report={r} measure="pooled_accounts" value={p.instances} href={p.href} />
+                </td>
+                <td>
+                  <Count report={r} measure="pooled_accounts" value={p.tasks} href={p.href} />
+                </td>
               </tr>
             ))}
           </tbody>

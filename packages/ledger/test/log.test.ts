@@ -12,6 +12,7 @@ import {
   verifyInclusion,
 } from '../src/index.js';
 import type { AppendBatch, PreparedEntry } from '../src/index.js';
+import { openPromise } from '../src/index.js';
 
 const keys = generateSignerKey('log.test/log');
 const signer = parseSignerKey(keys.signerKey);
@@ -37,6 +38,8 @@ function entry(i: number, body = `{"n":${i}}`): PreparedEntry {
 class CountingStorage extends MemoryStorage {
   commits = 0;
   failNext = false;
+  /** Store the next batch, then fail as if the COMMIT answer was lost (outcome unknown). */
+  loseNextAnswer = false;
   override async append(batch: AppendBatch): Promise<void> {
     if (this.failNext) {
       this.failNext = false;
@@ -44,7 +47,14 @@ class CountingStorage extends MemoryStorage {
       throw new StorageError('storage_unavailable', 'disk full');
     }
     this.commits++;
-    return super.append(batch);
+    await super.append(batch);
+    if (this.loseNextAnswer) {
+      this.loseNextAnswer = false;
+      const { StorageError } = await import('../src/index.js');
+      throw new StorageError('storage_unavailable', 'connection lost during COMMIT', {
+        outcome: 'unknown',
+      });
+    }
   }
 }
 
@@ -118,6 +128,22 @@ describe('Log', () => {
     expect(ok).toEqual({ status: 'accepted', leafIndex: 1, duplicate: false });
   });
 
+  it('re-reads the stored tree after a commit whose outcome was unknown, and goes on from it', async () => {
+    const storage = new CountingStorage();
+    const log = await Log.open({ storage, signer });
+    await log.append([entry(0)]);
+    storage.loseNextAnswer = true;
+    await expect(log.append([entry(1)])).rejects.toMatchObject({ code: 'storage_unavailable' });
+    // The batch did land: the re-sent record is a duplicate, the next one takes leaf 2.
+    expect(await log.append([entry(1), entry(2)])).toEqual([
+      { status: 'accepted', leafIndex: 1, duplicate: true },
+      { status: 'accepted', leafIndex: 2, duplicate: false },
+    ]);
+    expect(log.size).toBe(3);
+    const note = openNote(log.latestCheckpoint().note, [verifier]);
+    expect(parseCheckpoint(note.text).size).toBe(3);
+  });
+
   it('refuses to open over a tree that no longer matches its signed checkpoint', async () => {
     const storage = new MemoryStorage();
     const log = await Log.open({ storage, signer });
@@ -162,5 +188,92 @@ describe('Log', () => {
     await log.close();
     expect((await pending)[0]).toMatchObject({ status: 'accepted', leafIndex: 0 });
     await expect(log.append([entry(1)])).rejects.toMatchObject({ code: 'log_closed' });
+  });
+});
+
+describe('Log in queue mode (several collectors, one sequencer)', () => {
+  async function cluster() {
+    const storage = new MemoryStorage();
+    let now = 1_800_000_000_000_000;
+    const nowUs = () => ++now;
+    const a = await Log.open({ storage, signer, ingest: 'queue', nowUs });
+    const b = await Log.open({ storage, signer, ingest: 'queue', nowUs });
+    return { storage, a, b };
+  }
+
+  it('acknowledges with a signed promise of inclusion, not a leaf index', async () => {
+    const { storage, a } = await cluster();
+    const [o] = await a.append([entry(1)]);
+    expect(o).toMatchObject({ status: 'accepted', leafIndex: null, duplicate: false });
+    const promise = openPromise((o as { promise: string }).promise, verifier);
+    expect(promise.id).toBe(entry(1).id);
+    expect(Buffer.from(promise.leafHash)).toEqual(Buffer.from(entry(1).leafHash));
+    expect(promise.receivedUs).toBe(1_800_000_000_000_001);
+    expect(await storage.pendingCount()).toBe(1);
+    expect(a.size).toBe(0);
+    // The promise does not verify under another key, nor once edited.
+    const other = parseVerifierKey(generateSignerKey('log.test/log').verifierKey);
+    expect(() => openPromise((o as { promise: string }).promise, other)).toThrow();
+    const edited = (o as { promise: string }).promise.replace(entry(1).id, entry(2).id);
+    expect(() => openPromise(edited, verifier)).toThrow();
+  });
+
+  it('sequences queued records from any collector into one tree that followers catch up with', async () => {
+    const { storage, a, b } = await cluster();
+    await a.append([entry(1), entry(2)]);
+    await b.append([entry(3)]);
+    expect(await a.sequencePending()).toBe(3);
+    expect(a.size).toBe(3);
+    expect(await storage.pendingCount()).toBe(0);
+    expect(b.size).toBe(0);
+    expect(await b.refresh()).toBe(true);
+    expect(b.size).toBe(3);
+    expect(b.latestCheckpoint()).toEqual(a.latestCheckpoint());
+    expect(await b.refresh()).toBe(false);
+    // A re-send after sequencing is answered from the log.
+    expect(await b.append([entry(2)])).toEqual([
+      { status: 'accepted', leafIndex: 1, duplicate: true },
+    ]);
+  });
+
+  it('never forks when two instances sequence at once: the stale one re-reads and continues', async () => {
+    const { a, b } = await cluster();
+    await a.append([entry(1)]);
+    await a.sequencePending();
+    await a.append([entry(2)]);
+    // b still believes the tree is empty: its batch is refused, nothing is stored twice.
+    await expect(b.sequencePending()).rejects.toMatchObject({ code: 'storage_conflict' });
+    expect(await b.sequencePending()).toBe(1); // re-read the tree, then sequenced entry 2
+    expect(b.size).toBe(2);
+    await a.append([entry(3)]);
+    await expect(a.sequencePending()).rejects.toMatchObject({ code: 'storage_conflict' });
+    expect(await a.sequencePending()).toBe(1);
+    expect(a.size).toBe(3);
+    const proof = await a.consistencyProof(1, 3);
+    const root1 = await a.rootAt(1);
+    const root3 = await a.rootAt(3);
+    expect(() => verifyConsistency(1, 3, proof, root1, root3)).not.toThrow();
+  });
+
+  it('refuses to follow a stored tree that does not contain what it served', async () => {
+    const { storage, a, b } = await cluster();
+    await a.append([entry(1), entry(2)]);
+    await a.sequencePending();
+    await b.refresh();
+    // Someone rewrites the stored tree under the followers (another key cannot sign for it).
+    const forged = new MemoryStorage();
+    const rogue = await Log.open({ storage: forged, signer });
+    await rogue.append([entry(7), entry(8), entry(9)]);
+    Object.assign(storage, forged);
+    await expect(b.refresh()).rejects.toMatchObject({ code: 'log_inconsistent' });
+    expect(b.size).toBe(2);
+  });
+
+  it('needs a storage with an ingest queue', async () => {
+    const sqliteLike = new MemoryStorage() as unknown as Record<string, unknown>;
+    sqliteLike['enqueue'] = undefined;
+    await expect(
+      Log.open({ storage: sqliteLike as unknown as MemoryStorage, signer, ingest: 'queue' }),
+    ).rejects.toMatchObject({ code: 'log_not_sequencer' });
   });
 });

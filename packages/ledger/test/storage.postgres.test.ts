@@ -1,9 +1,23 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresLease, PostgresStorage } from '../src/index.js';
+import {
+  COVERAGE_FLAG,
+  PostgresLease,
+  PostgresStorage,
+  createPostgresPool,
+  migratePostgres,
+} from '../src/index.js';
 import { skipPostgres, startTestPostgres } from '../../../test/support/postgres.js';
 import type { TestPostgres } from '../../../test/support/postgres.js';
 import { describeStorageContract, makeBatch } from './storage-contract.js';
+import {
+  LEGACY_RECORDS,
+  describeCoverageContract,
+  legacyEntries,
+  reference,
+  sorted,
+} from './coverage-contract.js';
+import { describeIngestQueueContract, pendingEntry } from './queue-contract.js';
 
 const EMPTY = { size: 0, hashes: [] };
 const skip = skipPostgres();
@@ -20,6 +34,89 @@ describe.skipIf(skip)('postgres driver', () => {
   describeStorageContract('postgres', async () =>
     PostgresStorage.open(await server.newDatabase(), { poolSize: 2 }),
   );
+
+  describeIngestQueueContract('postgres', async () =>
+    PostgresStorage.open(await server.newDatabase(), { poolSize: 2 }),
+  );
+
+  describeCoverageContract('postgres', async () =>
+    PostgresStorage.open(await server.newDatabase(), { poolSize: 2 }),
+  );
+
+  it('queues an id sent to two collectors at once exactly once', async () => {
+    const url = await server.newDatabase();
+    const [a, b] = await Promise.all([PostgresStorage.open(url), PostgresStorage.open(url)]);
+    for (let round = 0; round < 20; round++) {
+      const e = pendingEntry(round);
+      const [x, y] = await Promise.all([a.enqueue([e]), b.enqueue([e])]);
+      const fresh = [x[0], y[0]].filter((o) => o?.status === 'queued' && !o.duplicate);
+      expect(fresh).toHaveLength(1);
+      expect([x[0]?.status, y[0]?.status]).toEqual(['queued', 'queued']);
+    }
+    expect(await a.pendingCount()).toBe(20);
+    await a.close();
+    await b.close();
+  });
+
+  it('migrates a schema-1 ledger, backfilling coverage facts from the stored records', async () => {
+    const url = await server.newDatabase();
+    const pool = createPostgresPool(url);
+    // The schema-1 layout, as the first release created it.
+    await migratePostgres(
+      pool,
+      [
+        `CREATE TABLE ledger_entries (leaf_index BIGINT PRIMARY KEY, id TEXT NOT NULL,
+           record TEXT NOT NULL, leaf_hash BYTEA NOT NULL, type TEXT NOT NULL,
+           time_us BIGINT NOT NULL, initiator TEXT, actor TEXT, task_id TEXT, trace_id TEXT,
+           level TEXT NOT NULL);
+         CREATE UNIQUE INDEX ledger_entries_id ON ledger_entries (id);
+         CREATE TABLE ledger_nodes (level SMALLINT NOT NULL, idx BIGINT NOT NULL,
+           hash BYTEA NOT NULL, PRIMARY KEY (level, idx));
+         CREATE TABLE ledger_checkpoints (size BIGINT PRIMARY KEY, root_hash BYTEA NOT NULL,
+           note TEXT NOT NULL);`,
+      ],
+      'ledger',
+    );
+    const entries = legacyEntries();
+    for (const e of entries) {
+      await pool.query(
+        `INSERT INTO ledger_entries (leaf_index, id, record, leaf_hash, type, time_us, initiator,
+           actor, task_id, trace_id, level) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [
+          e.leafIndex,
+          e.id,
+          e.canonical,
+          Buffer.from(e.leafHash),
+          e.type,
+          e.timeUs,
+          e.initiator,
+          e.actor,
+          e.taskId,
+          e.traceId,
+          e.level,
+        ],
+      );
+    }
+    await pool.end();
+    const s = await PostgresStorage.open(url);
+    expect(await s.lacksCoverageFacts({})).toBe(false);
+    const bounds = [300, 900, 3600];
+    expect(sorted(await s.coverageCounts({}, bounds))).toEqual(sorted(reference(entries, {})));
+    const all = COVERAGE_FLAG.action | 30;
+    for (const [i, l] of LEGACY_RECORDS.entries()) {
+      const same = await s.queryEntries({
+        coverage: { flagsAll: l.facts.flags, flagsNone: all & ~l.facts.flags },
+        limit: 100,
+      });
+      expect(
+        same.map((e) => e.leafIndex),
+        `record ${i}`,
+      ).toContain(i);
+    }
+    const long = await s.queryEntries({ coverage: { lifetimeGtSec: 3600 }, limit: 100 });
+    expect(long.map((e) => e.leafIndex)).toEqual([4]);
+    await s.close();
+  });
 
   it('keeps committed batches across reopen and migrates once', async () => {
     const url = await server.newDatabase();

@@ -2,16 +2,77 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteStorage } from '../src/index.js';
+import { COVERAGE_FLAG, SqliteStorage } from '../src/index.js';
 import { describeStorageContract, makeBatch } from './storage-contract.js';
+import {
+  LEGACY_RECORDS,
+  describeCoverageContract,
+  legacyEntries,
+  reference,
+  sorted,
+} from './coverage-contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'provenant-sqlite-'));
 let n = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describeStorageContract('sqlite', async () => new SqliteStorage(join(dir, `t${n++}.db`)));
+describeCoverageContract('sqlite', async () => new SqliteStorage(join(dir, `t${n++}.db`)));
 
 describe('sqlite driver', () => {
+  it('migrates a schema-1 file when opened for writing, backfilling coverage facts', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const file = join(dir, 'v1.db');
+    const db = new Database(file);
+    db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('schema_version', '1');
+      CREATE TABLE entries (leaf_index INTEGER PRIMARY KEY, id TEXT NOT NULL, record TEXT NOT NULL,
+        leaf_hash BLOB NOT NULL, type TEXT NOT NULL, time_us INTEGER NOT NULL, initiator TEXT,
+        actor TEXT, task_id TEXT, trace_id TEXT, level TEXT NOT NULL);
+      CREATE TABLE nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)) WITHOUT ROWID;
+      CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root_hash BLOB NOT NULL, note TEXT NOT NULL);`);
+    const entries = legacyEntries();
+    const insert = db.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const e of entries) {
+      insert.run(
+        e.leafIndex,
+        e.id,
+        e.canonical,
+        Buffer.from(e.leafHash),
+        e.type,
+        e.timeUs,
+        e.initiator,
+        e.actor,
+        e.taskId,
+        e.traceId,
+        e.level,
+      );
+    }
+    db.close();
+    const ro = new SqliteStorage(file, { readonly: true });
+    expect(await ro.lacksCoverageFacts({})).toBe(true);
+    expect((await ro.readState()).size).toBe(entries.length);
+    await ro.close();
+    const s = new SqliteStorage(file);
+    expect(await s.lacksCoverageFacts({})).toBe(false);
+    expect(sorted(await s.coverageCounts({}, [300, 900, 3600]))).toEqual(
+      sorted(reference(entries, {})),
+    );
+    const all = COVERAGE_FLAG.action | 30;
+    for (const [i, l] of LEGACY_RECORDS.entries()) {
+      const same = await s.queryEntries({
+        coverage: { flagsAll: l.facts.flags, flagsNone: all & ~l.facts.flags },
+        limit: 100,
+      });
+      expect(
+        same.map((e) => e.leafIndex),
+        `record ${i}`,
+      ).toContain(i);
+    }
+    await s.close();
+  });
+
   it('keeps committed batches across reopen', async () => {
     const file = join(dir, 'reopen.db');
     const s1 = new SqliteStorage(file);

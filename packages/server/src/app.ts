@@ -54,6 +54,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
         `Bearer error="invalid_token", error_description="${wire.body.error.code}"`,
       );
     }
+    if (wire.headers) void reply.headers(wire.headers);
     return reply.code(wire.status).type('application/json; charset=utf-8').send(wire.body);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -70,6 +71,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
       status: storage.ok ? 'ok' : 'degraded',
       storage: { kind: ctx.storage.kind, ...storage },
       log: { origin: ctx.log.origin, size: ctx.log.size, queued: ctx.log.queuedEntries },
+      ...(ctx.cluster ? { cluster: await ctx.cluster.status() } : {}),
     };
     return reply.code(storage.ok ? 200 : 503).send(body);
   });

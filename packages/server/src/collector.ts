@@ -10,6 +10,8 @@ import {
 import type { LogStorage } from '@provenant/ledger';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
+import { ClusterNode } from './cluster.js';
+import type { ClusterOptions } from './cluster.js';
 import { DEFAULT_LIMITS } from './context.js';
 import type { CollectorLimits } from './context.js';
 import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from './identity/admin.js';
@@ -60,7 +62,18 @@ export interface CollectorConfig {
    * instead of `<data>/ledger.db` (keys and the admin token stay in `dataDir`).
    */
   readonly postgres?: string;
+  /**
+   * Several collectors on `postgres`: this one enqueues what it receives (acknowledging with
+   * signed promises of inclusion) and contends for the sequencer lease (docs/OPERATIONS.md).
+   */
+  readonly cluster?: boolean | ClusterTuning;
 }
+
+/** Timings of a cluster node (defaults in ClusterNode). */
+export type ClusterTuning = Pick<
+  ClusterOptions,
+  'leaseRetryMs' | 'sequenceIdleMs' | 'refreshMs' | 'leaseCheckMs'
+>;
 
 export const AUDIT_HMAC_KEY_FILE = 'audit-hmac.key';
 
@@ -74,6 +87,8 @@ export interface RunningCollector {
   readonly policy: PolicyService;
   /** The witness client, when witnesses are configured. */
   readonly cosigner?: CosignClient;
+  /** The cluster node, with `cluster`: its role (sequencer or follower). */
+  readonly cluster?: ClusterNode;
   /** The address it listens on, e.g. http://127.0.0.1:7410. */
   readonly url: string;
   close(): Promise<void>;
@@ -87,13 +102,19 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const ledgerFile = join(config.dataDir, LEDGER_FILE);
+  if (config.cluster && config.postgres === undefined) {
+    throw new StorageError(
+      'storage_unavailable',
+      'Several collectors share one PostgreSQL ledger: --cluster needs --postgres.',
+    );
+  }
   const pgStores = config.postgres === undefined ? null : await openPostgres(config.postgres);
   const storage = pgStores?.storage ?? new SqliteStorage(ledgerFile);
   let log: Log;
   let identity: IdentityService;
   let policy: PolicyService;
   try {
-    log = await Log.open({ storage, signer });
+    log = await Log.open({ storage, signer, ingest: config.cluster ? 'queue' : 'direct' });
     identity = await IdentityService.create(
       pgStores?.registry ?? new SqliteRegistryStore(ledgerFile),
       {
@@ -142,6 +163,24 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       throw e;
     }
   }
+  let cluster: ClusterNode | undefined;
+  let onClusterEvent: NonNullable<ClusterOptions['onEvent']> = () => {};
+  if (config.cluster && pgStores) {
+    const tuning = typeof config.cluster === 'object' ? config.cluster : {};
+    const stores = pgStores;
+    cluster = new ClusterNode({
+      ...tuning,
+      url: config.postgres!,
+      log,
+      queue: stores.storage,
+      sync: async () => {
+        const { principals, revocations } = await stores.registry.reload();
+        identity.applyRegistry(principals, revocations);
+        await stores.policy.sync();
+      },
+      onEvent: (level, message, fields) => onClusterEvent(level, message, fields),
+    });
+  }
   const adminToken =
     config.adminToken ?? loadOrCreateAdminToken(join(config.dataDir, ADMIN_TOKEN_FILE));
   const app = buildApp(
@@ -154,6 +193,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       alerts: new AlertLimiter(),
       adminToken,
       ...(cosigner ? { cosignedCheckpoint: () => cosigner.checkpointNote() } : {}),
+      ...(cluster ? { cluster } : {}),
       detector: new Detector({
         ...DEFAULT_DETECTION_CONFIG,
         maxChainDepth: identity.config.policy.maxChainDepth,
@@ -182,6 +222,8 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     onWitnessEvent = (level, message, fields) => app.log[level](fields, message);
     for (const e of earlyWitnessEvents.splice(0)) onWitnessEvent(...e);
     cosigner?.start();
+    onClusterEvent = (level, message, fields) => app.log[level](fields, message);
+    cluster?.start();
   } catch (e) {
     await app.close();
     await storage.close();
@@ -198,11 +240,13 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     identity,
     policy,
     ...(cosigner ? { cosigner } : {}),
+    ...(cluster ? { cluster } : {}),
     url,
     close: () =>
       (closing ??= (async () => {
         await cosigner?.close();
         await app.close(); // stop accepting; in-flight requests finish first
+        await cluster?.close(); // gives the lease up at once: another collector takes over
         await log.close();
         await storage.close();
         identity.close();

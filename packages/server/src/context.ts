@@ -34,4 +34,6 @@ export interface CollectorContext {
   readonly clock?: () => number;
   /** The checkpoint note for GET /v1/log/checkpoint, with witness cosignatures (witness/). */
   readonly cosignedCheckpoint?: () => string;
+  /** Several collectors: this node's role and the ingest queue's depth, for health. */
+  readonly cluster?: { status(): Promise<object> };
 }

@@ -46,6 +46,7 @@ export const WIRE_ERRORS = {
     text: 'The trace id is not 32 lowercase hex digits (not all zero).',
   },
   invalid_time_range: { status: 400, text: '`from` is not before `to`.' },
+  unknown_measure: { status: 400, text: 'Not a measure of the coverage report (see its `links`).' },
   not_an_action: {
     status: 422,
     text: 'The record is a witness record (credential, decision, alert), not an action.',
@@ -54,8 +55,21 @@ export const WIRE_ERRORS = {
     status: 503,
     text: 'The sequencer queue is full; retry after the Retry-After delay.',
   },
-  storage_unavailable: { status: 503, text: 'The ledger storage cannot be written or read now.' },
-  storage_conflict: { status: 503, text: 'Another writer changed the ledger; retry.' },
+  storage_unavailable: {
+    status: 503,
+    text: 'The ledger storage cannot be written or read now; retry after the Retry-After delay.',
+    retryAfterSec: 2,
+  },
+  storage_full: {
+    status: 507,
+    text: 'The disk holding the ledger is full; retry after the Retry-After delay.',
+    retryAfterSec: 10,
+  },
+  storage_conflict: {
+    status: 503,
+    text: 'Another writer changed the ledger; retry.',
+    retryAfterSec: 1,
+  },
   storage_corrupt: { status: 500, text: 'The stored ledger contradicts itself; verify it.' },
   log_closed: { status: 503, text: 'The collector is shutting down.' },
   engine_error: { status: 500, text: 'The policy engine failed to evaluate a recorded request.' },
@@ -136,17 +150,30 @@ export const WIRE_ERRORS = {
     status: 422,
     text: 'The action class needs a higher attribution level (a credential).',
   },
-} as const satisfies Record<string, { status: number; text: string }>;
+} as const satisfies Record<string, WireErrorSpec>;
+
+interface WireErrorSpec {
+  readonly status: number;
+  readonly text: string;
+  /** Sent as `Retry-After` (seconds) with the error: the condition is expected to pass. */
+  readonly retryAfterSec?: number;
+}
 
 export type WireErrorCode = keyof typeof WIRE_ERRORS;
 
 export interface WireError {
   readonly status: number;
   readonly body: { error: { code: string; message: string } };
+  /** Headers to answer with, e.g. `retry-after`. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function wireError(code: WireErrorCode, message: string): WireError {
-  return { status: WIRE_ERRORS[code].status, body: { error: { code, message } } };
+  const spec: WireErrorSpec = WIRE_ERRORS[code];
+  const wire = { status: spec.status, body: { error: { code, message } } };
+  return spec.retryAfterSec === undefined
+    ? wire
+    : { ...wire, headers: { 'retry-after': String(spec.retryAfterSec) } };
 }
 
 /** Maps any thrown value to a wire error; unknown errors never leak their message. */

@@ -20,7 +20,14 @@ export type { RegistryStore } from './identity/registry.js';
 export { AlertLimiter } from './identity/attributor.js';
 export { oidcIssuer } from './identity/oidc.js';
 export { ADMIN_TOKEN_FILE } from './identity/admin.js';
-export { CoverageAccumulator, coverageReport, classesOf } from './investigate/coverage.js';
+export {
+  CoverageAccumulator,
+  coverageReport,
+  classesOf,
+  coverageFacts,
+  measureEntries,
+  MEASURES,
+} from './investigate/coverage.js';
 export type { CoverageReport, RecordRef, ActionClass } from './investigate/coverage.js';
 export { provenanceOf } from './investigate/provenance.js';
 export type { ProvenanceAnswer } from './investigate/provenance.js';

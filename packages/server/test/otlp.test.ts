@@ -346,6 +346,27 @@ describe('credentials on OTLP export', () => {
   });
 });
 
+describe('a full disk', () => {
+  it('answers 503 UNAVAILABLE with Retry-After, so exporters retry instead of dropping spans', async () => {
+    const storage = collector.storage as { append: (...args: unknown[]) => Promise<void> };
+    const original = storage.append;
+    storage.append = async () => {
+      const { StorageError } = await import('@provenant/ledger');
+      throw new StorageError('storage_full', 'database or disk is full');
+    };
+    try {
+      const run = agentRun(researcherId, { user: 'alice' });
+      const { res, bytes } = await postProtobuf(run.spans);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('10');
+      expect(Buffer.from(bytes).toString('latin1')).toContain('storage_full');
+      expect(await recordsOf(run.traceId)).toHaveLength(0);
+    } finally {
+      storage.append = original;
+    }
+  });
+});
+
 describe('malformed and unusual requests', () => {
   const post = (body: Uint8Array | string, headers: Record<string, string>) =>
     fetch(`${collector.url}/v1/traces`, { method: 'POST', headers, body });

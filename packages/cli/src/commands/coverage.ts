@@ -146,10 +146,23 @@ function stackedBars(rows: { label: string; counts: Record<string, number> }[]):
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 180}" height="${y}" role="img" font-size="13" font-family="sans-serif">${parts.join('')}</svg>`;
 }
 
-/** A self-contained HTML report: inline CSS and SVG only. Record ids link to their provenance. */
+/**
+ * A self-contained HTML report: inline CSS and SVG only. Record ids link to their provenance,
+ * and every count to the collector's list of the records behind it (the report's `links`).
+ */
 export function coverageHtml(r: CoverageReport, server: string): string {
   const link = (id: string) =>
     `<a href="${esc(`${server}/v1/events/${encodeURIComponent(id)}/provenance`)}">${esc(id)}</a>`;
+  const num = (measure: string, n: number, href?: string) => {
+    const to = href ?? r.links?.[measure];
+    return to === undefined
+      ? String(n)
+      : `<a href="${esc(`${server}${to}`)}" data-measure="${esc(measure)}">${n}</a>`;
+  };
+  const byClass = `<table><tr><th>class</th>${LEVELS.map((lv) => `<th>${lv}</th>`).join('')}<th>total</th></tr>${CLASSES.map(
+    (c) =>
+      `<tr><td>${c}</td>${LEVELS.map((lv) => `<td>${num(`by_class.${c}.${lv}`, r.by_class[c][lv])}</td>`).join('')}<td>${num(`by_class.${c}.total`, r.by_class[c].total)}</td></tr>`,
+  ).join('')}</table>`;
   const table = (items: readonly RecordRef[], extra?: (i: number) => string) =>
     items.length === 0
       ? '<p>None.</p>'
@@ -170,17 +183,19 @@ export function coverageHtml(r: CoverageReport, server: string): string {
 <style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}h2{margin-top:1.6em}</style>
 </head><body>
 <h1>Attribution coverage</h1>
-<p>${esc(r.from ?? 'beginning')} – ${esc(r.to ?? 'now')}: ${r.records} records, ${r.actions} actions.</p>
+<p>${esc(r.from ?? 'beginning')} – ${esc(r.to ?? 'now')}: ${num('records', r.records)} records, ${num('actions', r.actions)} actions.</p>
 <h2>Actions by attribution level per class</h2>
 <p>${legend}</p>
 ${stackedBars(CLASSES.map((c) => ({ label: c, counts: Object.fromEntries(LEVELS.map((lv) => [lv, r.by_class[c][lv]])) })))}
+${byClass}
 <h2>Privileged actions</h2>
-<p>${p.total} privileged actions; ${p.verified} verified, ${p.with_decision} with a recorded decision, <strong>${p.verified_with_decision} both (${pct(p.share)})</strong>.</p>
+<p>${num('privileged.total', p.total)} privileged actions; ${num('privileged.verified', p.verified)} verified, ${num('privileged.with_decision', p.with_decision)} with a recorded decision, <strong>${num('privileged.verified_with_decision', p.verified_with_decision)} both (${pct(p.share)})</strong>.</p>
 <h2>Pooled service accounts</h2>
-${r.pooled_accounts.length === 0 ? '<p>None.</p>' : `<table><tr><th>account</th><th>records</th><th>claimed instances</th><th>tasks</th></tr>${r.pooled_accounts.map((a) => `<tr><td>${esc(a.account)}</td><td>${a.records}</td><td>${a.instances}${a.capped ? '+' : ''}</td><td>${a.tasks}</td></tr>`).join('')}</table>`}
-<h2>Asserted or unattributed privileged actions (${r.weak_privileged.count})</h2>
+${r.pooled_accounts.length === 0 ? '<p>None.</p>' : `<table><tr><th>account</th><th>records</th><th>claimed instances</th><th>tasks</th></tr>${r.pooled_accounts.map((a) => `<tr><td>${esc(a.account)}</td><td>${num('pooled_accounts', a.records, a.href)}</td><td>${num('pooled_accounts', a.instances, a.href)}${a.capped ? '+' : ''}</td><td>${num('pooled_accounts', a.tasks, a.href)}</td></tr>`).join('')}</table>`}
+<h2>Asserted or unattributed privileged actions (${num('weak_privileged', r.weak_privileged.count)})</h2>
 ${table(r.weak_privileged.items)}
-<h2>Credential lifetimes (${l.count} issued)</h2>
+<h2>Credential lifetimes (${num('credential_lifetimes', l.count)} issued)</h2>
+<p>≤ 5 min ${num('credential_lifetimes.le_5m', l.buckets.le_5m)}, ≤ 15 min ${num('credential_lifetimes.le_15m', l.buckets.le_15m)}, ≤ 1 hour ${num('credential_lifetimes.le_1h', l.buckets.le_1h)}, &gt; 1 hour ${num('credential_lifetimes.over_1h', l.buckets.over_1h)}</p>
 ${stackedBars([
   { label: '≤ 5 min', counts: { verified: l.buckets.le_5m } },
   { label: '≤ 15 min', counts: { verified: l.buckets.le_15m } },
@@ -188,13 +203,13 @@ ${stackedBars([
   { label: '> 1 hour', counts: { unattributed: l.buckets.over_1h } },
 ])}
 ${table(l.over_1h.items, (i) => `${l.over_1h.items[i]!.lifetime_sec}s`)}
-<h2>Actions without a decision (${r.without_decision.count})</h2>
+<h2>Actions without a decision (${num('without_decision', r.without_decision.count)})</h2>
 ${table(r.without_decision.items)}
 <h2>Frameworks</h2>
 <table><tr><th>measure</th><th>evidences</th></tr>${Object.entries(r.frameworks)
     .map(([m, refs]) => `<tr><td>${esc(m)}</td><td>${refs.map(esc).join('<br>')}</td></tr>`)
     .join('')}</table>
-<p><small>Lists show at most ${r.list_limit} records each; record ids link to their provenance.</small></p>
+<p><small>Lists show at most ${r.list_limit} records each; record ids link to their provenance, and each count to the collector's list of the records behind it.</small></p>
 </body></html>
 `;
 }

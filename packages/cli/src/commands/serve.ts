@@ -21,7 +21,7 @@ function readAuditRules(file: string): AuditRules {
 }
 import type { CommandContext } from '../main.js';
 
-export const serveHelp = `provenant serve [--data DIR] [--postgres URL] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
+export const serveHelp = `provenant serve [--data DIR] [--postgres URL [--cluster]] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
 
 Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --postgres.
   --data DIR        ledger folder (env PROVENANT_DATA; default ./provenant-data); with
@@ -29,6 +29,11 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
   --postgres URL    keep the ledger, registry and policy history in PostgreSQL, e.g.
                     postgres://user:pass@host/db (env PROVENANT_PG_URL; alias --pg); the schema is
                     migrated at start, and a newer schema than this version is refused
+  --cluster         one of several collectors on the same --postgres (env PROVENANT_CLUSTER=1):
+                    records are acknowledged once queued, with a signed promise of inclusion;
+                    one collector, elected through PostgreSQL, sequences and signs checkpoints.
+                    Every member needs the same log key, issuer keys and HMAC key in --data,
+                    and the same --issuer-url (the address clients reach the cluster at)
   --port N          TCP port (env PROVENANT_PORT; default 7410; 0 picks a free one)
   --host HOST       address to bind (env PROVENANT_HOST; default 127.0.0.1)
   --origin NAME     checkpoint origin for a new log (default provenant.local/<random>)
@@ -69,6 +74,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     data: { type: 'string' },
     postgres: { type: 'string' },
     pg: { type: 'string' },
+    cluster: { type: 'boolean' },
     port: { type: 'string' },
     host: { type: 'string' },
     origin: { type: 'string' },
@@ -102,6 +108,10 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     : [];
   const dataDir = values.data ?? ctx.env['PROVENANT_DATA'] ?? 'provenant-data';
   const postgres = values.postgres ?? values.pg ?? (ctx.env['PROVENANT_PG_URL'] || undefined);
+  const cluster = values.cluster ?? ['1', 'true'].includes(ctx.env['PROVENANT_CLUSTER'] ?? '');
+  if (cluster && postgres === undefined) {
+    throw usageError('--cluster needs --postgres: several collectors share one PostgreSQL ledger.');
+  }
   const port = intFlag(values.port ?? ctx.env['PROVENANT_PORT'], 'port', 0, 65535) ?? 7410;
   const host = values.host ?? ctx.env['PROVENANT_HOST'] ?? '127.0.0.1';
   const level = values['log-level'] ?? 'info';
@@ -122,12 +132,13 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       : { auditRules: readAuditRules(values['audit-rules']) }),
     failOpenLowRisk: values['fail-open-low-risk'] ?? false,
     ...(postgres === undefined ? {} : { postgres }),
+    ...(cluster ? { cluster: true } : {}),
     ...(witnesses.length === 0 ? {} : { witnesses }),
     ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
   });
   ctx.out(
     `Provenant collector listening on ${collector.url}\n` +
-      `  ledger: ${postgres === undefined ? `${dataDir} (SQLite)` : `${redactUrl(postgres)} (PostgreSQL)`}, ${collector.log.size} entries\n` +
+      `  ledger: ${postgres === undefined ? `${dataDir} (SQLite)` : `${redactUrl(postgres)} (PostgreSQL)`}, ${collector.log.size} entries${cluster ? ', cluster member' : ''}\n` +
       `  log origin: ${collector.log.origin}\n` +
       `  verifier key: ${collector.log.verifierKey}\n` +
       `  issuer: ${collector.identity.config.issuer} (admin token in ${dataDir}/admin.token)\n` +

@@ -5,7 +5,9 @@ export type LogErrorCode =
   | 'log_key_mismatch' // the stored checkpoint was not signed by this log's key
   | 'tree_size_out_of_range'
   | 'leaf_index_out_of_range'
-  | 'log_closed';
+  | 'log_closed'
+  | 'log_not_sequencer' // this log instance only enqueues; another one sequences
+  | 'promise_malformed';
 
 export class LogError extends ProvenantError {
   declare readonly code: LogErrorCode;

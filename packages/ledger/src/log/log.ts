@@ -16,8 +16,16 @@ import {
   verifierKeyString,
 } from '../note/index.js';
 import type { NoteSignerKey, NoteVerifierKey } from '../note/index.js';
-import type { EntryIndexFields, LogStorage, NewEntry, StoredCheckpoint } from '../storage/port.js';
+import { hasIngestQueue } from '../storage/port.js';
+import type {
+  EntryIndexFields,
+  IngestQueue,
+  LogStorage,
+  NewEntry,
+  StoredCheckpoint,
+} from '../storage/port.js';
 import { LogError } from './errors.js';
+import { signPromise } from './promise.js';
 
 /** A record ready for the log: canonical bytes already hashed, index columns extracted. */
 export interface PreparedEntry extends EntryIndexFields {
@@ -26,8 +34,15 @@ export interface PreparedEntry extends EntryIndexFields {
 }
 
 export type AppendOutcome =
-  | { readonly status: 'accepted'; readonly leafIndex: number; readonly duplicate: boolean }
-  | { readonly status: 'id_conflict'; readonly leafIndex: number };
+  | {
+      readonly status: 'accepted';
+      /** Null while the record waits in the ingest queue (queue mode); see `promise`. */
+      readonly leafIndex: number | null;
+      readonly duplicate: boolean;
+      /** Queue mode: the signed promise of inclusion (`./promise.ts`). */
+      readonly promise?: string;
+    }
+  | { readonly status: 'id_conflict'; readonly leafIndex: number | null };
 
 export interface LogOptions {
   readonly storage: LogStorage;
@@ -35,6 +50,14 @@ export interface LogOptions {
   readonly signer: NoteSignerKey;
   /** Most entries committed in one transaction (group commit). */
   readonly maxBatchEntries?: number;
+  /**
+   * `direct` (default): `append` sequences and commits. `queue` (several collectors on one
+   * database): `append` stores records in the storage's ingest queue and answers with signed
+   * promises; the one instance holding the sequencer lease calls `sequencePending`.
+   */
+  readonly ingest?: 'direct' | 'queue';
+  /** Clock for promise receive times, microseconds since the epoch; default from Date.now(). */
+  readonly nowUs?: () => number;
 }
 
 interface Pending {
@@ -43,6 +66,9 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** Rows taken out of the ingest queue by the commit that sequences them. */
+type Dequeue = readonly number[];
+
 /**
  * The sequencer: assigns leaf indices, integrates leaves into the Merkle tree, signs a
  * checkpoint, and commits all three in one storage transaction. Concurrent `append` calls are
@@ -50,7 +76,8 @@ interface Pending {
  *
  * Invariant: every stored checkpoint is the root of the stored entries at its size, and each
  * new checkpoint extends the previous one (it is computed from the verified frontier), so the
- * log never signs a tree inconsistent with an earlier checkpoint.
+ * log never signs a tree inconsistent with an earlier checkpoint. A failed commit (whose outcome
+ * may be unknown) marks the frontier stale: it is re-read and re-verified before the next one.
  */
 export class Log {
   readonly origin: string;
@@ -59,27 +86,37 @@ export class Log {
   private readonly signer: NoteSignerKey;
   private readonly verifier: NoteVerifierKey;
   private readonly maxBatchEntries: number;
+  private readonly ingestQueue: IngestQueue | null;
+  private readonly nowUs: () => number;
   private frontier: Frontier;
   private checkpoint: StoredCheckpoint;
   private queue: Pending[] = [];
   private queued = 0;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  private stale = false;
 
-  private constructor(
-    options: LogOptions,
-    verifier: NoteVerifierKey,
-    frontier: Frontier,
-    checkpoint: StoredCheckpoint,
-  ) {
+  private constructor(options: LogOptions, verifier: NoteVerifierKey, tree: VerifiedTree) {
     this.storage = options.storage;
     this.signer = options.signer;
     this.verifier = verifier;
     this.origin = options.signer.name;
     this.verifierKey = verifierKeyString(options.signer);
     this.maxBatchEntries = options.maxBatchEntries ?? 10_000;
-    this.frontier = frontier;
-    this.checkpoint = checkpoint;
+    this.nowUs = options.nowUs ?? (() => Date.now() * 1000);
+    this.frontier = tree.frontier;
+    this.checkpoint = tree.checkpoint;
+    if (options.ingest === 'queue') {
+      if (!hasIngestQueue(options.storage)) {
+        throw new LogError(
+          'log_not_sequencer',
+          `The ${options.storage.kind} storage has no ingest queue; queue mode needs one.`,
+        );
+      }
+      this.ingestQueue = options.storage;
+    } else {
+      this.ingestQueue = null;
+    }
   }
 
   /**
@@ -87,48 +124,18 @@ export class Log {
    * still matches the latest checkpoint this key signed. Fails closed otherwise.
    */
   static async open(options: LogOptions): Promise<Log> {
-    const { storage, signer } = options;
-    const verifier = parseVerifierKey(verifierKeyString(signer));
-    const state = await storage.readState();
-    const hashes = await storage.getNodes(rootPlan(state.size).nodes);
-    const frontier: Frontier = { size: state.size, hashes };
-    const root = rootOfFrontier(frontier);
-    const stored = state.checkpoint;
-    if (!stored) {
-      if (state.size !== 0) {
-        throw new LogError(
-          'log_inconsistent',
-          `The ledger holds ${state.size} entries but no checkpoint.`,
-        );
-      }
-      const empty = { size: 0, rootHash: root, note: signCheckpoint(signer, 0, root) };
-      return new Log(options, verifier, frontier, empty);
-    }
-    let checked;
-    try {
-      checked = parseCheckpoint(openNote(stored.note, [verifier]).text);
-    } catch (e) {
-      throw new LogError(
-        'log_key_mismatch',
-        'The latest stored checkpoint is not signed by this log key; refusing to extend it.',
-        { cause: (e as Error).message },
-      );
-    }
-    if (
-      checked.origin !== signer.name ||
-      checked.size !== state.size ||
-      !equalBytes(checked.rootHash, root)
-    ) {
-      throw new LogError(
-        'log_inconsistent',
-        `The stored tree (size ${state.size}) does not match the latest signed checkpoint (size ${checked.size}).`,
-      );
-    }
-    return new Log(options, verifier, frontier, stored);
+    const verifier = parseVerifierKey(verifierKeyString(options.signer));
+    const tree = await readVerifiedTree(options.storage, options.signer, verifier);
+    return new Log(options, verifier, tree);
   }
 
   get size(): number {
     return this.frontier.size;
+  }
+
+  /** Whether `append` enqueues (several collectors) rather than sequences. */
+  get queueMode(): boolean {
+    return this.ingestQueue !== null;
   }
 
   /** Entries waiting for a commit: the collector pushes back when this grows too large. */
@@ -149,10 +156,12 @@ export class Log {
   /**
    * Appends entries; resolves once they are durable. Re-sending an id with the same canonical
    * content gives back its original leaf index; the same id with other content is an
-   * `id_conflict` and stores nothing.
+   * `id_conflict` and stores nothing. In queue mode the entries are durable in the ingest queue
+   * and each accepted one carries a signed promise of inclusion instead of a leaf index.
    */
   append(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
     if (this.closed) return Promise.reject(new LogError('log_closed', 'The log is closed.'));
+    if (this.ingestQueue) return this.enqueue(this.ingestQueue, entries);
     return new Promise((resolve, reject) => {
       this.queue.push({ entries, resolve, reject });
       this.queued += entries.length;
@@ -160,6 +169,42 @@ export class Log {
         // Yield once so requests that arrived together share one commit.
         this.flushing = new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
       }
+    });
+  }
+
+  /**
+   * Queue mode, on the instance holding the sequencer lease: moves up to `limit` queued entries
+   * into the log (leaf indices, tree, checkpoint and their removal from the queue in one
+   * transaction). Returns how many left the queue. If another sequencer moved the tree meanwhile
+   * the storage refuses the batch (no fork) and the next call starts from the stored tree.
+   */
+  async sequencePending(limit = this.maxBatchEntries): Promise<number> {
+    const queue = this.ingestQueue;
+    if (!queue) throw new LogError('log_not_sequencer', 'This log has no ingest queue.');
+    if (this.closed) throw new LogError('log_closed', 'The log is closed.');
+    return this.exclusive(async () => {
+      const rows = await queue.readPending(limit);
+      if (rows.length === 0) return 0;
+      await this.commit(
+        [{ entries: rows, resolve: () => {}, reject: () => {} }],
+        rows.map((r) => r.seq),
+      );
+      return rows.length;
+    });
+  }
+
+  /**
+   * Catches up with a tree another instance extended (followers of a cluster): re-reads the
+   * stored tree, checks it against the latest checkpoint this key signed and that it contains
+   * the tree this instance served before. Returns whether the tree grew.
+   */
+  async refresh(): Promise<boolean> {
+    if (this.closed) return false;
+    return this.exclusive(async () => {
+      const before = this.frontier.size;
+      this.stale = true;
+      await this.resyncIfStale();
+      return this.frontier.size > before;
     });
   }
 
@@ -210,6 +255,44 @@ export class Log {
     }
   }
 
+  /** Runs `fn` with no commit of this instance in flight (they all change the frontier). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.flushing) await this.flushing;
+    let done!: () => void;
+    this.flushing = new Promise<void>((r) => (done = r));
+    try {
+      return await fn();
+    } finally {
+      this.flushing = null;
+      done();
+    }
+  }
+
+  private async enqueue(
+    queue: IngestQueue,
+    entries: readonly PreparedEntry[],
+  ): Promise<AppendOutcome[]> {
+    const receivedUs = this.nowUs();
+    const outcomes = await queue.enqueue(entries.map((e) => ({ ...e, receivedUs })));
+    return outcomes.map((o, i): AppendOutcome => {
+      switch (o.status) {
+        case 'logged':
+          return { status: 'accepted', leafIndex: o.leafIndex, duplicate: true };
+        case 'id_conflict':
+          return { status: 'id_conflict', leafIndex: o.leafIndex };
+        case 'queued': {
+          const e = entries[i]!;
+          const promise = signPromise(this.signer, {
+            id: e.id,
+            leafHash: e.leafHash,
+            receivedUs: o.receivedUs,
+          });
+          return { status: 'accepted', leafIndex: null, duplicate: o.duplicate, promise };
+        }
+      }
+    });
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
@@ -236,7 +319,49 @@ export class Log {
     }
   }
 
-  private async commit(batch: readonly Pending[]): Promise<AppendOutcome[][]> {
+  /** Re-reads the stored tree after a failed commit (whose outcome may be unknown). */
+  private async resyncIfStale(): Promise<void> {
+    if (!this.stale) return;
+    const next = await readVerifiedTree(this.storage, this.signer, this.verifier);
+    const size = this.frontier.size;
+    if (next.frontier.size < size) {
+      throw new LogError(
+        'log_inconsistent',
+        `The stored tree shrank from ${size} to ${next.frontier.size} entries.`,
+      );
+    }
+    if (size > 0) {
+      // The stored tree must contain the one this instance signed or served before.
+      const plan = rootPlan(size);
+      const [root] = assemble(plan, await this.storage.getNodes(plan.nodes));
+      if (!equalBytes(root!, this.checkpoint.rootHash)) {
+        throw new LogError(
+          'log_inconsistent',
+          `The stored tree does not extend the checkpoint of size ${size} this log signed.`,
+        );
+      }
+    }
+    this.frontier = next.frontier;
+    this.checkpoint = next.checkpoint;
+    this.stale = false;
+  }
+
+  private async commit(batch: readonly Pending[], dequeue?: Dequeue): Promise<AppendOutcome[][]> {
+    try {
+      await this.resyncIfStale();
+      return await this.commitOnce(batch, dequeue);
+    } catch (e) {
+      // The batch may or may not be stored (a lost COMMIT answer, another sequencer): never
+      // build on the in-memory frontier again before checking the stored one.
+      this.stale = true;
+      throw e;
+    }
+  }
+
+  private async commitOnce(
+    batch: readonly Pending[],
+    dequeue?: Dequeue,
+  ): Promise<AppendOutcome[][]> {
     const ids: string[] = [];
     for (const p of batch) for (const e of p.entries) ids.push(e.id);
     const existing = await this.storage.findExisting(ids);
@@ -257,23 +382,84 @@ export class Log {
         return { status: 'accepted', leafIndex: entry.leafIndex, duplicate: false };
       }),
     );
-    if (fresh.length === 0) return outcomes;
+    if (fresh.length === 0 && !dequeue) return outcomes;
 
     const { frontier, nodes } = appendLeafHashes(
       this.frontier,
       fresh.map((e) => e.leafHash),
     );
     const rootHash = rootOfFrontier(frontier);
-    const checkpoint: StoredCheckpoint = {
-      size: frontier.size,
-      rootHash,
-      note: signCheckpoint(this.signer, frontier.size, rootHash),
-    };
-    await this.storage.append({ fromSize, entries: fresh, nodes, checkpoint });
+    // A batch of queued duplicates only leaves the queue: it re-signs the same size and root.
+    const checkpoint: StoredCheckpoint =
+      fresh.length === 0
+        ? this.checkpoint
+        : {
+            size: frontier.size,
+            rootHash,
+            note: signCheckpoint(this.signer, frontier.size, rootHash),
+          };
+    await this.storage.append({
+      fromSize,
+      entries: fresh,
+      nodes,
+      checkpoint,
+      ...(dequeue ? { dequeue } : {}),
+    });
     this.frontier = frontier;
     this.checkpoint = checkpoint;
     return outcomes;
   }
+}
+
+interface VerifiedTree {
+  readonly frontier: Frontier;
+  readonly checkpoint: StoredCheckpoint;
+}
+
+/** Reads the stored tree and checks that it matches the latest checkpoint this key signed. */
+async function readVerifiedTree(
+  storage: LogStorage,
+  signer: NoteSignerKey,
+  verifier: NoteVerifierKey,
+): Promise<VerifiedTree> {
+  const state = await storage.readState();
+  const hashes = await storage.getNodes(rootPlan(state.size).nodes);
+  const frontier: Frontier = { size: state.size, hashes };
+  const root = rootOfFrontier(frontier);
+  const stored = state.checkpoint;
+  if (!stored) {
+    if (state.size !== 0) {
+      throw new LogError(
+        'log_inconsistent',
+        `The ledger holds ${state.size} entries but no checkpoint.`,
+      );
+    }
+    return {
+      frontier,
+      checkpoint: { size: 0, rootHash: root, note: signCheckpoint(signer, 0, root) },
+    };
+  }
+  let checked;
+  try {
+    checked = parseCheckpoint(openNote(stored.note, [verifier]).text);
+  } catch (e) {
+    throw new LogError(
+      'log_key_mismatch',
+      'The latest stored checkpoint is not signed by this log key; refusing to extend it.',
+      { cause: (e as Error).message },
+    );
+  }
+  if (
+    checked.origin !== signer.name ||
+    checked.size !== state.size ||
+    !equalBytes(checked.rootHash, root)
+  ) {
+    throw new LogError(
+      'log_inconsistent',
+      `The stored tree (size ${state.size}) does not match the latest signed checkpoint (size ${checked.size}).`,
+    );
+  }
+  return { frontier, checkpoint: stored };
 }
 
 // A plain literal: object spread costs 2-3x on this hot path (shared/FLOORS.md).
@@ -290,6 +476,7 @@ function toNewEntry(e: PreparedEntry, leafIndex: number): NewEntry {
     taskId: e.taskId,
     traceId: e.traceId,
     level: e.level,
+    coverage: e.coverage ?? null,
   };
 }
 

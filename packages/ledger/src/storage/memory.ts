@@ -1,17 +1,23 @@
 import type { NodeId } from '../merkle/index.js';
+import { COVERAGE_FLAG, bucketLifetimes, matchesCoverage } from './coverage.js';
+import type { CoverageCounts, CoverageIndex, CoverageRange } from './coverage.js';
 import { StorageError } from './errors.js';
 import type {
   AppendBatch,
   EntryFilter,
+  EnqueueOutcome,
   ExistingEntry,
+  IngestQueue,
   LogState,
   LogStorage,
+  PendingEntry,
+  QueuedEntry,
   StoredCheckpoint,
   StoredEntry,
 } from './port.js';
 
 /** In-memory driver: for tests and for embedding; loses everything when the process ends. */
-export class MemoryStorage implements LogStorage {
+export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
   readonly kind = 'memory';
   private readonly entries: StoredEntry[] = [];
   private readonly byId = new Map<string, StoredEntry>();
@@ -19,6 +25,9 @@ export class MemoryStorage implements LogStorage {
   private readonly levels: Uint8Array[][] = [];
   private readonly checkpoints = new Map<number, StoredCheckpoint>();
   private latest: StoredCheckpoint | null = null;
+  /** The ingest queue, in `seq` order (Map keeps insertion order). */
+  private readonly queue = new Map<string, QueuedEntry>();
+  private nextSeq = 1;
   private closed = false;
 
   async readState(): Promise<LogState> {
@@ -35,6 +44,15 @@ export class MemoryStorage implements LogStorage {
       );
     }
     // Validate the whole batch first so a bad batch changes nothing.
+    const dequeue = batch.dequeue ?? [];
+    if (dequeue.length > 0) {
+      const queued = new Set([...this.queue.values()].map((q) => q.seq));
+      for (const seq of dequeue) {
+        if (!queued.has(seq)) {
+          throw new StorageError('storage_conflict', `Queued entry ${seq} is no longer queued.`);
+        }
+      }
+    }
     batch.entries.forEach((e, i) => {
       if (e.leafIndex !== batch.fromSize + i || this.byId.has(e.id)) {
         throw new StorageError(
@@ -53,6 +71,53 @@ export class MemoryStorage implements LogStorage {
     }
     this.checkpoints.set(batch.checkpoint.size, batch.checkpoint);
     this.latest = batch.checkpoint;
+    if (dequeue.length > 0) {
+      const gone = new Set(dequeue);
+      for (const [id, q] of this.queue) if (gone.has(q.seq)) this.queue.delete(id);
+    }
+  }
+
+  async enqueue(entries: readonly PendingEntry[]): Promise<EnqueueOutcome[]> {
+    this.assertOpen();
+    const outcomes: EnqueueOutcome[] = [];
+    const added = new Map<string, QueuedEntry>();
+    for (const e of entries) {
+      const logged = this.byId.get(e.id);
+      const queued = this.queue.get(e.id) ?? added.get(e.id);
+      if (logged) {
+        outcomes.push(
+          equalHash(logged.leafHash, e.leafHash)
+            ? { status: 'logged', leafIndex: logged.leafIndex }
+            : { status: 'id_conflict', leafIndex: logged.leafIndex },
+        );
+      } else if (queued) {
+        outcomes.push(
+          equalHash(queued.leafHash, e.leafHash)
+            ? { status: 'queued', duplicate: true, receivedUs: queued.receivedUs }
+            : { status: 'id_conflict', leafIndex: null },
+        );
+      } else {
+        added.set(e.id, { ...e, seq: this.nextSeq++ });
+        outcomes.push({ status: 'queued', duplicate: false, receivedUs: e.receivedUs });
+      }
+    }
+    for (const [id, q] of added) this.queue.set(id, q);
+    return outcomes;
+  }
+
+  async readPending(limit: number): Promise<QueuedEntry[]> {
+    this.assertOpen();
+    const out: QueuedEntry[] = [];
+    for (const q of this.queue.values()) {
+      if (out.length >= limit) break;
+      out.push(q);
+    }
+    return out;
+  }
+
+  async pendingCount(): Promise<number> {
+    this.assertOpen();
+    return this.queue.size;
   }
 
   async findExisting(ids: readonly string[]): Promise<Map<string, ExistingEntry>> {
@@ -110,6 +175,59 @@ export class MemoryStorage implements LogStorage {
     return out;
   }
 
+  async lacksCoverageFacts(range: CoverageRange): Promise<boolean> {
+    this.assertOpen();
+    return this.entries.some((e) => inRange(e, range) && !e.coverage);
+  }
+
+  async coverageCounts(
+    range: CoverageRange,
+    lifetimeBoundsSec: readonly number[],
+  ): Promise<CoverageCounts> {
+    this.assertOpen();
+    let records = 0;
+    const groups = new Map<string, { flags: number; level: string; count: number }>();
+    const lifetimes = new Map<number, number>();
+    const pooled = new Map<
+      string,
+      { records: number; instances: Set<string>; tasks: Set<string> }
+    >();
+    for (const e of this.entries) {
+      if (!inRange(e, range)) continue;
+      records++;
+      const c = e.coverage;
+      if (!c) continue;
+      if (c.lifetimeSec !== null)
+        lifetimes.set(c.lifetimeSec, (lifetimes.get(c.lifetimeSec) ?? 0) + 1);
+      if ((c.flags & COVERAGE_FLAG.action) === 0) continue;
+      const key = `${c.flags}/${e.level}`;
+      const g = groups.get(key) ?? { flags: c.flags, level: e.level, count: 0 };
+      g.count++;
+      groups.set(key, g);
+      if (e.level === 'pooled' && e.actor !== null) {
+        let p = pooled.get(e.actor);
+        if (!p) pooled.set(e.actor, (p = { records: 0, instances: new Set(), tasks: new Set() }));
+        p.records++;
+        if (c.instance !== null) p.instances.add(c.instance);
+        if (e.taskId !== null) p.tasks.add(e.taskId);
+      }
+    }
+    return {
+      records,
+      groups: [...groups.values()],
+      lifetimes: bucketLifetimes(
+        [...lifetimes].map(([s, n]) => ({ s, n })),
+        lifetimeBoundsSec,
+      ),
+      pooled: [...pooled].map(([actor, p]) => ({
+        actor,
+        records: p.records,
+        instances: p.instances.size,
+        tasks: p.tasks.size,
+      })),
+    };
+  }
+
   async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
     this.assertOpen();
     return this.checkpoints.get(size) ?? null;
@@ -128,6 +246,10 @@ export class MemoryStorage implements LogStorage {
   }
 }
 
+function equalHash(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
 function matches(e: StoredEntry, f: EntryFilter): boolean {
   return (
     (f.initiator === undefined || e.initiator === f.initiator) &&
@@ -137,6 +259,13 @@ function matches(e: StoredEntry, f: EntryFilter): boolean {
     (f.traceId === undefined || e.traceId === f.traceId) &&
     (f.level === undefined || e.level === f.level) &&
     (f.fromUs === undefined || e.timeUs >= f.fromUs) &&
-    (f.toUs === undefined || e.timeUs < f.toUs)
+    (f.toUs === undefined || e.timeUs < f.toUs) &&
+    (f.coverage === undefined || matchesCoverage(e.coverage, e.level, f.coverage))
+  );
+}
+
+function inRange(e: StoredEntry, r: CoverageRange): boolean {
+  return (
+    (r.fromUs === undefined || e.timeUs >= r.fromUs) && (r.toUs === undefined || e.timeUs < r.toUs)
   );
 }

@@ -1,4 +1,5 @@
 import type { NewNode, NodeId } from '../merkle/index.js';
+import type { CoverageFacts, CoverageFactsFilter } from './coverage.js';
 
 /**
  * The storage port. Drivers only store and read: sequencing, hashing and signing live in the
@@ -20,6 +21,8 @@ export interface EntryIndexFields {
   readonly taskId: string | null;
   readonly traceId: string | null;
   readonly level: string;
+  /** What the coverage report aggregates (./coverage.ts); absent or null: not computed. */
+  readonly coverage?: CoverageFacts | null;
 }
 
 export interface NewEntry extends EntryIndexFields {
@@ -51,6 +54,11 @@ export interface AppendBatch {
   readonly entries: readonly NewEntry[];
   readonly nodes: readonly NewNode[];
   readonly checkpoint: StoredCheckpoint;
+  /**
+   * Pending rows (by `seq`) this batch takes out of the ingest queue, in the same transaction;
+   * the driver refuses the batch if any of them is no longer queued.
+   */
+  readonly dequeue?: readonly number[];
 }
 
 export interface EntryFilter {
@@ -64,6 +72,8 @@ export interface EntryFilter {
   readonly fromUs?: number;
   /** Exclusive upper bound on event time, microseconds since the epoch. */
   readonly toUs?: number;
+  /** Only entries whose coverage facts pass this filter (entries without facts never do). */
+  readonly coverage?: CoverageFactsFilter;
   /** Only entries with a leaf index strictly greater than this (cursor pagination). */
   readonly afterLeafIndex?: number;
   readonly limit: number;
@@ -95,4 +105,44 @@ export interface LogStorage {
   /** Liveness of the backing store. */
   health(): Promise<{ ok: boolean; detail?: string }>;
   close(): Promise<void>;
+}
+
+/** A record accepted by a collector and stored durably, waiting for the sequencer. */
+export interface PendingEntry extends EntryIndexFields {
+  readonly canonical: string;
+  readonly leafHash: Uint8Array;
+  /** When the collector received it, microseconds since the epoch. */
+  readonly receivedUs: number;
+}
+
+export interface QueuedEntry extends PendingEntry {
+  /** Queue order (increasing; gaps allowed). */
+  readonly seq: number;
+}
+
+export type EnqueueOutcome =
+  /** Stored in the queue now, or already queued with the same content (`duplicate`). */
+  | { readonly status: 'queued'; readonly duplicate: boolean; readonly receivedUs: number }
+  /** Already in the log with the same content. */
+  | { readonly status: 'logged'; readonly leafIndex: number }
+  /** The id is taken (queued or logged) by other content; nothing stored. */
+  | { readonly status: 'id_conflict'; readonly leafIndex: number | null };
+
+/**
+ * The ingest queue of several collectors over one database (issue 8): every collector enqueues,
+ * the one sequencer drains the queue into the log (`AppendBatch.dequeue`). A driver that
+ * implements it checks ids against both the queue and the log atomically with respect to the
+ * sequencer's appends, so an id is never acknowledged twice with different content.
+ */
+export interface IngestQueue {
+  /** Stores entries durably in the queue (one transaction); resolves once committed. */
+  enqueue(entries: readonly PendingEntry[]): Promise<EnqueueOutcome[]>;
+  /** The oldest queued entries, by `seq`. */
+  readPending(limit: number): Promise<QueuedEntry[]>;
+  /** How many entries wait in the queue. */
+  pendingCount(): Promise<number>;
+}
+
+export function hasIngestQueue(storage: LogStorage): storage is LogStorage & IngestQueue {
+  return typeof (storage as Partial<IngestQueue>).enqueue === 'function';
 }

@@ -1,18 +1,21 @@
 import pg from 'pg';
 import type { NodeId } from '../merkle/index.js';
+import { COVERAGE_FLAG, bucketLifetimes, postgresCoverageBackfill } from './coverage.js';
+import type { CoverageCounts, CoverageIndex, CoverageRange } from './coverage.js';
 import { StorageError } from './errors.js';
 import type {
   AppendBatch,
   EntryFilter,
+  EnqueueOutcome,
   ExistingEntry,
+  IngestQueue,
   LogState,
   LogStorage,
+  PendingEntry,
+  QueuedEntry,
   StoredCheckpoint,
   StoredEntry,
 } from './port.js';
-
-/** The newest schema this code knows; a database at a newer version is refused. */
-export const POSTGRES_SCHEMA_VERSION = 1;
 
 /**
  * Versioned migrations, applied in order at start inside one transaction under an advisory lock
@@ -56,7 +59,30 @@ CREATE TABLE ledger_checkpoints (
   note TEXT NOT NULL
 );
 `,
+  // The ingest queue of several collectors (IngestQueue). \`fields\` is the JSON of the entry's
+  // index columns, so the queue needs no change when ledger_entries gains one.
+  `
+CREATE TABLE ledger_pending (
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  record TEXT NOT NULL,
+  leaf_hash BYTEA NOT NULL,
+  fields TEXT NOT NULL,
+  received_us BIGINT NOT NULL
+);
+`,
+  // Coverage facts (./coverage.ts): computed at ingest, backfilled here from the records.
+  `
+ALTER TABLE ledger_entries ADD COLUMN cov_flags INTEGER, ADD COLUMN cov_lifetime DOUBLE PRECISION,
+  ADD COLUMN cov_instance TEXT;
+${postgresCoverageBackfill('ledger_entries')};
+CREATE INDEX ledger_entries_cov_missing ON ledger_entries (time_us) WHERE cov_flags IS NULL;
+CREATE INDEX ledger_entries_cov_lifetime ON ledger_entries (cov_lifetime) WHERE cov_lifetime IS NOT NULL;
+`,
 ];
+
+/** The newest schema this code knows; a database at a newer version is refused. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Advisory lock keys (one 64-bit namespace per database). */
 const LOCK_MIGRATE = 0x70726f76_0001n; // 'prov' + 1
@@ -77,6 +103,15 @@ interface EntryRow {
   task_id: string | null;
   trace_id: string | null;
   level: string;
+}
+
+interface PendingRow {
+  seq: number;
+  id: string;
+  record: string;
+  leaf_hash: Buffer;
+  fields: string;
+  received_us: number;
 }
 
 interface CheckpointRow {
@@ -119,7 +154,7 @@ export interface PostgresStorageOptions {
  * The primary keys on leaf_index and on checkpoint size make a fork impossible even if two
  * writers raced past the size check: the second transaction fails and stores nothing.
  */
-export class PostgresStorage implements LogStorage {
+export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
   private readonly inDoubtMs: number;
@@ -168,12 +203,7 @@ export class PostgresStorage implements LogStorage {
 
   async append(batch: AppendBatch): Promise<void> {
     if (this.closed) throw closedError();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw asStorageError(e, 'The PostgreSQL ledger is unavailable.');
-    }
+    const client = await this.checkout();
     let broken = false;
     let committing = false;
     let inDoubt: Error | null = null;
@@ -195,9 +225,10 @@ export class PostgresStorage implements LogStorage {
       const es = batch.entries;
       if (es.length > 0) {
         await client.query(
-          `INSERT INTO ledger_entries (${ENTRY_COLUMNS})
+          `INSERT INTO ledger_entries (${ENTRY_COLUMNS}, cov_flags, cov_lifetime, cov_instance)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::text[],
-             $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+             $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+             $12::integer[], $13::float8[], $14::text[])`,
           [
             es.map((e) => e.leafIndex),
             es.map((e) => e.id),
@@ -210,6 +241,9 @@ export class PostgresStorage implements LogStorage {
             es.map((e) => e.taskId),
             es.map((e) => e.traceId),
             es.map((e) => e.level),
+            es.map((e) => e.coverage?.flags ?? null),
+            es.map((e) => e.coverage?.lifetimeSec ?? null),
+            es.map((e) => e.coverage?.instance ?? null),
           ],
         );
       }
@@ -222,11 +256,27 @@ export class PostgresStorage implements LogStorage {
         );
       }
       const c = batch.checkpoint;
-      await client.query(
-        // No upsert: one size has one checkpoint, ever (a second is a conflict, never a fork).
-        'INSERT INTO ledger_checkpoints (size, root_hash, note) VALUES ($1, $2, $3)',
-        [c.size, toBuffer(c.rootHash), c.note],
-      );
+      // A batch that only takes queued duplicates out of the queue keeps the current checkpoint.
+      if (es.length > 0 || c.size !== batch.fromSize) {
+        await client.query(
+          // No upsert: one size has one checkpoint, ever (a second is a conflict, never a fork).
+          'INSERT INTO ledger_checkpoints (size, root_hash, note) VALUES ($1, $2, $3)',
+          [c.size, toBuffer(c.rootHash), c.note],
+        );
+      }
+      const dequeue = batch.dequeue ?? [];
+      if (dequeue.length > 0) {
+        const { rowCount } = await client.query(
+          'DELETE FROM ledger_pending WHERE seq = ANY($1::bigint[])',
+          [dequeue],
+        );
+        if (rowCount !== dequeue.length) {
+          throw new StorageError(
+            'storage_conflict',
+            'Some queued entries of this batch were already sequenced by another writer.',
+          );
+        }
+      }
       committing = true;
       await client.query('COMMIT');
     } catch (e) {
@@ -285,6 +335,15 @@ export class PostgresStorage implements LogStorage {
         );
       }
       await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /** A pooled connection for a transaction; storage_unavailable when none can be had. */
+  private async checkout(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      throw asStorageError(e, 'The PostgreSQL ledger is unavailable.');
     }
   }
 
@@ -395,6 +454,26 @@ export class PostgresStorage implements LogStorage {
     add('level =', filter.level);
     add('time_us >=', filter.fromUs);
     add('time_us <', filter.toUs);
+    const c = filter.coverage;
+    if (c !== undefined) {
+      where.push('cov_flags IS NOT NULL');
+      if (c.flagsAll !== undefined) {
+        params.push(c.flagsAll);
+        where.push(`(cov_flags & $${params.length}) = $${params.length}`);
+      }
+      if (c.flagsNone !== undefined) {
+        params.push(c.flagsNone);
+        where.push(`(cov_flags & $${params.length}) = 0`);
+      }
+      if (c.levels !== undefined) {
+        params.push(JSON.stringify(c.levels));
+        where.push(`level IN (SELECT jsonb_array_elements_text($${params.length}::jsonb))`);
+      }
+      if (c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined)
+        where.push('cov_lifetime IS NOT NULL');
+      add('cov_lifetime >', c.lifetimeGtSec);
+      add('cov_lifetime <=', c.lifetimeLeSec);
+    }
     params.push(filter.limit);
     const { rows } = await this.query<EntryRow>(
       `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE ${where.join(' AND ')}
@@ -402,6 +481,55 @@ export class PostgresStorage implements LogStorage {
       params,
     );
     return rows.map(toEntry);
+  }
+
+  async lacksCoverageFacts(range: CoverageRange): Promise<boolean> {
+    const { where, params } = pgRange(range);
+    const { rows } = await this.query(
+      `SELECT 1 FROM ledger_entries WHERE cov_flags IS NULL${where} LIMIT 1`,
+      params,
+    );
+    return rows.length > 0;
+  }
+
+  async coverageCounts(
+    range: CoverageRange,
+    lifetimeBoundsSec: readonly number[],
+  ): Promise<CoverageCounts> {
+    const { where, params } = pgRange(range);
+    const w = where === '' ? '' : ` WHERE ${where.slice(5)}`;
+    const [byFlags, lifetimes, pooled] = await Promise.all([
+      this.query<{ f: number | null; level: string; n: number }>(
+        `SELECT cov_flags AS f, level, count(*) AS n FROM ledger_entries${w} GROUP BY cov_flags, level`,
+        params,
+      ),
+      this.query<{ s: number; n: number }>(
+        `SELECT cov_lifetime AS s, count(*) AS n FROM ledger_entries
+          WHERE cov_lifetime IS NOT NULL${where} GROUP BY cov_lifetime`,
+        params,
+      ),
+      this.query<{ actor: string; records: number; instances: number; tasks: number }>(
+        `SELECT actor, count(*) AS records, count(DISTINCT cov_instance) AS instances,
+                count(DISTINCT task_id) AS tasks
+           FROM ledger_entries
+          WHERE level = 'pooled' AND actor IS NOT NULL AND (cov_flags & ${COVERAGE_FLAG.action}) <> 0${where}
+          GROUP BY actor`,
+        params,
+      ),
+    ]);
+    let records = 0;
+    const groups: { flags: number; level: string; count: number }[] = [];
+    for (const r of byFlags.rows) {
+      records += r.n;
+      if (r.f !== null && (r.f & COVERAGE_FLAG.action) !== 0)
+        groups.push({ flags: r.f, level: r.level, count: r.n });
+    }
+    return {
+      records,
+      groups,
+      lifetimes: bucketLifetimes(lifetimes.rows, lifetimeBoundsSec),
+      pooled: pooled.rows,
+    };
   }
 
   async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
@@ -420,6 +548,124 @@ export class PostgresStorage implements LogStorage {
     } catch (e) {
       return { ok: false, detail: (e as Error).message };
     }
+  }
+
+  async enqueue(entries: readonly PendingEntry[]): Promise<EnqueueOutcome[]> {
+    if (this.closed) throw closedError();
+    if (entries.length === 0) return [];
+    const client = await this.checkout();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      if (this.forceSyncCommit) await client.query('SET LOCAL synchronous_commit = on');
+      // Shared with other collectors, exclusive with the sequencer's append: an id checked
+      // against the log below cannot be sequenced (and leave the queue) before this commits.
+      await client.query('SELECT pg_advisory_xact_lock_shared($1)', [LOCK_APPEND.toString()]);
+      const ids = entries.map((e) => e.id);
+      const logged = await client.query<{ id: string; leaf_index: number; leaf_hash: Buffer }>(
+        'SELECT id, leaf_index, leaf_hash FROM ledger_entries WHERE id = ANY($1::text[])',
+        [ids],
+      );
+      const inLog = new Map(logged.rows.map((r) => [r.id, r]));
+      const queued = await client.query<{ id: string; leaf_hash: Buffer; received_us: number }>(
+        'SELECT id, leaf_hash, received_us FROM ledger_pending WHERE id = ANY($1::text[])',
+        [ids],
+      );
+      const inQueue = new Map<string, { leaf_hash: Uint8Array; received_us: number }>(
+        queued.rows.map((r) => [r.id, r]),
+      );
+      const outcomes: (EnqueueOutcome | null)[] = [];
+      const fresh: PendingEntry[] = [];
+      for (const e of entries) {
+        const l = inLog.get(e.id);
+        const q = inQueue.get(e.id);
+        if (l) {
+          outcomes.push(
+            sameBytes(l.leaf_hash, e.leafHash)
+              ? { status: 'logged', leafIndex: l.leaf_index }
+              : { status: 'id_conflict', leafIndex: l.leaf_index },
+          );
+        } else if (q) {
+          outcomes.push(
+            sameBytes(q.leaf_hash, e.leafHash)
+              ? { status: 'queued', duplicate: true, receivedUs: q.received_us }
+              : { status: 'id_conflict', leafIndex: null },
+          );
+        } else {
+          outcomes.push(null);
+          fresh.push(e);
+          inQueue.set(e.id, { leaf_hash: e.leafHash, received_us: e.receivedUs });
+        }
+      }
+      let inserted = new Set<string>();
+      if (fresh.length > 0) {
+        const { rows } = await client.query<{ id: string }>(
+          `INSERT INTO ledger_pending (id, record, leaf_hash, fields, received_us)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[])
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          [
+            fresh.map((e) => e.id),
+            fresh.map((e) => e.canonical),
+            fresh.map((e) => toBuffer(e.leafHash)),
+            fresh.map(indexFieldsJson),
+            fresh.map((e) => e.receivedUs),
+          ],
+        );
+        inserted = new Set(rows.map((r) => r.id));
+      }
+      // Ids another collector queued while this transaction ran: same content is a duplicate.
+      const raced = fresh.filter((e) => !inserted.has(e.id)).map((e) => e.id);
+      const winners = new Map<string, { leaf_hash: Buffer; received_us: number }>();
+      if (raced.length > 0) {
+        const { rows } = await client.query<{ id: string; leaf_hash: Buffer; received_us: number }>(
+          'SELECT id, leaf_hash, received_us FROM ledger_pending WHERE id = ANY($1::text[])',
+          [raced],
+        );
+        for (const r of rows) winners.set(r.id, r);
+      }
+      await client.query('COMMIT');
+      return entries.map((e, i): EnqueueOutcome => {
+        const decided = outcomes[i];
+        if (decided) return decided;
+        // (fresh holds each id once: later copies in this batch were decided above)
+        if (inserted.has(e.id))
+          return { status: 'queued', duplicate: false, receivedUs: e.receivedUs };
+        const w = winners.get(e.id);
+        return w && sameBytes(w.leaf_hash, e.leafHash)
+          ? { status: 'queued', duplicate: true, receivedUs: w.received_us }
+          : { status: 'id_conflict', leafIndex: null };
+      });
+    } catch (e) {
+      broken = await rollback(client);
+      throw asStorageError(e, 'The PostgreSQL ledger refused the write.');
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async readPending(limit: number): Promise<QueuedEntry[]> {
+    const { rows } = await this.query<PendingRow>(
+      'SELECT seq, id, record, leaf_hash, fields, received_us FROM ledger_pending ORDER BY seq LIMIT $1',
+      [limit],
+    );
+    return rows.map((r) => ({
+      ...(JSON.parse(r.fields) as Omit<
+        QueuedEntry,
+        'seq' | 'id' | 'canonical' | 'leafHash' | 'receivedUs'
+      >),
+      seq: r.seq,
+      id: r.id,
+      canonical: r.record,
+      leafHash: r.leaf_hash,
+      receivedUs: r.received_us,
+    }));
+  }
+
+  async pendingCount(): Promise<number> {
+    const { rows } = await this.query<{ n: number }>(
+      'SELECT count(*)::bigint AS n FROM ledger_pending',
+    );
+    return rows[0]?.n ?? 0;
   }
 
   async close(): Promise<void> {
@@ -451,6 +697,10 @@ export function createPostgresPool(url: string, options: PostgresStorageOptions 
   });
   // Without a listener, an idle connection's error (server restart) would crash the process.
   pool.on('error', (e) => options.onPoolError?.(e));
+  // The pool listens only to idle connections: one checked out between two queries of a
+  // transaction would throw its 'error' event (the server going away) out of the process. The
+  // failure reaches the caller anyway, through the query it is running or its next one.
+  pool.on('connect', (client) => client.on('error', (e) => options.onPoolError?.(e)));
   return pool;
 }
 
@@ -522,6 +772,31 @@ function appendError(e: unknown): StorageError {
   return asStorageError(e, 'The PostgreSQL ledger refused the write.');
 }
 
+/** The index columns of a queued entry (everything but id, bytes, hash and receive time). */
+function indexFieldsJson(e: PendingEntry): string {
+  const { id: _id, canonical: _c, leafHash: _h, receivedUs: _r, ...fields } = e;
+  return JSON.stringify(fields);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(toBuffer(a), toBuffer(b)) === 0;
+}
+
+/** AND-terms (each starting with " AND ") and parameters of a coverage time range. */
+function pgRange(range: CoverageRange): { where: string; params: number[] } {
+  let where = '';
+  const params: number[] = [];
+  if (range.fromUs !== undefined) {
+    params.push(range.fromUs);
+    where += ` AND time_us >= $${params.length}`;
+  }
+  if (range.toUs !== undefined) {
+    params.push(range.toUs);
+    where += ` AND time_us < $${params.length}`;
+  }
+  return { where, params };
+}
+
 function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
@@ -532,6 +807,12 @@ function closedError(): StorageError {
 
 function asStorageError(e: unknown, message: string): StorageError {
   if (e instanceof StorageError) return e;
+  // 53100 disk_full: the client can retry once there is room, like SQLite's SQLITE_FULL.
+  if ((e as { code?: string }).code === '53100') {
+    return new StorageError('storage_full', 'The PostgreSQL server is out of disk space.', {
+      cause: (e as Error).message,
+    });
+  }
   return new StorageError('storage_unavailable', message, { cause: (e as Error).message });
 }
 

@@ -1,6 +1,10 @@
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NodeId } from '../merkle/index.js';
 import type { LeafSource } from '../verify/verify-log.js';
+import { COVERAGE_FLAG, bucketLifetimes, sqliteCoverageBackfill } from './coverage.js';
+import type { CoverageCounts, CoverageIndex, CoverageRange } from './coverage.js';
 import { StorageError } from './errors.js';
 import type {
   AppendBatch,
@@ -12,7 +16,9 @@ import type {
   StoredEntry,
 } from './port.js';
 
-const SCHEMA_VERSION = '1';
+// 2: the coverage facts columns (cov_flags, cov_lifetime, cov_instance); a version-1 file is
+// migrated when opened for writing (columns added, facts backfilled from the records).
+const SCHEMA_VERSION = '2';
 
 // Secondary indexes end in the implicit rowid (= leaf_index), so "filter, then page by leaf
 // index" is one index range scan. Partial indexes skip the NULLs that most records have.
@@ -29,7 +35,10 @@ CREATE TABLE IF NOT EXISTS entries (
   actor TEXT,
   task_id TEXT,
   trace_id TEXT,
-  level TEXT NOT NULL
+  level TEXT NOT NULL,
+  cov_flags INTEGER,
+  cov_lifetime INTEGER,
+  cov_instance TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS entries_id ON entries(id);
 CREATE INDEX IF NOT EXISTS entries_initiator ON entries(initiator) WHERE initiator IS NOT NULL;
@@ -37,7 +46,6 @@ CREATE INDEX IF NOT EXISTS entries_actor ON entries(actor) WHERE actor IS NOT NU
 CREATE INDEX IF NOT EXISTS entries_type ON entries(type);
 CREATE INDEX IF NOT EXISTS entries_task ON entries(task_id) WHERE task_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_trace ON entries(trace_id) WHERE trace_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entries_time ON entries(time_us);
 CREATE INDEX IF NOT EXISTS entries_level ON entries(level);
 CREATE TABLE IF NOT EXISTS nodes (
   level INTEGER NOT NULL,
@@ -50,6 +58,16 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   root_hash BLOB NOT NULL,
   note TEXT NOT NULL
 );
+`;
+
+// Schema 2. Partial indexes: entries appended without coverage facts (normally none), and the
+// credential records whose lifetime the coverage report measures.
+const COVERAGE_DDL = `
+-- entries_time (time_us, cov_flags, level): the time index, also a covering index for the
+-- coverage report's counts and lists, much smaller than the table (schema 1 had (time_us)).
+CREATE INDEX IF NOT EXISTS entries_time ON entries(time_us, cov_flags, level);
+CREATE INDEX IF NOT EXISTS entries_cov_missing ON entries(time_us) WHERE cov_flags IS NULL;
+CREATE INDEX IF NOT EXISTS entries_cov_lifetime ON entries(cov_lifetime) WHERE cov_lifetime IS NOT NULL;
 `;
 
 interface EntryRow {
@@ -81,15 +99,21 @@ export interface SqliteStorageOptions {
  * Embedded SQLite driver (better-sqlite3, WAL). `synchronous = FULL` makes every commit durable
  * before `append` resolves: an acknowledged record survives a crash or power loss.
  */
-export class SqliteStorage implements LogStorage {
+export class SqliteStorage implements LogStorage, CoverageIndex {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly readonly: boolean;
   private readonly stmts;
   private readonly appendTx: (batch: AppendBatch) => void;
   private readonly queryCache = new Map<string, Database.Statement>();
+  /** False for a version-1 file opened read-only: no coverage columns. */
+  private readonly coverageColumns: boolean;
+  private readonly file: string;
+  /** When an append last failed for lack of disk space; null once a write succeeds again. */
+  private fullSince: string | null = null;
 
   constructor(file: string, options: SqliteStorageOptions = {}) {
+    this.file = file;
     this.readonly = options.readonly ?? false;
     try {
       this.db = new Database(file, { readonly: this.readonly, fileMustExist: this.readonly });
@@ -108,14 +132,27 @@ export class SqliteStorage implements LogStorage {
         .prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`)
         .run(SCHEMA_VERSION);
     }
-    const version = this.tryGetMeta('schema_version');
-    if (version !== SCHEMA_VERSION) {
+    let version = this.tryGetMeta('schema_version');
+    if (version === '1' && !this.readonly) {
+      try {
+        migrateToCoverage(this.db);
+      } catch (e) {
+        this.db.close();
+        throw new StorageError('storage_unavailable', `Cannot migrate ${file} to schema 2.`, {
+          cause: (e as Error).message,
+        });
+      }
+      version = SCHEMA_VERSION;
+    }
+    this.coverageColumns = version === SCHEMA_VERSION;
+    if (version !== SCHEMA_VERSION && !(version === '1' && this.readonly)) {
       this.db.close();
       throw new StorageError(
         'storage_corrupt',
         `${file} is not a Provenant ledger of schema version ${SCHEMA_VERSION}.`,
       );
     }
+    if (!this.readonly) this.db.exec(COVERAGE_DDL);
     const db = this.db;
     this.stmts = {
       size: db.prepare<[], { n: number | null }>('SELECT max(leaf_index) AS n FROM entries'),
@@ -155,8 +192,8 @@ export class SqliteStorage implements LogStorage {
       return;
     }
     const insertEntry = db.prepare(
-      `INSERT INTO entries (leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO entries (leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level, cov_flags, cov_lifetime, cov_instance)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
     const insertCheckpoint = db.prepare(
@@ -184,6 +221,9 @@ export class SqliteStorage implements LogStorage {
           e.taskId,
           e.traceId,
           e.level,
+          e.coverage?.flags ?? null,
+          e.coverage?.lifetimeSec ?? null,
+          e.coverage?.instance ?? null,
         );
       }
       for (const n of batch.nodes) insertNode.run(n.level, n.index, n.hash);
@@ -204,13 +244,26 @@ export class SqliteStorage implements LogStorage {
   async append(batch: AppendBatch): Promise<void> {
     try {
       this.appendTx(batch);
+      this.fullSince = null;
     } catch (e) {
+      // better-sqlite3 rolls the transaction back, and SQLite may already have (SQLITE_FULL,
+      // SQLITE_IOERR); make sure no half-written batch stays open on this connection.
+      this.rollbackIfOpen();
       if (e instanceof StorageError) throw e;
       const message = (e as Error).message;
       if (/UNIQUE constraint failed/.test(message)) {
         throw new StorageError('storage_conflict', 'An entry of this batch is already stored.', {
           cause: message,
         });
+      }
+      const code = (e as { code?: unknown }).code;
+      if (isOutOfSpace(code, this.file)) {
+        this.fullSince ??= new Date().toISOString();
+        throw new StorageError(
+          'storage_full',
+          'The disk holding the ledger is full; nothing of this batch was stored.',
+          { cause: message, sqlite_code: code },
+        );
       }
       throw new StorageError('storage_unavailable', 'The ledger database refused the write.', {
         cause: message,
@@ -303,14 +356,114 @@ export class SqliteStorage implements LogStorage {
       where.push('time_us < ?');
       params.push(filter.toUs);
     }
+    if (filter.coverage !== undefined) {
+      this.assertCoverageColumns();
+      const c = filter.coverage;
+      where.push('cov_flags IS NOT NULL');
+      if (c.flagsAll !== undefined) {
+        where.push('(cov_flags & ?) = ?');
+        params.push(c.flagsAll, c.flagsAll);
+      }
+      if (c.flagsNone !== undefined) {
+        where.push('(cov_flags & ?) = 0');
+        params.push(c.flagsNone);
+      }
+      if (c.levels !== undefined) {
+        where.push(
+          c.levels.length === 0 ? '0' : `level IN (${c.levels.map(() => '?').join(', ')})`,
+        );
+        params.push(...c.levels);
+      }
+      if (c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined)
+        where.push('cov_lifetime IS NOT NULL');
+      if (c.lifetimeGtSec !== undefined) {
+        where.push('cov_lifetime > ?');
+        params.push(c.lifetimeGtSec);
+      }
+      if (c.lifetimeLeSec !== undefined) {
+        where.push('cov_lifetime <= ?');
+        params.push(c.lifetimeLeSec);
+      }
+    }
     params.push(filter.limit);
-    const sql = `SELECT * FROM entries WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT ?`;
+    const c = filter.coverage;
+    // A coverage filter: find the leaf indices in a covering index (entries_time, or the few
+    // credential rows of entries_cov_lifetime), whatever the filter's selectivity, then read
+    // only those rows; a scan of the table itself would read every record.
+    const index =
+      c === undefined
+        ? null
+        : c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined
+          ? 'entries_cov_lifetime'
+          : 'entries_time';
+    const sql =
+      index === null
+        ? `SELECT * FROM entries WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT ?`
+        : `SELECT * FROM entries WHERE leaf_index IN (SELECT leaf_index FROM entries INDEXED BY ${index}
+             WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT ?) ORDER BY leaf_index`;
     let stmt = this.queryCache.get(sql);
     if (!stmt) {
       stmt = this.db.prepare(sql);
       this.queryCache.set(sql, stmt);
     }
     return (stmt.all(...params) as EntryRow[]).map(toEntry);
+  }
+
+  async lacksCoverageFacts(range: CoverageRange): Promise<boolean> {
+    if (!this.coverageColumns) return true;
+    const { where, params } = rangeSql(range);
+    return (
+      this.cached(
+        `SELECT 1 AS x FROM entries INDEXED BY entries_cov_missing WHERE cov_flags IS NULL${where} LIMIT 1`,
+      ).get(...params) !== undefined
+    );
+  }
+
+  async coverageCounts(
+    range: CoverageRange,
+    lifetimeBoundsSec: readonly number[],
+  ): Promise<CoverageCounts> {
+    this.assertCoverageColumns();
+    const { where, params } = rangeSql(range);
+    const w = where === '' ? '' : ` WHERE ${where.slice(5)}`;
+    // One pass over the range in the covering index entries_time, not the table.
+    const rows = this.cached(
+      `SELECT cov_flags AS f, level, count(*) AS n FROM entries INDEXED BY entries_time${w} GROUP BY cov_flags, level`,
+    ).all(...params) as { f: number | null; level: string; n: number }[];
+    let records = 0;
+    const groups: { flags: number; level: string; count: number }[] = [];
+    for (const r of rows) {
+      records += r.n;
+      if (r.f !== null && (r.f & COVERAGE_FLAG.action) !== 0)
+        groups.push({ flags: r.f, level: r.level, count: r.n });
+    }
+    const lifetimes = this.cached(
+      `SELECT cov_lifetime AS s, count(*) AS n FROM entries INDEXED BY entries_cov_lifetime WHERE cov_lifetime IS NOT NULL${where} GROUP BY cov_lifetime`,
+    ).all(...params) as { s: number; n: number }[];
+    const pooled = this.cached(
+      `SELECT actor, count(*) AS records, count(DISTINCT cov_instance) AS instances, count(DISTINCT task_id) AS tasks
+         FROM entries WHERE level = 'pooled' AND actor IS NOT NULL AND (cov_flags & ${COVERAGE_FLAG.action}) <> 0${where}
+        GROUP BY actor`,
+    ).all(...params) as { actor: string; records: number; instances: number; tasks: number }[];
+    return { records, groups, lifetimes: bucketLifetimes(lifetimes, lifetimeBoundsSec), pooled };
+  }
+
+  private cached(sql: string): Database.Statement {
+    let stmt = this.queryCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.queryCache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private assertCoverageColumns(): void {
+    if (!this.coverageColumns) {
+      throw new StorageError(
+        'storage_read_only',
+        'This ledger file predates coverage facts (schema 1); open it for writing once to migrate it.',
+      );
+    }
   }
 
   async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
@@ -321,9 +474,48 @@ export class SqliteStorage implements LogStorage {
   async health(): Promise<{ ok: boolean; detail?: string }> {
     try {
       this.db.prepare('SELECT 1').get();
-      return { ok: true };
     } catch (e) {
       return { ok: false, detail: (e as Error).message };
+    }
+    if (this.readonly) return { ok: true };
+    // Reads work on a full disk: say so (before any append fails, too) until there is room
+    // again: at least LOW_SPACE_BYTES free and, after a failed append, a real tiny commit, so
+    // health turns ok when space returns even with no ingest traffic. A small commit alone is
+    // no proof: it may fit in WAL space that the failed batch left allocated.
+    const free = freeBytes(this.file);
+    const low = free !== null && free < LOW_SPACE_BYTES;
+    if (low || (this.fullSince !== null && !this.probeWrite())) {
+      return {
+        ok: false,
+        detail:
+          (this.fullSince === null
+            ? 'storage_full: the file system holding the ledger is (almost) full'
+            : `storage_full: no room to commit to the ledger since ${this.fullSince}`) +
+          (free === null ? '' : `; ${free} bytes free`),
+      };
+    }
+    return { ok: true };
+  }
+
+  /** One small committed write (meta row `write_probe`); true when it succeeded. */
+  private probeWrite(): boolean {
+    try {
+      this.db
+        .prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', ?)`)
+        .run(new Date().toISOString());
+      this.fullSince = null;
+      return true;
+    } catch {
+      this.rollbackIfOpen();
+      return false;
+    }
+  }
+
+  private rollbackIfOpen(): void {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // SQLite already rolled it back.
     }
   }
 
@@ -342,6 +534,42 @@ export class SqliteStorage implements LogStorage {
   }
 }
 
+/** AND-terms (each starting with " AND ") and parameters of a coverage time range. */
+function rangeSql(range: CoverageRange): { where: string; params: number[] } {
+  let where = '';
+  const params: number[] = [];
+  if (range.fromUs !== undefined) {
+    where += ' AND time_us >= ?';
+    params.push(range.fromUs);
+  }
+  if (range.toUs !== undefined) {
+    where += ' AND time_us < ?';
+    params.push(range.toUs);
+  }
+  return { where, params };
+}
+
+/** Schema 1 → 2 in one transaction: coverage columns added and backfilled from the records. */
+function migrateToCoverage(db: Database.Database): void {
+  db.transaction(() => {
+    const columns = new Set(
+      (db.prepare('PRAGMA table_info(entries)').all() as { name: string }[]).map((c) => c.name),
+    );
+    for (const [name, type] of [
+      ['cov_flags', 'INTEGER'],
+      ['cov_lifetime', 'INTEGER'],
+      ['cov_instance', 'TEXT'],
+    ] as const) {
+      if (!columns.has(name)) db.exec(`ALTER TABLE entries ADD COLUMN ${name} ${type}`);
+    }
+    db.exec(sqliteCoverageBackfill('entries'));
+    db.exec(
+      'DROP INDEX IF EXISTS entries_time; CREATE INDEX entries_time ON entries(time_us, cov_flags, level)',
+    );
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(SCHEMA_VERSION);
+  })();
+}
+
 function toEntry(row: EntryRow): StoredEntry {
   return {
     leafIndex: row.leaf_index,
@@ -356,6 +584,32 @@ function toEntry(row: EntryRow): StoredEntry {
     traceId: row.trace_id,
     level: row.level,
   };
+}
+
+/**
+ * Whether a failed write means "no space": SQLITE_FULL, or an I/O error (a short write, a failed
+ * fsync or -shm extension, which SQLite reports as SQLITE_IOERR_*) while the file system holding
+ * the ledger has (almost) no free space. WAL checkpoints that fail for lack of space need no
+ * mapping: SQLite ignores them after the commit and retries at the next one, and the WAL keeps
+ * every committed frame meanwhile.
+ */
+function isOutOfSpace(code: unknown, file: string): boolean {
+  if (code === 'SQLITE_FULL') return true;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_IOERR')) return false;
+  const free = freeBytes(file);
+  return free !== null && free < LOW_SPACE_BYTES;
+}
+
+const LOW_SPACE_BYTES = 1024 * 1024;
+
+/** Free bytes on the file system holding `file` (for an unprivileged writer), or null. */
+function freeBytes(file: string): number | null {
+  try {
+    const s = statfsSync(dirname(file));
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
 }
 
 function toCheckpoint(row: CheckpointRow): StoredCheckpoint {

@@ -55,9 +55,10 @@ export class WriteQueue {
  * so the whole registry is loaded into memory at start (principals and revocations are small;
  * assertion jtis only while unexpired) and every change is written through (see WriteQueue).
  *
- * With several collectors on one database, a change made by another collector is seen here only
- * after a restart, and a client-assertion jti replayed to two collectors at once is not caught:
- * both are for the multi-collector work (issue 8), not for one collector on PostgreSQL.
+ * With several collectors on one database (`--cluster`), each re-reads the registry every
+ * refresh period (`reload`), so another collector's principal change or revocation applies here
+ * within about a quarter second. A client-assertion jti replayed to two collectors within that
+ * window is not caught (documented in docs/OPERATIONS.md).
  */
 export class PostgresRegistryStore implements RegistryStore {
   readonly kind = 'postgres';
@@ -136,6 +137,24 @@ export class PostgresRegistryStore implements RegistryStore {
       this.writes.push('DELETE FROM registry_assertion_jtis WHERE exp < $1', [now]);
     }
     return true;
+  }
+  /**
+   * Several collectors: re-reads principals and revocations (both small) so changes made by
+   * another collector apply here; returns them for the identity service's own views.
+   */
+  async reload(): Promise<{ principals: Principal[]; revocations: { jti: string; at: number }[] }> {
+    const principals = await this.pool.query<{ body: string }>(
+      'SELECT body FROM registry_principals',
+    );
+    const revocations = await this.pool.query<{ jti: string; at: number }>(
+      'SELECT jti, at FROM registry_revocations',
+    );
+    for (const r of principals.rows) {
+      const p = JSON.parse(r.body) as Principal;
+      this.principals.set(p.id, p);
+    }
+    for (const r of revocations.rows) this.revocations.set(r.jti, Number(r.at));
+    return { principals: this.listPrincipals(), revocations: this.listRevocations() };
   }
   /** Resolves once every change so far is committed; rejects if one failed. */
   flush(): Promise<void> {

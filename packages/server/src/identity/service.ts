@@ -127,6 +127,12 @@ export class IdentityService {
     return this.store.listPrincipals();
   }
 
+  /** Applies principals and revocations another collector of a cluster stored. */
+  applyRegistry(principals: readonly Principal[], revocations: readonly { jti: string }[]): void {
+    for (const p of principals) this.directory.put(p);
+    for (const r of revocations) this.revoked.add(r.jti);
+  }
+
   /** Registers or replaces a principal; returns the ledger record of the change. */
   registerPrincipal(principal: Principal, now: number): EventRecord {
     this.store.savePrincipal(principal);

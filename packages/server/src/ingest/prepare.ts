@@ -1,6 +1,7 @@
 import { canonicalize, parseEventRecord } from '@provenant/core';
 import type { Attribution, AttributionLevel, EventRecord } from '@provenant/core';
 import { hashLeaf } from '@provenant/ledger';
+import { coverageFacts } from '../investigate/coverage.js';
 import type { PreparedEntry } from '@provenant/ledger';
 
 /** Largest canonical record: a tlog-tiles entry bundle frames each entry with a uint16 length. */
@@ -133,6 +134,7 @@ function seal(record: EventRecord): Prepared {
       taskId: record.task_id ?? null,
       traceId: record.trace?.trace_id ?? null,
       level,
+      coverage: coverageFacts(record),
     },
   };
 }

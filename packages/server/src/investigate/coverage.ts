@@ -1,6 +1,14 @@
 import type { EventRecord } from '@provenant/core';
 import { ATTRIBUTION_LEVELS } from '@provenant/core';
-import type { LogStorage } from '@provenant/ledger';
+import { COVERAGE_FLAG, hasCoverageIndex, matchesCoverage } from '@provenant/ledger';
+import type {
+  CoverageCounts,
+  CoverageFacts,
+  CoverageFactsFilter,
+  EntryFilter,
+  LogStorage,
+  StoredEntry,
+} from '@provenant/ledger';
 
 /**
  * Attribution coverage over a time range, as a streaming aggregation: `CoverageAccumulator`
@@ -8,9 +16,16 @@ import type { LogStorage } from '@provenant/ledger';
  * per pooled account (each capped), and at most LIST_LIMIT examples per list, so memory is
  * bounded whatever the range. `coverageReport` pages through `queryEntries` by leaf index.
  *
- * Cost: every record in the range is read and parsed once (O(n) time, one JSON.parse each);
- * the SQLite driver serves the time range from its `time_us` index, a page of PAGE records at a
- * time, so memory is O(PAGE + pooled accounts × DISTINCT_CAP + LIST_LIMIT).
+ * Cost: the collector computes each record's `coverageFacts` once, at ingest, and the storage
+ * keeps them beside the entry; `coverageReport` then asks the storage for GROUP BY counts over
+ * those small columns and parses only the records of the lists (at most LIST_LIMIT each). Only
+ * when some entry of the range was stored without facts does it read and parse every record
+ * of the range (the accumulator, a page of PAGE records at a time: memory
+ * O(PAGE + pooled accounts × DISTINCT_CAP + LIST_LIMIT)).
+ *
+ * Every count of the report is a named measure (`MEASURES`) whose records
+ * `GET /v1/reports/coverage/records?measure=…` lists: the report's `links` give each measure's
+ * address, and `coverageRecords` finds exactly the records the count counted.
  */
 
 export const ACTION_CLASSES = ['privileged', 'irreversible', 'external', 'other'] as const;
@@ -92,9 +107,11 @@ export interface CoverageReport {
     instances: number;
     tasks: number;
     capped: boolean;
+    /** The records behind this account's counts. */
+    href?: string;
   }[];
   /** Privileged actions attributed `asserted` or `unattributed`. */
-  readonly weak_privileged: { count: number; items: RecordRef[] };
+  readonly weak_privileged: { count: number; items: RecordRef[]; href?: string };
   readonly credential_lifetimes: {
     readonly count: number;
     readonly max_sec: number | null;
@@ -102,12 +119,18 @@ export interface CoverageReport {
     readonly over_1h: {
       count: number;
       items: (RecordRef & { jti: string; lifetime_sec: number })[];
+      href?: string;
     };
   };
-  readonly without_decision: { count: number; items: RecordRef[] };
+  readonly without_decision: { count: number; items: RecordRef[]; href?: string };
   readonly list_limit: number;
   /** Measure → the framework outcomes it evidences. */
   readonly frameworks: Record<string, readonly string[]>;
+  /**
+   * Measure name (`by_class.privileged.verified`, `privileged.total`, …, see MEASURES) → the
+   * address of the records it counts (`GET /v1/reports/coverage/records`).
+   */
+  readonly links?: Record<string, string>;
 }
 
 const emptyLevels = () =>
@@ -116,7 +139,7 @@ const emptyLevels = () =>
     number
   > & { total: number };
 
-const ref = (r: EventRecord): RecordRef => ({
+export const ref = (r: EventRecord): RecordRef => ({
   id: r.id,
   time: r.time,
   type: r.type,
@@ -138,6 +161,114 @@ export function classesOf(r: EventRecord): ActionClass[] {
 /** Whether a record is an agent's action (not a witness's or the collector's own record). */
 export const isAction = (r: EventRecord): boolean =>
   ACTION_TYPES.has(r.type) || (r.action !== undefined && !WITNESS_TYPES.has(r.type));
+
+const CREDENTIAL_TYPES = new Set(['credential.issued', 'delegation.granted']);
+const F = COVERAGE_FLAG;
+const CLASS_BITS = { privileged: F.privileged, irreversible: F.irreversible, external: F.external };
+
+/**
+ * What the report needs of one record, computed once at ingest and stored with the entry. The
+ * storage drivers' migrations compute the same in SQL for entries stored before (keep both in
+ * step: packages/ledger/src/storage/coverage.ts).
+ */
+export function coverageFacts(r: EventRecord): CoverageFacts {
+  let flags = 0;
+  let instance: string | null = null;
+  if (isAction(r)) {
+    const c = r.action?.class;
+    flags = F.action;
+    if (c?.privileged) flags |= F.privileged;
+    if (c?.irreversible) flags |= F.irreversible;
+    if (c?.external) flags |= F.external;
+    if (r.policy?.decision_id !== undefined) flags |= F.decision;
+    instance = r.actor?.instance ?? null;
+  }
+  const c = CREDENTIAL_TYPES.has(r.type) ? r.credential : undefined;
+  return { flags, lifetimeSec: c ? c.exp - c.iat : null, instance };
+}
+
+const LIFETIME_BOUNDS = [300, 900, MAX_CREDENTIAL_LIFETIME_SEC] as const;
+const BUCKETS = ['le_5m', 'le_15m', 'le_1h', 'over_1h'] as const;
+
+/**
+ * Every count of the report as a filter on coverage facts: the measure's records are exactly
+ * the entries of the range that pass it (`pooled_accounts` also by `account`, the actor).
+ */
+export const MEASURES: Readonly<Record<string, CoverageFactsFilter>> = (() => {
+  const m: Record<string, CoverageFactsFilter> = {
+    records: {},
+    actions: { flagsAll: F.action },
+  };
+  for (const c of ACTION_CLASSES) {
+    const cls: CoverageFactsFilter =
+      c === 'other'
+        ? { flagsAll: F.action, flagsNone: F.privileged | F.irreversible | F.external }
+        : { flagsAll: F.action | CLASS_BITS[c] };
+    m[`by_class.${c}.total`] = cls;
+    for (const l of ATTRIBUTION_LEVELS) m[`by_class.${c}.${l}`] = { ...cls, levels: [l] };
+  }
+  const priv = F.action | F.privileged;
+  m['privileged.total'] = { flagsAll: priv };
+  m['privileged.verified'] = { flagsAll: priv, levels: ['verified'] };
+  m['privileged.with_decision'] = { flagsAll: priv | F.decision };
+  m['privileged.verified_with_decision'] = { flagsAll: priv | F.decision, levels: ['verified'] };
+  m['pooled_accounts'] = { flagsAll: F.action, levels: ['pooled'] };
+  m['weak_privileged'] = { flagsAll: priv, levels: ['asserted', 'unattributed'] };
+  m['credential_lifetimes'] = { hasLifetime: true };
+  BUCKETS.forEach((b, i) => {
+    const gt = LIFETIME_BOUNDS[i - 1];
+    const le = LIFETIME_BOUNDS[i];
+    m[`credential_lifetimes.${b}`] = {
+      hasLifetime: true,
+      ...(gt === undefined ? {} : { lifetimeGtSec: gt }),
+      ...(le === undefined ? {} : { lifetimeLeSec: le }),
+    };
+  });
+  m['without_decision'] = { flagsAll: F.action, flagsNone: F.decision };
+  return m;
+})();
+
+export interface CoverageRange {
+  readonly fromUs?: number;
+  readonly toUs?: number;
+  readonly from: string | null;
+  readonly to: string | null;
+}
+
+/** The address of a measure's records. */
+export function measureHref(
+  measure: string,
+  range: { from: string | null; to: string | null },
+  account?: string,
+): string {
+  const q = new URLSearchParams({ measure });
+  if (account !== undefined) q.set('account', account);
+  if (range.from !== null) q.set('from', range.from);
+  if (range.to !== null) q.set('to', range.to);
+  return `/v1/reports/coverage/records?${q}`;
+}
+
+function withLinks(r: CoverageReport): CoverageReport {
+  const range = { from: r.from, to: r.to };
+  const links = Object.fromEntries(Object.keys(MEASURES).map((m) => [m, measureHref(m, range)]));
+  return {
+    ...r,
+    pooled_accounts: r.pooled_accounts.map((p) => ({
+      ...p,
+      href: measureHref('pooled_accounts', range, p.account),
+    })),
+    weak_privileged: { ...r.weak_privileged, href: links['weak_privileged']! },
+    credential_lifetimes: {
+      ...r.credential_lifetimes,
+      over_1h: { ...r.credential_lifetimes.over_1h, href: links['credential_lifetimes.over_1h']! },
+    },
+    without_decision: { ...r.without_decision, href: links['without_decision']! },
+    links,
+  };
+}
+
+const byRecordsThenAccount = (a: { records: number; account: string }, b: typeof a) =>
+  b.records - a.records || (a.account < b.account ? -1 : a.account > b.account ? 1 : 0);
 
 export class CoverageAccumulator {
   private records = 0;
@@ -241,7 +372,7 @@ export class CoverageAccumulator {
           tasks: v.tasks.size,
           capped: v.capped,
         }))
-        .sort((a, b) => b.records - a.records),
+        .sort(byRecordsThenAccount),
       weak_privileged: this.weak,
       credential_lifetimes: {
         count: this.lifetimes.count,
@@ -256,11 +387,24 @@ export class CoverageAccumulator {
   }
 }
 
-/** Pages through the records of [fromUs, toUs) and aggregates them. */
+/** Coverage of [fromUs, toUs): from stored facts, or by reading every record of the range. */
 export async function coverageReport(
   storage: LogStorage,
-  range: { fromUs?: number; toUs?: number; from: string | null; to: string | null },
+  range: CoverageRange,
 ): Promise<CoverageReport> {
+  const r = {
+    ...(range.fromUs === undefined ? {} : { fromUs: range.fromUs }),
+    ...(range.toUs === undefined ? {} : { toUs: range.toUs }),
+  };
+  if (hasCoverageIndex(storage) && !(await storage.lacksCoverageFacts(r))) {
+    const counts = await storage.coverageCounts(r, LIFETIME_BOUNDS);
+    return withLinks(await reportFromCounts(storage, counts, range));
+  }
+  return withLinks(await accumulate(storage, range));
+}
+
+/** Pages through the records of [fromUs, toUs) and aggregates them. */
+async function accumulate(storage: LogStorage, range: CoverageRange): Promise<CoverageReport> {
   const acc = new CoverageAccumulator();
   let after: number | undefined;
   for (;;) {
@@ -275,4 +419,148 @@ export async function coverageReport(
     after = page.at(-1)!.leafIndex;
   }
   return acc.report(range.from, range.to);
+}
+
+async function reportFromCounts(
+  storage: LogStorage,
+  counts: CoverageCounts,
+  range: CoverageRange,
+): Promise<CoverageReport> {
+  const byClass = Object.fromEntries(
+    ACTION_CLASSES.map((c) => [c, emptyLevels()]),
+  ) as CoverageReport['by_class'];
+  const priv = { total: 0, verified: 0, with_decision: 0, verified_with_decision: 0 };
+  let actions = 0;
+  let weak = 0;
+  let noDecision = 0;
+  for (const { flags, level, count } of counts.groups) {
+    actions += count;
+    const classes = ACTION_CLASSES.filter((c) => c !== 'other' && (flags & CLASS_BITS[c]) !== 0);
+    for (const c of classes.length > 0 ? classes : (['other'] as const)) {
+      const row = byClass[c];
+      row[level as Level] = (row[level as Level] ?? 0) + count;
+      row.total += count;
+    }
+    const decided = (flags & F.decision) !== 0;
+    if (!decided) noDecision += count;
+    if ((flags & F.privileged) !== 0) {
+      priv.total += count;
+      if (level === 'verified') priv.verified += count;
+      if (decided) priv.with_decision += count;
+      if (level === 'verified' && decided) priv.verified_with_decision += count;
+      if (level === 'asserted' || level === 'unattributed') weak += count;
+    }
+  }
+  const list = async (measure: string, n: number) =>
+    n === 0 ? [] : (await measureEntries(storage, measure, range, { limit: LIST_LIMIT })).entries;
+  const [weakItems, longItems, noDecisionItems] = await Promise.all([
+    list('weak_privileged', weak),
+    list('credential_lifetimes.over_1h', counts.lifetimes.buckets[3] ?? 0),
+    list('without_decision', noDecision),
+  ]);
+  const l = counts.lifetimes;
+  const b = (i: number) => l.buckets[i] ?? 0;
+  return {
+    from: range.from,
+    to: range.to,
+    records: counts.records,
+    actions,
+    by_class: byClass,
+    privileged: {
+      ...priv,
+      share: priv.total === 0 ? null : priv.verified_with_decision / priv.total,
+    },
+    pooled_accounts: counts.pooled
+      .map((p) => ({
+        account: p.actor,
+        records: p.records,
+        instances: Math.min(p.instances, DISTINCT_CAP),
+        tasks: Math.min(p.tasks, DISTINCT_CAP),
+        capped: p.instances > DISTINCT_CAP || p.tasks > DISTINCT_CAP,
+      }))
+      .sort(byRecordsThenAccount),
+    weak_privileged: { count: weak, items: weakItems.map((e) => ref(e.record)) },
+    credential_lifetimes: {
+      count: l.count,
+      max_sec: l.maxSec,
+      buckets: { le_5m: b(0), le_15m: b(1), le_1h: b(2), over_1h: b(3) },
+      over_1h: {
+        count: b(3),
+        items: longItems.map(({ record: r }) => ({
+          ...ref(r),
+          jti: r.credential!.jti,
+          lifetime_sec: r.credential!.exp - r.credential!.iat,
+        })),
+      },
+    },
+    without_decision: { count: noDecision, items: noDecisionItems.map((e) => ref(e.record)) },
+    list_limit: LIST_LIMIT,
+    frameworks: FRAMEWORK_MAP,
+  };
+}
+
+export interface MeasureEntry {
+  readonly leafIndex: number;
+  readonly record: EventRecord;
+}
+
+/**
+ * The records a measure counts over a range, in leaf order, `limit` at a time after
+ * `afterLeafIndex`; `next` is the cursor of the next page (null at the end). Served from the
+ * stored facts, or, when some entry of the range has none, by reading the records.
+ */
+export async function measureEntries(
+  storage: LogStorage,
+  measure: string,
+  range: { fromUs?: number; toUs?: number },
+  page: { limit: number; afterLeafIndex?: number; account?: string },
+): Promise<{ entries: MeasureEntry[]; next: number | null }> {
+  const spec = MEASURES[measure];
+  if (!spec) throw new Error(`unknown coverage measure ${measure}`);
+  const base = {
+    ...(range.fromUs === undefined ? {} : { fromUs: range.fromUs }),
+    ...(range.toUs === undefined ? {} : { toUs: range.toUs }),
+    ...(page.account === undefined ? {} : { actor: page.account }),
+  };
+  const parse = (e: StoredEntry): MeasureEntry => ({
+    leafIndex: e.leafIndex,
+    record: JSON.parse(e.canonical) as EventRecord,
+  });
+  if (hasCoverageIndex(storage) && !(await storage.lacksCoverageFacts(range))) {
+    const filter: EntryFilter = {
+      ...base,
+      coverage: spec,
+      limit: page.limit + 1,
+      ...(page.afterLeafIndex === undefined ? {} : { afterLeafIndex: page.afterLeafIndex }),
+    };
+    const rows = await storage.queryEntries(filter);
+    const more = rows.length > page.limit;
+    const entries = rows.slice(0, page.limit).map(parse);
+    return { entries, next: more ? entries.at(-1)!.leafIndex : null };
+  }
+  // Some entries have no stored facts: compute them from the records.
+  const out: MeasureEntry[] = [];
+  let after = page.afterLeafIndex;
+  for (;;) {
+    const rows = await storage.queryEntries({
+      ...base,
+      limit: PAGE,
+      ...(after === undefined ? {} : { afterLeafIndex: after }),
+    });
+    for (const e of rows) {
+      const m = parse(e);
+      if (
+        !matchesCoverage(
+          coverageFacts(m.record),
+          m.record.attribution?.level ?? 'unattributed',
+          spec,
+        )
+      )
+        continue;
+      if (out.length === page.limit) return { entries: out, next: out.at(-1)!.leafIndex };
+      out.push(m);
+    }
+    if (rows.length < PAGE) return { entries: out, next: null };
+    after = rows.at(-1)!.leafIndex;
+  }
 }

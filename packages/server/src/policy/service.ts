@@ -126,6 +126,11 @@ export class PolicyService {
     return this.store.getDecision(id);
   }
 
+  /** Before correlating records: fetch decisions another collector of a cluster made. */
+  async prefetchDecisions(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.store.ensureDecisions?.(ids);
+  }
+
   /** Re-evaluates a recorded decision against its recorded policy set and the current one. */
   explain(id: string): Explanation | null {
     const recorded = this.store.getDecision(id);

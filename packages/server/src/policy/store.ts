@@ -10,6 +10,8 @@ export interface PolicyStore {
   getPolicySet(digest: string): PolicySetSource | null;
   saveDecision(decision: Decision): void;
   getDecision(id: string): Decision | null;
+  /** Stores shared by several collectors: make these decisions readable by `getDecision`. */
+  ensureDecisions?(ids: readonly string[]): Promise<void>;
   close(): void;
 }
 

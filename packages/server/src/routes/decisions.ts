@@ -106,7 +106,11 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
     // The decision is answered only once its record is durable: no unrecorded decision exists.
     const [outcome] = p.ok ? await appendRecords(ctx, [p]) : [];
     const { request: _request, ...rest } = decision;
-    return { ...rest, leaf_index: outcome?.leafIndex ?? null };
+    return {
+      ...rest,
+      leaf_index: outcome?.leafIndex ?? null,
+      ...(outcome?.status === 'accepted' && outcome.promise ? { promise: outcome.promise } : {}),
+    };
   });
 
   app.get('/v1/decisions/:id', async (request) => {

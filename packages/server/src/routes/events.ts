@@ -16,8 +16,11 @@ import { toBase64 } from '@provenant/core';
 
 interface Accepted {
   id: string;
-  leaf_index: number;
+  /** Null on a collector of a cluster until the sequencer includes the record (`promise`). */
+  leaf_index: number | null;
   attribution: { level: AttributionLevel };
+  /** A cluster's signed promise of inclusion (C2SP signed note, `provenant.promise/v1`). */
+  promise?: string;
 }
 interface Rejected {
   index: number;
@@ -58,6 +61,7 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       ? credentialAttributor(ctx.identity, credential, ctx.policy)
       : assertedOnly;
     const alerts: AttributionAlert[] = [];
+    if (ctx.policy) await ctx.policy.prefetchDecisions(decisionIdsOf(items));
 
     const accepted: Accepted[] = [];
     const rejected: Rejected[] = [];
@@ -95,13 +99,14 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
             id: item.entry.id,
             leaf_index: o.leafIndex,
             attribution: { level: item.level },
+            ...(o.promise === undefined ? {} : { promise: o.promise }),
           });
         } else {
           rejected.push({
             index,
             id: item.entry.id,
             code: 'id_conflict',
-            message: `Record ${item.entry.id} is already stored at leaf ${o.leafIndex} with other content.`,
+            message: `Record ${item.entry.id} is already stored${whereStored(o.leafIndex)} with other content.`,
           });
         }
       });
@@ -214,6 +219,22 @@ export function parseNonNegativeInt(value: unknown, name: string): number {
 }
 
 // Cursors are opaque to clients; the version prefix lets the format change later.
+/** The decision ids records name (another collector of a cluster may have made them). */
+function decisionIdsOf(items: readonly { malformed?: boolean; value?: unknown }[]): string[] {
+  const ids: string[] = [];
+  for (const item of items) {
+    if (item.malformed) continue;
+    const ref = (item.value as { policy?: { decision_id?: unknown } } | null)?.policy?.decision_id;
+    if (typeof ref === 'string' && ref.length <= 200) ids.push(ref);
+  }
+  return ids;
+}
+
+/** Where a record is stored: its leaf, or the ingest queue of a cluster. */
+export function whereStored(leafIndex: number | null): string {
+  return leafIndex === null ? ' (queued for the log)' : ` at leaf ${leafIndex}`;
+}
+
 function encodeCursor(leafIndex: number): string {
   return `c1.${Buffer.from(String(leafIndex)).toString('base64url')}`;
 }

@@ -7,10 +7,18 @@ import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
 import { ISSUER_PRINCIPAL } from '../identity/service.js';
 import { timeToMicros } from '../ingest/prepare.js';
-import { coverageReport, isAction } from '../investigate/coverage.js';
+import {
+  MEASURES,
+  coverageReport,
+  isAction,
+  measureEntries,
+  measureHref,
+  ref,
+} from '../investigate/coverage.js';
 import { provenanceOf } from '../investigate/provenance.js';
 import { buildTraceTree } from '../investigate/trace.js';
 import { PDP_PRINCIPAL } from '../policy/service.js';
+import { parseNonNegativeInt } from './events.js';
 
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
 /** Most records of one trace served; a larger trace is answered truncated. */
@@ -101,15 +109,8 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
     return { trace_id: traceId, count: entries.length, truncated, roots };
   });
 
-  app.get('/v1/reports/coverage', async (request) => {
-    const query = request.query as Record<string, unknown>;
-    for (const key of Object.keys(query)) {
-      if (key !== 'from' && key !== 'to')
-        throw new RequestError(
-          'invalid_parameter',
-          `Unknown query parameter "${key.slice(0, 64)}".`,
-        );
-    }
+  /** `from` / `to` of a coverage request, checked. */
+  const coverageRange = (query: Record<string, unknown>) => {
     const time = (key: 'from' | 'to'): { text: string | null; us: number | undefined } => {
       const v = query[key];
       if (v === undefined) return { text: null, us: undefined };
@@ -126,11 +127,75 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
     if (from.us !== undefined && to.us !== undefined && from.us >= to.us) {
       throw new RequestError('invalid_time_range', '"from" must be before "to".');
     }
-    return coverageReport(ctx.storage, {
+    return {
       from: from.text,
       to: to.text,
       ...(from.us === undefined ? {} : { fromUs: from.us }),
       ...(to.us === undefined ? {} : { toUs: to.us }),
+    };
+  };
+  const onlyParams = (query: Record<string, unknown>, allowed: readonly string[]) => {
+    for (const key of Object.keys(query)) {
+      if (!allowed.includes(key))
+        throw new RequestError(
+          'invalid_parameter',
+          `Unknown query parameter "${key.slice(0, 64)}".`,
+        );
+    }
+  };
+
+  app.get('/v1/reports/coverage', async (request) => {
+    const query = request.query as Record<string, unknown>;
+    onlyParams(query, ['from', 'to']);
+    return coverageReport(ctx.storage, coverageRange(query));
+  });
+
+  // The records behind one count of the coverage report (its `links`), a page at a time.
+  app.get('/v1/reports/coverage/records', async (request) => {
+    const query = request.query as Record<string, unknown>;
+    onlyParams(query, ['measure', 'account', 'from', 'to', 'limit', 'after']);
+    const one = (key: string): string | undefined => {
+      const v = query[key];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || v.length === 0 || v.length > 1024)
+        throw new RequestError(
+          'invalid_parameter',
+          `Query parameter "${key}" must be given once, 1-1024 characters.`,
+        );
+      return v;
+    };
+    const measure = one('measure');
+    if (measure === undefined)
+      throw new RequestError('invalid_parameter', 'Query parameter "measure" is required.');
+    if (!Object.hasOwn(MEASURES, measure))
+      throw new RequestError(
+        'unknown_measure',
+        `"${measure.slice(0, 64)}" is not a measure of the coverage report (see its "links").`,
+      );
+    const account = one('account');
+    if (account !== undefined && measure !== 'pooled_accounts')
+      throw new RequestError('invalid_parameter', '"account" is only for measure pooled_accounts.');
+    const limitText = one('limit');
+    const limit = limitText === undefined ? 100 : parseNonNegativeInt(limitText, 'limit');
+    if (limit < 1 || limit > 1000)
+      throw new RequestError('invalid_parameter', '"limit" must be between 1 and 1000.');
+    const afterText = one('after');
+    const after = afterText === undefined ? undefined : parseNonNegativeInt(afterText, 'after');
+    const range = coverageRange(query);
+    const page = await measureEntries(ctx.storage, measure, range, {
+      limit,
+      ...(after === undefined ? {} : { afterLeafIndex: after }),
+      ...(account === undefined ? {} : { account }),
     });
+    const here = measureHref(measure, range, account);
+    return {
+      measure,
+      ...(account === undefined ? {} : { account }),
+      from: range.from,
+      to: range.to,
+      records: page.entries.map((e) => ({ ...ref(e.record), leaf_index: e.leafIndex })),
+      next_after: page.next === null ? null : String(page.next),
+      next: page.next === null ? null : `${here}&limit=${limit}&after=${page.next}`,
+    };
   });
 }

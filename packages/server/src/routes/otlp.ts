@@ -14,6 +14,7 @@ import { RequestError, toWireError, wireError } from '../errors.js';
 import type { WireError } from '../errors.js';
 import { credentialAttributor } from '../identity/attributor.js';
 import { appendRecords } from '../ingest/append.js';
+import { whereStored } from './events.js';
 import { credentialOf, writeAlerts } from '../ingest/credential.js';
 import { assertedOnly, prepareRecord } from '../ingest/prepare.js';
 import type { AttributionAlert, Prepared } from '../ingest/prepare.js';
@@ -141,7 +142,7 @@ export function otlpRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           }
           const record = prepared[i]!.record;
           rejections.push(
-            `span ${spanRef(record)}: id_conflict: its record ${record.id} is already stored at leaf ${o.leafIndex} with other content.`,
+            `span ${spanRef(record)}: id_conflict: its record ${record.id} is already stored${whereStored(o.leafIndex)} with other content.`,
           );
         });
       }
@@ -267,8 +268,12 @@ function wireOf(error: unknown): WireError {
 }
 
 function sendStatus(request: FastifyRequest, reply: FastifyReply, error: unknown) {
-  const wire = wireOf(error);
+  const found = wireOf(error);
+  // OTLP exporters retry 429/502/503/504 only (OTLP/HTTP spec): a full disk is a 503 to them,
+  // so the spans are sent again once there is room instead of dropped.
+  const wire = found.status === 507 ? { ...found, status: 503 } : found;
   const { code, message } = wire.body.error;
+  if (wire.headers) void reply.headers(wire.headers);
   if (wire.status >= 500) {
     const digest = createHash('sha256')
       .update(String((error as Error).message))

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashLeaf } from '../src/index.js';
+import type { IngestQueue, LogStorage, PendingEntry } from '../src/index.js';
+import { makeBatch } from './storage-contract.js';
+
+const encoder = new TextEncoder();
+const EMPTY = { size: 0, hashes: [] };
+
+export function pendingEntry(n: number, content = `{"n":${n}}`): PendingEntry {
+  return {
+    id: `00000000-0000-7000-9000-${String(n).padStart(12, '0')}`,
+    canonical: content,
+    leafHash: hashLeaf(encoder.encode(content)),
+    type: 'tool.called',
+    timeUs: 1_800_000_000_000_000 + n,
+    initiator: 'user:alice',
+    actor: n % 2 === 0 ? 'agent:even' : null,
+    taskId: null,
+    traceId: n % 3 === 0 ? 'b'.repeat(32) : null,
+    level: 'verified',
+    receivedUs: 1_800_000_000_100_000 + n,
+  };
+}
+
+type QueueStorage = LogStorage & IngestQueue;
+
+/** The ingest queue behaviour every driver with an IngestQueue must have. */
+export function describeIngestQueueContract(name: string, open: () => Promise<QueueStorage>): void {
+  describe(`${name} ingest queue contract`, () => {
+    let storage: QueueStorage;
+    beforeEach(async () => {
+      storage = await open();
+    });
+    afterEach(async () => {
+      await storage.close();
+    });
+
+    it('queues entries durably, in order, with every index field', async () => {
+      const entries = [pendingEntry(1), pendingEntry(2), pendingEntry(3)];
+      const outcomes = await storage.enqueue(entries);
+      expect(outcomes).toEqual(
+        entries.map((e) => ({ status: 'queued', duplicate: false, receivedUs: e.receivedUs })),
+      );
+      expect(await storage.pendingCount()).toBe(3);
+      const rows = await storage.readPending(10);
+      expect(rows.map((r) => r.id)).toEqual(entries.map((e) => e.id));
+      expect(rows[1]!.seq).toBeGreaterThan(rows[0]!.seq);
+      const { seq: _seq, leafHash, ...rest } = rows[1]!;
+      const { leafHash: expectedHash, ...expected } = entries[1]!;
+      expect(rest).toEqual(expected);
+      expect(Buffer.from(leafHash)).toEqual(Buffer.from(expectedHash));
+      expect((await storage.readPending(2)).length).toBe(2);
+      expect((await storage.readState()).size).toBe(0); // queued is not logged
+    });
+
+    it('answers a re-sent id as a duplicate with its first receive time, other content as a conflict', async () => {
+      await storage.enqueue([pendingEntry(1)]);
+      const again = { ...pendingEntry(1), receivedUs: 42 };
+      const other = pendingEntry(1, '{"n":"other"}');
+      const outcomes = await storage.enqueue([again, other, pendingEntry(2), pendingEntry(2)]);
+      expect(outcomes).toEqual([
+        { status: 'queued', duplicate: true, receivedUs: pendingEntry(1).receivedUs },
+        { status: 'id_conflict', leafIndex: null },
+        { status: 'queued', duplicate: false, receivedUs: pendingEntry(2).receivedUs },
+        { status: 'queued', duplicate: true, receivedUs: pendingEntry(2).receivedUs },
+      ]);
+      expect(await storage.pendingCount()).toBe(2);
+    });
+
+    it('takes sequenced entries out of the queue in the append transaction', async () => {
+      await storage.enqueue([pendingEntry(1), pendingEntry(2), pendingEntry(3)]);
+      const rows = await storage.readPending(2);
+      const { batch } = makeBatch(EMPTY, 2, (i) => ({
+        id: rows[i]!.id,
+        canonical: rows[i]!.canonical,
+        leafHash: rows[i]!.leafHash,
+      }));
+      await storage.append({ ...batch, dequeue: rows.map((r) => r.seq) });
+      expect(await storage.pendingCount()).toBe(1);
+      expect((await storage.readState()).size).toBe(2);
+      // A logged id is answered from the log, with its leaf index.
+      expect(await storage.enqueue([pendingEntry(2), pendingEntry(2, '{"x":1}')])).toEqual([
+        { status: 'logged', leafIndex: 1 },
+        { status: 'id_conflict', leafIndex: 1 },
+      ]);
+      expect(await storage.pendingCount()).toBe(1);
+    });
+
+    it('refuses a batch whose queued entries are gone, and stores nothing of it', async () => {
+      await storage.enqueue([pendingEntry(1)]);
+      const [row] = await storage.readPending(1);
+      const { batch } = makeBatch(EMPTY, 1, () => ({
+        id: row!.id,
+        canonical: row!.canonical,
+        leafHash: row!.leafHash,
+      }));
+      await expect(storage.append({ ...batch, dequeue: [row!.seq + 1000] })).rejects.toMatchObject({
+        code: 'storage_conflict',
+      });
+      expect((await storage.readState()).size).toBe(0);
+      expect(await storage.pendingCount()).toBe(1);
+    });
+  });
+}
