@@ -50,6 +50,8 @@ export function describeIngestQueueContract(name: string, open: () => Promise<Qu
       expect(rest).toEqual(expected);
       expect(Buffer.from(leafHash)).toEqual(Buffer.from(expectedHash));
       expect((await storage.readPending(2)).length).toBe(2);
+      expect((await storage.getQueued(entries[2]!.id))?.canonical).toBe(entries[2]!.canonical);
+      expect(await storage.getQueued(pendingEntry(99).id)).toBeNull();
       expect((await storage.readState()).size).toBe(0); // queued is not logged
     });
 
@@ -78,6 +80,7 @@ export function describeIngestQueueContract(name: string, open: () => Promise<Qu
       await storage.append({ ...batch, dequeue: rows.map((r) => r.seq) });
       expect(await storage.pendingCount()).toBe(1);
       expect((await storage.readState()).size).toBe(2);
+      expect(await storage.getQueued(rows[0]!.id)).toBeNull(); // logged now, not queued
       // A logged id is answered from the log, with its leaf index.
       expect(await storage.enqueue([pendingEntry(2), pendingEntry(2, '{"x":1}')])).toEqual([
         { status: 'logged', leafIndex: 1 },

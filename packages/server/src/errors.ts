@@ -21,6 +21,11 @@ export const WIRE_ERRORS = {
   invalid_parameter: { status: 400, text: 'A query parameter is missing or malformed.' },
   invalid_cursor: { status: 400, text: 'The pagination cursor was not issued by this collector.' },
   not_found: { status: 404, text: 'No such record or route.' },
+  record_queued: {
+    status: 404,
+    text: 'The record is acknowledged and queued; it is in the log within seconds.',
+    retryAfterSec: 1,
+  },
   method_not_allowed: { status: 405, text: 'The route does not accept this method.' },
   tree_size_out_of_range: { status: 400, text: 'The tree size is 0 or larger than the log.' },
   leaf_index_out_of_range: { status: 400, text: 'The record is not in a tree of that size.' },

@@ -2,9 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uuidv7 } from '@provenant/core';
-import { openPromise, parseVerifierKey, verifyConsistency } from '@provenant/ledger';
+import {
+  Log,
+  MemoryStorage,
+  generateSignerKey,
+  openPromise,
+  parseSignerKey,
+  parseVerifierKey,
+  verifyConsistency,
+} from '@provenant/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCollector } from '../src/index.js';
+import { DEFAULT_LIMITS, buildApp, startCollector } from '../src/index.js';
 import type { RunningCollector } from '../src/index.js';
 import { ADMIN, POLICIES, devLogin, register } from '../../../test/support/collector.js';
 import { skipPostgres, startTestPostgres } from '../../../test/support/postgres.js';
@@ -62,6 +70,32 @@ async function post(c: RunningCollector, body: unknown, bearer?: string) {
     },
   };
 }
+
+describe('a cluster member before the sequencer takes a record', () => {
+  it('answers it as queued (404 record_queued, Retry-After), not as unknown', async () => {
+    const storage = new MemoryStorage();
+    const signer = parseSignerKey(generateSignerKey('cluster.test/log').signerKey);
+    const log = await Log.open({ storage, signer, ingest: 'queue' });
+    const app = buildApp({ log, storage, limits: DEFAULT_LIMITS });
+    const r = rec(1);
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(r),
+    });
+    expect(posted.json().accepted[0]).toMatchObject({ id: r.id, leaf_index: null });
+    const queued = await app.inject({ url: `/v1/events/${r.id}` });
+    expect(queued.statusCode).toBe(404);
+    expect(queued.json().error.code).toBe('record_queued');
+    expect(queued.headers['retry-after']).toBe('1');
+    const unknown = await app.inject({ url: `/v1/events/${rec(2).id}` });
+    expect(unknown.json().error.code).toBe('not_found');
+    await log.sequencePending();
+    expect((await app.inject({ url: `/v1/events/${r.id}` })).json().integrity.leaf_index).toBe(0);
+    await app.close();
+  });
+});
 
 describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => {
   let server: TestPostgres;

@@ -115,6 +115,11 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
     return out;
   }
 
+  async getQueued(id: string): Promise<QueuedEntry | null> {
+    this.assertOpen();
+    return this.queue.get(id) ?? null;
+  }
+
   async pendingCount(): Promise<number> {
     this.assertOpen();
     return this.queue.size;

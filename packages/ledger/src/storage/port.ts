@@ -141,6 +141,8 @@ export interface IngestQueue {
   readPending(limit: number): Promise<QueuedEntry[]>;
   /** How many entries wait in the queue. */
   pendingCount(): Promise<number>;
+  /** The queued entry with this id, or null (not queued: logged, or never received). */
+  getQueued(id: string): Promise<QueuedEntry | null>;
 }
 
 export function hasIngestQueue(storage: LogStorage): storage is LogStorage & IngestQueue {

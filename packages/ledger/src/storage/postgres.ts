@@ -648,17 +648,15 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
       'SELECT seq, id, record, leaf_hash, fields, received_us FROM ledger_pending ORDER BY seq LIMIT $1',
       [limit],
     );
-    return rows.map((r) => ({
-      ...(JSON.parse(r.fields) as Omit<
-        QueuedEntry,
-        'seq' | 'id' | 'canonical' | 'leafHash' | 'receivedUs'
-      >),
-      seq: r.seq,
-      id: r.id,
-      canonical: r.record,
-      leafHash: r.leaf_hash,
-      receivedUs: r.received_us,
-    }));
+    return rows.map(toQueued);
+  }
+
+  async getQueued(id: string): Promise<QueuedEntry | null> {
+    const { rows } = await this.query<PendingRow>(
+      'SELECT seq, id, record, leaf_hash, fields, received_us FROM ledger_pending WHERE id = $1',
+      [id],
+    );
+    return rows[0] ? toQueued(rows[0]) : null;
   }
 
   async pendingCount(): Promise<number> {
@@ -770,6 +768,20 @@ function appendError(e: unknown): StorageError {
     });
   }
   return asStorageError(e, 'The PostgreSQL ledger refused the write.');
+}
+
+function toQueued(r: PendingRow): QueuedEntry {
+  return {
+    ...(JSON.parse(r.fields) as Omit<
+      QueuedEntry,
+      'seq' | 'id' | 'canonical' | 'leafHash' | 'receivedUs'
+    >),
+    seq: r.seq,
+    id: r.id,
+    canonical: r.record,
+    leafHash: r.leaf_hash,
+    receivedUs: r.received_us,
+  };
 }
 
 /** The index columns of a queued entry (everything but id, bytes, hash and receive time). */

@@ -1,5 +1,6 @@
 import { isUuid } from '@provenant/core';
 import type { AttributionLevel } from '@provenant/core';
+import { hasIngestQueue } from '@provenant/ledger';
 import type { EntryFilter } from '@provenant/ledger';
 import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
@@ -150,8 +151,16 @@ async function findEntry(ctx: CollectorContext, id: string) {
     );
   }
   const entry = await ctx.storage.getEntryById(id);
-  if (!entry) throw new RequestError('not_found', `No record with id ${id}.`);
-  return entry;
+  if (entry) return entry;
+  // A cluster member acknowledged it, the sequencer has not taken it into the tree yet.
+  const queued = hasIngestQueue(ctx.storage) ? await ctx.storage.getQueued(id) : null;
+  if (queued) {
+    throw new RequestError(
+      'record_queued',
+      `Record ${id} was received at ${new Date(queued.receivedUs / 1000).toISOString()} and waits for the sequencer; it is in the log within seconds.`,
+    );
+  }
+  throw new RequestError('not_found', `No record with id ${id}.`);
 }
 
 function parseFilter(query: Record<string, unknown>): EntryFilter {
