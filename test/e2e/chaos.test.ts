@@ -346,6 +346,31 @@ describe.skipIf(skip)('chaos: three collectors, one PostgreSQL (real processes)'
       });
       expect(v.status, v.stderr).toBe(0);
       expect((JSON.parse(v.stdout) as { ok: boolean }).ok).toBe(true);
+
+      // And straight from the database, read-only (as after restoring a backup)...
+      const home = { PROVENANT_HOME: join(root, 'home-pg') };
+      const fromDb = await runCliAsync(
+        ['verify', '--postgres', pgUrl, '--key', key, '--json'],
+        home,
+      );
+      expect(fromDb.status, fromDb.stderr).toBe(0);
+      expect(JSON.parse(fromDb.stdout)).toMatchObject({ ok: true, size: final.size });
+      // ...where one edited byte of one record fails it.
+      const db2 = new pg.Client({ connectionString: pgUrl });
+      await db2.connect();
+      const victim = [...acked][0]!;
+      const { rows: hit } = await db2.query<{ leaf_index: string }>(
+        "UPDATE ledger_entries SET record = replace(record, 'fs.write', 'fs.wrote') WHERE id = $1 RETURNING leaf_index",
+        [victim],
+      );
+      expect(hit).toHaveLength(1);
+      await db2.end();
+      const tampered = await runCliAsync(
+        ['verify', '--postgres', pgUrl, '--key', key, '--json'],
+        home,
+      );
+      expect(tampered.status).toBe(1);
+      expect(tampered.stdout).toContain(`"leaf_index":${hit[0]!.leaf_index}`);
     } finally {
       for (const c of live) c.child.kill('SIGTERM');
       await Promise.all(live.map((c) => c.exited));

@@ -179,11 +179,18 @@ describe('provenant verify detects tampering (real process)', () => {
     expect(runCli(['verify']).status).toBe(2);
     expect(runCli(['verify', '--data', dir, '--server', 'http://x']).status).toBe(2);
     expect(runCli(['verify', '--data', dir, '--key', 'not-a-key']).status).toBe(2);
+    const pgNoKey = runCli(['verify', '--postgres', 'postgres://127.0.0.1:1/x']);
+    expect(pgNoKey.status).toBe(2);
+    expect(pgNoKey.stderr).toMatch(/--postgres needs --key/);
+    expect(runCli(['verify', '--postgres', 'postgres://x/y', '--data', dir]).status).toBe(2);
     expect(runCli(['frobnicate']).status).toBe(2);
   });
 
   it('answers an unreadable ledger with exit code 3', () => {
     const r = runCli(['verify', '--data', join(root, 'nowhere'), '--key', key]);
     expect(r.status).toBe(3);
+    // A PostgreSQL nobody listens on (port 1): cannot read, not "verification failed".
+    const pg = runCli(['verify', '--postgres', 'postgres://127.0.0.1:1/none', '--key', key]);
+    expect(pg.status).toBe(3);
   });
 });

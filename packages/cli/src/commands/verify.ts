@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { toBase64 } from '@provenant/core';
 import {
   LogVerificationError,
+  PostgresStorage,
   SqliteStorage,
   VERIFIER_KEY_FILE,
   WitnessError,
@@ -29,12 +30,14 @@ import { progressBar } from '../lib/progress.js';
 import type { CommandContext } from '../main.js';
 import { verifyBundle } from './evidence.js';
 
-export const verifyHelp = `provenant verify (--data DIR | --server URL | --bundle FILE) [--key KEY | --key-file FILE] [--witness KEY... [--witness-policy K]] [--json] [--quiet]
+export const verifyHelp = `provenant verify (--data DIR | --postgres URL | --server URL | --bundle FILE) [--key KEY | --key-file FILE] [--witness KEY... [--witness-policy K]] [--json] [--quiet]
 
 Checks a whole log without trusting the server: the checkpoint signature, every leaf hash
 recomputed from the stored records, the root, and consistency with the last checkpoint this
 machine saw of the same log (kept in $PROVENANT_HOME/known, default ~/.provenant/known).
   --data DIR        a ledger folder, read offline and read-only
+  --postgres URL    a PostgreSQL ledger (read-only transactions, no migration), e.g. a
+                    restored backup before any collector serves it; needs --key
   --server URL      a running collector (read through its tlog-tiles routes)
   --bundle FILE     an evidence bundle (provenant evidence): checked fully offline — the
                     checkpoint signature, every record's leaf, every inclusion proof and
@@ -56,6 +59,7 @@ const TILE = 256;
 export async function verify(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
     data: { type: 'string' },
+    postgres: { type: 'string' },
     server: { type: 'string' },
     key: { type: 'string' },
     'key-file': { type: 'string' },
@@ -83,7 +87,7 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
     throw usageError('Give --key or --key-file, not both.');
   }
   if (values.bundle !== undefined) {
-    if (values.data !== undefined || values.server !== undefined) {
+    if (values.data !== undefined || values.server !== undefined || values.postgres !== undefined) {
       throw usageError('--bundle is checked offline: give it without --data or --server.');
     }
     const key = values.key ?? (values['key-file'] ? readText(values['key-file']) : undefined);
@@ -92,12 +96,22 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
     }
     return verifyBundle(readText(values.bundle), key.trim(), values.json === true, ctx);
   }
-  if ((values.data === undefined) === (values.server === undefined)) {
-    throw usageError('Give exactly one of --data DIR, --server URL or --bundle FILE.');
+  const sources = [values.data, values.server, values.postgres].filter((v) => v !== undefined);
+  if (sources.length !== 1) {
+    throw usageError(
+      'Give exactly one of --data DIR, --postgres URL, --server URL or --bundle FILE.',
+    );
   }
   let keyText = values.key ?? (values['key-file'] ? readText(values['key-file']) : undefined);
-  if (keyText === undefined && values.server !== undefined) {
-    throw usageError('--server needs --key (the verifier key you trust, from GET /v1/log/key).');
+  if (keyText === undefined && values.data === undefined) {
+    throw usageError(
+      `--${values.server !== undefined ? 'server' : 'postgres'} needs --key (the verifier key you trust, from GET /v1/log/key).`,
+    );
+  }
+  if (values.postgres !== undefined && witnessKeys.length > 0) {
+    throw usageError(
+      '--witness needs the cosigned checkpoint: use --server (or --data) for a witnessed log.',
+    );
   }
   if (keyText === undefined) {
     const file = join(values.data!, VERIFIER_KEY_FILE);
@@ -120,7 +134,9 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
   const source =
     values.data !== undefined
       ? await openDataSource(values.data, witnessKeys.length > 0)
-      : await openServerSource(serverUrl(values.server, ctx.env), witnessKeys.length > 0);
+      : values.postgres !== undefined
+        ? await openPostgresSource(values.postgres)
+        : await openServerSource(serverUrl(values.server, ctx.env), witnessKeys.length > 0);
   try {
     let cosignatures: readonly Cosignature[] | null = null;
     if (witnessKeys.length > 0) {
@@ -254,6 +270,36 @@ async function openDataSource(dataDir: string, cosigned: boolean): Promise<Sourc
     storedNodes: (level, start, count) => storage.nodeHashes(level, start, count),
     close: () => void storage.close(),
   };
+}
+
+async function openPostgresSource(url: string): Promise<Source> {
+  let storage: PostgresStorage;
+  try {
+    storage = await PostgresStorage.open(url, { readOnly: true, poolSize: 2 });
+  } catch (e) {
+    throw new CliError('unreadable', (e as Error).message, EXIT.unavailable);
+  }
+  const { checkpoint, size } = await storage.readState();
+  if (checkpoint === null) {
+    await storage.close();
+    throw new CliError(
+      'unreadable',
+      'The PostgreSQL ledger holds no signed checkpoint.',
+      EXIT.verificationFailed,
+    );
+  }
+  const encoder = new TextEncoder();
+  async function* chunks(): AsyncIterable<LeafSource[]> {
+    for (let start = 0; start < size; start += CHUNK) {
+      const entries = await storage.getEntries(start, Math.min(CHUNK, size - start));
+      yield entries.map((e) => ({
+        leafIndex: e.leafIndex,
+        data: encoder.encode(e.canonical),
+        storedLeafHash: e.leafHash,
+      }));
+    }
+  }
+  return { checkpointNote: checkpoint.note, chunks: chunks(), close: () => void storage.close() };
 }
 
 async function openServerSource(base: string, cosigned: boolean): Promise<Source> {

@@ -142,6 +142,11 @@ export interface PostgresStorageOptions {
   readonly inDoubtMs?: number;
   /** Called with errors of idle connections (e.g. the server restarted); default: ignored. */
   readonly onPoolError?: (error: Error) => void;
+  /**
+   * For verification: every transaction read-only (enforced by the server), no migration; a
+   * schema newer than this code is still refused.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -172,6 +177,10 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
     const pool = createPostgresPool(url, options);
     const storage = new PostgresStorage(pool, options.inDoubtMs ?? 10_000);
     try {
+      if (options.readOnly) {
+        await checkSchemaReadable(pool, MIGRATIONS.length, 'ledger');
+        return storage;
+      }
       await migratePostgres(pool, MIGRATIONS, 'ledger');
       const { rows } = await pool.query<{ s: string }>(
         "SELECT current_setting('synchronous_commit') AS s",
@@ -692,6 +701,7 @@ export function createPostgresPool(url: string, options: PostgresStorageOptions 
     max: options.poolSize ?? 8,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     types,
+    ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
   });
   // Without a listener, an idle connection's error (server restart) would crash the process.
   pool.on('error', (e) => options.onPoolError?.(e));
@@ -746,6 +756,25 @@ export async function migratePostgres(
     throw e;
   } finally {
     client.release(broken);
+  }
+}
+
+/** Read-only opening: the ledger schema must exist and not be newer than this code. */
+async function checkSchemaReadable(pool: pg.Pool, known: number, component: string): Promise<void> {
+  const { rows } = await pool
+    .query<{ version: number }>('SELECT version FROM provenant_schema WHERE component = $1', [
+      component,
+    ])
+    .catch(() => ({ rows: [] as { version: number }[] }));
+  const version = rows[0]?.version;
+  if (version === undefined) {
+    throw new StorageError('storage_unavailable', `The database holds no Provenant ${component}.`);
+  }
+  if (version > known) {
+    throw new StorageError(
+      'storage_corrupt',
+      `The PostgreSQL ${component} schema is at version ${version}, newer than this Provenant (${known}).`,
+    );
   }
 }
 
