@@ -67,6 +67,11 @@ export class IssuerKeyRing {
     return this.keys.find((k) => k.kid === kid);
   }
 
+  /** Takes the keys of `other` (e.g. to undo a rotation that could not be stored). */
+  replaceKeys(other: IssuerKeyRing): void {
+    this.keys = [...other.keys];
+  }
+
   /** Retires the current key at `now` (Unix ms) and makes a new one current. */
   rotate(now: number, alg: SigningAlg = this.current().alg): SigningKey {
     const old = this.current();

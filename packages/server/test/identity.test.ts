@@ -359,6 +359,44 @@ describe('issuer keys and human sign-in', () => {
     expect(await logRecords(app, 'issuer.key_rotated')).toHaveLength(1);
   });
 
+  it('keeps the current key when the rotated key ring cannot be stored, and leaves no temp file', async () => {
+    const { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'provenant-keys-'));
+    const keysFile = join(dir, 'issuer-keys.json');
+    try {
+      const { app } = await makeIdentityApp({ keysFile });
+      await aliceScenario(app);
+      const jwks = async () =>
+        (await app.inject({ url: '/.well-known/jwks.json' }))
+          .json()
+          .keys.map((k: { kid: string }) => k.kid);
+      const before = await jwks();
+      // The file cannot be replaced any more (a directory stands in its place).
+      rmSync(keysFile);
+      mkdirSync(keysFile);
+      writeFileSync(join(keysFile, 'x'), 'x');
+      const rotated = await app.inject({
+        method: 'POST',
+        url: '/v1/admin/keys/rotate',
+        headers: { authorization: `Bearer ${ADMIN}` },
+      });
+      expect(rotated.statusCode).toBe(503);
+      expect(rotated.json().error.code).toBe('storage_unavailable');
+      expect(await jwks()).toEqual(before);
+      const fresh = await devLogin(app, 'alice', 'repo:read');
+      expect(
+        JSON.parse(Buffer.from(fresh.body.access_token!.split('.')[0]!, 'base64url').toString())
+          .kid,
+      ).toBe(before.at(-1));
+      expect(readdirSync(dir)).toEqual(['issuer-keys.json']);
+      expect(await logRecords(app, 'issuer.key_rotated')).toHaveLength(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('signs a human in with an ID token from a trusted OIDC provider', async () => {
     const { generateKeyPair, exportJWK, createLocalJWKSet, SignJWT } = await import('jose');
     const idp = await generateKeyPair('ES256');

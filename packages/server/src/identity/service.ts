@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readSecretFile, writeSecretFile } from '@provenant/ledger';
+import { StorageError, readSecretFile, writeSecretFile } from '@provenant/ledger';
 import { uuidv7 } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import {
@@ -155,9 +155,23 @@ export class IdentityService {
    */
   rotateKey(now: number): { kid: string; record: EventRecord } {
     const previous = this.keys.current().kid;
+    const before = IssuerKeyRing.fromJSON(this.keys.toJSON());
     const key = this.keys.rotate(now);
     this.keys.prune(now, this.config.policy.maxLifetimeSec);
-    if (this.config.keysFile) writeKeyRing(this.config.keysFile, this.keys);
+    if (this.config.keysFile) {
+      try {
+        writeKeyRing(this.config.keysFile, this.keys);
+      } catch (e) {
+        // Never sign with a key that a restart would not have: keep the old ring.
+        this.keys.replaceKeys(before);
+        const full = (e as { code?: string }).code === 'ENOSPC';
+        throw new StorageError(
+          full ? 'storage_full' : 'storage_unavailable',
+          'The new issuer key could not be stored; the current key stays in use.',
+          { cause: (e as Error).message },
+        );
+      }
+    }
     const record: EventRecord = {
       schema: 'provenant.event/v1',
       id: uuidv7(now),
