@@ -21,3 +21,20 @@ describe('docs/errors.md', () => {
     expect(documented).toEqual(actual);
   });
 });
+
+describe('errors of the SQLite file shared by the registry and policy stores', () => {
+  it('answer a full disk as storage_full and a busy or failing file as storage_unavailable, not 500', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const { toWireError } = await import('../src/index.js');
+    const full = toWireError(new Database.SqliteError('database or disk is full', 'SQLITE_FULL'));
+    expect(full.status).toBe(507);
+    expect(full.body.error.code).toBe('storage_full');
+    expect(full.headers).toEqual({ 'retry-after': '10' });
+    const busy = toWireError(new Database.SqliteError('database is locked', 'SQLITE_BUSY'));
+    expect(busy.status).toBe(503);
+    expect(busy.body.error.code).toBe('storage_unavailable');
+    const io = toWireError(new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE'));
+    expect(io.body.error.code).toBe('storage_unavailable');
+    expect(toWireError(new Error('boom')).status).toBe(500);
+  });
+});
