@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,7 +115,14 @@ describe('provenant mcp-proxy (stdio, real processes)', () => {
         attribution: { level: 'verified' },
         action: { name: 'github.get_file', resource: 'repo:acme/payments' },
         policy: { decision: 'allow' },
-        outcome: { status: 'success', result_digest: digestOf(via) },
+        // The digest of the result's bytes as the server sent them (its SDK: JSON.stringify).
+        outcome: {
+          status: 'success',
+          result_digest: digestOf({
+            bytes: Buffer.byteLength(JSON.stringify(via)),
+            sha256: createHash('sha256').update(JSON.stringify(via)).digest('hex'),
+          }),
+        },
       });
       const denied = await records('user:alice', 'ask_model');
       expect(denied.at(-1)).toMatchObject({

@@ -5,7 +5,12 @@
 import { ProvenantError } from '@provenant/core';
 
 export type McpProxyErrorCode =
-  'invalid_config' | 'upstream_closed' | 'upstream_error' | 'tool_error' | 'call_cancelled';
+  | 'invalid_config'
+  | 'upstream_closed'
+  | 'upstream_error'
+  | 'upstream_malformed'
+  | 'tool_error'
+  | 'call_cancelled';
 
 /** The base of every error the proxy throws on purpose. */
 export class McpProxyError extends ProvenantError {
@@ -26,5 +31,14 @@ export class InvalidConfigError extends McpProxyError {
 export class UpstreamClosedError extends McpProxyError {
   constructor(readonly reason: string) {
     super('upstream_closed', `The upstream MCP server closed: ${reason}.`, { reason });
+  }
+}
+
+/** The upstream MCP server answered a request with a message that is not JSON-RPC. */
+export class UpstreamMalformedError extends McpProxyError {
+  constructor(readonly reason: string) {
+    super('upstream_malformed', `The MCP server's answer was malformed: ${reason}.`, { reason });
+    // Recorded as the outcome's error code.
+    this.name = 'upstream_malformed';
   }
 }

@@ -22,10 +22,19 @@ export { spawnServer } from './transport/process.js';
 export type { ServerProcess } from './transport/process.js';
 export { WIRE_ERROR, checkMessage, wireError } from './wire.js';
 export type { Checked, WireErrorCode } from './wire.js';
-export { McpProxyError, InvalidConfigError, UpstreamClosedError } from './errors.js';
+export {
+  McpProxyError,
+  InvalidConfigError,
+  UpstreamClosedError,
+  UpstreamMalformedError,
+} from './errors.js';
 export type { McpProxyErrorCode } from './errors.js';
 export { runStdioProxy } from './proxy/stdio.js';
 export type { StdioProxyOptions, StdioProxyResult } from './proxy/stdio.js';
 export type { RecordingOptions } from './proxy/recording.js';
 export { MCP_PATH, RESOURCE_METADATA_PATH, startHttpProxy } from './proxy/http.js';
 export type { HttpProxyOptions, RunningHttpProxy } from './proxy/http.js';
+export { RawResponse } from './transport/scan.js';
+export type { ResultSummary } from './transport/scan.js';
+export { jsonText, resultDigest } from './digest.js';
+export type { ResultText } from './digest.js';

@@ -19,6 +19,7 @@ export const WIRE_ERROR = {
   attribution_failed: -32013,
   upstream_closed: -32014,
   unauthenticated: -32015,
+  upstream_malformed: -32016,
 } as const;
 
 export type WireErrorCode = keyof typeof WIRE_ERROR;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { digestOf } from '@provenant/core';
 import { createRecorder, remotePdp } from '@provenant/sdk';
@@ -8,6 +9,13 @@ import { WIRE_ERROR, createPolicyGate, parseConfig } from '../src/index.js';
 import type { PolicyGateOptions } from '../src/index.js';
 import { PROXY, collector, events, rig, scenario, tempDir } from './helpers.js';
 import type { Rig, Stored } from './helpers.js';
+
+/** The recorded result digest, computed independently: the result's JSON text, digested. */
+const resultDigestOf = (result: unknown) => {
+  const text = JSON.stringify(result);
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  return digestOf({ bytes: Buffer.byteLength(text), sha256 });
+};
 
 const CONFIG = parseConfig({
   server: 'github-mcp',
@@ -105,7 +113,7 @@ describe('policy gate', () => {
         args_digest: digestOf({ repo: 'acme/payments', path: 'README.md' }),
       },
       policy: { decision: 'allow', engine: 'cedar' },
-      outcome: { status: 'success', result_digest: digestOf(res) },
+      outcome: { status: 'success', result_digest: resultDigestOf(res) },
     });
     expect(rec!.outcome.duration_ms).toBeGreaterThanOrEqual(0);
     const decisions = await events(c.url, { type: 'policy.decision' });
@@ -153,7 +161,7 @@ describe('policy gate', () => {
     const rec = await outcomeOf(await traceOf(r), 'fail');
     expect(rec!.outcome).toMatchObject({
       status: 'error',
-      error: { code: 'tool_error', message: expect.stringContaining(digestOf(res)) },
+      error: { code: 'tool_error', message: expect.stringContaining(resultDigestOf(res)) },
     });
   });
 

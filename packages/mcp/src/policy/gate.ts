@@ -10,7 +10,6 @@ import type {
   MessageExtraInfo,
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import { digestOf } from '@provenant/core';
 import {
   DecisionUnavailableError,
   IntentNotDurableError,
@@ -19,8 +18,11 @@ import {
   traceparentFromMcpMeta,
 } from '@provenant/sdk';
 import type { Pdp, Recorder, Session } from '@provenant/sdk';
-import { McpProxyError, UpstreamClosedError } from '../errors.js';
+import { jsonText, resultDigest } from '../digest.js';
+import type { ResultText } from '../digest.js';
+import { McpProxyError, UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { Forwarded, Interceptor, Upstream } from '../relay/relay.js';
+import type { RawResponse } from '../transport/scan.js';
 import { wireError } from '../wire.js';
 import { classify } from './config.js';
 import type { Classified, ProxyConfig, ToolAnnotations } from './config.js';
@@ -49,10 +51,12 @@ export interface PolicyGate extends Interceptor {
   knownTools(): ReadonlyMap<string, ToolAnnotations | undefined>;
 }
 
+type Answer = JSONRPCMessage | RawResponse;
+
 /** A tool result with `isError: true`: recorded as an error outcome, relayed unchanged. */
 class ToolResultError extends McpProxyError {
   constructor(
-    readonly response: JSONRPCMessage,
+    readonly response: Answer,
     digest: string | undefined,
   ) {
     super('tool_error', `The tool returned isError${digest ? ` (result ${digest})` : ''}.`);
@@ -62,10 +66,38 @@ class ToolResultError extends McpProxyError {
 
 /** A JSON-RPC error from the server: recorded as an error outcome, relayed unchanged. */
 class UpstreamJsonRpcError extends McpProxyError {
-  constructor(readonly response: JSONRPCMessage & { error: { code: number; message: string } }) {
-    super('upstream_error', `${response.error.message} (JSON-RPC ${response.error.code})`);
+  constructor(
+    readonly response: Answer,
+    error: { code: number; message: string },
+  ) {
+    super('upstream_error', `${error.message} (JSON-RPC ${error.code})`);
     this.name = 'upstream_error';
   }
+}
+
+/** What the gate needs from an answer: its error, or its result's isError and text digest. */
+function summarize(answer: Exclude<Forwarded, { kind: 'cancelled' }>): {
+  response: Answer;
+  error?: { code: number; message: string } | undefined;
+  isError: boolean;
+  text?: ResultText | undefined;
+} {
+  if (answer.kind === 'raw') {
+    const r = answer.response;
+    return { response: r, error: r.error, isError: r.result?.isError === true, text: r.result };
+  }
+  const m = answer.message as JSONRPCMessage & {
+    result?: { isError?: unknown };
+    error?: { code: number; message: string };
+  };
+  if (m.error) return { response: m, error: m.error, isError: false };
+  let text: ResultText | undefined;
+  try {
+    text = jsonText(m.result);
+  } catch {
+    text = undefined;
+  }
+  return { response: m, isError: m.result?.isError === true, text };
 }
 
 class CancelledError extends McpProxyError {
@@ -143,7 +175,7 @@ class Gate implements PolicyGate {
     request: JSONRPCRequest,
     upstream: Upstream,
     extra: MessageExtraInfo | undefined,
-  ): Promise<JSONRPCMessage | null> {
+  ): Promise<Answer | null> {
     const { id } = request;
     const token = this.tokenOf(extra);
     if (token === undefined) {
@@ -170,7 +202,7 @@ class Gate implements PolicyGate {
           ...request,
           params: { ...params, _meta: { ...meta, traceparent: session.traceparent() } },
         };
-    let response: JSONRPCMessage | undefined;
+    let response: Answer | undefined;
     const call = this.o.recorder.tool(
       c.action,
       {
@@ -182,21 +214,19 @@ class Gate implements PolicyGate {
         callId: () => String(id),
         args: () => c.args,
       },
-      async () => {
+      async (): Promise<ResultText | undefined> => {
         const answer: Forwarded = await upstream.forward(forwarded);
         if (answer.kind === 'cancelled') throw new CancelledError(answer.reason);
-        const m = answer.message as JSONRPCMessage & {
-          result?: { isError?: unknown };
-          error?: { code: number; message: string };
-        };
-        if (m.error) throw new UpstreamJsonRpcError(m as UpstreamJsonRpcError['response']);
-        if (m.result?.isError === true) throw new ToolResultError(m, safeDigest(m.result));
-        response = m;
-        return m.result;
+        const s = summarize(answer);
+        if (s.error) throw new UpstreamJsonRpcError(s.response, s.error);
+        if (s.isError) throw new ToolResultError(s.response, s.text && resultDigest(s.text));
+        response = s.response;
+        return s.text && { bytes: s.text.bytes, sha256: s.text.sha256 };
       },
     );
     try {
-      // The SDK digests what the tool returns: hand it the result, keep the whole response.
+      // The SDK digests what the call returns: the result text's length and SHA-256, so its
+      // result_digest is `resultDigest` of them (digest.ts); the response itself is kept aside.
       await session.run(() => call());
       return response ?? null;
     } catch (e) {
@@ -204,7 +234,7 @@ class Gate implements PolicyGate {
     }
   }
 
-  private refusal(id: RequestId, e: unknown, c: Classified): JSONRPCMessage | null {
+  private refusal(id: RequestId, e: unknown, c: Classified): Answer | null {
     if (e instanceof ToolResultError || e instanceof UpstreamJsonRpcError) return e.response;
     if (e instanceof CancelledError) return null;
     if (e instanceof PolicyDeniedError) {
@@ -229,6 +259,9 @@ class Gate implements PolicyGate {
         'intent_not_durable',
         `${c.action} was not run: its intent record could not be made durable.`,
       );
+    }
+    if (e instanceof UpstreamMalformedError) {
+      return wireError(id, 'upstream_malformed', e.message, { reason: e.reason });
     }
     if (e instanceof UpstreamClosedError) {
       return wireError(id, 'upstream_closed', `The MCP server is gone: ${e.reason}.`, {
@@ -294,13 +327,5 @@ class Gate implements PolicyGate {
       ...r,
       result: { ...r.result, tools: tools.filter((_t, i) => allowed[i]) },
     } as unknown as JSONRPCMessage;
-  }
-}
-
-function safeDigest(v: unknown): string | undefined {
-  try {
-    return digestOf(v);
-  } catch {
-    return undefined;
   }
 }

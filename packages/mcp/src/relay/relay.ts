@@ -13,29 +13,37 @@ import type {
   MessageExtraInfo,
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import { UpstreamClosedError } from '../errors.js';
+import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
+import { RawResponse } from '../transport/scan.js';
 import { StreamTransport } from '../transport/stream.js';
 import { checkMessage, wireError } from '../wire.js';
 
-/** What the server answered a forwarded request, or that the client cancelled it first. */
+/**
+ * What the server answered a forwarded request — a message, or (from a stream transport) the
+ * bytes it sent, already summarized — or that the client cancelled it first.
+ */
 export type Forwarded =
   | { readonly kind: 'response'; readonly message: JSONRPCMessage & { id: RequestId } }
+  | { readonly kind: 'raw'; readonly response: RawResponse }
   | { readonly kind: 'cancelled'; readonly reason: string | undefined };
 
 export interface Upstream {
-  /** Sends a request to the server and waits for its answer; rejects with `UpstreamClosedError`. */
+  /**
+   * Sends a request to the server and waits for its answer; rejects with `UpstreamClosedError`,
+   * or `UpstreamMalformedError` when the answer is not JSON-RPC.
+   */
   forward(request: JSONRPCRequest): Promise<Forwarded>;
 }
 
 export interface Interceptor {
   /** The client request methods this interceptor answers. */
   readonly methods: ReadonlySet<string>;
-  /** Answers one request (null: send nothing, e.g. it was cancelled). */
+  /** Answers one request (null: send nothing, e.g. it was cancelled; raw: the server's bytes). */
   handle(
     request: JSONRPCRequest,
     upstream: Upstream,
     extra: MessageExtraInfo | undefined,
-  ): Promise<JSONRPCMessage | null>;
+  ): Promise<JSONRPCMessage | RawResponse | null>;
   /** Sees the server's answer to a request it does not handle; returns what the client gets. */
   onResponse?(
     request: JSONRPCRequest,
@@ -104,7 +112,12 @@ class RelayImpl implements Relay {
       client.onmalformed = (_line, e) => this.malformed('client', null, `not JSON: ${e.message}`);
     }
     if (server instanceof StreamTransport) {
-      server.onmalformed = (_line, e) => this.malformed('server', null, `not JSON: ${e.message}`);
+      server.onmalformed = (_line, e, id) => {
+        this.malformed('server', null, `not JSON: ${e.message}`);
+        this.badAnswer(id, `not JSON: ${e.message}`);
+      };
+      // Answers to intercepted requests stay the bytes the server sent, end to end.
+      server.onrawresponse = (r) => this.fromServerRaw(r);
     }
     await server.start();
     await client.start();
@@ -217,6 +230,10 @@ class RelayImpl implements Relay {
     const m = checkMessage(raw);
     if (m.kind === 'invalid') {
       this.malformed('server', m.id, m.reason);
+      // A bad answer (no method) to a request in flight: its client must not wait forever.
+      if (typeof raw === 'object' && raw !== null && !('method' in raw)) {
+        this.badAnswer(m.id, m.reason);
+      }
       return;
     }
     if (m.kind !== 'response') {
@@ -259,6 +276,28 @@ class RelayImpl implements Relay {
     } else this.toClient(out);
   }
 
+  /** An intercepted request's answer, as the bytes the server sent; false: parse it instead. */
+  private fromServerRaw(r: RawResponse): boolean {
+    const key = keyOf(r.id);
+    const entry = this.inflight.get(key);
+    if (!entry?.waiter) return false;
+    this.inflight.delete(key);
+    entry.waiter.resolve({ kind: 'raw', response: r });
+    return true;
+  }
+
+  /** A malformed answer to a request in flight: the client gets an error instead of nothing. */
+  private badAnswer(id: RequestId | null, reason: string): void {
+    if (id === null) return;
+    const key = keyOf(id);
+    const entry = this.inflight.get(key);
+    if (!entry) return;
+    this.inflight.delete(key);
+    const error = new UpstreamMalformedError(reason);
+    if (entry.waiter) entry.waiter.reject(error);
+    else this.toClient(wireError(id, 'upstream_malformed', error.message, { reason }));
+  }
+
   // ---- sending, errors, closing ------------------------------------------------------------
 
   private toServer(message: JSONRPCMessage): void {
@@ -266,11 +305,22 @@ class RelayImpl implements Relay {
     this.o.server.send(message).catch((e: Error) => this.o.onError?.('server', e));
   }
 
-  private toClient(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
+  private toClient(message: JSONRPCMessage | RawResponse, relatedRequestId?: RequestId): void {
     if (this.clientClosed) return;
-    this.o.client
-      .send(message, relatedRequestId !== undefined ? { relatedRequestId } : undefined)
-      .catch((e: Error) => this.o.onError?.('client', e));
+    const { client } = this.o;
+    let sent: Promise<void>;
+    if (message instanceof RawResponse) {
+      sent =
+        client instanceof StreamTransport
+          ? client.sendRaw(message)
+          : client.send(message.message());
+    } else {
+      sent = client.send(
+        message,
+        relatedRequestId !== undefined ? { relatedRequestId } : undefined,
+      );
+    }
+    sent.catch((e: Error) => this.o.onError?.('client', e));
   }
 
   /**
