@@ -218,6 +218,29 @@ describe('Log in queue mode (several collectors, one sequencer)', () => {
     expect(() => openPromise(edited, verifier)).toThrow();
   });
 
+  it('queues concurrent appends in one transaction, each answered with its own outcomes', async () => {
+    class CountingQueue extends MemoryStorage {
+      calls = 0;
+      override async enqueue(...args: Parameters<MemoryStorage['enqueue']>) {
+        this.calls++;
+        return super.enqueue(...args);
+      }
+    }
+    const storage = new CountingQueue();
+    const log = await Log.open({ storage, signer, ingest: 'queue' });
+    const [x, y, z] = await Promise.all([
+      log.append([entry(1), entry(2)]),
+      log.append([entry(3)]),
+      log.append([entry(2), entry(4)]),
+    ]);
+    expect(storage.calls).toBe(1);
+    expect(x!.map((o) => o.status)).toEqual(['accepted', 'accepted']);
+    expect(y).toHaveLength(1);
+    expect(z).toMatchObject([{ status: 'accepted', duplicate: true }, { duplicate: false }]);
+    expect(await storage.pendingCount()).toBe(4);
+    expect(log.queuedEntries).toBe(0);
+  });
+
   it('sequences queued records from any collector into one tree that followers catch up with', async () => {
     const { storage, a, b } = await cluster();
     await a.append([entry(1), entry(2)]);

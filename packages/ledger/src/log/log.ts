@@ -95,6 +95,9 @@ export class Log {
   private flushing: Promise<void> | null = null;
   private closed = false;
   private stale = false;
+  /** Queue mode: appends waiting for the next ingest-queue transaction. */
+  private enqueueWaiting: Pending[] = [];
+  private enqueueing: Promise<void> | null = null;
 
   private constructor(options: LogOptions, verifier: NoteVerifierKey, tree: VerifiedTree) {
     this.storage = options.storage;
@@ -161,7 +164,17 @@ export class Log {
    */
   append(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
     if (this.closed) return Promise.reject(new LogError('log_closed', 'The log is closed.'));
-    if (this.ingestQueue) return this.enqueue(this.ingestQueue, entries);
+    if (this.ingestQueue) {
+      const queue = this.ingestQueue;
+      return new Promise((resolve, reject) => {
+        this.enqueueWaiting.push({ entries, resolve, reject });
+        this.queued += entries.length;
+        // Requests that arrive together share one queue transaction (one WAL flush).
+        this.enqueueing ??= new Promise<void>((done) => setImmediate(done)).then(() =>
+          this.drainEnqueue(queue),
+        );
+      });
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ entries, resolve, reject });
       this.queued += entries.length;
@@ -243,7 +256,7 @@ export class Log {
   /** Waits for queued appends to commit, then refuses new ones. Does not close the storage. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing) await this.flushing;
+    while (this.flushing || this.enqueueing) await (this.flushing ?? this.enqueueing);
   }
 
   private checkTreeSize(treeSize: number): void {
@@ -293,20 +306,49 @@ export class Log {
     });
   }
 
+  private async drainEnqueue(queue: IngestQueue): Promise<void> {
+    try {
+      while (this.enqueueWaiting.length > 0) {
+        const batch = this.takeBatch(this.enqueueWaiting);
+        try {
+          const outcomes = await this.enqueue(
+            queue,
+            batch.flatMap((p) => p.entries),
+          );
+          let at = 0;
+          for (const p of batch) {
+            p.resolve(outcomes.slice(at, at + p.entries.length));
+            at += p.entries.length;
+          }
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.enqueueing = null;
+    }
+  }
+
+  /** Takes appends off `waiting` up to maxBatchEntries (at least one). */
+  private takeBatch(waiting: Pending[]): Pending[] {
+    const batch: Pending[] = [];
+    let count = 0;
+    while (
+      waiting.length > 0 &&
+      (batch.length === 0 || count + waiting[0]!.entries.length <= this.maxBatchEntries)
+    ) {
+      const next = waiting.shift()!;
+      batch.push(next);
+      count += next.entries.length;
+    }
+    this.queued -= count;
+    return batch;
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const batch: Pending[] = [];
-        let count = 0;
-        while (
-          this.queue.length > 0 &&
-          (batch.length === 0 || count + this.queue[0]!.entries.length <= this.maxBatchEntries)
-        ) {
-          const next = this.queue.shift()!;
-          batch.push(next);
-          count += next.entries.length;
-        }
-        this.queued -= count;
+        const batch = this.takeBatch(this.queue);
         try {
           const outcomes = await this.commit(batch);
           batch.forEach((p, i) => p.resolve(outcomes[i]!));
