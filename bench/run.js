@@ -31,14 +31,16 @@ const NAMES = [
   'mcp',
   'otlp',
   'investigate',
+  'cluster',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
-const EXTRA = ['identity', 'sdk', 'mcp', 'otlp', 'investigate'];
+const EXTRA = ['identity', 'sdk', 'mcp', 'otlp', 'investigate', 'cluster'];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
 Runs the benchmarks (ingest, proofs, verify, rss; identity = issues 3 and 4, sdk = issue 5,
-mcp = issue 6, otlp = issue 9, investigate = issue 7),
+mcp = issue 6, otlp = issue 9, investigate = issue 7, cluster = issue 8: two collectors on
+PostgreSQL vs one on SQLite, and a 10-minute soak),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -161,6 +163,12 @@ if (selected.includes('otlp')) {
 if (selected.includes('investigate')) {
   say('investigation benchmark (bench/investigate.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'investigate.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('cluster')) {
+  say('cluster load and soak benchmark (bench/cluster.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'cluster.js'), ...flags], {
     stdio: 'inherit',
   });
 }

@@ -83,9 +83,13 @@ function readText(file) {
 
 /**
  * Starts `provenant serve` on `dataDir` as a child process and resolves once it prints its
- * URL. `nodeArgs` go before the script (e.g. --cpu-prof).
+ * URL. `nodeArgs` go before the script (e.g. --cpu-prof); `args` after `serve` (e.g.
+ * --postgres URL --cluster).
  */
-export async function startCollector(dataDir, { nodeArgs = [], timeoutMs = 120_000 } = {}) {
+export async function startCollector(
+  dataDir,
+  { nodeArgs = [], args = [], logLevel = 'error', timeoutMs = 120_000 } = {},
+) {
   const child = spawn(
     process.execPath,
     [
@@ -99,7 +103,8 @@ export async function startCollector(dataDir, { nodeArgs = [], timeoutMs = 120_0
       '--port',
       '0',
       '--log-level',
-      'error',
+      logLevel,
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
   );
