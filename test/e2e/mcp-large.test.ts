@@ -170,22 +170,34 @@ describe.skipIf(!existsSync('/proc/self/status'))('mcp-proxy: large results (std
   }, 60_000);
 });
 
+interface Listening {
+  url: string;
+  pid: number;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+interface HttpFixtures {
+  listening(cmd: string, args: string[]): Promise<Listening>;
+  httpClient(url: string, token: string, firstId: number): RawClient;
+}
+
 describe.skipIf(!existsSync('/proc/self/status'))(
   'mcp-proxy: large results (Streamable HTTP)',
   () => {
-    it('relays a large JSON and SSE answer with its result unchanged, and records its digest', async () => {
-      const { listening, httpClient } = (await import(
-        // @ts-expect-error -- a plain-JS fixture without type declarations
-        '../../packages/mcp/test/fixtures/large.js'
-      )) as {
-        listening(
-          cmd: string,
-          args: string[],
-        ): Promise<{ url: string; pid: number; stop(): Promise<void> }>;
-        httpClient(url: string, token: string, firstId: number): RawClient;
-      };
-      const up = await listening(process.execPath, [BIG, '--http']);
-      const px = await listening(process.execPath, [
+    let fx: HttpFixtures;
+    let up: Listening;
+    beforeAll(async () => {
+      // @ts-expect-error -- a plain-JS fixture without type declarations
+      fx = (await import('../../packages/mcp/test/fixtures/large.js')) as HttpFixtures;
+      up = await fx.listening(process.execPath, [BIG, '--http']);
+    });
+    afterAll(async () => {
+      await up?.stop();
+    });
+
+    /** A fresh proxy process in front of the big server, and a client that has called once. */
+    async function httpProxy(firstId: number) {
+      const px = await fx.listening(process.execPath, [
         CLI,
         'mcp-proxy',
         '--listen',
@@ -199,29 +211,87 @@ describe.skipIf(!existsSync('/proc/self/status'))(
         '--config',
         configFile,
       ]);
-      try {
-        // Ids apart from the stdio proxy's calls, so each record is found by its call id.
-        const client = httpClient(px.url, alice, 1001);
-        await client.initialize();
-        const sent = (id: number, mb: number) => resultOf(Buffer.concat([...big(id, mb)]), id);
-        for (const sse of [false, true]) {
-          const m = await measure(client, px.pid, 'big', { mb: 16, sse });
-          // The SDK's HTTP transports re-encode the envelope (jsonrpc, id, result); the result
-          // itself arrives as the server sent it.
-          const result = resultOf(m.line, m.id);
-          expect(sha([result])).toBe(sha([sent(m.id, 16)]));
-          expect((await recordOf(m.id)).outcome).toMatchObject({
-            status: 'success',
-            result_digest: resultDigest(result),
-          });
+      // Ids apart from the other calls', so each record is found by its call id.
+      const client = fx.httpClient(px.url, alice, firstId);
+      await client.initialize();
+      // Warm: the first calls' one-time allocations are not the result's.
+      for (const sse of [false, true]) await client.request('tools/call', big1(sse));
+      return { px, client };
+    }
+    const big1 = (sse: boolean) => ({ name: 'big', arguments: { mb: 1, sse } });
+
+    for (const sse of [false, true]) {
+      const kind = sse ? 'SSE' : 'JSON';
+      it(`relays a ${MB} MiB ${kind} answer byte-identically, holding it at most once, and records its digest`, async () => {
+        const { px, client } = await httpProxy(sse ? 2001 : 1001);
+        try {
+          const m = await measure(client, px.pid, 'big', { mb: MB, sse });
+          const size = m.line.length;
           const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
           console.log(
-            `HTTP proxy memory (${sse ? 'SSE' : 'JSON'}), ${mib(m.line.length)} result: growth ${mib(m.growth)} (${(m.growth / m.line.length).toFixed(2)} × the result; the SDK's transports parse and re-encode it)`,
+            `HTTP proxy memory (${kind} upstream), ${mib(size)} result: ${mib(m.rssBefore)} before, peak ${mib(m.peak)}, growth ${mib(m.growth)} (${(m.growth / size).toFixed(2)} × the result)`,
           );
+          expect(size).toBeGreaterThan((MB - 1) * 2 ** 20);
+          // The message exactly as the server wrote it (envelope order included: the SDK's
+          // transports would re-encode it as jsonrpc, id, result).
+          expect(sha([m.line])).toBe(sha(big(m.id, MB)));
+          expect((await recordOf(m.id)).outcome).toMatchObject({
+            status: 'success',
+            result_digest: resultDigest(resultOf(m.line, m.id)),
+          });
+          // Held once at most: the proxy's peak resident memory during the call stays well
+          // below what two copies would need (the SDK's transports alone hold several).
+          expect(m.growth).toBeLessThan(1.6 * size);
+        } finally {
+          await px.stop();
         }
+      }, 120_000);
+    }
+
+    it('reads isError from large JSON and SSE answers, and answers a truncated one with an error', async () => {
+      const { px, client } = await httpProxy(3001);
+      try {
+        for (const sse of [false, true]) {
+          const m = await measure(client, px.pid, 'big', { mb: 8, isError: true, sse });
+          expect(sha([m.line])).toBe(sha(big(m.id, 8, true)));
+          expect((await recordOf(m.id)).outcome).toMatchObject({
+            status: 'error',
+            error: {
+              code: 'tool_error',
+              message: expect.stringContaining(resultDigest(resultOf(m.line, m.id))),
+            },
+          });
+          const ok = await measure(client, px.pid, 'big', { mb: 8, isError: false, sse });
+          expect(sha([ok.line])).toBe(sha(big(ok.id, 8, false)));
+          expect((await recordOf(ok.id)).outcome.status).toBe('success');
+
+          // The body (JSON) or the event (SSE) ends inside the result.
+          const { id, line } = await client.request('tools/call', {
+            name: 'truncated',
+            arguments: { mb: 4, sse },
+          });
+          expect(JSON.parse(line.toString())).toMatchObject({
+            jsonrpc: '2.0',
+            id,
+            error: {
+              code: -32016,
+              message: expect.stringMatching(/answer was malformed: not JSON: .*truncated/),
+              data: { code: 'upstream_malformed' },
+            },
+          });
+          expect((await recordOf(id)).outcome).toMatchObject({
+            status: 'error',
+            error: { code: 'upstream_malformed' },
+          });
+        }
+        expect(px.stderr()).toContain('malformed answer from the server');
+        const after = await client.request('tools/call', { name: 'small', arguments: {} });
+        expect(JSON.parse(after.line.toString())).toMatchObject({
+          id: after.id,
+          result: { content: [{ type: 'text', text: 'small' }] },
+        });
       } finally {
         await px.stop();
-        await up.stop();
       }
     }, 120_000);
   },

@@ -1,8 +1,9 @@
 /**
  * What the proxy records as a call's `result_digest`. The recorded digest covers the JSON text
- * of the JSON-RPC `result` as the server sent it: over stdio the exact bytes between the
- * `"result":` member's value start and end (hashed as they are read, see `transport/scan.ts`);
- * over transports that hand over parsed messages (Streamable HTTP, in-memory) the text
+ * of the JSON-RPC `result` as the server sent it: over stdio and Streamable HTTP the exact bytes
+ * between the `"result":` member's value start and end (hashed as they are read, see
+ * `transport/scan.ts`); over transports that hand over parsed messages (in-memory; an HTTP
+ * answer that reaches the proxy on a resumed GET stream) the text
  * `JSON.stringify(result)` gives — the same bytes for servers that serialize with
  * `JSON.stringify`, as the official MCP SDKs do — hashed piece by piece, never built whole.
  *

@@ -18,6 +18,10 @@ export type {
   ToolAnnotations,
 } from './policy/config.js';
 export { StreamTransport } from './transport/stream.js';
+export { FrontHttpTransport } from './transport/http-front.js';
+export type { FrontHttpOptions } from './transport/http-front.js';
+export { UpstreamHttpTransport } from './transport/http-upstream.js';
+export type { UpstreamHttpOptions } from './transport/http-upstream.js';
 export { spawnServer } from './transport/process.js';
 export type { ServerProcess } from './transport/process.js';
 export { WIRE_ERROR, checkMessage, wireError } from './wire.js';

@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { createRecorder } from '@provenant/sdk';
 import type { Recorder } from '@provenant/sdk';
 import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WIRE_ERROR, parseConfig, startHttpProxy } from '../src/index.js';
+import { WIRE_ERROR, parseConfig, resultDigest, startHttpProxy } from '../src/index.js';
 import type { RunningHttpProxy } from '../src/index.js';
 import {
   PROXY,
@@ -58,6 +58,132 @@ async function upstreamServer(): Promise<{
   };
 }
 
+/** A result with line breaks between its tokens (JSON whitespace), as a server may write it. */
+const RAW_RESULT = '{"content": [{"type": "text",\n  "text": "line\\nbreak \u00e9"}]}';
+
+/** What the raw upstream answers `tools/call` with: pretty JSON, or SSE data lines. */
+function rawAnswer(id: number, sse: boolean): string {
+  return sse
+    ? `{"result":${RAW_RESULT},\n"jsonrpc":"2.0","id":${id}}`
+    : `{\r\n  "jsonrpc": "2.0",\r\n  "id": ${id},\r\n  "result": ${RAW_RESULT}\r\n}\r\n`;
+}
+
+/** A bare Streamable HTTP server (stateless, no SDK) answering `tools/call` with `rawAnswer`. */
+async function rawUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+  const http: HttpServer = createServer((req, res) => {
+    void (async () => {
+      if (req.method !== 'POST') {
+        res.writeHead(405).end();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const m = JSON.parse(Buffer.concat(chunks).toString()) as {
+        id?: number;
+        method: string;
+        params?: { arguments?: { sse?: boolean }; _meta?: { progressToken?: string } };
+      };
+      if (m.id === undefined) {
+        res.writeHead(202).end();
+        return;
+      }
+      const json = (result: unknown) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
+      };
+      if (m.method === 'initialize') {
+        json({
+          protocolVersion: '2025-06-18',
+          capabilities: { tools: {} },
+          serverInfo: { name: 'raw', version: '1' },
+        });
+      } else if (m.method === 'tools/list') {
+        json({ tools: [{ name: 'raw', inputSchema: { type: 'object' } }] });
+      } else if (m.params?.arguments?.sse) {
+        // Its lines as data lines, with and without the optional space, CRLF and LF.
+        const data = rawAnswer(m.id, true)
+          .split('\n')
+          .map((l) => (l.startsWith('"jsonrpc"') ? `data:${l}\n` : `data: ${l}\r\n`))
+          .join('');
+        const token = m.params._meta?.progressToken;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        // Written in small pieces: a CRLF and the data lines split between writes.
+        const progress = JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'notifications/progress',
+          params: { progressToken: token, progress: 1 },
+        });
+        const text =
+          (token !== undefined ? `id: 1\r\nretry: 3000\r\ndata: ${progress}\r\n\r\n` : '') +
+          `: a comment\n\nid: 2\nevent: message\n${data}\n`;
+        for (let at = 0; at < text.length; at += 7) {
+          res.write(text.slice(at, at + 7));
+          await new Promise((ok) => setImmediate(ok));
+        }
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(rawAnswer(m.id, false));
+      }
+    })();
+  });
+  await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: async () => {
+      http.closeAllConnections();
+      await new Promise<void>((ok) => http.close(() => ok()));
+    },
+  };
+}
+
+/** A raw client of the proxy: each answer's content type and its SSE events' data. */
+function rawHttpClient(url: string, token: string) {
+  let session: string | undefined;
+  const post = async (message: unknown) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...(session ? { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' } : {}),
+      },
+      body: JSON.stringify(message),
+    });
+    session ??= res.headers.get('mcp-session-id') ?? undefined;
+    const text = await res.text();
+    const events = text
+      .split('\n\n')
+      .map((block) =>
+        block
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5))
+          .join('\n'),
+      )
+      .filter((d) => d !== '');
+    return { contentType: res.headers.get('content-type'), events };
+  };
+  return {
+    post,
+    async initialize() {
+      await post({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      });
+      await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    },
+  };
+}
+
 let tmp: ReturnType<typeof tempDir>;
 let c: RunningCollector;
 let who: Awaited<ReturnType<typeof scenario>>;
@@ -88,7 +214,12 @@ beforeAll(async () => {
         delete_repo: { action: 'github.delete_repo', resource: 'repo:{repo}' },
         ask_model: { action: 'github.get_file', resource: 'repo:acme/model' },
         slow: { action: 'github.get_file', resource: 'repo:acme/slow' },
+        fail: { action: 'github.get_file', resource: 'repo:acme/fail' },
+        boom: { action: 'github.get_file', resource: 'repo:acme/boom' },
+        raw: { action: 'github.get_file', resource: 'repo:acme/raw' },
       },
+      resources: { action: 'github.get_file', resource: 'repo:acme/docs' },
+      prompts: { action: 'github.get_file', resource: 'repo:acme/prompts' },
     }),
   });
 });
@@ -187,6 +318,130 @@ describe('Streamable HTTP mode', () => {
     });
     expect(progress).toEqual([1, 2, 3, 4, 5]);
     await alice.close();
+  });
+
+  it('relays tool errors, JSON-RPC errors, resources, prompts and a cancellation', async () => {
+    const alice = await connect(who.alice);
+    await alice.listTools();
+    expect(await alice.callTool({ name: 'fail', arguments: {} })).toEqual({
+      content: [{ type: 'text', text: 'the tool failed' }],
+      isError: true,
+    });
+    await expect(alice.callTool({ name: 'boom', arguments: {} })).rejects.toMatchObject({
+      code: ErrorCode.InvalidParams,
+      message: expect.stringContaining('boom: bad arguments'),
+    });
+    expect(await alice.readResource({ uri: 'file:///readme.md' })).toEqual({
+      contents: [{ uri: 'file:///readme.md', mimeType: 'text/markdown', text: '# readme' }],
+    });
+    expect(await alice.getPrompt({ name: 'greet', arguments: { who: 'Ann' } })).toEqual({
+      messages: [{ role: 'user', content: { type: 'text', text: 'Hello, Ann!' } }],
+    });
+    // Cancelled at its first progress notification.
+    const abort = new AbortController();
+    await expect(
+      alice.callTool({ name: 'slow', arguments: { ms: 1000 } }, CallToolResultSchema, {
+        signal: abort.signal,
+        onprogress: () => abort.abort('enough'),
+      }),
+    ).rejects.toThrow(/enough/);
+    expect(
+      (await alice.callTool({ name: 'read_file', arguments: { repo: 'acme/x', path: 'a' } }))
+        .content,
+    ).toEqual([{ type: 'text', text: 'contents of acme/x/a' }]);
+    expect(await recorder.drain(5_000)).toBe(true);
+    const outcome = async (name: string) => {
+      for (let i = 0; i < 50; i++) {
+        const got = (await events(c.url, { type: 'tool.called' })).filter(
+          (e) => e.action.tool?.name === name && e.outcome.status !== 'pending',
+        );
+        if (got.length > 0) return got[got.length - 1]!.outcome;
+        await new Promise((ok) => setTimeout(ok, 100));
+      }
+      throw new Error(`no record of ${name}`);
+    };
+    expect(await outcome('fail')).toMatchObject({ status: 'error', error: { code: 'tool_error' } });
+    expect(await outcome('boom')).toMatchObject({
+      status: 'error',
+      error: { code: 'upstream_error' },
+    });
+    expect(await outcome('slow')).toMatchObject({
+      status: 'error',
+      error: { code: 'call_cancelled' },
+    });
+    await alice.close();
+  });
+
+  it('relays JSON and SSE answers as the server wrote them: line breaks, multi-line data, progress', async () => {
+    const up = await rawUpstream();
+    const px = await startHttpProxy({
+      collectorUrl: c.url,
+      recorder,
+      upstream: up.url,
+      log: () => {},
+      config: parseConfig({
+        server: 'raw',
+        tools: { raw: { action: 'github.get_file', resource: 'repo:acme/raw' } },
+      }),
+    });
+    try {
+      const client = rawHttpClient(px.url, who.alice);
+      await client.initialize();
+      for (const sse of [false, true]) {
+        const id = sse ? 502 : 501;
+        const { events: got, contentType } = await client.post({
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { name: 'raw', arguments: { sse }, _meta: { progressToken: 'p' } },
+        });
+        expect(contentType).toBe('text/event-stream');
+        const sent = rawAnswer(id, sse);
+        // JSON allows line breaks between tokens only: each is a `data:` line, which SSE joins
+        // with a line feed again (a CRLF arrives as LF); the rest is byte for byte.
+        expect(got[got.length - 1]).toBe(sent.trim().replace(/\r\n?/g, '\n'));
+        if (sse) {
+          expect(got.slice(0, -1).map((e) => JSON.parse(e) as unknown)).toEqual([
+            {
+              jsonrpc: '2.0',
+              method: 'notifications/progress',
+              params: { progressToken: 'p', progress: 1 },
+            },
+          ]);
+        } else expect(got).toHaveLength(1);
+        expect(await recorder.drain(5_000)).toBe(true);
+        const rec = (await events(c.url, { type: 'tool.called' })).find(
+          (e) => e.action.tool?.call_id === String(id) && e.outcome.status !== 'pending',
+        );
+        const result = Buffer.from(RAW_RESULT);
+        expect(rec?.outcome).toMatchObject({
+          status: 'success',
+          result_digest: resultDigest({
+            bytes: result.length,
+            sha256: createHash('sha256').update(result).digest('hex'),
+          }),
+        });
+      }
+      // The official client reads those answers, progress included.
+      const alice = fixtureClient();
+      await alice.connect(
+        new StreamableHTTPClientTransport(new URL(px.url), {
+          requestInit: { headers: { authorization: `Bearer ${who.alice}` } },
+        }),
+      );
+      for (const sse of [false, true]) {
+        const progress: number[] = [];
+        const r = await alice.callTool({ name: 'raw', arguments: { sse } }, CallToolResultSchema, {
+          onprogress: (p) => progress.push(p.progress),
+        });
+        expect(r).toEqual(JSON.parse(RAW_RESULT));
+        expect(progress).toEqual(sse ? [1] : []);
+      }
+      await alice.close();
+    } finally {
+      await px.close();
+      await up.close();
+    }
   });
 
   it('ends the upstream session when the client ends its session', async () => {

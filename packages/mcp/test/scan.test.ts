@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { SseEvents } from '../src/transport/http-upstream.js';
 import { LineScanner, RawResponse } from '../src/transport/scan.js';
 import {
   StreamTransport,
@@ -291,5 +292,83 @@ describe('relay between stream transports', () => {
       ]),
     );
     await p.relay.close();
+  });
+});
+
+describe('SseEvents (Streamable HTTP answers)', () => {
+  it('passes events on byte for byte and hands over each response with its data as sent', () => {
+    const response = '{"result":{"content":[],"isError":true},\n"jsonrpc":"2.0","id":7}';
+    const progress = '{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}';
+    const passed = [
+      `retry: 500\r\nid: e1\r\nevent: message\r\ndata: ${progress}\r\n\r\n`,
+      ': keepalive\n\n',
+      'event: other\ndata: {"jsonrpc":"2.0","id":7,"result":{}}\n\n',
+      'data: not json\n\n',
+      'data:{"jsonrpc":"2.0","id":9,"result":[]}\r\r',
+    ];
+    // The response: its data in two lines (joined by a line feed), its id and retry kept.
+    const taken = `id: e2\nretry:100\ndata: ${response.split('\n')[0]}\r\ndata:${response.split('\n')[1]}\n\n`;
+    const stream = Buffer.from(passed[0]! + passed[1]! + taken + passed.slice(2).join(''));
+    for (let round = 0; round < 50; round++) {
+      const out: Buffer[] = [];
+      const got: { id: string | undefined; retry: string | undefined; data: string; r: unknown }[] =
+        [];
+      const events = new SseEvents({
+        pass: (pieces) => void out.push(...pieces),
+        event: (e) => {
+          const r = e.scanner!.response(e.data, e.dataBytes);
+          if (!r || (e.type !== undefined && e.type !== 'message')) return false;
+          got.push({
+            id: e.id,
+            retry: e.retry,
+            data: Buffer.concat(e.data as Buffer[]).toString(),
+            r: { id: r.id, isError: r.result?.isError, sha256: r.result?.sha256 },
+          });
+          return true;
+        },
+      });
+      // Random pieces, down to single bytes (a CRLF split between two of them included).
+      for (let at = 0; at < stream.length;) {
+        const n = 1 + Math.floor(rand() * (round < 25 ? 3 : 40));
+        events.feed(stream.subarray(at, at + n));
+        at += n;
+      }
+      events.end();
+      expect(Buffer.concat(out).toString()).toBe(passed.join(''));
+      expect(got).toEqual([
+        {
+          id: 'e2',
+          retry: '100',
+          data: response,
+          r: { id: 7, isError: true, sha256: sha('{"content":[],"isError":true}') },
+        },
+      ]);
+    }
+  });
+
+  it('reports a large event that is not JSON instead of passing it on', () => {
+    const big = `data: {"jsonrpc":"2.0","id":3,"result":{"text":"${'x'.repeat(2 << 20)}\n\n`;
+    const out: Buffer[] = [];
+    const seen: (string | undefined)[] = [];
+    const events = new SseEvents({
+      pass: (pieces) => void out.push(...pieces),
+      event: (e) => {
+        if (e.scanner!.invalid !== undefined && e.dataBytes > 1 << 20) {
+          seen.push(`${String(e.scanner!.id)}: ${e.scanner!.invalid}`);
+          return true;
+        }
+        return false;
+      },
+    });
+    events.feed(Buffer.from(big));
+    events.feed(Buffer.from('data: {"jsonrpc":"2.0","id":4,"result":{"text":"cut'));
+    events.end();
+    expect(seen).toEqual([
+      expect.stringMatching(/^3: the message ends early \(truncated\)/),
+      // The body ended inside an event: a small one passes on (the SDK drops it).
+    ]);
+    expect(Buffer.concat(out).toString()).toBe(
+      'data: {"jsonrpc":"2.0","id":4,"result":{"text":"cut',
+    );
   });
 });

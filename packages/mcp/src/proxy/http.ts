@@ -5,19 +5,23 @@
  * proxy answers 401 with `WWW-Authenticate: Bearer resource_metadata="…"`, and serves that
  * protected-resource metadata (RFC 9728) at `/.well-known/oauth-protected-resource`, as the MCP
  * authorization specification describes. The credential is never passed upstream.
+ *
+ * Both sides are the official SDK's Streamable HTTP transports, except that the answer to an
+ * intercepted request travels from one to the other as the bytes the server sent, read once
+ * (`transport/http-upstream.ts`, `transport/http-front.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { remotePdp } from '@provenant/sdk';
 import { createPolicyGate } from '../policy/gate.js';
 import type { ProxyConfig } from '../policy/config.js';
 import { createRelay } from '../relay/relay.js';
 import type { Relay } from '../relay/relay.js';
+import { FrontHttpTransport } from '../transport/http-front.js';
+import { UpstreamHttpTransport } from '../transport/http-upstream.js';
 import { recorderFor } from './recording.js';
 import type { RecordingOptions } from './recording.js';
 
@@ -55,7 +59,7 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
     ...(o.filterTools ? { filterTools: true, pdp: remotePdp(o.collectorUrl, fetch) } : {}),
   });
   const upstream = new URL(o.upstream);
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; relay: Relay }>();
+  const sessions = new Map<string, { transport: FrontHttpTransport; relay: Relay }>();
   let base = '';
   const metadataUrl = () => `${base}${RESOURCE_METADATA_PATH}`;
 
@@ -89,12 +93,15 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
     return text === '' ? undefined : JSON.parse(text);
   };
 
-  const newSession = async (): Promise<StreamableHTTPServerTransport> => {
-    const client = new StreamableHTTPServerTransport({
+  const newSession = async (): Promise<FrontHttpTransport> => {
+    // The SDK's Streamable HTTP transports on both sides; the answers to intercepted requests
+    // go from one to the other as the server's bytes (see transport/http-*.ts).
+    const client = new FrontHttpTransport({
+      rawMethods: gate.methods,
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => void sessions.set(id, { transport: client, relay }),
     });
-    const server = new StreamableHTTPClientTransport(upstream);
+    const server = new UpstreamHttpTransport(upstream, { rawMethods: gate.methods });
     // Ending the client's session ends the upstream one too (DELETE, as the spec describes).
     const closeUpstream = server.close.bind(server);
     server.close = async () => {
@@ -173,7 +180,7 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       }
     }
     const sid = req.headers['mcp-session-id'];
-    let transport: StreamableHTTPServerTransport | undefined;
+    let transport: FrontHttpTransport | undefined;
     if (typeof sid === 'string') {
       transport = sessions.get(sid)?.transport;
       if (!transport) {

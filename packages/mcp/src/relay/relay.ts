@@ -14,6 +14,8 @@ import type {
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
+import { FrontHttpTransport } from '../transport/http-front.js';
+import { UpstreamHttpTransport } from '../transport/http-upstream.js';
 import { RawResponse } from '../transport/scan.js';
 import { StreamTransport } from '../transport/stream.js';
 import { checkMessage, wireError } from '../wire.js';
@@ -118,6 +120,13 @@ class RelayImpl implements Relay {
       };
       // Answers to intercepted requests stay the bytes the server sent, end to end.
       server.onrawresponse = (r) => this.fromServerRaw(r);
+    } else if (server instanceof UpstreamHttpTransport) {
+      // Streamable HTTP: the same, for the answers to intercepted requests (one per POST).
+      server.onrawresponse = (r) => this.fromServerRaw(r);
+      server.onbadanswer = (id, reason) => {
+        this.o.onError?.('server', new Error(`malformed answer from the server: ${reason}`));
+        this.badAnswer(id, reason);
+      };
     }
     await server.start();
     await client.start();
@@ -311,7 +320,7 @@ class RelayImpl implements Relay {
     let sent: Promise<void>;
     if (message instanceof RawResponse) {
       sent =
-        client instanceof StreamTransport
+        client instanceof StreamTransport || client instanceof FrontHttpTransport
           ? client.sendRaw(message)
           : client.send(message.message());
     } else {
