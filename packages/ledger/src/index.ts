@@ -3,7 +3,13 @@ export * from './note/index.js';
 export * from './tiles/path.js';
 export type * from './storage/port.js';
 export { hasIngestQueue } from './storage/port.js';
-export { COVERAGE_FLAG, hasCoverageIndex, matchesCoverage } from './storage/coverage.js';
+export {
+  COVERAGE_ACTION_TYPES,
+  COVERAGE_FLAG,
+  COVERAGE_WITNESS_TYPES,
+  hasCoverageIndex,
+  matchesCoverage,
+} from './storage/coverage.js';
 export type {
   CoverageCounts,
   CoverageFacts,

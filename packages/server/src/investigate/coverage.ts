@@ -1,6 +1,12 @@
 import type { EventRecord } from '@provenant/core';
 import { ATTRIBUTION_LEVELS } from '@provenant/core';
-import { COVERAGE_FLAG, hasCoverageIndex, matchesCoverage } from '@provenant/ledger';
+import {
+  COVERAGE_ACTION_TYPES,
+  COVERAGE_FLAG,
+  COVERAGE_WITNESS_TYPES,
+  hasCoverageIndex,
+  matchesCoverage,
+} from '@provenant/ledger';
 import type {
   CoverageCounts,
   CoverageFacts,
@@ -32,18 +38,9 @@ export const ACTION_CLASSES = ['privileged', 'irreversible', 'external', 'other'
 export type ActionClass = (typeof ACTION_CLASSES)[number];
 type Level = (typeof ATTRIBUTION_LEVELS)[number];
 
-/** Record types written by the witnesses and the collector itself, not actions of agents. */
-const WITNESS_TYPES = new Set([
-  'credential.issued',
-  'delegation.granted',
-  'credential.revoked',
-  'policy.decision',
-  'security.alert',
-  'principal.registered',
-  'principal.disabled',
-  'issuer.key_rotated',
-]);
-const ACTION_TYPES = new Set(['tool.called', 'action.performed']);
+/** The same classification the stored coverage facts use (ledger/storage/coverage.ts). */
+const WITNESS_TYPES = new Set(COVERAGE_WITNESS_TYPES);
+const ACTION_TYPES = new Set(COVERAGE_ACTION_TYPES);
 export const LIST_LIMIT = 100;
 const DISTINCT_CAP = 10_000;
 const PAGE = 1000;
