@@ -3,6 +3,8 @@ import type { NodeId } from '../merkle/index.js';
 import { COVERAGE_FLAG, bucketLifetimes, postgresCoverageBackfill } from './coverage.js';
 import type { CoverageCounts, CoverageIndex, CoverageRange } from './coverage.js';
 import { StorageError } from './errors.js';
+import { toCheckpoint, toEntry } from './rows.js';
+import type { CheckpointRow, EntryRow } from './rows.js';
 import type {
   AppendBatch,
   EntryFilter,
@@ -91,20 +93,6 @@ const LOCK_APPEND = 0x70726f76_0002n;
 const ENTRY_COLUMNS =
   'leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level';
 
-interface EntryRow {
-  leaf_index: number;
-  id: string;
-  record: string;
-  leaf_hash: Buffer;
-  type: string;
-  time_us: number;
-  initiator: string | null;
-  actor: string | null;
-  task_id: string | null;
-  trace_id: string | null;
-  level: string;
-}
-
 interface PendingRow {
   seq: number;
   id: string;
@@ -112,12 +100,6 @@ interface PendingRow {
   leaf_hash: Buffer;
   fields: string;
   received_us: number;
-}
-
-interface CheckpointRow {
-  size: number;
-  root_hash: Buffer;
-  note: string;
 }
 
 // BIGINT columns come back as JS numbers: leaf indices and microsecond times stay far below
@@ -855,26 +837,6 @@ function asStorageError(e: unknown, message: string): StorageError {
     });
   }
   return new StorageError('storage_unavailable', message, { cause: (e as Error).message });
-}
-
-function toEntry(row: EntryRow): StoredEntry {
-  return {
-    leafIndex: row.leaf_index,
-    id: row.id,
-    canonical: row.record,
-    leafHash: row.leaf_hash,
-    type: row.type,
-    timeUs: row.time_us,
-    initiator: row.initiator,
-    actor: row.actor,
-    taskId: row.task_id,
-    traceId: row.trace_id,
-    level: row.level,
-  };
-}
-
-function toCheckpoint(row: CheckpointRow): StoredCheckpoint {
-  return { size: row.size, rootHash: row.root_hash, note: row.note };
 }
 
 /** The advisory lock key of the sequencer lease (one per database). */

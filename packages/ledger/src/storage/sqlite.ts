@@ -6,6 +6,8 @@ import type { LeafSource } from '../verify/verify-log.js';
 import { COVERAGE_FLAG, bucketLifetimes, sqliteCoverageBackfill } from './coverage.js';
 import type { CoverageCounts, CoverageIndex, CoverageRange } from './coverage.js';
 import { StorageError } from './errors.js';
+import { toCheckpoint, toEntry } from './rows.js';
+import type { CheckpointRow, EntryRow } from './rows.js';
 import type {
   AppendBatch,
   EntryFilter,
@@ -69,26 +71,6 @@ CREATE INDEX IF NOT EXISTS entries_time ON entries(time_us, cov_flags, level);
 CREATE INDEX IF NOT EXISTS entries_cov_missing ON entries(time_us) WHERE cov_flags IS NULL;
 CREATE INDEX IF NOT EXISTS entries_cov_lifetime ON entries(cov_lifetime) WHERE cov_lifetime IS NOT NULL;
 `;
-
-interface EntryRow {
-  leaf_index: number;
-  id: string;
-  record: string;
-  leaf_hash: Buffer;
-  type: string;
-  time_us: number;
-  initiator: string | null;
-  actor: string | null;
-  task_id: string | null;
-  trace_id: string | null;
-  level: string;
-}
-
-interface CheckpointRow {
-  size: number;
-  root_hash: Buffer;
-  note: string;
-}
 
 export interface SqliteStorageOptions {
   /** Open without write access (offline verification); the file must exist. */
@@ -570,22 +552,6 @@ function migrateToCoverage(db: Database.Database): void {
   })();
 }
 
-function toEntry(row: EntryRow): StoredEntry {
-  return {
-    leafIndex: row.leaf_index,
-    id: row.id,
-    canonical: row.record,
-    leafHash: row.leaf_hash,
-    type: row.type,
-    timeUs: row.time_us,
-    initiator: row.initiator,
-    actor: row.actor,
-    taskId: row.task_id,
-    traceId: row.trace_id,
-    level: row.level,
-  };
-}
-
 /**
  * Whether a failed write means "no space": SQLITE_FULL, or an I/O error (a short write, a failed
  * fsync or -shm extension, which SQLite reports as SQLITE_IOERR_*) while the file system holding
@@ -610,8 +576,4 @@ function freeBytes(file: string): number | null {
   } catch {
     return null;
   }
-}
-
-function toCheckpoint(row: CheckpointRow): StoredCheckpoint {
-  return { size: row.size, rootHash: row.root_hash, note: row.note };
 }
