@@ -292,6 +292,26 @@ describe('Log in queue mode (several collectors, one sequencer)', () => {
     expect(b.size).toBe(2);
   });
 
+  it('refuses another tree of the same size, and reads nothing more while the tree stands still', async () => {
+    const { storage, a, b } = await cluster();
+    await a.append([entry(1), entry(2)]);
+    await a.sequencePending();
+    await b.refresh();
+    let nodeReads = 0;
+    const getNodes = storage.getNodes.bind(storage);
+    storage.getNodes = async (ids) => {
+      nodeReads++;
+      return getNodes(ids);
+    };
+    expect(await b.refresh()).toBe(false);
+    expect(nodeReads).toBe(0);
+    const forged = new MemoryStorage();
+    const rogue = await Log.open({ storage: forged, signer });
+    await rogue.append([entry(7), entry(8)]); // size 2 again, other leaves, same key
+    Object.assign(storage, forged);
+    await expect(b.refresh()).rejects.toMatchObject({ code: 'log_inconsistent' });
+  });
+
   it('needs a storage with an ingest queue', async () => {
     const sqliteLike = new MemoryStorage() as unknown as Record<string, unknown>;
     sqliteLike['enqueue'] = undefined;

@@ -20,6 +20,7 @@ import { hasIngestQueue } from '../storage/port.js';
 import type {
   EntryIndexFields,
   IngestQueue,
+  LogState,
   LogStorage,
   NewEntry,
   StoredCheckpoint,
@@ -364,8 +365,13 @@ export class Log {
   /** Re-reads the stored tree after a failed commit (whose outcome may be unknown). */
   private async resyncIfStale(): Promise<void> {
     if (!this.stale) return;
-    const next = await readVerifiedTree(this.storage, this.signer, this.verifier);
     const size = this.frontier.size;
+    const state = await this.storage.readState();
+    if (state.size === size && state.checkpoint?.note === this.checkpoint.note) {
+      this.stale = false; // nothing moved (a follower's usual refresh): no more reads
+      return;
+    }
+    const next = await readVerifiedTree(this.storage, this.signer, this.verifier, state);
     if (next.frontier.size < size) {
       throw new LogError(
         'log_inconsistent',
@@ -374,9 +380,11 @@ export class Log {
     }
     if (size > 0) {
       // The stored tree must contain the one this instance signed or served before.
-      const plan = rootPlan(size);
-      const [root] = assemble(plan, await this.storage.getNodes(plan.nodes));
-      if (!equalBytes(root!, this.checkpoint.rootHash)) {
+      const root =
+        next.frontier.size === size
+          ? next.checkpoint.rootHash // verified against the stored nodes just now
+          : assemble(rootPlan(size), await this.storage.getNodes(rootPlan(size).nodes))[0]!;
+      if (!equalBytes(root, this.checkpoint.rootHash)) {
         throw new LogError(
           'log_inconsistent',
           `The stored tree does not extend the checkpoint of size ${size} this log signed.`,
@@ -463,8 +471,9 @@ async function readVerifiedTree(
   storage: LogStorage,
   signer: NoteSignerKey,
   verifier: NoteVerifierKey,
+  state?: LogState,
 ): Promise<VerifiedTree> {
-  const state = await storage.readState();
+  state ??= await storage.readState();
   const hashes = await storage.getNodes(rootPlan(state.size).nodes);
   const frontier: Frontier = { size: state.size, hashes };
   const root = rootOfFrontier(frontier);
