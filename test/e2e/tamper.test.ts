@@ -184,6 +184,9 @@ describe('provenant verify detects tampering (real process)', () => {
     expect(pgNoKey.stderr).toMatch(/--postgres needs --key/);
     expect(runCli(['verify', '--postgres', 'postgres://x/y', '--data', dir]).status).toBe(2);
     expect(runCli(['frobnicate']).status).toBe(2);
+    const cluster = runCli(['serve', '--cluster', '--data', join(root, 'never')]);
+    expect(cluster.status).toBe(2);
+    expect(cluster.stderr).toMatch(/--cluster needs --postgres/);
   });
 
   it('answers an unreadable ledger with exit code 3', () => {

@@ -12,7 +12,7 @@ import {
   verifyInclusion,
 } from '../src/index.js';
 import type { AppendBatch, PreparedEntry } from '../src/index.js';
-import { openPromise } from '../src/index.js';
+import { PROMISE_HEADER, openPromise, signNote } from '../src/index.js';
 
 const keys = generateSignerKey('log.test/log');
 const signer = parseSignerKey(keys.signerKey);
@@ -216,6 +216,19 @@ describe('Log in queue mode (several collectors, one sequencer)', () => {
     expect(() => openPromise((o as { promise: string }).promise, other)).toThrow();
     const edited = (o as { promise: string }).promise.replace(entry(1).id, entry(2).id);
     expect(() => openPromise(edited, verifier)).toThrow();
+    // A note the log signed that is not a promise (a checkpoint) is refused as one.
+    await a.sequencePending();
+    expect(() => openPromise(a.latestCheckpoint().note, verifier)).toThrow(
+      expect.objectContaining({ code: 'promise_malformed' }),
+    );
+    // And so is a promise with a field out of shape, even when signed by the log key.
+    const bad = signNote(
+      `${PROMISE_HEADER}\n${signer.name}\n${entry(1).id}\nnot-base64\n2026-11-27T00:00:00.000000Z\n`,
+      [signer],
+    );
+    expect(() => openPromise(bad, verifier)).toThrow(
+      expect.objectContaining({ code: 'promise_malformed' }),
+    );
   });
 
   it('queues concurrent appends in one transaction, each answered with its own outcomes', async () => {
