@@ -22,6 +22,7 @@ export class WriteQueue {
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private pending = 0;
+  private ended: Promise<void> | null = null;
 
   constructor(private readonly pool: Pool) {}
 
@@ -48,6 +49,13 @@ export class WriteQueue {
     this.failure = null;
     if (failure) throw failure;
   }
+
+  /** Flushes what is queued (a failure is dropped: nobody waits for it), then closes the pool. */
+  end(): Promise<void> {
+    return (this.ended ??= this.flush()
+      .catch(() => {})
+      .then(() => this.pool.end()));
+  }
 }
 
 /**
@@ -67,7 +75,6 @@ export class PostgresRegistryStore implements RegistryStore {
   private readonly assertions = new Map<string, number>();
   private readonly writes: WriteQueue;
   private uses = 0;
-  private ended: Promise<void> | null = null;
 
   private constructor(private readonly pool: Pool) {
     this.writes = new WriteQueue(pool);
@@ -169,9 +176,6 @@ export class PostgresRegistryStore implements RegistryStore {
   }
   /** Flushes the queued writes, then closes the connections. */
   end(): Promise<void> {
-    return (this.ended ??= this.writes
-      .flush()
-      .catch(() => {})
-      .then(() => this.pool.end()));
+    return this.writes.end();
   }
 }

@@ -33,7 +33,6 @@ export class PostgresPolicyStore implements PolicyStore {
   private readonly sets = new Map<string, PolicySetSource>();
   private readonly decisions = new Map<string, Decision>();
   private readonly writes: WriteQueue;
-  private ended: Promise<void> | null = null;
   /** Highest decision `seq` read from the database (for `sync`). */
   private lastSeq = 0;
 
@@ -147,9 +146,6 @@ export class PostgresPolicyStore implements PolicyStore {
     void this.end();
   }
   end(): Promise<void> {
-    return (this.ended ??= this.writes
-      .flush()
-      .catch(() => {})
-      .then(() => this.pool.end()));
+    return this.writes.end();
   }
 }
