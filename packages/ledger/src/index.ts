@@ -5,6 +5,7 @@ export type * from './storage/port.js';
 export { hasIngestQueue } from './storage/port.js';
 export {
   COVERAGE_ACTION_TYPES,
+  COVERAGE_CREDENTIAL_TYPES,
   COVERAGE_FLAG,
   COVERAGE_WITNESS_TYPES,
   hasCoverageIndex,

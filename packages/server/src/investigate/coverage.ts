@@ -2,6 +2,7 @@ import type { EventRecord } from '@provenant/core';
 import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import {
   COVERAGE_ACTION_TYPES,
+  COVERAGE_CREDENTIAL_TYPES,
   COVERAGE_FLAG,
   COVERAGE_WITNESS_TYPES,
   hasCoverageIndex,
@@ -159,7 +160,7 @@ export function classesOf(r: EventRecord): ActionClass[] {
 export const isAction = (r: EventRecord): boolean =>
   ACTION_TYPES.has(r.type) || (r.action !== undefined && !WITNESS_TYPES.has(r.type));
 
-const CREDENTIAL_TYPES = new Set(['credential.issued', 'delegation.granted']);
+const CREDENTIAL_TYPES = new Set(COVERAGE_CREDENTIAL_TYPES);
 const F = COVERAGE_FLAG;
 const CLASS_BITS = { privileged: F.privileged, irreversible: F.irreversible, external: F.external };
 
