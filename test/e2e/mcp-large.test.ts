@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { digestOf } from '@provenant/core';
 import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collector, events, scenario, tempDir } from '../../packages/mcp/test/helpers.js';
-import type { Stored } from '../../packages/mcp/test/helpers.js';
+import { events, proxyWorld } from '../../packages/mcp/test/helpers.js';
+import type { Stored, tempDir } from '../../packages/mcp/test/helpers.js';
 // @ts-expect-error -- a plain-JS fixture without type declarations
 import { bigLine } from '../../packages/mcp/test/fixtures/big-server.js';
 import {
@@ -54,12 +54,9 @@ let configFile: string;
 let alice: string;
 
 beforeAll(async () => {
-  tmp = tempDir('large');
-  c = await collector(join(tmp.dir, 'data'));
-  const who = await scenario(c.url);
+  let who;
+  ({ tmp, c, who, identityFile } = await proxyWorld('large'));
   alice = who.alice;
-  identityFile = join(tmp.dir, 'proxy.key.json');
-  writeFileSync(identityFile, JSON.stringify(who.proxy), { mode: 0o600 });
   configFile = join(tmp.dir, 'mcp-proxy.json');
   const read = { action: 'github.get_file', resource: 'repo:acme/big', risk: 'low' };
   writeFileSync(

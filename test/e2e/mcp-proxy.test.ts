@@ -8,7 +8,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { digestOf } from '@provenant/core';
 import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROXY, collector, events, scenario, tempDir } from '../../packages/mcp/test/helpers.js';
+import type { scenario, tempDir } from '../../packages/mcp/test/helpers.js';
+import { PROXY, events, proxyWorld } from '../../packages/mcp/test/helpers.js';
 import { CLI } from './process.js';
 
 const FIXTURE = fileURLToPath(
@@ -22,11 +23,7 @@ let identityFile: string;
 let configFile: string;
 
 beforeAll(async () => {
-  tmp = tempDir('e2e');
-  c = await collector(join(tmp.dir, 'data'));
-  who = await scenario(c.url);
-  identityFile = join(tmp.dir, 'proxy.key.json');
-  writeFileSync(identityFile, JSON.stringify(who.proxy), { mode: 0o600 });
+  ({ tmp, c, who, identityFile } = await proxyWorld('e2e'));
   configFile = join(tmp.dir, 'mcp-proxy.json');
   writeFileSync(
     configFile,

@@ -5,7 +5,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROXY, collector, events, scenario, tempDir } from '../../packages/mcp/test/helpers.js';
+import type { scenario, tempDir } from '../../packages/mcp/test/helpers.js';
+import { PROXY, events, proxyWorld } from '../../packages/mcp/test/helpers.js';
 import { CLI } from './process.js';
 
 // The official reference servers, run as their users run them: real stdio processes.
@@ -20,11 +21,7 @@ let identityFile: string;
 let files: string;
 
 beforeAll(async () => {
-  tmp = tempDir('reference');
-  c = await collector(join(tmp.dir, 'data'));
-  who = await scenario(c.url);
-  identityFile = join(tmp.dir, 'proxy.key.json');
-  writeFileSync(identityFile, JSON.stringify(who.proxy), { mode: 0o600 });
+  ({ tmp, c, who, identityFile } = await proxyWorld('reference'));
   files = join(tmp.dir, 'files');
   mkdirSync(files);
   writeFileSync(join(files, 'README.md'), '# payments\n\nThe payments service.\n');

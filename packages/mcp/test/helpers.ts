@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -51,6 +51,19 @@ export async function scenario(
     alice: await devLogin(url, 'alice', 'repo:read repo:write'),
     bob: await devLogin(url, 'bob', 'repo:read'),
   };
+}
+
+/**
+ * The set-up of the proxy's end-to-end tests: a temp folder, a collector in it, the scenario,
+ * and the proxy's identity written to a 0600 key file (as `mcp-proxy --identity` reads it).
+ */
+export async function proxyWorld(prefix: string) {
+  const tmp = tempDir(prefix);
+  const c = await collector(join(tmp.dir, 'data'));
+  const who = await scenario(c.url);
+  const identityFile = join(tmp.dir, 'proxy.key.json');
+  writeFileSync(identityFile, JSON.stringify(who.proxy), { mode: 0o600 });
+  return { tmp, c, who, identityFile };
 }
 
 export type Stored = EventRecord & { attribution: { level: string } };
