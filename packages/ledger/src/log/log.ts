@@ -200,7 +200,7 @@ export class Log {
       const rows = await queue.readPending(limit);
       if (rows.length === 0) return 0;
       await this.commit(
-        [{ entries: rows, resolve: () => {}, reject: () => {} }],
+        [rows],
         rows.map((r) => r.seq),
       );
       return rows.length;
@@ -351,7 +351,7 @@ export class Log {
       while (this.queue.length > 0) {
         const batch = this.takeBatch(this.queue);
         try {
-          const outcomes = await this.commit(batch);
+          const outcomes = await this.commit(batch.map((p) => p.entries));
           batch.forEach((p, i) => p.resolve(outcomes[i]!));
         } catch (e) {
           for (const p of batch) p.reject(e);
@@ -396,10 +396,14 @@ export class Log {
     this.stale = false;
   }
 
-  private async commit(batch: readonly Pending[], dequeue?: Dequeue): Promise<AppendOutcome[][]> {
+  /** Commits groups of entries (one per append call); answers each group's outcomes. */
+  private async commit(
+    groups: readonly (readonly PreparedEntry[])[],
+    dequeue?: Dequeue,
+  ): Promise<AppendOutcome[][]> {
     try {
       await this.resyncIfStale();
-      return await this.commitOnce(batch, dequeue);
+      return await this.commitOnce(groups, dequeue);
     } catch (e) {
       // The batch may or may not be stored (a lost COMMIT answer, another sequencer): never
       // build on the in-memory frontier again before checking the stored one.
@@ -409,17 +413,17 @@ export class Log {
   }
 
   private async commitOnce(
-    batch: readonly Pending[],
+    groups: readonly (readonly PreparedEntry[])[],
     dequeue?: Dequeue,
   ): Promise<AppendOutcome[][]> {
     const ids: string[] = [];
-    for (const p of batch) for (const e of p.entries) ids.push(e.id);
+    for (const g of groups) for (const e of g) ids.push(e.id);
     const existing = await this.storage.findExisting(ids);
     const fromSize = this.frontier.size;
     const fresh: NewEntry[] = [];
     const inBatch = new Map<string, NewEntry>();
-    const outcomes = batch.map((p) =>
-      p.entries.map((e): AppendOutcome => {
+    const outcomes = groups.map((g) =>
+      g.map((e): AppendOutcome => {
         const prior = existing.get(e.id) ?? inBatch.get(e.id);
         if (prior) {
           return equalBytes(prior.leafHash, e.leafHash)
