@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { ProvenantError } from '@provenant/core';
 import { join } from 'node:path';
 import {
   Log,
@@ -96,18 +97,19 @@ export interface RunningCollector {
 
 /** Opens the ledger (embedded SQLite in `dataDir`, or `postgres`) and serves the collector API. */
 export async function startCollector(config: CollectorConfig): Promise<RunningCollector> {
+  if (config.cluster && config.postgres === undefined) {
+    // Checked before anything is opened: a configuration mistake, not a storage failure.
+    throw new ProvenantError(
+      'config_invalid',
+      'Several collectors share one PostgreSQL ledger: cluster needs postgres.',
+    );
+  }
   const signer = loadOrCreateSignerKey(config.dataDir, config.origin);
   // The issuer URL names the port, so a "pick any port" start reserves one first.
   const port = config.port === 0 ? await freePort(config.host) : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const ledgerFile = join(config.dataDir, LEDGER_FILE);
-  if (config.cluster && config.postgres === undefined) {
-    throw new StorageError(
-      'storage_unavailable',
-      'Several collectors share one PostgreSQL ledger: --cluster needs --postgres.',
-    );
-  }
   const pgStores = config.postgres === undefined ? null : await openPostgres(config.postgres);
   const storage = pgStores?.storage ?? new SqliteStorage(ledgerFile);
   let log: Log;

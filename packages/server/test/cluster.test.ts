@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uuidv7 } from '@provenant/core';
@@ -275,14 +275,11 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
     }
   }, 30_000);
 
-  it('refuses --cluster without PostgreSQL', async () => {
+  it('refuses --cluster without PostgreSQL before writing anything', async () => {
+    const dataDir = join(root, 'never-started');
     await expect(
-      startCollector({
-        dataDir: mkdtempSync(join(root, 'x-')),
-        host: '127.0.0.1',
-        port: 0,
-        cluster: true,
-      }),
-    ).rejects.toMatchObject({ code: 'storage_unavailable' });
+      startCollector({ dataDir, host: '127.0.0.1', port: 0, cluster: true }),
+    ).rejects.toMatchObject({ code: 'config_invalid' });
+    expect(existsSync(dataDir)).toBe(false);
   });
 });
