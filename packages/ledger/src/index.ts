@@ -21,7 +21,7 @@ export type {
 export { StorageError } from './storage/errors.js';
 export type { StorageErrorCode } from './storage/errors.js';
 export { MemoryStorage } from './storage/memory.js';
-export { SqliteStorage } from './storage/sqlite.js';
+export { SqliteStorage, sqliteWriteError } from './storage/sqlite.js';
 export type { SqliteStorageOptions } from './storage/sqlite.js';
 export { Log, equalBytes } from './log/log.js';
 export type { AppendOutcome, LogOptions, PreparedEntry } from './log/log.js';

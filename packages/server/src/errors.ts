@@ -186,15 +186,6 @@ export function toWireError(e: unknown): WireError {
   if (isProvenantError(e) && e.code in WIRE_ERRORS) {
     return wireError(e.code as WireErrorCode, e.message);
   }
-  // The registry and policy stores share the ledger's SQLite file: its full disk or busy
-  // file is the same condition as the ledger's, and retryable, not an internal error.
-  const sqlite = (e as { code?: unknown } | null)?.code;
-  if (sqlite === 'SQLITE_FULL') {
-    return wireError('storage_full', 'The disk holding the collector database is full.');
-  }
-  if (typeof sqlite === 'string' && /^SQLITE_(BUSY|IOERR|CANTOPEN|READONLY)/.test(sqlite)) {
-    return wireError('storage_unavailable', 'The collector database cannot be written now.');
-  }
   return wireError('internal_error', 'The collector hit an unexpected error.');
 }
 

@@ -23,18 +23,45 @@ describe('docs/errors.md', () => {
 });
 
 describe('errors of the SQLite file shared by the registry and policy stores', () => {
-  it('answer a full disk as storage_full and a busy or failing file as storage_unavailable, not 500', async () => {
-    const { default: Database } = await import('better-sqlite3');
-    const { toWireError } = await import('../src/index.js');
-    const full = toWireError(new Database.SqliteError('database or disk is full', 'SQLITE_FULL'));
-    expect(full.status).toBe(507);
-    expect(full.body.error.code).toBe('storage_full');
-    expect(full.headers).toEqual({ 'retry-after': '10' });
-    const busy = toWireError(new Database.SqliteError('database is locked', 'SQLITE_BUSY'));
-    expect(busy.status).toBe(503);
-    expect(busy.body.error.code).toBe('storage_unavailable');
-    const io = toWireError(new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE'));
-    expect(io.body.error.code).toBe('storage_unavailable');
-    expect(toWireError(new Error('boom')).status).toBe(500);
+  it('are storage_full on a full file and storage_unavailable otherwise, so never a 500', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { SqliteRegistryStore, toWireError } = await import('../src/index.js');
+    const { SqlitePolicyStore } = await import('../src/policy/store.js');
+    const dir = mkdtempSync(join(tmpdir(), 'provenant-store-full-'));
+    try {
+      const file = join(dir, 'ledger.db');
+      const registry = new SqliteRegistryStore(file);
+      // A real SQLITE_FULL: the file may not grow past its current pages.
+      const db = (registry as unknown as { db: { pragma(s: string): unknown } }).db;
+      db.pragma('max_page_count = ' + String(db.pragma('page_count', { simple: true } as never)));
+      let thrown: unknown;
+      for (let i = 0; i < 1000 && thrown === undefined; i++) {
+        try {
+          registry.savePrincipal({
+            id: `user:u${i}`,
+            kind: 'human',
+            shared: false,
+            disabled: false,
+            agent: 'x'.repeat(4000),
+          } as never);
+        } catch (e) {
+          thrown = e;
+        }
+      }
+      expect(thrown).toMatchObject({ code: 'storage_full' });
+      const wire = toWireError(thrown);
+      expect(wire.status).toBe(507);
+      expect(wire.headers).toEqual({ 'retry-after': '10' });
+      registry.close();
+      const policy = new SqlitePolicyStore(file);
+      policy.close();
+      expect(() => policy.saveDecision({ decision_id: 'd1' } as never)).toThrow(
+        expect.objectContaining({ code: 'storage_unavailable' }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -238,18 +238,9 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
           cause: message,
         });
       }
-      const code = (e as { code?: unknown }).code;
-      if (isOutOfSpace(code, this.file)) {
-        this.fullSince ??= new Date().toISOString();
-        throw new StorageError(
-          'storage_full',
-          'The disk holding the ledger is full; nothing of this batch was stored.',
-          { cause: message, sqlite_code: code },
-        );
-      }
-      throw new StorageError('storage_unavailable', 'The ledger database refused the write.', {
-        cause: message,
-      });
+      const error = sqliteWriteError(e, this.file, 'The ledger database refused the write.');
+      if (error.code === 'storage_full') this.fullSince ??= new Date().toISOString();
+      throw error;
     }
   }
 
@@ -567,6 +558,19 @@ function isOutOfSpace(code: unknown, file: string): boolean {
 }
 
 const LOW_SPACE_BYTES = 1024 * 1024;
+
+/**
+ * A failed write to a SQLite file (the ledger, or the registry and policy stores sharing it) as
+ * a StorageError: `storage_full` when it failed for lack of space, else `storage_unavailable`.
+ */
+export function sqliteWriteError(e: unknown, file: string, message: string): StorageError {
+  if (e instanceof StorageError) return e;
+  const code = (e as { code?: unknown }).code;
+  const details = { cause: (e as Error).message, sqlite_code: code };
+  return isOutOfSpace(code, file)
+    ? new StorageError('storage_full', `The disk holding ${file} is full.`, details)
+    : new StorageError('storage_unavailable', message, details);
+}
 
 /** Free bytes on the file system holding `file` (for an unprivileged writer), or null. */
 function freeBytes(file: string): number | null {

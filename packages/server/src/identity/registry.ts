@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { sqliteWriteError } from '@provenant/ledger';
 import type { Principal } from '@provenant/identity';
 
 /**
@@ -60,7 +61,7 @@ export class SqliteRegistryStore implements RegistryStore {
   private readonly stmts;
   private uses = 0;
 
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -89,22 +90,30 @@ export class SqliteRegistryStore implements RegistryStore {
     return this.stmts.principals.all().map((r) => JSON.parse(r.body) as Principal);
   }
   savePrincipal(principal: Principal): void {
-    this.stmts.savePrincipal.run(principal.id, JSON.stringify(principal));
+    this.write(() => this.stmts.savePrincipal.run(principal.id, JSON.stringify(principal)));
   }
   listRevocations(): { jti: string; at: number }[] {
     return this.stmts.revocations.all();
   }
   saveRevocation(jti: string, at: number): void {
-    this.stmts.saveRevocation.run(jti, at);
+    this.write(() => this.stmts.saveRevocation.run(jti, at));
   }
   useAssertionJti(jti: string, exp: number, now: number): boolean {
     const seen = this.stmts.assertion.get(jti);
     if (seen && seen.exp >= now) return false;
-    this.stmts.saveAssertion.run(jti, exp);
-    if (++this.uses % 1000 === 0) this.stmts.purgeAssertions.run(now);
+    this.write(() => this.stmts.saveAssertion.run(jti, exp));
+    if (++this.uses % 1000 === 0) this.write(() => this.stmts.purgeAssertions.run(now));
     return true;
   }
   close(): void {
     if (this.db.open) this.db.close();
+  }
+  /** A full disk or a failing file is a StorageError (507/503 on the wire), never a raw one. */
+  private write(run: () => unknown): void {
+    try {
+      run();
+    } catch (e) {
+      throw sqliteWriteError(e, this.file, 'The identity registry cannot be written now.');
+    }
   }
 }

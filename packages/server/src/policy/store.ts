@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { sqliteWriteError } from '@provenant/ledger';
 import type { Decision, PolicySetSource } from '@provenant/policy';
 
 /**
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS decisions (decision_id TEXT PRIMARY KEY, body TEXT NO
 export class SqlitePolicyStore implements PolicyStore {
   private readonly db: Database.Database;
   private readonly stmts;
-  constructor(file: string) {
+  constructor(private readonly file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -63,18 +64,26 @@ export class SqlitePolicyStore implements PolicyStore {
     };
   }
   savePolicySet(digest: string, source: PolicySetSource, loadedAt: number): void {
-    this.stmts.saveSet.run(digest, JSON.stringify(source), loadedAt);
+    this.write(() => this.stmts.saveSet.run(digest, JSON.stringify(source), loadedAt));
   }
   getPolicySet(digest: string): PolicySetSource | null {
     const row = this.stmts.getSet.get(digest);
     return row ? (JSON.parse(row.source) as PolicySetSource) : null;
   }
   saveDecision(decision: Decision): void {
-    this.stmts.saveDecision.run(decision.decision_id, JSON.stringify(decision));
+    this.write(() => this.stmts.saveDecision.run(decision.decision_id, JSON.stringify(decision)));
   }
   getDecision(id: string): Decision | null {
     const row = this.stmts.getDecision.get(id);
     return row ? (JSON.parse(row.body) as Decision) : null;
+  }
+  /** A full disk or a failing file is a StorageError (507/503 on the wire), never a raw one. */
+  private write(run: () => unknown): void {
+    try {
+      run();
+    } catch (e) {
+      throw sqliteWriteError(e, this.file, 'The policy history cannot be written now.');
+    }
   }
   close(): void {
     if (this.db.open) this.db.close();
