@@ -24,6 +24,37 @@ describe.skipIf(skipPostgres())('registry and policy stores on PostgreSQL', () =
     await server?.stop();
   });
 
+  it("hands another member's registry changes over once each, and decisions it made on demand", async () => {
+    const url = await server.newDatabase();
+    const [a, b] = await Promise.all([
+      PostgresRegistryStore.open(url),
+      PostgresRegistryStore.open(url),
+    ]);
+    a.savePrincipal(principal('user:carol'));
+    a.saveRevocation('jti-9', 1_800_000_000);
+    await a.flush();
+    const first = await b.reload();
+    expect(first.principals.map((p) => p.id)).toEqual(['user:carol']);
+    expect(first.revocations.map((r) => r.jti)).toEqual(['jti-9']);
+    expect(await b.reload()).toEqual({ principals: [], revocations: [] }); // nothing new
+    a.savePrincipal(principal('user:carol', true)); // disabled elsewhere: a change
+    await a.flush();
+    expect((await b.reload()).principals).toMatchObject([{ id: 'user:carol', disabled: true }]);
+    await Promise.all([a.end(), b.end()]);
+
+    const [pa, pb] = await Promise.all([
+      PostgresPolicyStore.open(url),
+      PostgresPolicyStore.open(url),
+    ]);
+    pa.saveDecision(decision('d-elsewhere'));
+    await pa.flush();
+    expect(pb.getDecision('d-elsewhere')).toBeNull();
+    await pb.ensureDecisions(['d-elsewhere', 'd-never']);
+    expect(pb.getDecision('d-elsewhere')?.decision_id).toBe('d-elsewhere');
+    expect(pb.getDecision('d-never')).toBeNull();
+    await Promise.all([pa.end(), pb.end()]);
+  });
+
   it('writes through and loads everything back on open', async () => {
     const url = await server.newDatabase();
     const now = 1_800_000_000;

@@ -147,7 +147,8 @@ export class PostgresRegistryStore implements RegistryStore {
   }
   /**
    * Several collectors: re-reads principals and revocations (both small) so changes made by
-   * another collector apply here; returns them for the identity service's own views.
+   * another collector apply here; returns only what changed since the last read, for the
+   * identity service's own views.
    */
   async reload(): Promise<{ principals: Principal[]; revocations: { jti: string; at: number }[] }> {
     const principals = await this.pool.query<{ body: string }>(
@@ -156,12 +157,21 @@ export class PostgresRegistryStore implements RegistryStore {
     const revocations = await this.pool.query<{ jti: string; at: number }>(
       'SELECT jti, at FROM registry_revocations',
     );
+    const changed: Principal[] = [];
     for (const r of principals.rows) {
       const p = JSON.parse(r.body) as Principal;
+      const known = this.principals.get(p.id);
+      if (known && JSON.stringify(known) === r.body) continue;
       this.principals.set(p.id, p);
+      changed.push(p);
     }
-    for (const r of revocations.rows) this.revocations.set(r.jti, Number(r.at));
-    return { principals: this.listPrincipals(), revocations: this.listRevocations() };
+    const revoked: { jti: string; at: number }[] = [];
+    for (const r of revocations.rows) {
+      if (this.revocations.has(r.jti)) continue;
+      this.revocations.set(r.jti, Number(r.at));
+      revoked.push({ jti: r.jti, at: Number(r.at) });
+    }
+    return { principals: changed, revocations: revoked };
   }
   /** Resolves once every change so far is committed; rejects if one failed. */
   flush(): Promise<void> {
