@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 
 const entry = new URL('../dist/bin/provenant.js', import.meta.url);
 if (!existsSync(entry)) {
-  process.stderr.write('provenant: the CLI is not built yet; run `npm run build` in the repository\n');
+  process.stderr.write(
+    'provenant: the CLI is not built yet; run `npm run build` in the repository\n',
+  );
   process.exit(3);
 }
 await import(entry.href);
