@@ -3,6 +3,7 @@ import type { EventRecord } from '@provenant/core';
 import { attribute, levelAtLeast, requiredLevelFor } from '@provenant/identity';
 import type { VerifiedCredential } from '@provenant/identity';
 import { applyAuditRule, ruleFor } from '@provenant/policy';
+import type { AuditRule } from '@provenant/policy';
 import type { AttributionAlert, Attributor } from '../ingest/prepare.js';
 import { checkDecisionReference } from '../policy/correlate.js';
 import type { PolicyService } from '../policy/service.js';
@@ -19,6 +20,7 @@ export function credentialAttributor(
   identity: IdentityService,
   credential: VerifiedCredential | null,
   policy?: PolicyService,
+  options: { argsDigestAsSent?: boolean } = {},
 ): Attributor {
   const { directory, config } = identity;
   return (record) => {
@@ -64,13 +66,34 @@ export function credentialAttributor(
       reasons.push(...check.reasons);
       if (check.alert) alert = check.alert;
     }
-    const stored = policy && rule ? applyAuditRule(record, rule, policy.config.hmacKey) : record;
+    const kept = policy && rule ? applyAuditRule(record, rule, policy.config.hmacKey) : record;
+    const stored =
+      options.argsDigestAsSent && rule && kept !== record
+        ? withArgsDigestAsSent(kept, rule, record.action?.args_digest)
+        : kept;
     return {
       ok: true,
       attribution: { level: result.level, reasons },
       ...(stored === record ? {} : { record: stored }),
       ...(alert ? { alert } : {}),
     };
+  };
+}
+
+/**
+ * An OTLP span's `action.args` hold span attributes, not the call's arguments, which arrive only
+ * as the digest the mapping computed: the audit rule's digest of `args` must not replace it.
+ */
+function withArgsDigestAsSent(
+  kept: EventRecord,
+  rule: AuditRule,
+  sent: string | undefined,
+): EventRecord {
+  const { args_digest: _recomputed, ...action } = kept.action!;
+  return {
+    ...kept,
+    action:
+      rule.level === 'metadata' || sent === undefined ? action : { ...action, args_digest: sent },
   };
 }
 

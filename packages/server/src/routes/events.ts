@@ -229,7 +229,9 @@ export function parseNonNegativeInt(value: unknown, name: string): number {
 
 // Cursors are opaque to clients; the version prefix lets the format change later.
 /** The decision ids records name (another collector of a cluster may have made them). */
-function decisionIdsOf(items: readonly { malformed?: boolean; value?: unknown }[]): string[] {
+export function decisionIdsOf(
+  items: readonly { malformed?: boolean; value?: unknown }[],
+): string[] {
   const ids: string[] = [];
   for (const item of items) {
     if (item.malformed) continue;

@@ -14,7 +14,7 @@ import { RequestError, toWireError, wireError } from '../errors.js';
 import type { WireError } from '../errors.js';
 import { credentialAttributor } from '../identity/attributor.js';
 import { appendRecords } from '../ingest/append.js';
-import { whereStored } from './events.js';
+import { decisionIdsOf, whereStored } from './events.js';
 import { credentialOf, writeAlerts } from '../ingest/credential.js';
 import { assertedOnly, prepareRecord } from '../ingest/prepare.js';
 import type { AttributionAlert, Prepared } from '../ingest/prepare.js';
@@ -106,8 +106,12 @@ export function otlpRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       }
 
       const attributor = ctx.identity
-        ? credentialAttributor(ctx.identity, credential, ctx.policy)
+        ? credentialAttributor(ctx.identity, credential, ctx.policy, { argsDigestAsSent: true })
         : assertedOnly;
+      if (ctx.policy)
+        await ctx.policy.prefetchDecisions(
+          decisionIdsOf(mapped.flatMap((m) => (m.kind === 'record' ? [{ value: m.record }] : []))),
+        );
       const alerts: AttributionAlert[] = [];
       const prepared: Extract<Prepared, { ok: true }>[] = [];
       const rejections: string[] = [];
