@@ -32,15 +32,17 @@ const NAMES = [
   'otlp',
   'investigate',
   'cluster',
+  'cli-start',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
-const EXTRA = ['identity', 'sdk', 'mcp', 'otlp', 'investigate', 'cluster'];
+const EXTRA = ['identity', 'sdk', 'mcp', 'otlp', 'investigate', 'cluster', 'cli-start'];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
 Runs the benchmarks (ingest, proofs, verify, rss; identity = issues 3 and 4, sdk = issue 5,
 mcp = issue 6, otlp = issue 9, investigate = issue 7, cluster = issue 8: two collectors on
-PostgreSQL vs one on SQLite, and a 10-minute soak),
+PostgreSQL vs one on SQLite, and a 10-minute soak; cli-start = issue 13: provenant verify
+--bundle start-up beside node -e ''),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -175,6 +177,12 @@ if (selected.includes('cluster')) {
 if (selected.includes('mcp')) {
   say('MCP proxy benchmark (bench/mcp.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'mcp.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('cli-start')) {
+  say('CLI start-up benchmark (bench/cli-start.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'cli-start.js'), ...flags], {
     stdio: 'inherit',
   });
 }

@@ -1,18 +1,6 @@
-import { isProvenantError } from '@provenant/core';
-import { events, eventsHelp } from './commands/events.js';
-import { exportCommand, exportHelp } from './commands/export.js';
-import { serve, serveHelp } from './commands/serve.js';
-import { verify, verifyHelp } from './commands/verify.js';
-import { devLogin, devLoginHelp } from './commands/dev-login.js';
-import { principals, principalsHelp } from './commands/principals.js';
-import { token, tokenHelp } from './commands/token.js';
-import { explainDecision, explainHelp, policy, policyHelp } from './commands/decisions.js';
-import { explain, explainCommandHelp } from './commands/explain.js';
-import { evidence, evidenceHelp } from './commands/evidence.js';
-import { trace, traceHelp } from './commands/trace.js';
-import { coverage, coverageHelp } from './commands/coverage.js';
-import { mcpProxy, mcpProxyHelp } from './commands/mcp-proxy.js';
-import { witness, witnessHelp } from './commands/witness.js';
+import { readFileSync } from 'node:fs';
+import { isProvenantError } from '@provenant/core/errors';
+import { COMMANDS } from './commands.js';
 import { CliError, EXIT } from './lib/errors.js';
 
 export interface CommandContext {
@@ -21,47 +9,26 @@ export interface CommandContext {
   err(text: string): void;
 }
 
-type Command = (args: readonly string[], ctx: CommandContext) => Promise<number>;
-
-const COMMANDS: Record<string, { run: Command; help: string }> = {
-  serve: { run: serve, help: serveHelp },
-  verify: { run: verify, help: verifyHelp },
-  events: { run: events, help: eventsHelp },
-  export: { run: exportCommand, help: exportHelp },
-  principals: { run: principals, help: principalsHelp },
-  token: { run: token, help: tokenHelp },
-  'dev-login': { run: devLogin, help: devLoginHelp },
-  'explain-decision': { run: explainDecision, help: explainHelp },
-  policy: { run: policy, help: policyHelp },
-  explain: { run: explain, help: explainCommandHelp },
-  evidence: { run: evidence, help: evidenceHelp },
-  trace: { run: trace, help: traceHelp },
-  coverage: { run: coverage, help: coverageHelp },
-  'mcp-proxy': { run: mcpProxy, help: mcpProxyHelp },
-  witness: { run: witness, help: witnessHelp },
-};
+const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
 
 export const USAGE = `provenant <command> [options]
 
 Commands:
-  serve     run the collector (embedded SQLite ledger, or PostgreSQL with --postgres)
-  verify    check a whole log offline, without trusting the server
-  events    query records
-  export    write records as JSONL or OCSF, or send them as OTLP spans
-  principals  register, list and disable principals (admin)
-  token     get, exchange (RFC 8693) and decode credentials
-  dev-login sign in as a user through the development issuer (development only)
-  explain-decision  replay a recorded policy decision, and show drift against the current set
-  policy    test a request against a Cedar policy folder
-  mcp-proxy put attribution, policy and audit in front of any MCP server (stdio or HTTP)
-  explain   the chain of responsibility of one action, with every check
-  evidence  write an action's evidence bundle (verify it with verify --bundle)
-  trace     every record of a trace as a causal tree
-  coverage  attribution coverage report (text, JSON, HTML)
-  witness   run a C2SP tlog-witness that cosigns a log's checkpoints
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`)
+  .join('\n')}
 
-Run "provenant <command> --help" for a command's options.
+Run "provenant <command> --help" for a command's options, "provenant --version" for the version.
 Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 log or server unavailable.`;
+
+/** The version of this package (read once, when asked). */
+export function version(): string {
+  // ../package.json from src/main.ts and from dist/main.js alike.
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 /** Runs the CLI; returns the process exit code. Never throws. */
 export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
@@ -70,7 +37,11 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     ctx.out(`${USAGE}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = COMMANDS[name];
+  if (name === '--version' || name === '-V') {
+    ctx.out(`provenant ${version()}\n`);
+    return EXIT.ok;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
     ctx.err(`provenant: unknown command "${name}".\n\n${USAGE}\n`);
     return EXIT.usage;
@@ -80,7 +51,8 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     return EXIT.ok;
   }
   try {
-    return await command.run(rest, ctx);
+    const run = await command.load();
+    return await run(rest, ctx);
   } catch (e) {
     if (e instanceof CliError) {
       ctx.err(`provenant ${name}: ${e.message}\n`);

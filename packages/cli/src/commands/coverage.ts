@@ -6,16 +6,6 @@ import { httpGet } from '../lib/http.js';
 import type { CommandContext } from '../main.js';
 import { clean } from './explain.js';
 
-export const coverageHelp = `provenant coverage [--from RFC3339] [--to RFC3339] [--server URL] [--json] [--html FILE]
-
-Attribution coverage of a time range: action records by attribution level per class
-(privileged / irreversible / external / other), the share of privileged actions with verified
-attribution and a recorded decision, pooled service accounts with the distinct claimed
-instances and tasks acting through each, asserted or unattributed privileged actions,
-credential lifetimes (flagging any over 1 hour), and actions without a decision.
-  --json        print the report as JSON
-  --html FILE   also write a self-contained HTML report with bar charts (no external assets)`;
-
 const LEVELS = ['verified', 'pooled', 'asserted', 'unattributed'] as const;
 const CLASSES = ['privileged', 'irreversible', 'external', 'other'] as const;
 const COLORS: Record<(typeof LEVELS)[number], string> = {

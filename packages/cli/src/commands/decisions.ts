@@ -8,23 +8,6 @@ import { EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
 import type { CommandContext } from '../main.js';
 
-export const explainHelp = `provenant explain-decision DECISION_ID [--server URL] [--json]
-
-Re-evaluates a recorded policy decision against the policy-set version it was made with (the
-answer must be the same) and against the current set, showing any drift
-("would now be denied by …"). Exit 0 when the replay matches the record, 1 when it does not.`;
-
-export const policyHelp = `provenant policy test --policies DIR --request FILE [--expect allow|deny] [--json]
-
-Evaluates a request against a Cedar policy folder locally, with the same request builder the
-decision point uses. FILE is JSON:
-  { "initiator": "user:alice", "actors": ["<current actor>", "<the one before>", …],
-    "scope": ["repo:read"], "principals": [ { "id": …, "kind": …, "agent": … } ],
-    "action": { "name": "github.delete_repo", "resource": "repo:acme/payments",
-                "class": { "privileged": true, "irreversible": true, "external": true },
-                "risk": "critical" }, "task_id": "task-1" }
-Exit 0 when the decision matches --expect (or always without it), 1 when it does not.`;
-
 interface Explanation {
   recorded: {
     decision_id: string;

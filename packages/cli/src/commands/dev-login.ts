@@ -3,12 +3,6 @@ import { usageError } from '../lib/errors.js';
 import { postToken } from '../lib/oauth.js';
 import type { CommandContext } from '../main.js';
 
-export const devLoginHelp = `provenant dev-login USER [--scope "a b"] [--server URL]
-
-DEVELOPMENT ONLY: signs in as user:USER through the collector's development issuer (enabled
-with "provenant serve --dev-login") and prints the credential. Production deployments sign
-humans in with an ID token from their OIDC provider instead.`;
-
 export async function devLogin(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     server: { type: 'string' },

@@ -5,33 +5,6 @@ import { parseFlags, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import type { CommandContext } from '../main.js';
 
-export const mcpProxyHelp = `provenant mcp-proxy --identity FILE --collector URL [options] -- COMMAND [ARGS...]
-provenant mcp-proxy --listen HOST:PORT --upstream URL --identity FILE --collector URL [options]
-
-Puts Provenant in front of an MCP server, with no change to the client or the server: every
-tools/call, resources/read and prompts/get is attributed (initiator, this proxy's agent
-identity, chain), decided by the collector's policy decision point, then forwarded or refused
-with a JSON-RPC error naming the decision id; intent, decision and outcome are recorded in one
-trace. Everything else passes through unchanged.
-
-stdio mode: the MCP client launches this command as if it were the server; the proxy launches
-COMMAND (the real server) and relays. stdout carries only the protocol; logs go to stderr.
-
-Streamable HTTP mode (--listen): the proxy serves MCP at http://HOST:PORT/mcp in front of the
---upstream Streamable HTTP server. Each request's Authorization: Bearer credential (a Provenant
-credential) names its initiator; without a valid one the answer is 401 with WWW-Authenticate
-resource_metadata, and the metadata is served at /.well-known/oauth-protected-resource.
-
-  --identity FILE         this proxy's agent instance identity file ({ principal, jwk })
-  --collector URL         the collector (default: $PROVENANT_URL, else http://127.0.0.1:7410)
-  --initiator-token T     stdio: the credential of whom the calls are for
-                          (default: $PROVENANT_INITIATOR_TOKEN)
-  --listen HOST:PORT      HTTP: where to serve MCP (port 0: any free port)
-  --upstream URL          HTTP: the upstream server's Streamable HTTP endpoint
-  --config FILE           JSON mapping tool names to action, resource, class and risk
-  --filter-tools          answer tools/list with only the tools policy allows
-  --spool DIR             durable spool for collector outages (default: memory only)`;
-
 export async function mcpProxy(args: readonly string[], ctx: CommandContext): Promise<number> {
   const dash = args.indexOf('--');
   const own = dash === -1 ? args : args.slice(0, dash);

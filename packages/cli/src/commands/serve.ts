@@ -21,36 +21,6 @@ function readAuditRules(file: string): AuditRules {
 }
 import type { CommandContext } from '../main.js';
 
-export const serveHelp = `provenant serve [--data DIR] [--postgres URL [--cluster]] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
-
-Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --postgres.
-  --data DIR        ledger folder (env PROVENANT_DATA; default ./provenant-data); with
-                    --postgres it keeps the keys and the admin token only
-  --postgres URL    keep the ledger, registry and policy history in PostgreSQL, e.g.
-                    postgres://user:pass@host/db (env PROVENANT_PG_URL; alias --pg); the schema is
-                    migrated at start, and a newer schema than this version is refused
-  --cluster         one of several collectors on the same --postgres (env PROVENANT_CLUSTER=1):
-                    records are acknowledged once queued, with a signed promise of inclusion;
-                    one collector, elected through PostgreSQL, sequences and signs checkpoints.
-                    Every member needs the same log key, issuer keys and HMAC key in --data,
-                    and the same --issuer-url (the address clients reach the cluster at)
-  --port N          TCP port (env PROVENANT_PORT; default 7410; 0 picks a free one)
-  --host HOST       address to bind (env PROVENANT_HOST; default 127.0.0.1)
-  --origin NAME     checkpoint origin for a new log (default provenant.local/<random>)
-  --log-level LEVEL fatal|error|warn|info|debug (default info)
-  --issuer-url URL  iss of issued credentials (default http://HOST:PORT)
-  --dev-login       enable the DEVELOPMENT sign-in (provenant dev-login USER); never in production
-  --oidc-issuer ISS --oidc-jwks FILE|URL [--oidc-audience AUD]
-                    trust ID tokens of this OIDC provider for human sign-in (token exchange)
-  --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema) for the decision point;
-                    validated at start, reloaded on change (an invalid change keeps the old set)
-  --audit-rules FILE  audit rules (JSON): which arguments are kept, redacted or digested
-  --fail-open-low-risk  allow low-risk actions when the decision point fails (default: deny)
-  --witness URL=KEY a witness (provenant witness, or any C2SP tlog-witness) and its verifier key;
-                    repeat for several. Checkpoints are sent after commits; GET /v1/log/checkpoint
-                    then serves the newest one the policy is met for, with its cosignatures
-  --witness-policy K  how many witnesses must cosign (k of n; default all)`;
-
 /** Parses `--witness URL=KEY` (the first "=" separates them; URLs here carry no query). */
 function parseWitnessFlag(spec: string): { url: string; verifierKey: string } {
   const eq = spec.indexOf('=');

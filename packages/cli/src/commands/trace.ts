@@ -6,13 +6,6 @@ import { httpGet } from '../lib/http.js';
 import type { CommandContext } from '../main.js';
 import { clean } from './explain.js';
 
-export const traceHelp = `provenant trace TRACE_ID [--server URL] [--json]
-
-Prints every record of a trace as a causal tree: a record hangs under the record of its
-trace.parent_span_id, else under the record its cause.record_id names; the rest are roots,
-ordered by time. Each line: time, type, actor, action and resource, outcome, attribution level.
-  --json   print the collector's answer`;
-
 interface TraceAnswer {
   trace_id: string;
   count: number;

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, EXIT, usageError } from './errors.js';
+import { readTextFile } from './files.js';
 
 /** The admin token: --admin-token, $PROVENANT_ADMIN_TOKEN, or <data>/admin.token. */
 export function adminToken(
@@ -16,11 +17,7 @@ export function adminToken(
       `No admin token: pass --admin-token, set PROVENANT_ADMIN_TOKEN, or --data DIR holding admin.token.`,
     );
   }
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new CliError('unreadable', `Cannot read ${file}.`, EXIT.unavailable);
-  }
+  return readTextFile(file).trim();
 }
 
 /** A JSON request with the admin token; server errors become CLI errors with the server's code. */

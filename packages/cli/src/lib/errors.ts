@@ -1,4 +1,4 @@
-import { ProvenantError } from '@provenant/core';
+import { ProvenantError } from '@provenant/core/errors';
 
 /** Process exit codes, documented in the README. */
 export const EXIT = {

@@ -1,0 +1,117 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatEvidenceBundle } from '@provenant/ledger';
+import type { EvidenceBundle } from '@provenant/ledger';
+import { startCollector } from '@provenant/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from './process.js';
+
+// Which modules a CLI command loads, recorded by a module resolve hook in the child process.
+const RECORDER = fileURLToPath(new URL('../support/record-loads.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'provenant-cli-loads-'));
+let bundleFile: string;
+let key: string;
+
+/** Runs the built CLI; returns its exit status and the URL of every module it resolved. */
+function loads(args: string[]): { status: number | null; stdout: string; urls: string[] } {
+  const file = join(root, `loads-${randomUUID()}.txt`);
+  writeFileSync(file, '');
+  const r = spawnSync(process.execPath, ['--import', RECORDER, CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PROVENANT_TEST_LOADS: file, PROVENANT_HOME: join(root, 'home') },
+    timeout: 60_000,
+  });
+  const urls = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  return { status: r.status, stdout: r.stdout + r.stderr, urls };
+}
+
+// What only the collector, the policy engine or the MCP proxy need. The storage drivers (pg,
+// better-sqlite3) join this list once @provenant/ledger's root stops loading them.
+const HEAVY = [
+  /\/node_modules\/fastify\//,
+  /\/node_modules\/@modelcontextprotocol\//,
+  /\/node_modules\/@cedar-policy\//,
+  /\/packages\/server\//,
+  /\/packages\/policy\//,
+  /\/packages\/mcp\//,
+];
+const heavy = (urls: string[]) => urls.filter((u) => HEAVY.some((h) => h.test(u)));
+
+beforeAll(async () => {
+  // A real bundle: a prompt and the tool call it caused, from a collector in this process.
+  const collector = await startCollector({
+    dataDir: join(root, 'data'),
+    host: '127.0.0.1',
+    port: 0,
+    logger: false,
+  });
+  try {
+    const base = {
+      schema: 'provenant.event/v1',
+      initiator: { id: 'user:alice', kind: 'human' },
+      actor: { id: 'spiffe://loads.test/agent/a/instance/1', kind: 'agent_instance' },
+    };
+    const promptId = randomUUID();
+    const actionId = randomUUID();
+    const posted = await collector.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: [
+        { ...base, id: promptId, time: new Date().toISOString(), type: 'prompt.received' },
+        {
+          ...base,
+          id: actionId,
+          time: new Date().toISOString(),
+          type: 'tool.called',
+          cause: { kind: 'agent_decision', record_id: promptId },
+          action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
+          outcome: { status: 'success' },
+        },
+      ],
+    });
+    expect(posted.statusCode, posted.body).toBe(200);
+    const evidence = await collector.app.inject({ url: `/v1/events/${actionId}/evidence` });
+    expect(evidence.statusCode, evidence.body).toBe(200);
+    bundleFile = join(root, 'evidence.json');
+    writeFileSync(bundleFile, formatEvidenceBundle(evidence.json<EvidenceBundle>()));
+    key = (await collector.app.inject({ url: '/v1/log/key' })).body.trim();
+  } finally {
+    await collector.close();
+  }
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('the modules a CLI command loads', () => {
+  it('verify --bundle loads no collector, policy engine or MCP SDK', () => {
+    const r = loads(['verify', '--bundle', bundleFile, '--key', key]);
+    // Authentic; the chain fails its attribution checks (the records carry no credential): exit 1.
+    expect(r.stdout).toContain('Bundle authentic: 1 records proven');
+    expect(r.status).toBe(1);
+    expect(r.urls.some((u) => u.endsWith('/commands/verify-bundle.js'))).toBe(true);
+    expect(heavy(r.urls)).toEqual([]);
+  });
+
+  it('--help, --version and a command --help load no command module', () => {
+    for (const args of [['--help'], ['--version'], ['serve', '--help'], ['mcp-proxy', '--help']]) {
+      const r = loads(args);
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(r.urls.length, 'the hook recorded the entry').toBeGreaterThan(0);
+      expect(r.urls.filter((u) => u.includes('/cli/dist/commands/'))).toEqual([]);
+      expect(r.urls.filter((u) => /\/packages\/(?!cli\/|core\/dist\/errors)/.test(u))).toEqual([]);
+    }
+  });
+
+  it('the recorder sees a heavy module when a command does load one', () => {
+    // The checks above are only as good as the hook: \`policy test\` loads the policy package
+    // (Cedar) before it finds that the folder does not exist.
+    const r = loads(['policy', 'test', '--policies', join(root, 'none'), '--request', bundleFile]);
+    expect(r.status).not.toBe(0);
+    expect(heavy(r.urls)).toEqual(
+      expect.arrayContaining([expect.stringContaining('/packages/policy/')]),
+    );
+  });
+});
