@@ -5,14 +5,10 @@
 // any timing. Runs alternate (floor, CLI, floor, CLI, …) so both see the same machine load.
 //
 //   node bench/cli-start.js [--quick] [--no-write] [--runs N]
-import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatEvidenceBundle } from '@provenant/ledger';
-import { startCollector } from '@provenant/server';
+import { writeEvidenceBundle } from '../test/support/evidence-bundle.js';
 import { CLI, machine, removeDir, runChild, summarize, tempDir, writeSection } from './lib/util.js';
 
 const TARGET_RATIO = 3;
@@ -26,57 +22,6 @@ const { values } = parseArgs({
   strict: true,
 });
 const runs = Number(values.runs ?? (values.quick ? 5 : 10));
-
-/** An evidence bundle of one action (a prompt and the tool call it caused), and the log key. */
-async function makeBundle(dir) {
-  const collector = await startCollector({
-    dataDir: join(dir, 'data'),
-    host: '127.0.0.1',
-    port: 0,
-    logger: false,
-  });
-  try {
-    const base = {
-      schema: 'provenant.event/v1',
-      initiator: { id: 'user:alice', kind: 'human' },
-      actor: { id: 'spiffe://bench.test/agent/a/instance/1', kind: 'agent_instance' },
-    };
-    const promptId = randomUUID();
-    const actionId = randomUUID();
-    const posted = await collector.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      payload: [
-        {
-          ...base,
-          id: promptId,
-          time: new Date(Date.now() - 500).toISOString(),
-          type: 'prompt.received',
-          cause: { kind: 'human_prompt' },
-        },
-        {
-          ...base,
-          id: actionId,
-          time: new Date().toISOString(),
-          type: 'tool.called',
-          cause: { kind: 'agent_decision', record_id: promptId },
-          action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
-          outcome: { status: 'success' },
-        },
-      ],
-    });
-    if (posted.statusCode !== 200) throw new Error(`POST /v1/events: ${posted.body}`);
-    const evidence = await collector.app.inject({ url: `/v1/events/${actionId}/evidence` });
-    if (evidence.statusCode !== 200) throw new Error(`evidence: ${evidence.body}`);
-    const key = await collector.app.inject({ url: '/v1/log/key' });
-    const file = join(dir, 'evidence.json');
-    // As `provenant evidence` writes it: the canonical layout the verifier checks.
-    writeFileSync(file, formatEvidenceBundle(evidence.json()));
-    return { file, key: key.body.trim() };
-  } finally {
-    await collector.close();
-  }
-}
 
 // The bundle's records carry no credential, so its chain fails the attribution checks and verify
 // exits 1 after checking everything: what is timed is the same work as for a passing chain.
@@ -92,7 +37,7 @@ const AUTHENTIC = { code: 1, stdout: 'Bundle authentic: 1 records proven' };
 const dir = tempDir('cli-start');
 let result;
 try {
-  const { file, key } = await makeBundle(dir);
+  const { file, key } = await writeEvidenceBundle(dir);
   const verifyArgs = [CLI, 'verify', '--bundle', file, '--key', key];
   // One untimed run of each: the first start reads the files from disk.
   await timed(['-e', '']);

@@ -4,10 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatEvidenceBundle } from '@provenant/ledger';
-import type { EvidenceBundle } from '@provenant/ledger';
-import { startCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeEvidenceBundle } from '../support/evidence-bundle.js';
 import { CLI } from './process.js';
 
 // Which modules a CLI command loads, recorded by a module resolve hook in the child process.
@@ -42,46 +40,7 @@ const HEAVY = [
 const heavy = (urls: string[]) => urls.filter((u) => HEAVY.some((h) => h.test(u)));
 
 beforeAll(async () => {
-  // A real bundle: a prompt and the tool call it caused, from a collector in this process.
-  const collector = await startCollector({
-    dataDir: join(root, 'data'),
-    host: '127.0.0.1',
-    port: 0,
-    logger: false,
-  });
-  try {
-    const base = {
-      schema: 'provenant.event/v1',
-      initiator: { id: 'user:alice', kind: 'human' },
-      actor: { id: 'spiffe://loads.test/agent/a/instance/1', kind: 'agent_instance' },
-    };
-    const promptId = randomUUID();
-    const actionId = randomUUID();
-    const posted = await collector.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      payload: [
-        { ...base, id: promptId, time: new Date().toISOString(), type: 'prompt.received' },
-        {
-          ...base,
-          id: actionId,
-          time: new Date().toISOString(),
-          type: 'tool.called',
-          cause: { kind: 'agent_decision', record_id: promptId },
-          action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
-          outcome: { status: 'success' },
-        },
-      ],
-    });
-    expect(posted.statusCode, posted.body).toBe(200);
-    const evidence = await collector.app.inject({ url: `/v1/events/${actionId}/evidence` });
-    expect(evidence.statusCode, evidence.body).toBe(200);
-    bundleFile = join(root, 'evidence.json');
-    writeFileSync(bundleFile, formatEvidenceBundle(evidence.json<EvidenceBundle>()));
-    key = (await collector.app.inject({ url: '/v1/log/key' })).body.trim();
-  } finally {
-    await collector.close();
-  }
+  ({ file: bundleFile, key } = await writeEvidenceBundle(root));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

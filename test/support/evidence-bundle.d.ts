@@ -1,0 +1,2 @@
+/** See evidence-bundle.js. */
+export function writeEvidenceBundle(dir: string): Promise<{ file: string; key: string }>;
