@@ -3,7 +3,8 @@
 // Floor: one primary-key point read of a stored hash with bare better-sqlite3.
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers';
-import { Log, SqliteStorage, loadOrCreateSignerKey } from '@provenant/ledger';
+import { Log, loadOrCreateSignerKey } from '@provenant/ledger';
+import { SqliteStorage } from '@provenant/ledger/sqlite';
 import { DEFAULT_LIMITS, LEDGER_FILE, buildApp } from '@provenant/server';
 import { Database } from './lib/sqlite.js';
 import { msSince, now, randInt, summarize } from './lib/util.js';

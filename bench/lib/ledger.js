@@ -2,7 +2,8 @@
 // (<dir>/ledger.db, <dir>/log-signer.key, <dir>/log-verifier.key), so `provenant serve` and
 // `provenant verify --data` both work on it.
 import { join } from 'node:path';
-import { Log, SqliteStorage, loadOrCreateSignerKey } from '@provenant/ledger';
+import { Log, loadOrCreateSignerKey } from '@provenant/ledger';
+import { SqliteStorage } from '@provenant/ledger/sqlite';
 import { LEDGER_FILE } from '@provenant/server';
 import { entryOf, recordGenerator } from './records.js';
 import { msSince, now } from './util.js';

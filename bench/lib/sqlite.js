@@ -1,7 +1,7 @@
 // Bare better-sqlite3, for the floors: the same driver the ledger uses, resolved from it.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { SqliteStorage } from '@provenant/ledger';
+import { SqliteStorage } from '@provenant/ledger/sqlite';
 import { ROOT, removeDir, tempDir } from './util.js';
 
 const require = createRequire(join(ROOT, 'packages', 'ledger', 'package.json'));

@@ -27,9 +27,10 @@ function loads(args: string[]): { status: number | null; stdout: string; urls: s
   return { status: r.status, stdout: r.stdout + r.stderr, urls };
 }
 
-// What only the collector, the policy engine or the MCP proxy need. The storage drivers (pg,
-// better-sqlite3) join this list once @provenant/ledger's root stops loading them.
+// What only the collector, the policy engine, the MCP proxy or a storage driver need.
 const HEAVY = [
+  /\/node_modules\/pg\//,
+  /\/node_modules\/better-sqlite3\//,
   /\/node_modules\/fastify\//,
   /\/node_modules\/@modelcontextprotocol\//,
   /\/node_modules\/@cedar-policy\//,

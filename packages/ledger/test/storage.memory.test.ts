@@ -1,7 +1,9 @@
 import { MemoryStorage } from '../src/index.js';
-import { describeStorageContract } from './storage-contract.js';
-import { describeCoverageContract } from './coverage-contract.js';
-import { describeIngestQueueContract } from './queue-contract.js';
+import {
+  describeCoverageContract,
+  describeIngestQueueContract,
+  describeStorageContract,
+} from '../src/testing/index.js';
 
 describeStorageContract('memory', async () => new MemoryStorage());
 describeCoverageContract('memory', async () => new MemoryStorage());

@@ -1,23 +1,25 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COVERAGE_FLAG } from '../src/index.js';
 import {
-  COVERAGE_FLAG,
   PostgresLease,
   PostgresStorage,
   createPostgresPool,
   migratePostgres,
-} from '../src/index.js';
+} from '../src/storage/postgres/index.js';
 import { skipPostgres, startTestPostgres } from '../../../test/support/postgres.js';
 import type { TestPostgres } from '../../../test/support/postgres.js';
-import { describeStorageContract, makeBatch } from './storage-contract.js';
 import {
   LEGACY_RECORDS,
   describeCoverageContract,
+  describeIngestQueueContract,
+  describeStorageContract,
   legacyEntries,
+  makeBatch,
+  pendingEntry,
   reference,
   sorted,
-} from './coverage-contract.js';
-import { describeIngestQueueContract, pendingEntry } from './queue-contract.js';
+} from '../src/testing/index.js';
 
 const EMPTY = { size: 0, hashes: [] };
 const skip = skipPostgres();

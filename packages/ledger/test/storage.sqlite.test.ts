@@ -2,15 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COVERAGE_FLAG, SqliteStorage } from '../src/index.js';
-import { describeStorageContract, makeBatch } from './storage-contract.js';
+import { COVERAGE_FLAG } from '../src/index.js';
+import { SqliteStorage } from '../src/storage/sqlite/index.js';
 import {
   LEGACY_RECORDS,
   describeCoverageContract,
+  describeStorageContract,
   legacyEntries,
+  makeBatch,
   reference,
   sorted,
-} from './coverage-contract.js';
+} from '../src/testing/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'provenant-sqlite-'));
 let n = 0;

@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ALG_COSIGNATURE_V1,
   Log,
   MemoryStorage,
   MemoryWitnessStore,
   Witness,
   WitnessError,
-  cosignCheckpoint,
-  cosignerKeyId,
-  cosignatureMessage,
   formatAddCheckpoint,
   generateCosignerKey,
   generateSignerKey,
   hashLeaf,
-  noteKeyId,
   openNote,
-  parseAddCheckpoint,
   parseCosignerKey,
   parseCosignerVerifierKey,
   parseSignerKey,
@@ -23,6 +17,14 @@ import {
   verifyCosignatureLine,
   verifyCosignedCheckpoint,
 } from '../src/index.js';
+import { noteKeyId } from '../src/note/index.js';
+import {
+  ALG_COSIGNATURE_V1,
+  cosignCheckpoint,
+  cosignatureMessage,
+  cosignerKeyId,
+  parseAddCheckpoint,
+} from '../src/witness/index.js';
 import type { AddCheckpointResult, PreparedEntry } from '../src/index.js';
 
 const encoder = new TextEncoder();

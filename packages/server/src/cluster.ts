@@ -1,4 +1,4 @@
-import { PostgresLease } from '@provenant/ledger';
+import { PostgresLease } from '@provenant/ledger/postgres';
 import type { IngestQueue, Log } from '@provenant/ledger';
 
 export type ClusterRole = 'sequencer' | 'follower';

@@ -1,13 +1,9 @@
 import { createServer } from 'node:net';
 import { ProvenantError } from '@provenant/core';
 import { join } from 'node:path';
-import {
-  Log,
-  PostgresStorage,
-  SqliteStorage,
-  StorageError,
-  loadOrCreateSignerKey,
-} from '@provenant/ledger';
+import { Log, StorageError, loadOrCreateSignerKey } from '@provenant/ledger';
+import { PostgresStorage } from '@provenant/ledger/postgres';
+import { SqliteStorage } from '@provenant/ledger/sqlite';
 import type { LogStorage } from '@provenant/ledger';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';

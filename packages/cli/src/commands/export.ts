@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteStorage } from '@provenant/ledger';
+import { SqliteStorage } from '@provenant/ledger/sqlite';
 import {
   DEFAULT_OTLP_ENDPOINT,
   LEDGER_FILE,

@@ -5,19 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toBase64 } from '@provenant/core';
-import {
-  LogVerificationError,
-  PostgresStorage,
-  SqliteStorage,
-  VERIFIER_KEY_FILE,
-  WitnessError,
-  parseCosignerVerifierKey,
-  parseVerifierKey,
-  verifyCosignedCheckpoint,
-  tilePath,
-  entriesPath,
-  verifyLog,
-} from '@provenant/ledger';
+import { LogVerificationError, VERIFIER_KEY_FILE, WitnessError, parseCosignerVerifierKey, parseVerifierKey, verifyCosignedCheckpoint, tilePath, entriesPath, verifyLog } from '@provenant/ledger';
+import { PostgresStorage } from '@provenant/ledger/postgres';
+import { SqliteStorage } from '@provenant/ledger/sqlite';
 import type {
   Cosignature,
   CosignerVerifierKey,

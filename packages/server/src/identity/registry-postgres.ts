@@ -1,4 +1,4 @@
-import { createPostgresPool, migratePostgres } from '@provenant/ledger';
+import { createPostgresPool, migratePostgres } from '@provenant/ledger/postgres';
 import type { Principal } from '@provenant/identity';
 import type { RegistryStore } from './registry.js';
 

@@ -1,4 +1,4 @@
-import { createPostgresPool, migratePostgres } from '@provenant/ledger';
+import { createPostgresPool, migratePostgres } from '@provenant/ledger/postgres';
 import type { Decision, PolicySetSource } from '@provenant/policy';
 import { WriteQueue } from '../identity/registry-postgres.js';
 import type { PolicyStore } from './store.js';

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { sqliteWriteError } from '@provenant/ledger';
+import { sqliteWriteError } from '@provenant/ledger/sqlite';
 import type { Decision, PolicySetSource } from '@provenant/policy';
 
 /**

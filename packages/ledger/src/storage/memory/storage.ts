@@ -1,7 +1,7 @@
-import type { NodeId } from '../merkle/index.js';
-import { COVERAGE_FLAG, bucketLifetimes, matchesCoverage } from './coverage.js';
-import type { CoverageCounts, CoverageIndex, CoverageRange } from './coverage.js';
-import { StorageError } from './errors.js';
+import type { NodeId } from '../../merkle/index.js';
+import { COVERAGE_FLAG, bucketLifetimes, matchesCoverage } from '../coverage.js';
+import type { CoverageCounts, CoverageIndex, CoverageRange } from '../coverage.js';
+import { StorageError } from '../errors.js';
 import type {
   AppendBatch,
   EntryFilter,
@@ -14,7 +14,7 @@ import type {
   QueuedEntry,
   StoredCheckpoint,
   StoredEntry,
-} from './port.js';
+} from '../port.js';
 
 /** In-memory driver: for tests and for embedding; loses everything when the process ends. */
 export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {

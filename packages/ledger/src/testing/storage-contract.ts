@@ -1,14 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  appendLeafHashes,
-  formatCheckpoint,
-  generateSignerKey,
-  hashLeaf,
-  parseSignerKey,
-  rootOfFrontier,
-  signNote,
-} from '../src/index.js';
-import type { AppendBatch, Frontier, LogStorage, NewEntry } from '../src/index.js';
+import { appendLeafHashes, hashLeaf, rootOfFrontier } from '../merkle/index.js';
+import type { Frontier } from '../merkle/index.js';
+import { formatCheckpoint, generateSignerKey, parseSignerKey, signNote } from '../note/index.js';
+import type { AppendBatch, LogStorage, NewEntry } from '../storage/port.js';
 
 const signer = parseSignerKey(generateSignerKey('contract.test/log').signerKey);
 const encoder = new TextEncoder();

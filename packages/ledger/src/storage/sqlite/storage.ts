@@ -1,13 +1,11 @@
-import { statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { NodeId } from '../merkle/index.js';
-import type { LeafSource } from '../verify/verify-log.js';
-import { COVERAGE_FLAG, bucketLifetimes, sqliteCoverageBackfill } from './coverage.js';
-import type { CoverageCounts, CoverageIndex, CoverageRange } from './coverage.js';
-import { StorageError } from './errors.js';
-import { toCheckpoint, toEntry } from './rows.js';
-import type { CheckpointRow, EntryRow } from './rows.js';
+import type { NodeId } from '../../merkle/index.js';
+import type { LeafSource } from '../../verify/verify-log.js';
+import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
+import type { CoverageCounts, CoverageIndex, CoverageRange } from '../coverage.js';
+import { StorageError } from '../errors.js';
+import { toCheckpoint, toEntry } from '../rows.js';
+import type { CheckpointRow, EntryRow } from '../rows.js';
 import type {
   AppendBatch,
   EntryFilter,
@@ -16,61 +14,9 @@ import type {
   LogStorage,
   StoredCheckpoint,
   StoredEntry,
-} from './port.js';
-
-// 2: the coverage facts columns (cov_flags, cov_lifetime, cov_instance); a version-1 file is
-// migrated when opened for writing (columns added, facts backfilled from the records).
-const SCHEMA_VERSION = '2';
-
-// Secondary indexes end in the implicit rowid (= leaf_index), so "filter, then page by leaf
-// index" is one index range scan. Partial indexes skip the NULLs that most records have.
-const DDL = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (
-  leaf_index INTEGER PRIMARY KEY,
-  id TEXT NOT NULL,
-  record TEXT NOT NULL,
-  leaf_hash BLOB NOT NULL,
-  type TEXT NOT NULL,
-  time_us INTEGER NOT NULL,
-  initiator TEXT,
-  actor TEXT,
-  task_id TEXT,
-  trace_id TEXT,
-  level TEXT NOT NULL,
-  cov_flags INTEGER,
-  cov_lifetime INTEGER,
-  cov_instance TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS entries_id ON entries(id);
-CREATE INDEX IF NOT EXISTS entries_initiator ON entries(initiator) WHERE initiator IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entries_actor ON entries(actor) WHERE actor IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entries_type ON entries(type);
-CREATE INDEX IF NOT EXISTS entries_task ON entries(task_id) WHERE task_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entries_trace ON entries(trace_id) WHERE trace_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entries_level ON entries(level);
-CREATE TABLE IF NOT EXISTS nodes (
-  level INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  hash BLOB NOT NULL,
-  PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS checkpoints (
-  size INTEGER PRIMARY KEY,
-  root_hash BLOB NOT NULL,
-  note TEXT NOT NULL
-);
-`;
-
-// Schema 2. Partial indexes: entries appended without coverage facts (normally none), and the
-// credential records whose lifetime the coverage report measures.
-const COVERAGE_DDL = `
--- entries_time (time_us, cov_flags, level): the time index, also a covering index for the
--- coverage report's counts and lists, much smaller than the table (schema 1 had (time_us)).
-CREATE INDEX IF NOT EXISTS entries_time ON entries(time_us, cov_flags, level);
-CREATE INDEX IF NOT EXISTS entries_cov_missing ON entries(time_us) WHERE cov_flags IS NULL;
-CREATE INDEX IF NOT EXISTS entries_cov_lifetime ON entries(cov_lifetime) WHERE cov_lifetime IS NOT NULL;
-`;
+} from '../port.js';
+import { LOW_SPACE_BYTES, freeBytes, sqliteWriteError } from './errors.js';
+import { COVERAGE_DDL, DDL, SCHEMA_VERSION, migrateToCoverage } from './schema.js';
 
 export interface SqliteStorageOptions {
   /** Open without write access (offline verification); the file must exist. */
@@ -520,64 +466,4 @@ function rangeSql(range: CoverageRange): { where: string; params: number[] } {
     params.push(range.toUs);
   }
   return { where, params };
-}
-
-/** Schema 1 → 2 in one transaction: coverage columns added and backfilled from the records. */
-function migrateToCoverage(db: Database.Database): void {
-  db.transaction(() => {
-    const columns = new Set(
-      (db.prepare('PRAGMA table_info(entries)').all() as { name: string }[]).map((c) => c.name),
-    );
-    for (const [name, type] of [
-      ['cov_flags', 'INTEGER'],
-      ['cov_lifetime', 'INTEGER'],
-      ['cov_instance', 'TEXT'],
-    ] as const) {
-      if (!columns.has(name)) db.exec(`ALTER TABLE entries ADD COLUMN ${name} ${type}`);
-    }
-    db.exec(sqliteCoverageBackfill('entries'));
-    db.exec(
-      'DROP INDEX IF EXISTS entries_time; CREATE INDEX entries_time ON entries(time_us, cov_flags, level)',
-    );
-    db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(SCHEMA_VERSION);
-  })();
-}
-
-/**
- * Whether a failed write means "no space": SQLITE_FULL, or an I/O error (a short write, a failed
- * fsync or -shm extension, which SQLite reports as SQLITE_IOERR_*) while the file system holding
- * the ledger has (almost) no free space. WAL checkpoints that fail for lack of space need no
- * mapping: SQLite ignores them after the commit and retries at the next one, and the WAL keeps
- * every committed frame meanwhile.
- */
-function isOutOfSpace(code: unknown, file: string): boolean {
-  if (code === 'SQLITE_FULL') return true;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_IOERR')) return false;
-  const free = freeBytes(file);
-  return free !== null && free < LOW_SPACE_BYTES;
-}
-
-const LOW_SPACE_BYTES = 1024 * 1024;
-
-/**
- * A failed write to a SQLite file (the ledger, or the registry and policy stores sharing it) as
- * a StorageError: `storage_full` when it failed for lack of space, else `storage_unavailable`.
- */
-export function sqliteWriteError(e: unknown, file: string, message: string): StorageError {
-  if (e instanceof StorageError) return e;
-  const code = (e as { code?: unknown }).code;
-  const details = { cause: (e as Error).message, sqlite_code: code };
-  return isOutOfSpace(code, file)
-    ? new StorageError('storage_full', `The disk holding ${file} is full.`, details)
-    : new StorageError('storage_unavailable', message, details);
-}
-
-/** Free bytes on the file system holding `file` (for an unprivileged writer), or null. */
-function freeBytes(file: string): number | null {
-  try {
-    const s = statfsSync(dirname(file));
-    return s.bavail * s.bsize;
-  } catch {
-    return null;
-  }
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { COVERAGE_FLAG as F, hasCoverageIndex, matchesCoverage } from '../src/index.js';
+import { COVERAGE_FLAG as F, hasCoverageIndex, matchesCoverage } from '../index.js';
 import type {
   CoverageCounts,
   CoverageFacts,
@@ -8,7 +8,7 @@ import type {
   CoverageRange,
   LogStorage,
   NewEntry,
-} from '../src/index.js';
+} from '../index.js';
 import { makeBatch } from './storage-contract.js';
 
 const LEVELS = ['verified', 'pooled', 'asserted', 'unattributed'];

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hashLeaf } from '../src/index.js';
-import type { IngestQueue, LogStorage, PendingEntry } from '../src/index.js';
+import { hashLeaf } from '../index.js';
+import type { IngestQueue, LogStorage, PendingEntry } from '../index.js';
 import { makeBatch } from './storage-contract.js';
 
 const encoder = new TextEncoder();

@@ -1,0 +1,134 @@
+import type pg from 'pg';
+import type { EnqueueOutcome, PendingEntry, QueuedEntry } from '../port.js';
+import { toBuffer } from './pool.js';
+import { LOCK_APPEND } from './schema.js';
+
+/**
+ * The ingest queue (IngestQueue) of the PostgreSQL driver: table ledger_pending, checked against
+ * ledger_entries under the append lock taken shared, so collectors enqueue side by side while
+ * the sequencer's append waits for them (and they for it).
+ */
+
+export interface PendingRow {
+  seq: number;
+  id: string;
+  record: string;
+  leaf_hash: Buffer;
+  fields: string;
+  received_us: number;
+}
+
+const PENDING_COLUMNS = 'seq, id, record, leaf_hash, fields, received_us';
+export const READ_PENDING = `SELECT ${PENDING_COLUMNS} FROM ledger_pending ORDER BY seq LIMIT $1`;
+export const GET_QUEUED = `SELECT ${PENDING_COLUMNS} FROM ledger_pending WHERE id = $1`;
+export const PENDING_COUNT = 'SELECT count(*)::bigint AS n FROM ledger_pending';
+
+/** Enqueues in one transaction on `client` (the caller rolls back and releases on failure). */
+export async function enqueueInTransaction(
+  client: pg.PoolClient,
+  entries: readonly PendingEntry[],
+  forceSyncCommit: boolean,
+): Promise<EnqueueOutcome[]> {
+  await client.query('BEGIN');
+  if (forceSyncCommit) await client.query('SET LOCAL synchronous_commit = on');
+  // Shared with other collectors, exclusive with the sequencer's append: an id checked
+  // against the log below cannot be sequenced (and leave the queue) before this commits.
+  await client.query('SELECT pg_advisory_xact_lock_shared($1)', [LOCK_APPEND.toString()]);
+  const ids = entries.map((e) => e.id);
+  const logged = await client.query<{ id: string; leaf_index: number; leaf_hash: Buffer }>(
+    'SELECT id, leaf_index, leaf_hash FROM ledger_entries WHERE id = ANY($1::text[])',
+    [ids],
+  );
+  const inLog = new Map(logged.rows.map((r) => [r.id, r]));
+  const queued = await client.query<{ id: string; leaf_hash: Buffer; received_us: number }>(
+    'SELECT id, leaf_hash, received_us FROM ledger_pending WHERE id = ANY($1::text[])',
+    [ids],
+  );
+  const inQueue = new Map<string, { leaf_hash: Uint8Array; received_us: number }>(
+    queued.rows.map((r) => [r.id, r]),
+  );
+  const outcomes: (EnqueueOutcome | null)[] = [];
+  const fresh: PendingEntry[] = [];
+  for (const e of entries) {
+    const l = inLog.get(e.id);
+    const q = inQueue.get(e.id);
+    if (l) {
+      outcomes.push(
+        sameBytes(l.leaf_hash, e.leafHash)
+          ? { status: 'logged', leafIndex: l.leaf_index }
+          : { status: 'id_conflict', leafIndex: l.leaf_index },
+      );
+    } else if (q) {
+      outcomes.push(
+        sameBytes(q.leaf_hash, e.leafHash)
+          ? { status: 'queued', duplicate: true, receivedUs: q.received_us }
+          : { status: 'id_conflict', leafIndex: null },
+      );
+    } else {
+      outcomes.push(null);
+      fresh.push(e);
+      inQueue.set(e.id, { leaf_hash: e.leafHash, received_us: e.receivedUs });
+    }
+  }
+  let inserted = new Set<string>();
+  if (fresh.length > 0) {
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO ledger_pending (id, record, leaf_hash, fields, received_us)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[])
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        fresh.map((e) => e.id),
+        fresh.map((e) => e.canonical),
+        fresh.map((e) => toBuffer(e.leafHash)),
+        fresh.map(indexFieldsJson),
+        fresh.map((e) => e.receivedUs),
+      ],
+    );
+    inserted = new Set(rows.map((r) => r.id));
+  }
+  // Ids another collector queued while this transaction ran: same content is a duplicate.
+  const raced = fresh.filter((e) => !inserted.has(e.id)).map((e) => e.id);
+  const winners = new Map<string, { leaf_hash: Buffer; received_us: number }>();
+  if (raced.length > 0) {
+    const { rows } = await client.query<{ id: string; leaf_hash: Buffer; received_us: number }>(
+      'SELECT id, leaf_hash, received_us FROM ledger_pending WHERE id = ANY($1::text[])',
+      [raced],
+    );
+    for (const r of rows) winners.set(r.id, r);
+  }
+  await client.query('COMMIT');
+  return entries.map((e, i): EnqueueOutcome => {
+    const decided = outcomes[i];
+    if (decided) return decided;
+    // (fresh holds each id once: later copies in this batch were decided above)
+    if (inserted.has(e.id)) return { status: 'queued', duplicate: false, receivedUs: e.receivedUs };
+    const w = winners.get(e.id);
+    return w && sameBytes(w.leaf_hash, e.leafHash)
+      ? { status: 'queued', duplicate: true, receivedUs: w.received_us }
+      : { status: 'id_conflict', leafIndex: null };
+  });
+}
+
+export function toQueued(r: PendingRow): QueuedEntry {
+  return {
+    ...(JSON.parse(r.fields) as Omit<
+      QueuedEntry,
+      'seq' | 'id' | 'canonical' | 'leafHash' | 'receivedUs'
+    >),
+    seq: r.seq,
+    id: r.id,
+    canonical: r.record,
+    leafHash: r.leaf_hash,
+    receivedUs: r.received_us,
+  };
+}
+
+/** The index columns of a queued entry (everything but id, bytes, hash and receive time). */
+function indexFieldsJson(e: PendingEntry): string {
+  const { id: _id, canonical: _c, leafHash: _h, receivedUs: _r, ...fields } = e;
+  return JSON.stringify(fields);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(toBuffer(a), toBuffer(b)) === 0;
+}

@@ -1,0 +1,77 @@
+import { postgresCoverageBackfill } from '../coverage.js';
+
+/**
+ * Versioned migrations, applied in order at start inside one transaction under an advisory lock
+ * (so several collectors starting at once migrate once). Index i brings the schema to i + 1.
+ *
+ * Secondary indexes end in leaf_index (SQLite's end in the implicit rowid), so "filter, then
+ * page by leaf index" is one index range scan; partial indexes skip the NULLs most records have.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE ledger_entries (
+  leaf_index BIGINT PRIMARY KEY,
+  id TEXT NOT NULL,
+  record TEXT NOT NULL,
+  leaf_hash BYTEA NOT NULL,
+  type TEXT NOT NULL,
+  time_us BIGINT NOT NULL,
+  initiator TEXT,
+  actor TEXT,
+  task_id TEXT,
+  trace_id TEXT,
+  level TEXT NOT NULL
+);
+CREATE UNIQUE INDEX ledger_entries_id ON ledger_entries (id);
+CREATE INDEX ledger_entries_initiator ON ledger_entries (initiator, leaf_index) WHERE initiator IS NOT NULL;
+CREATE INDEX ledger_entries_actor ON ledger_entries (actor, leaf_index) WHERE actor IS NOT NULL;
+CREATE INDEX ledger_entries_type ON ledger_entries (type, leaf_index);
+CREATE INDEX ledger_entries_task ON ledger_entries (task_id, leaf_index) WHERE task_id IS NOT NULL;
+CREATE INDEX ledger_entries_trace ON ledger_entries (trace_id, leaf_index) WHERE trace_id IS NOT NULL;
+CREATE INDEX ledger_entries_time ON ledger_entries (time_us, leaf_index);
+CREATE INDEX ledger_entries_level ON ledger_entries (level, leaf_index);
+CREATE TABLE ledger_nodes (
+  level SMALLINT NOT NULL,
+  idx BIGINT NOT NULL,
+  hash BYTEA NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+CREATE TABLE ledger_checkpoints (
+  size BIGINT PRIMARY KEY,
+  root_hash BYTEA NOT NULL,
+  note TEXT NOT NULL
+);
+`,
+  // The ingest queue of several collectors (IngestQueue). \`fields\` is the JSON of the entry's
+  // index columns, so the queue needs no change when ledger_entries gains one.
+  `
+CREATE TABLE ledger_pending (
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  record TEXT NOT NULL,
+  leaf_hash BYTEA NOT NULL,
+  fields TEXT NOT NULL,
+  received_us BIGINT NOT NULL
+);
+`,
+  // Coverage facts (./coverage.ts): computed at ingest, backfilled here from the records.
+  `
+ALTER TABLE ledger_entries ADD COLUMN cov_flags INTEGER, ADD COLUMN cov_lifetime DOUBLE PRECISION,
+  ADD COLUMN cov_instance TEXT;
+${postgresCoverageBackfill('ledger_entries')};
+CREATE INDEX ledger_entries_cov_missing ON ledger_entries (time_us) WHERE cov_flags IS NULL;
+CREATE INDEX ledger_entries_cov_lifetime ON ledger_entries (cov_lifetime) WHERE cov_lifetime IS NOT NULL;
+`,
+];
+
+/** The newest schema this code knows; a database at a newer version is refused. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Advisory lock keys (one 64-bit namespace per database). */
+export const LOCK_MIGRATE = 0x70726f76_0001n; // 'prov' + 1
+export const LOCK_APPEND = 0x70726f76_0002n;
+/** The advisory lock key of the sequencer lease (one per database). */
+export const LOCK_SEQUENCER = 0x70726f76_0003n;
+
+export const ENTRY_COLUMNS =
+  'leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level';

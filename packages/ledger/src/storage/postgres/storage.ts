@@ -1,0 +1,474 @@
+import type pg from 'pg';
+import type { NodeId } from '../../merkle/index.js';
+import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
+import type { CoverageCounts, CoverageIndex, CoverageRange } from '../coverage.js';
+import { StorageError } from '../errors.js';
+import { toCheckpoint, toEntry } from '../rows.js';
+import type { CheckpointRow, EntryRow } from '../rows.js';
+import type {
+  AppendBatch,
+  EntryFilter,
+  EnqueueOutcome,
+  ExistingEntry,
+  IngestQueue,
+  LogState,
+  LogStorage,
+  PendingEntry,
+  QueuedEntry,
+  StoredCheckpoint,
+  StoredEntry,
+} from '../port.js';
+import { appendError, asStorageError, closedError } from './errors.js';
+import { resolveInDoubt } from './in-doubt.js';
+import {
+  checkSchemaReadable,
+  createPostgresPool,
+  migratePostgres,
+  rollback,
+  toBuffer,
+} from './pool.js';
+import type { PostgresPoolOptions } from './pool.js';
+import {
+  GET_QUEUED,
+  PENDING_COUNT,
+  READ_PENDING,
+  enqueueInTransaction,
+  toQueued,
+} from './queue.js';
+import type { PendingRow } from './queue.js';
+import { ENTRY_COLUMNS, LOCK_APPEND, MIGRATIONS } from './schema.js';
+
+export interface PostgresStorageOptions extends PostgresPoolOptions {
+  /**
+   * How long to keep asking whether a batch whose COMMIT answer was lost is stored, ms; default
+   * 10000. Past it the append fails with outcome unknown.
+   */
+  readonly inDoubtMs?: number;
+  /**
+   * For verification: every transaction read-only (enforced by the server), no migration; a
+   * schema newer than this code is still refused.
+   */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * PostgreSQL driver (node-postgres). One append is one transaction: it takes a transaction-level
+ * advisory lock, checks the stored size, inserts every entry with one multi-row statement
+ * (arrays unnested server-side), the nodes likewise, and the checkpoint, then commits. With
+ * `synchronous_commit = on` (forced for appends where the server's default is off), COMMIT
+ * returns only after the WAL is flushed, so `append` resolves only once the batch is durable.
+ *
+ * The primary keys on leaf_index and on checkpoint size make a fork impossible even if two
+ * writers raced past the size check: the second transaction fails and stores nothing.
+ */
+export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
+  readonly kind = 'postgres';
+  private readonly pool: pg.Pool;
+  private readonly inDoubtMs: number;
+  /** The server's default is `synchronous_commit = off`: turn it on for appends. */
+  private forceSyncCommit = false;
+  private closed = false;
+
+  private constructor(pool: pg.Pool, inDoubtMs: number) {
+    this.pool = pool;
+    this.inDoubtMs = inDoubtMs;
+  }
+
+  /** Connects, applies pending migrations, and refuses a database of a newer schema. */
+  static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
+    const pool = createPostgresPool(url, options);
+    const storage = new PostgresStorage(pool, options.inDoubtMs ?? 10_000);
+    try {
+      if (options.readOnly) {
+        await checkSchemaReadable(pool, MIGRATIONS.length, 'ledger');
+        return storage;
+      }
+      await migratePostgres(pool, MIGRATIONS, 'ledger');
+      const { rows } = await pool.query<{ s: string }>(
+        "SELECT current_setting('synchronous_commit') AS s",
+      );
+      storage.forceSyncCommit = rows[0]?.s === 'off';
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw asStorageError(e, 'Cannot open the PostgreSQL ledger.');
+    }
+    return storage;
+  }
+
+  async readState(): Promise<LogState> {
+    const { rows } = await this.query<{ n: number | null } & Partial<CheckpointRow>>(
+      `SELECT (SELECT max(leaf_index) FROM ledger_entries) AS n, c.size, c.root_hash, c.note
+         FROM (SELECT 1) AS one
+         LEFT JOIN LATERAL (SELECT size, root_hash, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1) AS c ON true`,
+    );
+    const row = rows[0];
+    const n = row?.n;
+    return {
+      size: n === null || n === undefined ? 0 : n + 1,
+      checkpoint:
+        row && row.size !== null && row.size !== undefined
+          ? { size: row.size, rootHash: row.root_hash!, note: row.note! }
+          : null,
+    };
+  }
+
+  async append(batch: AppendBatch): Promise<void> {
+    if (this.closed) throw closedError();
+    const client = await this.checkout();
+    let broken = false;
+    let committing = false;
+    let inDoubt: Error | null = null;
+    try {
+      await client.query('BEGIN');
+      // An acknowledgement means durable: never let a server default of "off" weaken that.
+      if (this.forceSyncCommit) await client.query('SET LOCAL synchronous_commit = on');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_APPEND.toString()]);
+      const { rows } = await client.query<{ n: number | null }>(
+        'SELECT max(leaf_index) AS n FROM ledger_entries',
+      );
+      const stored = (rows[0]?.n ?? -1) + 1;
+      if (stored !== batch.fromSize) {
+        throw new StorageError(
+          'storage_conflict',
+          `Batch built on size ${batch.fromSize} but the log has ${stored} entries.`,
+        );
+      }
+      const es = batch.entries;
+      if (es.length > 0) {
+        await client.query(
+          `INSERT INTO ledger_entries (${ENTRY_COLUMNS}, cov_flags, cov_lifetime, cov_instance)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::text[],
+             $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+             $12::integer[], $13::float8[], $14::text[])`,
+          [
+            es.map((e) => e.leafIndex),
+            es.map((e) => e.id),
+            es.map((e) => e.canonical),
+            es.map((e) => toBuffer(e.leafHash)),
+            es.map((e) => e.type),
+            es.map((e) => e.timeUs),
+            es.map((e) => e.initiator),
+            es.map((e) => e.actor),
+            es.map((e) => e.taskId),
+            es.map((e) => e.traceId),
+            es.map((e) => e.level),
+            es.map((e) => e.coverage?.flags ?? null),
+            es.map((e) => e.coverage?.lifetimeSec ?? null),
+            es.map((e) => e.coverage?.instance ?? null),
+          ],
+        );
+      }
+      const ns = batch.nodes;
+      if (ns.length > 0) {
+        await client.query(
+          `INSERT INTO ledger_nodes (level, idx, hash)
+           SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
+          [ns.map((n) => n.level), ns.map((n) => n.index), ns.map((n) => toBuffer(n.hash))],
+        );
+      }
+      const c = batch.checkpoint;
+      // A batch that only takes queued duplicates out of the queue keeps the current checkpoint.
+      if (es.length > 0 || c.size !== batch.fromSize) {
+        await client.query(
+          // No upsert: one size has one checkpoint, ever (a second is a conflict, never a fork).
+          'INSERT INTO ledger_checkpoints (size, root_hash, note) VALUES ($1, $2, $3)',
+          [c.size, toBuffer(c.rootHash), c.note],
+        );
+      }
+      const dequeue = batch.dequeue ?? [];
+      if (dequeue.length > 0) {
+        const { rowCount } = await client.query(
+          'DELETE FROM ledger_pending WHERE seq = ANY($1::bigint[])',
+          [dequeue],
+        );
+        if (rowCount !== dequeue.length) {
+          throw new StorageError(
+            'storage_conflict',
+            'Some queued entries of this batch were already sequenced by another writer.',
+          );
+        }
+      }
+      committing = true;
+      await client.query('COMMIT');
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      if (committing && !/^(23|40)/.test(code)) {
+        // The connection failed during COMMIT: the batch may or may not be stored. Find out
+        // below (the checkpoint row is in the same transaction), so the log never acknowledges
+        // a batch that is not stored nor loses track of one that is.
+        broken = true;
+        inDoubt = e as Error;
+      } else {
+        broken = await rollback(client);
+        throw appendError(e);
+      }
+    } finally {
+      client.release(broken);
+    }
+    if (inDoubt) {
+      await resolveInDoubt(this.pool, batch, inDoubt, this.inDoubtMs, () => this.closed);
+    }
+  }
+
+  /** A pooled connection for a transaction; storage_unavailable when none can be had. */
+  private async checkout(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      throw asStorageError(e, 'The PostgreSQL ledger is unavailable.');
+    }
+  }
+
+  async findExisting(ids: readonly string[]): Promise<Map<string, ExistingEntry>> {
+    const found = new Map<string, ExistingEntry>();
+    if (ids.length === 0) return found;
+    const { rows } = await this.query<{ id: string; leaf_index: number; leaf_hash: Buffer }>(
+      'SELECT id, leaf_index, leaf_hash FROM ledger_entries WHERE id = ANY($1::text[])',
+      [ids],
+    );
+    for (const r of rows) found.set(r.id, { leafIndex: r.leaf_index, leafHash: r.leaf_hash });
+    return found;
+  }
+
+  async getEntryById(id: string): Promise<StoredEntry | null> {
+    const { rows } = await this.query<EntryRow>(
+      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? toEntry(rows[0]) : null;
+  }
+
+  async getEntries(start: number, count: number): Promise<StoredEntry[]> {
+    const { rows } = await this.query<EntryRow>(
+      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries
+        WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index`,
+      [start, start + count],
+    );
+    return rows.map(toEntry);
+  }
+
+  async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
+    if (ids.length === 0) return [];
+    const leaves: number[] = [];
+    const levels: number[] = [];
+    const indices: number[] = [];
+    for (const { level, index } of ids) {
+      if (level === 0) leaves.push(index);
+      else {
+        levels.push(level);
+        indices.push(index);
+      }
+    }
+    const { rows } = await this.query<{ l: number; i: number; h: Buffer }>(
+      `SELECT 0 AS l, leaf_index AS i, leaf_hash AS h FROM ledger_entries
+        WHERE leaf_index = ANY($1::bigint[])
+       UNION ALL
+       SELECT n.level, n.idx, n.hash FROM ledger_nodes n
+         JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
+           ON n.level = w.level AND n.idx = w.idx`,
+      [leaves, levels, indices],
+    );
+    const byKey = new Map<string, Buffer>();
+    for (const r of rows) byKey.set(`${r.l}/${r.i}`, r.h);
+    return ids.map(({ level, index }) => {
+      const h = byKey.get(`${level}/${index}`);
+      if (!h) {
+        throw new StorageError('storage_corrupt', `No stored hash for node ${level}/${index}.`);
+      }
+      return h;
+    });
+  }
+
+  async getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]> {
+    const { rows } = await this.query<{ i: number; h: Buffer }>(
+      level === 0
+        ? `SELECT leaf_index AS i, leaf_hash AS h FROM ledger_entries
+            WHERE leaf_index >= $2 AND leaf_index < $3 AND $1::int = 0 ORDER BY leaf_index`
+        : `SELECT idx AS i, hash AS h FROM ledger_nodes
+            WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+      [level, start, start + count],
+    );
+    // Stop at the first gap so callers never get hashes out of position.
+    const out: Uint8Array[] = [];
+    for (const row of rows) {
+      if (row.i !== start + out.length) break;
+      out.push(row.h);
+    }
+    return out;
+  }
+
+  async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {
+    const params: (string | number)[] = [filter.afterLeafIndex ?? -1];
+    const where: string[] = ['leaf_index > $1'];
+    const add = (sql: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      params.push(value);
+      where.push(`${sql} $${params.length}`);
+    };
+    add('initiator =', filter.initiator);
+    add('actor =', filter.actor);
+    add('type =', filter.type);
+    add('task_id =', filter.taskId);
+    add('trace_id =', filter.traceId);
+    add('level =', filter.level);
+    add('time_us >=', filter.fromUs);
+    add('time_us <', filter.toUs);
+    const c = filter.coverage;
+    if (c !== undefined) {
+      where.push('cov_flags IS NOT NULL');
+      if (c.flagsAll !== undefined) {
+        params.push(c.flagsAll);
+        where.push(`(cov_flags & $${params.length}) = $${params.length}`);
+      }
+      if (c.flagsNone !== undefined) {
+        params.push(c.flagsNone);
+        where.push(`(cov_flags & $${params.length}) = 0`);
+      }
+      if (c.levels !== undefined) {
+        params.push(JSON.stringify(c.levels));
+        where.push(`level IN (SELECT jsonb_array_elements_text($${params.length}::jsonb))`);
+      }
+      if (c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined)
+        where.push('cov_lifetime IS NOT NULL');
+      add('cov_lifetime >', c.lifetimeGtSec);
+      add('cov_lifetime <=', c.lifetimeLeSec);
+    }
+    params.push(filter.limit);
+    const { rows } = await this.query<EntryRow>(
+      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE ${where.join(' AND ')}
+        ORDER BY leaf_index LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toEntry);
+  }
+
+  async lacksCoverageFacts(range: CoverageRange): Promise<boolean> {
+    const { where, params } = pgRange(range);
+    const { rows } = await this.query(
+      `SELECT 1 FROM ledger_entries WHERE cov_flags IS NULL${where} LIMIT 1`,
+      params,
+    );
+    return rows.length > 0;
+  }
+
+  async coverageCounts(
+    range: CoverageRange,
+    lifetimeBoundsSec: readonly number[],
+  ): Promise<CoverageCounts> {
+    const { where, params } = pgRange(range);
+    const w = where === '' ? '' : ` WHERE ${where.slice(5)}`;
+    const [byFlags, lifetimes, pooled] = await Promise.all([
+      this.query<{ f: number | null; level: string; n: number }>(
+        `SELECT cov_flags AS f, level, count(*) AS n FROM ledger_entries${w} GROUP BY cov_flags, level`,
+        params,
+      ),
+      this.query<{ s: number; n: number }>(
+        `SELECT cov_lifetime AS s, count(*) AS n FROM ledger_entries
+          WHERE cov_lifetime IS NOT NULL${where} GROUP BY cov_lifetime`,
+        params,
+      ),
+      this.query<{ actor: string; records: number; instances: number; tasks: number }>(
+        `SELECT actor, count(*) AS records, count(DISTINCT cov_instance) AS instances,
+                count(DISTINCT task_id) AS tasks
+           FROM ledger_entries
+          WHERE level = 'pooled' AND actor IS NOT NULL AND (cov_flags & ${COVERAGE_FLAG.action}) <> 0${where}
+          GROUP BY actor`,
+        params,
+      ),
+    ]);
+    let records = 0;
+    const groups: { flags: number; level: string; count: number }[] = [];
+    for (const r of byFlags.rows) {
+      records += r.n;
+      if (r.f !== null && (r.f & COVERAGE_FLAG.action) !== 0)
+        groups.push({ flags: r.f, level: r.level, count: r.n });
+    }
+    return {
+      records,
+      groups,
+      lifetimes: bucketLifetimes(lifetimes.rows, lifetimeBoundsSec),
+      pooled: pooled.rows,
+    };
+  }
+
+  async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
+    const { rows } = await this.query<CheckpointRow>(
+      'SELECT size, root_hash, note FROM ledger_checkpoints WHERE size = $1',
+      [size],
+    );
+    return rows[0] ? toCheckpoint(rows[0]) : null;
+  }
+
+  async health(): Promise<{ ok: boolean; detail?: string }> {
+    if (this.closed) return { ok: false, detail: 'closed' };
+    try {
+      await this.pool.query('SELECT 1');
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, detail: (e as Error).message };
+    }
+  }
+
+  async enqueue(entries: readonly PendingEntry[]): Promise<EnqueueOutcome[]> {
+    if (this.closed) throw closedError();
+    if (entries.length === 0) return [];
+    const client = await this.checkout();
+    let broken = false;
+    try {
+      return await enqueueInTransaction(client, entries, this.forceSyncCommit);
+    } catch (e) {
+      broken = await rollback(client);
+      throw asStorageError(e, 'The PostgreSQL ledger refused the write.');
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async readPending(limit: number): Promise<QueuedEntry[]> {
+    const { rows } = await this.query<PendingRow>(READ_PENDING, [limit]);
+    return rows.map(toQueued);
+  }
+
+  async getQueued(id: string): Promise<QueuedEntry | null> {
+    const { rows } = await this.query<PendingRow>(GET_QUEUED, [id]);
+    return rows[0] ? toQueued(rows[0]) : null;
+  }
+
+  async pendingCount(): Promise<number> {
+    const { rows } = await this.query<{ n: number }>(PENDING_COUNT);
+    return rows[0]?.n ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private async query<R extends pg.QueryResultRow>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw closedError();
+    try {
+      return await this.pool.query<R>(sql, params as unknown[] | undefined);
+    } catch (e) {
+      throw asStorageError(e, 'The PostgreSQL ledger query failed.');
+    }
+  }
+}
+
+/** AND-terms (each starting with " AND ") and parameters of a coverage time range. */
+function pgRange(range: CoverageRange): { where: string; params: number[] } {
+  let where = '';
+  const params: number[] = [];
+  if (range.fromUs !== undefined) {
+    params.push(range.fromUs);
+    where += ` AND time_us >= $${params.length}`;
+  }
+  if (range.toUs !== undefined) {
+    params.push(range.toUs);
+    where += ` AND time_us < $${params.length}`;
+  }
+  return { where, params };
+}

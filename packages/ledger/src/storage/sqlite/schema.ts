@@ -1,0 +1,77 @@
+import type Database from 'better-sqlite3';
+import { sqliteCoverageBackfill } from '../coverage.js';
+
+// 2: the coverage facts columns (cov_flags, cov_lifetime, cov_instance); a version-1 file is
+// migrated when opened for writing (columns added, facts backfilled from the records).
+export const SCHEMA_VERSION = '2';
+
+// Secondary indexes end in the implicit rowid (= leaf_index), so "filter, then page by leaf
+// index" is one index range scan. Partial indexes skip the NULLs that most records have.
+export const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+  leaf_index INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  record TEXT NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  type TEXT NOT NULL,
+  time_us INTEGER NOT NULL,
+  initiator TEXT,
+  actor TEXT,
+  task_id TEXT,
+  trace_id TEXT,
+  level TEXT NOT NULL,
+  cov_flags INTEGER,
+  cov_lifetime INTEGER,
+  cov_instance TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_id ON entries(id);
+CREATE INDEX IF NOT EXISTS entries_initiator ON entries(initiator) WHERE initiator IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_actor ON entries(actor) WHERE actor IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_type ON entries(type);
+CREATE INDEX IF NOT EXISTS entries_task ON entries(task_id) WHERE task_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_trace ON entries(trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_level ON entries(level);
+CREATE TABLE IF NOT EXISTS nodes (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  size INTEGER PRIMARY KEY,
+  root_hash BLOB NOT NULL,
+  note TEXT NOT NULL
+);
+`;
+
+// Schema 2. Partial indexes: entries appended without coverage facts (normally none), and the
+// credential records whose lifetime the coverage report measures.
+export const COVERAGE_DDL = `
+-- entries_time (time_us, cov_flags, level): the time index, also a covering index for the
+-- coverage report's counts and lists, much smaller than the table (schema 1 had (time_us)).
+CREATE INDEX IF NOT EXISTS entries_time ON entries(time_us, cov_flags, level);
+CREATE INDEX IF NOT EXISTS entries_cov_missing ON entries(time_us) WHERE cov_flags IS NULL;
+CREATE INDEX IF NOT EXISTS entries_cov_lifetime ON entries(cov_lifetime) WHERE cov_lifetime IS NOT NULL;
+`;
+
+/** Schema 1 → 2 in one transaction: coverage columns added and backfilled from the records. */
+export function migrateToCoverage(db: Database.Database): void {
+  db.transaction(() => {
+    const columns = new Set(
+      (db.prepare('PRAGMA table_info(entries)').all() as { name: string }[]).map((c) => c.name),
+    );
+    for (const [name, type] of [
+      ['cov_flags', 'INTEGER'],
+      ['cov_lifetime', 'INTEGER'],
+      ['cov_instance', 'TEXT'],
+    ] as const) {
+      if (!columns.has(name)) db.exec(`ALTER TABLE entries ADD COLUMN ${name} ${type}`);
+    }
+    db.exec(sqliteCoverageBackfill('entries'));
+    db.exec(
+      'DROP INDEX IF EXISTS entries_time; CREATE INDEX entries_time ON entries(time_us, cov_flags, level)',
+    );
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(SCHEMA_VERSION);
+  })();
+}
