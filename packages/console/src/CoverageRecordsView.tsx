@@ -1,3 +1,4 @@
+import { isActionRecord } from '@provenant/core/vocabulary';
 import { getJson } from './api.ts';
 import { useLoad } from './useLoad.ts';
 
@@ -20,8 +21,6 @@ interface Page {
   records: RecordRef[];
   next_after: string | null;
 }
-
-const ACTION_TYPES = new Set(['tool.called', 'action.performed']);
 
 /** The console address of a coverage measure's records, from the report's API `href`. */
 export function recordsHash(href: string | undefined): string | undefined {
@@ -77,7 +76,7 @@ export function CoverageRecordsView({ query }: { query: string }) {
                     <td>{r.level}</td>
                     <td>{r.actor ?? '—'}</td>
                     <td>
-                      {ACTION_TYPES.has(r.type) || r.action ? (
+                      {isActionRecord({ type: r.type, action: r.action ?? undefined }) ? (
                         <a href={`#/provenance/${encodeURIComponent(r.id)}`}>{r.action ?? r.id}</a>
                       ) : (
                         (r.action ?? '—')

@@ -1,3 +1,4 @@
+import { isActionRecord } from '@provenant/core/vocabulary';
 import { useState } from 'react';
 import { getJson } from './api.ts';
 import { useLoad } from './useLoad.ts';
@@ -26,8 +27,6 @@ const FILTERS = [
 ] as const;
 
 const LEVELS = ['', 'verified', 'pooled', 'asserted', 'unattributed'];
-
-const ACTION_TYPES = new Set(['tool.called', 'action.performed']);
 
 export function EventsView({ query }: { query: string }) {
   const params = new URLSearchParams(query);
@@ -122,7 +121,7 @@ export function EventsView({ query }: { query: string }) {
                   <td>{e.integrity?.leaf_index}</td>
                   <td>{e.time}</td>
                   <td>
-                    {ACTION_TYPES.has(e.type) || (e.action && e.outcome) ? (
+                    {isActionRecord(e) ? (
                       <a href={`#/provenance/${e.id}`} title="Provenance of this action">
                         {e.type}
                       </a>

@@ -2,6 +2,7 @@
  * The rules of RFC 8693 token exchange, as a pure function: given a verified subject credential
  * and the authenticated new actor, what may be granted — or which rule refuses.
  */
+import { MAX_CREDENTIAL_LIFETIME_SEC } from '@provenant/core';
 import { DelegationError } from './errors.js';
 import { normalizeScopes } from './lib/scope.js';
 import type { Principal, PrincipalDirectory } from './principals.js';
@@ -19,11 +20,11 @@ export interface ExchangePolicy {
 }
 
 /** The hard ceiling on any credential's lifetime, whatever is configured. */
-export const MAX_CREDENTIAL_LIFETIME_SEC = 3600;
+export { MAX_CREDENTIAL_LIFETIME_SEC };
 
 export const DEFAULT_EXCHANGE_POLICY: Readonly<ExchangePolicy> = Object.freeze({
   defaultLifetimeSec: 300,
-  maxLifetimeSec: 3600,
+  maxLifetimeSec: MAX_CREDENTIAL_LIFETIME_SEC,
   maxChainDepth: 4,
 });
 

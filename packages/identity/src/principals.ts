@@ -2,14 +2,18 @@
  * Principals: who can initiate, act or be acted for (DESIGN.md "Identity model"), their ids,
  * and the directory the other modules look them up in.
  */
-import { PRINCIPAL_KINDS } from '@provenant/core';
+import {
+  PRINCIPAL_ID_PREFIXES,
+  PRINCIPAL_KINDS,
+  impliedKind,
+  type PrincipalKind,
+} from '@provenant/core';
 import type { JWK } from 'jose';
 import { PrincipalError } from './errors.js';
 import { algOfPublicJwk } from './lib/jwk.js';
 import { normalizeScopes } from './lib/scope.js';
 
-export { PRINCIPAL_KINDS };
-export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
+export { PRINCIPAL_KINDS, impliedKind, type PrincipalKind };
 
 /** The kinds that authenticate with their own key pair (RFC 7523 client assertions). */
 export const WORKLOAD_KINDS: readonly PrincipalKind[] = [
@@ -98,13 +102,6 @@ const AGENT_DEFINITION = /^[A-Za-z0-9._@+-]+$/;
 // eslint-disable-next-line no-control-regex -- control characters are what this refuses
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-const PREFIX_KINDS: Record<string, readonly PrincipalKind[]> = {
-  'user:': ['human'],
-  'workflow:': ['workflow'],
-  'service:': ['service'],
-  'sa:': ['service_account'],
-};
-
 /**
  * Why `id` is not a principal id, or undefined when it is one. Forms: `user:<id>`,
  * `workflow:<id>`, `service:<id>`, `sa:<id>` (local ids of letters, digits and `._~@+-`),
@@ -114,7 +111,7 @@ const PREFIX_KINDS: Record<string, readonly PrincipalKind[]> = {
 export function principalIdProblem(id: unknown): string | undefined {
   if (typeof id !== 'string' || id.length === 0) return 'must be a non-empty string';
   if (id.length > MAX_ID) return `must be at most ${MAX_ID} characters`;
-  for (const prefix of Object.keys(PREFIX_KINDS)) {
+  for (const prefix of Object.keys(PRINCIPAL_ID_PREFIXES)) {
     if (id.startsWith(prefix)) {
       return LOCAL_ID.test(id.slice(prefix.length))
         ? undefined
@@ -175,16 +172,6 @@ export function agentInstanceId(trustDomain: string, agent: string, instance: st
   return id;
 }
 
-/** The kind an id's form implies when it is not registered: what attribution falls back to. */
-export function impliedKind(id: string): PrincipalKind | undefined {
-  for (const [prefix, kinds] of Object.entries(PREFIX_KINDS)) {
-    if (id.startsWith(prefix)) return kinds[0];
-  }
-  if (id.startsWith('https://') || id.startsWith('http://')) return 'human';
-  if (/^spiffe:\/\/[^/]+\/agent\/[^/]+\/instance\/[^/]+$/.test(id)) return 'agent_instance';
-  return undefined;
-}
-
 const KNOWN_FIELDS = new Set([
   'id',
   'kind',
@@ -228,11 +215,11 @@ export function parsePrincipal(input: unknown): Principal {
   const idProblem = principalIdProblem(id);
   if (idProblem !== undefined) throw new PrincipalError('id', `id ${idProblem}.`);
   const principalId = id as string;
-  const impliedKinds = Object.entries(PREFIX_KINDS).find(([p]) => principalId.startsWith(p))?.[1];
-  const isOidc = principalId.startsWith('https://') || principalId.startsWith('http://');
+  // A local-id prefix or an OIDC id fixes the kind; a SPIFFE id names any workload, never a human.
+  const implied = impliedKind(principalId);
+  const fixed = principalId.startsWith('spiffe://') ? undefined : implied;
   if (
-    (impliedKinds !== undefined && !impliedKinds.includes(k)) ||
-    (isOidc && k !== 'human') ||
+    (fixed !== undefined && fixed !== k) ||
     (principalId.startsWith('spiffe://') && k === 'human')
   ) {
     throw new PrincipalError('kind', `kind ${k} does not fit the id ${principalId.slice(0, 200)}.`);

@@ -35,14 +35,7 @@ export type { ParsedTilePath, TileErrorCode } from './tiles/path.js';
 // The storage port, its in-memory driver and the coverage index.
 export type * from './storage/port.js';
 export { hasIngestQueue } from './storage/port.js';
-export {
-  COVERAGE_ACTION_TYPES,
-  COVERAGE_CREDENTIAL_TYPES,
-  COVERAGE_FLAG,
-  COVERAGE_WITNESS_TYPES,
-  hasCoverageIndex,
-  matchesCoverage,
-} from './storage/coverage.js';
+export { COVERAGE_FLAG, hasCoverageIndex, matchesCoverage } from './storage/coverage.js';
 export type {
   CoverageCounts,
   CoverageFacts,

@@ -5,7 +5,7 @@
  * caller's to describe.
  */
 import type { JsonValue } from '@provenant/core';
-import { impliedKind } from '@provenant/identity';
+import { impliedKind } from '@provenant/core';
 import type { PrincipalDirectory, PrincipalKind, VerifiedCredential } from '@provenant/identity';
 import type { CedarEntity, DecisionRequest, EntityUid } from './engine.js';
 

@@ -15,6 +15,7 @@ import type {
   Principal,
 } from '@provenant/core';
 import { digestOf } from '@provenant/core';
+import { recordedKind } from '@provenant/core/vocabulary';
 import { newId } from './lib/ids.js';
 import { storage, type WorkContext } from './context.js';
 import { Delivery, type DeliveryStats, type OverflowPolicy } from './delivery/delivery.js';
@@ -27,7 +28,7 @@ import {
 } from './errors.js';
 import { IssuerClient, checkIdentity, readIdentityFile, type AgentIdentity } from './lib/auth.js';
 import { DecisionCache, remotePdp, type Decision, type Pdp } from './lib/decisions.js';
-import { actorOf, decodeCredential, kindOfId } from './lib/principal.js';
+import { actorOf, decodeCredential } from './lib/principal.js';
 import { redact, safeDigest } from './lib/redact.js';
 import { activeSpan, setAttributes } from './trace/otel.js';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from './trace/traceparent.js';
@@ -277,7 +278,7 @@ class RecorderImpl implements Recorder {
     const trace: TraceParent = span
       ? { traceId: span.spanContext().traceId, spanId: span.spanContext().spanId, sampled: true }
       : (incoming ?? { traceId: newTraceId(), spanId: newSpanId(), sampled: true });
-    const initiator: Principal = { id: credential.subject, kind: kindOfId(credential.subject) };
+    const initiator: Principal = { id: credential.subject, kind: recordedKind(credential.subject) };
     // Ids in the order the records are made: prompt first, then the invocation.
     const promptId = options.prompt !== undefined ? newId() : undefined;
     const ctx: WorkContext = {

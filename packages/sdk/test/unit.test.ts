@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Spool } from '../src/delivery/spool.js';
 import { Delivery } from '../src/delivery/delivery.js';
 import { redact } from '../src/lib/redact.js';
-import { actorOf, kindOfId } from '../src/lib/principal.js';
+import { actorOf } from '../src/lib/principal.js';
 import {
   formatTraceparent,
   parseTraceparent,
@@ -171,9 +171,9 @@ describe('helpers', () => {
   });
 
   it('reads principal kinds and agent names from ids', () => {
-    expect(kindOfId('user:alice')).toBe('human');
-    expect(kindOfId('workflow:nightly')).toBe('workflow');
-    expect(kindOfId('sa:ci-bot')).toBe('service_account');
+    expect(actorOf('user:alice').kind).toBe('human');
+    expect(actorOf('workflow:nightly').kind).toBe('workflow');
+    expect(actorOf('sa:ci-bot').kind).toBe('service_account');
     expect(
       actorOf('spiffe://acme.test/agent/researcher/instance/7f3a', { version: '2.1.0' }),
     ).toEqual({

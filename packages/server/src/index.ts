@@ -6,7 +6,7 @@ export { DEFAULT_LIMITS } from './context.js';
 export type { CollectorContext, CollectorLimits } from './context.js';
 export { WIRE_ERRORS, RequestError, toWireError } from './errors.js';
 export type { WireErrorCode } from './errors.js';
-export { prepareRecord, timeToMicros, MAX_CANONICAL_RECORD_BYTES } from './ingest/prepare.js';
+export { prepareRecord, timeToMicros } from './ingest/prepare.js';
 export { recordWithIntegrity } from './routes/records.js';
 export {
   IdentityService,
@@ -23,12 +23,10 @@ export { ADMIN_TOKEN_FILE } from './identity/admin.js';
 export {
   CoverageAccumulator,
   coverageReport,
-  classesOf,
-  coverageFacts,
   measureEntries,
   MEASURES,
 } from './investigate/coverage.js';
-export type { CoverageReport, RecordRef, ActionClass } from './investigate/coverage.js';
+export type { CoverageReport, RecordRef } from './investigate/coverage.js';
 export { provenanceOf } from './investigate/provenance.js';
 export type { ProvenanceAnswer } from './investigate/provenance.js';
 export { buildTraceTree, renderTraceTree } from './investigate/trace.js';

@@ -8,9 +8,9 @@ import { Log, MemoryStorage, parseSignerKey } from '@provenant/ledger';
 import { SqliteStorage } from '@provenant/ledger/sqlite';
 import type { LogStorage } from '@provenant/ledger';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, buildApp, classesOf } from '../src/index.js';
+import { actionClassesOf, isActionRecord } from '@provenant/core';
+import { DEFAULT_LIMITS, buildApp } from '../src/index.js';
 import type { CoverageReport } from '../src/index.js';
-import { isAction } from '../src/investigate/coverage.js';
 import { prepareOwnRecord } from '../src/ingest/prepare.js';
 import { KEYS, record } from './helpers.js';
 
@@ -130,10 +130,10 @@ function expected(
         r.id,
       );
     }
-    if (!isAction(r)) continue;
+    if (!isActionRecord(r)) continue;
     add('actions', r.id);
     const decided = r.policy?.decision_id !== undefined;
-    for (const c of classesOf(r)) {
+    for (const c of actionClassesOf(r)) {
       add(`by_class.${c}.total`, r.id);
       add(`by_class.${c}.${level}`, r.id);
     }

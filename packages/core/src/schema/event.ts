@@ -4,37 +4,19 @@
  * crosses before anything else trusts it.
  */
 import * as z from 'zod';
-import { UUID_PATTERN } from '../ids/uuidv7.js';
+import { UUID_PATTERN } from '../ids/uuid-pattern.js';
+import {
+  ATTRIBUTION_LEVELS,
+  CAUSE_KINDS,
+  EVENT_SCHEMA,
+  PRINCIPAL_KINDS,
+} from '../vocabulary/kinds.js';
+import { MAX_RECORD_BYTES } from '../vocabulary/limits.js';
 import { hasLoneSurrogate } from '../lib/unicode.js';
 import { describeIssue } from '../lib/describe-issue.js';
 import { checkJsonBounds, type JsonBounds } from './json-bounds.js';
 
-export const EVENT_SCHEMA = 'provenant.event/v1';
-
-/**
- * Largest canonical (RFC 8785) encoding of one record, in bytes. Parsing works on values, not
- * bytes, so this is enforced by whoever holds the bytes: the collector on each ingested record.
- */
-export const MAX_RECORD_BYTES = 65_536;
-
-/** From strongest to weakest; see DESIGN.md "Attribution levels". */
-export const ATTRIBUTION_LEVELS = ['verified', 'pooled', 'asserted', 'unattributed'] as const;
-
-export const PRINCIPAL_KINDS = [
-  'human',
-  'agent',
-  'agent_instance',
-  'service',
-  'workflow',
-  'service_account',
-] as const;
-
-export const CAUSE_KINDS = [
-  'human_prompt',
-  'agent_decision',
-  'delegation',
-  'workflow_trigger',
-] as const;
+export { ATTRIBUTION_LEVELS, CAUSE_KINDS, EVENT_SCHEMA, MAX_RECORD_BYTES, PRINCIPAL_KINDS };
 
 /** Limits on `action.args`, checked before the schema runs (JSON Schema cannot say them all). */
 export const ARGS_BOUNDS: Readonly<JsonBounds> = { maxDepth: 16, maxArray: 1000, maxKeys: 1000 };
@@ -300,7 +282,7 @@ export type PolicyRef = z.infer<typeof policyRefSchema>;
 export type Outcome = z.infer<typeof outcomeSchema>;
 export type TraceContext = z.infer<typeof traceContextSchema>;
 export type Attribution = z.infer<typeof attributionSchema>;
-export type AttributionLevel = (typeof ATTRIBUTION_LEVELS)[number];
+export type { AttributionLevel } from '../vocabulary/kinds.js';
 export type Integrity = z.infer<typeof integritySchema>;
 
 export type EventParseErrorCode =

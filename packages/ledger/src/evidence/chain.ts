@@ -1,4 +1,4 @@
-import type { EventRecord } from '@provenant/core';
+import { isGrantRecord, type EventRecord } from '@provenant/core';
 
 /**
  * The chain of responsibility of one action, joined from the three witnesses' records: the
@@ -46,8 +46,6 @@ export const DEFAULT_CHAIN_OPTIONS: ChainOptions = {
   skewSec: 30,
 };
 
-const GRANT_TYPES = new Set(['credential.issued', 'delegation.granted']);
-
 /**
  * The attribution reasons the collector gives its own witness records. Attribution is set by
  * the collector at ingest and never taken from input, so a producer cannot forge a record that
@@ -85,7 +83,7 @@ export function joinChain(
 ): ProvenanceChain {
   const grantsByJti = new Map<string, EventRecord>();
   for (const r of candidates) {
-    if (GRANT_TYPES.has(r.type) && r.credential && byIssuer(r, options)) {
+    if (isGrantRecord(r) && r.credential && byIssuer(r, options)) {
       if (!grantsByJti.has(r.credential.jti)) grantsByJti.set(r.credential.jti, r);
     }
   }

@@ -1,3 +1,4 @@
+import { equalBytes } from '@provenant/core';
 import {
   appendLeafHashes,
   assemble,
@@ -541,8 +542,4 @@ function signCheckpoint(signer: NoteSignerKey, size: number, rootHash: Uint8Arra
   ]);
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export { equalBytes };

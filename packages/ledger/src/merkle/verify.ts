@@ -1,6 +1,7 @@
+import { equalBytes } from '@provenant/core';
 import { MerkleError } from './errors.js';
 import { HASH_SIZE, hashChildren } from './hash.js';
-import { bytesEqual, toSafeIndex } from './int.js';
+import { toSafeIndex } from './int.js';
 
 // RFC 9162 §2.1.3.2 and §2.1.4.2 verification. Sizes and indices may be given as bigint (as
 // parsed from untrusted input) and must be safe non-negative integers; anything else fails.
@@ -104,7 +105,7 @@ export function verifyInclusion(
 ): void {
   const computed = rootFromInclusionProof(leafHash, leafIndex, treeSize, proof);
   checkHash(root, 'root hash');
-  if (!bytesEqual(computed, root)) {
+  if (!equalBytes(computed, root)) {
     throw new MerkleError('root_mismatch', 'The inclusion proof does not lead to the root hash.');
   }
 }
@@ -145,7 +146,7 @@ export function verifyConsistency(
     if (proof.length !== 0) {
       throw new MerkleError('invalid_proof', 'Equal tree sizes need an empty consistency proof.');
     }
-    if (!bytesEqual(root1, root2)) {
+    if (!equalBytes(root1, root2)) {
       throw new MerkleError('root_mismatch', 'Equal tree sizes but different root hashes.');
     }
     return;
@@ -190,7 +191,7 @@ export function verifyConsistency(
     sn = Math.floor(sn / 2);
   }
   if (sn !== 0) throw new MerkleError('invalid_proof', 'The consistency proof is too short.');
-  if (!bytesEqual(fr, root1)) {
+  if (!equalBytes(fr, root1)) {
     throw new MerkleError(
       'root_mismatch',
       'The consistency proof does not lead to the first root.',
@@ -199,7 +200,7 @@ export function verifyConsistency(
       },
     );
   }
-  if (!bytesEqual(sr, root2)) {
+  if (!equalBytes(sr, root2)) {
     throw new MerkleError(
       'root_mismatch',
       'The consistency proof does not lead to the second root.',

@@ -1,3 +1,4 @@
+import { equalBytes } from '@provenant/core';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { ed25519Sign, ed25519Verify, publicKeyFromSeed } from './ed25519.js';
 import { NoteError } from './errors.js';
@@ -154,7 +155,7 @@ export function openNote(
     const k = `${v.name}\n${v.keyId}`;
     const prior = known.get(k);
     if (prior === undefined) known.set(k, v);
-    else if (prior !== 'ambiguous' && !sameBytes(prior.publicKey, v.publicKey)) {
+    else if (prior !== 'ambiguous' && !equalBytes(prior.publicKey, v.publicKey)) {
       known.set(k, 'ambiguous');
     }
   }
@@ -212,10 +213,4 @@ export function openNote(
     });
   }
   return { text, signatures };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

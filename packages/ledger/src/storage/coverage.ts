@@ -1,6 +1,6 @@
 /**
  * Coverage facts: the few things the attribution coverage report needs from a record, computed
- * once at ingest by the collector (`coverageFacts` in the server) and stored beside the entry,
+ * once at ingest by the collector (`coverageFacts` of `@provenant/core`) and stored beside the entry,
  * so the report is a GROUP BY over small columns instead of a JSON parse of every record.
  *
  * A driver stores them in three columns (`cov_flags`, `cov_lifetime`, `cov_instance`); an entry
@@ -8,26 +8,15 @@
  * (`lacksCoverageFacts`). The SQL backfills of the drivers' schema migrations compute the same
  * facts from the stored record JSON.
  */
+import {
+  ACTION_RECORD_TYPES,
+  COVERAGE_FLAG,
+  GRANT_RECORD_TYPES,
+  WITNESS_RECORD_TYPES,
+  type CoverageFacts,
+} from '@provenant/core';
 
-/** Bits of `CoverageFacts.flags`. A record that is not an agent's action has flags 0. */
-export const COVERAGE_FLAG = {
-  /** An agent's action (not a witness's or the collector's own record). */
-  action: 1,
-  privileged: 2,
-  irreversible: 4,
-  external: 8,
-  /** The action names a policy decision (`policy.decision_id`). */
-  decision: 16,
-} as const;
-
-export interface CoverageFacts {
-  /** Bit set of COVERAGE_FLAG. */
-  readonly flags: number;
-  /** `credential.exp - credential.iat` of a credential.issued / delegation.granted record. */
-  readonly lifetimeSec: number | null;
-  /** `actor.instance` of an action (distinct instances behind a pooled account). */
-  readonly instance: string | null;
-}
+export { COVERAGE_FLAG, type CoverageFacts };
 
 /**
  * A filter on coverage facts (part of `EntryFilter`). Entries stored without facts never match.
@@ -132,30 +121,11 @@ export function bucketLifetimes(
   return { count, maxSec, buckets };
 }
 
-/** Record types that are agents' actions whatever they carry. */
-export const COVERAGE_ACTION_TYPES: readonly string[] = ['tool.called', 'action.performed'];
-/** Record types written by the witnesses and the collector itself: never actions. */
-export const COVERAGE_WITNESS_TYPES: readonly string[] = [
-  'credential.issued',
-  'delegation.granted',
-  'credential.revoked',
-  'policy.decision',
-  'security.alert',
-  'principal.registered',
-  'principal.disabled',
-  'issuer.key_rotated',
-];
-/** Record types whose `credential` lifetime the report measures. */
-export const COVERAGE_CREDENTIAL_TYPES: readonly string[] = [
-  'credential.issued',
-  'delegation.granted',
-];
-
 const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
 
 /**
  * The facts of stored rows, computed in SQL from the record JSON (schema migrations backfill
- * existing entries with it). Mirrors the server's `coverageFacts`; `j(path)` is the dialect's
+ * existing entries with it). Mirrors core's `coverageFacts`, over the same type lists; `j(path)` is the dialect's
  * JSON accessor: it yields the JSON type name of `path` (`kind`) or its scalar value (`value`).
  */
 function factsSql(dialect: {
@@ -164,10 +134,10 @@ function factsSql(dialect: {
   num: (path: string) => string;
   text: (path: string) => string;
 }): { flags: string; lifetime: string; instance: string } {
-  const isAction = `(type IN (${sqlList(COVERAGE_ACTION_TYPES)}) OR (${dialect.kind('action')} IS NOT NULL AND type NOT IN (${sqlList(COVERAGE_WITNESS_TYPES)})))`;
+  const isAction = `(type IN (${sqlList(ACTION_RECORD_TYPES)}) OR (${dialect.kind('action')} IS NOT NULL AND type NOT IN (${sqlList(WITNESS_RECORD_TYPES)})))`;
   const bit = (cond: string, v: number) => `(CASE WHEN ${cond} THEN ${v} ELSE 0 END)`;
   const flags = `(CASE WHEN ${isAction} THEN ${COVERAGE_FLAG.action} + ${bit(dialect.bool('action.class.privileged'), COVERAGE_FLAG.privileged)} + ${bit(dialect.bool('action.class.irreversible'), COVERAGE_FLAG.irreversible)} + ${bit(dialect.bool('action.class.external'), COVERAGE_FLAG.external)} + ${bit(`${dialect.kind('policy.decision_id')} IS NOT NULL`, COVERAGE_FLAG.decision)} ELSE 0 END)`;
-  const lifetime = `(CASE WHEN type IN (${sqlList(COVERAGE_CREDENTIAL_TYPES)}) AND ${dialect.kind('credential')} = 'object' THEN ${dialect.num('credential.exp')} - ${dialect.num('credential.iat')} END)`;
+  const lifetime = `(CASE WHEN type IN (${sqlList(GRANT_RECORD_TYPES)}) AND ${dialect.kind('credential')} = 'object' THEN ${dialect.num('credential.exp')} - ${dialect.num('credential.iat')} END)`;
   const instance = `(CASE WHEN ${isAction} THEN ${dialect.text('actor.instance')} END)`;
   return { flags, lifetime, instance };
 }

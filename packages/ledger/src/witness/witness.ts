@@ -11,6 +11,7 @@
 //   422 the consistency proof from the witness's checkpoint to the new one does not verify;
 //   200 otherwise: the witness records the new checkpoint (atomically, compare-and-swap on the
 //       size) and answers its cosignature line(s), `— <witness name> <base64>`.
+import { equalBytes } from '@provenant/core';
 import { verifyConsistency } from '../merkle/index.js';
 import { openNote, parseCheckpoint } from '../note/index.js';
 import type { Checkpoint, NoteVerifierKey } from '../note/index.js';
@@ -122,7 +123,7 @@ export class Witness {
       };
     }
     if (state && oldSize === checkpoint.size) {
-      if (!equal(state.rootHash, checkpoint.rootHash)) {
+      if (!equalBytes(state.rootHash, checkpoint.rootHash)) {
         return {
           status: 409,
           size: current,
@@ -157,10 +158,4 @@ export class Witness {
       checkpoint,
     };
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -4,6 +4,7 @@
  * own agent identity), classified (config, then the tool's annotations), decided by the policy
  * decision point, then forwarded or refused; intent, decision and outcome land in one trace.
  */
+import { MAX_CREDENTIAL_LIFETIME_SEC } from '@provenant/core/vocabulary';
 import type {
   JSONRPCMessage,
   JSONRPCRequest,
@@ -36,7 +37,7 @@ export interface PolicyGateOptions {
   readonly filterTools?: boolean;
   /** The decision point `filterTools` asks (the recorder decides tool calls itself). */
   readonly pdp?: Pdp;
-  /** Credential lifetime to ask the issuer for, in seconds (default 3600). */
+  /** Credential lifetime to ask the issuer for, in seconds (default: the longest allowed, 3600). */
   readonly lifetimeSec?: number;
   readonly taskId?: string;
 }
@@ -154,7 +155,7 @@ class Gate implements PolicyGate {
       renewAt: Number.POSITIVE_INFINITY,
       session: this.o.recorder.session({
         initiatorToken: token,
-        lifetimeSec: this.o.lifetimeSec ?? 3600,
+        lifetimeSec: this.o.lifetimeSec ?? MAX_CREDENTIAL_LIFETIME_SEC,
         ...(this.o.taskId !== undefined ? { taskId: this.o.taskId } : {}),
         ...(traceparent !== undefined ? { traceparent } : {}),
       }),

@@ -15,6 +15,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { bearerToken } from '@provenant/core/vocabulary';
 import { remotePdp } from '@provenant/sdk';
 import { createPolicyGate } from '../policy/gate.js';
 import type { ProxyConfig } from '../policy/config.js';
@@ -143,12 +144,12 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       res.end(JSON.stringify({ error: { code: 'not_found', message: 'Not found.' } }));
       return;
     }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m) {
+    const bearer = bearerToken(req.headers.authorization);
+    if (bearer === undefined) {
       unauthorized(res);
       return;
     }
-    const token = m[1]!;
+    const token = bearer;
     let auth: AuthInfo;
     try {
       const session = await gate.authenticate(token);

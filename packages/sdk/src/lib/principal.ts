@@ -1,9 +1,8 @@
 /** What a credential says, decoded (not verified: it came from the issuer over our connection). */
-import type { Actor, Principal } from '@provenant/core';
+import type { Actor } from '@provenant/core';
+import { recordedKind, spiffeAgentParts } from '@provenant/core/vocabulary';
 import { decodeJwt } from 'jose';
 import { InvalidIdentityError } from '../errors.js';
-
-type PrincipalKind = Principal['kind'];
 
 export interface CredentialInfo {
   readonly token: string;
@@ -48,26 +47,13 @@ export function decodeCredential(token: string): CredentialInfo {
   };
 }
 
-/** The kind a principal id names by its form (DESIGN.md "Principal ids"). */
-export function kindOfId(id: string): PrincipalKind {
-  if (id.startsWith('user:')) return 'human';
-  if (id.startsWith('workflow:')) return 'workflow';
-  if (id.startsWith('sa:')) return 'service_account';
-  if (id.startsWith('service:')) return 'service';
-  if (id.startsWith('spiffe://')) return id.includes('/instance/') ? 'agent_instance' : 'agent';
-  // OIDC `iss#sub` and other URIs: people signed in through a trusted provider.
-  return 'human';
-}
-
-const SPIFFE_AGENT = /^spiffe:\/\/[^/]+\/agent\/([^/]+)\/instance\/([^/]+)$/;
-
 /** The actor block of a record for a principal, with agent name and instance read from its id. */
 export function actorOf(id: string, agent?: { name?: string; version?: string }): Actor {
-  const m = SPIFFE_AGENT.exec(id);
-  const actor: Actor = { id, kind: kindOfId(id) };
-  const name = agent?.name ?? m?.[1];
+  const parts = spiffeAgentParts(id);
+  const actor: Actor = { id, kind: recordedKind(id) };
+  const name = agent?.name ?? parts?.agent;
   if (name !== undefined) actor.agent = name;
   if (agent?.version !== undefined) actor.version = agent.version;
-  if (m?.[2] !== undefined) actor.instance = m[2];
+  if (parts?.instance !== undefined) actor.instance = parts.instance;
   return actor;
 }

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { sha256 } from '@provenant/core';
+import { bearerToken, sha256 } from '@provenant/core';
 import { readSecretFile, writeSecretFile } from '@provenant/ledger';
 import { RequestError } from '../errors.js';
 
@@ -19,7 +19,7 @@ export function requireAdmin(
   authorization: string | undefined,
   adminToken: string | undefined,
 ): void {
-  const presented = /^Bearer (\S{1,512})$/.exec(authorization ?? '')?.[1];
+  const presented = bearerToken(authorization, 512);
   if (!adminToken || !presented) {
     throw new RequestError(
       'admin_required',

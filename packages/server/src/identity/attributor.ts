@@ -1,4 +1,4 @@
-import { uuidv7 } from '@provenant/core';
+import { recordedKind, uuidv7 } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import { attribute, levelAtLeast, requiredLevelFor } from '@provenant/identity';
 import type { VerifiedCredential } from '@provenant/identity';
@@ -135,8 +135,7 @@ export function alertRecord(
   identity: IdentityService,
   now: number,
 ): EventRecord {
-  const kindOf = (id: string) =>
-    identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
+  const kindOf = (id: string) => recordedKind(id, identity.directory.get(id)?.kind);
   const claimed = alert.record;
   const args: Record<string, string> = {
     rejected_record_id: claimed.id,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { StorageError, readSecretFile, writeSecretFile } from '@provenant/ledger';
-import { uuidv7 } from '@provenant/core';
+import { recordedKind, uuidv7 } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import {
   CredentialVerifier,
@@ -227,8 +227,7 @@ export function witnessRecord(
   directory: MemoryPrincipalDirectory,
   now: number,
 ): EventRecord {
-  const kindOf = (id: string) =>
-    directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'service');
+  const kindOf = (id: string) => recordedKind(id, directory.get(id)?.kind);
   const record: EventRecord = {
     schema: 'provenant.event/v1',
     id: uuidv7(now),

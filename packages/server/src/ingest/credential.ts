@@ -1,3 +1,4 @@
+import { bearerToken } from '@provenant/core';
 import type { VerifiedCredential } from '@provenant/identity';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
@@ -14,7 +15,7 @@ export async function credentialOf(
   if (!ctx.identity) {
     throw new RequestError('invalid_credential', 'This collector does not accept credentials.');
   }
-  const token = /^Bearer ([^\s]+)$/.exec(authorization)?.[1];
+  const token = bearerToken(authorization);
   if (!token) {
     throw new RequestError('invalid_credential', 'Authorization must be "Bearer <credential>".');
   }

@@ -1,11 +1,7 @@
-import { canonicalize, parseEventRecord } from '@provenant/core';
+import { MAX_RECORD_BYTES, canonicalize, coverageFacts, parseEventRecord } from '@provenant/core';
 import type { Attribution, AttributionLevel, EventRecord } from '@provenant/core';
 import { hashLeaf } from '@provenant/ledger';
-import { coverageFacts } from '../investigate/coverage.js';
 import type { PreparedEntry } from '@provenant/ledger';
-
-/** Largest canonical record: a tlog-tiles entry bundle frames each entry with a uint16 length. */
-export const MAX_CANONICAL_RECORD_BYTES = 65_535;
 
 export type Prepared =
   | {
@@ -111,12 +107,12 @@ function seal(record: EventRecord): Prepared {
     return { ok: false, id: record.id, code: 'not_canonicalizable', message: (e as Error).message };
   }
   const bytes = encoder.encode(canonical);
-  if (bytes.length > MAX_CANONICAL_RECORD_BYTES) {
+  if (bytes.length > MAX_RECORD_BYTES) {
     return {
       ok: false,
       id: record.id,
       code: 'record_too_large',
-      message: `The canonical record is ${bytes.length} bytes; the limit is ${MAX_CANONICAL_RECORD_BYTES}.`,
+      message: `The canonical record is ${bytes.length} bytes; the limit is ${MAX_RECORD_BYTES}.`,
     };
   }
   return {

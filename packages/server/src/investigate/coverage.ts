@@ -1,16 +1,18 @@
 import type { EventRecord } from '@provenant/core';
-import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import {
-  COVERAGE_ACTION_TYPES,
-  COVERAGE_CREDENTIAL_TYPES,
+  ACTION_CLASSES,
+  ATTRIBUTION_LEVELS,
   COVERAGE_FLAG,
-  COVERAGE_WITNESS_TYPES,
-  hasCoverageIndex,
-  matchesCoverage,
-} from '@provenant/ledger';
+  MAX_CREDENTIAL_LIFETIME_SEC,
+  actionClassesOf,
+  coverageFacts,
+  isActionRecord,
+  isGrantRecord,
+  type ActionClass,
+} from '@provenant/core';
+import { hasCoverageIndex, matchesCoverage } from '@provenant/ledger';
 import type {
   CoverageCounts,
-  CoverageFacts,
   CoverageFactsFilter,
   EntryFilter,
   LogStorage,
@@ -35,18 +37,11 @@ import type {
  * address, and `coverageRecords` finds exactly the records the count counted.
  */
 
-export const ACTION_CLASSES = ['privileged', 'irreversible', 'external', 'other'] as const;
-export type ActionClass = (typeof ACTION_CLASSES)[number];
 type Level = (typeof ATTRIBUTION_LEVELS)[number];
 
-/** The same classification the stored coverage facts use (ledger/storage/coverage.ts). */
-const WITNESS_TYPES = new Set(COVERAGE_WITNESS_TYPES);
-const ACTION_TYPES = new Set(COVERAGE_ACTION_TYPES);
 export const LIST_LIMIT = 100;
 const DISTINCT_CAP = 10_000;
 const PAGE = 1000;
-/** Credentials longer than this are flagged. */
-export const MAX_CREDENTIAL_LIFETIME_SEC = 3600;
 
 /** Which framework outcome each measure of the report gives evidence for. */
 export const FRAMEWORK_MAP: Record<string, readonly string[]> = {
@@ -147,43 +142,8 @@ export const ref = (r: EventRecord): RecordRef => ({
   resource: r.action?.resource ?? null,
 });
 
-export function classesOf(r: EventRecord): ActionClass[] {
-  const c = r.action?.class;
-  const out: ActionClass[] = [];
-  if (c?.privileged) out.push('privileged');
-  if (c?.irreversible) out.push('irreversible');
-  if (c?.external) out.push('external');
-  return out.length > 0 ? out : ['other'];
-}
-
-/** Whether a record is an agent's action (not a witness's or the collector's own record). */
-export const isAction = (r: EventRecord): boolean =>
-  ACTION_TYPES.has(r.type) || (r.action !== undefined && !WITNESS_TYPES.has(r.type));
-
-const CREDENTIAL_TYPES = new Set(COVERAGE_CREDENTIAL_TYPES);
 const F = COVERAGE_FLAG;
 const CLASS_BITS = { privileged: F.privileged, irreversible: F.irreversible, external: F.external };
-
-/**
- * What the report needs of one record, computed once at ingest and stored with the entry. The
- * storage drivers' migrations compute the same in SQL for entries stored before (keep both in
- * step: packages/ledger/src/storage/coverage.ts).
- */
-export function coverageFacts(r: EventRecord): CoverageFacts {
-  let flags = 0;
-  let instance: string | null = null;
-  if (isAction(r)) {
-    const c = r.action?.class;
-    flags = F.action;
-    if (c?.privileged) flags |= F.privileged;
-    if (c?.irreversible) flags |= F.irreversible;
-    if (c?.external) flags |= F.external;
-    if (r.policy?.decision_id !== undefined) flags |= F.decision;
-    instance = r.actor?.instance ?? null;
-  }
-  const c = CREDENTIAL_TYPES.has(r.type) ? r.credential : undefined;
-  return { flags, lifetimeSec: c ? c.exp - c.iat : null, instance };
-}
 
 const LIFETIME_BOUNDS = [300, 900, MAX_CREDENTIAL_LIFETIME_SEC] as const;
 const BUCKETS = ['le_5m', 'le_15m', 'le_1h', 'over_1h'] as const;
@@ -293,11 +253,11 @@ export class CoverageAccumulator {
 
   add(r: EventRecord): void {
     this.records++;
-    if (r.type === 'credential.issued' || r.type === 'delegation.granted') this.lifetime(r);
-    if (!isAction(r)) return;
+    if (isGrantRecord(r)) this.lifetime(r);
+    if (!isActionRecord(r)) return;
     this.actions++;
     const level = (r.attribution?.level ?? 'unattributed') as Level;
-    const classes = classesOf(r);
+    const classes = actionClassesOf(r);
     for (const c of classes) {
       const row = this.byClass[c];
       row[level]++;

@@ -1,4 +1,4 @@
-import { uuidv7Time } from '@provenant/core';
+import { GRANT_RECORD_TYPES, uuidv7Time } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import {
   buildEvidenceBundle,
@@ -74,7 +74,7 @@ async function queryAll(storage: LogStorage, filter: Omit<EntryFilter, 'limit'>)
   }
 }
 
-const GRANT_TYPES: ReadonlySet<string> = new Set(['credential.issued', 'delegation.granted']);
+const GRANT_TYPES: ReadonlySet<string> = new Set(GRANT_RECORD_TYPES);
 const DECISION_TYPES: ReadonlySet<string> = new Set(['policy.decision']);
 /** The issuer and decision point write their record within this of minting its UUIDv7 id. */
 const NEAR_US = 1_000_000;

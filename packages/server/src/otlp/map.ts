@@ -23,7 +23,7 @@
  * | links                                       | `action.args["otel.links"]`                    |
  * | instrumentation scope, `host.name`          | `source.producer`, `source.host`               |
  */
-import { digestOf, sha256 } from '@provenant/core';
+import { digestOf, sha256, spiffeAgentParts } from '@provenant/core';
 import type { OtlpAttributes, OtlpSpan, OtlpValue } from './model.js';
 
 /** `gen_ai.operation.name` values that become records, and the record type of each. */
@@ -256,8 +256,10 @@ function uriSafe(s: string): string {
 function actorOf(agentId: string): Record<string, unknown> {
   if (agentId.startsWith('spiffe://')) {
     const id = uriSafe(agentId);
-    const m = /\/agent\/([^/]+)\/instance\/([^/]+)$/.exec(id);
-    return m ? { id, kind: 'agent_instance', instance: m[2] } : { id, kind: 'agent' };
+    const instance = spiffeAgentParts(id)?.instance;
+    return instance !== undefined
+      ? { id, kind: 'agent_instance', instance }
+      : { id, kind: 'agent' };
   }
   const id = agentId.startsWith('agent:') ? uriSafe(agentId) : `agent:${uriSafe(agentId)}`;
   return { id, kind: 'agent' };

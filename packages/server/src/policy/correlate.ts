@@ -1,4 +1,4 @@
-import type { EventRecord } from '@provenant/core';
+import { isActionRecord, type EventRecord } from '@provenant/core';
 import type { VerifiedCredential } from '@provenant/identity';
 import type { AttributionAlert } from '../ingest/prepare.js';
 import { policyRefOf } from './service.js';
@@ -26,8 +26,7 @@ export function checkDecisionReference(
 ): DecisionCheck {
   const ref = record.policy;
   if (!ref) {
-    const isAction = record.type === 'tool.called' || record.type === 'action.performed';
-    return { reasons: requireDecision && isAction ? ['decision_missing'] : [] };
+    return { reasons: requireDecision && isActionRecord(record) ? ['decision_missing'] : [] };
   }
   const holder = {
     initiator: credential?.subject ?? record.initiator?.id ?? 'unknown:initiator',

@@ -1,4 +1,4 @@
-import { isUuid } from '@provenant/core';
+import { isActionRecord, isUuid } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import { DEFAULT_CHAIN_OPTIONS } from '@provenant/ledger';
 import type { ChainOptions, StoredEntry } from '@provenant/ledger';
@@ -10,7 +10,6 @@ import { timeToMicros } from '../ingest/prepare.js';
 import {
   MEASURES,
   coverageReport,
-  isAction,
   measureEntries,
   measureHref,
   ref,
@@ -42,7 +41,7 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
     }
     const entry = await ctx.storage.getEntryById(id);
     if (!entry) throw new RequestError('not_found', `No record with id ${id}.`);
-    if (!isAction(JSON.parse(entry.canonical) as EventRecord)) {
+    if (!isActionRecord(JSON.parse(entry.canonical) as EventRecord)) {
       throw new RequestError(
         'not_an_action',
         `Record ${id} is a ${entry.type} record; provenance is for actions.`,

@@ -1,3 +1,4 @@
+import { equalBytes } from '@provenant/core';
 import type { NodeId } from '../../merkle/index.js';
 import { COVERAGE_FLAG, bucketLifetimes, matchesCoverage } from '../coverage.js';
 import type { CoverageCounts, CoverageIndex, CoverageRange } from '../coverage.js';
@@ -86,13 +87,13 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
       const queued = this.queue.get(e.id) ?? added.get(e.id);
       if (logged) {
         outcomes.push(
-          equalHash(logged.leafHash, e.leafHash)
+          equalBytes(logged.leafHash, e.leafHash)
             ? { status: 'logged', leafIndex: logged.leafIndex }
             : { status: 'id_conflict', leafIndex: logged.leafIndex },
         );
       } else if (queued) {
         outcomes.push(
-          equalHash(queued.leafHash, e.leafHash)
+          equalBytes(queued.leafHash, e.leafHash)
             ? { status: 'queued', duplicate: true, receivedUs: queued.receivedUs }
             : { status: 'id_conflict', leafIndex: null },
         );
@@ -249,10 +250,6 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
   private assertOpen(): void {
     if (this.closed) throw new StorageError('storage_unavailable', 'The storage is closed.');
   }
-}
-
-function equalHash(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function matches(e: StoredEntry, f: EntryFilter): boolean {

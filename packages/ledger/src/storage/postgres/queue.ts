@@ -1,3 +1,4 @@
+import { equalBytes } from '@provenant/core';
 import type pg from 'pg';
 import type { EnqueueOutcome, PendingEntry, QueuedEntry } from '../port.js';
 import { toBuffer } from './pool.js';
@@ -54,13 +55,13 @@ export async function enqueueInTransaction(
     const q = inQueue.get(e.id);
     if (l) {
       outcomes.push(
-        sameBytes(l.leaf_hash, e.leafHash)
+        equalBytes(l.leaf_hash, e.leafHash)
           ? { status: 'logged', leafIndex: l.leaf_index }
           : { status: 'id_conflict', leafIndex: l.leaf_index },
       );
     } else if (q) {
       outcomes.push(
-        sameBytes(q.leaf_hash, e.leafHash)
+        equalBytes(q.leaf_hash, e.leafHash)
           ? { status: 'queued', duplicate: true, receivedUs: q.received_us }
           : { status: 'id_conflict', leafIndex: null },
       );
@@ -103,7 +104,7 @@ export async function enqueueInTransaction(
     // (fresh holds each id once: later copies in this batch were decided above)
     if (inserted.has(e.id)) return { status: 'queued', duplicate: false, receivedUs: e.receivedUs };
     const w = winners.get(e.id);
-    return w && sameBytes(w.leaf_hash, e.leafHash)
+    return w && equalBytes(w.leaf_hash, e.leafHash)
       ? { status: 'queued', duplicate: true, receivedUs: w.received_us }
       : { status: 'id_conflict', leafIndex: null };
   });
@@ -127,8 +128,4 @@ export function toQueued(r: PendingRow): QueuedEntry {
 function indexFieldsJson(e: PendingEntry): string {
   const { id: _id, canonical: _c, leafHash: _h, receivedUs: _r, ...fields } = e;
   return JSON.stringify(fields);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(toBuffer(a), toBuffer(b)) === 0;
 }

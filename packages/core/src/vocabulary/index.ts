@@ -1,0 +1,31 @@
+/**
+ * `@provenant/core/vocabulary`: the record's vocabulary and the rules every part shares, with no
+ * Node built-in and no zod, so the console and any runtime can import it.
+ */
+export { ATTRIBUTION_LEVELS, CAUSE_KINDS, EVENT_SCHEMA, PRINCIPAL_KINDS } from './kinds.js';
+export type { AttributionLevel } from './kinds.js';
+export { MAX_CREDENTIAL_LIFETIME_SEC, MAX_RECORD_BYTES } from './limits.js';
+export {
+  PRINCIPAL_ID_PREFIXES,
+  impliedKind,
+  recordedKind,
+  spiffeAgentParts,
+  type PrincipalKind,
+} from './principal-kind.js';
+export {
+  ACTION_CLASSES,
+  ACTION_RECORD_TYPES,
+  COVERAGE_FLAG,
+  GRANT_RECORD_TYPES,
+  WITNESS_RECORD_TYPES,
+  actionClassesOf,
+  coverageFacts,
+  isActionRecord,
+  isGrantRecord,
+  type ActionClass,
+  type ClassifiableRecord,
+  type CoverageFacts,
+} from './records.js';
+export { equalBytes } from './bytes.js';
+export { bearerToken } from './bearer.js';
+export { UUID_PATTERN, isUuid } from '../ids/uuid-pattern.js';

@@ -1,0 +1,107 @@
+/**
+ * What kinds of records there are and what the attribution coverage report needs of each: the
+ * one place these rules live (the collector, the storage drivers' facts, the console and the
+ * investigation all import them). Runtime-neutral: no Node built-ins, no zod.
+ */
+
+/** The structural part of a record these rules read (an `EventRecord` satisfies it). */
+export interface ClassifiableRecord {
+  readonly type: string;
+  readonly action?: {
+    readonly class?: {
+      readonly privileged?: boolean;
+      readonly irreversible?: boolean;
+      readonly external?: boolean;
+    };
+  };
+  readonly actor?: { readonly instance?: string };
+  readonly policy?: { readonly decision_id?: string };
+  readonly credential?: { readonly iat: number; readonly exp: number };
+}
+
+/** Record types that are agents' actions whatever they carry. */
+export const ACTION_RECORD_TYPES = ['tool.called', 'action.performed'] as const;
+
+/** Record types written by the issuer, the decision point and the collector itself: never actions. */
+export const WITNESS_RECORD_TYPES = [
+  'credential.issued',
+  'delegation.granted',
+  'credential.revoked',
+  'policy.decision',
+  'security.alert',
+  'principal.registered',
+  'principal.disabled',
+  'issuer.key_rotated',
+] as const;
+
+/** Records of a credential handed out: the report measures their lifetime; chains start at them. */
+export const GRANT_RECORD_TYPES = ['credential.issued', 'delegation.granted'] as const;
+
+const ACTIONS: ReadonlySet<string> = new Set(ACTION_RECORD_TYPES);
+const WITNESSES: ReadonlySet<string> = new Set(WITNESS_RECORD_TYPES);
+const GRANTS: ReadonlySet<string> = new Set(GRANT_RECORD_TYPES);
+
+/**
+ * Whether a record is an agent's action: one of the action types, or any other type that
+ * carries an `action` and is not a witness's record.
+ */
+export function isActionRecord(r: { readonly type: string; readonly action?: unknown }): boolean {
+  return ACTIONS.has(r.type) || (r.action !== undefined && !WITNESSES.has(r.type));
+}
+
+/** Whether a record hands out a credential (`credential.issued`, `delegation.granted`). */
+export function isGrantRecord(r: Pick<ClassifiableRecord, 'type'>): boolean {
+  return GRANTS.has(r.type);
+}
+
+/** The classes an action may carry, and `other` for one that carries none. */
+export const ACTION_CLASSES = ['privileged', 'irreversible', 'external', 'other'] as const;
+export type ActionClass = (typeof ACTION_CLASSES)[number];
+
+/** The classes of a record's action (`other` when it names none). */
+export function actionClassesOf(r: Pick<ClassifiableRecord, 'action'>): ActionClass[] {
+  const c = r.action?.class;
+  const out: ActionClass[] = [];
+  if (c?.privileged) out.push('privileged');
+  if (c?.irreversible) out.push('irreversible');
+  if (c?.external) out.push('external');
+  return out.length > 0 ? out : ['other'];
+}
+
+/** Bits of `CoverageFacts.flags`. A record that is not an agent's action has flags 0. */
+export const COVERAGE_FLAG = {
+  /** An agent's action (not a witness's or the collector's own record). */
+  action: 1,
+  privileged: 2,
+  irreversible: 4,
+  external: 8,
+  /** The action names a policy decision (`policy.decision_id`). */
+  decision: 16,
+} as const;
+
+/** What the coverage report needs of one record: computed once, stored opaquely beside it. */
+export interface CoverageFacts {
+  /** Bit set of COVERAGE_FLAG. */
+  readonly flags: number;
+  /** `credential.exp - credential.iat` of a grant record. */
+  readonly lifetimeSec: number | null;
+  /** `actor.instance` of an action (distinct instances behind a pooled account). */
+  readonly instance: string | null;
+}
+
+/** The coverage facts of a record. */
+export function coverageFacts(r: ClassifiableRecord): CoverageFacts {
+  let flags = 0;
+  let instance: string | null = null;
+  if (isActionRecord(r)) {
+    const c = r.action?.class;
+    flags = COVERAGE_FLAG.action;
+    if (c?.privileged) flags |= COVERAGE_FLAG.privileged;
+    if (c?.irreversible) flags |= COVERAGE_FLAG.irreversible;
+    if (c?.external) flags |= COVERAGE_FLAG.external;
+    if (r.policy?.decision_id !== undefined) flags |= COVERAGE_FLAG.decision;
+    instance = r.actor?.instance ?? null;
+  }
+  const c = isGrantRecord(r) ? r.credential : undefined;
+  return { flags, lifetimeSec: c ? c.exp - c.iat : null, instance };
+}
