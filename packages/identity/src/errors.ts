@@ -118,6 +118,18 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'temporarily_unavailable';
 
+/** The HTTP status of each RFC 6749 error the token endpoint answers. */
+const OAUTH_STATUS = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_target: 400,
+  temporarily_unavailable: 503,
+} as const satisfies Record<OAuthErrorCode, 400 | 401 | 503>;
+
 /**
  * An error for the token endpoint's wire: `code` is the RFC 6749 `error`, `status` the HTTP
  * status, and `details.code` the precise Provenant code underneath (e.g. `delegation_cycle`).
@@ -133,7 +145,7 @@ export class OAuthError extends ProvenantError {
     options?: { cause?: unknown },
   ) {
     super(code, message, details);
-    this.status = code === 'invalid_client' ? 401 : code === 'temporarily_unavailable' ? 503 : 400;
+    this.status = OAUTH_STATUS[code];
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 
@@ -147,6 +159,14 @@ export class OAuthError extends ProvenantError {
     };
   }
 }
+
+// A disabled client did prove its key: it is known but not allowed (400), not unauthenticated.
+const CLIENT_AUTH_TO_OAUTH: Record<ClientAuthErrorCode, OAuthErrorCode> = {
+  invalid_client: 'invalid_client',
+  assertion_replayed: 'invalid_client',
+  assertion_expired: 'invalid_client',
+  principal_disabled: 'unauthorized_client',
+};
 
 const CREDENTIAL_TO_OAUTH: Record<CredentialErrorCode, OAuthErrorCode> = {
   token_too_large: 'invalid_request',
@@ -187,10 +207,8 @@ const DELEGATION_TO_OAUTH: Record<DelegationErrorCode, OAuthErrorCode> = {
 export function toOAuthError(error: unknown): OAuthError | undefined {
   if (error instanceof OAuthError) return error;
   let code: OAuthErrorCode | undefined;
-  // A disabled client did prove its key: it is known but not allowed (400), not unauthenticated.
-  if (error instanceof ClientAuthError) {
-    code = error.code === 'principal_disabled' ? 'unauthorized_client' : 'invalid_client';
-  } else if (error instanceof CredentialError) code = CREDENTIAL_TO_OAUTH[error.code];
+  if (error instanceof ClientAuthError) code = CLIENT_AUTH_TO_OAUTH[error.code];
+  else if (error instanceof CredentialError) code = CREDENTIAL_TO_OAUTH[error.code];
   else if (error instanceof DelegationError) code = DELEGATION_TO_OAUTH[error.code];
   else if (error instanceof ProvenantError && error.code === 'replay_cache_full') {
     code = 'temporarily_unavailable';

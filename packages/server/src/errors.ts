@@ -1,4 +1,23 @@
 import { ProvenantError, isProvenantError } from '@provenant/core';
+import type { EventParseErrorCode } from '@provenant/core';
+import type {
+  ClientAuthErrorCode,
+  CredentialErrorCode,
+  DelegationErrorCode,
+  OAuthErrorCode,
+  PrincipalErrorCode,
+} from '@provenant/identity';
+import type {
+  EvidenceErrorCode,
+  LogErrorCode,
+  LogVerificationCode,
+  MerkleErrorCode,
+  NoteErrorCode,
+  StorageErrorCode,
+  TileErrorCode,
+  WitnessErrorCode,
+} from '@provenant/ledger';
+import type { PolicyErrorCode } from '@provenant/policy';
 
 /**
  * Every error code the collector puts on the wire, with its HTTP status. Local errors from the
@@ -181,10 +200,155 @@ export function wireError(code: WireErrorCode, message: string): WireError {
     : { ...wire, headers: { 'retry-after': String(spec.retryAfterSec) } };
 }
 
+/**
+ * Every code the packages below the collector raise: the typed unions of their error classes,
+ * and the few codes raised as a plain `ProvenantError`.
+ */
+export type LocalErrorCode =
+  | EventParseErrorCode
+  | 'not_canonicalizable' // core CanonicalizationError
+  | 'invalid_id' // core uuidv7Time
+  | 'invalid_base64' // core fromBase64Strict
+  | 'invalid_hex' // core fromHex
+  | CredentialErrorCode
+  | PrincipalErrorCode
+  | ClientAuthErrorCode
+  | DelegationErrorCode
+  | OAuthErrorCode
+  | 'replay_cache_full' // identity ReplayCache
+  | LogErrorCode
+  | StorageErrorCode
+  | TileErrorCode
+  | MerkleErrorCode
+  | NoteErrorCode
+  | WitnessErrorCode
+  | EvidenceErrorCode
+  | LogVerificationCode
+  | PolicyErrorCode;
+
+/**
+ * The wire code each local code answers as. The compiler refuses a local code missing here, so a
+ * new one is a decision: a code a client can act on gets its wire code (and a row in
+ * `docs/errors.md`); a bug, or a failure a client can do nothing about, is `internal_error`,
+ * whose message never leaves the collector. `docs/errors.md` lists this table (a test checks).
+ */
+export const LOCAL_TO_WIRE = {
+  // core: per-record refusals (`rejected[]` of an ingest answer)
+  not_an_object: 'not_an_object',
+  unknown_schema: 'unknown_schema',
+  invalid_id: 'invalid_id',
+  invalid_time: 'invalid_time',
+  invalid_field: 'invalid_field',
+  unknown_field: 'unknown_field',
+  args_too_deep: 'args_too_deep',
+  args_too_large: 'args_too_large',
+  not_canonicalizable: 'not_canonicalizable',
+  invalid_base64: 'internal_error',
+  invalid_hex: 'internal_error',
+  // identity: a bearer credential refused (401) or its issuer's keys out of reach (503)
+  token_too_large: 'token_too_large',
+  malformed_token: 'malformed_token',
+  unsupported_alg: 'unsupported_alg',
+  unknown_kid: 'unknown_kid',
+  bad_signature: 'bad_signature',
+  expired: 'expired',
+  not_yet_valid: 'not_yet_valid',
+  wrong_audience: 'wrong_audience',
+  wrong_issuer: 'wrong_issuer',
+  revoked: 'revoked',
+  act_too_deep: 'act_too_deep',
+  missing_claim: 'missing_claim',
+  principal_unknown: 'principal_unknown',
+  principal_disabled: 'principal_disabled',
+  keys_unavailable: 'keys_unavailable',
+  invalid_principal: 'invalid_principal',
+  // identity: the token endpoint answers these as RFC 6749 errors itself (routes/token.ts)
+  invalid_client: 'internal_error',
+  assertion_replayed: 'internal_error',
+  assertion_expired: 'internal_error',
+  invalid_scope: 'internal_error',
+  chain_too_deep: 'internal_error',
+  delegation_cycle: 'internal_error',
+  may_act_refused: 'internal_error',
+  subject_expired: 'internal_error',
+  invalid_lifetime: 'internal_error',
+  invalid_request: 'internal_error',
+  invalid_grant: 'internal_error',
+  unauthorized_client: 'internal_error',
+  unsupported_grant_type: 'internal_error',
+  invalid_target: 'internal_error',
+  temporarily_unavailable: 'internal_error',
+  replay_cache_full: 'internal_error',
+  // ledger: the log and its storage
+  tree_size_out_of_range: 'tree_size_out_of_range',
+  leaf_index_out_of_range: 'leaf_index_out_of_range',
+  log_closed: 'log_closed',
+  log_inconsistent: 'internal_error',
+  log_key_mismatch: 'internal_error',
+  log_not_sequencer: 'internal_error',
+  promise_malformed: 'internal_error',
+  storage_conflict: 'storage_conflict',
+  storage_corrupt: 'storage_corrupt',
+  storage_unavailable: 'storage_unavailable',
+  storage_full: 'storage_full',
+  storage_read_only: 'internal_error',
+  invalid_tile_path: 'invalid_tile_path',
+  // ledger: Merkle proofs, signed notes, witnessing, evidence and offline verification
+  bad_size: 'internal_error',
+  index_out_of_range: 'internal_error',
+  bad_hash_size: 'internal_error',
+  invalid_proof: 'internal_error',
+  root_mismatch: 'internal_error',
+  bad_frontier: 'internal_error',
+  bad_plan: 'internal_error',
+  malformed_note: 'internal_error',
+  unverified_note: 'internal_error',
+  invalid_signature: 'internal_error',
+  ambiguous_verifier: 'internal_error',
+  invalid_verifier_key: 'internal_error',
+  invalid_signer_key: 'internal_error',
+  invalid_key_name: 'internal_error',
+  invalid_note_text: 'internal_error',
+  invalid_checkpoint: 'internal_error',
+  malformed_add_checkpoint: 'malformed_add_checkpoint',
+  invalid_cosigner_key: 'internal_error',
+  invalid_cosignature: 'internal_error',
+  witness_policy_unmet: 'internal_error',
+  malformed_bundle: 'internal_error',
+  bad_checkpoint_signature: 'internal_error',
+  wrong_key: 'internal_error',
+  bad_record: 'internal_error',
+  leaf_mismatch: 'internal_error',
+  inclusion_failed: 'internal_error',
+  bad_tlog_proof: 'internal_error',
+  join_mismatch: 'internal_error',
+  narrative_mismatch: 'internal_error',
+  checks_mismatch: 'internal_error',
+  bad_checkpoint: 'internal_error',
+  key_changed: 'internal_error',
+  missing_entry: 'internal_error',
+  leaf_hash_mismatch: 'internal_error',
+  subtree_mismatch: 'internal_error',
+  unsigned_entries: 'internal_error',
+  log_truncated: 'internal_error',
+  inconsistent_with_known: 'internal_error',
+  // policy
+  engine_error: 'engine_error',
+  invalid_policy_set: 'internal_error',
+  policy_folder_unreadable: 'internal_error',
+  invalid_audit_rules: 'internal_error',
+} as const satisfies Record<LocalErrorCode, WireErrorCode>;
+
 /** Maps any thrown value to a wire error; unknown errors never leak their message. */
 export function toWireError(e: unknown): WireError {
-  if (isProvenantError(e) && e.code in WIRE_ERRORS) {
-    return wireError(e.code as WireErrorCode, e.message);
+  if (isProvenantError(e)) {
+    const code =
+      e instanceof RequestError
+        ? e.code
+        : Object.hasOwn(LOCAL_TO_WIRE, e.code)
+          ? LOCAL_TO_WIRE[e.code as LocalErrorCode]
+          : 'internal_error';
+    if (code !== 'internal_error') return wireError(code, e.message);
   }
   return wireError('internal_error', 'The collector hit an unexpected error.');
 }

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { WIRE_ERRORS } from '../src/index.js';
+import { ProvenantError } from '@provenant/core';
+import { LogError, StorageError } from '@provenant/ledger';
+import { LOCAL_TO_WIRE, RequestError, WIRE_ERRORS, toWireError } from '../src/errors.js';
 
 const doc = readFileSync(
   fileURLToPath(new URL('../../../docs/errors.md', import.meta.url)),
@@ -19,6 +21,50 @@ describe('docs/errors.md', () => {
       Object.entries(WIRE_ERRORS).map(([code, e]) => [code, e.status]),
     );
     expect(documented).toEqual(actual);
+  });
+});
+
+describe('the local-to-wire table', () => {
+  it('is the table docs/errors.md lists, row for row', () => {
+    const section = doc.slice(doc.indexOf('## Local codes and the wire code each answers as'));
+    const rows = [
+      ...section
+        .slice(0, section.indexOf('\n## ', 4))
+        .matchAll(/^\|\s*`([a-z0-9_]+)`\s*\|[^|]*\|\s*`([a-z_]+)`\s*\|/gm),
+    ].map((m) => [m[1], m[2]]);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(Object.fromEntries(rows)).toEqual(LOCAL_TO_WIRE);
+  });
+
+  it('answers a local code with its wire code and message', () => {
+    const wire = toWireError(new StorageError('storage_unavailable', 'The disk went away.'));
+    expect(wire.status).toBe(503);
+    expect(wire.body).toEqual({
+      error: { code: 'storage_unavailable', message: 'The disk went away.' },
+    });
+    expect(toWireError(new LogError('log_closed', 'Closed.')).body.error.code).toBe('log_closed');
+  });
+
+  it('keeps the message of a local code that is internal, and of an unlisted code', () => {
+    for (const e of [
+      new LogError('log_not_sequencer', 'secret detail'),
+      new ProvenantError('not_found', 'not a RequestError, so not meant for the client'),
+      new Error('boom'),
+    ]) {
+      expect(toWireError(e)).toEqual({
+        status: 500,
+        body: {
+          error: { code: 'internal_error', message: 'The collector hit an unexpected error.' },
+        },
+      });
+    }
+  });
+
+  it('passes a RequestError as it is', () => {
+    expect(toWireError(new RequestError('not_found', 'No record x.')).body.error).toEqual({
+      code: 'not_found',
+      message: 'No record x.',
+    });
   });
 });
 
