@@ -1,6 +1,7 @@
 export { createRecorder, PRODUCER } from './recorder.js';
 export type {
   DelegateOptions,
+  DeliveryStats,
   RecordedTool,
   Recorder,
   RecorderOptions,
@@ -12,10 +13,11 @@ export type {
 } from './recorder.js';
 export { currentContext } from './context.js';
 export type { WorkContext } from './context.js';
-export type { DeliveryStats, OverflowPolicy } from './delivery/delivery.js';
-export type { FsyncPolicy } from './delivery/spool.js';
+export type { ExportBatch, ExporterStats, RecordExporter } from './export/exporter.js';
+export type { OverflowPolicy } from './export/http.js';
+export type { FsyncPolicy } from './export/spool.js';
 export { readIdentityFile } from './lib/auth.js';
-export type { AgentIdentity } from './lib/auth.js';
+export type { AgentIdentity, CredentialIssuer } from './lib/auth.js';
 export { remotePdp } from './lib/decisions.js';
 export type { Decision, DecisionRequest, Pdp } from './lib/decisions.js';
 export {

@@ -101,10 +101,12 @@ describe('OpenTelemetry', () => {
         'gen_ai.agent.name': 'planner',
         'gen_ai.conversation.id': 'conv-9',
         'provenant.initiator': 'user:alice',
-        'provenant.attribution.level': 'verified',
         'provenant.decision.id': rec!.policy!.decision_id,
         'provenant.record.id': rec!.id,
       });
+      // The collector decides the attribution level; the SDK never claims one on a span.
+      expect(toolSpan.attributes).not.toHaveProperty('provenant.attribution.level');
+      expect(agentSpan.attributes).not.toHaveProperty('provenant.attribution.level');
       expect(agentSpan.attributes).toMatchObject({
         'gen_ai.operation.name': 'invoke_agent',
         'gen_ai.agent.id': PLANNER,

@@ -1,8 +1,8 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Spool } from '../src/delivery/spool.js';
-import { Delivery } from '../src/delivery/delivery.js';
+import { Spool } from '../src/export/spool.js';
+import { HttpRecordExporter } from '../src/export/http.js';
 import { redact } from '../src/lib/redact.js';
 import { actorOf } from '../src/lib/principal.js';
 import {
@@ -77,7 +77,7 @@ describe('spool', () => {
   });
 });
 
-describe('delivery', () => {
+describe('HTTP exporter', () => {
   it('retries after 503 honouring Retry-After, then delivers', async () => {
     const calls: number[] = [];
     const fake: typeof fetch = async () => {
@@ -89,7 +89,7 @@ describe('delivery', () => {
           })
         : new Response('{"accepted":[{"id":"a"}],"rejected":[]}', { status: 200 });
     };
-    const d = new Delivery({
+    const d = new HttpRecordExporter({
       collectorUrl: 'http://x.invalid',
       fetch: fake,
       spool: null,
@@ -99,8 +99,8 @@ describe('delivery', () => {
       overflow: 'block',
       retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 5_000 },
     });
-    d.push(rec('a'), 'T', true);
-    await d.flush();
+    void d.export({ records: [rec('a')], credential: 'T' });
+    await d.forceFlush();
     expect(calls).toHaveLength(2);
     expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(950);
     expect(d.stats()).toMatchObject({ delivered: 1, retries: 1, queued: 0 });
@@ -108,7 +108,7 @@ describe('delivery', () => {
 
   it('counts and reports records the collector refuses, without retrying them', async () => {
     const refused: string[] = [];
-    const d = new Delivery({
+    const d = new HttpRecordExporter({
       collectorUrl: 'http://x.invalid',
       fetch: async () =>
         new Response(
@@ -126,8 +126,8 @@ describe('delivery', () => {
       retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
       onRejected: (r) => refused.push(r.code),
     });
-    d.push(rec('a'), 'T', true);
-    await d.flush();
+    void d.export({ records: [rec('a')], credential: 'T' });
+    await d.forceFlush();
     expect(refused).toEqual(['attribution_mismatch']);
     expect(d.stats()).toMatchObject({ rejected: 1, delivered: 0, retries: 0 });
   });

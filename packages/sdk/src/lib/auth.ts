@@ -46,8 +46,22 @@ const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TOKEN_TYPE_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
 
+/**
+ * Where sessions and delegations get their credentials: RFC 8693 token exchange of
+ * `subjectToken` (on whose behalf) for a credential that `actor` acts with. The collector's
+ * issuer by default; `memoryIssuer()` in `@provenant/sdk/testing`.
+ */
+export interface CredentialIssuer {
+  exchange(
+    subjectToken: string,
+    actor: AgentIdentity,
+    scope?: readonly string[],
+    lifetimeSec?: number,
+  ): Promise<string>;
+}
+
 /** Talks to the issuer: discovers the token endpoint once, signs assertions, exchanges tokens. */
-export class IssuerClient {
+export class IssuerClient implements CredentialIssuer {
   private endpoint: Promise<string> | null = null;
   private readonly keys = new WeakMap<JWK, Promise<CryptoKey | KeyObject | Uint8Array>>();
 

@@ -1,5 +1,5 @@
 /**
- * Delivery of records to the collector, off the hot path: an in-memory queue drained in
+ * The HTTP + spool exporter: records go to the collector off the hot path: an in-memory queue drained in
  * batches (size and time triggers) over keep-alive HTTP, with retries (exponential backoff,
  * jitter, `Retry-After`). When the collector cannot be reached the records go to the durable
  * spool and are replayed from it, in order, when it returns; while the spool holds anything,
@@ -7,11 +7,12 @@
  */
 import type { EventRecord } from '@provenant/core';
 import { IntentNotDurableError, RecorderOverflowError, messageOf } from '../errors.js';
+import type { ExportBatch, ExporterStats, RecordExporter } from './exporter.js';
 import type { Spool } from './spool.js';
 
 export type OverflowPolicy = 'block' | 'drop-low-risk' | 'fail';
 
-export interface DeliveryOptions {
+export interface HttpExporterOptions {
   readonly collectorUrl: string;
   readonly fetch: typeof fetch;
   readonly spool: Spool | null;
@@ -28,35 +29,10 @@ export interface DeliveryOptions {
     ((r: { id: string | null; code: string; message: string }) => void) | undefined;
 }
 
-export interface DeliveryStats {
-  /** Records handed to the recorder. */
-  recorded: number;
-  /** Acknowledged by the collector (accepted, or already stored). */
-  delivered: number;
-  /** Refused by the collector (see `rejected.ndjson` in the spool folder). */
-  rejected: number;
-  /** Dropped by the `drop-low-risk` overflow policy. */
-  dropped: number;
-  /** Written to the spool. */
-  spooled: number;
-  /** Sent from the spool after an outage. */
-  replayed: number;
-  /** HTTP attempts that failed and were retried. */
-  retries: number;
-  /** Intent records neither the collector nor the spool could take (their tools did not run). */
-  refusedIntents: number;
-  /** In memory, waiting. */
-  queued: number;
-  /** Spool file size. */
-  spoolBytes: number;
-  /** Whether the collector is currently reached directly or through the spool. */
-  mode: 'direct' | 'spool';
-}
-
 interface Item {
   readonly record: EventRecord;
   readonly token: string;
-  readonly lowRisk: boolean;
+  /** Set for an intent: settled once it is acknowledged or on disk, or cannot be. */
   durable?: { resolve: () => void; reject: (e: Error) => void };
 }
 
@@ -64,7 +40,7 @@ type SendResult = { delivered: number; unreachable: boolean; error?: unknown };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
-export class Delivery {
+export class HttpRecordExporter implements RecordExporter {
   private queue: Item[] = [];
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -78,23 +54,21 @@ export class Delivery {
   private stalled = false;
   private readonly eventsUrl: string;
   readonly counters = {
-    recorded: 0,
     delivered: 0,
     rejected: 0,
-    dropped: 0,
     spooled: 0,
     replayed: 0,
     retries: 0,
     refusedIntents: 0,
   };
 
-  constructor(private readonly o: DeliveryOptions) {
+  constructor(private readonly o: HttpExporterOptions) {
     this.eventsUrl = new URL('/v1/events', o.collectorUrl).toString();
     this.spoolMode = o.spool?.pending ?? false;
     if (this.spoolMode) this.startReplay();
   }
 
-  stats(): DeliveryStats {
+  stats(): ExporterStats {
     return {
       ...this.counters,
       queued: this.queue.length,
@@ -118,46 +92,40 @@ export class Delivery {
     return new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
   }
 
-  /** Queues a record; never blocks (admission was checked before the tool ran). */
-  push(record: EventRecord, token: string, lowRisk: boolean): void {
-    this.counters.recorded++;
-    this.queue.push({ record, token, lowRisk });
-    this.schedule();
-  }
-
-  countDropped(): void {
-    this.counters.dropped++;
-  }
-
-  /**
-   * Queues an intent record and resolves once the collector acknowledged it or the spool holds
-   * it on disk (fsynced); rejects with `IntentNotDurableError` otherwise. Earlier records are
-   * delivered first, so order holds.
-   */
-  pushDurable(record: EventRecord, token: string, action: string): Promise<void> {
-    this.counters.recorded++;
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({
-        record,
-        token,
-        lowRisk: false,
-        durable: {
-          resolve,
-          reject: (e) => {
-            this.counters.refusedIntents++;
-            reject(new IntentNotDurableError(action, e));
-          },
-        },
-      });
-      void this.pump();
-    });
+  export(batch: ExportBatch): Promise<void> {
+    if (!batch.durable) {
+      // Never blocks: admission was checked before the tool ran.
+      for (const record of batch.records) this.queue.push({ record, token: batch.credential });
+      this.schedule();
+      return Promise.resolve();
+    }
+    // An intent: resolves once the collector acknowledged it or the spool holds it on disk
+    // (fsynced). Earlier records are delivered first, so order holds.
+    const settled = batch.records.map(
+      (record) =>
+        new Promise<void>((resolve, reject) => {
+          this.queue.push({
+            record,
+            token: batch.credential,
+            durable: {
+              resolve,
+              reject: (e) => {
+                this.counters.refusedIntents++;
+                reject(new IntentNotDurableError(record.action?.name ?? record.type, e));
+              },
+            },
+          });
+        }),
+    );
+    void this.pump();
+    return Promise.all(settled).then(() => undefined);
   }
 
   /**
    * Resolves when every queued record is acknowledged by the collector or in the spool — or,
    * when neither can take them now, once that has been tried (they stay queued: see `queued`).
    */
-  async flush(): Promise<void> {
+  async forceFlush(): Promise<void> {
     while (this.queue.length > 0 || this.pumping) {
       await this.pump();
       if (this.stalled) return;
@@ -168,7 +136,7 @@ export class Delivery {
   async drain(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      await this.flush();
+      await this.forceFlush();
       if (!this.spoolMode && this.queue.length === 0) return true;
       const left = deadline - Date.now();
       if (left <= 0) return false;
@@ -179,15 +147,13 @@ export class Delivery {
     }
   }
 
-  async close(): Promise<void> {
-    await this.flush();
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    await this.forceFlush();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
+    this.o.spool?.close();
   }
 
   private schedule(): void {

@@ -1,0 +1,117 @@
+/**
+ * The records the SDK makes, built from plain data: no clock, no span, no I/O. Time, ids and
+ * trace ids come in as options, so the same inputs give the same record.
+ */
+import type { Action, EventRecord, Outcome, PolicyRef } from '@provenant/core';
+import { digestOf } from '@provenant/core';
+import type { WorkContext } from '../context.js';
+
+export const PRODUCER = '@provenant/sdk@0.1.0';
+
+type Cause = NonNullable<EventRecord['cause']>;
+type Trace = NonNullable<EventRecord['trace']>;
+
+/** What every record of a context shares. */
+interface Made {
+  readonly context: WorkContext;
+  readonly id: string;
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+  readonly host: string;
+}
+
+function base(o: Made, type: string, action: Action, cause: Cause, outcome: Outcome, trace: Trace) {
+  const ctx = o.context;
+  const record: EventRecord = {
+    schema: 'provenant.event/v1',
+    id: o.id,
+    time: new Date(o.time).toISOString(),
+    type,
+    initiator: ctx.initiator,
+    cause,
+    actor: ctx.actor,
+    action,
+    outcome,
+    trace,
+    session_id: ctx.sessionId,
+    source: { producer: PRODUCER, host: o.host },
+  };
+  if (ctx.taskId !== undefined) record.task_id = ctx.taskId;
+  if (ctx.conversationId !== undefined) record.conversation_id = ctx.conversationId;
+  return record;
+}
+
+export interface ToolRecordOptions extends Made {
+  readonly action: Action;
+  readonly outcome: Outcome;
+  /** Absent when no decision was had (the decision point was unreachable). */
+  readonly policy?: PolicyRef | undefined;
+  /** The intent this outcome follows; default: the context's invocation. */
+  readonly causeId?: string | undefined;
+  readonly trace: Trace;
+}
+
+/** `tool.called`: an intent (`pending`), a refusal (`denied`) or an outcome. */
+export function toolRecord(o: ToolRecordOptions): EventRecord {
+  const cause: Cause = { kind: 'agent_decision', record_id: o.causeId ?? o.context.invocationId };
+  const record = base(o, 'tool.called', o.action, cause, o.outcome, o.trace);
+  if (o.policy) record.policy = o.policy;
+  return record;
+}
+
+const agentResource = (ctx: WorkContext) => `agent:${ctx.actor.agent ?? ctx.actor.id}`;
+
+const agentTrace = (ctx: WorkContext, parentSpanId: string): Trace => ({
+  trace_id: ctx.traceId,
+  span_id: ctx.spanId,
+  parent_span_id: parentSpanId,
+});
+
+export interface PromptRecordOptions extends Made {
+  readonly prompt: string;
+  /** Keep the prompt's text, not only its digest. */
+  readonly keepText: boolean;
+  /** Default: the initiator's own prompt or trigger. */
+  readonly cause?: Cause | undefined;
+  readonly parentSpanId: string;
+}
+
+/** `prompt.received`: the prompt's digest (and text with `keepText`). */
+export function promptRecord(o: PromptRecordOptions): EventRecord {
+  const ctx = o.context;
+  const action: Action = {
+    name: 'agent.prompt',
+    resource: agentResource(ctx),
+    args_digest: digestOf({ prompt: o.prompt }),
+  };
+  if (o.keepText) action.args = { prompt: o.prompt };
+  const cause = o.cause ?? {
+    kind: ctx.initiator.kind === 'workflow' ? 'workflow_trigger' : 'human_prompt',
+  };
+  return base(
+    o,
+    'prompt.received',
+    action,
+    cause,
+    { status: 'success' },
+    agentTrace(ctx, o.parentSpanId),
+  );
+}
+
+export interface InvokedRecordOptions extends Omit<Made, 'id'> {
+  readonly cause: Cause;
+  readonly parentSpanId: string;
+}
+
+/** `agent.invoked`: the record that starts a context (its id is the context's invocation id). */
+export function invokedRecord(o: InvokedRecordOptions): EventRecord {
+  const ctx = o.context;
+  return base(
+    { ...o, id: ctx.invocationId },
+    'agent.invoked',
+    { name: 'agent.invoke', resource: agentResource(ctx) },
+    o.cause,
+    { status: 'success' },
+    agentTrace(ctx, o.parentSpanId),
+  );
+}

@@ -1,0 +1,233 @@
+/**
+ * One call of a wrapped tool, one step per method: `start` (context, admission, decision),
+ * then `deny`, or `intent` (durable first, when the tool fails closed) and `finish` or `fail`.
+ * Each step that records builds its record with the pure builders and hands it to the
+ * recorder's exporter; the active span is decorated apart.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Action, EventRecord, Outcome, PolicyRef } from '@provenant/core';
+import type { WorkContext } from '../context.js';
+import { DecisionUnavailableError, PolicyDeniedError, SdkError } from '../errors.js';
+import type { Decision } from '../lib/decisions.js';
+import { newId } from '../lib/ids.js';
+import { safeDigest } from '../lib/redact.js';
+import { toolRecord } from '../records/build.js';
+import { decorateToolSpan } from '../trace/decorate.js';
+import { activeSpan } from '../trace/otel.js';
+import { newSpanId } from '../trace/traceparent.js';
+import { resourceOf, toolAction, type ToolSpec } from './spec.js';
+
+/** What a tool call needs from its recorder. */
+export interface ToolCallEnv {
+  readonly clock: () => number;
+  readonly host: string;
+  /** Throws `RecorderClosedError` once the recorder is closed. */
+  checkOpen(): void;
+  /** The exporter's admission (see `RecordExporter.admit`). */
+  admit(lowRisk: boolean): null | 'drop' | Promise<void>;
+  /** A decision (a cached one synchronously); rejects when none can be had. */
+  decide(
+    ctx: WorkContext,
+    spec: ToolSpec,
+    resource: string,
+    now: number,
+  ): Decision | Promise<Decision>;
+  /** Exports one record made under `ctx` (resolves once durable for an intent). */
+  emit(ctx: WorkContext, record: EventRecord, durable: boolean): Promise<void>;
+  /** Counts a record not kept (the `drop-low-risk` overflow policy). */
+  dropped(): void;
+}
+
+/** What a tool's failure is recorded as: its error's class name and message. */
+export function errorOf(e: unknown): { code: string; message?: string } {
+  const err = e as { name?: unknown; message?: unknown; constructor?: { name?: string } };
+  const code =
+    String(
+      typeof err?.name === 'string' && err.name ? err.name : (err?.constructor?.name ?? 'Error'),
+    ).slice(0, 128) || 'Error';
+  const message =
+    typeof err?.message === 'string' ? err.message.slice(0, 4096) : String(e).slice(0, 4096);
+  return message ? { code, message } : { code };
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+export function isPromise(v: unknown): v is PromiseLike<unknown> {
+  return (
+    typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+  );
+}
+
+export class ToolCall {
+  /** The intent this call's outcome follows (fail-closed tools only). */
+  private causeId: string | undefined;
+  private started = 0;
+
+  private constructor(
+    private readonly env: ToolCallEnv,
+    readonly context: WorkContext,
+    readonly spec: ToolSpec,
+    readonly action: Action,
+    readonly decision: Decision,
+    /** False when admission dropped this call's records. */
+    private readonly keep: boolean,
+  ) {}
+
+  /**
+   * Everything before the tool may run: the context, the credential's lifetime, room for the
+   * records, and a decision. Throws (nothing has run): a TypeError outside a session,
+   * `credential_expired`, `RecorderOverflowError`, `DecisionUnavailableError` (recorded).
+   */
+  static async start(
+    env: ToolCallEnv,
+    spec: ToolSpec,
+    ctx: WorkContext | undefined,
+    args: readonly unknown[],
+  ): Promise<ToolCall> {
+    if (!ctx) {
+      throw new TypeError(
+        `${spec.name} was called outside a session: wrap the work in recorder.session().`,
+      );
+    }
+    env.checkOpen();
+    const now = env.clock();
+    if (now >= ctx.credential.exp * 1000) {
+      throw new SdkError(
+        'credential_expired',
+        `The credential for ${spec.name} has expired; start a new session.`,
+      );
+    }
+    const admitted = env.admit(spec.lowRisk);
+    if (admitted !== null && admitted !== 'drop') await admitted;
+    const resource = resourceOf(spec, args);
+    let decision: Decision;
+    try {
+      const decided = env.decide(ctx, spec, resource, now);
+      // Only a thenable is awaited: a cached decision costs no extra turn.
+      decision = isPromise(decided) ? await decided : decided;
+    } catch (e) {
+      const call = new ToolCall(env, ctx, spec, bareAction(spec, resource), unknownDecision, true);
+      void call.record(
+        {
+          status: 'denied',
+          error: {
+            code: 'decision_unavailable',
+            message: String((e as Error)?.message ?? e).slice(0, 4096) || 'unavailable',
+          },
+        },
+        undefined,
+      );
+      throw new DecisionUnavailableError(spec.name, e);
+    }
+    return new ToolCall(
+      env,
+      ctx,
+      spec,
+      toolAction(spec, resource, args),
+      decision,
+      admitted !== 'drop',
+    );
+  }
+
+  get denied(): boolean {
+    return this.decision.decision === 'deny';
+  }
+
+  /** Records the refusal; returns the error to throw (the tool does not run). */
+  deny(): PolicyDeniedError {
+    const d = this.decision;
+    void this.record(
+      {
+        status: 'denied',
+        error: { code: 'policy_denied', message: d.reason ?? 'denied by policy' },
+      },
+      this.policy(),
+    );
+    return new PolicyDeniedError(
+      this.spec.name,
+      this.action.resource ?? '',
+      d.decisionId,
+      d.determining,
+      d.reason,
+    );
+  }
+
+  /**
+   * For a tool that fails closed: the intent is exported durably (collector or fsynced spool)
+   * before the tool runs; rejects with `IntentNotDurableError` when it cannot be. Then the
+   * call's duration starts.
+   */
+  async intent(): Promise<void> {
+    if (this.spec.failClosed) {
+      const id = newId();
+      await this.record({ status: 'pending' }, this.policy(), { durable: true, id });
+      this.causeId = id;
+    }
+    this.started = performance.now();
+  }
+
+  /** Records success, with the digest of what the tool returned. */
+  finish(result: unknown): void {
+    const outcome: Outcome = { status: 'success', duration_ms: this.elapsed() };
+    const rd = safeDigest(result);
+    if (rd) outcome.result_digest = rd;
+    void this.record(outcome, this.policy());
+  }
+
+  /** Records what the tool threw as an error outcome (its class name and message). */
+  fail(thrown: unknown): void {
+    this.failWith(errorOf(thrown));
+  }
+
+  /** Records an error outcome with this code and message (the tool answered, but failed). */
+  failWith(error: { code: string; message?: string }): void {
+    void this.record({ status: 'error', duration_ms: this.elapsed(), error }, this.policy());
+  }
+
+  private elapsed(): number {
+    return round(performance.now() - this.started);
+  }
+
+  private policy(): PolicyRef {
+    const d = this.decision;
+    return { decision_id: d.decisionId, engine: d.engine, decision: d.decision };
+  }
+
+  private record(
+    outcome: Outcome,
+    policy: PolicyRef | undefined,
+    { durable = false, id = newId() }: { durable?: boolean; id?: string } = {},
+  ): Promise<void> {
+    if (!this.keep) {
+      this.env.dropped();
+      return Promise.resolve();
+    }
+    const ctx = this.context;
+    const span = activeSpan();
+    const record = toolRecord({
+      context: ctx,
+      id,
+      time: this.env.clock(),
+      host: this.env.host,
+      action: this.action,
+      outcome,
+      policy,
+      causeId: this.causeId,
+      trace: span
+        ? { trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId }
+        : { trace_id: ctx.traceId, span_id: newSpanId(), parent_span_id: ctx.spanId },
+    });
+    if (span) decorateToolSpan(span, ctx, record);
+    return this.env.emit(ctx, record, durable);
+  }
+}
+
+const unknownDecision: Decision = { decision: 'deny', decisionId: '', engine: '', determining: [] };
+
+/** The action of a call refused before its arguments were read (no decision to be had). */
+function bareAction(spec: ToolSpec, resource: string): Action {
+  const action: Action = { name: spec.name, tool: spec.tool, resource };
+  if (spec.cls) action.class = spec.cls;
+  if (spec.risk) action.risk = spec.risk;
+  return action;
+}

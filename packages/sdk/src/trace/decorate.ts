@@ -1,0 +1,42 @@
+/**
+ * What the SDK puts on the active span: GenAI semantic-convention attributes and the ids that
+ * tie the span to its record. Never an attribution level: only the collector decides that.
+ */
+import type { EventRecord } from '@provenant/core';
+import type { Span } from '@opentelemetry/api';
+import type { WorkContext } from '../context.js';
+import { setAttributes } from './otel.js';
+
+function who(ctx: WorkContext, attrs: Record<string, string>): Record<string, string> {
+  attrs['gen_ai.agent.id'] = ctx.actor.id;
+  attrs['provenant.initiator'] = ctx.initiator.id;
+  if (ctx.actor.agent !== undefined) attrs['gen_ai.agent.name'] = ctx.actor.agent;
+  if (ctx.conversationId !== undefined) attrs['gen_ai.conversation.id'] = ctx.conversationId;
+  return attrs;
+}
+
+/** The span of an agent invocation (a session or delegation). */
+export function decorateAgentSpan(span: Span, ctx: WorkContext): void {
+  setAttributes(
+    span,
+    who(ctx, {
+      'gen_ai.operation.name': 'invoke_agent',
+      'provenant.record.id': ctx.invocationId,
+    }),
+  );
+}
+
+/** The span of a tool call, after each of its records (the last one's id stays). */
+export function decorateToolSpan(span: Span, ctx: WorkContext, record: EventRecord): void {
+  const action = record.action!;
+  const attrs = who(ctx, {
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': action.tool?.name ?? action.name,
+    'provenant.record.id': record.id,
+    'provenant.action': action.name,
+    'provenant.outcome': record.outcome?.status ?? 'success',
+  });
+  if (action.tool?.call_id !== undefined) attrs['gen_ai.tool.call.id'] = action.tool.call_id;
+  if (record.policy) attrs['provenant.decision.id'] = record.policy.decision_id;
+  setAttributes(span, attrs);
+}
