@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createRecorder } from '@provenant/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, POLICIES } from '../support/collector.js';
-import { scenario } from '../../packages/sdk/test/helpers.js';
+import { scenario } from '../support/sdk.js';
 import { skipPostgres, startTestPostgres } from '../support/postgres.js';
 import type { TestPostgres } from '../support/postgres.js';
 import { runCliAsync, startCollectorProcess } from './process.js';

@@ -21,28 +21,34 @@ describe('the SDK stays light', () => {
     ]);
   });
 
-  it('loads no server, storage, database or policy-engine module from its built entry', async () => {
-    await buildSdk();
-    const tmp = tempDir('graph');
-    const out = join(tmp.dir, 'graph.txt');
-    try {
-      execFileSync(
-        process.execPath,
-        [
-          '--import',
-          fileURLToPath(new URL('./fixtures/graph-register.mjs', import.meta.url)),
-          '--input-type=module',
-          '-e',
-          "const m = await import('@provenant/sdk'); if (typeof m.createRecorder !== 'function') process.exit(3);",
-        ],
-        { cwd: ROOT, env: { ...process.env, GRAPH_OUT: out } },
-      );
-      const urls = [...new Set(readFileSync(out, 'utf8').split('\n').filter(Boolean))];
-      expect(urls.some((u) => u.includes('packages/sdk/dist/index.js'))).toBe(true);
-      expect(urls.some((u) => u.includes('/jose/'))).toBe(true);
-      expect(urls.filter((u) => FORBIDDEN.test(u))).toEqual([]);
-    } finally {
-      tmp.remove();
-    }
-  });
+  it.each([
+    ['@provenant/sdk', 'createRecorder', 'packages/sdk/dist/index.js'],
+    ['@provenant/sdk/testing', 'memoryIssuer', 'packages/sdk/dist/testing/index.js'],
+  ])(
+    'loads no server, storage, database or policy-engine module from %s',
+    async (entry, name, file) => {
+      await buildSdk();
+      const tmp = tempDir('graph');
+      const out = join(tmp.dir, 'graph.txt');
+      try {
+        execFileSync(
+          process.execPath,
+          [
+            '--import',
+            fileURLToPath(new URL('./fixtures/graph-register.mjs', import.meta.url)),
+            '--input-type=module',
+            '-e',
+            `const m = await import('${entry}'); if (typeof m.${name} !== 'function') process.exit(3);`,
+          ],
+          { cwd: ROOT, env: { ...process.env, GRAPH_OUT: out } },
+        );
+        const urls = [...new Set(readFileSync(out, 'utf8').split('\n').filter(Boolean))];
+        expect(urls.some((u) => u.includes(file))).toBe(true);
+        expect(urls.some((u) => u.includes('/jose/'))).toBe(true);
+        expect(urls.filter((u) => FORBIDDEN.test(u))).toEqual([]);
+      } finally {
+        tmp.remove();
+      }
+    },
+  );
 });

@@ -1,20 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+// The SDK's tests run without a collector: records go to an in-memory exporter, credentials
+// come from an in-memory issuer and decisions from a rule (all from `@provenant/sdk/testing`).
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseEventRecord } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
-import type { AgentIdentity } from '../src/index.js';
-import {
-  ADMIN,
-  POLICIES,
-  devLogin,
-  makeIdentity,
-  register,
-  testCollector as collector,
-} from '../../../test/support/collector.js';
-export { ADMIN, POLICIES, collector, devLogin, makeIdentity, register };
+import { exportJWK, generateKeyPair } from 'jose';
+import { createRecorder } from '../src/index.js';
+import type { AgentIdentity, Recorder, RecorderOptions } from '../src/index.js';
+import { InMemoryRecordExporter, memoryDecisions, memoryIssuer } from '../src/testing/index.js';
+import type {
+  DecisionRule,
+  ExportedRecord,
+  MemoryDecisions,
+  MemoryIssuer,
+} from '../src/testing/index.js';
+export { buildSdk } from '../../../test/support/build-sdk.js';
 
 export const TD = 'acme.test';
 export const PLANNER = `spiffe://${TD}/agent/planner/instance/19c2`;
@@ -25,85 +25,61 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export interface Scenario {
-  planner: AgentIdentity;
-  researcher: AgentIdentity;
-  alice: string;
-  bob: string;
+export async function identity(principal: string): Promise<AgentIdentity> {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  return { principal, jwk: { ...(await exportJWK(privateKey)), alg: 'EdDSA' } };
 }
 
-/** Registers alice, bob, the planner and the researcher; signs alice and bob in. */
-export async function scenario(url: string): Promise<Scenario> {
-  const planner = await makeIdentity(PLANNER);
-  const researcher = await makeIdentity(RESEARCHER);
-  await register(url, { id: 'user:alice', kind: 'human' });
-  await register(url, { id: 'user:bob', kind: 'human' });
-  await register(url, {
-    id: PLANNER,
-    kind: 'agent_instance',
-    agent: 'planner',
-    publicJwks: [planner.publicJwk],
-  });
-  await register(url, {
-    id: RESEARCHER,
-    kind: 'agent_instance',
-    agent: 'researcher',
-    publicJwks: [researcher.publicJwk],
-  });
+/** What the example policies do that the tests lean on: nothing irreversible two hops deep. */
+export const examplePolicy: DecisionRule = (request, asker) =>
+  request.action.class?.irreversible && asker.chain.length >= 2
+    ? { decision: 'deny', determining: ['forbid-deep-irreversible'], reason: 'too deep' }
+    : 'allow';
+
+export interface World {
+  readonly issuer: MemoryIssuer;
+  readonly decisions: MemoryDecisions;
+  readonly planner: AgentIdentity;
+  readonly researcher: AgentIdentity;
+  /** Initiator credentials, as a sign-in gives them. */
+  readonly alice: string;
+  readonly bob: string;
+  /**
+   * A recorder of the planner's over this world, with an in-memory exporter of its own (closing
+   * it shuts that down), or over HTTP when `collectorUrl` is given; options override the rest.
+   */
+  recorder(options?: Partial<RecorderOptions>): Recorder;
+  /** What every recorder of this world exported so far, optionally only one task's. */
+  exported(taskId?: string): ExportedRecord[];
+  records(taskId?: string): EventRecord[];
+}
+
+export async function world(rule: DecisionRule = examplePolicy): Promise<World> {
+  const exporters: InMemoryRecordExporter[] = [];
+  const issuer = memoryIssuer();
+  const decisions = memoryDecisions(rule);
+  const planner = await identity(PLANNER);
+  const scope = ['repo:read', 'repo:write'];
+  const exported = (taskId?: string) =>
+    exporters
+      .flatMap((x) => x.getExported())
+      .filter((e) => taskId === undefined || e.record.task_id === taskId);
   return {
-    planner: planner.identity,
-    researcher: researcher.identity,
-    alice: await devLogin(url, 'alice', 'repo:read repo:write'),
-    bob: await devLogin(url, 'bob', 'repo:read repo:write'),
+    issuer,
+    decisions,
+    planner,
+    researcher: await identity(RESEARCHER),
+    alice: issuer.initiator('user:alice', { scope }),
+    bob: issuer.initiator('user:bob', { scope }),
+    recorder: (options = {}) => {
+      const base = { identity: planner, issuer, pdp: decisions };
+      // With a collector URL: its HTTP exporter (the tests give a fake fetch).
+      if (options.collectorUrl !== undefined) return createRecorder({ ...base, ...options });
+      const exporter = new InMemoryRecordExporter();
+      exporters.push(exporter);
+      return createRecorder({ ...base, exporter, ...options });
+    },
+    exported,
+    records: (taskId) => exported(taskId).map((e) => e.record),
   };
-}
-
-export type Stored = EventRecord & {
-  attribution: { level: string; reasons: string[] };
-  integrity: { leaf_index: number };
-};
-
-/** Every record matching the query, in log order; each must parse as provenant.event/v1. */
-export async function events(url: string, query: Record<string, string> = {}): Promise<Stored[]> {
-  const out: Stored[] = [];
-  let cursor: string | null = null;
-  do {
-    const q = new URLSearchParams({ ...query, limit: '1000', ...(cursor ? { cursor } : {}) });
-    const res = await fetch(`${url}/v1/events?${q}`);
-    const body = (await res.json()) as { events: Stored[]; next_cursor: string | null };
-    for (const e of body.events) {
-      const parsed = parseEventRecord(e);
-      if (!parsed.ok) throw new Error(`stored record does not parse: ${parsed.message}`);
-    }
-    out.push(...body.events);
-    cursor = body.next_cursor;
-  } while (cursor);
-  return out;
-}
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/**
- * Builds packages/sdk (dist) for tests that run it in a child process. Test files run in
- * parallel processes, so the build is serialized with a lock folder.
- */
-export async function buildSdk(): Promise<void> {
-  const lock = join(tmpdir(), 'provenant-sdk-build.lock');
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 120_000) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error('timed out waiting for the SDK build lock');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    execFileSync('npx', ['tsc', '-b', 'packages/sdk'], { cwd: ROOT, stdio: 'inherit' });
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
 }

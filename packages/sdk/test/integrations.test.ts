@@ -6,14 +6,14 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import type { RunningCollector } from '@provenant/server';
 import { generateText, jsonSchema, stepCountIs, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRecorder, recordAiTools } from '../src/index.js';
+import { decodeJwt } from 'jose';
+import { recordAiTools } from '../src/index.js';
 import type { Recorder } from '../src/index.js';
-import { PLANNER, RESEARCHER, collector, events, scenario, tempDir } from './helpers.js';
-import type { Scenario } from './helpers.js';
+import { PLANNER, RESEARCHER, world } from './helpers.js';
+import type { World } from './helpers.js';
 
 /** The smallest AsyncLocalStorage context manager, so spans become active across awaits. */
 class AlsContextManager implements ContextManager {
@@ -40,26 +40,14 @@ class AlsContextManager implements ContextManager {
   }
 }
 
-const tmp = tempDir('integrations');
-let c: RunningCollector;
-let s: Scenario;
+let w: World;
 let recorder: Recorder;
 
 beforeAll(async () => {
-  c = await collector(tmp.dir);
-  s = await scenario(c.url);
-  recorder = createRecorder({
-    collectorUrl: c.url,
-    identity: s.planner,
-    spool: false,
-    batch: { maxRecords: 100, maxDelayMs: 5 },
-  });
+  w = await world();
+  recorder = w.recorder();
 });
-afterAll(async () => {
-  await recorder.close();
-  await c.close();
-  tmp.remove();
-});
+afterAll(() => recorder.close());
 
 describe('OpenTelemetry', () => {
   it('uses the active span ids and sets GenAI and provenant attributes on it', async () => {
@@ -77,7 +65,7 @@ describe('OpenTelemetry', () => {
       );
       const ids = await tracer.startActiveSpan('invoke_agent planner', async (agentSpan) => {
         const out = await recorder.session(
-          { initiatorToken: s.alice, taskId: 'otel-1', conversationId: 'conv-9' },
+          { initiatorToken: w.alice, taskId: 'otel-1', conversationId: 'conv-9' },
           () =>
             tracer.startActiveSpan('execute_tool get_file', async (toolSpan) => {
               await read();
@@ -88,11 +76,10 @@ describe('OpenTelemetry', () => {
         agentSpan.end();
         return out;
       });
-      await recorder.flush();
       const spans = exporter.getFinishedSpans();
       const toolSpan = spans.find((x) => x.name === 'execute_tool get_file')!;
       const agentSpan = spans.find((x) => x.name === 'invoke_agent planner')!;
-      const [rec] = await events(c.url, { task_id: 'otel-1', type: 'tool.called' });
+      const [rec] = w.records('otel-1').filter((r) => r.type === 'tool.called');
       expect(rec!.trace).toEqual({ trace_id: ids.traceId, span_id: ids.spanId });
       expect(toolSpan.attributes).toMatchObject({
         'gen_ai.operation.name': 'execute_tool',
@@ -111,7 +98,7 @@ describe('OpenTelemetry', () => {
         'gen_ai.operation.name': 'invoke_agent',
         'gen_ai.agent.id': PLANNER,
       });
-      const [invoked] = await events(c.url, { task_id: 'otel-1', type: 'agent.invoked' });
+      const [invoked] = w.records('otel-1').filter((r) => r.type === 'agent.invoked');
       expect(invoked!.trace?.trace_id).toBe(ids.traceId);
     } finally {
       context.disable();
@@ -189,9 +176,9 @@ describe('Vercel AI SDK', () => {
       },
     );
     const result = await recorder.session(
-      { initiatorToken: s.alice, taskId: 'ai-1', prompt: 'tidy up' },
+      { initiatorToken: w.alice, taskId: 'ai-1', prompt: 'tidy up' },
       () =>
-        recorder.delegate(s.researcher, { scope: ['repo:read', 'repo:write'] }, () =>
+        recorder.delegate(w.researcher, { scope: ['repo:read', 'repo:write'] }, () =>
           generateText({ model, tools, prompt: 'tidy up', stopWhen: stepCountIs(3) }),
         ),
     );
@@ -201,14 +188,12 @@ describe('Vercel AI SDK', () => {
       (p) => p.type === 'tool-result' || p.type === 'tool-error',
     );
     expect(toolResults.map((p) => p.type)).toEqual(['tool-result', 'tool-error']);
-    await recorder.flush();
-    const calls = await events(c.url, { task_id: 'ai-1', type: 'tool.called' });
+    const calls = w.records('ai-1').filter((r) => r.type === 'tool.called');
     expect(calls).toHaveLength(2);
     const byCall = Object.fromEntries(calls.map((r) => [r.action?.tool?.call_id, r]));
     expect(byCall['call_1']).toMatchObject({
       actor: { id: RESEARCHER },
       initiator: { id: 'user:alice' },
-      attribution: { level: 'verified', reasons: [] },
       action: {
         name: 'github.get_file',
         resource: 'repo:acme/payments',
@@ -223,7 +208,12 @@ describe('Vercel AI SDK', () => {
       outcome: { status: 'denied' },
       policy: { decision: 'deny' },
     });
-    expect(byCall['call_1']!.delegation).toHaveLength(2);
+    // Made under alice → planner → researcher.
+    const credential = w.exported().find((e) => e.record.id === byCall['call_1']!.id)!.credential;
+    expect(decodeJwt(credential)).toMatchObject({
+      sub: 'user:alice',
+      act: { sub: RESEARCHER, act: { sub: PLANNER } },
+    });
   });
 });
 

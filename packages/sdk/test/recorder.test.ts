@@ -1,40 +1,27 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunningCollector } from '@provenant/server';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DecisionUnavailableError,
   PolicyDeniedError,
+  RecorderClosedError,
   TokenExchangeError,
-  createRecorder,
   parseTraceparent,
   traceHeaders,
   withMcpMeta,
 } from '../src/index.js';
 import type { Recorder } from '../src/index.js';
-import { PLANNER, RESEARCHER, collector, events, scenario, tempDir } from './helpers.js';
-import type { Scenario } from './helpers.js';
+import { PLANNER, RESEARCHER, world } from './helpers.js';
+import type { World } from './helpers.js';
 
-const tmp = tempDir('recorder');
-let c: RunningCollector;
-let s: Scenario;
+let w: World;
 let planner: Recorder;
 
 beforeAll(async () => {
-  c = await collector(tmp.dir);
-  s = await scenario(c.url);
-  planner = createRecorder({
-    collectorUrl: c.url,
-    identity: s.planner,
-    agent: { name: 'planner', version: '3.0.0' },
-    spool: false,
-    batch: { maxRecords: 100, maxDelayMs: 5 },
-  });
+  w = await world();
+  planner = w.recorder({ agent: { name: 'planner', version: '3.0.0' } });
 });
-afterAll(async () => {
-  await planner.close();
-  await c.close();
-  tmp.remove();
-});
+afterAll(() => planner.close());
 
 const getFile = () =>
   planner.tool(
@@ -43,12 +30,23 @@ const getFile = () =>
     async (repo: string, path: string) => ({ repo, path, text: 'hello' }),
   );
 
+/** The actors of a credential, root first (its RFC 8693 `act` nesting, innermost first). */
+function chainOf(token: string): string[] {
+  const out: string[] = [];
+  let act = decodeJwt(token)['act'] as { sub: string; act?: unknown } | undefined;
+  while (act) {
+    out.unshift(act.sub);
+    act = act.act as typeof act | undefined;
+  }
+  return out;
+}
+
 describe('sessions and tools', () => {
-  it('records a tool call with initiator, actor, decision, digests and outcome, verified', async () => {
+  it('records a tool call with initiator, actor, decision, digests and outcome', async () => {
     const tool = getFile();
     const result = await planner.session(
       {
-        initiatorToken: s.alice,
+        initiatorToken: w.alice,
         taskId: 'task-1',
         prompt: 'read the README',
         conversationId: 'conv-1',
@@ -56,15 +54,10 @@ describe('sessions and tools', () => {
       () => tool('acme/payments', 'README.md'),
     );
     expect(result).toEqual({ repo: 'acme/payments', path: 'README.md', text: 'hello' });
-    await planner.flush();
-    const all = await events(c.url, { task_id: 'task-1' });
-    // The decision point's own witness record shares the task.
-    expect(all.filter((r) => r.type === 'policy.decision')).toHaveLength(1);
-    const got = all.filter((r) => r.type !== 'policy.decision');
+    const got = w.records('task-1');
     expect(got.map((r) => r.type)).toEqual(['prompt.received', 'agent.invoked', 'tool.called']);
     const [prompt, invoked, call] = got as [(typeof got)[0], (typeof got)[0], (typeof got)[0]];
     for (const r of got) {
-      expect(r.attribution.level).toBe('verified');
       expect(r.initiator).toEqual({ id: 'user:alice', kind: 'human' });
       expect(r.actor).toMatchObject({
         id: PLANNER,
@@ -72,10 +65,16 @@ describe('sessions and tools', () => {
         version: '3.0.0',
         instance: '19c2',
       });
-      expect(r.delegation).toEqual([expect.objectContaining({ from: 'user:alice', to: PLANNER })]);
       expect(r.trace?.trace_id).toBe(prompt.trace?.trace_id);
       expect(r.conversation_id).toBe('conv-1');
+      expect(r.source).toEqual({ producer: '@provenant/sdk@0.1.0', host: expect.any(String) });
     }
+    // Sent with the credential the issuer gave the planner for alice.
+    const sent = w.exported('task-1');
+    const credential = sent[0]!.credential;
+    expect(sent.every((e) => e.credential === credential)).toBe(true);
+    expect(decodeJwt(credential).sub).toBe('user:alice');
+    expect(chainOf(credential)).toEqual([PLANNER]);
     expect(JSON.stringify(prompt)).not.toContain('read the README');
     // UUIDv7 ids follow the order the records were made.
     expect(got.map((r) => r.id)).toEqual(got.map((r) => r.id).sort());
@@ -93,9 +92,20 @@ describe('sessions and tools', () => {
       result_digest: expect.stringMatching(/^sha256:/),
     });
     expect(call.outcome?.duration_ms).toBeGreaterThanOrEqual(0);
-    expect(call.policy).toMatchObject({ engine: 'cedar', decision: 'allow' });
-    expect(call.attribution.reasons).toEqual([]);
+    const made = w.decisions.made.at(-1)!;
+    expect(call.policy).toEqual({
+      engine: 'memory',
+      decision: 'allow',
+      decision_id: made.decision.decisionId,
+    });
+    expect(made.request).toEqual({
+      action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
+      credential,
+      taskId: 'task-1',
+    });
     expect(call.trace?.parent_span_id).toBe(invoked.trace?.span_id);
+    // The SDK claims no attribution: the collector decides it.
+    expect(call).not.toHaveProperty('attribution');
   });
 
   it('keeps initiators apart across concurrent sessions', async () => {
@@ -118,25 +128,23 @@ describe('sessions and tools', () => {
         }
         return out;
       });
-    await Promise.all([run(s.alice, 'alice'), run(s.bob, 'bob'), run(s.alice, 'alice2')]);
-    await planner.flush();
+    await Promise.all([run(w.alice, 'alice'), run(w.bob, 'bob'), run(w.alice, 'alice2')]);
     for (const [task, who] of [
       ['iso-alice', 'user:alice'],
       ['iso-bob', 'user:bob'],
       ['iso-alice2', 'user:alice'],
     ] as const) {
-      const got = await events(c.url, { task_id: task, type: 'tool.called' });
+      const got = w.records(task).filter((r) => r.type === 'tool.called');
       expect(got).toHaveLength(10);
-      for (const r of got) {
-        expect(r.initiator?.id).toBe(who);
-        expect(r.attribution.level).toBe('verified');
-      }
+      for (const r of got) expect(r.initiator?.id).toBe(who);
+      const tokens = w.exported(task).map((e) => decodeJwt(e.credential).sub);
+      expect(new Set(tokens)).toEqual(new Set([who]));
     }
     expect(seen.filter((x) => x.startsWith('user:bob'))).toHaveLength(10);
   });
 
   it('asks the issuer for a shorter credential lifetime when told to', async () => {
-    const session = await planner.session({ initiatorToken: s.alice, lifetimeSec: 60 });
+    const session = await planner.session({ initiatorToken: w.alice, lifetimeSec: 60 });
     const { iat, exp } = session.context.credential;
     expect(exp - iat).toBe(60);
   });
@@ -156,8 +164,16 @@ describe('sessions and tools', () => {
         },
       ),
     };
-    const v = await planner.session({ initiatorToken: s.alice }, () => obj.add(2));
+    const v = await planner.session({ initiatorToken: w.alice }, () => obj.add(2));
     expect(v).toBe(42);
+  });
+
+  it('refuses work once closed', async () => {
+    const r = w.recorder();
+    await r.close();
+    await expect(r.session({ initiatorToken: w.alice })).rejects.toBeInstanceOf(
+      RecorderClosedError,
+    );
   });
 });
 
@@ -169,11 +185,7 @@ describe('refusals before anything runs', () => {
   });
 
   it('does not run a tool when no decision can be obtained, and records why', async () => {
-    const r = createRecorder({
-      collectorUrl: c.url,
-      identity: s.planner,
-      spool: false,
-      batch: { maxDelayMs: 5 },
+    const r = w.recorder({
       pdp: {
         decide: () => {
           throw new Error('engine offline');
@@ -185,16 +197,26 @@ describe('refusals before anything runs', () => {
       ran = true;
     });
     const err = await r
-      .session({ initiatorToken: s.alice, taskId: 'nodecision-1' }, () => t())
+      .session({ initiatorToken: w.alice, taskId: 'nodecision-1' }, () => t())
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DecisionUnavailableError);
     expect(ran).toBe(false);
     await r.close();
-    const [rec] = await events(c.url, { task_id: 'nodecision-1', type: 'tool.called' });
+    const [rec] = w.records('nodecision-1').filter((x) => x.type === 'tool.called');
     expect(rec!.outcome).toMatchObject({
       status: 'denied',
       error: { code: 'decision_unavailable', message: 'engine offline' },
     });
+    expect(rec).not.toHaveProperty('policy');
+  });
+
+  it('refuses a tool once its credential has expired', async () => {
+    let now = Date.now();
+    const r = w.recorder({ clock: () => now });
+    const t = r.tool('github.get_file', { resource: 'repo:acme/payments', risk: 'low' }, () => 1);
+    const session = await r.session({ initiatorToken: w.alice, lifetimeSec: 60 });
+    now += 61_000;
+    await expect(session.run(() => t())).rejects.toMatchObject({ code: 'credential_expired' });
   });
 });
 
@@ -213,9 +235,9 @@ describe('delegation, denial and errors', () => {
       },
     );
     const read = getFile();
-    const err = await planner.session({ initiatorToken: s.alice, taskId: 'deleg-1' }, async () => {
+    const err = await planner.session({ initiatorToken: w.alice, taskId: 'deleg-1' }, async () => {
       await planner.delegate(
-        s.researcher,
+        w.researcher,
         { scope: ['repo:read', 'repo:write'], prompt: 'find it' },
         async () => {
           expect(planner.current()?.actor.id).toBe(RESEARCHER);
@@ -228,27 +250,21 @@ describe('delegation, denial and errors', () => {
         },
       );
       expect(planner.current()?.actor.id).toBe(PLANNER);
-      return planner.delegate(s.researcher, { scope: ['repo:write'] }, () =>
+      return planner.delegate(w.researcher, { scope: ['repo:write'] }, () =>
         deleteRepo().catch((e: unknown) => e),
       );
     });
     expect(err).toBeInstanceOf(PolicyDeniedError);
     expect(err).toMatchObject({ code: 'policy_denied', determining: ['forbid-deep-irreversible'] });
     expect(ran).toBe(false);
-    await planner.flush();
-    const got = (await events(c.url, { task_id: 'deleg-1' })).filter(
-      (r) => r.type !== 'policy.decision',
-    );
+    const got = w.records('deleg-1');
     const calls = got.filter((r) => r.type === 'tool.called');
     expect(calls).toHaveLength(4);
+    const sent = new Map(w.exported().map((e) => [e.record.id, e.credential]));
     for (const r of calls) {
       expect(r.actor?.id).toBe(RESEARCHER);
       expect(r.initiator?.id).toBe('user:alice');
-      expect(r.attribution.level).toBe('verified');
-      expect(r.delegation?.map((h) => [h.from, h.to])).toEqual([
-        ['user:alice', PLANNER],
-        [PLANNER, RESEARCHER],
-      ]);
+      expect(chainOf(sent.get(r.id)!)).toEqual([PLANNER, RESEARCHER]);
     }
     const denied = calls.at(-1)!;
     expect(denied.outcome).toMatchObject({ status: 'denied', error: { code: 'policy_denied' } });
@@ -256,10 +272,12 @@ describe('delegation, denial and errors', () => {
       decision: 'deny',
       decision_id: (err as PolicyDeniedError).decisionId,
     });
-    expect(denied.attribution.reasons).toEqual([]);
     const invoked = got.filter((r) => r.type === 'agent.invoked');
     expect(invoked.map((r) => r.actor?.id)).toEqual([PLANNER, RESEARCHER, RESEARCHER]);
     expect(invoked[1]!.cause?.kind).toBe('delegation');
+    const prompt = got.find((r) => r.type === 'prompt.received')!;
+    expect(prompt.cause).toEqual({ kind: 'delegation', record_id: invoked[0]!.id });
+    expect(invoked[1]!.cause?.record_id).toBe(prompt.id);
     expect(new Set(got.map((r) => r.trace?.trace_id)).size).toBe(1);
   });
 
@@ -277,11 +295,10 @@ describe('delegation, denial and errors', () => {
       },
     );
     const caught = await planner
-      .session({ initiatorToken: s.alice, taskId: 'exc-1' }, () => tool())
+      .session({ initiatorToken: w.alice, taskId: 'exc-1' }, () => tool())
       .catch((e: unknown) => e);
     expect(caught).toBe(thrown);
-    await planner.flush();
-    const [r] = await events(c.url, { task_id: 'exc-1', type: 'tool.called' });
+    const [r] = w.records('exc-1').filter((x) => x.type === 'tool.called');
     expect(r!.outcome).toMatchObject({
       status: 'error',
       error: { code: 'RateLimited', message: 'GitHub said slow down' },
@@ -299,20 +316,23 @@ describe('delegation, denial and errors', () => {
         redact: ['token'],
       },
       async (args: { repo: string; token: string }) => {
-        order.push('ran');
+        order.push(`ran after ${w.records('priv-1').length} records`);
         return { deleted: args.repo };
       },
     );
-    await planner.session({ initiatorToken: s.alice, taskId: 'priv-1' }, async () => {
+    await planner.session({ initiatorToken: w.alice, taskId: 'priv-1' }, async () => {
       await deleteRepo({ repo: 'acme/scratch', token: 'ghp_SECRET' });
     });
-    await planner.flush();
-    const got = await events(c.url, { task_id: 'priv-1', type: 'tool.called' });
+    const got = w.records('priv-1').filter((r) => r.type === 'tool.called');
     expect(got.map((r) => r.outcome?.status)).toEqual(['pending', 'success']);
+    const intent = w.exported().find((e) => e.record.id === got[0]!.id)!;
+    expect(intent.durable).toBe(true);
+    expect(got[0]!.cause?.kind).toBe('agent_decision');
     expect(got[1]!.cause?.record_id).toBe(got[0]!.id);
     expect(got[0]!.policy?.decision).toBe('allow');
     expect(JSON.stringify(got)).not.toContain('ghp_SECRET');
-    expect(order).toEqual(['ran']);
+    // agent.invoked and the intent were exported before the tool ran.
+    expect(order).toEqual(['ran after 2 records']);
   });
 });
 
@@ -320,7 +340,7 @@ describe('trace context', () => {
   it('continues an incoming traceparent and propagates it to HTTP headers and MCP _meta', async () => {
     const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const { headers, meta, id } = await planner.session(
-      { initiatorToken: s.alice, traceparent: incoming, taskId: 'trace-1' },
+      { initiatorToken: w.alice, traceparent: incoming, taskId: 'trace-1' },
       () => ({
         headers: traceHeaders(),
         meta: withMcpMeta({ progressToken: 1 }),
@@ -333,5 +353,10 @@ describe('trace context', () => {
     expect(parseTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01')).toBeNull();
     expect(parseTraceparent('zz')).toBeNull();
     expect(traceHeaders()).toEqual({});
+    const [invoked] = w.records('trace-1');
+    expect(invoked!.trace).toMatchObject({
+      trace_id: id,
+      parent_span_id: '00f067aa0ba902b7',
+    });
   });
 });

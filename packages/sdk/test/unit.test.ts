@@ -11,7 +11,11 @@ import {
   traceparentFromHeaders,
   traceparentFromMcpMeta,
 } from '../src/index.js';
+import { parseEventRecord } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
+import { decodeJwt } from 'jose';
+import { toolRecord } from '../src/records/build.js';
+import { memoryIssuer } from '../src/testing/index.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir('unit');
@@ -182,6 +186,71 @@ describe('helpers', () => {
       agent: 'researcher',
       version: '2.1.0',
       instance: '7f3a',
+    });
+  });
+});
+
+describe('record builders', () => {
+  const context = {
+    credential: {} as never,
+    identity: {} as never,
+    initiator: { id: 'user:alice', kind: 'human' as const },
+    actor: { id: 'spiffe://acme.test/agent/planner/instance/1', kind: 'agent_instance' as const },
+    taskId: 'task-1',
+    sessionId: '0190a1b2-0000-7000-8000-00000000000a',
+    conversationId: undefined,
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    sampled: true,
+    invocationId: '0190a1b2-0000-7000-8000-00000000000b',
+  };
+
+  it('build the same record from the same options, with nothing read from the clock or a span', () => {
+    const options = {
+      context,
+      id: '0190a1b2-0000-7000-8000-000000000001',
+      time: Date.UTC(2026, 0, 2, 3, 4, 5),
+      host: 'h1',
+      action: { name: 'github.get_file', resource: 'repo:acme/payments' },
+      outcome: { status: 'pending' as const },
+      trace: { trace_id: context.traceId, span_id: 'b7ad6b7169203331' },
+    };
+    const a = toolRecord(options);
+    expect(toolRecord(options)).toEqual(a);
+    expect(a).toEqual({
+      schema: 'provenant.event/v1',
+      id: options.id,
+      time: '2026-01-02T03:04:05.000Z',
+      type: 'tool.called',
+      initiator: context.initiator,
+      cause: { kind: 'agent_decision', record_id: context.invocationId },
+      actor: context.actor,
+      action: options.action,
+      outcome: { status: 'pending' },
+      trace: options.trace,
+      session_id: context.sessionId,
+      task_id: 'task-1',
+      source: { producer: '@provenant/sdk@0.1.0', host: 'h1' },
+    });
+    expect(parseEventRecord(a).ok).toBe(true);
+  });
+});
+
+describe('memory issuer', () => {
+  it('refuses a delegation that widens the scope, and never outlives its parent', async () => {
+    const issuer = memoryIssuer();
+    const parent = issuer.initiator('user:alice', { scope: ['repo:read'], lifetimeSec: 100 });
+    const actor = { principal: 'spiffe://acme.test/agent/a/instance/1', jwk: { d: 'x' } };
+    await expect(issuer.exchange(parent, actor, ['repo:write'])).rejects.toMatchObject({
+      code: 'token_exchange_failed',
+      oauthError: 'invalid_scope',
+    });
+    const child = decodeJwt(await issuer.exchange(parent, actor, undefined, 3600));
+    expect(child.exp).toBe(decodeJwt(parent).exp);
+    expect(child).toMatchObject({
+      sub: 'user:alice',
+      scope: 'repo:read',
+      act: { sub: actor.principal },
     });
   });
 });
