@@ -1,22 +1,13 @@
 // Shared by the SDK's e2e tests (and chaos): the agents and people of the SDK scenario,
 // registered at a real collector, and reading back what the collector stored.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseEventRecord } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import type { AgentIdentity } from '@provenant/sdk';
+import { PLANNER, RESEARCHER } from '../../packages/sdk/test/helpers.js';
 import { devLogin, makeIdentity, register } from './collector.js';
 export { buildSdk } from './build-sdk.js';
 
-export const TD = 'acme.test';
-export const PLANNER = `spiffe://${TD}/agent/planner/instance/19c2`;
-export const RESEARCHER = `spiffe://${TD}/agent/researcher/instance/7f3a`;
-
-export function tempDir(prefix: string): { dir: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), `provenant-sdk-${prefix}-`));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
+export { PLANNER, RESEARCHER, TD, tempDir } from '../../packages/sdk/test/helpers.js';
 
 export interface Scenario {
   planner: AgentIdentity;

@@ -8,7 +8,7 @@ import type { Actor, EventRecord, Principal } from '@provenant/core';
 import { recordedKind } from '@provenant/core/vocabulary';
 import { newId } from './lib/ids.js';
 import { storage, type WorkContext } from './context.js';
-import type { ExporterStats, RecordExporter } from './export/exporter.js';
+import { IDLE_STATS, type ExporterStats, type RecordExporter } from './export/exporter.js';
 import { HttpRecordExporter, type OverflowPolicy } from './export/http.js';
 import { Spool, type FsyncPolicy } from './export/spool.js';
 import { RecorderClosedError } from './errors.js';
@@ -208,7 +208,7 @@ class RecorderImpl implements Recorder {
 
   stats(): RecorderStats {
     return {
-      ...(this.exporter.stats?.() ?? NO_EXPORTER_STATS),
+      ...(this.exporter.stats?.() ?? IDLE_STATS),
       ...this.counted,
       decisionCacheHits: this.cache.hits,
       decisionCacheMisses: this.cache.misses,
@@ -264,26 +264,11 @@ class RecorderImpl implements Recorder {
       sampled: trace.sampled,
       invocationId: newId(),
     };
-    const made = { context: ctx, host: this.host, parentSpanId: trace.spanId };
-    if (promptId !== undefined && options.prompt !== undefined) {
-      this.export(token, [
-        promptRecord({
-          ...made,
-          id: promptId,
-          time: this.clock(),
-          prompt: options.prompt,
-          keepText: this.o.recordPrompts === true,
-        }),
-      ]);
-    }
     const causeKind = initiator.kind === 'workflow' ? 'workflow_trigger' : 'human_prompt';
-    this.export(token, [
-      invokedRecord({
-        ...made,
-        time: this.clock(),
-        cause: { kind: causeKind, ...(promptId ? { record_id: promptId } : {}) },
-      }),
-    ]);
+    this.opened(ctx, token, trace.spanId, options.prompt, promptId, undefined, {
+      kind: causeKind,
+      ...(promptId ? { record_id: promptId } : {}),
+    });
     if (span) decorateAgentSpan(span, ctx);
     return this.enter(ctx, fn);
   }
@@ -326,29 +311,44 @@ class RecorderImpl implements Recorder {
       sampled: parent.sampled,
       invocationId: newId(),
     };
-    const made = { context: ctx, host: this.host, parentSpanId: parent.spanId };
-    if (promptId !== undefined && options.prompt !== undefined) {
+    this.opened(
+      ctx,
+      token,
+      parent.spanId,
+      options.prompt,
+      promptId,
+      { kind: 'delegation', record_id: parent.invocationId },
+      { kind: 'delegation', record_id: promptId ?? parent.invocationId },
+    );
+    const span = activeSpan();
+    if (span) decorateAgentSpan(span, ctx);
+    return this.enter(ctx, fn);
+  }
+
+  /** Exports the records that open a context: its prompt (when given), then `agent.invoked`. */
+  private opened(
+    ctx: WorkContext,
+    token: string,
+    parentSpanId: string,
+    prompt: string | undefined,
+    promptId: string | undefined,
+    promptCause: Cause | undefined,
+    cause: Cause,
+  ): void {
+    const made = { context: ctx, host: this.host, parentSpanId };
+    if (promptId !== undefined && prompt !== undefined) {
       this.export(token, [
         promptRecord({
           ...made,
           id: promptId,
           time: this.clock(),
-          prompt: options.prompt,
+          prompt,
           keepText: this.o.recordPrompts === true,
-          cause: { kind: 'delegation', record_id: parent.invocationId },
+          cause: promptCause,
         }),
       ]);
     }
-    this.export(token, [
-      invokedRecord({
-        ...made,
-        time: this.clock(),
-        cause: { kind: 'delegation', record_id: promptId ?? parent.invocationId },
-      }),
-    ]);
-    const span = activeSpan();
-    if (span) decorateAgentSpan(span, ctx);
-    return this.enter(ctx, fn);
+    this.export(token, [invokedRecord({ ...made, time: this.clock(), cause })]);
   }
 
   private enter<R>(ctx: WorkContext, fn: (() => R) | undefined): Session | Promise<Awaited<R>> {
@@ -447,18 +447,6 @@ class RecorderImpl implements Recorder {
   }
 }
 
-const NO_EXPORTER_STATS: ExporterStats = {
-  delivered: 0,
-  rejected: 0,
-  spooled: 0,
-  replayed: 0,
-  retries: 0,
-  refusedIntents: 0,
-  queued: 0,
-  spoolBytes: 0,
-  mode: 'direct',
-};
-
 /** Today's default: batches over HTTP to the collector, with the disk spool for outages. */
 function httpExporter(
   collectorUrl: string,
@@ -490,5 +478,7 @@ function httpExporter(
     onRejected: o.onRejected,
   });
 }
+
+type Cause = NonNullable<EventRecord['cause']>;
 
 export type { Actor };

@@ -39,6 +39,19 @@ export interface ExporterStats {
   mode: 'direct' | 'spool';
 }
 
+/** The counters of an exporter that has sent nothing (and of one that counts nothing). */
+export const IDLE_STATS: Readonly<ExporterStats> = {
+  delivered: 0,
+  rejected: 0,
+  spooled: 0,
+  replayed: 0,
+  retries: 0,
+  refusedIntents: 0,
+  queued: 0,
+  spoolBytes: 0,
+  mode: 'direct',
+};
+
 /**
  * Where records go. `export` never blocks a non-durable batch (it resolves once the records
  * are queued); admission (`admit`) is checked before a tool runs, so queuing always has room.

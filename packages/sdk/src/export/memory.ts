@@ -3,7 +3,12 @@
  * spans): nothing leaves the process, and intents are durable the moment they are held.
  */
 import type { EventRecord } from '@provenant/core';
-import type { ExportBatch, ExporterStats, RecordExporter } from './exporter.js';
+import {
+  IDLE_STATS,
+  type ExportBatch,
+  type ExporterStats,
+  type RecordExporter,
+} from './exporter.js';
 
 export interface ExportedRecord {
   readonly record: EventRecord;
@@ -39,17 +44,7 @@ export class InMemoryRecordExporter implements RecordExporter {
   }
 
   stats(): ExporterStats {
-    return {
-      delivered: this.held.length,
-      rejected: 0,
-      spooled: 0,
-      replayed: 0,
-      retries: 0,
-      refusedIntents: 0,
-      queued: 0,
-      spoolBytes: 0,
-      mode: 'direct',
-    };
+    return { ...IDLE_STATS, delivered: this.held.length };
   }
 
   /** Every record exported so far, in order. */

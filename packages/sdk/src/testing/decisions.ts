@@ -1,7 +1,7 @@
 /** A decision source in memory, for tests: a rule instead of the collector's decision point. */
-import { decodeJwt } from 'jose';
 import type { Decision, DecisionRequest, Pdp } from '../lib/decisions.js';
 import { newId } from '../lib/ids.js';
+import { decodeCredential } from '../lib/principal.js';
 
 /** Who a decision is asked for, read from the request's credential. */
 export interface Asker {
@@ -31,17 +31,8 @@ export interface MemoryDecisions extends Pdp {
 }
 
 function askerOf(credential: string): Asker {
-  const claims = decodeJwt(credential);
-  const chain: string[] = [];
-  let act = claims['act'] as { sub?: unknown; act?: unknown } | undefined;
-  while (act && typeof act === 'object') {
-    if (typeof act.sub === 'string') chain.unshift(act.sub);
-    act = act.act as typeof act | undefined;
-  }
-  const subject = String(claims.sub);
-  const scope =
-    typeof claims['scope'] === 'string' ? claims['scope'].split(' ').filter(Boolean) : [];
-  return { subject, actor: chain.at(-1) ?? subject, chain, scope };
+  const c = decodeCredential(credential);
+  return { subject: c.subject, actor: c.actor, chain: c.chain, scope: c.scope };
 }
 
 /** Decides by `rule` (default: allow everything); engine `memory`. */
