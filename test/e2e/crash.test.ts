@@ -5,6 +5,7 @@ import { uuidv7 } from '@provenant/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startCollectorProcess } from './process.js';
 import type { CollectorProcess } from './process.js';
+import { startWriters } from './writers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'provenant-crash-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -25,30 +26,8 @@ function rec(client: number) {
   };
 }
 
-/** Posts batches until the collector dies; returns what it acknowledged (id → leaf index). */
-async function client(url: string, n: number, acked: Map<string, number>, stop: { now: boolean }) {
-  while (!stop.now) {
-    const batch = Array.from({ length: BATCH }, () => rec(n));
-    let res: Response;
-    try {
-      res = await fetch(`${url}/v1/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(batch),
-      });
-    } catch {
-      return; // connection refused or reset: the collector is down, nothing acknowledged
-    }
-    let body: { accepted: { id: string; leaf_index: number }[] };
-    try {
-      body = (await res.json()) as typeof body;
-    } catch {
-      return; // killed while answering: not acknowledged
-    }
-    if (res.status !== 200) throw new Error(`unexpected ${res.status}`);
-    for (const a of body.accepted) acked.set(a.id, a.leaf_index);
-  }
-}
+/** Somewhere in the second to fourth batch: more than one batch acknowledged in every round. */
+const killAfter = () => BATCH + 1 + Math.floor(Math.random() * 2 * BATCH);
 
 describe('crash safety (real processes, kill -9)', () => {
   it(`keeps every acknowledged record at its leaf index across ${KILLS} kill -9s`, async () => {
@@ -56,13 +35,18 @@ describe('crash safety (real processes, kill -9)', () => {
     const acked = new Map<string, number>();
     for (let round = 0; round < KILLS; round++) {
       const c: CollectorProcess = await startCollectorProcess(dir);
-      const stop = { now: false };
-      const clients = Array.from({ length: CLIENTS }, (_, i) => client(c.url, i, acked, stop));
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 250));
+      const writers = startWriters({
+        url: c.url,
+        clients: CLIENTS,
+        batch: BATCH,
+        record: rec,
+        acked,
+      });
+      // Killed once enough is acknowledged, while the other writers are mid-request.
+      await writers.acknowledged(killAfter());
       c.child.kill('SIGKILL');
       await c.exited;
-      stop.now = true;
-      await Promise.all(clients);
+      await writers.stopped();
     }
     expect(acked.size).toBeGreaterThan(KILLS * BATCH);
 
@@ -83,5 +67,5 @@ describe('crash safety (real processes, kill -9)', () => {
     const result = JSON.parse(v.stdout) as { ok: boolean; size: number };
     expect(result.ok).toBe(true);
     expect(result.size).toBeGreaterThanOrEqual(acked.size);
-  }, 180_000);
+  }, 300_000);
 });

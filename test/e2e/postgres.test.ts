@@ -7,6 +7,7 @@ import { skipPostgres, startTestPostgres } from '../support/postgres.js';
 import type { TestPostgres } from '../support/postgres.js';
 import { runCliAsync, startCollectorProcess } from './process.js';
 import type { CollectorProcess } from './process.js';
+import { startWriters } from './writers.js';
 
 const KILLS = 5;
 const CLIENTS = 3;
@@ -32,24 +33,8 @@ async function post(url: string, body: unknown): Promise<Response> {
   });
 }
 
-/** Posts batches until the collector dies; records what it acknowledged (id → leaf index). */
-async function client(url: string, n: number, acked: Map<string, number>, stop: { now: boolean }) {
-  while (!stop.now) {
-    let body: { accepted: { id: string; leaf_index: number }[] };
-    try {
-      const res = await post(
-        url,
-        Array.from({ length: BATCH }, () => rec(n)),
-      );
-      body = (await res.json()) as typeof body;
-      if (res.status !== 200) throw new Error(`unexpected ${res.status}`);
-    } catch (e) {
-      if ((e as Error).message.startsWith('unexpected')) throw e;
-      return; // refused, reset or killed while answering: not acknowledged
-    }
-    for (const a of body.accepted) acked.set(a.id, a.leaf_index);
-  }
-}
+/** Somewhere in the second to fourth batch: more than one batch acknowledged in every round. */
+const killAfter = () => BATCH + 1 + Math.floor(Math.random() * 2 * BATCH);
 
 const skip = skipPostgres();
 
@@ -86,13 +71,18 @@ describe.skipIf(skip)('collector on PostgreSQL (real processes)', () => {
 
     for (let round = 0; round < KILLS; round++) {
       if (round > 0) c = await start();
-      const stop = { now: false };
-      const clients = Array.from({ length: CLIENTS }, (_, i) => client(c.url, i, acked, stop));
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 250));
+      const writers = startWriters({
+        url: c.url,
+        clients: CLIENTS,
+        batch: BATCH,
+        record: rec,
+        acked,
+      });
+      // Killed once enough is acknowledged, while the other writers are mid-request.
+      await writers.acknowledged(killAfter());
       c.child.kill('SIGKILL');
       await c.exited;
-      stop.now = true;
-      await Promise.all(clients);
+      await writers.stopped();
     }
     expect(acked.size).toBeGreaterThan(KILLS * BATCH);
 
@@ -118,12 +108,13 @@ describe.skipIf(skip)('collector on PostgreSQL (real processes)', () => {
         expect(down.status).toBe(503);
         expect((await fetch(`${c.url}/healthz`)).status).toBe(503);
         server.start();
-        let up: Response | null = null;
-        for (let i = 0; i < 50 && up?.status !== 200; i++) {
-          if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        // Back once PostgreSQL accepts connections again, however long its start takes.
+        let up = await post(c.url, [rec(9)]);
+        while (up.status === 503) {
+          await new Promise((r) => setTimeout(r, 100));
           up = await post(c.url, [rec(9)]);
         }
-        expect(up?.status).toBe(200);
+        expect(up.status).toBe(200);
       } else {
         expect((await post(c.url, [rec(9)])).status).toBe(200);
       }
