@@ -78,6 +78,7 @@ export const WIRE_ERRORS = {
   overloaded: {
     status: 503,
     text: 'The sequencer queue is full; retry after the Retry-After delay.',
+    retryAfterSec: 1,
   },
   storage_unavailable: {
     status: 503,

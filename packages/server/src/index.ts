@@ -6,7 +6,8 @@ export { DEFAULT_LIMITS } from './context.js';
 export type { CollectorContext, CollectorLimits } from './context.js';
 export { WIRE_ERRORS, RequestError, toWireError } from './errors.js';
 export type { WireErrorCode } from './errors.js';
-export { prepareRecord, timeToMicros } from './ingest/prepare.js';
+export { prepareRecord } from './ingest/prepare.js';
+export { timeToMicros } from './ingest/time.js';
 export { recordWithIntegrity } from './routes/records.js';
 export {
   IdentityService,

@@ -7,7 +7,7 @@ import { digestOf } from '@provenant/core';
 import { CedarEngine, DEFAULT_AUDIT_RULES } from '@provenant/policy';
 import type { AuditRules } from '@provenant/policy';
 import type { FastifyInstance } from 'fastify';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_LIMITS, buildApp, otlpRecordId } from '../src/index.js';
 import { AlertLimiter } from '../src/identity/attributor.js';
 import { MemoryPolicyStore } from '../src/policy/store.js';
@@ -35,7 +35,7 @@ async function makeApp(auditRules: AuditRules = DEFAULT_AUDIT_RULES) {
     alerts: new AlertLimiter(),
     adminToken: ADMIN,
   });
-  return { app, tokens: await aliceScenario(app) };
+  return { app, storage: made.storage, tokens: await aliceScenario(app) };
 }
 
 let counter = 0;
@@ -155,5 +155,54 @@ describe('one tool call through both ingest routes', () => {
     const span = await viaOtlp(app, tokens.researcherToken);
     expect(native.action.args_digest).toBeUndefined();
     expect(span.action.args_digest).toBeUndefined();
+  });
+});
+
+describe('one commit per request', () => {
+  it("stores a request's records and its attribution alerts in one commit, alerts first", async () => {
+    const { app, storage, tokens } = await makeApp();
+    const commits = vi.spyOn(storage, 'append');
+    await viaEvents(app, tokens.researcherToken);
+    expect(commits).toHaveBeenCalledTimes(1);
+    commits.mockClear();
+
+    const forged = {
+      schema: 'provenant.event/v1',
+      id: '0198e4f4-0000-7000-8000-000000000001',
+      time: new Date().toISOString(),
+      type: 'tool.called',
+      initiator: { id: 'user:mallory', kind: 'human' },
+      actor: { id: researcherId, kind: 'agent_instance' },
+      action: { name: 'get_file' },
+      outcome: { status: 'success' },
+    };
+    const honest = {
+      ...forged,
+      id: '0198e4f4-0000-7000-8000-000000000002',
+      initiator: { id: 'user:alice', kind: 'human' },
+    };
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${tokens.researcherToken}`,
+      },
+      payload: JSON.stringify([forged, honest]),
+    });
+    expect(res.statusCode).toBe(200);
+    const answer = res.json() as Json;
+    expect(answer.rejected).toMatchObject([{ index: 0, code: 'attribution_mismatch' }]);
+    expect(commits).toHaveBeenCalledTimes(1);
+    const batch = commits.mock.calls[0]![0];
+    expect(batch.entries.map((e) => e.type)).toEqual(['security.alert', 'tool.called']);
+    expect(batch.entries[1]!.id).toBe(honest.id);
+    expect(answer.accepted).toEqual([
+      {
+        id: honest.id,
+        leaf_index: batch.entries[1]!.leafIndex,
+        attribution: { level: 'verified' },
+      },
+    ]);
   });
 });

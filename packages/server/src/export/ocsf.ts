@@ -37,7 +37,7 @@
  * | `trace`, `integrity.leaf_hash`        |                                                         |
  */
 import type { EventRecord, Integrity } from '@provenant/core';
-import { timeToMicros } from '../ingest/prepare.js';
+import { timeToMicros } from '../ingest/time.js';
 
 export const OCSF_VERSION = '1.3.0';
 export const OCSF_API_ACTIVITY_CLASS_UID = 6003;

@@ -1,25 +1,44 @@
-import type { AppendOutcome } from '@provenant/ledger';
+import type { AppendOutcome, PreparedEntry } from '@provenant/ledger';
 import type { CollectorContext } from '../context.js';
 import { detectionAlert } from '../investigate/detections.js';
 import { COLLECTOR_PRINCIPAL } from '../identity/service.js';
+import type { Sealed } from './draft.js';
 import { prepareOwnRecord } from './prepare.js';
-import type { Prepared } from './prepare.js';
-
-type PreparedOk = Extract<Prepared, { ok: true }>;
 
 /**
- * The one way records enter the log: appends them (durably), then runs the detections over
- * those newly stored and appends the resulting `security.alert` records, rate-limited.
- * Re-sent duplicates are not inspected twice.
+ * The one way records enter the log (the last ingest stage): appends `items` durably, in one
+ * commit with `alongside` (the request's attribution alerts, whose outcomes are not returned),
+ * then runs the detections over the items newly stored and appends the resulting
+ * `security.alert` records, rate-limited. Re-sent duplicates are not inspected twice.
  */
 export async function appendRecords(
   ctx: CollectorContext,
-  items: readonly PreparedOk[],
+  items: readonly Sealed[],
+  alongside: readonly PreparedEntry[] = [],
 ): Promise<AppendOutcome[]> {
-  if (items.length === 0) return [];
-  const outcomes = await ctx.log.append(items.map((p) => p.entry));
+  if (items.length === 0 && alongside.length === 0) return [];
+  // One `append` call is one commit (group commit batches whole calls, never splits one).
+  const all = await ctx.log.append([...alongside, ...items.map((p) => p.entry)]);
+  const outcomes = all.slice(alongside.length);
+  await appendDetections(ctx, items, outcomes);
+  return outcomes;
+}
+
+/**
+ * A second commit, not the records' own: the detections inspect only what that commit stored as
+ * new (not a re-sent duplicate, not an `id_conflict`), which only the commit decides — the
+ * sequencer in its critical section, or the cluster's enqueue transaction. Running detectors
+ * inside those would hold every concurrent request's commit behind them. If the process dies
+ * between the two commits, the records are durable but unacknowledged, and their re-send is a
+ * duplicate: those detection alerts are not written.
+ */
+async function appendDetections(
+  ctx: CollectorContext,
+  items: readonly Sealed[],
+  outcomes: readonly AppendOutcome[],
+): Promise<void> {
   const detector = ctx.detector;
-  if (!detector) return outcomes;
+  if (!detector) return;
   const now = (ctx.clock ?? Date.now)();
   const alerts = [];
   for (let i = 0; i < items.length; i++) {
@@ -36,5 +55,4 @@ export async function appendRecords(
     }
   }
   if (alerts.length > 0) await ctx.log.append(alerts);
-  return outcomes;
 }

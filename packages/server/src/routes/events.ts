@@ -6,13 +6,10 @@ import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../errors.js';
 import { mediaTypeOf, splitBody } from '../ingest/body.js';
-import { assertedOnly, prepareRecord, timeToMicros } from '../ingest/prepare.js';
-import type { AttributionAlert, Prepared } from '../ingest/prepare.js';
-import { credentialAttributor } from '../identity/attributor.js';
+import { ingest } from '../ingest/pipeline.js';
+import { timeToMicros } from '../ingest/time.js';
 import type { CollectorContext } from '../context.js';
 import { recordWithIntegrity } from './records.js';
-import { appendRecords } from '../ingest/append.js';
-import { credentialOf, writeAlerts } from '../ingest/credential.js';
 import { toBase64 } from '@provenant/core';
 
 interface Accepted {
@@ -52,67 +49,43 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
         'Send records as application/json (one record or an array) or application/x-ndjson.',
       );
     }
-    if (ctx.log.queuedEntries > ctx.limits.maxQueuedEntries) {
-      void reply.header('retry-after', '1');
-      throw new RequestError('overloaded', 'The sequencer queue is full; retry in a second.');
-    }
-    const credential = await credentialOf(ctx, request.headers.authorization);
-    const items = splitBody(request.body as string, type, ctx.limits.maxRecordsPerRequest);
-    const attributor = ctx.identity
-      ? credentialAttributor(ctx.identity, credential, ctx.policy)
-      : assertedOnly;
-    const alerts: AttributionAlert[] = [];
-    if (ctx.policy) await ctx.policy.prefetchDecisions(decisionIdsOf(items));
-
+    const { body: items, outcomes } = await ingest(ctx, {
+      authorization: request.headers.authorization,
+      read: () => splitBody(request.body as string, type, ctx.limits.maxRecordsPerRequest),
+      candidates: (items) => items.filter((i) => !i.malformed).map((i) => i.value),
+    });
     const accepted: Accepted[] = [];
     const rejected: Rejected[] = [];
-    const prepared: { index: number; item: Extract<Prepared, { ok: true }> }[] = [];
-    for (const item of items) {
-      if (item.malformed) {
+    let next = 0;
+    for (const { index, malformed } of items) {
+      if (malformed) {
         rejected.push({
-          index: item.index,
+          index,
           id: null,
           code: 'malformed_json',
           message: 'This line is not valid JSON.',
         });
         continue;
       }
-      const p = prepareRecord(item.value, attributor);
-      if (p.ok) {
-        prepared.push({ index: item.index, item: p });
-        if (p.alert) alerts.push(p.alert);
+      const o = outcomes[next++]!;
+      if (o.status === 'accepted') {
+        accepted.push({
+          id: o.id,
+          leaf_index: o.leafIndex,
+          attribution: { level: o.level },
+          ...(o.promise === undefined ? {} : { promise: o.promise }),
+        });
+      } else if (o.status === 'rejected') {
+        rejected.push({ index, id: o.id, code: o.code, message: o.message });
       } else {
-        rejected.push({ index: item.index, id: p.id, code: p.code, message: p.message });
-        if (p.alert) alerts.push(p.alert);
+        rejected.push({
+          index,
+          id: o.id,
+          code: 'id_conflict',
+          message: `Record ${o.id} is already stored${whereStored(o.leafIndex)} with other content.`,
+        });
       }
     }
-    if (alerts.length > 0 && ctx.identity) await writeAlerts(ctx, alerts, credential);
-
-    if (prepared.length > 0) {
-      const outcomes = await appendRecords(
-        ctx,
-        prepared.map((p) => p.item),
-      );
-      outcomes.forEach((o, i) => {
-        const { index, item } = prepared[i]!;
-        if (o.status === 'accepted') {
-          accepted.push({
-            id: item.entry.id,
-            leaf_index: o.leafIndex,
-            attribution: { level: item.level },
-            ...(o.promise === undefined ? {} : { promise: o.promise }),
-          });
-        } else {
-          rejected.push({
-            index,
-            id: item.entry.id,
-            code: 'id_conflict',
-            message: `Record ${item.entry.id} is already stored${whereStored(o.leafIndex)} with other content.`,
-          });
-        }
-      });
-    }
-    rejected.sort((a, b) => a.index - b.index);
     return reply.code(accepted.length > 0 ? 200 : 422).send({ accepted, rejected });
   });
 
@@ -227,25 +200,12 @@ export function parseNonNegativeInt(value: unknown, name: string): number {
   return Number(value);
 }
 
-// Cursors are opaque to clients; the version prefix lets the format change later.
-/** The decision ids records name (another collector of a cluster may have made them). */
-export function decisionIdsOf(
-  items: readonly { malformed?: boolean; value?: unknown }[],
-): string[] {
-  const ids: string[] = [];
-  for (const item of items) {
-    if (item.malformed) continue;
-    const ref = (item.value as { policy?: { decision_id?: unknown } } | null)?.policy?.decision_id;
-    if (typeof ref === 'string' && ref.length <= 200) ids.push(ref);
-  }
-  return ids;
-}
-
 /** Where a record is stored: its leaf, or the ingest queue of a cluster. */
 export function whereStored(leafIndex: number | null): string {
   return leafIndex === null ? ' (queued for the log)' : ` at leaf ${leafIndex}`;
 }
 
+// Cursors are opaque to clients; the version prefix lets the format change later.
 function encodeCursor(leafIndex: number): string {
   return `c1.${Buffer.from(String(leafIndex)).toString('base64url')}`;
 }

@@ -3,7 +3,7 @@ import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
-import { timeToMicros } from '../ingest/prepare.js';
+import { timeToMicros } from '../ingest/time.js';
 import { EXPORT_FORMATS, exportChunks, isExportFormat } from '../export/stream.js';
 import type { ExportFilter } from '../export/stream.js';
 

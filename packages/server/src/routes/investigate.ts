@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
 import { ISSUER_PRINCIPAL } from '../identity/service.js';
-import { timeToMicros } from '../ingest/prepare.js';
+import { timeToMicros } from '../ingest/time.js';
 import {
   MEASURES,
   coverageReport,

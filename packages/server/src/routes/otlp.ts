@@ -12,12 +12,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError, toWireError, wireError } from '../errors.js';
 import type { WireError } from '../errors.js';
-import { credentialAttributor } from '../identity/attributor.js';
-import { appendRecords } from '../ingest/append.js';
-import { decisionIdsOf, whereStored } from './events.js';
-import { credentialOf, writeAlerts } from '../ingest/credential.js';
-import { assertedOnly, prepareRecord } from '../ingest/prepare.js';
-import type { AttributionAlert, Prepared } from '../ingest/prepare.js';
+import { ingest } from '../ingest/pipeline.js';
+import { whereStored } from './events.js';
 import { decodeTraceRequestJson } from '../otlp/json.js';
 import { mapSpans } from '../otlp/map.js';
 import { OtlpDecodeError } from '../otlp/model.js';
@@ -81,75 +77,59 @@ export function otlpRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           'Send OTLP traces as application/x-protobuf or application/json.',
         );
       }
-      if (ctx.log.queuedEntries > ctx.limits.maxQueuedEntries) {
-        void reply.header('retry-after', '1');
-        throw new RequestError('overloaded', 'The sequencer queue is full; retry in a second.');
-      }
-      const credential = await credentialOf(ctx, request.headers.authorization);
-      const body = await decompress(
-        request.body as Buffer,
-        request.headers['content-encoding'],
-        ctx.limits.bodyLimit,
-      );
-      const spans = format === 'protobuf' ? decodeTraceRequest(body) : decodeJson(body);
-      const mapped = mapSpans(spans);
-      stats.requests++;
-      stats.spans_received += spans.length;
-
-      let genAi = 0;
-      for (const m of mapped) if (m.kind !== 'ignored') genAi++;
-      if (genAi > ctx.limits.maxRecordsPerRequest) {
-        throw new RequestError(
-          'too_many_records',
-          `An export may hold at most ${ctx.limits.maxRecordsPerRequest} GenAI spans.`,
-        );
-      }
-
-      const attributor = ctx.identity
-        ? credentialAttributor(ctx.identity, credential, ctx.policy, { argsDigestAsSent: true })
-        : assertedOnly;
-      if (ctx.policy)
-        await ctx.policy.prefetchDecisions(
-          decisionIdsOf(mapped.flatMap((m) => (m.kind === 'record' ? [{ value: m.record }] : []))),
-        );
-      const alerts: AttributionAlert[] = [];
-      const prepared: Extract<Prepared, { ok: true }>[] = [];
+      const { body, outcomes } = await ingest(ctx, {
+        authorization: request.headers.authorization,
+        read: async () => {
+          const raw = await decompress(
+            request.body as Buffer,
+            request.headers['content-encoding'],
+            ctx.limits.bodyLimit,
+          );
+          const spans = format === 'protobuf' ? decodeTraceRequest(raw) : decodeJson(raw);
+          const mapped = mapSpans(spans);
+          stats.requests++;
+          stats.spans_received += spans.length;
+          let genAi = 0;
+          for (const m of mapped) if (m.kind !== 'ignored') genAi++;
+          if (genAi > ctx.limits.maxRecordsPerRequest) {
+            throw new RequestError(
+              'too_many_records',
+              `An export may hold at most ${ctx.limits.maxRecordsPerRequest} GenAI spans.`,
+            );
+          }
+          return { spans, mapped, genAi };
+        },
+        candidates: ({ mapped }) => mapped.flatMap((m) => (m.kind === 'record' ? [m.record] : [])),
+        // A span's `action.args` are its attributes: the call's arguments arrive as a digest.
+        argsDigestAsSent: true,
+      });
+      const { spans, mapped, genAi } = body;
       const rejections: string[] = [];
+      const conflicts: string[] = [];
       let ignored = 0;
-      for (let i = 0; i < mapped.length; i++) {
-        const m = mapped[i]!;
+      let recorded = 0;
+      let next = 0;
+      mapped.forEach((m, i) => {
         if (m.kind === 'ignored') {
           ignored++;
-          continue;
-        }
-        if (m.kind === 'invalid') {
+        } else if (m.kind === 'invalid') {
           const span = spans[i]!;
           rejections.push(
             `span ${span.traceId || '-'}/${span.spanId || '-'}: ${m.code}: ${m.message}`,
           );
-          continue;
-        }
-        const p = prepareRecord(m.record, attributor);
-        if (p.alert) alerts.push(p.alert);
-        if (p.ok) prepared.push(p);
-        else rejections.push(`span ${spanRef(m.record)}: ${p.code}: ${p.message}`);
-      }
-      if (alerts.length > 0 && ctx.identity) await writeAlerts(ctx, alerts, credential);
-
-      let recorded = 0;
-      if (prepared.length > 0) {
-        const outcomes = await appendRecords(ctx, prepared);
-        outcomes.forEach((o, i) => {
-          if (o.status === 'accepted') {
-            recorded++;
-            return;
+        } else {
+          const o = outcomes[next++]!;
+          if (o.status === 'accepted') recorded++;
+          else if (o.status === 'rejected') {
+            rejections.push(`span ${spanRef(m.record)}: ${o.code}: ${o.message}`);
+          } else {
+            conflicts.push(
+              `span ${spanRef(m.record)}: id_conflict: its record ${o.id} is already stored${whereStored(o.leafIndex)} with other content.`,
+            );
           }
-          const record = prepared[i]!.record;
-          rejections.push(
-            `span ${spanRef(record)}: id_conflict: its record ${record.id} is already stored${whereStored(o.leafIndex)} with other content.`,
-          );
-        });
-      }
+        }
+      });
+      rejections.push(...conflicts);
       stats.spans_recorded += recorded;
       stats.spans_ignored += ignored;
       stats.spans_rejected += rejections.length;

@@ -1,0 +1,140 @@
+/**
+ * The ingest pipeline: every route that takes records (`POST /v1/events`, `POST /v1/traces`)
+ * is an adapter that reads its body into candidate records and turns the outcomes into its own
+ * wire answer; everything between is here, once.
+ *
+ *   admit → authenticate → read (the adapter) → per record: parse → attribute → required level
+ *   → correlate decision → redact → seal → append (one commit, with the attribution alerts)
+ *
+ * Each per-record stage is a function from a draft to a new draft or a rejection (./draft.ts);
+ * as tessera wraps an `AddFn` in decorators, the stages a collector runs are chosen once per
+ * request from what it has (identity, policy) and applied in turn, and a rejection ends the
+ * record's way.
+ */
+import type { AttributionLevel } from '@provenant/core';
+import type { VerifiedCredential } from '@provenant/identity';
+import type { CollectorContext } from '../context.js';
+import { RequestError } from '../errors.js';
+import { attributionAlertEntries } from './alerts.js';
+import { appendRecords } from './append.js';
+import { credentialOf } from './credential.js';
+import type { Draft, Parsed, Prepared, Rejection, Sealed, Stage } from './draft.js';
+import { assertedAttribution, attributeWith } from './stages/attribute.js';
+import { correlateDecision, decisionIdsOf } from './stages/correlate.js';
+import { parse } from './stages/parse.js';
+import { redactArguments } from './stages/redact.js';
+import { requireLevel } from './stages/required-level.js';
+import { seal } from './stages/seal.js';
+
+export interface IngestRequest<Body> {
+  /** The request's `Authorization` header. */
+  readonly authorization: string | undefined;
+  /** Reads the body; runs after the credential is checked, so a bad one is answered first. */
+  readonly read: () => Body | Promise<Body>;
+  /** The candidate records of the body, in order. */
+  readonly candidates: (body: Body) => readonly unknown[];
+  /** The candidates carry the call's arguments only as `args_digest` (see stages/redact.ts). */
+  readonly argsDigestAsSent?: boolean;
+}
+
+/** What became of one candidate record, in the order of `candidates`. */
+export type IngestOutcome =
+  | {
+      readonly status: 'accepted';
+      readonly id: string;
+      readonly level: AttributionLevel;
+      /** Null on a cluster member until the sequencer includes the record (`promise`). */
+      readonly leafIndex: number | null;
+      /** A cluster's signed promise of inclusion. */
+      readonly promise?: string;
+    }
+  | {
+      readonly status: 'rejected';
+      readonly id: string | null;
+      readonly code: string;
+      readonly message: string;
+    }
+  | {
+      /** The id is stored with other content. */
+      readonly status: 'id_conflict';
+      readonly id: string;
+      readonly leafIndex: number | null;
+    };
+
+export async function ingest<Body>(
+  ctx: CollectorContext,
+  request: IngestRequest<Body>,
+): Promise<{ body: Body; outcomes: IngestOutcome[] }> {
+  if (ctx.log.queuedEntries > ctx.limits.maxQueuedEntries) {
+    throw new RequestError('overloaded', 'The sequencer queue is full; retry in a second.');
+  }
+  const credential = await credentialOf(ctx, request.authorization);
+  const body = await request.read();
+  const inputs = request.candidates(body);
+  if (ctx.policy) await ctx.policy.prefetchDecisions(decisionIdsOf(inputs));
+
+  const prepare = recordStages(ctx, credential, request.argsDigestAsSent ?? false);
+  const prepared: Prepared[] = [];
+  for (const input of inputs) prepared.push(await prepare(input));
+
+  const alerts = attributionAlertEntries(
+    ctx,
+    prepared.flatMap((p) => (p.alert ? [p.alert] : [])),
+    credential,
+  );
+  const sealed = prepared.filter((p): p is Sealed => p.ok);
+  const appended = await appendRecords(ctx, sealed, alerts);
+  let next = 0;
+  const outcomes = prepared.map((p): IngestOutcome => {
+    if (!p.ok) return { status: 'rejected', id: p.id, code: p.code, message: p.message };
+    const o = appended[next++]!;
+    const id = p.entry.id;
+    if (o.status === 'id_conflict') return { status: 'id_conflict', id, leafIndex: o.leafIndex };
+    return {
+      status: 'accepted',
+      id,
+      level: p.level,
+      leafIndex: o.leafIndex,
+      ...(o.promise === undefined ? {} : { promise: o.promise }),
+    };
+  });
+  return { body, outcomes };
+}
+
+/** The per-record stages this collector runs for one request. */
+export function recordStages(
+  ctx: Pick<CollectorContext, 'identity' | 'policy'>,
+  credential: VerifiedCredential | null,
+  argsDigestAsSent: boolean,
+): (input: unknown) => Promise<Prepared> {
+  const { identity, policy } = ctx;
+  // Without identity the collector keeps records as sent, asserted (policy needs identity).
+  if (!identity) return composeStages(assertedAttribution, []);
+  const rules = policy?.config.auditRules;
+  return composeStages(attributeWith(identity.directory, identity.config.skewSec, credential), [
+    requireLevel(identity.config.minimumLevels, rules),
+    ...(policy
+      ? [
+          correlateDecision(policy, policy.config.auditRules, credential),
+          redactArguments(policy.config.auditRules, policy.config.hmacKey, argsDigestAsSent),
+        ]
+      : []),
+  ]);
+}
+
+/** parse → `attribute` → each of `stages` → seal, stopping at the first rejection. */
+export function composeStages(
+  attribute: (parsed: Parsed) => Draft | Rejection,
+  stages: readonly Stage[],
+): (input: unknown) => Promise<Prepared> {
+  return async (input) => {
+    const parsed = parse(input);
+    if (!parsed.ok) return parsed;
+    let draft = attribute(parsed);
+    for (const stage of stages) {
+      if (!draft.ok) return draft;
+      draft = await stage(draft);
+    }
+    return draft.ok ? seal(draft) : draft;
+  };
+}
