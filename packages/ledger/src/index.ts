@@ -35,7 +35,12 @@ export type { ParsedTilePath, TileErrorCode } from './tiles/path.js';
 // The storage port, its in-memory driver and the coverage index.
 export type * from './storage/port.js';
 export { hasIngestQueue } from './storage/port.js';
-export { COVERAGE_FLAG, hasCoverageIndex, matchesCoverage } from './storage/coverage.js';
+export {
+  COVERAGE_FLAG,
+  CoverageCounter,
+  hasCoverageIndex,
+  matchesCoverage,
+} from './storage/coverage.js';
 export type {
   CoverageCounts,
   CoverageFacts,

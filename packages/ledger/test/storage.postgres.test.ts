@@ -1,3 +1,4 @@
+import { coverageFacts, type EventRecord } from '@provenant/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COVERAGE_FLAG } from '../src/index.js';
@@ -60,7 +61,7 @@ describe.skipIf(skip)('postgres driver', () => {
     await b.close();
   });
 
-  it('migrates a schema-1 ledger, backfilling coverage facts from the stored records', async () => {
+  it('migrates a schema-1 ledger; the caller fills its coverage facts from the stored records', async () => {
     const url = await server.newDatabase();
     const pool = createPostgresPool(url);
     // The schema-1 layout, as the first release created it.
@@ -101,6 +102,11 @@ describe.skipIf(skip)('postgres driver', () => {
     }
     await pool.end();
     const s = await PostgresStorage.open(url);
+    // Migrated: the columns are there, NULL until the caller fills them with core's rule.
+    expect(await s.lacksCoverageFacts({})).toBe(true);
+    const rule = (canonical: string) => coverageFacts(JSON.parse(canonical) as EventRecord);
+    expect(await s.fillCoverageFacts(rule)).toBe(entries.length);
+    expect(await s.fillCoverageFacts(rule)).toBe(0);
     expect(await s.lacksCoverageFacts({})).toBe(false);
     const bounds = [300, 900, 3600];
     expect(sorted(await s.coverageCounts({}, bounds))).toEqual(sorted(reference(entries, {})));

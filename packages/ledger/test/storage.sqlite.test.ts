@@ -1,3 +1,4 @@
+import { coverageFacts, type EventRecord } from '@provenant/core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ describeStorageContract('sqlite', async () => new SqliteStorage(join(dir, `t${n+
 describeCoverageContract('sqlite', async () => new SqliteStorage(join(dir, `t${n++}.db`)));
 
 describe('sqlite driver', () => {
-  it('migrates a schema-1 file when opened for writing, backfilling coverage facts', async () => {
+  it('migrates a schema-1 file when opened for writing; the caller fills its coverage facts', async () => {
     const Database = (await import('better-sqlite3')).default;
     const file = join(dir, 'v1.db');
     const db = new Database(file);
@@ -57,6 +58,11 @@ describe('sqlite driver', () => {
     expect((await ro.readState()).size).toBe(entries.length);
     await ro.close();
     const s = new SqliteStorage(file);
+    // Migrated: the columns are there, NULL until the caller fills them with core's rule.
+    expect(await s.lacksCoverageFacts({})).toBe(true);
+    const rule = (canonical: string) => coverageFacts(JSON.parse(canonical) as EventRecord);
+    expect(await s.fillCoverageFacts(rule)).toBe(entries.length);
+    expect(await s.fillCoverageFacts(rule)).toBe(0);
     expect(await s.lacksCoverageFacts({})).toBe(false);
     expect(sorted(await s.coverageCounts({}, [300, 900, 3600]))).toEqual(
       sorted(reference(entries, {})),

@@ -21,6 +21,7 @@ import type { AuditRules } from '@provenant/policy';
 import { SqlitePolicyStore } from './policy/store.js';
 import { PostgresPolicyStore } from './policy/store-postgres.js';
 import { PostgresRegistryStore } from './identity/registry-postgres.js';
+import { fillCoverageFacts } from './investigate/coverage.js';
 import { DEFAULT_DETECTION_CONFIG, Detector } from './investigate/detections.js';
 import { PolicyService, loadOrCreateHmacKey } from './policy/service.js';
 import { COSIGNED_CHECKPOINT_FILE, CosignClient } from './witness/cosign-client.js';
@@ -113,6 +114,8 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   let policy: PolicyService;
   try {
     log = await Log.open({ storage, signer, ingest: config.cluster ? 'queue' : 'direct' });
+    // Entries of a ledger migrated from schema 1 get their coverage facts once, here.
+    await fillCoverageFacts(storage);
     identity = await IdentityService.create(
       pgStores?.registry ?? new SqliteRegistryStore(ledgerFile),
       {

@@ -22,8 +22,8 @@ export { AlertLimiter } from './identity/attributor.js';
 export { oidcIssuer } from './identity/oidc.js';
 export { ADMIN_TOKEN_FILE } from './identity/admin.js';
 export {
-  CoverageAccumulator,
   coverageReport,
+  fillCoverageFacts,
   measureEntries,
   MEASURES,
 } from './investigate/coverage.js';

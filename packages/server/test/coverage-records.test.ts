@@ -9,7 +9,7 @@ import { SqliteStorage } from '@provenant/ledger/sqlite';
 import type { LogStorage } from '@provenant/ledger';
 import { afterAll, describe, expect, it } from 'vitest';
 import { actionClassesOf, isActionRecord } from '@provenant/core';
-import { DEFAULT_LIMITS, buildApp } from '../src/index.js';
+import { DEFAULT_LIMITS, buildApp, fillCoverageFacts } from '../src/index.js';
 import type { CoverageReport } from '../src/index.js';
 import { prepareOwnRecord } from '../src/ingest/prepare.js';
 import { KEYS, record } from './helpers.js';
@@ -260,8 +260,11 @@ describe('coverage: every count links to exactly its records', () => {
     await checkLinks(roApp, roReport, want);
     await ro.close();
 
-    // … and opened for writing it is migrated to schema 2, its facts backfilled from the records.
+    // … and opened for writing it is migrated to schema 2, its facts filled from the records by
+    // core's rule (the collector does this at start).
     const migrated = new SqliteStorage(oldFile);
+    expect(await migrated.lacksCoverageFacts({})).toBe(true);
+    expect(await fillCoverageFacts(migrated)).toBe(records.length);
     expect(await migrated.lacksCoverageFacts({})).toBe(false);
     const mLog = await Log.open({ storage: migrated, signer: parseSignerKey(KEYS.signerKey) });
     const mApp = buildApp({ log: mLog, storage: migrated, limits: DEFAULT_LIMITS });

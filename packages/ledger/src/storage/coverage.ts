@@ -3,18 +3,13 @@
  * once at ingest by the collector (`coverageFacts` of `@provenant/core`) and stored beside the entry,
  * so the report is a GROUP BY over small columns instead of a JSON parse of every record.
  *
- * A driver stores them in three columns (`cov_flags`, `cov_lifetime`, `cov_instance`); an entry
- * appended without facts has NULLs there, and the report then reads the records of its range
- * (`lacksCoverageFacts`). The SQL backfills of the drivers' schema migrations compute the same
- * facts from the stored record JSON.
+ * A driver stores them in three columns (`cov_flags`, `cov_lifetime`, `cov_instance`) and never
+ * computes them: they are opaque to storage, whose only rules are the bit filters below. An entry
+ * stored without facts (appended so, or from before schema 2) has NULLs there until the caller
+ * fills them (`fillCoverageFacts`, with the caller's rule); until then the report reads the
+ * records of its range (`lacksCoverageFacts`).
  */
-import {
-  ACTION_RECORD_TYPES,
-  COVERAGE_FLAG,
-  GRANT_RECORD_TYPES,
-  WITNESS_RECORD_TYPES,
-  type CoverageFacts,
-} from '@provenant/core';
+import { COVERAGE_FLAG, type CoverageFacts } from '@provenant/core';
 
 export { COVERAGE_FLAG, type CoverageFacts };
 
@@ -69,6 +64,78 @@ export interface CoverageIndex {
     range: CoverageRange,
     lifetimeBoundsSec: readonly number[],
   ): Promise<CoverageCounts>;
+  /**
+   * Stores `compute(canonical record)` as the facts of every entry that has none, in batches;
+   * returns how many it filled. Idempotent, and safe beside appends and other collectors.
+   * A read-only driver refuses (`storage_read_only`).
+   */
+  fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number>;
+}
+
+/** One entry as the counts see it. */
+export interface CoverageRow {
+  readonly coverage?: CoverageFacts | null | undefined;
+  readonly level: string;
+  readonly actor: string | null;
+  readonly taskId: string | null;
+}
+
+/**
+ * Counts coverage facts one entry at a time: the in-memory driver's `coverageCounts`, and the
+ * report over entries that have no stored facts. Distinct instances and tasks per pooled account
+ * are kept up to `distinctCap` each, so memory stays bounded whatever the range.
+ */
+export class CoverageCounter {
+  private records = 0;
+  private readonly groups = new Map<string, { flags: number; level: string; count: number }>();
+  private readonly lifetimes = new Map<number, number>();
+  private readonly pooled = new Map<
+    string,
+    { records: number; instances: Set<string>; tasks: Set<string> }
+  >();
+
+  constructor(
+    private readonly lifetimeBoundsSec: readonly number[],
+    private readonly distinctCap = Number.POSITIVE_INFINITY,
+  ) {}
+
+  add(e: CoverageRow): void {
+    this.records++;
+    const c = e.coverage;
+    if (!c) return;
+    if (c.lifetimeSec !== null)
+      this.lifetimes.set(c.lifetimeSec, (this.lifetimes.get(c.lifetimeSec) ?? 0) + 1);
+    if ((c.flags & COVERAGE_FLAG.action) === 0) return;
+    const key = `${c.flags}/${e.level}`;
+    const g = this.groups.get(key) ?? { flags: c.flags, level: e.level, count: 0 };
+    g.count++;
+    this.groups.set(key, g);
+    if (e.level === 'pooled' && e.actor !== null) {
+      let p = this.pooled.get(e.actor);
+      if (!p)
+        this.pooled.set(e.actor, (p = { records: 0, instances: new Set(), tasks: new Set() }));
+      p.records++;
+      if (c.instance !== null && p.instances.size < this.distinctCap) p.instances.add(c.instance);
+      if (e.taskId !== null && p.tasks.size < this.distinctCap) p.tasks.add(e.taskId);
+    }
+  }
+
+  counts(): CoverageCounts {
+    return {
+      records: this.records,
+      groups: [...this.groups.values()],
+      lifetimes: bucketLifetimes(
+        [...this.lifetimes].map(([s, n]) => ({ s, n })),
+        this.lifetimeBoundsSec,
+      ),
+      pooled: [...this.pooled].map(([actor, p]) => ({
+        actor,
+        records: p.records,
+        instances: p.instances.size,
+        tasks: p.tasks.size,
+      })),
+    };
+  }
 }
 
 export function hasCoverageIndex<T extends object>(storage: T): storage is T & CoverageIndex {
@@ -119,53 +186,4 @@ export function bucketLifetimes(
     maxSec = maxSec === null ? s : Math.max(maxSec, s);
   }
   return { count, maxSec, buckets };
-}
-
-const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
-
-/**
- * The facts of stored rows, computed in SQL from the record JSON (schema migrations backfill
- * existing entries with it). Mirrors core's `coverageFacts`, over the same type lists; `j(path)` is the dialect's
- * JSON accessor: it yields the JSON type name of `path` (`kind`) or its scalar value (`value`).
- */
-function factsSql(dialect: {
-  kind: (path: string) => string;
-  bool: (path: string) => string;
-  num: (path: string) => string;
-  text: (path: string) => string;
-}): { flags: string; lifetime: string; instance: string } {
-  const isAction = `(type IN (${sqlList(ACTION_RECORD_TYPES)}) OR (${dialect.kind('action')} IS NOT NULL AND type NOT IN (${sqlList(WITNESS_RECORD_TYPES)})))`;
-  const bit = (cond: string, v: number) => `(CASE WHEN ${cond} THEN ${v} ELSE 0 END)`;
-  const flags = `(CASE WHEN ${isAction} THEN ${COVERAGE_FLAG.action} + ${bit(dialect.bool('action.class.privileged'), COVERAGE_FLAG.privileged)} + ${bit(dialect.bool('action.class.irreversible'), COVERAGE_FLAG.irreversible)} + ${bit(dialect.bool('action.class.external'), COVERAGE_FLAG.external)} + ${bit(`${dialect.kind('policy.decision_id')} IS NOT NULL`, COVERAGE_FLAG.decision)} ELSE 0 END)`;
-  const lifetime = `(CASE WHEN type IN (${sqlList(GRANT_RECORD_TYPES)}) AND ${dialect.kind('credential')} = 'object' THEN ${dialect.num('credential.exp')} - ${dialect.num('credential.iat')} END)`;
-  const instance = `(CASE WHEN ${isAction} THEN ${dialect.text('actor.instance')} END)`;
-  return { flags, lifetime, instance };
-}
-
-/** SQLite (JSON1): fills the coverage columns of entries that have none. */
-export function sqliteCoverageBackfill(table: string): string {
-  const p = (path: string) => `'$.${path}'`;
-  const f = factsSql({
-    kind: (path) => `json_type(record, ${p(path)})`,
-    bool: (path) => `json_type(record, ${p(path)}) = 'true'`,
-    num: (path) => `json_extract(record, ${p(path)})`,
-    text: (path) => `json_extract(record, ${p(path)})`,
-  });
-  return `UPDATE ${table} SET cov_flags = ${f.flags}, cov_lifetime = ${f.lifetime}, cov_instance = ${f.instance} WHERE cov_flags IS NULL`;
-}
-
-/** PostgreSQL: the same, over `record::jsonb` (aliased `j` in a sub-select). */
-export function postgresCoverageBackfill(table: string): string {
-  const arrow = (path: string) => `j #> '{${path.split('.').join(',')}}'`;
-  const f = factsSql({
-    kind: (path) =>
-      `(CASE WHEN ${arrow(path)} IS NULL THEN NULL ELSE jsonb_typeof(${arrow(path)}) END)`,
-    bool: (path) => `${arrow(path)} = 'true'::jsonb`,
-    num: (path) => `(j #>> '{${path.split('.').join(',')}}')::double precision`,
-    text: (path) => `(j #>> '{${path.split('.').join(',')}}')`,
-  });
-  return `UPDATE ${table} AS e SET cov_flags = s.flags, cov_lifetime = s.lifetime, cov_instance = s.instance
-  FROM (SELECT leaf_index, ${f.flags} AS flags, ${f.lifetime} AS lifetime, ${f.instance} AS instance
-          FROM (SELECT leaf_index, type, record::jsonb AS j FROM ${table} WHERE cov_flags IS NULL) AS r) AS s
- WHERE e.leaf_index = s.leaf_index`;
 }

@@ -127,6 +127,29 @@ export function describeCoverageContract(name: string, open: () => Promise<LogSt
       expect(all.records).toBe(40);
     });
 
+    it("fills the facts of entries stored without them with the caller's rule, once", async () => {
+      const seen: string[] = [];
+      const facts: CoverageFacts = {
+        flags: F.action | F.privileged,
+        lifetimeSec: null,
+        instance: 'x',
+      };
+      const filled = await storage.fillCoverageFacts((canonical) => {
+        seen.push(canonical);
+        return facts;
+      });
+      expect(filled).toBe(1);
+      expect(seen).toEqual([entries[37]!.canonical]);
+      expect(await storage.lacksCoverageFacts({})).toBe(false);
+      expect(await storage.fillCoverageFacts(() => facts)).toBe(0);
+      const filledEntries = entries.map((e, i) => (i === 37 ? { ...e, coverage: facts } : e));
+      expect(sorted(await storage.coverageCounts({}, BOUNDS))).toEqual(
+        sorted(reference(filledEntries, {})),
+      );
+      const got = await storage.queryEntries({ coverage: { flagsAll: F.privileged }, limit: 1000 });
+      expect(got.map((e) => e.leafIndex)).toContain(37);
+    });
+
     it('filters entries on coverage facts, with the other filters and pagination', async () => {
       const filters: CoverageFactsFilter[] = [
         { flagsAll: F.action },
@@ -180,8 +203,8 @@ export function describeCoverageContract(name: string, open: () => Promise<LogSt
 }
 
 /**
- * Stored records (JSON as the collector writes it) with the facts the collector computes for
- * them: what a driver's schema migration must backfill for entries stored before coverage facts.
+ * Stored records (JSON as the collector writes it) with the facts core's rule gives them: what
+ * the collector fills (`fillCoverageFacts`) into entries stored before coverage facts.
  */
 export const LEGACY_RECORDS: readonly {
   readonly record: Record<string, unknown>;

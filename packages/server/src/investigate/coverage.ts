@@ -4,15 +4,13 @@ import {
   ATTRIBUTION_LEVELS,
   COVERAGE_FLAG,
   MAX_CREDENTIAL_LIFETIME_SEC,
-  actionClassesOf,
   coverageFacts,
-  isActionRecord,
-  isGrantRecord,
   type ActionClass,
 } from '@provenant/core';
-import { hasCoverageIndex, matchesCoverage } from '@provenant/ledger';
+import { CoverageCounter, hasCoverageIndex, matchesCoverage } from '@provenant/ledger';
 import type {
   CoverageCounts,
+  CoverageFacts,
   CoverageFactsFilter,
   EntryFilter,
   LogStorage,
@@ -20,17 +18,13 @@ import type {
 } from '@provenant/ledger';
 
 /**
- * Attribution coverage over a time range, as a streaming aggregation: `CoverageAccumulator`
- * takes one record at a time and keeps only counters, one set of distinct instances and tasks
- * per pooled account (each capped), and at most LIST_LIMIT examples per list, so memory is
- * bounded whatever the range. `coverageReport` pages through `queryEntries` by leaf index.
- *
- * Cost: the collector computes each record's `coverageFacts` once, at ingest, and the storage
- * keeps them beside the entry; `coverageReport` then asks the storage for GROUP BY counts over
- * those small columns and parses only the records of the lists (at most LIST_LIMIT each). Only
- * when some entry of the range was stored without facts does it read and parse every record
- * of the range (the accumulator, a page of PAGE records at a time: memory
- * O(PAGE + pooled accounts × DISTINCT_CAP + LIST_LIMIT)).
+ * Attribution coverage over a time range, with one counting path: the report is built from
+ * `CoverageCounts`, which the storage computes by GROUP BY over the facts the collector stored
+ * with each entry at ingest (core's `coverageFacts`), and which, only where some entry of the
+ * range has no stored facts (a read-only ledger of schema 1; `fillCoverageFacts` fills a
+ * writable one at start), are counted here from each record's facts by the same
+ * `CoverageCounter` the in-memory driver uses (a page of PAGE records at a time: memory
+ * O(PAGE + pooled accounts × DISTINCT_CAP)). Lists parse at most LIST_LIMIT records each.
  *
  * Every count of the report is a named measure (`MEASURES`) whose records
  * `GET /v1/reports/coverage/records?measure=…` lists: the report's `links` give each measure's
@@ -228,123 +222,6 @@ function withLinks(r: CoverageReport): CoverageReport {
 const byRecordsThenAccount = (a: { records: number; account: string }, b: typeof a) =>
   b.records - a.records || (a.account < b.account ? -1 : a.account > b.account ? 1 : 0);
 
-export class CoverageAccumulator {
-  private records = 0;
-  private actions = 0;
-  private readonly byClass = Object.fromEntries(
-    ACTION_CLASSES.map((c) => [c, emptyLevels()]),
-  ) as CoverageReport['by_class'];
-  private priv = { total: 0, verified: 0, with_decision: 0, verified_with_decision: 0 };
-  private readonly pooled = new Map<
-    string,
-    { records: number; instances: Set<string>; tasks: Set<string>; capped: boolean }
-  >();
-  private weak = { count: 0, items: [] as RecordRef[] };
-  private lifetimes = {
-    count: 0,
-    max: null as number | null,
-    buckets: { le_5m: 0, le_15m: 0, le_1h: 0, over_1h: 0 },
-  };
-  private long = {
-    count: 0,
-    items: [] as (RecordRef & { jti: string; lifetime_sec: number })[],
-  };
-  private noDecision = { count: 0, items: [] as RecordRef[] };
-
-  add(r: EventRecord): void {
-    this.records++;
-    if (isGrantRecord(r)) this.lifetime(r);
-    if (!isActionRecord(r)) return;
-    this.actions++;
-    const level = (r.attribution?.level ?? 'unattributed') as Level;
-    const classes = actionClassesOf(r);
-    for (const c of classes) {
-      const row = this.byClass[c];
-      row[level]++;
-      row.total++;
-    }
-    const hasDecision = r.policy?.decision_id !== undefined;
-    if (classes.includes('privileged')) {
-      this.priv.total++;
-      if (level === 'verified') this.priv.verified++;
-      if (hasDecision) this.priv.with_decision++;
-      if (level === 'verified' && hasDecision) this.priv.verified_with_decision++;
-      if (level === 'asserted' || level === 'unattributed') {
-        this.weak.count++;
-        if (this.weak.items.length < LIST_LIMIT) this.weak.items.push(ref(r));
-      }
-    }
-    if (!hasDecision) {
-      this.noDecision.count++;
-      if (this.noDecision.items.length < LIST_LIMIT) this.noDecision.items.push(ref(r));
-    }
-    if (level === 'pooled' && r.actor) {
-      let p = this.pooled.get(r.actor.id);
-      if (!p) {
-        p = { records: 0, instances: new Set(), tasks: new Set(), capped: false };
-        this.pooled.set(r.actor.id, p);
-      }
-      p.records++;
-      const addCapped = (set: Set<string>, v: string | undefined) => {
-        if (v === undefined || set.has(v)) return;
-        if (set.size >= DISTINCT_CAP) p.capped = true;
-        else set.add(v);
-      };
-      addCapped(p.instances, r.actor.instance);
-      addCapped(p.tasks, r.task_id);
-    }
-  }
-
-  private lifetime(r: EventRecord): void {
-    const c = r.credential;
-    if (!c) return;
-    const sec = c.exp - c.iat;
-    const l = this.lifetimes;
-    l.count++;
-    l.max = l.max === null ? sec : Math.max(l.max, sec);
-    if (sec <= 300) l.buckets.le_5m++;
-    else if (sec <= 900) l.buckets.le_15m++;
-    else if (sec <= MAX_CREDENTIAL_LIFETIME_SEC) l.buckets.le_1h++;
-    else {
-      l.buckets.over_1h++;
-      this.long.count++;
-      if (this.long.items.length < LIST_LIMIT)
-        this.long.items.push({ ...ref(r), jti: c.jti, lifetime_sec: sec });
-    }
-  }
-
-  report(from: string | null, to: string | null): CoverageReport {
-    const p = this.priv;
-    return {
-      from,
-      to,
-      records: this.records,
-      actions: this.actions,
-      by_class: this.byClass,
-      privileged: { ...p, share: p.total === 0 ? null : p.verified_with_decision / p.total },
-      pooled_accounts: [...this.pooled]
-        .map(([account, v]) => ({
-          account,
-          records: v.records,
-          instances: v.instances.size,
-          tasks: v.tasks.size,
-          capped: v.capped,
-        }))
-        .sort(byRecordsThenAccount),
-      weak_privileged: this.weak,
-      credential_lifetimes: {
-        count: this.lifetimes.count,
-        max_sec: this.lifetimes.max,
-        buckets: this.lifetimes.buckets,
-        over_1h: this.long,
-      },
-      without_decision: this.noDecision,
-      list_limit: LIST_LIMIT,
-      frameworks: FRAMEWORK_MAP,
-    };
-  }
-}
-
 /** Coverage of [fromUs, toUs): from stored facts, or by reading every record of the range. */
 export async function coverageReport(
   storage: LogStorage,
@@ -354,16 +231,23 @@ export async function coverageReport(
     ...(range.fromUs === undefined ? {} : { fromUs: range.fromUs }),
     ...(range.toUs === undefined ? {} : { toUs: range.toUs }),
   };
-  if (hasCoverageIndex(storage) && !(await storage.lacksCoverageFacts(r))) {
-    const counts = await storage.coverageCounts(r, LIFETIME_BOUNDS);
-    return withLinks(await reportFromCounts(storage, counts, range));
-  }
-  return withLinks(await accumulate(storage, range));
+  const counts =
+    hasCoverageIndex(storage) && !(await storage.lacksCoverageFacts(r))
+      ? await storage.coverageCounts(r, LIFETIME_BOUNDS)
+      : await countRecords(storage, r);
+  return withLinks(await reportFromCounts(storage, counts, range));
 }
 
-/** Pages through the records of [fromUs, toUs) and aggregates them. */
-async function accumulate(storage: LogStorage, range: CoverageRange): Promise<CoverageReport> {
-  const acc = new CoverageAccumulator();
+/**
+ * Counts of [fromUs, toUs) over entries some of which have no stored facts (a read-only ledger
+ * of schema 1, or entries not filled yet): the facts of each record computed by core's rule and
+ * counted as a driver counts stored ones, a page of PAGE entries at a time.
+ */
+async function countRecords(
+  storage: LogStorage,
+  range: { fromUs?: number; toUs?: number },
+): Promise<CoverageCounts> {
+  const counter = new CoverageCounter(LIFETIME_BOUNDS, DISTINCT_CAP + 1);
   let after: number | undefined;
   for (;;) {
     const page = await storage.queryEntries({
@@ -372,11 +256,22 @@ async function accumulate(storage: LogStorage, range: CoverageRange): Promise<Co
       ...(range.toUs === undefined ? {} : { toUs: range.toUs }),
       ...(after === undefined ? {} : { afterLeafIndex: after }),
     });
-    for (const e of page) acc.add(JSON.parse(e.canonical) as EventRecord);
-    if (page.length < PAGE) break;
+    for (const e of page) counter.add({ ...e, coverage: factsOf(e.canonical) });
+    if (page.length < PAGE) return counter.counts();
     after = page.at(-1)!.leafIndex;
   }
-  return acc.report(range.from, range.to);
+}
+
+/** Core's coverage facts of a stored record: the one rule, for entries stored without them. */
+export const factsOf = (canonical: string): CoverageFacts =>
+  coverageFacts(JSON.parse(canonical) as EventRecord);
+
+/**
+ * Fills the stored facts of entries that have none (a ledger migrated from schema 1), so the
+ * report is served from the index again; the collector runs it once at start. Returns how many.
+ */
+export async function fillCoverageFacts(storage: LogStorage): Promise<number> {
+  return hasCoverageIndex(storage) ? storage.fillCoverageFacts(factsOf) : 0;
 }
 
 async function reportFromCounts(
@@ -507,14 +402,7 @@ export async function measureEntries(
     });
     for (const e of rows) {
       const m = parse(e);
-      if (
-        !matchesCoverage(
-          coverageFacts(m.record),
-          m.record.attribution?.level ?? 'unattributed',
-          spec,
-        )
-      )
-        continue;
+      if (!matchesCoverage(factsOf(e.canonical), e.level, spec)) continue;
       if (out.length === page.limit) return { entries: out, next: out.at(-1)!.leafIndex };
       out.push(m);
     }

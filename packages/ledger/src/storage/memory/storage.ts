@@ -1,7 +1,7 @@
 import { equalBytes } from '@provenant/core';
 import type { NodeId } from '../../merkle/index.js';
-import { COVERAGE_FLAG, bucketLifetimes, matchesCoverage } from '../coverage.js';
-import type { CoverageCounts, CoverageIndex, CoverageRange } from '../coverage.js';
+import { CoverageCounter, matchesCoverage } from '../coverage.js';
+import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
 import { StorageError } from '../errors.js';
 import type {
   AppendBatch,
@@ -191,47 +191,20 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
     lifetimeBoundsSec: readonly number[],
   ): Promise<CoverageCounts> {
     this.assertOpen();
-    let records = 0;
-    const groups = new Map<string, { flags: number; level: string; count: number }>();
-    const lifetimes = new Map<number, number>();
-    const pooled = new Map<
-      string,
-      { records: number; instances: Set<string>; tasks: Set<string> }
-    >();
-    for (const e of this.entries) {
-      if (!inRange(e, range)) continue;
-      records++;
-      const c = e.coverage;
-      if (!c) continue;
-      if (c.lifetimeSec !== null)
-        lifetimes.set(c.lifetimeSec, (lifetimes.get(c.lifetimeSec) ?? 0) + 1);
-      if ((c.flags & COVERAGE_FLAG.action) === 0) continue;
-      const key = `${c.flags}/${e.level}`;
-      const g = groups.get(key) ?? { flags: c.flags, level: e.level, count: 0 };
-      g.count++;
-      groups.set(key, g);
-      if (e.level === 'pooled' && e.actor !== null) {
-        let p = pooled.get(e.actor);
-        if (!p) pooled.set(e.actor, (p = { records: 0, instances: new Set(), tasks: new Set() }));
-        p.records++;
-        if (c.instance !== null) p.instances.add(c.instance);
-        if (e.taskId !== null) p.tasks.add(e.taskId);
-      }
-    }
-    return {
-      records,
-      groups: [...groups.values()],
-      lifetimes: bucketLifetimes(
-        [...lifetimes].map(([s, n]) => ({ s, n })),
-        lifetimeBoundsSec,
-      ),
-      pooled: [...pooled].map(([actor, p]) => ({
-        actor,
-        records: p.records,
-        instances: p.instances.size,
-        tasks: p.tasks.size,
-      })),
-    };
+    const counter = new CoverageCounter(lifetimeBoundsSec);
+    for (const e of this.entries) if (inRange(e, range)) counter.add(e);
+    return counter.counts();
+  }
+
+  async fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number> {
+    this.assertOpen();
+    let filled = 0;
+    this.entries.forEach((e, i) => {
+      if (e.coverage) return;
+      this.entries[i] = { ...e, coverage: compute(e.canonical) };
+      filled++;
+    });
+    return filled;
   }
 
   async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {

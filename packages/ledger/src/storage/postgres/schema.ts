@@ -1,5 +1,3 @@
-import { postgresCoverageBackfill } from '../coverage.js';
-
 /**
  * Versioned migrations, applied in order at start inside one transaction under an advisory lock
  * (so several collectors starting at once migrate once). Index i brings the schema to i + 1.
@@ -54,11 +52,11 @@ CREATE TABLE ledger_pending (
   received_us BIGINT NOT NULL
 );
 `,
-  // Coverage facts (./coverage.ts): computed at ingest, backfilled here from the records.
+  // Coverage facts (../coverage.ts): computed at ingest; rows from before are NULL until the
+  // collector fills them (fillCoverageFacts, with core's rule: storage never computes them).
   `
 ALTER TABLE ledger_entries ADD COLUMN cov_flags INTEGER, ADD COLUMN cov_lifetime DOUBLE PRECISION,
   ADD COLUMN cov_instance TEXT;
-${postgresCoverageBackfill('ledger_entries')};
 CREATE INDEX ledger_entries_cov_missing ON ledger_entries (time_us) WHERE cov_flags IS NULL;
 CREATE INDEX ledger_entries_cov_lifetime ON ledger_entries (cov_lifetime) WHERE cov_lifetime IS NOT NULL;
 `,

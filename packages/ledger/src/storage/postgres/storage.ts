@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { NodeId } from '../../merkle/index.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
-import type { CoverageCounts, CoverageIndex, CoverageRange } from '../coverage.js';
+import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
 import { StorageError } from '../errors.js';
 import { toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
@@ -61,6 +61,9 @@ export interface PostgresStorageOptions extends PostgresPoolOptions {
  * The primary keys on leaf_index and on checkpoint size make a fork impossible even if two
  * writers raced past the size check: the second transaction fails and stores nothing.
  */
+/** Entries filled per statement by fillCoverageFacts. */
+const FILL_BATCH = 1000;
+
 export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
@@ -443,6 +446,30 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
+  }
+
+  async fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number> {
+    let filled = 0;
+    for (;;) {
+      const { rows } = await this.query<{ leaf_index: string; record: string }>(
+        `SELECT leaf_index, record FROM ledger_entries WHERE cov_flags IS NULL ORDER BY leaf_index LIMIT ${FILL_BATCH}`,
+      );
+      if (rows.length === 0) return filled;
+      const facts = rows.map((r) => compute(r.record));
+      // Another collector may fill the same rows meanwhile: the same facts, and only NULLs change.
+      await this.query(
+        `UPDATE ledger_entries AS e SET cov_flags = f.flags, cov_lifetime = f.lifetime, cov_instance = f.instance
+           FROM unnest($1::bigint[], $2::int[], $3::double precision[], $4::text[]) AS f(leaf_index, flags, lifetime, instance)
+          WHERE e.leaf_index = f.leaf_index AND e.cov_flags IS NULL`,
+        [
+          rows.map((r) => r.leaf_index),
+          facts.map((f) => f.flags),
+          facts.map((f) => f.lifetimeSec),
+          facts.map((f) => f.instance),
+        ],
+      );
+      filled += rows.length;
+    }
   }
 
   private async query<R extends pg.QueryResultRow>(

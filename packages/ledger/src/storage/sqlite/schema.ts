@@ -1,8 +1,7 @@
 import type Database from 'better-sqlite3';
-import { sqliteCoverageBackfill } from '../coverage.js';
 
 // 2: the coverage facts columns (cov_flags, cov_lifetime, cov_instance); a version-1 file is
-// migrated when opened for writing (columns added, facts backfilled from the records).
+// migrated when opened for writing (columns added, NULL until the collector fills them).
 export const SCHEMA_VERSION = '2';
 
 // Secondary indexes end in the implicit rowid (= leaf_index), so "filter, then page by leaf
@@ -55,7 +54,7 @@ CREATE INDEX IF NOT EXISTS entries_cov_missing ON entries(time_us) WHERE cov_fla
 CREATE INDEX IF NOT EXISTS entries_cov_lifetime ON entries(cov_lifetime) WHERE cov_lifetime IS NOT NULL;
 `;
 
-/** Schema 1 → 2 in one transaction: coverage columns added and backfilled from the records. */
+/** Schema 1 → 2 in one transaction: coverage columns added (`fillCoverageFacts` fills them). */
 export function migrateToCoverage(db: Database.Database): void {
   db.transaction(() => {
     const columns = new Set(
@@ -68,7 +67,6 @@ export function migrateToCoverage(db: Database.Database): void {
     ] as const) {
       if (!columns.has(name)) db.exec(`ALTER TABLE entries ADD COLUMN ${name} ${type}`);
     }
-    db.exec(sqliteCoverageBackfill('entries'));
     db.exec(
       'DROP INDEX IF EXISTS entries_time; CREATE INDEX entries_time ON entries(time_us, cov_flags, level)',
     );

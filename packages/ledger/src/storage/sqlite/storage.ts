@@ -2,7 +2,10 @@ import Database from 'better-sqlite3';
 import type { NodeId } from '../../merkle/index.js';
 import type { LeafSource } from '../../verify/verify-log.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
-import type { CoverageCounts, CoverageIndex, CoverageRange } from '../coverage.js';
+import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
+
+/** Entries filled per transaction by fillCoverageFacts (the event loop runs between batches). */
+const FILL_BATCH = 1000;
 import { StorageError } from '../errors.js';
 import { toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
@@ -365,6 +368,33 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         GROUP BY actor`,
     ).all(...params) as { actor: string; records: number; instances: number; tasks: number }[];
     return { records, groups, lifetimes: bucketLifetimes(lifetimes, lifetimeBoundsSec), pooled };
+  }
+
+  async fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number> {
+    if (this.readonly) {
+      throw new StorageError('storage_read_only', 'The ledger was opened read-only.');
+    }
+    this.assertCoverageColumns();
+    const next = this.cached(
+      `SELECT leaf_index AS i, record FROM entries INDEXED BY entries_cov_missing WHERE cov_flags IS NULL LIMIT ${FILL_BATCH}`,
+    );
+    const set = this.cached(
+      'UPDATE entries SET cov_flags = ?, cov_lifetime = ?, cov_instance = ? WHERE leaf_index = ? AND cov_flags IS NULL',
+    );
+    const fillBatch = this.db.transaction((rows: { i: number; record: string }[]) => {
+      for (const r of rows) {
+        const f = compute(r.record);
+        set.run(f.flags, f.lifetimeSec, f.instance, r.i);
+      }
+    });
+    let filled = 0;
+    for (;;) {
+      const rows = next.all() as { i: number; record: string }[];
+      if (rows.length === 0) return filled;
+      fillBatch(rows);
+      filled += rows.length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private cached(sql: string): Database.Statement {
