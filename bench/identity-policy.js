@@ -276,7 +276,7 @@ async function policyBenches() {
     // 3. Embedded Cedar: the decision point alone, no ledger write.
     const { readPolicyFolder } = await import('@provenant/policy');
     const point = new DecisionPoint({ engine: new CedarEngine() });
-    point.load(readPolicyFolder(folder));
+    await point.load(readPolicyFolder(folder));
     const directory = new MemoryPrincipalDirectory();
     const actor = 'spiffe://acme.test/agent/researcher/instance/bench';
     directory.put({
@@ -313,13 +313,13 @@ async function policyBenches() {
       resource: `repo:team${i % 25}/x`,
       risk: 'low',
     });
-    for (let i = 0; i < 2000; i++) point.decide(credential, action(i), directory);
+    for (let i = 0; i < 2000; i++) await point.decide(credential, action(i), directory);
     const samples = [];
     const n = quick ? 5000 : 20000;
     let allowed = 0;
     for (let i = 0; i < n; i++) {
       const s = now();
-      const d = point.decide(credential, action(i), directory);
+      const d = await point.decide(credential, action(i), directory);
       samples.push(msSince(s));
       if (d.decision === 'allow') allowed++;
     }

@@ -188,7 +188,7 @@ export async function verifyClientAssertion(
     );
   }
   // Namespaced by client, and remembered for as long as the assertion could still be accepted.
-  if (!opts.replay.useOnce(`${iss} ${jti}`, Math.ceil(exp + skewSec))) {
+  if (!(await opts.replay.useOnce(`${iss} ${jti}`, Math.ceil(exp + skewSec)))) {
     throw new ClientAuthError(
       'assertion_replayed',
       'replayed',

@@ -318,7 +318,7 @@ export class Issuer {
    * have the witness name its subject, scopes and window; with a bare `jti` those are unknown
    * (`sub` is '').
    */
-  revoke(target: string | VerifiedCredential): WitnessEvent {
+  async revoke(target: string | VerifiedCredential): Promise<WitnessEvent> {
     const jti = typeof target === 'string' ? target : target.jti;
     if (typeof jti !== 'string' || jti === '' || jti.length > 1024) {
       throw new OAuthError('invalid_request', 'Name the credential to revoke by its jti.', {
@@ -326,7 +326,7 @@ export class Issuer {
       });
     }
     const now = this.clock();
-    this.o.revocations.revoke(jti, now);
+    await this.o.revocations.revoke(jti, now);
     const nowSec = Math.floor(now / 1000);
     if (typeof target === 'string') {
       return {

@@ -2,14 +2,17 @@
 import { ProvenantError } from '@provenant/core';
 import { systemClock, type Clock } from './clock.js';
 
-/** Answers whether a credential (by `jti`) was revoked. Synchronous: consulted on every verify. */
+/**
+ * Answers whether a credential (by `jti`) was revoked. Synchronous: consulted on every verify,
+ * so it reads an in-process view (the collector's cached registry keeps every revocation).
+ */
 export interface RevocationCheck {
   isRevoked(jti: string): boolean;
 }
 
 export interface RevocationStore extends RevocationCheck {
-  /** Records the revocation of `jti` at `at` (Unix ms). Idempotent. */
-  revoke(jti: string, at: number): void;
+  /** Records the revocation of `jti` at `at` (Unix ms); resolves once it is durable. Idempotent. */
+  revoke(jti: string, at: number): Promise<void>;
 }
 
 export class MemoryRevocationStore implements RevocationStore {
@@ -19,7 +22,7 @@ export class MemoryRevocationStore implements RevocationStore {
     return this.revoked.has(jti);
   }
 
-  revoke(jti: string, at: number): void {
+  async revoke(jti: string, at: number): Promise<void> {
     if (!this.revoked.has(jti)) this.revoked.set(jti, at);
   }
 
@@ -29,10 +32,13 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 }
 
-/** Remembers single-use ids (client-assertion `jti`s) until they expire. */
+/**
+ * Remembers single-use ids (client-assertion `jti`s) until they expire. Asynchronous: a shared
+ * store decides in one atomic write, so two collectors cannot both accept one assertion.
+ */
 export interface ReplayCache {
   /** True the first time `jti` is presented before `exp` (Unix seconds); false if seen. */
-  useOnce(jti: string, exp: number): boolean;
+  useOnce(jti: string, exp: number): Promise<boolean>;
 }
 
 /**
@@ -59,7 +65,7 @@ export class MemoryReplayCache implements ReplayCache {
     return this.seen.size;
   }
 
-  useOnce(jti: string, exp: number): boolean {
+  async useOnce(jti: string, exp: number): Promise<boolean> {
     const now = Math.floor(this.clock() / 1000);
     this.dropExpiredFront(now);
     const previous = this.seen.get(jti);

@@ -161,18 +161,18 @@ describe('verifyClientAssertion', () => {
 });
 
 describe('MemoryReplayCache', () => {
-  it('forgets ids once they expire, and refuses to forget live ones when full', () => {
+  it('forgets ids once they expire, and refuses to forget live ones when full', async () => {
     const clock = new FrozenClock();
     const cache = new MemoryReplayCache({ clock: clock.now, maxEntries: 2 });
-    expect(cache.useOnce('a', clock.sec + 10)).toBe(true);
-    expect(cache.useOnce('a', clock.sec + 10)).toBe(false);
-    expect(cache.useOnce('b', clock.sec + 100)).toBe(true);
-    expect(() => cache.useOnce('c', clock.sec + 10)).toThrow(/retry/);
+    expect(await cache.useOnce('a', clock.sec + 10)).toBe(true);
+    expect(await cache.useOnce('a', clock.sec + 10)).toBe(false);
+    expect(await cache.useOnce('b', clock.sec + 100)).toBe(true);
+    await expect(cache.useOnce('c', clock.sec + 10)).rejects.toThrow(/retry/);
     clock.advance(11);
-    expect(cache.useOnce('c', clock.sec + 10)).toBe(true); // 'a' expired and was dropped
+    expect(await cache.useOnce('c', clock.sec + 10)).toBe(true); // 'a' expired and was dropped
     expect(cache.size).toBe(2);
     clock.advance(100);
-    expect(cache.useOnce('a', clock.sec + 10)).toBe(true); // an expired id may come back
+    expect(await cache.useOnce('a', clock.sec + 10)).toBe(true); // an expired id may come back
     expect(cache.size).toBe(1);
   });
 });

@@ -286,7 +286,7 @@ describe('token exchange refuses attacks on delegation', () => {
   it('refuses a revoked subject token', async () => {
     const w = world();
     const alice = await w.alice();
-    w.issuer.revoke(alice.claims.jti);
+    await w.issuer.revoke(alice.claims.jti);
     await oauthRefusal(w.delegate(alice, PLANNER), 'invalid_grant', 'revoked');
   });
 
@@ -295,7 +295,7 @@ describe('token exchange refuses attacks on delegation', () => {
     const alice = await w.alice();
     const planner = await w.delegate(alice, PLANNER);
     expect((await w.verifier.verify(planner.token)).ancestors).toEqual([alice.claims.jti]);
-    w.issuer.revoke(alice.claims.jti);
+    await w.issuer.revoke(alice.claims.jti);
     await refusedWith(w.verifier.verify(planner.token), 'revoked');
     await oauthRefusal(w.delegate(planner, RESEARCHER), 'invalid_grant', 'revoked');
   });
@@ -305,7 +305,7 @@ describe('token exchange refuses attacks on delegation', () => {
     const alice = await w.alice();
     const planner = await w.delegate(alice, PLANNER);
     const researcher = await w.delegate(planner, RESEARCHER);
-    w.issuer.revoke(planner.claims.jti);
+    await w.issuer.revoke(planner.claims.jti);
     await refusedWith(w.verifier.verify(researcher.token), 'revoked');
     await w.verifier.verify(alice.token); // the parent of the revoked one is untouched
   });

@@ -220,7 +220,7 @@ describe('the verification cache', () => {
     const w = world();
     const alice = await w.alice();
     await w.verifier.verify(alice.token);
-    w.issuer.revoke(alice.claims.jti);
+    await w.issuer.revoke(alice.claims.jti);
     expect((await rejection(w.verifier.verify(alice.token))).code).toBe('revoked');
   });
 

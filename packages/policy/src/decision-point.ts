@@ -79,12 +79,12 @@ export class DecisionPoint {
   }
 
   /**
-   * Validates `source` and makes it the active set. A set the engine refuses throws its
+   * Validates `source` and makes it the active set. A set the engine refuses rejects with its
    * `PolicyError` `invalid_policy_set` (every validator message in `messages`), and the set
    * that was active stays active.
    */
-  load(source: PolicySetSource): LoadedPolicySet {
-    const set = this.engine.load(source);
+  async load(source: PolicySetSource): Promise<LoadedPolicySet> {
+    const set = await this.engine.load(source);
     this.active = set;
     return set;
   }
@@ -95,11 +95,11 @@ export class DecisionPoint {
   }
 
   /** Decides whether the credential's current actor may take `action`. Never throws for the engine. */
-  decide(
+  async decide(
     credential: VerifiedCredential,
     action: ActionInput,
     directory: PrincipalDirectory,
-  ): Decision {
+  ): Promise<Decision> {
     const time = this.clock();
     const request = buildDecisionRequest(credential, action, directory, time);
     const base = {
@@ -119,7 +119,7 @@ export class DecisionPoint {
     }
     let answer: EngineDecision;
     try {
-      answer = this.engine.evaluate(set, request);
+      answer = await this.engine.evaluate(set, request);
     } catch (e) {
       const messages =
         e instanceof PolicyError ? [...e.messages] : [e instanceof Error ? e.message : String(e)];
@@ -138,12 +138,12 @@ export class DecisionPoint {
   /**
    * Evaluates a recorded decision's request again, against `set`: the recorded set (found by the
    * decision's `policy_set` digest) to show the answer is reproducible, or the current one to
-   * show drift. An engine failure throws its `PolicyError` `engine_error`.
+   * show drift. An engine failure rejects with its `PolicyError` `engine_error`.
    */
   replay(
     decision: { request: DecisionRequest; policy_set: string },
     set: LoadedPolicySet,
-  ): EngineDecision {
+  ): Promise<EngineDecision> {
     return this.engine.evaluate(set, decision.request);
   }
 

@@ -65,17 +65,21 @@ export interface EngineDecision {
   errors: string[];
 }
 
+/**
+ * A policy engine: embedded (Cedar) or one that answers over the network (an external PDP), so
+ * both calls are asynchronous. The contract every engine passes: `test/engine-contract.ts`.
+ */
 export interface PolicyEngine {
   /** e.g. `cedar`. */
   readonly name: string;
   readonly version: string;
   /**
-   * Parses and validates a policy set. Throws a `PolicyError` `invalid_policy_set` carrying every
-   * parser and validator message in `messages` (and `details.messages`).
+   * Parses and validates a policy set. Rejects with a `PolicyError` `invalid_policy_set`
+   * carrying every parser and validator message in `messages` (and `details.messages`).
    */
-  load(source: PolicySetSource): LoadedPolicySet;
-  /** Evaluates one request. Throws a `PolicyError` `engine_error` when the engine fails. */
-  evaluate(set: LoadedPolicySet, request: DecisionRequest): EngineDecision;
+  load(source: PolicySetSource): Promise<LoadedPolicySet>;
+  /** Evaluates one request. Rejects with a `PolicyError` `engine_error` when the engine fails. */
+  evaluate(set: LoadedPolicySet, request: DecisionRequest): Promise<EngineDecision>;
 }
 
 /**

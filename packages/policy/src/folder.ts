@@ -67,8 +67,9 @@ export interface WatchOptions {
   /** Quiet time after the last change before `onChange` runs (default 100 ms). */
   debounceMs?: number;
   /**
-   * Called with what `onChange` throws (watching goes on), and when watching itself fails (the
-   * folder was removed, …; watching has stopped then). Without it, both become process warnings.
+   * Called with what `onChange` throws or rejects with (watching goes on), and when watching
+   * itself fails (the folder was removed, …; watching has stopped then). Without it, both become
+   * process warnings.
    */
   onError?: (error: Error) => void;
 }
@@ -77,17 +78,21 @@ export interface WatchOptions {
  * Calls `onChange` once the folder has been quiet for `debounceMs` after any change in it
  * (editors and deploy tools write several files, temporary names and renames for one save).
  * Every change counts, whatever the file's name: a Kubernetes ConfigMap, for one, swaps a
- * symlinked directory. What `onChange` throws goes to `onError`. Returns a function that stops
+ * symlinked directory. An asynchronous `onChange` (an engine's load) is awaited, and calls never
+ * overlap: a change during one runs it again once it settles, so the newest folder loads last.
+ * What `onChange` throws or rejects with goes to `onError`. Returns a function that stops
  * watching.
  */
 export function watchPolicyFolder(
   dir: string,
-  onChange: () => void,
+  onChange: () => unknown,
   options: WatchOptions = {},
 ): () => void {
   const debounceMs = options.debounceMs ?? 100;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let running = false;
+  let again = false;
   let watcher: FSWatcher;
   try {
     watcher = watch(dir, { persistent: true });
@@ -105,17 +110,31 @@ export function watchPolicyFolder(
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
-      if (stopped) return;
-      try {
-        onChange();
-      } catch (e) {
-        // A reload that throws (a refused policy set) must not take the process down.
-        const error = e instanceof Error ? e : new Error(String(e));
-        if (options.onError !== undefined) options.onError(error);
-        else process.emitWarning(error);
-      }
+      void run();
     }, debounceMs);
   });
+  const run = async (): Promise<void> => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await onChange();
+    } catch (e) {
+      // A reload that fails (a refused policy set) must not take the process down.
+      const error = e instanceof Error ? e : new Error(String(e));
+      if (options.onError !== undefined) options.onError(error);
+      else process.emitWarning(error);
+    } finally {
+      running = false;
+    }
+    if (again) {
+      again = false;
+      await run();
+    }
+  };
   watcher.on('error', (e: Error) => {
     stop();
     if (options.onError !== undefined) options.onError(e);

@@ -54,10 +54,10 @@ describe('DecisionPoint', () => {
     return dir;
   }
 
-  it('allows, recording engine, policy set, determining policies and the context digest', () => {
+  it('allows, recording engine, policy set, determining policies and the context digest', async () => {
     const point = new DecisionPoint({ engine: new CedarEngine(), clock });
-    const set = point.load(readPolicyFolder(EXAMPLES));
-    const d = point.decide(READ_ONLY, READ_FILE, directory());
+    const set = await point.load(readPolicyFolder(EXAMPLES));
+    const d = await point.decide(READ_ONLY, READ_FILE, directory());
     expect(d).toMatchObject({
       engine: 'cedar',
       engine_version: new CedarEngine().version,
@@ -77,43 +77,47 @@ describe('DecisionPoint', () => {
     });
   });
 
-  it('denies by a forbid policy, naming it', () => {
+  it('denies by a forbid policy, naming it', async () => {
     const point = new DecisionPoint({ engine: new CedarEngine(), clock });
-    point.load(readPolicyFolder(EXAMPLES));
-    const d = point.decide(researcherFor(['repo:read', 'repo:write']), DELETE_REPO, directory());
+    await point.load(readPolicyFolder(EXAMPLES));
+    const d = await point.decide(
+      researcherFor(['repo:read', 'repo:write']),
+      DELETE_REPO,
+      directory(),
+    );
     expect(d.decision).toBe('deny');
     expect(d.determining).toEqual(['forbid-deep-irreversible']);
     expect(d.reason).toBe('policy');
   });
 
-  it('denies by default when no policy matches, with nothing determining', () => {
+  it('denies by default when no policy matches, with nothing determining', async () => {
     const point = new DecisionPoint({ engine: new CedarEngine(), clock });
-    point.load(readPolicyFolder(EXAMPLES));
-    const d = point.decide(researcherFor([]), READ_FILE, directory());
+    await point.load(readPolicyFolder(EXAMPLES));
+    const d = await point.decide(researcherFor([]), READ_FILE, directory());
     expect(d).toMatchObject({ decision: 'deny', determining: [], errors: [], reason: 'policy' });
   });
 
-  it('refuses a policy set with a syntax error and keeps the previous set active', () => {
+  it('refuses a policy set with a syntax error and keeps the previous set active', async () => {
     const point = new DecisionPoint({ engine: new CedarEngine(), clock });
-    const good = point.load(readPolicyFolder(EXAMPLES));
+    const good = await point.load(readPolicyFolder(EXAMPLES));
     const source = readPolicyFolder(EXAMPLES);
     const broken = {
       ...source,
       files: source.files.map((f) => ({ ...f, text: f.text.replace('unless {', 'unless') })),
     };
-    expect(() => point.load(broken)).toThrow(
+    await expect(point.load(broken)).rejects.toThrow(
       expect.objectContaining({
         code: 'invalid_policy_set',
         messages: [expect.stringMatching(/^policies\.cedar:\d+:\d+: /)],
       }),
     );
     expect(point.current()).toBe(good);
-    expect(point.decide(READ_ONLY, READ_FILE, directory()).decision).toBe('allow');
+    expect((await point.decide(READ_ONLY, READ_FILE, directory())).decision).toBe('allow');
   });
 
-  it('refuses a policy set that fails schema validation and keeps the previous set active', () => {
+  it('refuses a policy set that fails schema validation and keeps the previous set active', async () => {
     const point = new DecisionPoint({ engine: new CedarEngine(), clock });
-    const good = point.load(readPolicyFolder(EXAMPLES));
+    const good = await point.load(readPolicyFolder(EXAMPLES));
     const source = readPolicyFolder(EXAMPLES);
     const invalid = {
       ...source,
@@ -124,7 +128,7 @@ describe('DecisionPoint', () => {
     };
     let error: PolicyError | undefined;
     try {
-      point.load(invalid);
+      await point.load(invalid);
     } catch (e) {
       error = e as PolicyError;
     }
@@ -137,11 +141,11 @@ describe('DecisionPoint', () => {
     expect(point.current()?.digest).toBe(good.digest);
   });
 
-  it('denies with reason engine_error when the engine fails, and says why', () => {
+  it('denies with reason engine_error when the engine fails, and says why', async () => {
     const engine = new MemoryEngine(memoryPolicies, { fail: () => 'the engine is on fire' });
     const point = new DecisionPoint({ engine, clock });
-    const set = point.load(memorySet);
-    const d = point.decide(READ_ONLY, READ_FILE, directory());
+    const set = await point.load(memorySet);
+    const d = await point.decide(READ_ONLY, READ_FILE, directory());
     expect(d).toMatchObject({
       decision: 'deny',
       reason: 'engine_error',
@@ -152,17 +156,17 @@ describe('DecisionPoint', () => {
     });
   });
 
-  it('denies with reason engine_error when Cedar cannot evaluate the request', () => {
+  it('denies with reason engine_error when Cedar cannot evaluate the request', async () => {
     const point = new DecisionPoint({ engine: new CedarEngine(), clock });
-    point.load(readPolicyFolder(EXAMPLES));
+    await point.load(readPolicyFolder(EXAMPLES));
     const undeclared: ActionInput = { ...READ_FILE, name: 'github.undeclared' };
-    const d = point.decide(READ_ONLY, undeclared, directory());
+    const d = await point.decide(READ_ONLY, undeclared, directory());
     expect(d.decision).toBe('deny');
     expect(d.reason).toBe('engine_error');
     expect(d.errors.join(' ')).toContain('github.undeclared');
   });
 
-  it("records the policies that failed to evaluate without making the engine's answer an error", () => {
+  it("records the policies that failed to evaluate without making the engine's answer an error", async () => {
     const engine = new MemoryEngine([
       ...memoryPolicies,
       {
@@ -174,8 +178,8 @@ describe('DecisionPoint', () => {
       },
     ]);
     const point = new DecisionPoint({ engine, clock });
-    point.load({ files: [{ name: 'set', text: 'permit-reads broken' }] });
-    expect(point.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
+    await point.load({ files: [{ name: 'set', text: 'permit-reads broken' }] });
+    expect(await point.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
       decision: 'allow',
       reason: 'policy',
       determining: ['permit-reads'],
@@ -183,28 +187,28 @@ describe('DecisionPoint', () => {
     });
   });
 
-  it('denies anything engine code throws, not only its PolicyErrors', () => {
+  it('denies anything engine code throws, not only its PolicyErrors', async () => {
     const engine = new MemoryEngine(memoryPolicies);
     engine.evaluate = () => {
       throw new RangeError('bug');
     };
     const point = new DecisionPoint({ engine, clock });
-    point.load(memorySet);
-    expect(point.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
+    await point.load(memorySet);
+    expect(await point.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
       decision: 'deny',
       reason: 'engine_error',
       errors: ['bug'],
     });
   });
 
-  it('fails closed for a privileged action when no policy set is loaded', () => {
+  it('fails closed for a privileged action when no policy set is loaded', async () => {
     const point = new DecisionPoint({
       engine: new CedarEngine(),
       clock,
       failPolicy: { failOpenLowRisk: true },
     });
     expect(point.current()).toBeNull();
-    const d = point.decide(researcherFor(['repo:admin']), DELETE_REPO, directory());
+    const d = await point.decide(researcherFor(['repo:admin']), DELETE_REPO, directory());
     expect(d).toMatchObject({
       decision: 'deny',
       reason: 'no_policy_set',
@@ -213,11 +217,11 @@ describe('DecisionPoint', () => {
     });
   });
 
-  it('fails open for low-risk actions only when configured, and only for those', () => {
+  it('fails open for low-risk actions only when configured, and only for those', async () => {
     const broken = new MemoryEngine(memoryPolicies, { fail: () => 'down' });
     const closed = new DecisionPoint({ engine: broken, clock });
-    closed.load(memorySet);
-    expect(closed.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
+    await closed.load(memorySet);
+    expect(await closed.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
       decision: 'deny',
       reason: 'engine_error',
     });
@@ -227,8 +231,8 @@ describe('DecisionPoint', () => {
       clock,
       failPolicy: { failOpenLowRisk: true },
     });
-    open.load(memorySet);
-    expect(open.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
+    await open.load(memorySet);
+    expect(await open.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
       decision: 'allow',
       reason: 'fail_open',
       errors: ['engine_error: down'],
@@ -241,7 +245,7 @@ describe('DecisionPoint', () => {
       { name: READ_FILE.name, resource: READ_FILE.resource, risk: 'low' }, // class unknown
     ];
     for (const action of risky) {
-      expect(open.decide(READ_ONLY, action, directory())).toMatchObject({
+      expect(await open.decide(READ_ONLY, action, directory())).toMatchObject({
         decision: 'deny',
         reason: 'engine_error',
       });
@@ -251,14 +255,14 @@ describe('DecisionPoint', () => {
       clock,
       failPolicy: { failOpenLowRisk: true },
     });
-    expect(unloaded.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
+    expect(await unloaded.decide(READ_ONLY, READ_FILE, directory())).toMatchObject({
       decision: 'allow',
       reason: 'fail_open',
       policy_set: EMPTY_POLICY_SET_DIGEST,
     });
   });
 
-  it('replays the recorded answer after the folder changed, and names the policy behind the drift', () => {
+  it('replays the recorded answer after the folder changed, and names the policy behind the drift', async () => {
     const folder = examplesCopy();
     const file = join(folder, 'policies.cedar');
     // Version 1: without the deep-delegation rule.
@@ -268,9 +272,9 @@ describe('DecisionPoint', () => {
     writeFileSync(file, full.slice(0, start) + full.slice(end));
 
     const point = new DecisionPoint({ engine: new CedarEngine(), clock });
-    const v1 = point.load(readPolicyFolder(folder));
+    const v1 = await point.load(readPolicyFolder(folder));
     const history = new Map([[v1.digest, JSON.stringify(v1.source)]]); // what the server stores
-    const recorded = point.decide(
+    const recorded = await point.decide(
       researcherFor(['repo:read', 'repo:write']),
       DELETE_REPO,
       directory(),
@@ -283,12 +287,12 @@ describe('DecisionPoint', () => {
 
     // Version 2: the rule is back.
     writeFileSync(file, full);
-    const v2 = point.load(readPolicyFolder(folder));
+    const v2 = await point.load(readPolicyFolder(folder));
     expect(v2.digest).not.toBe(v1.digest);
 
-    const recordedSet = new CedarEngine().load(JSON.parse(history.get(stored.policy_set)!));
+    const recordedSet = await new CedarEngine().load(JSON.parse(history.get(stored.policy_set)!));
     expect(recordedSet.digest).toBe(stored.policy_set);
-    const again = point.replay(stored, recordedSet);
+    const again = await point.replay(stored, recordedSet);
     expect(again).toEqual({
       decision: 'allow',
       determining: ['permit-human-delegated-writes'],
@@ -296,7 +300,7 @@ describe('DecisionPoint', () => {
     });
     expect(describeDrift(stored, again)).toBeNull();
 
-    const now = point.replay(stored, point.current()!);
+    const now = await point.replay(stored, point.current()!);
     expect(now).toEqual({
       decision: 'deny',
       determining: ['forbid-deep-irreversible'],
@@ -307,23 +311,23 @@ describe('DecisionPoint', () => {
     );
   });
 
-  it('replays through a MemoryEngine too', () => {
+  it('replays through a MemoryEngine too', async () => {
     const point = new DecisionPoint({ engine: new MemoryEngine(memoryPolicies), clock });
-    const set = point.load(memorySet);
-    const d = point.decide(READ_ONLY, DELETE_REPO, directory());
+    const set = await point.load(memorySet);
+    const d = await point.decide(READ_ONLY, DELETE_REPO, directory());
     expect(d).toMatchObject({ decision: 'deny', determining: ['forbid-deep'] });
-    expect(point.replay(d, set)).toEqual({
+    expect(await point.replay(d, set)).toEqual({
       decision: 'deny',
       determining: ['forbid-deep'],
       errors: [],
     });
   });
 
-  it('puts the credential chain in the request, whatever the action input says', () => {
+  it('puts the credential chain in the request, whatever the action input says', async () => {
     const point = new DecisionPoint({ engine: new MemoryEngine(memoryPolicies), clock });
-    point.load(memorySet);
+    await point.load(memorySet);
     const direct = credential([ALICE, PLANNER], ['repo:read']);
-    const d = point.decide(direct, READ_FILE, directory());
+    const d = await point.decide(direct, READ_FILE, directory());
     expect(d.request.context['chain']).toEqual([ALICE, PLANNER]);
     expect(d.request.context['delegation_depth']).toBe(1);
   });
@@ -333,7 +337,7 @@ describe('describeDrift', () => {
   const recorded = (decision: 'allow' | 'deny', determining: string[]): Decision =>
     ({ decision, determining }) as Decision;
 
-  it('is null when the decision and its determining policies are the same, in any order', () => {
+  it('is null when the decision and its determining policies are the same, in any order', async () => {
     expect(
       describeDrift(recorded('allow', ['a', 'b']), {
         decision: 'allow',
@@ -346,7 +350,7 @@ describe('describeDrift', () => {
     ).toBeNull();
   });
 
-  it('names the policies that changed the answer', () => {
+  it('names the policies that changed the answer', async () => {
     expect(
       describeDrift(recorded('allow', ['a']), {
         decision: 'deny',

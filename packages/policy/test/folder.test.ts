@@ -115,6 +115,42 @@ describe('watchPolicyFolder', () => {
     }
   });
 
+  it('awaits an asynchronous callback, never runs two at once, and reports its rejection', async () => {
+    const dir = folder({ 'a.cedar': 'A' });
+    const errors: string[] = [];
+    let calls = 0;
+    let active = 0;
+    let most = 0;
+    let release: () => void = () => {};
+    const stop = watchPolicyFolder(
+      dir,
+      async () => {
+        calls += 1;
+        active += 1;
+        most = Math.max(most, active);
+        await new Promise<void>((r) => (release = r));
+        active -= 1;
+        if (calls === 2) throw new PolicyError('invalid_policy_set', 'refused');
+      },
+      { debounceMs: 20, onError: (e) => errors.push(e.message) },
+    );
+    try {
+      writeFileSync(join(dir, 'a.cedar'), 'A1');
+      await waitFor(() => calls === 1, 3000);
+      writeFileSync(join(dir, 'a.cedar'), 'A2'); // while the first call is still running
+      await sleep(100);
+      expect(calls).toBe(1);
+      release();
+      await waitFor(() => calls === 2, 3000); // run again for the change it missed
+      release();
+      await waitFor(() => errors.length === 1, 3000);
+      expect(errors).toEqual(['refused']);
+      expect(most).toBe(1);
+    } finally {
+      stop();
+    }
+  });
+
   it('refuses to watch a folder that does not exist', () => {
     expect(() => watchPolicyFolder('/nonexistent/provenant-policies', () => {})).toThrow(
       expect.objectContaining({ code: 'policy_folder_unreadable' }),

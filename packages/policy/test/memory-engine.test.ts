@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyError } from '../src/index.js';
 import { MemoryEngine, policySetDigest, type DecisionRequest } from '../src/index.js';
+import { describeEngineContract } from './engine-contract.js';
 
 const request: DecisionRequest = {
   principal: { type: 'Provenant::AgentInstance', id: 'a' },
@@ -24,19 +25,19 @@ const engine = new MemoryEngine([
 ]);
 
 describe('MemoryEngine', () => {
-  it('loads the policies its files name, with the content digest', () => {
+  it('loads the policies its files name, with the content digest', async () => {
     const source = {
       files: [{ name: 'a.txt', text: '# comment\npermit-read  forbid-n # trailing\n' }],
     };
-    const set = engine.load(source);
+    const set = await engine.load(source);
     expect(set.policyIds).toEqual(['permit-read', 'forbid-n']);
     expect(set.digest).toBe(policySetDigest(source));
   });
 
-  it('refuses unknown and repeated ids with a message for each', () => {
+  it('refuses unknown and repeated ids with a message for each', async () => {
     let error: PolicyError | undefined;
     try {
-      engine.load({ files: [{ name: 'a.txt', text: 'permit-read nope\npermit-read' }] });
+      await engine.load({ files: [{ name: 'a.txt', text: 'permit-read nope\npermit-read' }] });
     } catch (e) {
       error = e as PolicyError;
     }
@@ -47,37 +48,53 @@ describe('MemoryEngine', () => {
     ]);
   });
 
-  it('decides like Cedar: forbid overrides permit, default deny, erroring policies skipped', () => {
-    const set = engine.load({
+  it('decides like Cedar: forbid overrides permit, default deny, erroring policies skipped', async () => {
+    const set = await engine.load({
       files: [{ name: 'a', text: 'permit-any permit-read forbid-n throws' }],
     });
-    expect(engine.evaluate(set, request)).toEqual({
+    expect(await engine.evaluate(set, request)).toEqual({
       decision: 'allow',
       determining: ['permit-any', 'permit-read'],
       errors: ['throws: no such attribute'],
     });
-    expect(engine.evaluate(set, { ...request, context: { n: 2 } })).toMatchObject({
+    expect(await engine.evaluate(set, { ...request, context: { n: 2 } })).toMatchObject({
       decision: 'deny',
       determining: ['forbid-n'],
     });
-    const none = engine.load({ files: [{ name: 'a', text: 'forbid-n' }] });
-    expect(engine.evaluate(none, request)).toEqual({
+    const none = await engine.load({ files: [{ name: 'a', text: 'forbid-n' }] });
+    expect(await engine.evaluate(none, request)).toEqual({
       decision: 'deny',
       determining: [],
       errors: [],
     });
   });
 
-  it('fails with engine_error when told to', () => {
+  it('fails with engine_error when told to', async () => {
     const broken = new MemoryEngine([], {
       fail: (r) => (r.action.id === 'read' ? 'down' : undefined),
     });
-    const set = broken.load({ files: [] });
-    expect(() => broken.evaluate(set, request)).toThrow(
+    const set = await broken.load({ files: [] });
+    await expect(broken.evaluate(set, request)).rejects.toThrow(
       expect.objectContaining({ code: 'engine_error', message: 'down' }),
     );
-    expect(broken.evaluate(set, { ...request, action: { type: 'A', id: 'w' } }).decision).toBe(
-      'deny',
-    );
+    expect(
+      (await broken.evaluate(set, { ...request, action: { type: 'A', id: 'w' } })).decision,
+    ).toBe('deny');
   });
+});
+
+describeEngineContract('memory', {
+  engine: new MemoryEngine([
+    { id: 'permit-all', effect: 'permit', when: () => true },
+    { id: 'forbid-all', effect: 'forbid', when: () => true },
+  ]),
+  permitAll: { files: [{ name: 'a.txt', text: 'permit-all' }] },
+  permitAndForbid: {
+    files: [
+      { name: 'b.txt', text: 'forbid-all' },
+      { name: 'a.txt', text: 'permit-all' },
+    ],
+  },
+  invalid: { files: [{ name: 'a.txt', text: 'no-such-policy' }] },
+  request,
 });

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { ProvenantError } from '@provenant/core';
 import { join } from 'node:path';
-import { Log, StorageError, loadOrCreateSignerKey } from '@provenant/ledger';
+import { Log, loadOrCreateSignerKey } from '@provenant/ledger';
 import { PostgresStorage } from '@provenant/ledger/postgres';
 import { SqliteStorage } from '@provenant/ledger/sqlite';
 import type { LogStorage } from '@provenant/ledger';
@@ -124,7 +124,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         keysFile: join(config.dataDir, ISSUER_KEYS_FILE),
       },
     );
-    policy = new PolicyService(
+    policy = await PolicyService.open(
       new CedarEngine(),
       pgStores?.policy ?? new SqlitePolicyStore(ledgerFile),
       {
@@ -158,9 +158,8 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       await cosigner.load();
     } catch (e) {
       await storage.close();
-      identity.close();
-      policy.close();
-      await pgStores?.end();
+      await identity.close();
+      await policy.close();
       throw e;
     }
   }
@@ -174,10 +173,10 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       url: config.postgres!,
       log,
       queue: stores.storage,
+      // Decisions another collector made are fetched when a record names one (the policy
+      // cache asks the database on a miss); the registry is re-read, changes only applied.
       sync: async () => {
-        const { principals, revocations } = await stores.registry.reload();
-        identity.applyRegistry(principals, revocations);
-        await stores.policy.sync();
+        await identity.refreshRegistry();
       },
       onEvent: (level, message, fields) => onClusterEvent(level, message, fields),
     });
@@ -203,18 +202,10 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     },
     { logger: config.logger ?? false },
   );
-  if (pgStores) {
-    // Registry and policy writes go through to PostgreSQL asynchronously: answer only after
-    // they are committed (or fail the request if they were not).
-    app.addHook('onSend', async (_request, _reply, payload) => {
-      await pgStores.flush();
-      return payload;
-    });
-  }
   try {
     // A policy folder that fails validation at start is refused: never serve without the rules
     // asked for. Later changes that fail keep the previous set active.
-    policy.startFolder((r) =>
+    await policy.startFolder((r) =>
       r.ok
         ? app.log.info({ policy_set: r.digest }, 'policy set reloaded')
         : app.log.error({ errors: r.errors }, 'policy set refused; the previous set stays active'),
@@ -228,9 +219,8 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   } catch (e) {
     await app.close();
     await storage.close();
-    identity.close();
-    policy.close();
-    await pgStores?.end();
+    await identity.close();
+    await policy.close();
     throw e;
   }
   let closing: Promise<void> | null = null;
@@ -250,9 +240,8 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         await cluster?.close(); // gives the lease up at once: another collector takes over
         await log.close();
         await storage.close();
-        identity.close();
-        policy.close();
-        await pgStores?.end();
+        await identity.close();
+        await policy.close();
       })()),
   };
 }
@@ -267,27 +256,14 @@ async function openPostgres(url: string) {
       storage,
       registry,
       policy,
-      flush: async () => {
-        if (registry!.idle && policy.idle) return;
-        try {
-          await Promise.all([registry!.flush(), policy.flush()]);
-        } catch (e) {
-          throw new StorageError(
-            'storage_unavailable',
-            'A registry or policy change was not stored.',
-            {
-              cause: (e as Error).message,
-            },
-          );
-        }
-      },
+      /** Closes the stores not yet handed to the identity and policy services. */
       end: async () => {
-        await Promise.all([registry!.end(), policy.end()]);
+        await Promise.all([registry!.close(), policy.close()]);
       },
     };
   } catch (e) {
     await storage.close();
-    await registry?.end();
+    await registry?.close();
     throw e;
   }
 }

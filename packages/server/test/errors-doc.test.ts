@@ -85,7 +85,7 @@ describe('errors of the SQLite file shared by the registry and policy stores', (
       let thrown: unknown;
       for (let i = 0; i < 1000 && thrown === undefined; i++) {
         try {
-          registry.savePrincipal({
+          await registry.savePrincipal({
             id: `user:u${i}`,
             kind: 'human',
             shared: false,
@@ -100,10 +100,10 @@ describe('errors of the SQLite file shared by the registry and policy stores', (
       const wire = toWireError(thrown);
       expect(wire.status).toBe(507);
       expect(wire.headers).toEqual({ 'retry-after': '10' });
-      registry.close();
+      await registry.close();
       const policy = new SqlitePolicyStore(file);
-      policy.close();
-      expect(() => policy.saveDecision({ decision_id: 'd1' } as never)).toThrow(
+      await policy.close();
+      await expect(policy.saveDecision({ decision_id: 'd1' } as never)).rejects.toThrow(
         expect.objectContaining({ code: 'storage_unavailable' }),
       );
     } finally {

@@ -15,11 +15,11 @@ export const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 /** A collector with identity and the example Cedar policies, as the investigation tests need. */
 export async function makeInvestigateApp() {
   const made = await makeIdentityApp();
-  const policy = new PolicyService(new CedarEngine(), new MemoryPolicyStore(), {
+  const policy = await PolicyService.open(new CedarEngine(), new MemoryPolicyStore(), {
     auditRules: DEFAULT_AUDIT_RULES,
     hmacKey: new Uint8Array(32).fill(7),
   });
-  policy.load(readPolicyFolder(EXAMPLES));
+  await policy.load(readPolicyFolder(EXAMPLES));
   const app = buildApp({
     log: made.log,
     storage: made.storage,

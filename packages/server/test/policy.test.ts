@@ -27,11 +27,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function makePolicyApp(loadExamples = true) {
   const made = await makeIdentityApp();
-  const policy = new PolicyService(new CedarEngine(), new MemoryPolicyStore(), {
+  const policy = await PolicyService.open(new CedarEngine(), new MemoryPolicyStore(), {
     auditRules: DEFAULT_AUDIT_RULES,
     hmacKey: new Uint8Array(32).fill(7),
   });
-  if (loadExamples) policy.load(readPolicyFolder(EXAMPLES));
+  if (loadExamples) await policy.load(readPolicyFolder(EXAMPLES));
   const app = buildApp({
     log: made.log,
     storage: made.storage,
@@ -261,7 +261,7 @@ describe('decision replay', () => {
     const s = await aliceScenario(app);
     const d = await decide(app, s.researcherToken, read);
     const examples = readPolicyFolder(EXAMPLES);
-    policy.load({
+    await policy.load({
       ...examples,
       files: [
         ...examples.files,

@@ -124,9 +124,9 @@ export async function policy(args: readonly string[], ctx: CommandContext): Prom
     ancestors: [],
   } as unknown as VerifiedCredential;
   const point = new DecisionPoint({ engine: new CedarEngine() });
-  point.load(readPolicyFolder(values.policies));
+  await point.load(readPolicyFolder(values.policies));
   const taskId = req['task_id'];
-  const decision = point.decide(
+  const decision = await point.decide(
     credential,
     typeof taskId === 'string' ? { ...action, taskId } : action,
     directory,

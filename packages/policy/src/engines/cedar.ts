@@ -41,7 +41,7 @@ export class CedarEngine implements PolicyEngine {
   /** The Cedar SDK version, e.g. `4.13.0`. */
   readonly version: string = cedar.getCedarVersion();
 
-  load(source: PolicySetSource): LoadedPolicySet {
+  async load(source: PolicySetSource): Promise<LoadedPolicySet> {
     const src = normalizeSource(source);
     const { policies, messages } = parsePolicies(src);
     const warnings: string[] = [];
@@ -97,7 +97,7 @@ export class CedarEngine implements PolicyEngine {
     return set;
   }
 
-  evaluate(set: LoadedPolicySet, request: DecisionRequest): EngineDecision {
+  async evaluate(set: LoadedPolicySet, request: DecisionRequest): Promise<EngineDecision> {
     const slot = this.slotFor(set);
     let answer: cedar.AuthorizationAnswer;
     try {

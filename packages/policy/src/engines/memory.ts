@@ -51,7 +51,7 @@ export class MemoryEngine implements PolicyEngine {
    * Each file lists policy ids, separated by white space; `#` starts a comment that runs to the
    * end of the line. An id the engine does not have, or one listed twice, is refused.
    */
-  load(source: PolicySetSource): LoadedPolicySet {
+  async load(source: PolicySetSource): Promise<LoadedPolicySet> {
     const src = normalizeSource(source);
     const ids: string[] = [];
     const messages: string[] = [];
@@ -80,7 +80,7 @@ export class MemoryEngine implements PolicyEngine {
     return { digest: policySetDigest(src), source: src, policyIds: ids };
   }
 
-  evaluate(set: LoadedPolicySet, request: DecisionRequest): EngineDecision {
+  async evaluate(set: LoadedPolicySet, request: DecisionRequest): Promise<EngineDecision> {
     const failure = this.fail?.(request);
     if (failure !== undefined) {
       throw new PolicyError('engine_error', failure);

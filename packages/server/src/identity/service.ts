@@ -6,7 +6,6 @@ import {
   CredentialVerifier,
   Issuer,
   IssuerKeyRing,
-  MemoryPrincipalDirectory,
   DEFAULT_EXCHANGE_POLICY,
   DEFAULT_MINIMUM_LEVELS,
   keyRingIssuer,
@@ -15,12 +14,15 @@ import type {
   ExchangePolicy,
   MinimumLevelPolicy,
   Principal,
+  PrincipalDirectory,
   ReplayCache,
   RevocationStore,
   TrustedIssuer,
   WitnessEvent,
 } from '@provenant/identity';
 import type { RegistryStore } from './registry.js';
+import { CachedRegistryStore } from './registry-cache.js';
+import type { RegistryChanges } from './registry-cache.js';
 
 /** The issuer's own principal: the witness that writes credential records. */
 export const ISSUER_PRINCIPAL = 'service:provenant-issuer';
@@ -55,36 +57,32 @@ export function defaultIdentityConfig(issuer: string): IdentityConfig {
 }
 
 /**
- * The collector's identity side: principals registry (cached in memory, backed by the
- * registry store), revocations, client-assertion replay protection, issuer keys, the issuer,
- * and the verifier used at ingest.
+ * The collector's identity side: principals registry (cached in memory over the registry
+ * store), revocations, client-assertion replay protection, issuer keys, the issuer, and the
+ * verifier used at ingest.
  */
 export class IdentityService {
-  readonly directory = new MemoryPrincipalDirectory();
+  /** The registered principals, read from the cache (no I/O). */
+  readonly directory: PrincipalDirectory;
   readonly verifier: CredentialVerifier;
   readonly issuer: Issuer;
   readonly keys: IssuerKeyRing;
   readonly config: IdentityConfig;
-  private readonly store: RegistryStore;
-  private readonly revoked = new Set<string>();
+  private readonly store: CachedRegistryStore;
 
   private constructor(
-    store: RegistryStore,
+    store: CachedRegistryStore,
     config: IdentityConfig,
     keys: IssuerKeyRing,
     clock: () => number,
   ) {
     this.store = store;
+    this.directory = store.directory;
     this.config = config;
     this.keys = keys;
-    for (const p of store.listPrincipals()) this.directory.put(p);
-    for (const r of store.listRevocations()) this.revoked.add(r.jti);
     const revocations: RevocationStore = {
-      isRevoked: (jti) => this.revoked.has(jti),
-      revoke: (jti, at) => {
-        store.saveRevocation(jti, at);
-        this.revoked.add(jti);
-      },
+      isRevoked: (jti) => store.isRevoked(jti),
+      revoke: (jti, at) => store.saveRevocation(jti, at),
     };
     const replay: ReplayCache = {
       useOnce: (jti, exp) => store.useAssertionJti(jti, exp, Math.floor(clock() / 1000)),
@@ -114,38 +112,36 @@ export class IdentityService {
     });
   }
 
+  /** Opens the identity side over `store` (any backend), behind the registry cache. */
   static async create(
     store: RegistryStore,
     config: IdentityConfig,
     clock: () => number = Date.now,
   ): Promise<IdentityService> {
     const keys = await loadOrCreateKeyRing(config.keysFile, clock);
-    return new IdentityService(store, config, keys, clock);
+    return new IdentityService(await CachedRegistryStore.open(store), config, keys, clock);
   }
 
-  principals(): Principal[] {
+  principals(): Promise<Principal[]> {
     return this.store.listPrincipals();
   }
 
-  /** Applies principals and revocations another collector of a cluster stored. */
-  applyRegistry(principals: readonly Principal[], revocations: readonly { jti: string }[]): void {
-    for (const p of principals) this.directory.put(p);
-    for (const r of revocations) this.revoked.add(r.jti);
+  /** Takes in the principals and revocations another collector of a cluster stored. */
+  refreshRegistry(): Promise<RegistryChanges> {
+    return this.store.refresh();
   }
 
-  /** Registers or replaces a principal; returns the ledger record of the change. */
-  registerPrincipal(principal: Principal, now: number): EventRecord {
-    this.store.savePrincipal(principal);
-    this.directory.put(principal);
+  /** Registers or replaces a principal, once stored; returns the ledger record of the change. */
+  async registerPrincipal(principal: Principal, now: number): Promise<EventRecord> {
+    await this.store.savePrincipal(principal);
     return registryRecord('principal.registered', principal, now);
   }
 
-  disablePrincipal(id: string, now: number): EventRecord | null {
+  async disablePrincipal(id: string, now: number): Promise<EventRecord | null> {
     const p = this.directory.get(id);
     if (!p) return null;
     const disabled: Principal = { ...p, disabled: true };
-    this.store.savePrincipal(disabled);
-    this.directory.put(disabled);
+    await this.store.savePrincipal(disabled);
     return registryRecord('principal.disabled', disabled, now);
   }
 
@@ -188,8 +184,8 @@ export class IdentityService {
     return { kid: key.kid, record };
   }
 
-  close(): void {
-    this.store.close();
+  close(): Promise<void> {
+    return this.store.close();
   }
 }
 
@@ -224,7 +220,7 @@ function registryRecord(type: string, p: Principal, now: number): EventRecord {
 export function witnessRecord(
   w: WitnessEvent,
   issuer: string,
-  directory: MemoryPrincipalDirectory,
+  directory: PrincipalDirectory,
   now: number,
 ): EventRecord {
   const kindOf = (id: string) => recordedKind(id, directory.get(id)?.kind);

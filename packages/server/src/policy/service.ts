@@ -23,6 +23,7 @@ import type {
   PolicySetSource,
 } from '@provenant/policy';
 import type { PolicyStore } from './store.js';
+import { CachedPolicyStore } from './store-cache.js';
 
 /** The decision point's own principal: the witness that writes `policy.decision` records. */
 export const PDP_PRINCIPAL = 'service:provenant-pdp';
@@ -55,18 +56,18 @@ export interface Explanation {
 export class PolicyService {
   readonly point: DecisionPoint;
   readonly config: PolicyConfig;
-  private readonly store: PolicyStore;
+  private readonly store: CachedPolicyStore;
   private readonly engine: PolicyEngine;
   private readonly clock: () => number;
   private stopWatching: (() => void) | null = null;
   /** The last load failure (validator messages), for health and logs. */
   lastLoadError: string[] | null = null;
 
-  constructor(
+  private constructor(
     engine: PolicyEngine,
-    store: PolicyStore,
+    store: CachedPolicyStore,
     config: PolicyConfig,
-    clock: () => number = Date.now,
+    clock: () => number,
   ) {
     this.engine = engine;
     this.store = store;
@@ -77,15 +78,26 @@ export class PolicyService {
       clock,
       ...(config.failPolicy ? { failPolicy: config.failPolicy } : {}),
     });
+  }
+
+  /** Opens the policy side over `store` (any backend), behind the policy history cache. */
+  static async open(
+    engine: PolicyEngine,
+    store: PolicyStore,
+    config: PolicyConfig,
+    clock: () => number = Date.now,
+  ): Promise<PolicyService> {
+    const cached = new CachedPolicyStore(store);
     // Decisions made before any set was loaded name the empty set: keep it replayable too.
-    store.savePolicySet(EMPTY_POLICY_SET_DIGEST, { files: [] }, clock());
+    await cached.savePolicySet(EMPTY_POLICY_SET_DIGEST, { files: [] }, clock());
+    return new PolicyService(engine, cached, config, clock);
   }
 
   /** Loads a policy set; a set that fails validation is refused and the previous one stays. */
-  load(source: PolicySetSource): LoadedPolicySet {
+  async load(source: PolicySetSource): Promise<LoadedPolicySet> {
     try {
-      const set = this.point.load(source);
-      this.store.savePolicySet(set.digest, set.source, this.clock());
+      const set = await this.point.load(source);
+      await this.store.savePolicySet(set.digest, set.source, this.clock());
       this.lastLoadError = null;
       return set;
     } catch (e) {
@@ -96,15 +108,15 @@ export class PolicyService {
   }
 
   /** Loads the configured folder and reloads it whenever it changes. */
-  startFolder(
+  async startFolder(
     onReload?: (result: { ok: boolean; digest?: string; errors?: string[] }) => void,
-  ): void {
+  ): Promise<void> {
     const dir = this.config.policiesDir;
     if (!dir) return;
-    this.load(readPolicyFolder(dir));
-    this.stopWatching = watchPolicyFolder(dir, () => {
+    await this.load(readPolicyFolder(dir));
+    this.stopWatching = watchPolicyFolder(dir, async () => {
       try {
-        const set = this.load(readPolicyFolder(dir));
+        const set = await this.load(readPolicyFolder(dir));
         onReload?.({ ok: true, digest: set.digest });
       } catch {
         onReload?.({ ok: false, errors: this.lastLoadError ?? [] });
@@ -112,52 +124,47 @@ export class PolicyService {
     });
   }
 
-  decide(
+  /** Decides, and resolves once the decision is stored. */
+  async decide(
     credential: VerifiedCredential,
     action: ActionInput,
     directory: PrincipalDirectory,
-  ): Decision {
-    const decision = this.point.decide(credential, action, directory);
-    this.store.saveDecision(decision);
+  ): Promise<Decision> {
+    const decision = await this.point.decide(credential, action, directory);
+    await this.store.saveDecision(decision);
     return decision;
   }
 
+  /** A decision this collector made or `prefetchDecisions` fetched (no I/O, for ingest). */
   getDecision(id: string): Decision | null {
-    return this.store.getDecision(id);
+    return this.store.cachedDecision(id);
   }
 
-  /** Before correlating records: fetch decisions another collector of a cluster made. */
+  /** Before correlating records: fetch the decisions they name that the cache lacks. */
   async prefetchDecisions(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.store.ensureDecisions?.(ids);
+    if (ids.length > 0) await this.store.prefetch(ids);
   }
 
   /** Re-evaluates a recorded decision against its recorded policy set and the current one. */
-  explain(id: string): Explanation | null {
-    const recorded = this.store.getDecision(id);
+  async explain(id: string): Promise<Explanation | null> {
+    const [recorded] = await this.store.getDecisions([id]);
     if (!recorded) return null;
-    const source = this.store.getPolicySet(recorded.policy_set);
+    const source = await this.store.getPolicySet(recorded.policy_set);
     if (!source) return null;
-    const replayed = this.point.replay(recorded, this.engine.load(source));
+    const replayed = await this.point.replay(recorded, await this.engine.load(source));
     const current = this.point.current();
+    if (!current) return { recorded, replayed, current: null };
+    const decision = await this.point.replay(recorded, current);
     return {
       recorded,
       replayed,
-      current: current
-        ? (() => {
-            const decision = this.point.replay(recorded, current);
-            return {
-              policySet: current.digest,
-              decision,
-              drift: describeDrift(recorded, decision),
-            };
-          })()
-        : null,
+      current: { policySet: current.digest, decision, drift: describeDrift(recorded, decision) },
     };
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.stopWatching?.();
-    this.store.close();
+    return this.store.close();
   }
 }
 

@@ -4,34 +4,41 @@ import type { Decision, PolicySetSource } from '@provenant/policy';
 
 /**
  * Policy history: every policy set version the decision point ever loaded, by content digest
- * (so a recorded decision can always be replayed), and every decision with its request.
+ * (so a recorded decision can always be replayed), and every decision with its request. Every
+ * call resolves once what it wrote is durable. The collector reads through `CachedPolicyStore`
+ * (store-cache.ts). The contract: `test/policy-store-contract.ts`.
  */
 export interface PolicyStore {
-  savePolicySet(digest: string, source: PolicySetSource, loadedAt: number): void;
-  getPolicySet(digest: string): PolicySetSource | null;
-  saveDecision(decision: Decision): void;
-  getDecision(id: string): Decision | null;
-  /** Stores shared by several collectors: make these decisions readable by `getDecision`. */
-  ensureDecisions?(ids: readonly string[]): Promise<void>;
-  close(): void;
+  readonly kind: string;
+  /** Stores a policy set under its digest; a digest stored before keeps its first source. */
+  savePolicySet(digest: string, source: PolicySetSource, loadedAt: number): Promise<void>;
+  getPolicySet(digest: string): Promise<PolicySetSource | null>;
+  /** Stores a decision; an id stored before keeps its first decision. */
+  saveDecision(decision: Decision): Promise<void>;
+  /** The stored decisions among `ids`, in no particular order (unknown ids are left out). */
+  getDecisions(ids: readonly string[]): Promise<Decision[]>;
+  close(): Promise<void>;
 }
 
 export class MemoryPolicyStore implements PolicyStore {
+  readonly kind = 'memory';
   private readonly sets = new Map<string, PolicySetSource>();
   private readonly decisions = new Map<string, Decision>();
-  savePolicySet(digest: string, source: PolicySetSource): void {
+  async savePolicySet(digest: string, source: PolicySetSource): Promise<void> {
     if (!this.sets.has(digest)) this.sets.set(digest, source);
   }
-  getPolicySet(digest: string): PolicySetSource | null {
+  async getPolicySet(digest: string): Promise<PolicySetSource | null> {
     return this.sets.get(digest) ?? null;
   }
-  saveDecision(decision: Decision): void {
-    this.decisions.set(decision.decision_id, decision);
+  async saveDecision(decision: Decision): Promise<void> {
+    if (!this.decisions.has(decision.decision_id)) {
+      this.decisions.set(decision.decision_id, decision);
+    }
   }
-  getDecision(id: string): Decision | null {
-    return this.decisions.get(id) ?? null;
+  async getDecisions(ids: readonly string[]): Promise<Decision[]> {
+    return [...new Set(ids)].flatMap((id) => this.decisions.get(id) ?? []);
   }
-  close(): void {}
+  async close(): Promise<void> {}
 }
 
 const DDL = `
@@ -40,6 +47,7 @@ CREATE TABLE IF NOT EXISTS decisions (decision_id TEXT PRIMARY KEY, body TEXT NO
 `;
 
 export class SqlitePolicyStore implements PolicyStore {
+  readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly stmts;
   constructor(private readonly file: string) {
@@ -63,19 +71,21 @@ export class SqlitePolicyStore implements PolicyStore {
       ),
     };
   }
-  savePolicySet(digest: string, source: PolicySetSource, loadedAt: number): void {
+  async savePolicySet(digest: string, source: PolicySetSource, loadedAt: number): Promise<void> {
     this.write(() => this.stmts.saveSet.run(digest, JSON.stringify(source), loadedAt));
   }
-  getPolicySet(digest: string): PolicySetSource | null {
+  async getPolicySet(digest: string): Promise<PolicySetSource | null> {
     const row = this.stmts.getSet.get(digest);
     return row ? (JSON.parse(row.source) as PolicySetSource) : null;
   }
-  saveDecision(decision: Decision): void {
+  async saveDecision(decision: Decision): Promise<void> {
     this.write(() => this.stmts.saveDecision.run(decision.decision_id, JSON.stringify(decision)));
   }
-  getDecision(id: string): Decision | null {
-    const row = this.stmts.getDecision.get(id);
-    return row ? (JSON.parse(row.body) as Decision) : null;
+  async getDecisions(ids: readonly string[]): Promise<Decision[]> {
+    return [...new Set(ids)].flatMap((id) => {
+      const row = this.stmts.getDecision.get(id);
+      return row ? [JSON.parse(row.body) as Decision] : [];
+    });
   }
   /** A full disk or a failing file is a StorageError (507/503 on the wire), never a raw one. */
   private write(run: () => unknown): void {
@@ -85,7 +95,7 @@ export class SqlitePolicyStore implements PolicyStore {
       throw sqliteWriteError(e, this.file, 'The policy history cannot be written now.');
     }
   }
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

@@ -96,7 +96,7 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
       );
     const credential = await identity.verifier.verify(token);
     const action = parseAction(request.body);
-    const decision = policy.decide(credential, action, identity.directory);
+    const decision = await policy.decide(credential, action, identity.directory);
     const kindOf = (id: string) =>
       identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
     const p = prepareOwnRecord(decisionRecord(decision, credential, action, kindOf), {
@@ -117,7 +117,7 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
     const { policy } = services();
     const id = (request.params as { id: string }).id;
     if (!isUuid(id)) throw new RequestError('invalid_parameter', 'A decision id is a UUID.');
-    const explanation = policy.explain(id);
+    const explanation = await policy.explain(id);
     if (!explanation) throw new RequestError('not_found', `No decision ${id}.`);
     return explanation;
   });

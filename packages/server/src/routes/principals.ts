@@ -28,7 +28,7 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
   };
 
   app.get('/v1/principals', async (request) => ({
-    principals: guard(request.headers.authorization).principals(),
+    principals: await guard(request.headers.authorization).principals(),
   }));
 
   app.post('/v1/principals', async (request, reply) => {
@@ -40,7 +40,7 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
       if (e instanceof RequestError) throw e;
       throw new RequestError('invalid_principal', (e as Error).message);
     }
-    await record(identity.registerPrincipal(principal, (ctx.clock ?? Date.now)()));
+    await record(await identity.registerPrincipal(principal, (ctx.clock ?? Date.now)()));
     return reply.code(201).send(principal);
   });
 
@@ -56,7 +56,7 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
     const input = body(request.body) as { id?: unknown };
     if (typeof input?.id !== 'string')
       throw new RequestError('invalid_principal', 'Send {"id": "<principal id>"}.');
-    const r = identity.disablePrincipal(input.id, (ctx.clock ?? Date.now)());
+    const r = await identity.disablePrincipal(input.id, (ctx.clock ?? Date.now)());
     if (!r) throw new RequestError('not_found', `No principal ${input.id.slice(0, 200)}.`);
     await record(r);
     return { id: input.id, disabled: true };

@@ -152,7 +152,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           `The token is not a valid credential of this issuer: ${(e as Error).message}`,
         );
       });
-      const w = id.issuer.revoke(verified);
+      const w = await id.issuer.revoke(verified);
       const now = (ctx.clock ?? Date.now)();
       const p = prepareOwnRecord(witnessRecord(w, id.config.issuer, id.directory, now), {
         level: 'verified',

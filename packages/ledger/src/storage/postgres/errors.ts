@@ -8,14 +8,15 @@ export function appendError(e: unknown): StorageError {
       cause: err.message,
     });
   }
-  return asStorageError(e, 'The PostgreSQL ledger refused the write.');
+  return postgresWriteError(e, 'The PostgreSQL ledger refused the write.');
 }
 
 export function closedError(): StorageError {
   return new StorageError('storage_unavailable', 'The PostgreSQL ledger was closed.');
 }
 
-export function asStorageError(e: unknown, message: string): StorageError {
+/** A failed PostgreSQL call as a StorageError: storage_full on a full disk, else storage_unavailable. */
+export function postgresWriteError(e: unknown, message: string): StorageError {
   if (e instanceof StorageError) return e;
   // 53100 disk_full: the client can retry once there is room, like SQLite's SQLITE_FULL.
   if ((e as { code?: string }).code === '53100') {

@@ -8,4 +8,5 @@ export { POSTGRES_SCHEMA_VERSION } from './schema.js';
 export { createPostgresPool, migratePostgres } from './pool.js';
 export type { PostgresPoolOptions } from './pool.js';
 export { PostgresLease } from './lease.js';
+export { postgresWriteError } from './errors.js';
 export type { PostgresLeaseOptions } from './lease.js';

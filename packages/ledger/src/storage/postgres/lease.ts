@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { asStorageError } from './errors.js';
+import { postgresWriteError } from './errors.js';
 import { types } from './pool.js';
 import { LOCK_SEQUENCER } from './schema.js';
 
@@ -67,7 +67,7 @@ export class PostgresLease {
       }
     } catch (e) {
       await client.end().catch(() => {});
-      throw asStorageError(e, 'Cannot reach PostgreSQL for the sequencer lease.');
+      throw postgresWriteError(e, 'Cannot reach PostgreSQL for the sequencer lease.');
     }
     return new PostgresLease(client, options);
   }

@@ -18,7 +18,7 @@ import type {
   StoredCheckpoint,
   StoredEntry,
 } from '../port.js';
-import { appendError, asStorageError, closedError } from './errors.js';
+import { appendError, postgresWriteError, closedError } from './errors.js';
 import { resolveInDoubt } from './in-doubt.js';
 import {
   checkSchemaReadable,
@@ -93,7 +93,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
       storage.forceSyncCommit = rows[0]?.s === 'off';
     } catch (e) {
       await pool.end().catch(() => {});
-      throw asStorageError(e, 'Cannot open the PostgreSQL ledger.');
+      throw postgresWriteError(e, 'Cannot open the PostgreSQL ledger.');
     }
     return storage;
   }
@@ -218,7 +218,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
     try {
       return await this.pool.connect();
     } catch (e) {
-      throw asStorageError(e, 'The PostgreSQL ledger is unavailable.');
+      throw postgresWriteError(e, 'The PostgreSQL ledger is unavailable.');
     }
   }
 
@@ -421,7 +421,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
       return await enqueueInTransaction(client, entries, this.forceSyncCommit);
     } catch (e) {
       broken = await rollback(client);
-      throw asStorageError(e, 'The PostgreSQL ledger refused the write.');
+      throw postgresWriteError(e, 'The PostgreSQL ledger refused the write.');
     } finally {
       client.release(broken);
     }
@@ -480,7 +480,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
     try {
       return await this.pool.query<R>(sql, params as unknown[] | undefined);
     } catch (e) {
-      throw asStorageError(e, 'The PostgreSQL ledger query failed.');
+      throw postgresWriteError(e, 'The PostgreSQL ledger query failed.');
     }
   }
 }
