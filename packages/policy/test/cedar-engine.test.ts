@@ -10,7 +10,7 @@ import {
   type LoadedPolicySet,
   type PolicySetSource,
 } from '../src/index.js';
-import { describeEngineContract } from './engine-contract.js';
+import { describeEngineContract } from '../src/testing/index.js';
 import { EXAMPLES, READ_FILE, T0, directory, researcherFor } from './helpers.js';
 
 const engine = new CedarEngine();

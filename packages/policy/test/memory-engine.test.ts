@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyError } from '../src/index.js';
 import { MemoryEngine, policySetDigest, type DecisionRequest } from '../src/index.js';
-import { describeEngineContract } from './engine-contract.js';
+import { describeEngineContract } from '../src/testing/index.js';
 
 const request: DecisionRequest = {
   principal: { type: 'Provenant::AgentInstance', id: 'a' },

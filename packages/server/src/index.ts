@@ -17,7 +17,8 @@ export {
 } from './identity/service.js';
 export type { IdentityConfig } from './identity/service.js';
 export { MemoryRegistryStore, SqliteRegistryStore } from './identity/registry.js';
-export type { RegistryStore } from './identity/registry.js';
+export type { RegistryStore, Revocation } from './identity/registry.js';
+export type { PolicyStore } from './policy/store.js';
 export { AlertLimiter } from './identity/attributor.js';
 export { oidcIssuer } from './identity/oidc.js';
 export { ADMIN_TOKEN_FILE } from './identity/admin.js';

@@ -1,7 +1,9 @@
 import { MemoryRegistryStore } from '../src/identity/registry.js';
 import { MemoryPolicyStore } from '../src/policy/store.js';
-import { describePolicyStoreContract } from './policy-store-contract.js';
-import { describeRegistryStoreContract } from './registry-contract.js';
+import {
+  describePolicyStoreContract,
+  describeRegistryStoreContract,
+} from '../src/testing/index.js';
 
 describeRegistryStoreContract('memory', {
   open: async () => new MemoryRegistryStore(),

@@ -7,8 +7,11 @@ import {
   startTestPostgres,
 } from '../../../test/support/postgres.js';
 import type { TestPostgres } from '../../../test/support/postgres.js';
-import { describePolicyStoreContract } from './policy-store-contract.js';
-import { describeRegistryStoreContract, principal } from './registry-contract.js';
+import {
+  describePolicyStoreContract,
+  describeRegistryStoreContract,
+  principal,
+} from '../src/testing/index.js';
 
 describe.skipIf(skipPostgres())('registry and policy stores on PostgreSQL', () => {
   let server: TestPostgres;

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { SqliteRegistryStore } from '../src/identity/registry.js';
 import { SqlitePolicyStore } from '../src/policy/store.js';
-import { describePolicyStoreContract } from './policy-store-contract.js';
-import { describeRegistryStoreContract } from './registry-contract.js';
+import {
+  describePolicyStoreContract,
+  describeRegistryStoreContract,
+} from '../src/testing/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'provenant-stores-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,8 @@
-import { createPostgresPool, migratePostgres, postgresWriteError } from '@provenant/ledger/postgres';
+import {
+  createPostgresPool,
+  migratePostgres,
+  postgresWriteError,
+} from '@provenant/ledger/postgres';
 import type { Principal } from '@provenant/identity';
 import { ASSERTION_PURGE_EVERY } from './registry.js';
 import type { RegistryStore, Revocation } from './registry.js';

@@ -1,4 +1,8 @@
-import { createPostgresPool, migratePostgres, postgresWriteError } from '@provenant/ledger/postgres';
+import {
+  createPostgresPool,
+  migratePostgres,
+  postgresWriteError,
+} from '@provenant/ledger/postgres';
 import type { Decision, PolicySetSource } from '@provenant/policy';
 import type { PolicyStore } from './store.js';
 

@@ -1,12 +1,13 @@
 /**
  * The contract every `RegistryStore` passes: memory, SQLite and PostgreSQL here, and the
- * caching decorator over each. Exported so a store outside the repo can run it too:
+ * caching decorator over each. Published as `@provenant/server/testing`, so a store outside the
+ * repo can run it too:
  * `describeRegistryStoreContract('mine', harness)` in a vitest file.
  */
 import type { Principal } from '@provenant/identity';
 import { describe, expect, it } from 'vitest';
-import type { RegistryStore } from '../src/identity/registry.js';
-import { CachedRegistryStore } from '../src/identity/registry-cache.js';
+import type { RegistryStore } from '../identity/registry.js';
+import { CachedRegistryStore } from '../identity/registry-cache.js';
 
 export interface RegistryStoreHarness {
   /** A new, empty store. */

@@ -5,8 +5,8 @@
  */
 import type { Decision } from '@provenant/policy';
 import { describe, expect, it } from 'vitest';
-import type { PolicyStore } from '../src/policy/store.js';
-import { CachedPolicyStore } from '../src/policy/store-cache.js';
+import type { PolicyStore } from '../policy/store.js';
+import { CachedPolicyStore } from '../policy/store-cache.js';
 
 export interface PolicyStoreHarness {
   /** A new, empty store. */

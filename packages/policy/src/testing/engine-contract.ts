@@ -1,7 +1,8 @@
 /**
- * The contract every `PolicyEngine` passes (Cedar and the memory engine here). Exported so an
- * engine outside the repo, an external PDP for one, can run it too: give the harness sets
- * written in the engine's own language and call `describeEngineContract` in a vitest file.
+ * The contract every `PolicyEngine` passes (Cedar and the memory engine here), published as
+ * `@provenant/policy/testing` so an engine outside the repo, an external PDP for one, can run
+ * it too: give the harness sets in the engine's own language and call `describeEngineContract`
+ * in a vitest file.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,7 @@ import {
   type DecisionRequest,
   type PolicyEngine,
   type PolicySetSource,
-} from '../src/index.js';
+} from '../index.js';
 
 export interface EngineHarness {
   readonly engine: PolicyEngine;
