@@ -21,10 +21,10 @@ export {
   verifierKeyString,
 } from './note/keys.js';
 export type { NoteSignerKey, NoteVerifierKey } from './note/keys.js';
-export { openNote, signNote } from './note/note.js';
+export { openLogCheckpoint, openNote, signNote } from './note/note.js';
 export type { OpenedNote } from './note/note.js';
-export { formatCheckpoint, parseCheckpoint } from './note/checkpoint.js';
-export type { Checkpoint } from './note/checkpoint.js';
+export { formatCheckpoint, parseCheckpoint } from './note/index.js';
+export type { Checkpoint } from './note/index.js';
 export { NoteError } from './note/errors.js';
 export type { NoteErrorCode } from './note/errors.js';
 
@@ -80,8 +80,8 @@ export {
   narrate,
 } from './evidence/chain.js';
 export type { ChainCheck, ChainOptions, ChainRole, ProvenanceChain } from './evidence/chain.js';
-export { formatTlogProof, parseTlogProof } from './evidence/tlog-proof.js';
-export type { TlogProof } from './evidence/tlog-proof.js';
+export { formatTlogProof, parseTlogProof } from './evidence/index.js';
+export type { TlogProof } from './evidence/index.js';
 export {
   EVIDENCE_FORMAT,
   buildEvidenceBundle,

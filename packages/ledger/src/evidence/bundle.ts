@@ -1,13 +1,13 @@
-import { canonicalize } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
-import { hashLeaf, verifyInclusion } from '../merkle/index.js';
-import { decodeBase64, encodeBase64 } from '../note/base64.js';
-import { openNote, parseCheckpoint } from '../note/index.js';
-import type { Checkpoint, NoteVerifierKey } from '../note/index.js';
+import { formatTlogProof, verifyEvidenceProofsSteps } from '@provenant/core/verify';
+import type { BundleFailure, Checkpoint, NoteVerifierKey } from '@provenant/core/verify';
+import { runNode } from '../lib/node-crypto.js';
+import { encodeBase64 } from '../note/base64.js';
 import { DEFAULT_CHAIN_OPTIONS, chainRecords, checkChain, joinChain, narrate } from './chain.js';
 import type { ChainCheck, ChainOptions, ChainRole } from './chain.js';
 import type { EvidenceErrorCode } from './errors.js';
-import { formatTlogProof, parseTlogProof } from './tlog-proof.js';
+
+export type { BundleFailure } from '@provenant/core/verify';
 
 /**
  * An evidence bundle (`provenant.evidence/v1`): every record of one action's chain of
@@ -90,13 +90,6 @@ export function formatEvidenceBundle(bundle: EvidenceBundle): string {
   return `${JSON.stringify(bundle, null, 2)}\n`;
 }
 
-export interface BundleFailure {
-  readonly code: EvidenceErrorCode;
-  /** What failed, e.g. `entries[2] (decision 0192…)`, `checkpoint`. */
-  readonly where: string;
-  readonly message: string;
-}
-
 export interface BundleVerification {
   /** The bundle is authentic and consistent: every part signed, bound or recomputed. */
   readonly authentic: boolean;
@@ -176,105 +169,15 @@ export function verifyEvidenceBundle(
     fail('wrong_key', 'verifier_key', `the bundle names key ${bundle.verifier_key.slice(0, 200)}`);
   }
 
-  let checkpoint: Checkpoint | null = null;
-  try {
-    checkpoint = parseCheckpoint(openNote(bundle.checkpoint, [verifier]).text);
-    if (checkpoint.origin !== verifier.name || checkpoint.rootHash.length !== 32) {
-      throw new Error('the origin or root hash is not this log’s');
-    }
-  } catch (e) {
-    checkpoint = null;
-    fail(
-      'bad_checkpoint_signature',
-      'checkpoint',
-      `not a checkpoint signed by ${verifier.name}: ${(e as Error).message}`,
-    );
-  }
-
-  const records: { role: unknown; record: EventRecord; included: boolean }[] = [];
-  bundle.entries.forEach((entry: unknown, i) => {
-    const where = `entries[${i}]`;
-    if (
-      !isObject(entry) ||
-      !sameKeys(entry, ['role', 'record', 'proof', 'tlog_proof']) ||
-      !isObject(entry['record']) ||
-      !isObject(entry['proof']) ||
-      typeof entry['tlog_proof'] !== 'string'
-    ) {
-      fail('malformed_bundle', where, 'not an entry {role, record, proof, tlog_proof}');
-      return;
-    }
-    const record = entry['record'];
-    const label = `${where} (${String(entry['role'])} ${String(record['id'])})`;
-    const integrity = record['integrity'];
-    if (!isObject(integrity) || typeof record['id'] !== 'string') {
-      fail('bad_record', label, 'the record has no id or no integrity');
-      return;
-    }
-    const { integrity: _omit, ...body } = record;
-    let leafHash: Uint8Array;
-    try {
-      leafHash = hashLeaf(new TextEncoder().encode(canonicalize(body)));
-    } catch (e) {
-      fail('bad_record', label, `the record cannot be canonicalised: ${(e as Error).message}`);
-      return;
-    }
-    const proof = entry['proof'];
-    const leafIndex = proof['leaf_index'];
-    const treeSize = proof['tree_size'];
-    const hashes = Array.isArray(proof['hashes'])
-      ? proof['hashes'].map((h) => (typeof h === 'string' ? decodeBase64(h) : null))
-      : [null];
-    if (
-      !sameKeys(proof, ['leaf_index', 'tree_size', 'hashes']) ||
-      typeof leafIndex !== 'number' ||
-      typeof treeSize !== 'number' ||
-      hashes.some((h) => h === null || h.length !== 32)
-    ) {
-      fail('malformed_bundle', label, 'the proof is not {leaf_index, tree_size, hashes: base64[]}');
-      return;
-    }
-    let ok = true;
-    if (
-      integrity['leaf_hash'] !== encodeBase64(leafHash) ||
-      integrity['leaf_index'] !== leafIndex
-    ) {
-      ok = false;
-      fail(
-        'leaf_mismatch',
-        label,
-        `the record's canonical JSON hashes to ${encodeBase64(leafHash)}, not to its integrity's leaf ${String(integrity['leaf_index'])} ${String(integrity['leaf_hash'])}`,
-      );
-    }
-    if (checkpoint) {
-      try {
-        if (treeSize !== checkpoint.size)
-          throw new Error(`tree size ${treeSize} is not the checkpoint's`);
-        verifyInclusion(leafHash, leafIndex, treeSize, hashes as Uint8Array[], checkpoint.rootHash);
-      } catch (e) {
-        ok = false;
-        fail(
-          'inclusion_failed',
-          label,
-          `not included in the checkpoint's tree: ${(e as Error).message}`,
-        );
-      }
-    } else ok = false;
-    try {
-      const t = parseTlogProof(entry['tlog_proof']);
-      const same =
-        t.index === leafIndex &&
-        t.checkpoint === bundle.checkpoint &&
-        t.extra === undefined &&
-        t.hashes.length === hashes.length &&
-        t.hashes.every((h, k) => encodeBase64(h) === encodeBase64(hashes[k]!));
-      if (!same) throw new Error('it disagrees with the JSON proof or the bundle checkpoint');
-    } catch (e) {
-      ok = false;
-      fail('bad_tlog_proof', label, (e as Error).message);
-    }
-    records.push({ role: entry['role'], record: record as unknown as EventRecord, included: ok });
-  });
+  // The checkpoint and every entry's proofs: the runtime-neutral verifier's rules.
+  const proofs = runNode(verifyEvidenceProofsSteps(bundle, verifier));
+  const checkpoint = proofs.checkpoint;
+  failures.push(...proofs.failures);
+  const records = proofs.entries.flatMap((e) =>
+    e.record === null
+      ? []
+      : [{ role: e.role, record: e.record as unknown as EventRecord, included: e.included }],
+  );
 
   // The joins: the roles, narrative and checks must be what the records themselves give.
   const actions = records.filter((r) => r.role === 'action');

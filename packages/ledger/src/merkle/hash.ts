@@ -1,10 +1,10 @@
 import { hash } from 'node:crypto';
+import { HASH_SIZE, LEAF_PREFIX, NODE_PREFIX } from '@provenant/core/verify';
 
-/** Size in bytes of every hash in the tree (SHA-256). */
-export const HASH_SIZE = 32;
+// The collector's hot path: the same RFC 6962 hashes as the verifier's `leafHashSteps` and
+// `nodeHashSteps` (one set of prefixes), synchronous and without allocation.
 
-const LEAF_PREFIX = 0x00;
-const NODE_PREFIX = 0x01;
+export { HASH_SIZE };
 
 // One scratch buffer for the common case of two 32-byte children: no allocation but the digest.
 // Safe because hashing is synchronous and the buffer never escapes.

@@ -3,15 +3,6 @@
 // used on them: everything here uses exact floating-point arithmetic instead (division by two of
 // an even integer, `% 2`, `Math.floor(x / 2)` are exact below 2^53).
 
-/** A safe non-negative integer, or null for anything else (including bigint beyond 2^53 - 1). */
-export function toSafeIndex(x: unknown): number | null {
-  if (typeof x === 'number') return Number.isSafeInteger(x) && x >= 0 ? x : null;
-  if (typeof x === 'bigint') {
-    return x >= 0n && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : null;
-  }
-  return null;
-}
-
 export const isSafeIndex = (x: unknown): x is number =>
   typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 

@@ -1,4 +1,9 @@
 export * from './keys.js';
 export * from './note.js';
-export * from './checkpoint.js';
 export * from './errors.js';
+export {
+  formatCheckpoint,
+  hasSha256RootHash,
+  parseCheckpoint,
+  type Checkpoint,
+} from '@provenant/core/verify';

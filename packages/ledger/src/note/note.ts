@@ -1,37 +1,28 @@
-import { equalBytes } from '@provenant/core';
-import { decodeBase64, encodeBase64 } from './base64.js';
-import { ed25519Sign, ed25519Verify, publicKeyFromSeed } from './ed25519.js';
+import {
+  CONTROL_EXCEPT_NEWLINE,
+  LONE_SURROGATE,
+  MAX_NOTE_BYTES,
+  MAX_NOTE_SIGNATURES,
+  SIGNATURE_PREFIX as SIG_PREFIX,
+  isValidKeyName,
+  openLogCheckpointSteps,
+  openNoteSteps,
+} from '@provenant/core/verify';
+import type { Checkpoint, NoteVerifierKey, OpenedNote } from '@provenant/core/verify';
+import { runNode } from '../lib/node-crypto.js';
+import { encodeBase64 } from './base64.js';
+import { ed25519Sign, publicKeyFromSeed } from './ed25519.js';
 import { NoteError } from './errors.js';
 import { noteKeyId } from './keys.js';
-import type { NoteSignerKey, NoteVerifierKey } from './keys.js';
-import { CONTROL_EXCEPT_NEWLINE, LONE_SURROGATE, isValidKeyName } from './text.js';
+import type { NoteSignerKey } from './keys.js';
 
-/**
- * Largest signed note accepted or produced, in UTF-8 bytes. A checkpoint is ~200 bytes; this
- * leaves room for many signatures, including large post-quantum ones.
- */
-export const MAX_NOTE_BYTES = 1 << 20;
-
-/** Most signature lines accepted or produced (the spec requires accepting at least 16). */
-export const MAX_NOTE_SIGNATURES = 100;
-
-const SIG_PREFIX = '\u2014 '; // em dash, space
-
-export interface NoteSignature {
-  readonly name: string;
-  readonly keyId: number;
-  /** The signature bytes, without the 4-byte key ID. */
-  readonly signature: Uint8Array;
-  /** True when made by one of the given verifier keys (and then it verified). */
-  readonly verified: boolean;
-}
-
-export interface OpenedNote {
-  /** The signed text, including its final newline. */
-  readonly text: string;
-  /** Every distinct signature line, in note order; unknown keys have `verified: false`. */
-  readonly signatures: NoteSignature[];
-}
+// Opening a note is the runtime-neutral verifier's rule; signing is the collector's.
+export {
+  MAX_NOTE_BYTES,
+  MAX_NOTE_SIGNATURES,
+  type NoteSignature,
+  type OpenedNote,
+} from '@provenant/core/verify';
 
 function utf8(s: string): Buffer {
   return Buffer.from(s, 'utf8');
@@ -107,9 +98,6 @@ function checkSigner(s: NoteSignerKey): void {
   checkedSigners.add(s);
 }
 
-const malformed = (reason: string): NoteError =>
-  new NoteError('malformed_note', `Malformed signed note: ${reason}.`, { reason });
-
 /**
  * Parses a signed note and checks its signatures against `verifiers` (C2SP signed-note):
  * signatures by unknown keys (name and key ID not both matching a verifier) are ignored, every
@@ -122,95 +110,13 @@ export function openNote(
   note: string | Uint8Array,
   verifiers: readonly NoteVerifierKey[],
 ): OpenedNote {
-  if (note instanceof Uint8Array) {
-    if (note.length > MAX_NOTE_BYTES) throw malformed(`larger than ${MAX_NOTE_BYTES} bytes`);
-    try {
-      note = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(note);
-    } catch {
-      throw malformed('not valid UTF-8');
-    }
-  } else if (typeof note !== 'string') {
-    throw malformed('not a string');
-  } else if (note.length > MAX_NOTE_BYTES || Buffer.byteLength(note, 'utf8') > MAX_NOTE_BYTES) {
-    throw malformed(`larger than ${MAX_NOTE_BYTES} bytes`);
-  }
-  if (CONTROL_EXCEPT_NEWLINE.test(note)) throw malformed('control character');
-  if (LONE_SURROGATE.test(note)) throw malformed('not well-formed Unicode');
+  return runNode(openNoteSteps(note, verifiers));
+}
 
-  // The text ends at the last blank line; the signature block follows it.
-  const split = note.lastIndexOf('\n\n');
-  if (split < 0) throw malformed('no blank line before the signatures');
-  const text = note.slice(0, split + 1);
-  const block = note.slice(split + 2);
-  if (block.length === 0 || !block.endsWith('\n')) {
-    throw malformed('the signature block must be non-empty and end with a newline');
-  }
-  const lines = block.slice(0, -1).split('\n');
-  if (lines.length > MAX_NOTE_SIGNATURES) {
-    throw malformed(`more than ${MAX_NOTE_SIGNATURES} signatures`);
-  }
-
-  const known = new Map<string, NoteVerifierKey | 'ambiguous'>();
-  for (const v of verifiers) {
-    const k = `${v.name}\n${v.keyId}`;
-    const prior = known.get(k);
-    if (prior === undefined) known.set(k, v);
-    else if (prior !== 'ambiguous' && !equalBytes(prior.publicKey, v.publicKey)) {
-      known.set(k, 'ambiguous');
-    }
-  }
-
-  const message = utf8(text);
-  const signatures: NoteSignature[] = [];
-  const seenLines = new Set<string>(); // unknown-key signature lines already recorded
-  const seenKeys = new Set<string>(); // known keys whose signature was already checked
-  let verified = 0;
-  for (const line of lines) {
-    if (!line.startsWith(SIG_PREFIX))
-      throw malformed('a line after the blank line is not a signature');
-    const rest = line.slice(SIG_PREFIX.length);
-    const space = rest.indexOf(' ');
-    const name = space < 0 ? rest : rest.slice(0, space);
-    const b64 = space < 0 ? '' : rest.slice(space + 1);
-    if (!isValidKeyName(name)) throw malformed('invalid key name in a signature line');
-    const raw = decodeBase64(b64);
-    if (!raw || raw.length < 5) throw malformed('invalid signature encoding');
-    const keyId = new DataView(raw.buffer, raw.byteOffset, raw.byteLength).getUint32(0);
-    const signature = new Uint8Array(raw.subarray(4));
-    const k = `${name}\n${keyId}`;
-    const verifier = known.get(k);
-    if (verifier === undefined) {
-      // Unknown key: ignored, recorded once per distinct line.
-      if (seenLines.has(line)) continue;
-      seenLines.add(line);
-      signatures.push({ name, keyId, signature, verified: false });
-      continue;
-    }
-    if (verifier === 'ambiguous') {
-      throw new NoteError(
-        'ambiguous_verifier',
-        `Two verifier keys are named ${name} with the same key ID.`,
-        {
-          name,
-          keyId,
-        },
-      );
-    }
-    if (seenKeys.has(k)) continue; // a repeated signature by the same key is ignored
-    seenKeys.add(k);
-    if (!ed25519Verify(verifier.publicKey, message, signature)) {
-      throw new NoteError('invalid_signature', `The signature by ${name} does not verify.`, {
-        name,
-        keyId,
-      });
-    }
-    verified++;
-    signatures.push({ name, keyId, signature, verified: true });
-  }
-  if (verified === 0) {
-    throw new NoteError('unverified_note', 'The note has no signature by a known key.', {
-      signers: signatures.map((s) => s.name),
-    });
-  }
-  return { text, signatures };
+/**
+ * Opens a log's checkpoint: signed by `verifier`, with the verifier's name as its origin and a
+ * SHA-256 root. Throws the errors of `openNote`, or `invalid_checkpoint`.
+ */
+export function openLogCheckpoint(note: string, verifier: NoteVerifierKey): Checkpoint {
+  return runNode(openLogCheckpointSteps(note, verifier));
 }

@@ -1,16 +1,12 @@
-import { openNote, parseCheckpoint } from '../note/index.js';
-import type { Checkpoint, NoteVerifierKey } from '../note/index.js';
-import { verifyCosignatureBytes } from './cosignature.js';
-import type { Cosignature, CosignerVerifierKey } from './cosignature.js';
-import { WitnessError } from './errors.js';
+import { verifyCosignedCheckpointSteps } from '@provenant/core/verify';
+import type {
+  CosignedCheckpoint,
+  CosignerVerifierKey,
+  NoteVerifierKey,
+} from '@provenant/core/verify';
+import { runNode } from '../lib/node-crypto.js';
 
-export interface CosignedCheckpoint {
-  readonly checkpoint: Checkpoint;
-  /** The signed text of the checkpoint. */
-  readonly text: string;
-  /** Valid cosignatures by the given witnesses, one per witness at most. */
-  readonly cosignatures: readonly Cosignature[];
-}
+export type { CosignedCheckpoint } from '@provenant/core/verify';
 
 /**
  * Opens a checkpoint note signed by the log and checks its witness cosignatures: at least
@@ -25,27 +21,5 @@ export function verifyCosignedCheckpoint(
   witnesses: readonly CosignerVerifierKey[],
   policy: number = witnesses.length,
 ): CosignedCheckpoint {
-  const opened = openNote(note, [log]);
-  const checkpoint = parseCheckpoint(opened.text);
-  const cosignatures: Cosignature[] = [];
-  const invalid: string[] = [];
-  for (const w of witnesses) {
-    let found: Cosignature | null = null;
-    for (const s of opened.signatures) {
-      if (s.verified || s.name !== w.name || s.keyId !== w.keyId) continue;
-      const timestamp = verifyCosignatureBytes(opened.text, s.signature, w);
-      if (timestamp === null) invalid.push(w.name);
-      else found = { name: w.name, keyId: w.keyId, timestamp };
-      if (found) break;
-    }
-    if (found) cosignatures.push(found);
-  }
-  if (cosignatures.length < policy || policy < 1) {
-    throw new WitnessError(
-      'witness_policy_unmet',
-      `The checkpoint (size ${checkpoint.size}) has ${cosignatures.length} valid cosignature(s) by the given witnesses; the policy needs ${policy} of ${witnesses.length}.`,
-      { valid: cosignatures.map((c) => c.name), invalid, policy, witnesses: witnesses.length },
-    );
-  }
-  return { checkpoint, text: opened.text, cosignatures };
+  return runNode(verifyCosignedCheckpointSteps(note, log, witnesses, policy));
 }

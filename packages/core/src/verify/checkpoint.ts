@@ -1,4 +1,4 @@
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { decodeBase64, encodeBase64 } from './bytes.js';
 import { NoteError } from './errors.js';
 import { CONTROL_EXCEPT_NEWLINE, LONE_SURROGATE } from './text.js';
 

@@ -1,4 +1,4 @@
-import { decodeBase64, encodeBase64 } from '../note/base64.js';
+import { decodeBase64, encodeBase64 } from './bytes.js';
 import { EvidenceError } from './errors.js';
 
 /**

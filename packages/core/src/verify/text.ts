@@ -1,4 +1,4 @@
-// Internal (not re-exported): character rules shared by notes, key names and checkpoints.
+// Character rules shared by notes, key names and checkpoints.
 
 /** ASCII control characters other than newline (forbidden anywhere in a note). */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
