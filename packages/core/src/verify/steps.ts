@@ -61,20 +61,8 @@ export function* ed25519PublicKeyStep(publicKey: Uint8Array): Steps<boolean> {
   return (yield { op: 'ed25519_public_key', publicKey }) as boolean;
 }
 
-function performSync(c: SyncCrypto, s: CryptoStep): unknown {
-  switch (s.op) {
-    case 'sha256':
-      return c.sha256(s.data);
-    case 'node_hash':
-      return c.nodeHash(s.left, s.right);
-    case 'ed25519_verify':
-      return c.ed25519Verify(s.publicKey, s.message, s.signature);
-    case 'ed25519_public_key':
-      return c.isEd25519PublicKey(s.publicKey);
-  }
-}
-
-function performAsync(c: AsyncCrypto, s: CryptoStep): Promise<unknown> {
+// One dispatch for both drivers: the providers differ only in whether results are promises.
+function perform<C extends SyncCrypto | AsyncCrypto>(c: C, s: CryptoStep): unknown {
   switch (s.op) {
     case 'sha256':
       return c.sha256(s.data);
@@ -90,13 +78,13 @@ function performAsync(c: AsyncCrypto, s: CryptoStep): Promise<unknown> {
 /** Runs a rule to its end with a synchronous provider. */
 export function runSync<T>(steps: Steps<T>, crypto: SyncCrypto): T {
   let next = steps.next();
-  while (!next.done) next = steps.next(performSync(crypto, next.value));
+  while (!next.done) next = steps.next(perform(crypto, next.value));
   return next.value;
 }
 
 /** Runs a rule to its end with an asynchronous provider. */
 export async function runAsync<T>(steps: Steps<T>, crypto: AsyncCrypto): Promise<T> {
   let next = steps.next();
-  while (!next.done) next = steps.next(await performAsync(crypto, next.value));
+  while (!next.done) next = steps.next(await perform(crypto, next.value));
   return next.value;
 }
