@@ -210,7 +210,11 @@ describe('correlation at ingest', () => {
     const alerts = await ofType(app, 'security.alert');
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
-      action: { name: 'ingest.decision_mismatch' },
+      action: {
+        name: 'ingest.decision_mismatch',
+        // The alert names the decision the sender claimed (ingest never edits the claim in place).
+        args: { claimed_decision_id: d.body.decision_id, rejected_record_id: r.id },
+      },
       actor: { id: researcherId },
     });
   });
