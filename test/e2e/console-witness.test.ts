@@ -95,7 +95,7 @@ describe('web console: witness cosignatures', () => {
     // A malformed key is refused and not pinned.
     const other = generateCosignerKey('w.test/other').verifierKey;
     await pin(page, other.replace(/\+[0-9a-f]{8}\+/, '+00000000+'));
-    expect(await page.getByTestId('witness-error').innerText()).toContain('key id does not match');
+    expect(await page.getByTestId('witness-error').innerText()).toContain('key ID does not match');
     await pin(page, generateCosignerKey('w.test/x').verifierKey.replace('+B', '+A'));
     expect(await page.getByTestId('witness-error').innerText()).toMatch(/not 0x04|key id/);
     expect(await page.getByTestId('witness-row').count()).toBe(0);

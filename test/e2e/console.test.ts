@@ -151,7 +151,9 @@ describe('web console in Chromium', () => {
     );
     const inclusion = await page.getByTestId('browser-inclusion').allInnerTexts();
     expect(inclusion.filter((t) => t.trim() === '✗')).toHaveLength(1);
-    expect(await page.locator('table').innerText()).toContain('does not hash to its leaf');
+    expect(await page.locator('table').innerText()).toContain(
+      "the record's canonical JSON hashes to",
+    );
     await shot(page, 'provenance-tampered');
 
     // A served key that differs from the pinned one is shown, and nothing verifies against it.

@@ -2,7 +2,8 @@ import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { getText, pinnedKey } from './api.ts';
 import { useLoad } from './useLoad.ts';
-import { openCheckpoint, parseVerifierKey } from './verify.ts';
+import { openLogCheckpoint } from '@provenant/core/verify';
+import { parsePinnedKey } from './verify.ts';
 import {
   checkCosignature,
   parseWitnessKey,
@@ -16,7 +17,7 @@ export function LogView() {
     let verified: string | null = null;
     let size: number | null = null;
     try {
-      const cp = await openCheckpoint(note, await parseVerifierKey(pin.pinned));
+      const cp = await openLogCheckpoint(note, await parsePinnedKey(pin.pinned));
       size = cp.size;
     } catch (e) {
       verified = (e as Error).message;

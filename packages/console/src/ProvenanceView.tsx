@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { PIN_KEY, getJson, pinnedKey } from './api.ts';
 import type { PinState } from './api.ts';
 import { useLoad } from './useLoad.ts';
-import { parseVerifierKey, verifyBundle } from './verify.ts';
+import { parsePinnedKey, verifyBundle } from './verify.ts';
 import type { Bundle, BundleResult } from './verify.ts';
 
 interface Check {
@@ -53,7 +53,7 @@ export function ProvenanceView({ id }: { id: string }) {
       pinnedKey(),
     ]);
     try {
-      const vk = await parseVerifierKey(pin.pinned);
+      const vk = await parsePinnedKey(pin.pinned);
       return { answer, pin, result: await verifyBundle(answer.evidence, vk), keyError: null };
     } catch (e) {
       return { answer, pin, result: null, keyError: (e as Error).message };
