@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { digestOf } from '@provenant/core';
 import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events, proxyWorld } from '../../packages/mcp/test/helpers.js';
-import type { Stored, tempDir } from '../../packages/mcp/test/helpers.js';
+import { events, proxyWorld } from '../support/mcp.js';
+import type { Stored, tempDir } from '../support/mcp.js';
 // @ts-expect-error -- a plain-JS fixture without type declarations
 import { bigLine } from '../../packages/mcp/test/fixtures/big-server.js';
 import {

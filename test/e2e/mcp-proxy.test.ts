@@ -8,8 +8,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { digestOf } from '@provenant/core';
 import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { scenario, tempDir } from '../../packages/mcp/test/helpers.js';
-import { PROXY, events, proxyWorld } from '../../packages/mcp/test/helpers.js';
+import type { scenario, tempDir } from '../support/mcp.js';
+import { PROXY, events, proxyWorld } from '../support/mcp.js';
 import { CLI } from './process.js';
 
 const FIXTURE = fileURLToPath(

@@ -5,8 +5,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { scenario, tempDir } from '../../packages/mcp/test/helpers.js';
-import { PROXY, events, proxyWorld } from '../../packages/mcp/test/helpers.js';
+import type { scenario, tempDir } from '../support/mcp.js';
+import { PROXY, events, proxyWorld } from '../support/mcp.js';
 import { CLI } from './process.js';
 
 // The official reference servers, run as their users run them: real stdio processes.

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -9,21 +9,16 @@ import {
   ListRootsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { EventRecord } from '@provenant/core';
-import type { AgentIdentity } from '@provenant/sdk';
+import { createRecorder } from '@provenant/sdk';
+import type { AgentIdentity, Recorder, RecorderOptions } from '@provenant/sdk';
+import { InMemoryRecordExporter, memoryDecisions, memoryIssuer } from '@provenant/sdk/testing';
+import type { DecisionRule, MemoryDecisions, MemoryIssuer } from '@provenant/sdk/testing';
+import { exportJWK, generateKeyPair } from 'jose';
 // @ts-expect-error -- a plain-JS fixture without type declarations
 import { createFixtureServer as createFixture } from './fixtures/server.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { createRelay } from '../src/index.js';
 import type { Interceptor, Relay } from '../src/index.js';
-import {
-  ADMIN,
-  POLICIES,
-  devLogin,
-  makeIdentity,
-  register,
-  testCollector as collector,
-} from '../../../test/support/collector.js';
-export { ADMIN, POLICIES, collector, devLogin, makeIdentity, register };
 
 export const createFixtureServer = createFixture as (o?: { onCrash?: () => void }) => Server;
 export const PROXY = 'spiffe://acme.test/agent/mcp-proxy/instance/p1';
@@ -33,44 +28,58 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Registers alice, bob and the proxy's agent instance; alice may write, bob only read. */
-export async function scenario(
-  url: string,
-): Promise<{ proxy: AgentIdentity; alice: string; bob: string }> {
-  const proxy = await makeIdentity(PROXY);
-  await register(url, { id: 'user:alice', kind: 'human' });
-  await register(url, { id: 'user:bob', kind: 'human' });
-  await register(url, {
-    id: PROXY,
-    kind: 'agent_instance',
-    agent: 'mcp-proxy',
-    publicJwks: [proxy.publicJwk],
-  });
-  return {
-    proxy: proxy.identity,
-    alice: await devLogin(url, 'alice', 'repo:read repo:write'),
-    bob: await devLogin(url, 'bob', 'repo:read'),
-  };
-}
+const READS = new Set(['github.get_file', 'github.search_code', 'github.list_issues']);
+const WRITES = new Set(['github.delete_repo']);
 
 /**
- * The set-up of the proxy's end-to-end tests: a temp folder, a collector in it, the scenario,
- * and the proxy's identity written to a 0600 key file (as `mcp-proxy --identity` reads it).
+ * What the example policies decide for the proxy tests: the schema's GitHub reads with
+ * `repo:read`, its writes with `repo:write`; any action the schema does not know is denied.
  */
-export async function proxyWorld(prefix: string) {
-  const tmp = tempDir(prefix);
-  const c = await collector(join(tmp.dir, 'data'));
-  const who = await scenario(c.url);
-  const identityFile = join(tmp.dir, 'proxy.key.json');
-  writeFileSync(identityFile, JSON.stringify(who.proxy), { mode: 0o600 });
-  return { tmp, c, who, identityFile };
+export const examplePolicy: DecisionRule = ({ action }, { scope }) =>
+  (READS.has(action.name) && scope.includes('repo:read')) ||
+  (WRITES.has(action.name) && scope.includes('repo:write'))
+    ? 'allow'
+    : 'deny';
+
+/** The proxy's world without a collector: credentials, decisions and records in memory. */
+export interface ProxyWorld {
+  readonly proxy: AgentIdentity;
+  readonly issuer: MemoryIssuer;
+  readonly decisions: MemoryDecisions;
+  /** alice may write, bob only read. */
+  readonly alice: string;
+  readonly bob: string;
+  /**
+   * A recorder of the proxy's with an in-memory exporter of its own, or over HTTP when
+   * `collectorUrl` is given (with a fake `fetch`); options override the rest.
+   */
+  recorder(options?: Partial<RecorderOptions>): Recorder;
+  /** The tool.called records every recorder of this world exported, in order. */
+  toolCalls(): EventRecord[];
 }
 
-export type Stored = EventRecord & { attribution: { level: string } };
-
-export async function events(url: string, query: Record<string, string>): Promise<Stored[]> {
-  const res = await fetch(`${url}/v1/events?${new URLSearchParams({ ...query, limit: '1000' })}`);
-  return ((await res.json()) as { events: Stored[] }).events;
+export async function memoryWorld(): Promise<ProxyWorld> {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const proxy = { principal: PROXY, jwk: { ...(await exportJWK(privateKey)), alg: 'EdDSA' } };
+  const issuer = memoryIssuer();
+  const decisions = memoryDecisions(examplePolicy);
+  const exporters: InMemoryRecordExporter[] = [];
+  return {
+    proxy,
+    issuer,
+    decisions,
+    alice: issuer.initiator('user:alice', { scope: ['repo:read', 'repo:write'] }),
+    bob: issuer.initiator('user:bob', { scope: ['repo:read'] }),
+    recorder(options = {}) {
+      const base = { identity: proxy, issuer, pdp: decisions };
+      if (options.collectorUrl !== undefined) return createRecorder({ ...base, ...options });
+      const exporter = new InMemoryRecordExporter();
+      exporters.push(exporter);
+      return createRecorder({ ...base, exporter, ...options });
+    },
+    toolCalls: () =>
+      exporters.flatMap((x) => x.getFinishedRecords()).filter((r) => r.type === 'tool.called'),
+  };
 }
 
 /** A client that answers sampling, elicitation and roots requests from the server. */

@@ -5,21 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolResultSchema, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { createRecorder } from '@provenant/sdk';
 import type { Recorder } from '@provenant/sdk';
-import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WIRE_ERROR, parseConfig, resultDigest, startHttpProxy } from '../src/index.js';
 import type { RunningHttpProxy } from '../src/index.js';
-import {
-  PROXY,
-  collector,
-  createFixtureServer,
-  events,
-  fixtureClient,
-  scenario,
-  tempDir,
-} from './helpers.js';
+import { PROXY, createFixtureServer, fixtureClient, memoryWorld } from './helpers.js';
+import type { ProxyWorld } from './helpers.js';
+
+/** Where the proxy's protected-resource metadata sends clients for credentials. */
+const COLLECTOR = 'http://collector.invalid';
 
 /** The fixture server over Streamable HTTP (stateful: one MCP server per session). */
 async function upstreamServer(): Promise<{
@@ -184,26 +178,17 @@ function rawHttpClient(url: string, token: string) {
   };
 }
 
-let tmp: ReturnType<typeof tempDir>;
-let c: RunningCollector;
-let who: Awaited<ReturnType<typeof scenario>>;
+let who: ProxyWorld;
 let recorder: Recorder;
 let upstream: Awaited<ReturnType<typeof upstreamServer>>;
 let proxy: RunningHttpProxy;
 
 beforeAll(async () => {
-  tmp = tempDir('http');
-  c = await collector(tmp.dir);
-  who = await scenario(c.url);
-  recorder = createRecorder({
-    collectorUrl: c.url,
-    identity: who.proxy,
-    spool: false,
-    batch: { maxDelayMs: 5 },
-  });
+  who = await memoryWorld();
+  recorder = who.recorder();
   upstream = await upstreamServer();
   proxy = await startHttpProxy({
-    collectorUrl: c.url,
+    collectorUrl: COLLECTOR,
     recorder,
     upstream: upstream.url,
     log: () => {},
@@ -228,8 +213,6 @@ afterAll(async () => {
   await proxy.close();
   await upstream.close();
   await recorder.close();
-  await c.close();
-  tmp.remove();
 });
 
 async function connect(token: string) {
@@ -249,7 +232,7 @@ describe('Streamable HTTP mode', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       resource: proxy.url,
-      authorization_servers: [c.url],
+      authorization_servers: [COLLECTOR],
       bearer_methods_supported: ['header'],
       resource_name: 'Provenant MCP attribution proxy',
     });
@@ -296,10 +279,8 @@ describe('Streamable HTTP mode', () => {
       bob.callTool({ name: 'delete_repo', arguments: { repo: 'acme/old' } }),
     ).rejects.toMatchObject({ code: WIRE_ERROR.policy_denied });
     expect(await recorder.drain(5_000)).toBe(true);
-    const recs = (await events(c.url, { type: 'tool.called' })).filter(
-      (e) => e.action.tool?.name === 'delete_repo',
-    );
-    expect(recs.map((e) => [e.initiator?.id, e.outcome.status, e.actor?.id])).toEqual([
+    const recs = who.toolCalls().filter((e) => e.action?.tool?.name === 'delete_repo');
+    expect(recs.map((e) => [e.initiator?.id, e.outcome?.status, e.actor?.id])).toEqual([
       ['user:alice', 'pending', PROXY],
       ['user:alice', 'success', PROXY],
       ['user:bob', 'denied', PROXY],
@@ -352,9 +333,9 @@ describe('Streamable HTTP mode', () => {
     expect(await recorder.drain(5_000)).toBe(true);
     const outcome = async (name: string) => {
       for (let i = 0; i < 50; i++) {
-        const got = (await events(c.url, { type: 'tool.called' })).filter(
-          (e) => e.action.tool?.name === name && e.outcome.status !== 'pending',
-        );
+        const got = who
+          .toolCalls()
+          .filter((e) => e.action?.tool?.name === name && e.outcome?.status !== 'pending');
         if (got.length > 0) return got[got.length - 1]!.outcome;
         await new Promise((ok) => setTimeout(ok, 100));
       }
@@ -375,7 +356,7 @@ describe('Streamable HTTP mode', () => {
   it('relays JSON and SSE answers as the server wrote them: line breaks, multi-line data, progress', async () => {
     const up = await rawUpstream();
     const px = await startHttpProxy({
-      collectorUrl: c.url,
+      collectorUrl: COLLECTOR,
       recorder,
       upstream: up.url,
       log: () => {},
@@ -410,9 +391,9 @@ describe('Streamable HTTP mode', () => {
           ]);
         } else expect(got).toHaveLength(1);
         expect(await recorder.drain(5_000)).toBe(true);
-        const rec = (await events(c.url, { type: 'tool.called' })).find(
-          (e) => e.action.tool?.call_id === String(id) && e.outcome.status !== 'pending',
-        );
+        const rec = who
+          .toolCalls()
+          .find((e) => e.action?.tool?.call_id === String(id) && e.outcome?.status !== 'pending');
         const result = Buffer.from(RAW_RESULT);
         expect(rec?.outcome).toMatchObject({
           status: 'success',
@@ -463,7 +444,7 @@ describe('Streamable HTTP mode', () => {
 describe('Streamable HTTP mode, upstream down', () => {
   it('answers the client with an upstream_closed error when the server cannot be reached', async () => {
     const down = await startHttpProxy({
-      collectorUrl: c.url,
+      collectorUrl: COLLECTOR,
       recorder,
       upstream: 'http://127.0.0.1:9/mcp',
       log: () => {},

@@ -78,6 +78,11 @@ export class UpstreamHttpTransport implements Transport {
   private nextMark = 1;
   /** The intercepted request the SDK transport is sending in this async context, if any. */
   private readonly sending = new AsyncLocalStorage<RequestId>();
+  /**
+   * The last notification's POST. Each message is its own POST, so without this a request could
+   * overtake the notification before it (the first request overtaking `initialized`).
+   */
+  private notified: Promise<unknown> = Promise.resolve();
 
   constructor(
     url: URL,
@@ -120,7 +125,10 @@ export class UpstreamHttpTransport implements Transport {
       this.o.rawMethods.has(method) &&
       id !== undefined;
     // The SDK transport's POST of it (in this async context) is the one whose answer is read here.
-    return raw ? this.sending.run(id, send) : send();
+    const post = () => (raw ? this.sending.run(id, send) : send());
+    const sent = this.notified.then(post, post);
+    if (id === undefined && typeof method === 'string') this.notified = sent.catch(() => {});
+    return sent;
   }
 
   /** Ends the upstream session (HTTP DELETE). */
