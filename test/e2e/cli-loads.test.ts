@@ -46,7 +46,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('the modules a CLI command loads', () => {
-  it('verify --bundle loads no collector, policy engine or MCP SDK', () => {
+  it('verify --bundle loads no collector, storage driver, policy engine or MCP SDK', () => {
     const r = loads(['verify', '--bundle', bundleFile, '--key', key]);
     // Authentic; the chain fails its attribution checks (the records carry no credential): exit 1.
     expect(r.stdout).toContain('Bundle authentic: 1 records proven');
