@@ -2,7 +2,7 @@
 // running as a child process; floor: bare better-sqlite3 inserting the same rows.
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
-import { LEDGER_FILE } from '@provenant/server';
+import { LEDGER_FILE } from '@provenant/server/offline';
 import { recordGenerator, entryOf } from './lib/records.js';
 import { keepAliveAgent, runConcurrently, send } from './lib/http.js';
 import { Database, entriesDdl } from './lib/sqlite.js';

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { uuidv7 } from '@provenant/core';
-import { LEDGER_FILE, startCollector } from '@provenant/server';
+import { startCollector } from '@provenant/server';
+import { LEDGER_FILE } from '@provenant/server/offline';
 import { buildLedger } from './lib/ledger.js';
 import { Database } from './lib/sqlite.js';
 import {

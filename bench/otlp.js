@@ -21,7 +21,7 @@ import {
   NodeTracerProvider,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
-import { decodeTraceRequest, mapSpans, prepareRecord } from '@provenant/server';
+import { decodeTraceRequest, mapSpans, prepareRecord } from '@provenant/server/offline';
 import { keepAliveAgent, runConcurrently, send } from './lib/http.js';
 import {
   fmtInt,

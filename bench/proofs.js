@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { setImmediate } from 'node:timers';
 import { Log, loadOrCreateSignerKey } from '@provenant/ledger';
 import { SqliteStorage } from '@provenant/ledger/sqlite';
-import { DEFAULT_LIMITS, LEDGER_FILE, buildApp } from '@provenant/server';
+import { DEFAULT_LIMITS, buildApp } from '@provenant/server';
+import { LEDGER_FILE } from '@provenant/server/offline';
 import { Database } from './lib/sqlite.js';
 import { msSince, now, randInt, summarize } from './lib/util.js';
 

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
-import { LEDGER_FILE } from '@provenant/server';
+import { LEDGER_FILE } from '@provenant/server/offline';
 import { recordGenerator } from './lib/records.js';
 import { keepAliveAgent, runConcurrently, send } from './lib/http.js';
 import { Database } from './lib/sqlite.js';

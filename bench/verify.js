@@ -2,7 +2,7 @@
 // Floor: reading every row with bare better-sqlite3 plus one SHA-256 of each record.
 import { hash } from 'node:crypto';
 import { join } from 'node:path';
-import { LEDGER_FILE } from '@provenant/server';
+import { LEDGER_FILE } from '@provenant/server/offline';
 import { Database } from './lib/sqlite.js';
 import { CLI, msSince, now, removeDir, runChild, tempDir } from './lib/util.js';
 

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { Log, loadOrCreateSignerKey } from '@provenant/ledger';
 import { SqliteStorage } from '@provenant/ledger/sqlite';
-import { LEDGER_FILE } from '@provenant/server';
+import { LEDGER_FILE } from '@provenant/server/offline';
 import { entryOf, recordGenerator } from './records.js';
 import { msSince, now } from './util.js';
 

@@ -3,7 +3,7 @@
 // random trace ids each shared by ~10 records, UUIDv7 ids, padded to ~1.1 KB canonical.
 import { randomBytes } from 'node:crypto';
 import { uuidv7 } from '@provenant/core';
-import { prepareRecord } from '@provenant/server';
+import { prepareRecord } from '@provenant/server/offline';
 
 /** Canonical size (bytes) the records are padded to. */
 export const TARGET_CANONICAL_BYTES = 1100;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_OTLP_ENDPOINT } from '@provenant/server';
+import { DEFAULT_OTLP_ENDPOINT } from '@provenant/server/offline';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/commands.js';
 import { EXIT, USAGE, main } from '../src/index.js';

@@ -11,7 +11,14 @@ import { ClusterNode } from './cluster.js';
 import type { ClusterOptions } from './cluster.js';
 import { DEFAULT_LIMITS } from './context.js';
 import type { CollectorLimits } from './context.js';
-import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from './identity/admin.js';
+import {
+  ADMIN_TOKEN_FILE,
+  AUDIT_HMAC_KEY_FILE,
+  COSIGNED_CHECKPOINT_FILE,
+  ISSUER_KEYS_FILE,
+  LEDGER_FILE,
+} from './data-folder.js';
+import { loadOrCreateAdminToken } from './identity/admin.js';
 import { AlertLimiter } from './identity/attributor.js';
 import { SqliteRegistryStore } from './identity/registry.js';
 import { IdentityService, defaultIdentityConfig } from './identity/service.js';
@@ -24,10 +31,8 @@ import { PostgresRegistryStore } from './identity/registry-postgres.js';
 import { fillCoverageFacts } from './investigate/coverage.js';
 import { DEFAULT_DETECTION_CONFIG, Detector } from './investigate/detections.js';
 import { PolicyService, loadOrCreateHmacKey } from './policy/service.js';
-import { COSIGNED_CHECKPOINT_FILE, CosignClient } from './witness/cosign-client.js';
+import { CosignClient } from './witness/cosign-client.js';
 import type { WitnessEndpoint } from './witness/cosign-client.js';
-
-export const LEDGER_FILE = 'ledger.db';
 
 export interface CollectorConfig {
   readonly dataDir: string;
@@ -72,10 +77,6 @@ export type ClusterTuning = Pick<
   ClusterOptions,
   'leaseRetryMs' | 'sequenceIdleMs' | 'refreshMs' | 'leaseCheckMs'
 >;
-
-export const AUDIT_HMAC_KEY_FILE = 'audit-hmac.key';
-
-export const ISSUER_KEYS_FILE = 'issuer-keys.json';
 
 export interface RunningCollector {
   readonly app: FastifyInstance;

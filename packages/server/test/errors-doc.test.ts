@@ -73,7 +73,7 @@ describe('errors of the SQLite file shared by the registry and policy stores', (
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { SqliteRegistryStore, toWireError } = await import('../src/index.js');
+    const { SqliteRegistryStore } = await import('../src/identity/registry.js');
     const { SqlitePolicyStore } = await import('../src/policy/store.js');
     const dir = mkdtempSync(join(tmpdir(), 'provenant-store-full-'));
     try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEventRecord } from '@provenant/core';
-import { toOcsfApiActivity } from '../src/index.js';
-import type { ServedRecord } from '../src/index.js';
+import { toOcsfApiActivity } from '../src/export/ocsf.js';
+import type { ServedRecord } from '../src/export/ocsf.js';
 import { record } from './helpers.js';
 
 /**

@@ -11,9 +11,9 @@ import {
   OtlpSender,
   exportResource,
   otlpJsonBody,
-  recordToSpan,
-} from '../src/index.js';
-import type { ServedRecord } from '../src/index.js';
+  toSpan as recordToSpan,
+} from '../src/export/otlp.js';
+import type { ServedRecord } from '../src/export/ocsf.js';
 import { record } from './helpers.js';
 
 /** OTLP/JSON as the collector protocol defines it (the shape otlp-transformer produces). */

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '@provenant/core';
 import { MemoryStorage } from '@provenant/ledger';
 import type { FastifyInstance } from 'fastify';
-import { exportChunks, exportPages } from '../src/index.js';
-import type { OcsfApiActivity, ServedRecord } from '../src/index.js';
+import { exportChunks, exportPages } from '../src/export/stream.js';
+import type { OcsfApiActivity, ServedRecord } from '../src/export/ocsf.js';
 import { makeApp, postJson, record } from './helpers.js';
 
 let app: FastifyInstance;

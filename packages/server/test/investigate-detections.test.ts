@@ -1,7 +1,11 @@
 import { parseEventRecord } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DETECTION_CONFIG, Detector, detectionAlert } from '../src/index.js';
+import {
+  DEFAULT_DETECTION_CONFIG,
+  Detector,
+  detectionAlert,
+} from '../src/investigate/detections.js';
 import type { ProvenanceAnswer } from '../src/index.js';
 import { COLLECTOR_PRINCIPAL } from '../src/identity/service.js';
 import { prepareOwnRecord } from '../src/ingest/prepare.js';

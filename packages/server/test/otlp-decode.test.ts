@@ -10,13 +10,11 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeTraceRequest,
-  decodeTraceRequestJson,
-  mapSpans,
-  prepareRecord,
-} from '../src/index.js';
-import type { OtlpDecodeError } from '../src/index.js';
+import { decodeTraceRequest } from '../src/otlp/protobuf.js';
+import { decodeTraceRequestJson } from '../src/otlp/json.js';
+import { mapSpans } from '../src/otlp/map.js';
+import { prepareRecord } from '../src/ingest/prepare.js';
+import type { OtlpDecodeError } from '../src/otlp/model.js';
 
 function sdkSpans() {
   const memory = new InMemorySpanExporter();

@@ -19,7 +19,8 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { otlpRecordId, startCollector } from '../src/index.js';
+import { startCollector } from '../src/index.js';
+import { otlpRecordId } from '../src/otlp/map.js';
 import type { RunningCollector } from '../src/index.js';
 import { ADMIN, ISSUER, TD, aliceScenario } from './identity-helpers.js';
 

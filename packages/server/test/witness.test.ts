@@ -12,12 +12,8 @@ import {
   formatCheckpoint,
   verifyCosignedCheckpoint,
 } from '@provenant/ledger';
-import {
-  COSIGNED_CHECKPOINT_FILE,
-  WITNESS_KEY_FILE,
-  startCollector,
-  startWitness,
-} from '../src/index.js';
+import { WITNESS_KEY_FILE, startCollector, startWitness } from '../src/index.js';
+import { COSIGNED_CHECKPOINT_FILE } from '../src/data-folder.js';
 import type { RunningCollector, RunningWitness } from '../src/index.js';
 import { record } from './helpers.js';
 

@@ -12,8 +12,8 @@ import {
   recordWithIntegrity,
   timeToMicros,
   toOcsfApiActivity,
-} from '@provenant/server';
-import type { ExportFilter, OtlpProtocol, ServedRecord } from '@provenant/server';
+} from '@provenant/server/offline';
+import type { ExportFilter, OtlpProtocol, ServedRecord } from '@provenant/server/offline';
 import { intFlag, parseFlags, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';

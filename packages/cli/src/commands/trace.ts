@@ -1,8 +1,8 @@
-import { renderTraceTree } from '@provenant/server';
 import type { TraceNode } from '@provenant/server';
 import { parseFlags, serverUrl } from '../lib/args.js';
 import { EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
+import { renderTraceTree } from '../lib/trace-tree.js';
 import type { CommandContext } from '../main.js';
 import { clean } from './explain.js';
 

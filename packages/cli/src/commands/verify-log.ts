@@ -5,7 +5,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toBase64 } from '@provenant/core';
-import { LogVerificationError, VERIFIER_KEY_FILE, WitnessError, parseCosignerVerifierKey, parseVerifierKey, verifyCosignedCheckpoint, tilePath, entriesPath, verifyLog } from '@provenant/ledger';
+import {
+  LogVerificationError,
+  VERIFIER_KEY_FILE,
+  WitnessError,
+  parseCosignerVerifierKey,
+  parseVerifierKey,
+  verifyCosignedCheckpoint,
+  tilePath,
+  entriesPath,
+  verifyLog,
+} from '@provenant/ledger';
 import { PostgresStorage } from '@provenant/ledger/postgres';
 import { SqliteStorage } from '@provenant/ledger/sqlite';
 import type {
@@ -15,7 +25,7 @@ import type {
   LeafSource,
   NoteVerifierKey,
 } from '@provenant/ledger';
-import { COSIGNED_CHECKPOINT_FILE, LEDGER_FILE } from '@provenant/server';
+import { COSIGNED_CHECKPOINT_FILE, LEDGER_FILE } from '@provenant/server/offline';
 import { intFlag, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import { readTextFile } from '../lib/files.js';

@@ -4,8 +4,6 @@ import { bearerToken, sha256 } from '@provenant/core';
 import { readSecretFile, writeSecretFile } from '@provenant/ledger';
 import { RequestError } from '../errors.js';
 
-export const ADMIN_TOKEN_FILE = 'admin.token';
-
 /** Reads the admin token from the data folder, creating a random one (0600) on first start. */
 export function loadOrCreateAdminToken(file: string): string {
   if (existsSync(file)) return readSecretFile(file).trim();

@@ -19,9 +19,6 @@ import {
 } from '@provenant/ledger';
 import type { CosignerVerifierKey, Log } from '@provenant/ledger';
 
-/** Where the collector keeps its published (cosigned) checkpoint, in its data folder. */
-export const COSIGNED_CHECKPOINT_FILE = 'cosigned-checkpoint';
-
 export interface WitnessEndpoint {
   /** The witness URL; requests go to `<url>/add-checkpoint`. */
   readonly url: string;
