@@ -25,6 +25,11 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': 'off' },
   },
   {
+    // Bundles the verifier for Chromium with vite, which the import-x resolver cannot load.
+    files: ['test/e2e/verifier-browser.test.ts'],
+    rules: { 'import-x/no-cycle': 'off' },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: {
       globals: {
