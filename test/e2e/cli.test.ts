@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -155,5 +157,33 @@ describe('provenant CLI against a running collector', () => {
     const r = await cli(['verify', '--server', collector.url, '--key', key]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/FAIL at leaf 260: leaf_hash_mismatch/);
+  });
+});
+
+describe('provenant serve on SIGTERM', () => {
+  it('exits, with code 0, while clients stall mid-request', async () => {
+    const c = await startCollectorProcess(join(root, 'stalled'));
+    const { hostname, port } = new URL(c.url);
+    const stalled = await Promise.all(
+      [
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n', // headers never finished
+        'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[', // a body that never ends
+      ].map(
+        (request) =>
+          new Promise<Socket>((resolve, reject) => {
+            const socket = connect(Number(port), hostname, () => {
+              socket.write(request);
+              resolve(socket);
+            });
+            socket.once('error', reject);
+          }),
+      ),
+    );
+    const cut = stalled.map((s) => new Promise((r) => s.once('close', r)));
+    // The collector has both connections: a request after them is answered.
+    expect((await fetch(`${c.url}/healthz`)).status).toBe(200);
+    c.child.kill('SIGTERM');
+    expect(await c.exited).toBe(0);
+    await Promise.all(cut);
   });
 });

@@ -12,6 +12,7 @@ import { tokenRoutes } from './routes/token.js';
 import { investigateRoutes } from './routes/investigate.js';
 import { exportRoutes } from './routes/export.js';
 import { otlpRoutes } from './routes/otlp.js';
+import { closeWithoutWaitingOnClients } from './shutdown.js';
 import { consoleRoutes } from './routes/console.js';
 
 export interface BuildAppOptions {
@@ -29,6 +30,8 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
     keepAliveTimeout: 65_000,
     routerOptions: { maxParamLength: 500 },
   });
+  // A stalled client must never hold a shutdown (SIGTERM) open.
+  closeWithoutWaitingOnClients(app);
 
   // Bodies are read as text and parsed by the ingest code, which knows NDJSON and gives
   // per-record errors; an unknown content type is answered by the route with a clear code.
