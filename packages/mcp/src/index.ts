@@ -17,6 +17,7 @@ export type {
   Risk,
   ToolAnnotations,
 } from './policy/config.js';
+export type { RelayTransport } from './transport/capabilities.js';
 export { StreamTransport } from './transport/stream.js';
 export { FrontHttpTransport } from './transport/http-front.js';
 export type { FrontHttpOptions } from './transport/http-front.js';

@@ -6,7 +6,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WIRE_ERROR, createRelay } from '../src/index.js';
+import { RawResponse, WIRE_ERROR, createRelay } from '../src/index.js';
+import type { Interceptor, RelayTransport } from '../src/index.js';
 import { createFixtureServer, fixtureClient, rig } from './helpers.js';
 import type { Rig } from './helpers.js';
 
@@ -187,5 +188,59 @@ describe('relay, large results', () => {
     r = await rig();
     const res = await r.client.callTool({ name: 'big', arguments: { kb: 4096 } });
     expect((res.content as { text: string }[])[0]!.text.length).toBe(4096 * 1024);
+  });
+});
+
+describe('relay transport capabilities', () => {
+  /** A server side of no class of ours: it answers each request with bytes, as a raw answer. */
+  function rawServer(): RelayTransport & { offered: boolean[] } {
+    const t: RelayTransport & { offered: boolean[] } = {
+      offered: [],
+      async start() {},
+      async close() {
+        t.onclose?.();
+      },
+      async send(m) {
+        if (!('method' in m) || !('id' in m)) return;
+        const text = JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { content: [] } });
+        const raw = new RawResponse(m.id, [Buffer.from(text)], text.length, undefined, undefined);
+        t.offered.push(t.onrawresponse?.(raw) === true);
+      },
+    };
+    return t;
+  }
+  const forwardAll: Interceptor = {
+    methods: new Set(['tools/call']),
+    handle: async (request, upstream) => {
+      const answer = await upstream.forward(request);
+      return answer.kind === 'raw' ? answer.response : null;
+    },
+  };
+
+  it.each([
+    ['sends the bytes through a client transport that offers sendRaw', true],
+    ['sends the parsed message through one that does not', false],
+  ])('takes raw answers from any transport with the hook and %s', async (_title, withSendRaw) => {
+    const [clientEnd, proxyClientSide] = InMemoryTransport.createLinkedPair();
+    const client = proxyClientSide as InMemoryTransport & RelayTransport;
+    const sentRaw: RawResponse[] = [];
+    if (withSendRaw) {
+      client.sendRaw = (response) => {
+        sentRaw.push(response);
+        return proxyClientSide.send(response.message());
+      };
+    }
+    const server = rawServer();
+    const relay = createRelay({ client, server, interceptor: forwardAll });
+    await relay.start();
+    const got: JSONRPCMessage[] = [];
+    clientEnd.onmessage = (m) => got.push(m);
+    await clientEnd.start();
+    await clientEnd.send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'x' } });
+    await expect.poll(() => got).toHaveLength(1);
+    expect(got[0]).toEqual({ jsonrpc: '2.0', id: 7, result: { content: [] } });
+    expect(server.offered).toEqual([true]);
+    expect(sentRaw.map((r) => r.id)).toEqual(withSendRaw ? [7] : []);
+    await relay.close();
   });
 });

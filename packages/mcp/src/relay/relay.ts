@@ -6,7 +6,6 @@
  * requests it does not take (e.g. `tools/list`). Messages that are not JSON-RPC get a JSON-RPC
  * error back on the side they came from, and the relay keeps running.
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {
   JSONRPCMessage,
   JSONRPCRequest,
@@ -14,10 +13,8 @@ import type {
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
-import { FrontHttpTransport } from '../transport/http-front.js';
-import { UpstreamHttpTransport } from '../transport/http-upstream.js';
+import type { RelayTransport } from '../transport/capabilities.js';
 import { RawResponse } from '../transport/scan.js';
-import { StreamTransport } from '../transport/stream.js';
 import { checkMessage, wireError } from '../wire.js';
 
 /**
@@ -56,9 +53,9 @@ export interface Interceptor {
 
 export interface RelayOptions {
   /** The side the MCP client talks to (the proxy plays the server here). */
-  readonly client: Transport;
+  readonly client: RelayTransport;
   /** The side of the real MCP server (the proxy plays the client here). */
-  readonly server: Transport;
+  readonly server: RelayTransport;
   readonly interceptor?: Interceptor;
   /** Transport errors and malformed messages, for logs (stderr in the CLI). */
   readonly onError?: (side: 'client' | 'server', error: Error) => void;
@@ -110,24 +107,19 @@ class RelayImpl implements Relay {
     server.onerror = (e) => this.o.onError?.('server', e);
     client.onclose = () => this.onClientClose();
     server.onclose = () => this.onServerClose();
-    if (client instanceof StreamTransport) {
-      client.onmalformed = (_line, e) => this.malformed('client', null, `not JSON: ${e.message}`);
-    }
-    if (server instanceof StreamTransport) {
-      server.onmalformed = (_line, e, id) => {
-        this.malformed('server', null, `not JSON: ${e.message}`);
-        this.badAnswer(id, `not JSON: ${e.message}`);
-      };
-      // Answers to intercepted requests stay the bytes the server sent, end to end.
-      server.onrawresponse = (r) => this.fromServerRaw(r);
-    } else if (server instanceof UpstreamHttpTransport) {
-      // Streamable HTTP: the same, for the answers to intercepted requests (one per POST).
-      server.onrawresponse = (r) => this.fromServerRaw(r);
-      server.onbadanswer = (id, reason) => {
-        this.o.onError?.('server', new Error(`malformed answer from the server: ${reason}`));
-        this.badAnswer(id, reason);
-      };
-    }
+    // Optional capabilities (transport/capabilities.ts): a transport without them never calls
+    // these hooks.
+    client.onmalformed = (_line, e) => this.malformed('client', null, `not JSON: ${e.message}`);
+    server.onmalformed = (_line, e, id) => {
+      this.malformed('server', null, `not JSON: ${e.message}`);
+      this.badAnswer(id, `not JSON: ${e.message}`);
+    };
+    server.onbadanswer = (id, reason) => {
+      this.o.onError?.('server', new Error(`malformed answer from the server: ${reason}`));
+      this.badAnswer(id, reason);
+    };
+    // Answers to intercepted requests stay the bytes the server sent, end to end.
+    server.onrawresponse = (r) => this.fromServerRaw(r);
     await server.start();
     await client.start();
   }
@@ -319,10 +311,7 @@ class RelayImpl implements Relay {
     const { client } = this.o;
     let sent: Promise<void>;
     if (message instanceof RawResponse) {
-      sent =
-        client instanceof StreamTransport || client instanceof FrontHttpTransport
-          ? client.sendRaw(message)
-          : client.send(message.message());
+      sent = client.sendRaw ? client.sendRaw(message) : client.send(message.message());
     } else {
       sent = client.send(
         message,

@@ -21,10 +21,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { StreamableHTTPServerTransportOptions } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
-import type {
-  Transport,
-  TransportSendOptions,
-} from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   JSONRPCMessageSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -39,6 +36,7 @@ import type {
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RawResponse } from './scan.js';
+import type { RelayTransport } from './capabilities.js';
 
 /** The SDK transport's default SSE keep-alive interval (`DEFAULT_SSE_KEEP_ALIVE_MS`). */
 const KEEP_ALIVE_MS = 15_000;
@@ -150,7 +148,7 @@ function trimmed(chunks: readonly Buffer[]): Buffer[] {
   return out;
 }
 
-export class FrontHttpTransport implements Transport {
+export class FrontHttpTransport implements RelayTransport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined;

@@ -29,7 +29,6 @@ import type { StreamableHTTPClientTransportOptions } from '@modelcontextprotocol
 import { mediaTypeEssence } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import type {
   FetchLike,
-  Transport,
   TransportSendOptions,
 } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -39,6 +38,7 @@ import type {
   RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { LineScanner } from './scan.js';
+import type { RelayTransport } from './capabilities.js';
 import type { RawResponse } from './scan.js';
 
 /** A malformed answer larger than this is not handed to the SDK transport to parse again. */
@@ -61,7 +61,7 @@ export interface UpstreamHttpOptions {
   readonly transport?: StreamableHTTPClientTransportOptions;
 }
 
-export class UpstreamHttpTransport implements Transport {
+export class UpstreamHttpTransport implements RelayTransport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined;

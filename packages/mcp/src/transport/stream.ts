@@ -9,9 +9,9 @@
  * object, and `sendRaw` writes such bytes out unchanged. Everything else is parsed as before.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { LineScanner } from './scan.js';
+import type { RelayTransport } from './capabilities.js';
 import type { RawResponse } from './scan.js';
 
 /** A line larger than this that the scanner found malformed is not handed to JSON.parse too. */
@@ -22,7 +22,7 @@ const PREVIEW = 1024;
 const JOIN_LIMIT = 64 * 1024;
 const NEWLINE = Buffer.from('\n');
 
-export class StreamTransport implements Transport {
+export class StreamTransport implements RelayTransport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: ((message: JSONRPCMessage) => void) | undefined;
