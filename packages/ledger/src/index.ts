@@ -63,6 +63,7 @@ export { loadOrCreateSignerKey, SIGNER_KEY_FILE, VERIFIER_KEY_FILE } from './log
 
 // Offline verification.
 export { verifyLog, LogVerificationError } from './verify/verify-log.js';
+export { storedLogInput } from './verify/stored-log.js';
 export type {
   KnownCheckpoint,
   LeafSource,

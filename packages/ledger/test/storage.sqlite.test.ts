@@ -7,8 +7,7 @@ import { COVERAGE_FLAG } from '../src/index.js';
 import { SqliteStorage } from '../src/storage/sqlite/index.js';
 import {
   LEGACY_RECORDS,
-  describeCoverageContract,
-  describeStorageContract,
+  describeDriverContract,
   legacyEntries,
   makeBatch,
   reference,
@@ -19,8 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'provenant-sqlite-'));
 let n = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describeStorageContract('sqlite', async () => new SqliteStorage(join(dir, `t${n++}.db`)));
-describeCoverageContract('sqlite', async () => new SqliteStorage(join(dir, `t${n++}.db`)));
+describeDriverContract('sqlite', async () => new SqliteStorage(join(dir, `t${n++}.db`)));
 
 describe('sqlite driver', () => {
   it('migrates a schema-1 file when opened for writing; the caller fills its coverage facts', async () => {
@@ -89,7 +87,7 @@ describe('sqlite driver', () => {
     await s1.close();
     const s2 = new SqliteStorage(file, { readonly: true });
     expect((await s2.readState()).size).toBe(5);
-    expect(s2.leafChunk(0, 10).map((l) => l.leafIndex)).toEqual([0, 1, 2, 3, 4]);
+    expect((await s2.readLeaves(0, 10)).map((l) => l.leafIndex)).toEqual([0, 1, 2, 3, 4]);
     await expect(s2.append(makeBatch({ size: 0, hashes: [] }, 1).batch)).rejects.toMatchObject({
       code: 'storage_read_only',
     });

@@ -7,8 +7,9 @@ import { SqliteStorage } from '@provenant/ledger/sqlite';
 import type { LogStorage } from '@provenant/ledger';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
-import { ClusterNode } from './cluster.js';
-import type { ClusterOptions } from './cluster.js';
+import { postgresLeases } from './cluster/lease.js';
+import { ClusterNode } from './cluster/node.js';
+import type { ClusterOptions } from './cluster/node.js';
 import { DEFAULT_LIMITS } from './context.js';
 import type { CollectorLimits } from './context.js';
 import {
@@ -75,8 +76,11 @@ export interface CollectorConfig {
 /** Timings of a cluster node (defaults in ClusterNode). */
 export type ClusterTuning = Pick<
   ClusterOptions,
-  'leaseRetryMs' | 'sequenceIdleMs' | 'refreshMs' | 'leaseCheckMs'
->;
+  'leaseRetryMs' | 'sequenceIdleMs' | 'refreshMs'
+> & {
+  /** How often the lease holder checks its PostgreSQL session is alive, ms; default 500. */
+  readonly leaseCheckMs?: number;
+};
 
 export interface RunningCollector {
   readonly app: FastifyInstance;
@@ -167,11 +171,14 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   let cluster: ClusterNode | undefined;
   let onClusterEvent: NonNullable<ClusterOptions['onEvent']> = () => {};
   if (config.cluster && pgStores) {
-    const tuning = typeof config.cluster === 'object' ? config.cluster : {};
+    const { leaseCheckMs, ...tuning } = typeof config.cluster === 'object' ? config.cluster : {};
     const stores = pgStores;
     cluster = new ClusterNode({
       ...tuning,
-      url: config.postgres!,
+      leases: postgresLeases(
+        config.postgres!,
+        leaseCheckMs === undefined ? {} : { checkMs: leaseCheckMs },
+      ),
       log,
       queue: stores.storage,
       // Decisions another collector made are fetched when a record names one (the policy

@@ -96,6 +96,7 @@ export const WIRE_ERRORS = {
     retryAfterSec: 1,
   },
   storage_corrupt: { status: 500, text: 'The stored ledger contradicts itself; verify it.' },
+
   log_closed: { status: 503, text: 'The collector is shutting down.' },
   engine_error: { status: 500, text: 'The policy engine failed to evaluate a recorded request.' },
   internal_error: { status: 500, text: 'An unexpected error; the collector logged its digest.' },
@@ -290,6 +291,8 @@ export const LOCAL_TO_WIRE = {
   promise_malformed: 'internal_error',
   storage_conflict: 'storage_conflict',
   storage_corrupt: 'storage_corrupt',
+  storage_checkpoint_conflict: 'internal_error',
+  storage_no_queue: 'internal_error',
   storage_unavailable: 'storage_unavailable',
   storage_full: 'storage_full',
   storage_read_only: 'internal_error',

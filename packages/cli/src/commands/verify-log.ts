@@ -12,6 +12,7 @@ import {
   parseCosignerVerifierKey,
   parseVerifierKey,
   verifyCosignedCheckpoint,
+  storedLogInput,
   tilePath,
   entriesPath,
   verifyLog,
@@ -24,6 +25,7 @@ import type {
   KnownCheckpoint,
   LeafSource,
   NoteVerifierKey,
+  VerifyLogInput,
 } from '@provenant/ledger';
 import { COSIGNED_CHECKPOINT_FILE, LEDGER_FILE } from '@provenant/server/offline';
 import { intFlag, serverUrl } from '../lib/args.js';
@@ -34,7 +36,6 @@ import { knownDir, readKnown, writeKnown } from '../lib/known.js';
 import { progressBar } from '../lib/progress.js';
 import type { CommandContext } from '../main.js';
 
-const CHUNK = 4096;
 const TILE = 256;
 
 /** The flags of `provenant verify` that apply to a log (all but --bundle). */
@@ -180,12 +181,10 @@ export async function verifyLogCommand(
   }
 }
 
-interface Source {
+type Source = Pick<VerifyLogInput, 'chunks' | 'storedNodes'> & {
   checkpointNote: string;
-  chunks: AsyncIterable<LeafSource[]> | Iterable<LeafSource[]>;
-  storedNodes?: (level: number, start: number, count: number) => (Uint8Array | undefined)[];
   close(): void;
-}
+};
 
 async function openDataSource(dataDir: string, cosigned: boolean): Promise<Source> {
   // With --witness: the checkpoint the collector published with its cosignatures, and the log
@@ -223,15 +222,9 @@ async function openDataSource(dataDir: string, cosigned: boolean): Promise<Sourc
       EXIT.verificationFailed,
     );
   }
-  function* chunks(): Iterable<LeafSource[]> {
-    for (let start = 0; start < size; start += CHUNK) {
-      yield storage.leafChunk(start, Math.min(CHUNK, size - start));
-    }
-  }
   return {
     checkpointNote: cosignedNote ?? checkpoint.note,
-    chunks: chunks(),
-    storedNodes: (level, start, count) => storage.nodeHashes(level, start, count),
+    ...storedLogInput(storage, size),
     close: () => void storage.close(),
   };
 }
@@ -252,18 +245,11 @@ async function openPostgresSource(url: string): Promise<Source> {
       EXIT.verificationFailed,
     );
   }
-  const encoder = new TextEncoder();
-  async function* chunks(): AsyncIterable<LeafSource[]> {
-    for (let start = 0; start < size; start += CHUNK) {
-      const entries = await storage.getEntries(start, Math.min(CHUNK, size - start));
-      yield entries.map((e) => ({
-        leafIndex: e.leafIndex,
-        data: encoder.encode(e.canonical),
-        storedLeafHash: e.leafHash,
-      }));
-    }
-  }
-  return { checkpointNote: checkpoint.note, chunks: chunks(), close: () => void storage.close() };
+  return {
+    checkpointNote: checkpoint.note,
+    ...storedLogInput(storage, size),
+    close: () => void storage.close(),
+  };
 }
 
 async function openServerSource(base: string, cosigned: boolean): Promise<Source> {

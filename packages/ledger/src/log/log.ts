@@ -290,21 +290,23 @@ export class Log {
     const receivedUs = this.nowUs();
     const outcomes = await queue.enqueue(entries.map((e) => ({ ...e, receivedUs })));
     return outcomes.map((o, i): AppendOutcome => {
-      switch (o.status) {
-        case 'logged':
-          return { status: 'accepted', leafIndex: o.leafIndex, duplicate: true };
-        case 'id_conflict':
-          return { status: 'id_conflict', leafIndex: o.leafIndex };
-        case 'queued': {
-          const e = entries[i]!;
-          const promise = signPromise(this.signer, {
-            id: e.id,
-            leafHash: e.leafHash,
-            receivedUs: o.receivedUs,
-          });
-          return { status: 'accepted', leafIndex: null, duplicate: o.duplicate, promise };
-        }
+      const e = entries[i]!;
+      // The queue reports what holds the id; the same rule as for direct appends decides.
+      if (o.status === 'logged') {
+        return equalBytes(o.leafHash, e.leafHash)
+          ? { status: 'accepted', leafIndex: o.leafIndex, duplicate: true }
+          : { status: 'id_conflict', leafIndex: o.leafIndex };
       }
+      const duplicate = o.status === 'already_queued';
+      if (duplicate && !equalBytes(o.leafHash, e.leafHash)) {
+        return { status: 'id_conflict', leafIndex: null };
+      }
+      const promise = signPromise(this.signer, {
+        id: e.id,
+        leafHash: e.leafHash,
+        receivedUs: o.receivedUs,
+      });
+      return { status: 'accepted', leafIndex: null, duplicate, promise };
     });
   }
 

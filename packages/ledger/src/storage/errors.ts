@@ -5,11 +5,45 @@ export type StorageErrorCode =
   | 'storage_corrupt' // stored data is missing or contradicts itself
   | 'storage_unavailable'
   | 'storage_full' // the disk (or file system quota) has no room for the write; nothing was stored
-  | 'storage_read_only';
+  | 'storage_read_only'
+  | 'storage_checkpoint_conflict' // a checkpoint of that size is stored with other bytes (write-once)
+  | 'storage_no_queue'; // a batch takes rows out of an ingest queue the driver does not have
 
 export class StorageError extends ProvenantError {
   declare readonly code: StorageErrorCode;
   constructor(code: StorageErrorCode, message: string, details?: Record<string, unknown>) {
     super(code, message, details);
   }
+}
+
+/** A second checkpoint of one size with other bytes: a driver keeps the first, always. */
+export function checkpointConflict(size: number): StorageError {
+  return new StorageError(
+    'storage_checkpoint_conflict',
+    `A checkpoint of size ${size} is already stored with other bytes; checkpoints are write-once.`,
+    { size },
+  );
+}
+
+/** A batch that takes rows out of an ingest queue, given to a driver without one. */
+export function noQueue(kind: string): StorageError {
+  return new StorageError(
+    'storage_no_queue',
+    `The ${kind} storage has no ingest queue; a batch cannot take entries out of one.`,
+  );
+}
+
+/** Entries must take the leaves fromSize, fromSize + 1, … in order: a gap would be a fork. */
+export function checkLeafIndices(batch: {
+  readonly fromSize: number;
+  readonly entries: readonly { readonly leafIndex: number; readonly id: string }[];
+}): void {
+  batch.entries.forEach((e, i) => {
+    if (e.leafIndex !== batch.fromSize + i) {
+      throw new StorageError(
+        'storage_conflict',
+        `Entry ${e.id} cannot take leaf ${e.leafIndex}; the batch starts at ${batch.fromSize}.`,
+      );
+    }
+  });
 }

@@ -79,6 +79,13 @@ export interface EntryFilter {
   readonly limit: number;
 }
 
+/** One entry as read back for verification: its leaf data (the canonical bytes) and stored hash. */
+export interface LeafSource {
+  readonly leafIndex: number;
+  readonly data: Uint8Array;
+  readonly storedLeafHash?: Uint8Array;
+}
+
 export interface ExistingEntry {
   readonly leafIndex: number;
   readonly leafHash: Uint8Array;
@@ -88,16 +95,27 @@ export interface LogStorage {
   /** The driver's name, e.g. `sqlite` or `memory`, for health reports. */
   readonly kind: string;
   readState(): Promise<LogState>;
-  /** Atomically stores a batch; resolves only once it is durable. */
+  /**
+   * Atomically stores a batch; resolves only once it is durable. Refuses (and stores nothing of)
+   * a batch built on another size or whose entries do not take the leaves from `fromSize` on
+   * (`storage_conflict`), a checkpoint of a stored size with other bytes (checkpoints are
+   * write-once: `storage_checkpoint_conflict`), and `dequeue` without an ingest queue
+   * (`storage_no_queue`).
+   */
   append(batch: AppendBatch): Promise<void>;
   /** Already stored entries among these ids (for idempotent re-sends). */
   findExisting(ids: readonly string[]): Promise<Map<string, ExistingEntry>>;
   getEntryById(id: string): Promise<StoredEntry | null>;
   /** Entries with leaf index in [start, start + count), in order. */
   getEntries(start: number, count: number): Promise<StoredEntry[]>;
+  /**
+   * Leaf data as stored (bytes, not decoded) and stored leaf hash for [start, start + count),
+   * in order, skipping none that exist: what offline verification reads (`verifyStoredLog`).
+   */
+  readLeaves(start: number, count: number): Promise<LeafSource[]>;
   /** Hashes of complete subtrees (level 0 = leaf hashes); throws if any is missing. */
   getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]>;
-  /** Hashes at one level, indices [start, start + count) that exist, in order (for tiles). */
+  /** Hashes at one level, indices [start, start + count) that exist, in order, up to the first gap. */
   getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]>;
   queryEntries(filter: EntryFilter): Promise<StoredEntry[]>;
   /** Checkpoint of exactly this size, or null. */
@@ -120,19 +138,27 @@ export interface QueuedEntry extends PendingEntry {
   readonly seq: number;
 }
 
+/**
+ * What the queue found for one entry. The queue decides nothing about duplicates: it reports what
+ * holds the id, and the log compares leaf hashes (the same rule as for direct appends).
+ */
 export type EnqueueOutcome =
-  /** Stored in the queue now, or already queued with the same content (`duplicate`). */
-  | { readonly status: 'queued'; readonly duplicate: boolean; readonly receivedUs: number }
-  /** Already in the log with the same content. */
-  | { readonly status: 'logged'; readonly leafIndex: number }
-  /** The id is taken (queued or logged) by other content; nothing stored. */
-  | { readonly status: 'id_conflict'; readonly leafIndex: number | null };
+  /** Stored in the queue now. */
+  | { readonly status: 'queued'; readonly receivedUs: number }
+  /** The id was already queued (earlier, or earlier in this call); nothing stored. */
+  | {
+      readonly status: 'already_queued';
+      readonly leafHash: Uint8Array;
+      readonly receivedUs: number;
+    }
+  /** The id is already in the log; nothing stored. */
+  | { readonly status: 'logged'; readonly leafIndex: number; readonly leafHash: Uint8Array };
 
 /**
  * The ingest queue of several collectors over one database (issue 8): every collector enqueues,
  * the one sequencer drains the queue into the log (`AppendBatch.dequeue`). A driver that
  * implements it checks ids against both the queue and the log atomically with respect to the
- * sequencer's appends, so an id is never acknowledged twice with different content.
+ * sequencer's appends, so an id is never queued twice nor queued once it is logged.
  */
 export interface IngestQueue {
   /** Stores entries durably in the queue (one transaction); resolves once committed. */

@@ -95,17 +95,21 @@ export const sorted = (c: CoverageCounts) => ({
 export function describeCoverageContract(name: string, open: () => Promise<LogStorage>): void {
   describe(`${name} storage: coverage facts`, () => {
     let storage: LogStorage & CoverageIndex;
+    let opened: LogStorage | undefined;
     let entries: readonly NewEntry[];
-    beforeEach(async () => {
-      const s = await open();
-      if (!hasCoverageIndex(s)) throw new Error(`${name} has no coverage index`);
+    beforeEach(async (ctx) => {
+      const s = (opened = await open());
+      if (!hasCoverageIndex(s)) {
+        ctx.skip(`${name} has no coverage index (CoverageIndex): the report reads the records`);
+        return;
+      }
       storage = s;
       const { batch } = makeBatch({ size: 0, hashes: [] }, 40, fields);
       entries = batch.entries;
       await storage.append(batch);
     });
     afterEach(async () => {
-      await storage.close();
+      await opened?.close();
     });
 
     it('counts actions by flags and level, lifetimes by bucket, pooled accounts by actor', async () => {

@@ -1,8 +1,14 @@
 /**
  * `@provenant/ledger/testing`: the contract suites every storage driver passes (vitest), so a
- * driver outside this repository can be held to the same bar: call each `describe…Contract`
- * with a function that opens a fresh, empty instance of the driver.
+ * driver outside this repository can be held to the same bar. `describeDriverContract` runs all
+ * of them on a function that opens a fresh, empty instance of the driver; a suite for a port the
+ * driver does not implement (IngestQueue, CoverageIndex) is skipped, test by test, saying why.
  */
+import type { LogStorage } from '../storage/port.js';
+import { describeCoverageContract } from './coverage-contract.js';
+import { describeIngestQueueContract } from './queue-contract.js';
+import { describeStorageContract } from './storage-contract.js';
+
 export { describeStorageContract, makeBatch } from './storage-contract.js';
 export { describeIngestQueueContract, pendingEntry } from './queue-contract.js';
 export {
@@ -12,3 +18,10 @@ export {
   reference,
   sorted,
 } from './coverage-contract.js';
+
+/** Every contract suite on one driver. */
+export function describeDriverContract(name: string, open: () => Promise<LogStorage>): void {
+  describeStorageContract(name, open);
+  describeIngestQueueContract(name, open);
+  describeCoverageContract(name, open);
+}

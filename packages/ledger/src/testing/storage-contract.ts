@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendLeafHashes, hashLeaf, rootOfFrontier } from '../merkle/index.js';
 import type { Frontier } from '../merkle/index.js';
 import { formatCheckpoint, generateSignerKey, parseSignerKey, signNote } from '../note/index.js';
+import { hasIngestQueue } from '../storage/port.js';
 import type { AppendBatch, LogStorage, NewEntry } from '../storage/port.js';
 
 const signer = parseSignerKey(generateSignerKey('contract.test/log').signerKey);
@@ -175,6 +176,78 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
       expect(await ids({ actor: 'agent-0', level: 'unattributed', limit: 100 })).toEqual([
         0, 12, 24, 36,
       ]);
+    });
+
+    it('refuses entries that do not take the next leaves, and an id twice in one batch', async () => {
+      const { batch } = makeBatch(EMPTY, 3);
+      const shifted = batch.entries.map((e) => ({ ...e, leafIndex: e.leafIndex + 1 }));
+      await expect(storage.append({ ...batch, entries: shifted })).rejects.toMatchObject({
+        code: 'storage_conflict',
+      });
+      const twice = [batch.entries[0]!, { ...batch.entries[1]!, id: batch.entries[0]!.id }];
+      await expect(
+        storage.append({ ...batch, entries: [...twice, batch.entries[2]!] }),
+      ).rejects.toMatchObject({ code: 'storage_conflict' });
+      expect(await storage.readState()).toEqual({ size: 0, checkpoint: null });
+    });
+
+    it('keeps a checkpoint write-once: the same again changes nothing, another is refused', async () => {
+      const first = makeBatch(EMPTY, 4);
+      await storage.append(first.batch);
+      const again = { fromSize: 4, entries: [], nodes: [], checkpoint: first.batch.checkpoint };
+      await storage.append(again);
+      // Another checkpoint of size 4 (another root, validly signed): a fork, never stored.
+      const other = makeBatch(EMPTY, 4, (i) => ({ leafHash: new Uint8Array(32).fill(i + 1) })).batch
+        .checkpoint;
+      expect(other.note).not.toBe(first.batch.checkpoint.note);
+      await expect(storage.append({ ...again, checkpoint: other })).rejects.toMatchObject({
+        code: 'storage_checkpoint_conflict',
+      });
+      expect((await storage.getCheckpoint(4))?.note).toBe(first.batch.checkpoint.note);
+      expect((await storage.readState()).checkpoint?.note).toBe(first.batch.checkpoint.note);
+    });
+
+    it('refuses to take entries out of an ingest queue it does not have', async (ctx) => {
+      if (hasIngestQueue(storage)) {
+        ctx.skip(`${name} has an ingest queue: its contract checks dequeue`);
+        return;
+      }
+      const { batch } = makeBatch(EMPTY, 1);
+      await expect(storage.append({ ...batch, dequeue: [1] })).rejects.toMatchObject({
+        code: 'storage_no_queue',
+      });
+      expect((await storage.readState()).size).toBe(0);
+    });
+
+    it('stops a node range at the first gap, and names a missing node as corrupt', async () => {
+      const { batch } = makeBatch(EMPTY, 8);
+      const gap = (n: { level: number; index: number }) => n.level === 1 && n.index === 2;
+      await storage.append({ ...batch, nodes: batch.nodes.filter((n) => !gap(n)) });
+      const level1 = batch.nodes.filter((n) => n.level === 1).sort((a, b) => a.index - b.index);
+      const hex = (hs: readonly Uint8Array[]) => hs.map((h) => Buffer.from(h).toString('hex'));
+      expect(hex(await storage.getNodeRange(1, 0, 4))).toEqual(
+        hex(level1.slice(0, 2).map((n) => n.hash)),
+      );
+      expect(await storage.getNodeRange(1, 2, 2)).toEqual([]);
+      expect(hex(await storage.getNodeRange(1, 3, 1))).toEqual(hex([level1[3]!.hash]));
+      await expect(storage.getNodes([{ level: 1, index: 2 }])).rejects.toMatchObject({
+        code: 'storage_corrupt',
+      });
+    });
+
+    it('reads leaves back as the stored bytes with their stored hash', async () => {
+      const { batch } = makeBatch(EMPTY, 5);
+      await storage.append(batch);
+      const leaves = await storage.readLeaves(1, 10);
+      expect(leaves.map((l) => l.leafIndex)).toEqual([1, 2, 3, 4]);
+      const decoder = new TextDecoder();
+      expect(leaves.map((l) => decoder.decode(l.data))).toEqual(
+        batch.entries.slice(1).map((e) => e.canonical),
+      );
+      expect(leaves.map((l) => Buffer.from(l.storedLeafHash!).toString('hex'))).toEqual(
+        batch.entries.slice(1).map((e) => Buffer.from(e.leafHash).toString('hex')),
+      );
+      expect(await storage.readLeaves(5, 3)).toEqual([]);
     });
 
     it('reports health and refuses use after close', async () => {

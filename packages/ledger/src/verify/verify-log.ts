@@ -4,6 +4,7 @@ import type { Frontier } from '../merkle/index.js';
 import { openNote, parseCheckpoint } from '../note/index.js';
 import type { Checkpoint, NoteVerifierKey } from '../note/index.js';
 import { equalBytes } from '../log/log.js';
+import type { LeafSource } from '../storage/port.js';
 
 /** Why a log failed verification; `leafIndex` names the first bad leaf when it is known. */
 export type LogVerificationCode =
@@ -28,11 +29,7 @@ export class LogVerificationError extends ProvenantError {
 }
 
 /** One entry as read back from storage or a tile: its leaf data and, if kept, its stored hash. */
-export interface LeafSource {
-  readonly leafIndex: number;
-  readonly data: Uint8Array;
-  readonly storedLeafHash?: Uint8Array;
-}
+export type { LeafSource };
 
 /** A checkpoint the verifier saw earlier (from `~/.provenant/known/`). */
 export interface KnownCheckpoint {
@@ -58,7 +55,7 @@ export interface VerifyLogInput {
     level: number,
     start: number,
     count: number,
-  ) => readonly (Uint8Array | undefined)[];
+  ) => readonly (Uint8Array | undefined)[] | Promise<readonly (Uint8Array | undefined)[]>;
   readonly known?: KnownCheckpoint | undefined;
   readonly onProgress?: (verified: number, total: number) => void;
 }
@@ -147,14 +144,14 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
       if (known && expected + 1 === known.size) {
         const partial = appendLeafHashes(frontier, leafHashes);
         frontier = partial.frontier;
-        checkNodes(partial.nodes, input.storedNodes);
+        await checkNodes(partial.nodes, input.storedNodes);
         leafHashes.length = 0;
         checkKnownAt(frontier.size, rootOfFrontier(frontier));
       }
     }
     if (leafHashes.length > 0) {
       const next = appendLeafHashes(frontier, leafHashes);
-      checkNodes(next.nodes, input.storedNodes);
+      await checkNodes(next.nodes, input.storedNodes);
       frontier = next.frontier;
     }
     input.onProgress?.(frontier.size, checkpoint.size);
@@ -177,10 +174,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
   return { checkpoint };
 }
 
-function checkNodes(
+async function checkNodes(
   nodes: readonly { level: number; index: number; hash: Uint8Array }[],
   storedNodes: VerifyLogInput['storedNodes'],
-): void {
+): Promise<void> {
   if (!storedNodes || nodes.length === 0) return;
   // Nodes completed by appending a run of leaves form one index range per level.
   const byLevel = new Map<number, { level: number; index: number; hash: Uint8Array }[]>();
@@ -197,7 +194,7 @@ function checkNodes(
       if (n.index < lo) lo = n.index;
       if (n.index > hi) hi = n.index;
     }
-    const stored = storedNodes(level, lo, hi - lo + 1);
+    const stored = await storedNodes(level, lo, hi - lo + 1);
     for (const n of list) {
       const s = stored[n.index - lo];
       if (s && !equalBytes(s, n.hash)) {

@@ -1,14 +1,14 @@
-import { equalBytes } from '@provenant/core';
 import type { NodeId } from '../../merkle/index.js';
 import { CoverageCounter, matchesCoverage } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
-import { StorageError } from '../errors.js';
+import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
 import type {
   AppendBatch,
   EntryFilter,
   EnqueueOutcome,
   ExistingEntry,
   IngestQueue,
+  LeafSource,
   LogState,
   LogStorage,
   PendingEntry,
@@ -45,6 +45,8 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
       );
     }
     // Validate the whole batch first so a bad batch changes nothing.
+    const stored = this.checkpoints.get(batch.checkpoint.size);
+    if (stored && stored.note !== batch.checkpoint.note) throw checkpointConflict(stored.size);
     const dequeue = batch.dequeue ?? [];
     if (dequeue.length > 0) {
       const queued = new Set([...this.queue.values()].map((q) => q.seq));
@@ -54,14 +56,14 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
         }
       }
     }
-    batch.entries.forEach((e, i) => {
-      if (e.leafIndex !== batch.fromSize + i || this.byId.has(e.id)) {
-        throw new StorageError(
-          'storage_conflict',
-          `Entry ${e.id} cannot take leaf ${e.leafIndex}.`,
-        );
+    checkLeafIndices(batch);
+    const ids = new Set<string>();
+    for (const e of batch.entries) {
+      if (this.byId.has(e.id) || ids.has(e.id)) {
+        throw new StorageError('storage_conflict', `Entry ${e.id} is already stored.`);
       }
-    });
+      ids.add(e.id);
+    }
     for (const e of batch.entries) {
       this.entries.push(e);
       this.byId.set(e.id, e);
@@ -70,8 +72,10 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
       const level = (this.levels[n.level - 1] ??= []);
       level[n.index] = n.hash;
     }
-    this.checkpoints.set(batch.checkpoint.size, batch.checkpoint);
-    this.latest = batch.checkpoint;
+    if (!stored) {
+      this.checkpoints.set(batch.checkpoint.size, batch.checkpoint);
+      this.latest = batch.checkpoint;
+    }
     if (dequeue.length > 0) {
       const gone = new Set(dequeue);
       for (const [id, q] of this.queue) if (gone.has(q.seq)) this.queue.delete(id);
@@ -86,20 +90,16 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
       const logged = this.byId.get(e.id);
       const queued = this.queue.get(e.id) ?? added.get(e.id);
       if (logged) {
-        outcomes.push(
-          equalBytes(logged.leafHash, e.leafHash)
-            ? { status: 'logged', leafIndex: logged.leafIndex }
-            : { status: 'id_conflict', leafIndex: logged.leafIndex },
-        );
+        outcomes.push({ status: 'logged', leafIndex: logged.leafIndex, leafHash: logged.leafHash });
       } else if (queued) {
-        outcomes.push(
-          equalBytes(queued.leafHash, e.leafHash)
-            ? { status: 'queued', duplicate: true, receivedUs: queued.receivedUs }
-            : { status: 'id_conflict', leafIndex: null },
-        );
+        outcomes.push({
+          status: 'already_queued',
+          leafHash: queued.leafHash,
+          receivedUs: queued.receivedUs,
+        });
       } else {
         added.set(e.id, { ...e, seq: this.nextSeq++ });
-        outcomes.push({ status: 'queued', duplicate: false, receivedUs: e.receivedUs });
+        outcomes.push({ status: 'queued', receivedUs: e.receivedUs });
       }
     }
     for (const [id, q] of added) this.queue.set(id, q);
@@ -144,6 +144,15 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
   async getEntries(start: number, count: number): Promise<StoredEntry[]> {
     this.assertOpen();
     return this.entries.slice(start, start + count);
+  }
+
+  async readLeaves(start: number, count: number): Promise<LeafSource[]> {
+    this.assertOpen();
+    return this.entries.slice(start, start + count).map((e) => ({
+      leafIndex: e.leafIndex,
+      data: encoder.encode(e.canonical),
+      storedLeafHash: e.leafHash,
+    }));
   }
 
   async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
@@ -224,6 +233,8 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
     if (this.closed) throw new StorageError('storage_unavailable', 'The storage is closed.');
   }
 }
+
+const encoder = new TextEncoder();
 
 function matches(e: StoredEntry, f: EntryFilter): boolean {
   return (

@@ -1,5 +1,5 @@
-import { equalBytes } from '@provenant/core';
 import type pg from 'pg';
+import { StorageError } from '../errors.js';
 import type { EnqueueOutcome, PendingEntry, QueuedEntry } from '../port.js';
 import { toBuffer } from './pool.js';
 import { LOCK_APPEND } from './schema.js';
@@ -54,17 +54,9 @@ export async function enqueueInTransaction(
     const l = inLog.get(e.id);
     const q = inQueue.get(e.id);
     if (l) {
-      outcomes.push(
-        equalBytes(l.leaf_hash, e.leafHash)
-          ? { status: 'logged', leafIndex: l.leaf_index }
-          : { status: 'id_conflict', leafIndex: l.leaf_index },
-      );
+      outcomes.push({ status: 'logged', leafIndex: l.leaf_index, leafHash: l.leaf_hash });
     } else if (q) {
-      outcomes.push(
-        equalBytes(q.leaf_hash, e.leafHash)
-          ? { status: 'queued', duplicate: true, receivedUs: q.received_us }
-          : { status: 'id_conflict', leafIndex: null },
-      );
+      outcomes.push({ status: 'already_queued', leafHash: q.leaf_hash, receivedUs: q.received_us });
     } else {
       outcomes.push(null);
       fresh.push(e);
@@ -87,7 +79,7 @@ export async function enqueueInTransaction(
     );
     inserted = new Set(rows.map((r) => r.id));
   }
-  // Ids another collector queued while this transaction ran: same content is a duplicate.
+  // Ids another collector queued while this transaction ran.
   const raced = fresh.filter((e) => !inserted.has(e.id)).map((e) => e.id);
   const winners = new Map<string, { leaf_hash: Buffer; received_us: number }>();
   if (raced.length > 0) {
@@ -102,11 +94,14 @@ export async function enqueueInTransaction(
     const decided = outcomes[i];
     if (decided) return decided;
     // (fresh holds each id once: later copies in this batch were decided above)
-    if (inserted.has(e.id)) return { status: 'queued', duplicate: false, receivedUs: e.receivedUs };
+    if (inserted.has(e.id)) return { status: 'queued', receivedUs: e.receivedUs };
     const w = winners.get(e.id);
-    return w && equalBytes(w.leaf_hash, e.leafHash)
-      ? { status: 'queued', duplicate: true, receivedUs: w.received_us }
-      : { status: 'id_conflict', leafIndex: null };
+    if (!w) {
+      // ON CONFLICT saw a row that is gone now: only a sequencer could take it, and it waits
+      // for this transaction's lock. Refuse rather than guess; the client retries.
+      throw new StorageError('storage_conflict', `Queued entry ${e.id} vanished while enqueueing.`);
+    }
+    return { status: 'already_queued', leafHash: w.leaf_hash, receivedUs: w.received_us };
   });
 }
 

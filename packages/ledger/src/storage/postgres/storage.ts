@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { NodeId } from '../../merkle/index.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
-import { StorageError } from '../errors.js';
+import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
 import { toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import type {
@@ -11,6 +11,7 @@ import type {
   EnqueueOutcome,
   ExistingEntry,
   IngestQueue,
+  LeafSource,
   LogState,
   LogStorage,
   PendingEntry,
@@ -136,6 +137,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
           `Batch built on size ${batch.fromSize} but the log has ${stored} entries.`,
         );
       }
+      checkLeafIndices(batch);
       const es = batch.entries;
       if (es.length > 0) {
         await client.query(
@@ -170,13 +172,19 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
         );
       }
       const c = batch.checkpoint;
-      // A batch that only takes queued duplicates out of the queue keeps the current checkpoint.
-      if (es.length > 0 || c.size !== batch.fromSize) {
-        await client.query(
-          // No upsert: one size has one checkpoint, ever (a second is a conflict, never a fork).
-          'INSERT INTO ledger_checkpoints (size, root_hash, note) VALUES ($1, $2, $3)',
-          [c.size, toBuffer(c.rootHash), c.note],
+      const { rowCount: added } = await client.query(
+        // No upsert: one size has one checkpoint, ever (a second is a conflict, never a fork).
+        `INSERT INTO ledger_checkpoints (size, root_hash, note) VALUES ($1, $2, $3)
+         ON CONFLICT (size) DO NOTHING`,
+        [c.size, toBuffer(c.rootHash), c.note],
+      );
+      if (added === 0) {
+        // Write-once: the same checkpoint again (a batch of queued duplicates) changes nothing.
+        const { rows: kept } = await client.query<{ note: string }>(
+          'SELECT note FROM ledger_checkpoints WHERE size = $1',
+          [c.size],
         );
+        if (kept[0]?.note !== c.note) throw checkpointConflict(c.size);
       }
       const dequeue = batch.dequeue ?? [];
       if (dequeue.length > 0) {
@@ -248,6 +256,15 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
       [start, start + count],
     );
     return rows.map(toEntry);
+  }
+
+  async readLeaves(start: number, count: number): Promise<LeafSource[]> {
+    const { rows } = await this.query<{ i: number; d: Buffer; h: Buffer }>(
+      `SELECT leaf_index AS i, convert_to(record, 'UTF8') AS d, leaf_hash AS h FROM ledger_entries
+        WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index`,
+      [start, start + count],
+    );
+    return rows.map((r) => ({ leafIndex: r.i, data: r.d, storedLeafHash: r.h }));
   }
 
   async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {

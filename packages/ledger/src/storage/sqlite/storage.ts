@@ -1,18 +1,18 @@
 import Database from 'better-sqlite3';
 import type { NodeId } from '../../merkle/index.js';
-import type { LeafSource } from '../../verify/verify-log.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
 
 /** Entries filled per transaction by fillCoverageFacts (the event loop runs between batches). */
 const FILL_BATCH = 1000;
-import { StorageError } from '../errors.js';
+import { StorageError, checkLeafIndices, checkpointConflict, noQueue } from '../errors.js';
 import { toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import type {
   AppendBatch,
   EntryFilter,
   ExistingEntry,
+  LeafSource,
   LogState,
   LogStorage,
   StoredCheckpoint,
@@ -128,10 +128,12 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     );
     const insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
     const insertCheckpoint = db.prepare(
-      'INSERT OR REPLACE INTO checkpoints (size, root_hash, note) VALUES (?, ?, ?)',
+      'INSERT INTO checkpoints (size, root_hash, note) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING',
     );
     const size = this.stmts.size;
+    const checkpointAt = this.stmts.checkpoint;
     this.appendTx = db.transaction((batch: AppendBatch) => {
+      if (batch.dequeue !== undefined && batch.dequeue.length > 0) throw noQueue(this.kind);
       const stored = (size.get()?.n ?? -1) + 1;
       if (stored !== batch.fromSize) {
         throw new StorageError(
@@ -139,6 +141,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
           `Batch built on size ${batch.fromSize} but the log has ${stored} entries.`,
         );
       }
+      checkLeafIndices(batch);
       for (const e of batch.entries) {
         insertEntry.run(
           e.leafIndex,
@@ -159,7 +162,10 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
       }
       for (const n of batch.nodes) insertNode.run(n.level, n.index, n.hash);
       const c = batch.checkpoint;
-      insertCheckpoint.run(c.size, c.rootHash, c.note);
+      if (insertCheckpoint.run(c.size, c.rootHash, c.note).changes === 0) {
+        // Write-once: the same checkpoint again changes nothing, another one is refused.
+        if (checkpointAt.get(c.size)?.note !== c.note) throw checkpointConflict(c.size);
+      }
     });
   }
 
@@ -211,24 +217,13 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     return this.stmts.range.all(start, start + count).map(toEntry);
   }
 
-  /**
-   * Leaf data and stored leaf hash for [start, start + count), read as bytes (no string
-   * decoding), for offline verification.
-   */
-  leafChunk(start: number, count: number): LeafSource[] {
+  /** Read as bytes (CAST AS BLOB): no string decoding on the verification path. */
+  async readLeaves(start: number, count: number): Promise<LeafSource[]> {
     return this.stmts.leafChunk.all(start, start + count).map((r) => ({
       leafIndex: r.i,
       data: r.d,
       storedLeafHash: r.h,
     }));
-  }
-
-  /** Stored subtree hashes at a level >= 1 for [start, start + count), aligned by index. */
-  nodeHashes(level: number, start: number, count: number): (Uint8Array | undefined)[] {
-    const out = new Array<Uint8Array | undefined>(count).fill(undefined);
-    for (const row of this.stmts.nodeRange.all(level, start, start + count))
-      out[row.i - start] = row.h;
-    return out;
   }
 
   async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {

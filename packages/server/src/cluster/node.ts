@@ -1,5 +1,5 @@
-import { PostgresLease } from '@provenant/ledger/postgres';
 import type { IngestQueue, Log } from '@provenant/ledger';
+import type { SequencerLease, SequencerLeases } from './lease.js';
 
 export type ClusterRole = 'sequencer' | 'follower';
 
@@ -8,8 +8,8 @@ export interface ClusterEvents {
 }
 
 export interface ClusterOptions {
-  /** PostgreSQL URL of the shared ledger (the lease is an advisory lock there). */
-  readonly url: string;
+  /** Where members contend for the sequencer lease (`postgresLeases` for a PostgreSQL ledger). */
+  readonly leases: SequencerLeases;
   readonly log: Log;
   readonly queue: IngestQueue;
   /** Called after the caches of other collectors' changes should be refreshed (registry, policy). */
@@ -20,8 +20,6 @@ export interface ClusterOptions {
   readonly sequenceIdleMs?: number;
   /** How often a follower re-reads the tree and other collectors' changes, ms; default 250. */
   readonly refreshMs?: number;
-  /** How often the lease holder checks its session is alive, ms; default 500. */
-  readonly leaseCheckMs?: number;
   readonly onEvent?: ClusterEvents;
 }
 
@@ -33,7 +31,7 @@ export interface ClusterOptions {
  * session ends, PostgreSQL frees the lock, and a follower takes over on its next try.
  */
 export class ClusterNode {
-  private lease: PostgresLease | null = null;
+  private lease: SequencerLease | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -132,13 +130,9 @@ export class ClusterNode {
 
   private async tryTakeLease(): Promise<void> {
     try {
-      const lease = await PostgresLease.tryAcquire(this.options.url, {
-        checkMs: this.options.leaseCheckMs ?? 500,
-        connectTimeoutMs: 2000,
-        onLost: (reason) => {
-          this.emit('warn', 'sequencer lease lost', { reason });
-          this.wake?.();
-        },
+      const lease = await this.options.leases.tryAcquire((reason) => {
+        this.emit('warn', 'sequencer lease lost', { reason });
+        this.wake?.();
       });
       if (!lease) return;
       if (this.stopped) {
