@@ -27,8 +27,10 @@ function loads(args: string[]): { status: number | null; stdout: string; urls: s
   return { status: r.status, stdout: r.stdout + r.stderr, urls };
 }
 
-// What only the collector, the policy engine, the MCP proxy or a storage driver need.
+// What only the collector, the policy engine, the MCP proxy or a storage driver need, and zod:
+// checking a bundle needs @provenant/core/verify, not the record schema.
 const HEAVY = [
+  /\/node_modules\/zod\//,
   /\/node_modules\/pg\//,
   /\/node_modules\/better-sqlite3\//,
   /\/node_modules\/fastify\//,
@@ -46,7 +48,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('the modules a CLI command loads', () => {
-  it('verify --bundle loads no collector, storage driver, policy engine or MCP SDK', () => {
+  it('verify --bundle loads no collector, storage driver, policy engine, MCP SDK or zod', () => {
     const r = loads(['verify', '--bundle', bundleFile, '--key', key]);
     // Authentic; the chain fails its attribution checks (the records carry no credential): exit 1.
     expect(r.stdout).toContain('Bundle authentic: 1 records proven');

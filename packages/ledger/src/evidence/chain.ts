@@ -1,4 +1,5 @@
-import { isGrantRecord, type EventRecord } from '@provenant/core';
+import type { EventRecord } from '@provenant/core';
+import { isGrantRecord } from '@provenant/core/vocabulary';
 
 /**
  * The chain of responsibility of one action, joined from the three witnesses' records: the

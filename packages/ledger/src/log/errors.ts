@@ -1,4 +1,4 @@
-import { ProvenantError } from '@provenant/core';
+import { ProvenantError } from '@provenant/core/errors';
 
 export type LogErrorCode =
   | 'log_inconsistent' // stored entries disagree with the log's own signed checkpoint

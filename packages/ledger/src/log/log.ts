@@ -1,4 +1,4 @@
-import { equalBytes } from '@provenant/core';
+import { equalBytes } from '@provenant/core/vocabulary';
 import {
   appendLeafHashes,
   assemble,

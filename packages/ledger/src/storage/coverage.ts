@@ -9,7 +9,7 @@
  * fills them (`fillCoverageFacts`, with the caller's rule); until then the report reads the
  * records of its range (`lacksCoverageFacts`).
  */
-import { COVERAGE_FLAG, type CoverageFacts } from '@provenant/core';
+import { COVERAGE_FLAG, type CoverageFacts } from '@provenant/core/vocabulary';
 
 export { COVERAGE_FLAG, type CoverageFacts };
 

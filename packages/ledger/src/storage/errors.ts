@@ -1,4 +1,4 @@
-import { ProvenantError } from '@provenant/core';
+import { ProvenantError } from '@provenant/core/errors';
 
 export type StorageErrorCode =
   | 'storage_conflict' // the batch was built on another size than the stored one

@@ -1,4 +1,4 @@
-import { ProvenantError } from '@provenant/core';
+import { ProvenantError } from '@provenant/core/errors';
 
 // C2SP tlog-tiles resource paths (relative to the log's URL prefix):
 //   tile/<L>/<N>[.p/<W>]        Merkle tree tiles, level L in 0..63

@@ -1,4 +1,4 @@
-import { ProvenantError } from '@provenant/core';
+import { ProvenantError } from '@provenant/core/errors';
 import { appendLeafHashes, hashLeaf, rootOfFrontier } from '../merkle/index.js';
 import type { Frontier } from '../merkle/index.js';
 import { openNote, parseCheckpoint } from '../note/index.js';

@@ -11,7 +11,7 @@
 //   422 the consistency proof from the witness's checkpoint to the new one does not verify;
 //   200 otherwise: the witness records the new checkpoint (atomically, compare-and-swap on the
 //       size) and answers its cosignature line(s), `— <witness name> <base64>`.
-import { equalBytes } from '@provenant/core';
+import { equalBytes } from '@provenant/core/vocabulary';
 import { verifyConsistency } from '../merkle/index.js';
 import { openNote, parseCheckpoint } from '../note/index.js';
 import type { Checkpoint, NoteVerifierKey } from '../note/index.js';
