@@ -11,8 +11,12 @@ export {
   type PolicyFile,
   type PolicySetSource,
 } from './engine.js';
-export { CedarEngine } from './engines/cedar.js';
-export { MemoryEngine, type MemoryEngineOptions, type MemoryPolicy } from './engines/memory.js';
+export { CedarEngine } from './engines/cedar/index.js';
+export {
+  MemoryEngine,
+  type MemoryEngineOptions,
+  type MemoryPolicy,
+} from './engines/memory/index.js';
 export {
   MAX_POLICY_FILE_BYTES,
   SCHEMA_FILE_NAME,

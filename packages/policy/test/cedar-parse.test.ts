@@ -1,6 +1,6 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { describe, expect, it } from 'vitest';
-import { idAnnotation } from '../src/engines/cedar-parse.js';
+import { idAnnotation } from '../src/engines/cedar/parse.js';
 
 describe('idAnnotation', () => {
   const policies = [

@@ -25,7 +25,7 @@ import { SqliteRegistryStore } from './identity/registry.js';
 import { IdentityService, defaultIdentityConfig } from './identity/service.js';
 import type { IdentityConfig } from './identity/service.js';
 import { CedarEngine, DEFAULT_AUDIT_RULES } from '@provenant/policy';
-import type { AuditRules } from '@provenant/policy';
+import type { AuditRules, PolicyEngine } from '@provenant/policy';
 import { SqlitePolicyStore } from './policy/store.js';
 import { PostgresPolicyStore } from './policy/store-postgres.js';
 import { PostgresRegistryStore } from './identity/registry-postgres.js';
@@ -49,8 +49,10 @@ export interface CollectorConfig {
   readonly identity?: Partial<Omit<IdentityConfig, 'issuer' | 'keysFile'>>;
   /** Admin token for the principals routes; default: `<data>/admin.token`, created on first start. */
   readonly adminToken?: string;
-  /** A Cedar policy folder for the decision point, reloaded on change. */
+  /** A policy folder for the decision point, reloaded on change. */
   readonly policiesDir?: string;
+  /** The decision point's engine; default Cedar. Any `PolicyEngine` (an external PDP) fits. */
+  readonly policyEngine?: PolicyEngine;
   /** Audit rules (JSON); default: privileged, irreversible, external actions keep an args digest only. */
   readonly auditRules?: AuditRules;
   /** Let low-risk actions through when the decision point fails (never privileged ones). */
@@ -130,7 +132,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       },
     );
     policy = await PolicyService.open(
-      new CedarEngine(),
+      config.policyEngine ?? new CedarEngine(),
       pgStores?.policy ?? new SqlitePolicyStore(ledgerFile),
       {
         ...(config.policiesDir === undefined ? {} : { policiesDir: config.policiesDir }),

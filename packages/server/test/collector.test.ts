@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryEngine } from '@provenant/policy';
 import { startCollector } from '../src/index.js';
 import { record } from './helpers.js';
 
@@ -9,6 +10,26 @@ const root = mkdtempSync(join(tmpdir(), 'provenant-collector-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('startCollector', () => {
+  it('runs the decision point on the policy engine it is given', async () => {
+    const policiesDir = join(root, 'engine-policies');
+    mkdirSync(policiesDir);
+    writeFileSync(join(policiesDir, 'a.cedar'), 'permit-all\n');
+    const engine = new MemoryEngine([{ id: 'permit-all', effect: 'permit', when: () => true }]);
+    const running = await startCollector({
+      dataDir: join(root, 'engine'),
+      host: '127.0.0.1',
+      port: 0,
+      policiesDir,
+      policyEngine: engine,
+    });
+    try {
+      expect(running.policy.point.engine).toBe(engine);
+      expect(running.policy.point.current()?.policyIds).toEqual(['permit-all']);
+    } finally {
+      await running.close();
+    }
+  });
+
   it('creates a 0600 signing key on first start and keeps the log and key across restarts', async () => {
     const dataDir = join(root, 'a');
     const first = await startCollector({

@@ -5,8 +5,8 @@
  * finds in the files.
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import type { PolicySetSource } from '../engine.js';
-import { byteLength, formatDiagnostic, locate } from '../lib/source-location.js';
+import type { PolicySetSource } from '../../engine.js';
+import { byteLength, formatDiagnostic, locate } from '../../lib/source-location.js';
 
 /** One policy of a set, and where it is written. */
 export interface ParsedPolicy {

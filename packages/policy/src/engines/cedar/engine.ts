@@ -13,11 +13,11 @@ import {
   type LoadedPolicySet,
   type PolicyEngine,
   type PolicySetSource,
-} from '../engine.js';
-import { PolicyError, summarize } from '../errors.js';
-import { SCHEMA_FILE_NAME as SCHEMA_FILE } from '../folder.js';
-import { formatDiagnostic } from '../lib/source-location.js';
-import { diagnostics, parsePolicies, policyMap, type ParsedPolicy } from './cedar-parse.js';
+} from '../../engine.js';
+import { PolicyError, summarize } from '../../errors.js';
+import { SCHEMA_FILE_NAME as SCHEMA_FILE } from '../../folder.js';
+import { formatDiagnostic } from '../../lib/source-location.js';
+import { diagnostics, parsePolicies, policyMap, type ParsedPolicy } from './parse.js';
 
 interface Slot {
   /** The id the set is preparsed under inside the WebAssembly module. */

@@ -13,8 +13,8 @@ import {
   type LoadedPolicySet,
   type PolicyEngine,
   type PolicySetSource,
-} from '../engine.js';
-import { PolicyError, summarize } from '../errors.js';
+} from '../../engine.js';
+import { PolicyError, summarize } from '../../errors.js';
 
 export interface MemoryPolicy {
   id: string;
