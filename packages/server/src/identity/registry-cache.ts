@@ -1,4 +1,5 @@
 import type { Principal, PrincipalDirectory } from '@provenant/identity';
+import { sortedById } from './registry.js';
 import type { RegistryStore, Revocation } from './registry.js';
 
 /** What a refresh found changed in the backend since the cache last read it. */
@@ -38,7 +39,7 @@ export class CachedRegistryStore implements RegistryStore {
   }
 
   async listPrincipals(): Promise<Principal[]> {
-    return [...this.principals.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return sortedById(this.principals.values());
   }
   savePrincipal(principal: Principal): Promise<void> {
     return this.inTurn(async () => {

@@ -1,13 +1,7 @@
-import {
-  createPostgresPool,
-  migratePostgres,
-  postgresWriteError,
-} from '@provenant/ledger/postgres';
+import { StorePool } from '../lib/store-pool.js';
 import type { Principal } from '@provenant/identity';
 import { ASSERTION_PURGE_EVERY } from './registry.js';
 import type { RegistryStore, Revocation } from './registry.js';
-
-type Pool = ReturnType<typeof createPostgresPool>;
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -26,69 +20,58 @@ export class PostgresRegistryStore implements RegistryStore {
   readonly kind = 'postgres';
   private uses = 0;
 
-  private closed: Promise<void> | null = null;
-
-  private constructor(private readonly pool: Pool) {}
+  private constructor(private readonly pool: StorePool) {}
 
   static async open(url: string): Promise<PostgresRegistryStore> {
-    const pool = createPostgresPool(url, { poolSize: 2 });
-    try {
-      await migratePostgres(pool, MIGRATIONS, 'registry');
-      return new PostgresRegistryStore(pool);
-    } catch (e) {
-      await pool.end().catch(() => {});
-      throw e;
-    }
+    return new PostgresRegistryStore(
+      await StorePool.open(
+        url,
+        MIGRATIONS,
+        'registry',
+        'The identity registry in PostgreSQL is unavailable.',
+      ),
+    );
   }
 
   async listPrincipals(): Promise<Principal[]> {
-    const { rows } = await this.query<{ body: string }>(
+    const { rows } = await this.pool.query<{ body: string }>(
       'SELECT body FROM registry_principals ORDER BY id COLLATE "C"',
     );
     return rows.map((r) => JSON.parse(r.body) as Principal);
   }
   async savePrincipal(principal: Principal): Promise<void> {
-    await this.query(
+    await this.pool.query(
       `INSERT INTO registry_principals (id, body) VALUES ($1, $2)
        ON CONFLICT (id) DO UPDATE SET body = excluded.body`,
       [principal.id, JSON.stringify(principal)],
     );
   }
   async listRevocations(): Promise<Revocation[]> {
-    const { rows } = await this.query<{ jti: string; at: number }>(
+    const { rows } = await this.pool.query<{ jti: string; at: number }>(
       'SELECT jti, at FROM registry_revocations',
     );
     return rows;
   }
   async saveRevocation(jti: string, at: number): Promise<void> {
-    await this.query(
+    await this.pool.query(
       'INSERT INTO registry_revocations (jti, at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING',
       [jti, at],
     );
   }
   async useAssertionJti(jti: string, exp: number, now: number): Promise<boolean> {
     // Inserts a new jti or takes over an expired one; a live one changes no row.
-    const { rowCount } = await this.query(
+    const { rowCount } = await this.pool.query(
       `INSERT INTO registry_assertion_jtis (jti, exp) VALUES ($1, $2)
        ON CONFLICT (jti) DO UPDATE SET exp = excluded.exp WHERE registry_assertion_jtis.exp < $3`,
       [jti, exp, now],
     );
     if (rowCount === 0) return false;
     if (++this.uses % ASSERTION_PURGE_EVERY === 0) {
-      await this.query('DELETE FROM registry_assertion_jtis WHERE exp < $1', [now]);
+      await this.pool.query('DELETE FROM registry_assertion_jtis WHERE exp < $1', [now]);
     }
     return true;
   }
-  /** Closes the pool once (a second call waits for the first). */
   close(): Promise<void> {
-    return (this.closed ??= this.pool.end());
-  }
-
-  private async query<R extends Record<string, unknown>>(sql: string, params: unknown[] = []) {
-    try {
-      return await this.pool.query<R>(sql, params);
-    } catch (e) {
-      throw postgresWriteError(e, 'The identity registry in PostgreSQL is unavailable.');
-    }
+    return this.pool.close();
   }
 }

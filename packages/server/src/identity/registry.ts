@@ -33,6 +33,11 @@ export interface RegistryStore {
   close(): Promise<void>;
 }
 
+/** Principals in id order (code units), the order `listPrincipals` answers in. */
+export function sortedById(principals: Iterable<Principal>): Principal[] {
+  return [...principals].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /** How many assertion jtis a store records between two purges of the expired ones. */
 export const ASSERTION_PURGE_EVERY = 1000;
 
@@ -44,7 +49,7 @@ export class MemoryRegistryStore implements RegistryStore {
   private uses = 0;
 
   async listPrincipals(): Promise<Principal[]> {
-    return [...this.principals.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return sortedById(this.principals.values());
   }
   async savePrincipal(principal: Principal): Promise<void> {
     this.principals.set(principal.id, principal);

@@ -1,12 +1,6 @@
-import {
-  createPostgresPool,
-  migratePostgres,
-  postgresWriteError,
-} from '@provenant/ledger/postgres';
+import { StorePool } from '../lib/store-pool.js';
 import type { Decision, PolicySetSource } from '@provenant/policy';
 import type { PolicyStore } from './store.js';
-
-type Pool = ReturnType<typeof createPostgresPool>;
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -27,59 +21,48 @@ CREATE TABLE policy_decisions (
 export class PostgresPolicyStore implements PolicyStore {
   readonly kind = 'postgres';
 
-  private closed: Promise<void> | null = null;
-
-  private constructor(private readonly pool: Pool) {}
+  private constructor(private readonly pool: StorePool) {}
 
   static async open(url: string): Promise<PostgresPolicyStore> {
-    const pool = createPostgresPool(url, { poolSize: 2 });
-    try {
-      await migratePostgres(pool, MIGRATIONS, 'policy');
-      return new PostgresPolicyStore(pool);
-    } catch (e) {
-      await pool.end().catch(() => {});
-      throw e;
-    }
+    return new PostgresPolicyStore(
+      await StorePool.open(
+        url,
+        MIGRATIONS,
+        'policy',
+        'The policy history in PostgreSQL is unavailable.',
+      ),
+    );
   }
 
   async savePolicySet(digest: string, source: PolicySetSource, loadedAt: number): Promise<void> {
-    await this.query(
+    await this.pool.query(
       `INSERT INTO policy_sets (digest, source, loaded_at) VALUES ($1, $2, $3)
        ON CONFLICT (digest) DO NOTHING`,
       [digest, JSON.stringify(source), loadedAt],
     );
   }
   async getPolicySet(digest: string): Promise<PolicySetSource | null> {
-    const { rows } = await this.query<{ source: string }>(
+    const { rows } = await this.pool.query<{ source: string }>(
       'SELECT source FROM policy_sets WHERE digest = $1',
       [digest],
     );
     return rows[0] ? (JSON.parse(rows[0].source) as PolicySetSource) : null;
   }
   async saveDecision(decision: Decision): Promise<void> {
-    await this.query(
+    await this.pool.query(
       'INSERT INTO policy_decisions (decision_id, body) VALUES ($1, $2) ON CONFLICT (decision_id) DO NOTHING',
       [decision.decision_id, JSON.stringify(decision)],
     );
   }
   async getDecisions(ids: readonly string[]): Promise<Decision[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.query<{ body: string }>(
+    const { rows } = await this.pool.query<{ body: string }>(
       'SELECT body FROM policy_decisions WHERE decision_id = ANY($1::text[])',
       [[...ids]],
     );
     return rows.map((r) => JSON.parse(r.body) as Decision);
   }
-  /** Closes the pool once (a second call waits for the first). */
   close(): Promise<void> {
-    return (this.closed ??= this.pool.end());
-  }
-
-  private async query<R extends Record<string, unknown>>(sql: string, params: unknown[] = []) {
-    try {
-      return await this.pool.query<R>(sql, params);
-    } catch (e) {
-      throw postgresWriteError(e, 'The policy history in PostgreSQL is unavailable.');
-    }
+    return this.pool.close();
   }
 }
