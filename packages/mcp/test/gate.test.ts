@@ -73,6 +73,18 @@ async function outcomeOf(traceId: string, tool: string): Promise<EventRecord> {
   return recs[recs.length - 1]!;
 }
 
+/**
+ * The final record of a call once it exists: a cancelled call's outcome is recorded after the
+ * client stopped waiting, so until then the last record may be its intent (`pending`).
+ */
+async function settledOutcomeOf(traceId: string, tool: string): Promise<EventRecord> {
+  for (;;) {
+    const rec = await outcomeOf(traceId, tool);
+    if (rec !== undefined && rec.outcome?.status !== 'pending') return rec;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('policy gate', () => {
   it('allows a read: forwards it unchanged and records an attributed, decided, digested call', async () => {
     const r = await through(who.alice);
@@ -203,8 +215,8 @@ describe('policy gate', () => {
       { signal: ac.signal, onprogress: () => ac.abort('stop') },
     );
     await expect(call).rejects.toThrow(/stop|abort/i);
-    const rec = await outcomeOf(await traceOf(r), 'slow');
-    expect(rec!.outcome).toMatchObject({ status: 'error', error: { code: 'call_cancelled' } });
+    const rec = await settledOutcomeOf(await traceOf(r), 'slow');
+    expect(rec.outcome).toMatchObject({ status: 'error', error: { code: 'call_cancelled' } });
   });
 
   it('filters tools/list to what policy allows, with the flag', async () => {
