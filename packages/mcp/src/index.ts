@@ -2,13 +2,7 @@ export { createRelay } from './relay/relay.js';
 export type { Forwarded, Interceptor, Relay, RelayOptions, Upstream } from './relay/relay.js';
 export { createPolicyGate } from './policy/gate.js';
 export type { PolicyGate, PolicyGateOptions } from './policy/gate.js';
-export {
-  classify,
-  classFromAnnotations,
-  fillTemplate,
-  loadConfig,
-  parseConfig,
-} from './policy/config.js';
+export { loadConfig, parseConfig } from './policy/config.js';
 export type {
   ActionClass,
   Classified,
@@ -23,9 +17,7 @@ export { FrontHttpTransport } from './transport/http-front.js';
 export type { FrontHttpOptions } from './transport/http-front.js';
 export { UpstreamHttpTransport } from './transport/http-upstream.js';
 export type { UpstreamHttpOptions } from './transport/http-upstream.js';
-export { spawnServer } from './transport/process.js';
-export type { ServerProcess } from './transport/process.js';
-export { WIRE_ERROR, checkMessage, wireError } from './wire.js';
+export { WIRE_ERROR } from './wire.js';
 export type { Checked, WireErrorCode } from './wire.js';
 export {
   McpProxyError,

@@ -3,13 +3,8 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SseEvents } from '../src/transport/http-upstream.js';
 import { LineScanner, RawResponse } from '../src/transport/scan.js';
-import {
-  StreamTransport,
-  UpstreamMalformedError,
-  WIRE_ERROR,
-  createRelay,
-  wireError,
-} from '../src/index.js';
+import { StreamTransport, UpstreamMalformedError, WIRE_ERROR, createRelay } from '../src/index.js';
+import { wireError } from '../src/wire.js';
 import type { Interceptor } from '../src/index.js';
 import { jsonText } from '../src/digest.js';
 

@@ -1,15 +1,9 @@
 import { PassThrough } from 'node:stream';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidConfigError,
-  StreamTransport,
-  checkMessage,
-  classFromAnnotations,
-  classify,
-  fillTemplate,
-  parseConfig,
-} from '../src/index.js';
+import { InvalidConfigError, StreamTransport, parseConfig } from '../src/index.js';
+import { classFromAnnotations, classify, fillTemplate } from '../src/policy/config.js';
+import { checkMessage } from '../src/wire.js';
 
 describe('config', () => {
   it('reads tool annotations as the MCP specification defines their defaults', () => {
