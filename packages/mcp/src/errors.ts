@@ -4,13 +4,9 @@
  */
 import { ProvenantError } from '@provenant/core';
 
-export type McpProxyErrorCode =
-  | 'invalid_config'
-  | 'upstream_closed'
-  | 'upstream_error'
-  | 'upstream_malformed'
-  | 'tool_error'
-  | 'call_cancelled';
+// `tool_error`, `upstream_error` and `call_cancelled` are recorded outcome codes (policy/gate.ts),
+// never thrown.
+export type McpProxyErrorCode = 'invalid_config' | 'upstream_closed' | 'upstream_malformed';
 
 /** The base of every error the proxy throws on purpose. */
 export class McpProxyError extends ProvenantError {

@@ -1,7 +1,9 @@
 export { createRecorder, PRODUCER } from './recorder.js';
 export type {
+  CallOutcome,
   DelegateOptions,
   DeliveryStats,
+  RecordCallOptions,
   RecordedTool,
   Recorder,
   RecorderOptions,

@@ -11,7 +11,7 @@ import { storage, type WorkContext } from './context.js';
 import { IDLE_STATS, type ExporterStats, type RecordExporter } from './export/exporter.js';
 import { HttpRecordExporter, type OverflowPolicy } from './export/http.js';
 import { Spool, type FsyncPolicy } from './export/spool.js';
-import { RecorderClosedError } from './errors.js';
+import { RecorderClosedError, SdkError } from './errors.js';
 import {
   IssuerClient,
   checkIdentity,
@@ -82,6 +82,26 @@ export type RecordedTool<F extends (...args: never[]) => unknown> = (
   ...args: Parameters<F>
 ) => Promise<Awaited<ReturnType<F>>>;
 
+/** `recordCall`'s options: a tool's, with how to read the body's answer. */
+export interface RecordCallOptions<T> extends ToolOptions<[]> {
+  /**
+   * The failure the body's answer stands for, if it is one (the tool answered with an error):
+   * recorded as the outcome's error, and the answer is still handed back.
+   */
+  readonly failure?: (value: T) => { readonly code: string; readonly message?: string } | undefined;
+  /** What of a successful answer is digested as `result_digest` (default: the answer). */
+  readonly result?: (value: T) => unknown;
+}
+
+/** What a call recorded with `recordCall` came to: the body's answer, or why there is none. */
+export type CallOutcome<T> =
+  /** Refused before the body ran: denied, no decision, intent not durable, overflow, expired. */
+  | { readonly ran: false; readonly error: SdkError }
+  /** The body answered (recorded as success, or as the failure `options.failure` read). */
+  | { readonly ran: true; readonly value: T }
+  /** The body threw (recorded as an error outcome). */
+  | { readonly ran: true; readonly thrown: unknown };
+
 export interface SessionOptions {
   /** The credential of whoever this work is for (a human's or a workflow's). */
   readonly initiatorToken: string;
@@ -144,6 +164,16 @@ export interface Recorder {
     options: ToolOptions<Parameters<F>>,
     fn: F,
   ): RecordedTool<F>;
+  /**
+   * Records around one call, like a wrapped tool, but hands back what it came to instead of
+   * throwing: for callers that must answer every outcome themselves (e.g. a proxy relaying the
+   * server's answer). Throws only a caller mistake (TypeError, e.g. outside a session).
+   */
+  recordCall<T>(
+    name: string,
+    options: RecordCallOptions<T>,
+    body: () => T | PromiseLike<T>,
+  ): Promise<CallOutcome<T>>;
   /** The context of the calling code, if any. */
   current(): WorkContext | undefined;
   stats(): RecorderStats;
@@ -400,6 +430,34 @@ class RecorderImpl implements Recorder {
     }
     call.finish(result);
     return result;
+  }
+
+  async recordCall<T>(
+    name: string,
+    options: RecordCallOptions<T>,
+    body: () => T | PromiseLike<T>,
+  ): Promise<CallOutcome<T>> {
+    const spec = toolSpec(name, options);
+    let call: ToolCall;
+    try {
+      call = await ToolCall.start(this.env, spec, storage.getStore(), []);
+      if (call.denied) return { ran: false, error: call.deny() };
+      await call.intent();
+    } catch (e) {
+      if (e instanceof SdkError) return { ran: false, error: e };
+      throw e;
+    }
+    let value: T;
+    try {
+      value = await body();
+    } catch (e) {
+      call.fail(e);
+      return { ran: true, thrown: e };
+    }
+    const failure = options.failure?.(value);
+    if (failure) call.failWith(failure);
+    else call.finish(options.result ? options.result(value) : value);
+    return { ran: true, value };
   }
 
   /** A cached decision synchronously; otherwise the decision point's answer. */

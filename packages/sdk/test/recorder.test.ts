@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { digestOf } from '@provenant/core';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -358,5 +359,64 @@ describe('trace context', () => {
       trace_id: id,
       parent_span_id: '00f067aa0ba902b7',
     });
+  });
+});
+
+describe('recordCall: recording around a call that answers every outcome itself', () => {
+  const DELETE = {
+    resource: 'repo:acme/payments',
+    class: { irreversible: true },
+    failure: (a: { ok: boolean }) => (a.ok ? undefined : { code: 'tool_error', message: 'no' }),
+    result: (a: { ok: boolean }) => ({ kept: a.ok }),
+  };
+
+  it('hands back the answer, recording success with the digest of what `result` picks', async () => {
+    const out = await planner.session({ initiatorToken: w.alice, taskId: 'around-1' }, () =>
+      planner.recordCall('github.delete_repo', DELETE, async () => ({ ok: true })),
+    );
+    expect(out).toEqual({ ran: true, value: { ok: true } });
+    const recs = w.records('around-1').filter((r) => r.type === 'tool.called');
+    expect(recs.map((r) => r.outcome?.status)).toEqual(['pending', 'success']);
+    expect(recs[1]!.outcome?.result_digest).toBe(digestOf({ kept: true }));
+  });
+
+  it('hands back an answer that stands for a failure, recording it as the error', async () => {
+    const out = await planner.session({ initiatorToken: w.alice, taskId: 'around-2' }, () =>
+      planner.recordCall('github.delete_repo', DELETE, () => ({ ok: false })),
+    );
+    expect(out).toEqual({ ran: true, value: { ok: false } });
+    const last = w.records('around-2').at(-1)!;
+    expect(last.outcome).toMatchObject({
+      status: 'error',
+      error: { code: 'tool_error', message: 'no' },
+    });
+  });
+
+  it('hands back what the body threw, and a refusal instead of throwing it', async () => {
+    const boom = new Error('gone');
+    const thrown = await planner.session({ initiatorToken: w.alice, taskId: 'around-3' }, () =>
+      planner.recordCall('github.delete_repo', DELETE, () => Promise.reject(boom)),
+    );
+    expect(thrown).toEqual({ ran: true, thrown: boom });
+    expect(w.records('around-3').at(-1)!.outcome).toMatchObject({
+      status: 'error',
+      error: { code: 'Error', message: 'gone' },
+    });
+    let ran = false;
+    const refused = await planner.session({ initiatorToken: w.alice, taskId: 'around-4' }, () =>
+      planner.delegate(w.researcher, {}, () =>
+        planner.delegate(w.researcher, {}, () =>
+          planner.recordCall('github.delete_repo', DELETE, () => {
+            ran = true;
+            return { ok: true };
+          }),
+        ),
+      ),
+    );
+    expect(ran).toBe(false);
+    expect(refused.ran).toBe(false);
+    expect(!refused.ran && refused.error).toBeInstanceOf(PolicyDeniedError);
+    expect(w.records('around-4').at(-1)!.outcome?.status).toBe('denied');
+    await expect(planner.recordCall('x.y', { resource: 'r' }, () => 1)).rejects.toThrow(TypeError);
   });
 });

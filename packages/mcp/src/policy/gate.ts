@@ -21,7 +21,7 @@ import {
 import type { Pdp, Recorder, Session } from '@provenant/sdk';
 import { jsonText, resultDigest } from '../digest.js';
 import type { ResultText } from '../digest.js';
-import { McpProxyError, UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
+import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { Forwarded, Interceptor, Upstream } from '../relay/relay.js';
 import type { RawResponse } from '../transport/scan.js';
 import { wireError } from '../wire.js';
@@ -54,58 +54,69 @@ export interface PolicyGate extends Interceptor {
 
 type Answer = JSONRPCMessage | RawResponse;
 
-/** A tool result with `isError: true`: recorded as an error outcome, relayed unchanged. */
-class ToolResultError extends McpProxyError {
-  constructor(
-    readonly response: Answer,
-    digest: string | undefined,
-  ) {
-    super('tool_error', `The tool returned isError${digest ? ` (result ${digest})` : ''}.`);
-    this.name = 'tool_error';
-  }
+/**
+ * The server's answer as the gate relays and records it: the answer itself (none when the client
+ * cancelled), and the failure it stands for — a JSON-RPC error or a tool result with
+ * `isError: true` is recorded as an error outcome and still relayed unchanged — or the result
+ * text's length and SHA-256, whose digest is the record's `result_digest` (digest.ts).
+ */
+interface Answered {
+  readonly response: Answer | null;
+  readonly failure?: { readonly code: string; readonly message: string };
+  readonly result?: { readonly bytes: number; readonly sha256: string } | undefined;
 }
 
-/** A JSON-RPC error from the server: recorded as an error outcome, relayed unchanged. */
-class UpstreamJsonRpcError extends McpProxyError {
-  constructor(
-    readonly response: Answer,
-    error: { code: number; message: string },
-  ) {
-    super('upstream_error', `${error.message} (JSON-RPC ${error.code})`);
-    this.name = 'upstream_error';
+function answered(answer: Forwarded): Answered {
+  if (answer.kind === 'cancelled') {
+    const why = answer.reason ? `: ${answer.reason}` : '';
+    return {
+      response: null,
+      failure: { code: 'call_cancelled', message: `The client cancelled the request${why}.` },
+    };
   }
-}
-
-/** What the gate needs from an answer: its error, or its result's isError and text digest. */
-function summarize(answer: Exclude<Forwarded, { kind: 'cancelled' }>): {
-  response: Answer;
-  error?: { code: number; message: string } | undefined;
-  isError: boolean;
-  text?: ResultText | undefined;
-} {
+  let response: Answer;
+  let error: { code: number; message: string } | undefined;
+  let isError: boolean;
+  let text: ResultText | undefined;
   if (answer.kind === 'raw') {
     const r = answer.response;
-    return { response: r, error: r.error, isError: r.result?.isError === true, text: r.result };
+    response = r;
+    error = r.error;
+    isError = r.result?.isError === true;
+    text = r.result;
+  } else {
+    const m = answer.message as JSONRPCMessage & {
+      result?: { isError?: unknown };
+      error?: { code: number; message: string };
+    };
+    response = m;
+    error = m.error;
+    isError = !error && m.result?.isError === true;
+    if (!error) {
+      try {
+        text = jsonText(m.result);
+      } catch {
+        text = undefined;
+      }
+    }
   }
-  const m = answer.message as JSONRPCMessage & {
-    result?: { isError?: unknown };
-    error?: { code: number; message: string };
-  };
-  if (m.error) return { response: m, error: m.error, isError: false };
-  let text: ResultText | undefined;
-  try {
-    text = jsonText(m.result);
-  } catch {
-    text = undefined;
+  if (error) {
+    return {
+      response,
+      failure: { code: 'upstream_error', message: `${error.message} (JSON-RPC ${error.code})` },
+    };
   }
-  return { response: m, isError: m.result?.isError === true, text };
-}
-
-class CancelledError extends McpProxyError {
-  constructor(reason: string | undefined) {
-    super('call_cancelled', `The client cancelled the request${reason ? `: ${reason}` : ''}.`);
-    this.name = 'call_cancelled';
+  if (isError) {
+    const digest = text && resultDigest(text);
+    return {
+      response,
+      failure: {
+        code: 'tool_error',
+        message: `The tool returned isError${digest ? ` (result ${digest})` : ''}.`,
+      },
+    };
   }
+  return { response, result: text && { bytes: text.bytes, sha256: text.sha256 } };
 }
 
 const METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get']);
@@ -203,41 +214,30 @@ class Gate implements PolicyGate {
           ...request,
           params: { ...params, _meta: { ...meta, traceparent: session.traceparent() } },
         };
-    let response: Answer | undefined;
-    const call = this.o.recorder.tool(
-      c.action,
-      {
-        resource: c.resource,
-        class: c.class,
-        risk: c.risk,
-        server: c.server,
-        toolName: c.toolName,
-        callId: () => String(id),
-        args: () => c.args,
-      },
-      async (): Promise<ResultText | undefined> => {
-        const answer: Forwarded = await upstream.forward(forwarded);
-        if (answer.kind === 'cancelled') throw new CancelledError(answer.reason);
-        const s = summarize(answer);
-        if (s.error) throw new UpstreamJsonRpcError(s.response, s.error);
-        if (s.isError) throw new ToolResultError(s.response, s.text && resultDigest(s.text));
-        response = s.response;
-        return s.text && { bytes: s.text.bytes, sha256: s.text.sha256 };
-      },
+    const outcome = await session.run(() =>
+      this.o.recorder.recordCall<Answered>(
+        c.action,
+        {
+          resource: c.resource,
+          class: c.class,
+          risk: c.risk,
+          server: c.server,
+          toolName: c.toolName,
+          callId: () => String(id),
+          args: () => c.args,
+          failure: (a) => a.failure,
+          result: (a) => a.result,
+        },
+        async () => answered(await upstream.forward(forwarded)),
+      ),
     );
-    try {
-      // The SDK digests what the call returns: the result text's length and SHA-256, so its
-      // result_digest is `resultDigest` of them (digest.ts); the response itself is kept aside.
-      await session.run(() => call());
-      return response ?? null;
-    } catch (e) {
-      return this.refusal(id, e, c);
-    }
+    if (!outcome.ran) return this.refusal(id, outcome.error, c);
+    if ('thrown' in outcome) return this.upstreamFailure(id, outcome.thrown);
+    return outcome.value.response;
   }
 
-  private refusal(id: RequestId, e: unknown, c: Classified): Answer | null {
-    if (e instanceof ToolResultError || e instanceof UpstreamJsonRpcError) return e.response;
-    if (e instanceof CancelledError) return null;
+  /** The answer to a call the recorder refused before it was forwarded. */
+  private refusal(id: RequestId, e: SdkError, c: Classified): Answer {
     if (e instanceof PolicyDeniedError) {
       return wireError(
         id,
@@ -261,17 +261,19 @@ class Gate implements PolicyGate {
         `${c.action} was not run: its intent record could not be made durable.`,
       );
     }
+    return wireError(id, 'internal_error', `The proxy refused ${c.action}: ${e.message}`, {
+      reason: e.code,
+    });
+  }
+
+  /** The answer to a forwarded call the server never answered (the relay's errors). */
+  private upstreamFailure(id: RequestId, e: unknown): Answer {
     if (e instanceof UpstreamMalformedError) {
       return wireError(id, 'upstream_malformed', e.message, { reason: e.reason });
     }
     if (e instanceof UpstreamClosedError) {
       return wireError(id, 'upstream_closed', `The MCP server is gone: ${e.reason}.`, {
         reason: e.reason,
-      });
-    }
-    if (e instanceof SdkError) {
-      return wireError(id, 'internal_error', `The proxy refused ${c.action}: ${e.message}`, {
-        reason: e.code,
       });
     }
     throw e;

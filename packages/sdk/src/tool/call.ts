@@ -180,8 +180,10 @@ export class ToolCall {
   }
 
   /** Records an error outcome with this code and message (the tool answered, but failed). */
-  failWith(error: { code: string; message?: string }): void {
-    void this.record({ status: 'error', duration_ms: this.elapsed(), error }, this.policy());
+  failWith(error: { readonly code: string; readonly message?: string }): void {
+    const e: { code: string; message?: string } = { code: error.code.slice(0, 128) || 'Error' };
+    if (error.message) e.message = error.message.slice(0, 4096);
+    void this.record({ status: 'error', duration_ms: this.elapsed(), error: e }, this.policy());
   }
 
   private elapsed(): number {
