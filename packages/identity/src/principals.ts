@@ -45,7 +45,11 @@ export interface Principal {
   scopes?: string[];
 }
 
-/** Looks principals up. Synchronous: the server keeps its registry cached in memory. */
+/**
+ * Looks principals up, for the pure identity rules (attribution, delegation, verification).
+ * Synchronous: a view held in memory (the collector's `CachedRegistryStore`); the registry's
+ * writes and reloads are asynchronous behind it.
+ */
 export interface PrincipalDirectory {
   get(id: string): Principal | undefined;
 }

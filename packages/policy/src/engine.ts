@@ -67,7 +67,8 @@ export interface EngineDecision {
 
 /**
  * A policy engine: embedded (Cedar) or one that answers over the network (an external PDP), so
- * both calls are asynchronous. The contract every engine passes: `test/engine-contract.ts`.
+ * both calls are asynchronous. The contract every engine passes: `describeEngineContract` in
+ * `@provenant/policy/testing` (`src/testing/engine-contract.ts`).
  */
 export interface PolicyEngine {
   /** e.g. `cedar`. */
