@@ -3,16 +3,17 @@
 //   1. ingest with verified attribution (100 distinct credentials) vs the same load with none;
 //   2. token exchange (RFC 8693) throughput and latency, with the per-grant ledger write;
 //   3. policy decision latency, embedded Cedar with 200 policies, before the ledger write;
-//   4. decisions/s over HTTP including the decision point's ledger write.
+//   4. decisions/s over HTTP including the decision point's ledger write;
+//   5. refusing a 1 MB credential (by its length, before any parsing) vs one hash of it.
 //
 //   node bench/identity-policy.js [--quick] [--no-write]
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { uuidv7 } from '@provenant/core';
-import { MemoryPrincipalDirectory } from '@provenant/identity';
+import { CredentialVerifier, MemoryPrincipalDirectory } from '@provenant/identity';
 import { CedarEngine, DecisionPoint } from '@provenant/policy';
 import { agentKey } from './lib/agent.js';
 import { keepAliveAgent, runConcurrently, send } from './lib/http.js';
@@ -386,12 +387,45 @@ async function policyBenches() {
   return out;
 }
 
+/**
+ * Mean cost of refusing a 1 MB credential (token_too_large) and, alternating in the same run,
+ * of one SHA-256 of the same token: the work the length check saves. The test suite proves the
+ * refusal does no parsing (packages/identity/test/attacks.test.ts); this measures what it costs.
+ */
+async function oversizedTokenBench() {
+  const verifier = new CredentialVerifier({
+    issuers: [],
+    audience: 'bench',
+    revocations: { isRevoked: () => false },
+  });
+  const part = (n) => 'A'.repeat(n);
+  const token = `${part(40)}.${part(1_048_576)}.${part(86)}`;
+  const n = quick ? 1_000 : 10_000;
+  let refusals = 0;
+  let hashes = 0;
+  for (let round = 0; round < 4; round++) {
+    let start = now();
+    for (let i = 0; i < n; i++) {
+      await verifier.verify(token).catch((e) => {
+        if (e.code !== 'token_too_large') throw e;
+      });
+    }
+    refusals += msSince(start);
+    start = now();
+    for (let i = 0; i < n / 100; i++) createHash('sha256').update(token).digest();
+    hashes += msSince(start) * 100;
+  }
+  return { refusalUs: (refusals * 1000) / (4 * n), hashUs: (hashes * 1000) / (4 * n), n };
+}
+
 const info = { date: new Date().toUTCString(), machine: machine() };
 say(`${info.date}; ${info.machine.nproc} × ${info.machine.model}, node ${info.machine.node}`);
 say('identity: ingest with and without credentials, token exchange');
 const id = await identityBenches();
 say('policy: embedded Cedar and HTTP decisions');
 const pol = await policyBenches();
+say('identity: refusing an oversized credential');
+const big = await oversizedTokenBench();
 const ratio = id.ingest.verified / id.ingest.bare;
 const rows = [
   [
@@ -434,6 +468,14 @@ const rows = [
     'report',
     '—',
   ],
+  [
+    'Refusing a 1 MB credential (token_too_large), mean per refusal',
+    `${big.refusalUs.toFixed(2)} µs`,
+    `${big.hashUs.toFixed(0)} µs: one SHA-256 of the same token`,
+    `${(big.refusalUs / big.hashUs).toFixed(4)}×`,
+    '< 100 µs',
+    big.refusalUs < 100 ? 'met' : 'missed',
+  ],
 ];
 const table = [
   '| benchmark | measured | baseline (same run) | ratio | target | result |',
@@ -449,5 +491,5 @@ const section = `## Identity and policy (issues 3 and 4)
 
 ${table}
 
-Ingest: ${fmtInt(id.ingest.records)} records per round (${id.ingest.records / 500} requests of 500, 4 keep-alive connections) to \`provenant serve\` as a child process; the credentialed rounds use 100 distinct credentials (100 users, each delegated by token exchange to one agent instance), one per request, so each credential's signature is checked once and then served from the verified-token cache; records are not privileged, so no decision is required. Rounds alternate (no credential, then credential), best of ${id.ingest.rounds} each. Token exchange: the subject credential of one of 20 users plus a pre-signed client assertion of the agent instance, form-encoded; each answer comes after the \`delegation.granted\` record is durable. Embedded Cedar: \`DecisionPoint.decide\` (request built from the credential, 200 generated policies with \`like\`, set membership and depth conditions, Cedar ${new CedarEngine().version}) timed one call at a time in-process over ${fmtInt(pol.embedded.n)} calls. HTTP decisions: \`POST /v1/decisions\` with the same policy set, each answered after its \`policy.decision\` record is durable (group commit).`;
+Ingest: ${fmtInt(id.ingest.records)} records per round (${id.ingest.records / 500} requests of 500, 4 keep-alive connections) to \`provenant serve\` as a child process; the credentialed rounds use 100 distinct credentials (100 users, each delegated by token exchange to one agent instance), one per request, so each credential's signature is checked once and then served from the verified-token cache; records are not privileged, so no decision is required. Rounds alternate (no credential, then credential), best of ${id.ingest.rounds} each. Token exchange: the subject credential of one of 20 users plus a pre-signed client assertion of the agent instance, form-encoded; each answer comes after the \`delegation.granted\` record is durable. Embedded Cedar: \`DecisionPoint.decide\` (request built from the credential, 200 generated policies with \`like\`, set membership and depth conditions, Cedar ${new CedarEngine().version}) timed one call at a time in-process over ${fmtInt(pol.embedded.n)} calls. HTTP decisions: \`POST /v1/decisions\` with the same policy set, each answered after its \`policy.decision\` record is durable (group commit). Oversized credential: \`CredentialVerifier.verify\` on a 1 MiB three-part token, ${fmtInt(big.n)} refusals per round alternating with SHA-256 of the same token, 4 rounds.`;
 if (!values['no-write']) console.log(`recorded in ${writeSection('identity-policy', section)}`);
