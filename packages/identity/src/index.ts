@@ -6,7 +6,6 @@ export {
   DelegationError,
   OAuthError,
   PrincipalError,
-  toOAuthError,
   type ClientAuthErrorCode,
   type ClientAuthReason,
   type CredentialErrorCode,
@@ -16,25 +15,14 @@ export {
 } from './errors.js';
 export {
   MemoryPrincipalDirectory,
-  PRINCIPAL_KINDS,
-  WORKLOAD_KINDS,
   agentInstanceId,
-  impliedKind,
-  isPrincipalId,
   parsePrincipal,
-  principalIdProblem,
   type Principal,
   type PrincipalDirectory,
   type PrincipalKind,
 } from './principals.js';
-export { actChain, nestAct, type ActClaim, type CredentialClaims } from './claims.js';
-export {
-  IssuerKeyRing,
-  RETIRED_KEY_GRACE_SEC,
-  type IssuerKeyRingJSON,
-  type SigningAlg,
-  type SigningKey,
-} from './keys.js';
+export { nestAct, type ActClaim, type CredentialClaims } from './claims.js';
+export { IssuerKeyRing, type SigningAlg, type SigningKey } from './keys.js';
 export {
   MemoryReplayCache,
   MemoryRevocationStore,
@@ -44,7 +32,6 @@ export {
 } from './revocation.js';
 export {
   CredentialVerifier,
-  readCredentialClaims,
   type CredentialVerifierOptions,
   type TrustedAlg,
   type TrustedIssuer,
@@ -61,7 +48,6 @@ export {
   type ExchangePolicy,
 } from './delegation.js';
 export {
-  CREDENTIAL_TYP,
   GRANT_TYPE_TOKEN_EXCHANGE,
   Issuer,
   TOKEN_TYPE_ACCESS_TOKEN,

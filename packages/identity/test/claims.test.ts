@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialError, actChain, nestAct, type ActClaim } from '../src/index.js';
+import { CredentialError, nestAct, type ActClaim } from '../src/index.js';
+import { actChain } from '../src/claims.js';
 
 function deepAct(depth: number): ActClaim {
   let act: ActClaim = { sub: `a${depth - 1}` };

@@ -7,10 +7,10 @@ import {
   IssuerKeyRing,
   OAuthError,
   keyRingIssuer,
-  toOAuthError,
   type ExchangeRequest,
   type TrustedIssuer,
 } from '../src/index.js';
+import { toOAuthError } from '../src/errors.js';
 import {
   ALICE,
   AUD,

@@ -4,9 +4,9 @@ import {
   CredentialVerifier,
   IssuerKeyRing,
   MemoryRevocationStore,
-  RETIRED_KEY_GRACE_SEC,
   keyRingIssuer,
 } from '../src/index.js';
+import { RETIRED_KEY_GRACE_SEC } from '../src/keys.js';
 import { ALICE, AUD, FrozenClock, ISS, rejection, signWith } from './helpers.js';
 
 const claims = (sec: number) => ({

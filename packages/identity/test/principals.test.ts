@@ -3,10 +3,9 @@ import {
   MemoryPrincipalDirectory,
   PrincipalError,
   agentInstanceId,
-  impliedKind,
-  isPrincipalId,
   parsePrincipal,
 } from '../src/index.js';
+import { impliedKind, isPrincipalId } from '../src/principals.js';
 import { clientKeys } from './helpers.js';
 
 function problemField(input: unknown): string | undefined {

@@ -6,8 +6,8 @@ import {
   IssuerKeyRing,
   MemoryRevocationStore,
   keyRingIssuer,
-  toOAuthError,
 } from '../src/index.js';
+import { toOAuthError } from '../src/errors.js';
 import { ALICE, AUD, ISS, PLANNER, RESEARCHER, rejection, signWith, world } from './helpers.js';
 
 describe('CredentialVerifier', () => {
