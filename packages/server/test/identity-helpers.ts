@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, DEFAULT_LIMITS } from '../src/index.js';
 import { AlertLimiter } from '../src/identity/attributor.js';
 import { MemoryRegistryStore } from '../src/identity/registry.js';
+import type { RegistryStore } from '../src/identity/registry.js';
 import { IdentityService, defaultIdentityConfig } from '../src/identity/service.js';
 import type { IdentityConfig } from '../src/identity/service.js';
 
@@ -46,7 +47,10 @@ export async function assertion(
     .sign(agent.privateKey);
 }
 
-export async function makeIdentityApp(config: Partial<IdentityConfig> = {}): Promise<{
+export async function makeIdentityApp(
+  config: Partial<IdentityConfig> = {},
+  store: RegistryStore = new MemoryRegistryStore(),
+): Promise<{
   app: FastifyInstance;
   log: Log;
   identity: IdentityService;
@@ -57,7 +61,7 @@ export async function makeIdentityApp(config: Partial<IdentityConfig> = {}): Pro
     storage,
     signer: parseSignerKey(generateSignerKey('identity.test/log').signerKey),
   });
-  const identity = await IdentityService.create(new MemoryRegistryStore(), {
+  const identity = await IdentityService.create(store, {
     ...defaultIdentityConfig(ISSUER),
     devLogin: true,
     ...config,
