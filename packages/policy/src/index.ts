@@ -17,39 +17,21 @@ export {
   type MemoryEngineOptions,
   type MemoryPolicy,
 } from './engines/memory/index.js';
-export {
-  MAX_POLICY_FILE_BYTES,
-  SCHEMA_FILE_NAME,
-  readPolicyFolder,
-  watchPolicyFolder,
-  type WatchOptions,
-} from './folder.js';
-export {
-  ACTION_TYPE,
-  AGENT_TYPE,
-  PRINCIPAL_ENTITY_TYPES,
-  RESOURCE_TYPE,
-  UNKNOWN_PRINCIPAL_TYPE,
-  buildDecisionRequest,
-  type ActionInput,
-} from './request.js';
+export { readPolicyFolder, watchPolicyFolder, type WatchOptions } from './folder.js';
+export { buildDecisionRequest, type ActionInput } from './request.js';
 export {
   DecisionPoint,
   describeDrift,
-  isLowRisk,
   type Decision,
   type DecisionPointOptions,
   type DecisionReason,
   type FailPolicy,
 } from './decision-point.js';
 export {
-  AUDIT_LEVELS,
   DEFAULT_AUDIT_RULES,
   applyAuditRule,
-  auditViolations,
   hmacValue,
   parseAuditRules,
-  redactArgs,
   ruleFor,
   type AuditLevel,
   type AuditRule,

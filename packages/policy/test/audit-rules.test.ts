@@ -5,13 +5,13 @@ import {
   DEFAULT_AUDIT_RULES,
   PolicyError,
   applyAuditRule,
-  auditViolations,
   hmacValue,
   parseAuditRules,
   ruleFor,
   type AuditRule,
   type AuditRules,
 } from '../src/index.js';
+import { auditViolations } from '../src/audit-rules.js';
 
 const KEY = new Uint8Array(32).fill(7);
 
