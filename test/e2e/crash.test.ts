@@ -5,7 +5,7 @@ import { uuidv7 } from '@provenant/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, startCollectorProcess } from './process.js';
 import type { CollectorProcess } from './process.js';
-import { startWriters } from './writers.js';
+import { killWhileWriting } from './writers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'provenant-crash-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -26,27 +26,14 @@ function rec(client: number) {
   };
 }
 
-/** Somewhere in the second to fourth batch: more than one batch acknowledged in every round. */
-const killAfter = () => BATCH + 1 + Math.floor(Math.random() * 2 * BATCH);
-
 describe('crash safety (real processes, kill -9)', () => {
   it(`keeps every acknowledged record at its leaf index across ${KILLS} kill -9s`, async () => {
     const dir = join(root, 'data');
     const acked = new Map<string, number>();
     for (let round = 0; round < KILLS; round++) {
       const c: CollectorProcess = await startCollectorProcess(dir);
-      const writers = startWriters({
-        url: c.url,
-        clients: CLIENTS,
-        batch: BATCH,
-        record: rec,
-        acked,
-      });
-      // Killed once enough is acknowledged, while the other writers are mid-request.
-      await writers.acknowledged(killAfter());
-      c.child.kill('SIGKILL');
-      await c.exited;
-      await writers.stopped();
+      // Killed once more than a batch is acknowledged, while the other writers are mid-request.
+      await killWhileWriting(c, { clients: CLIENTS, batch: BATCH, record: rec, acked });
     }
     expect(acked.size).toBeGreaterThan(KILLS * BATCH);
 

@@ -7,7 +7,7 @@ import { skipPostgres, startTestPostgres } from '../support/postgres.js';
 import type { TestPostgres } from '../support/postgres.js';
 import { runCliAsync, startCollectorProcess } from './process.js';
 import type { CollectorProcess } from './process.js';
-import { startWriters } from './writers.js';
+import { killWhileWriting } from './writers.js';
 
 const KILLS = 5;
 const CLIENTS = 3;
@@ -32,9 +32,6 @@ async function post(url: string, body: unknown): Promise<Response> {
     body: JSON.stringify(body),
   });
 }
-
-/** Somewhere in the second to fourth batch: more than one batch acknowledged in every round. */
-const killAfter = () => BATCH + 1 + Math.floor(Math.random() * 2 * BATCH);
 
 const skip = skipPostgres();
 
@@ -71,18 +68,8 @@ describe.skipIf(skip)('collector on PostgreSQL (real processes)', () => {
 
     for (let round = 0; round < KILLS; round++) {
       if (round > 0) c = await start();
-      const writers = startWriters({
-        url: c.url,
-        clients: CLIENTS,
-        batch: BATCH,
-        record: rec,
-        acked,
-      });
-      // Killed once enough is acknowledged, while the other writers are mid-request.
-      await writers.acknowledged(killAfter());
-      c.child.kill('SIGKILL');
-      await c.exited;
-      await writers.stopped();
+      // Killed once more than a batch is acknowledged, while the other writers are mid-request.
+      await killWhileWriting(c, { clients: CLIENTS, batch: BATCH, record: rec, acked });
     }
     expect(acked.size).toBeGreaterThan(KILLS * BATCH);
 

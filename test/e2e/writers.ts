@@ -4,6 +4,7 @@
  * has been acknowledged (state, not time), while the writers are still sending, so the kill
  * lands mid-write whatever the machine's speed.
  */
+import type { CollectorProcess } from './process.js';
 
 export interface Writers {
   /**
@@ -69,4 +70,20 @@ export function startWriters(o: WritersOptions): Writers {
       await all;
     },
   };
+}
+
+/**
+ * Writes to the collector and kills it (SIGKILL) once more than one batch is acknowledged —
+ * somewhere in the second to fourth batch — while the other writers are mid-request; returns
+ * after the process is gone and every writer stopped.
+ */
+export async function killWhileWriting(
+  collector: CollectorProcess,
+  o: Omit<WritersOptions, 'url'>,
+): Promise<void> {
+  const writers = startWriters({ ...o, url: collector.url });
+  await writers.acknowledged(o.batch + 1 + Math.floor(Math.random() * 2 * o.batch));
+  collector.child.kill('SIGKILL');
+  await collector.exited;
+  await writers.stopped();
 }

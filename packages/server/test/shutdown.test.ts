@@ -18,23 +18,29 @@ function received(socket: Socket): Promise<string> {
   return new Promise((resolve) => socket.once('close', () => resolve(text)));
 }
 
+/** A server with the close behaviour and a `/slow` route that answers when the test says. */
+async function slowServer() {
+  let started!: () => void;
+  const handlerStarted = new Promise<void>((r) => (started = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const app = Fastify();
+  closeWithoutWaitingOnClients(app);
+  app.get('/slow', async () => {
+    started();
+    await released;
+    return { done: true };
+  });
+  app.get('/fast', async () => ({ fast: true }));
+  app.post('/upload', async () => ({ uploaded: true }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  return { app, port, handlerStarted, release };
+}
+
 describe('closing the HTTP server', () => {
   it('answers the request being handled and cuts the clients that stall', async () => {
-    let started!: () => void;
-    const handlerStarted = new Promise<void>((r) => (started = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const app = Fastify();
-    closeWithoutWaitingOnClients(app);
-    app.get('/slow', async () => {
-      started();
-      await released;
-      return { done: true };
-    });
-    app.get('/fast', async () => ({ fast: true }));
-    app.post('/upload', async () => ({ uploaded: true }));
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as { port: number };
+    const { app, port, handlerStarted, release } = await slowServer();
 
     // Idle keep-alive: a request answered, the connection kept open.
     const idle = await open(port);
@@ -74,19 +80,7 @@ describe('closing the HTTP server', () => {
   });
 
   it('refuses connections that open while closing', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let started!: () => void;
-    const handlerStarted = new Promise<void>((r) => (started = r));
-    const app = Fastify();
-    closeWithoutWaitingOnClients(app);
-    app.get('/slow', async () => {
-      started();
-      await released;
-      return { done: true };
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const { port } = app.server.address() as { port: number };
+    const { app, port, handlerStarted, release } = await slowServer();
     const busy = await open(port);
     const busyText = received(busy);
     busy.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
