@@ -416,9 +416,9 @@ class RecorderImpl implements Recorder {
     self: unknown,
     args: Parameters<F>,
   ): Promise<Awaited<ReturnType<F>>> {
-    const call = await ToolCall.start(this.env, spec, storage.getStore(), args);
-    if (call.denied) throw call.deny();
-    await call.intent();
+    const begun = this.begin(spec, args);
+    // Only a thenable is awaited: a cached decision costs no extra turn.
+    const call = isPromise(begun) ? await begun : begun;
     let result: Awaited<ReturnType<F>>;
     try {
       const out = fn.apply(self, args);
@@ -432,6 +432,12 @@ class RecorderImpl implements Recorder {
     return result;
   }
 
+  /** Everything before a call may run; throws what refuses it (a denial is recorded first). */
+  private begin(spec: ToolSpec, args: readonly unknown[]): ToolCall | Promise<ToolCall> {
+    const started = ToolCall.start(this.env, spec, storage.getStore(), args);
+    return isPromise(started) ? started.then(ready) : ready(started);
+  }
+
   async recordCall<T>(
     name: string,
     options: RecordCallOptions<T>,
@@ -440,9 +446,7 @@ class RecorderImpl implements Recorder {
     const spec = toolSpec(name, options);
     let call: ToolCall;
     try {
-      call = await ToolCall.start(this.env, spec, storage.getStore(), []);
-      if (call.denied) return { ran: false, error: call.deny() };
-      await call.intent();
+      call = await this.begin(spec, []);
     } catch (e) {
       if (e instanceof SdkError) return { ran: false, error: e };
       throw e;
@@ -538,5 +542,12 @@ function httpExporter(
 }
 
 type Cause = NonNullable<EventRecord['cause']>;
+
+/** A started call, denied (recorded, thrown) or past its intent. */
+function ready(call: ToolCall): ToolCall | Promise<ToolCall> {
+  if (call.denied) throw call.deny();
+  const intent = call.intent();
+  return intent ? intent.then(() => call) : call;
+}
 
 export type { Actor };

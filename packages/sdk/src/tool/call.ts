@@ -77,13 +77,14 @@ export class ToolCall {
    * Everything before the tool may run: the context, the credential's lifetime, room for the
    * records, and a decision. Throws (nothing has run): a TypeError outside a session,
    * `credential_expired`, `RecorderOverflowError`, `DecisionUnavailableError` (recorded).
+   * Synchronous when there is room and the decision is cached: the hot path takes no turn.
    */
-  static async start(
+  static start(
     env: ToolCallEnv,
     spec: ToolSpec,
     ctx: WorkContext | undefined,
     args: readonly unknown[],
-  ): Promise<ToolCall> {
+  ): ToolCall | Promise<ToolCall> {
     if (!ctx) {
       throw new TypeError(
         `${spec.name} was called outside a session: wrap the work in recorder.session().`,
@@ -98,14 +99,24 @@ export class ToolCall {
       );
     }
     const admitted = env.admit(spec.lowRisk);
-    if (admitted !== null && admitted !== 'drop') await admitted;
+    if (admitted !== null && admitted !== 'drop') {
+      return admitted.then(() => ToolCall.decided(env, spec, ctx, args, now, true));
+    }
+    return ToolCall.decided(env, spec, ctx, args, now, admitted !== 'drop');
+  }
+
+  private static decided(
+    env: ToolCallEnv,
+    spec: ToolSpec,
+    ctx: WorkContext,
+    args: readonly unknown[],
+    now: number,
+    keep: boolean,
+  ): ToolCall | Promise<ToolCall> {
     const resource = resourceOf(spec, args);
-    let decision: Decision;
-    try {
-      const decided = env.decide(ctx, spec, resource, now);
-      // Only a thenable is awaited: a cached decision costs no extra turn.
-      decision = isPromise(decided) ? await decided : decided;
-    } catch (e) {
+    const made = (d: Decision) =>
+      new ToolCall(env, ctx, spec, toolAction(spec, resource, args), d, keep);
+    const refused = (e: unknown): never => {
       const call = new ToolCall(env, ctx, spec, bareAction(spec, resource), unknownDecision, true);
       void call.record(
         {
@@ -118,15 +129,14 @@ export class ToolCall {
         undefined,
       );
       throw new DecisionUnavailableError(spec.name, e);
+    };
+    let decided: Decision | Promise<Decision>;
+    try {
+      decided = env.decide(ctx, spec, resource, now);
+    } catch (e) {
+      return refused(e);
     }
-    return new ToolCall(
-      env,
-      ctx,
-      spec,
-      toolAction(spec, resource, args),
-      decision,
-      admitted !== 'drop',
-    );
+    return isPromise(decided) ? decided.then(made, refused) : made(decided);
   }
 
   get denied(): boolean {
@@ -155,15 +165,18 @@ export class ToolCall {
   /**
    * For a tool that fails closed: the intent is exported durably (collector or fsynced spool)
    * before the tool runs; rejects with `IntentNotDurableError` when it cannot be. Then the
-   * call's duration starts.
+   * call's duration starts. Nothing to wait for (undefined) when the tool does not fail closed.
    */
-  async intent(): Promise<void> {
-    if (this.spec.failClosed) {
-      const id = newId();
-      await this.record({ status: 'pending' }, this.policy(), { durable: true, id });
-      this.causeId = id;
+  intent(): Promise<void> | undefined {
+    if (!this.spec.failClosed) {
+      this.started = performance.now();
+      return undefined;
     }
-    this.started = performance.now();
+    const id = newId();
+    return this.record({ status: 'pending' }, this.policy(), { durable: true, id }).then(() => {
+      this.causeId = id;
+      this.started = performance.now();
+    });
   }
 
   /** Records success, with the digest of what the tool returned. */
