@@ -12,7 +12,7 @@ let collector: CollectorProcess;
 
 beforeAll(async () => {
   collector = await startCollectorProcess(dataDir, ['--dev-login']);
-}, 30_000);
+});
 afterAll(async () => {
   collector.child.kill('SIGTERM');
   await collector.exited;

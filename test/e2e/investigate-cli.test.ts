@@ -15,7 +15,7 @@ let collector: CollectorProcess;
 
 beforeAll(async () => {
   collector = await startCollectorProcess(dataDir, ['--dev-login', '--policies', EXAMPLES]);
-}, 30_000);
+});
 afterAll(async () => {
   collector.child.kill('SIGTERM');
   await collector.exited;

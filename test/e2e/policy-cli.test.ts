@@ -15,7 +15,7 @@ let collector: CollectorProcess;
 beforeAll(async () => {
   cpSync(EXAMPLES, policies, { recursive: true });
   collector = await startCollectorProcess(dataDir, ['--dev-login', '--policies', policies]);
-}, 30_000);
+});
 afterAll(async () => {
   collector.child.kill('SIGTERM');
   await collector.exited;

@@ -49,10 +49,12 @@ export function startCollectorProcess(
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
+    // Only a bound for a start that never comes (then the child must not outlive the test): as
+    // long as a hook may take, since a start costs seconds on a loaded machine.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`collector did not start: ${out} ${err}`));
-    }, 20_000);
+    }, 60_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
