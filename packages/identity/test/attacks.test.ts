@@ -67,7 +67,7 @@ async function watchingWork<T>(action: () => Promise<T>): Promise<{ result: T; w
   try {
     const result = await action();
     if (spies[1]!.mock.calls.length > 0) work.push('JSON.parse');
-    if (spies[2]!.mock.calls.some(([, encoding]) => encoding === 'base64url')) {
+    if (spies[2]!.mock.calls.some(([, encoding]) => (encoding as unknown) === 'base64url')) {
       work.push('base64 decode');
     }
     return { result, work };
