@@ -4,6 +4,7 @@
  */
 import type { Attribution, AttributionLevel, EventRecord } from '@provenant/core';
 import type { PreparedEntry } from '@provenant/ledger';
+import type { WireErrorCode } from '../errors.js';
 
 /** A security event at ingest that the collector records as its own `security.alert`. */
 export interface AttributionAlert {
@@ -19,7 +20,8 @@ export interface AttributionAlert {
 export interface Rejection {
   readonly ok: false;
   readonly id: string | null;
-  readonly code: string;
+  /** A wire code of docs/errors.md's record errors. */
+  readonly code: WireErrorCode;
   readonly message: string;
   /** A security event raised on the way, recorded although the record is not. */
   readonly alert?: AttributionAlert;
@@ -57,7 +59,7 @@ export type Prepared = Sealed | Rejection;
 export type Stage = (draft: Draft) => Draft | Rejection | Promise<Draft | Rejection>;
 
 /** Refuses `draft`, keeping a security event an earlier stage raised. */
-export function reject(draft: Draft, code: string, message: string): Rejection {
+export function reject(draft: Draft, code: WireErrorCode, message: string): Rejection {
   return {
     ok: false,
     id: draft.record.id,
