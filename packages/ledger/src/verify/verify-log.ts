@@ -3,7 +3,7 @@ import { appendLeafHashes, hashLeaf, rootOfFrontier } from '../merkle/index.js';
 import type { Frontier } from '../merkle/index.js';
 import { openNote, parseCheckpoint } from '../note/index.js';
 import type { Checkpoint, NoteVerifierKey } from '../note/index.js';
-import { equalBytes } from '../log/log.js';
+import { equalBytes } from '@provenant/core/vocabulary';
 import type { LeafSource } from '../storage/port.js';
 
 /** Why a log failed verification; `leafIndex` names the first bad leaf when it is known. */

@@ -1,0 +1,85 @@
+import { equalBytes } from '@provenant/core/vocabulary';
+import type { NoteSignerKey } from '../note/index.js';
+import type { IngestQueue } from '../storage/port.js';
+import { GroupCommit } from './batcher.js';
+import type { AppendOutcome, PreparedEntry } from './entry.js';
+import { signPromise } from './promise.js';
+import type { Sequencer } from './sequencer.js';
+
+/**
+ * Cluster appends (several collectors on one database): appends that arrive together share one
+ * ingest-queue transaction, and each accepted entry is answered with a signed promise of
+ * inclusion once it is durable in the queue. The member holding the sequencer lease moves queued
+ * entries into the log (`sequencePending`).
+ */
+export class ClusterAppender {
+  private readonly batcher: GroupCommit<AppendOutcome[]>;
+
+  constructor(
+    private readonly sequencer: Sequencer,
+    private readonly queue: IngestQueue,
+    private readonly signer: NoteSignerKey,
+    private readonly maxBatchEntries: number,
+    private readonly nowUs: () => number,
+  ) {
+    this.batcher = new GroupCommit(maxBatchEntries, async (groups) => {
+      const outcomes = await this.enqueue(groups.flat());
+      let at = 0;
+      return groups.map((g) => outcomes.slice(at, (at += g.length)));
+    });
+  }
+
+  get pendingEntries(): number {
+    return this.batcher.pendingEntries;
+  }
+
+  append(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
+    return this.batcher.submit(entries);
+  }
+
+  idle(): Promise<void> {
+    return this.batcher.idle();
+  }
+
+  /**
+   * Moves up to `limit` queued entries into the log (leaf indices, tree, checkpoint and their
+   * removal from the queue in one transaction). Returns how many left the queue. If another
+   * sequencer moved the tree meanwhile the storage refuses the batch (no fork) and the next call
+   * starts from the stored tree.
+   */
+  sequencePending(limit = this.maxBatchEntries): Promise<number> {
+    return this.sequencer.exclusive(async () => {
+      const rows = await this.queue.readPending(limit);
+      if (rows.length === 0) return 0;
+      await this.sequencer.commit(
+        [rows],
+        rows.map((r) => r.seq),
+      );
+      return rows.length;
+    });
+  }
+
+  private async enqueue(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
+    const receivedUs = this.nowUs();
+    const outcomes = await this.queue.enqueue(entries.map((e) => ({ ...e, receivedUs })));
+    return outcomes.map((o, i): AppendOutcome => {
+      const e = entries[i]!;
+      // The queue reports what holds the id; the same rule as for direct appends decides.
+      if (o.status === 'logged') {
+        return equalBytes(o.leafHash, e.leafHash)
+          ? { status: 'accepted', leafIndex: o.leafIndex, duplicate: true }
+          : { status: 'id_conflict', leafIndex: o.leafIndex };
+      }
+      const duplicate = o.status === 'already_queued';
+      if (duplicate && !equalBytes(o.leafHash, e.leafHash)) {
+        return { status: 'id_conflict', leafIndex: null };
+      }
+      const promise = signPromise(this.signer, {
+        id: e.id,
+        leafHash: e.leafHash,
+        receivedUs: o.receivedUs,
+      });
+      return { status: 'accepted', leafIndex: null, duplicate, promise };
+    });
+  }
+}
