@@ -1,7 +1,6 @@
 import { equalBytes } from '@provenant/core/vocabulary';
 import type { NoteSignerKey } from '../note/index.js';
 import type { IngestQueue } from '../storage/port.js';
-import { GroupCommit } from './batcher.js';
 import type { AppendOutcome, PreparedEntry } from './entry.js';
 import { signPromise } from './promise.js';
 import type { Sequencer } from './sequencer.js';
@@ -13,32 +12,19 @@ import type { Sequencer } from './sequencer.js';
  * entries into the log (`sequencePending`).
  */
 export class ClusterAppender {
-  private readonly batcher: GroupCommit<AppendOutcome[]>;
-
   constructor(
     private readonly sequencer: Sequencer,
     private readonly queue: IngestQueue,
     private readonly signer: NoteSignerKey,
     private readonly maxBatchEntries: number,
     private readonly nowUs: () => number,
-  ) {
-    this.batcher = new GroupCommit(maxBatchEntries, async (groups) => {
-      const outcomes = await this.enqueue(groups.flat());
-      let at = 0;
-      return groups.map((g) => outcomes.slice(at, (at += g.length)));
-    });
-  }
+  ) {}
 
-  get pendingEntries(): number {
-    return this.batcher.pendingEntries;
-  }
-
-  append(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
-    return this.batcher.submit(entries);
-  }
-
-  idle(): Promise<void> {
-    return this.batcher.idle();
+  /** One group commit (`./batcher.ts`): every group's entries in one queue transaction. */
+  async enqueueGroups(groups: readonly (readonly PreparedEntry[])[]): Promise<AppendOutcome[][]> {
+    const outcomes = await this.enqueue(groups.flat());
+    let at = 0;
+    return groups.map((g) => outcomes.slice(at, (at += g.length)));
   }
 
   /**

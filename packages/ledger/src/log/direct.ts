@@ -1,29 +1,12 @@
-import { GroupCommit } from './batcher.js';
 import type { AppendOutcome, PreparedEntry } from './entry.js';
 import type { Sequencer } from './sequencer.js';
 
 /**
- * Direct appends (one collector): concurrent appends are grouped into one sequencer commit, and
- * each resolves only once that commit is durable.
+ * Direct appends (one collector): each group commit (`./batcher.ts`) is one sequencer commit, so
+ * each append resolves only once its entries are durable in the tree.
  */
-export class DirectAppender {
-  private readonly batcher: GroupCommit<AppendOutcome[]>;
-
-  constructor(sequencer: Sequencer, maxBatchEntries: number) {
-    this.batcher = new GroupCommit(maxBatchEntries, (groups) =>
-      sequencer.exclusive(() => sequencer.commit(groups)),
-    );
-  }
-
-  get pendingEntries(): number {
-    return this.batcher.pendingEntries;
-  }
-
-  append(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
-    return this.batcher.submit(entries);
-  }
-
-  idle(): Promise<void> {
-    return this.batcher.idle();
-  }
+export function directCommit(
+  sequencer: Sequencer,
+): (groups: readonly (readonly PreparedEntry[])[]) => Promise<AppendOutcome[][]> {
+  return (groups) => sequencer.exclusive(() => sequencer.commit(groups));
 }

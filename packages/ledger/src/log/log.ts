@@ -3,8 +3,9 @@ import { parseVerifierKey, verifierKeyString } from '../note/index.js';
 import type { NoteSignerKey, NoteVerifierKey } from '../note/index.js';
 import { hasIngestQueue } from '../storage/port.js';
 import type { LogStorage, StoredCheckpoint } from '../storage/port.js';
+import { GroupCommit } from './batcher.js';
 import { ClusterAppender } from './cluster.js';
-import { DirectAppender } from './direct.js';
+import { directCommit } from './direct.js';
 import type { AppendOutcome, PreparedEntry } from './entry.js';
 import { LogError } from './errors.js';
 import { Sequencer } from './sequencer.js';
@@ -40,7 +41,9 @@ export class Log {
   private readonly storage: LogStorage;
   private readonly verifier: NoteVerifierKey;
   private readonly sequencer: Sequencer;
-  private readonly appender: DirectAppender | ClusterAppender;
+  /** Queue mode: the cluster appender (null for direct appends). */
+  private readonly cluster: ClusterAppender | null;
+  private readonly batcher: GroupCommit<AppendOutcome[]>;
   private closed = false;
 
   private constructor(options: LogOptions, verifier: NoteVerifierKey, sequencer: Sequencer) {
@@ -57,15 +60,18 @@ export class Log {
           `The ${options.storage.kind} storage has no ingest queue; queue mode needs one.`,
         );
       }
-      this.appender = new ClusterAppender(
+      const cluster = new ClusterAppender(
         sequencer,
         options.storage,
         options.signer,
         maxBatchEntries,
         options.nowUs ?? (() => Date.now() * 1000),
       );
+      this.cluster = cluster;
+      this.batcher = new GroupCommit(maxBatchEntries, (groups) => cluster.enqueueGroups(groups));
     } else {
-      this.appender = new DirectAppender(sequencer, maxBatchEntries);
+      this.cluster = null;
+      this.batcher = new GroupCommit(maxBatchEntries, directCommit(sequencer));
     }
   }
 
@@ -85,12 +91,12 @@ export class Log {
 
   /** Whether `append` enqueues (several collectors) rather than sequences. */
   get queueMode(): boolean {
-    return this.appender instanceof ClusterAppender;
+    return this.cluster !== null;
   }
 
   /** Entries waiting for a commit: the collector pushes back when this grows too large. */
   get queuedEntries(): number {
-    return this.appender.pendingEntries;
+    return this.batcher.pendingEntries;
   }
 
   /** The latest signed checkpoint (a C2SP signed note). */
@@ -111,7 +117,7 @@ export class Log {
    */
   append(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
     if (this.closed) return Promise.reject(new LogError('log_closed', 'The log is closed.'));
-    return this.appender.append(entries);
+    return this.batcher.submit(entries);
   }
 
   /**
@@ -119,12 +125,9 @@ export class Log {
    * into the log. Returns how many left the queue (see `ClusterAppender.sequencePending`).
    */
   async sequencePending(limit?: number): Promise<number> {
-    const appender = this.appender;
-    if (!(appender instanceof ClusterAppender)) {
-      throw new LogError('log_not_sequencer', 'This log has no ingest queue.');
-    }
+    if (!this.cluster) throw new LogError('log_not_sequencer', 'This log has no ingest queue.');
     if (this.closed) throw new LogError('log_closed', 'The log is closed.');
-    return appender.sequencePending(limit);
+    return this.cluster.sequencePending(limit);
   }
 
   /**
@@ -172,7 +175,7 @@ export class Log {
   /** Waits for queued appends to commit, then refuses new ones. Does not close the storage. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.appender.idle();
+    await this.batcher.idle();
     await this.sequencer.exclusive(async () => {}); // a sequencing or refresh in flight
   }
 
