@@ -8,10 +8,12 @@ import {
   OTLP_PROTOCOLS,
   OtlpExportError,
   OtlpSender,
+  EXPORT_FORMATS,
   exportPages,
+  formatLine,
+  isExportFormat,
   recordWithIntegrity,
   timeToMicros,
-  toOcsfApiActivity,
 } from '@provenant/server/offline';
 import type { ExportFilter, OtlpProtocol, ServedRecord } from '@provenant/server/offline';
 import { intFlag, parseFlags, serverUrl } from '../lib/args.js';
@@ -21,7 +23,8 @@ import { progressBar } from '../lib/progress.js';
 import type { CommandContext } from '../main.js';
 
 const PAGE = 1000;
-const FORMATS = ['jsonl', 'ocsf', 'otlp'] as const;
+// The line formats of the server's export table, and OTLP, which sends spans instead of lines.
+const FORMATS = [...EXPORT_FORMATS, 'otlp'] as const;
 type Format = (typeof FORMATS)[number];
 
 export async function exportCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
@@ -41,7 +44,7 @@ export async function exportCommand(args: readonly string[], ctx: CommandContext
   });
   const format = values.format as Format;
   if (!(FORMATS as readonly unknown[]).includes(format)) {
-    throw usageError('--format must be jsonl, ocsf or otlp.');
+    throw usageError(`--format must be ${FORMATS.slice(0, -1).join(', ')} or otlp.`);
   }
   if (values.data !== undefined && values.server !== undefined) {
     throw usageError('Give --data DIR or --server URL, not both.');
@@ -87,14 +90,8 @@ export async function exportCommand(args: readonly string[], ctx: CommandContext
 
   // Each page: records as served (canonical JSON with integrity), in log order.
   const emit = async (served: readonly string[]) => {
-    if (format === 'jsonl') {
-      await write(served.map((s) => `${s}\n`).join(''));
-    } else if (format === 'ocsf') {
-      await write(
-        served
-          .map((s) => `${JSON.stringify(toOcsfApiActivity(JSON.parse(s) as ServedRecord))}\n`)
-          .join(''),
-      );
+    if (isExportFormat(format)) {
+      await write(served.map((s) => formatLine(s, format)).join(''));
     } else {
       for (const s of served) await sender!.add(JSON.parse(s) as ServedRecord);
     }

@@ -4,14 +4,9 @@
  */
 import type { EntryFilter, LogStorage, StoredEntry } from '@provenant/ledger';
 import { recordWithIntegrity } from '../routes/records.js';
-import { toOcsfApiActivity } from './ocsf.js';
+import { formatLine } from './formats.js';
+import type { ExportFormat } from './formats.js';
 import type { ServedRecord } from './ocsf.js';
-
-export const EXPORT_FORMATS = ['jsonl', 'ocsf'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-export const isExportFormat = (value: unknown): value is ExportFormat =>
-  (EXPORT_FORMATS as readonly unknown[]).includes(value);
 
 export type ExportFilter = Omit<EntryFilter, 'limit' | 'afterLeafIndex'>;
 
@@ -47,8 +42,7 @@ export function servedRecord(entry: StoredEntry): ServedRecord {
 
 /** One line (with its newline) of an export in this format. */
 export function exportLine(entry: StoredEntry, format: ExportFormat): string {
-  if (format === 'jsonl') return `${recordWithIntegrity(entry)}\n`;
-  return `${JSON.stringify(toOcsfApiActivity(servedRecord(entry)))}\n`;
+  return formatLine(recordWithIntegrity(entry), format);
 }
 
 /** A whole export as text chunks, one page each. */

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
 import { timeToMicros } from '../ingest/time.js';
-import { EXPORT_FORMATS, exportChunks, isExportFormat } from '../export/stream.js';
+import { EXPORT_FORMATS, isExportFormat } from '../export/formats.js';
+import { exportChunks } from '../export/stream.js';
 import type { ExportFilter } from '../export/stream.js';
 
 const PARAMS: Readonly<Record<string, keyof ExportFilter | 'format'>> = {
