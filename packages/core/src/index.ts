@@ -50,8 +50,12 @@ export {
 } from './digest.js';
 export {
   ACTION_CLASSES,
+  ACTION_CLASS_FLAGS,
   ACTION_RECORD_TYPES,
+  COVERAGE_CLASS_BIT,
   COVERAGE_FLAG,
+  NO_ACTION_CLASS,
+  actionClassFlagList,
   GRANT_RECORD_TYPES,
   MAX_CREDENTIAL_LIFETIME_SEC,
   PRINCIPAL_ID_PREFIXES,
@@ -66,6 +70,8 @@ export {
   recordedKind,
   spiffeAgentParts,
   type ActionClass,
+  type ActionClassFlag,
+  type ActionClassFlags,
   type ClassifiableRecord,
   type CoverageFacts,
   type PrincipalKind,

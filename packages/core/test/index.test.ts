@@ -6,6 +6,10 @@ it('exports exactly the public API', () => {
     [
       'ARGS_BOUNDS',
       'ACTION_CLASSES',
+      'ACTION_CLASS_FLAGS',
+      'COVERAGE_CLASS_BIT',
+      'NO_ACTION_CLASS',
+      'actionClassFlagList',
       'ACTION_RECORD_TYPES',
       'COVERAGE_FLAG',
       'GRANT_RECORD_TYPES',

@@ -3,6 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   ACTION_CLASSES,
+  ACTION_CLASS_FLAGS,
+  COVERAGE_CLASS_BIT,
+  actionClassFlagList,
   COVERAGE_FLAG,
   MAX_RECORD_BYTES,
   actionClassesOf,
@@ -35,6 +38,18 @@ describe('record types', () => {
     expect(isGrantRecord({ type: 'credential.issued' })).toBe(true);
     expect(isGrantRecord({ type: 'delegation.granted' })).toBe(true);
     expect(isGrantRecord({ type: 'credential.revoked' })).toBe(false);
+  });
+
+  it('the record schema takes exactly the class flags of the vocabulary', () => {
+    const schema = eventJsonSchema() as {
+      properties: { action: { properties: { class: { properties: object; required: string[] } } } };
+    };
+    const cls = schema.properties.action.properties.class;
+    expect(Object.keys(cls.properties)).toEqual([...ACTION_CLASS_FLAGS]);
+    expect(cls.required).toEqual([...ACTION_CLASS_FLAGS]);
+    expect(ACTION_CLASSES).toEqual([...ACTION_CLASS_FLAGS, 'other']);
+    expect(Object.keys(COVERAGE_CLASS_BIT)).toEqual([...ACTION_CLASS_FLAGS]);
+    expect(actionClassFlagList('or')).toBe('privileged, irreversible or external');
   });
 
   it('an action with no class is in class other', () => {

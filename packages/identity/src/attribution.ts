@@ -3,7 +3,7 @@
  * claimed identity is backed by the credential it was sent with, and the level its action class
  * requires.
  */
-import { ATTRIBUTION_LEVELS } from '@provenant/core';
+import { ACTION_CLASS_FLAGS, type ActionClassFlag, ATTRIBUTION_LEVELS } from '@provenant/core';
 import type { AttributionLevel, DelegationHop, EventRecord } from '@provenant/core';
 import { impliedKind, type PrincipalDirectory, type PrincipalKind } from './principals.js';
 import type { VerifiedCredential } from './verify.js';
@@ -226,13 +226,10 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** The least level each action class accepts; a record in several classes needs the strictest. */
-export interface MinimumLevelPolicy {
-  privileged: AttributionLevel;
-  irreversible: AttributionLevel;
-  external: AttributionLevel;
-  /** Every other record (no class, or none of the three set). */
+export type MinimumLevelPolicy = { [F in ActionClassFlag]: AttributionLevel } & {
+  /** Every other record (no class, or none of its flags set). */
   default: AttributionLevel;
-}
+};
 
 export const DEFAULT_MINIMUM_LEVELS: Readonly<MinimumLevelPolicy> = Object.freeze({
   privileged: 'verified',
@@ -254,7 +251,7 @@ export function requiredLevelFor(
   let required = policy.default;
   const cls = record.action?.class;
   if (cls === undefined) return required;
-  for (const flag of ['privileged', 'irreversible', 'external'] as const) {
+  for (const flag of ACTION_CLASS_FLAGS) {
     if (cls[flag] && levelAtLeast(policy[flag], required)) required = policy[flag];
   }
   return required;

@@ -5,7 +5,15 @@
  * else the default.
  */
 import { createHmac } from 'node:crypto';
-import { ATTRIBUTION_LEVELS, canonicalize, digestOf } from '@provenant/core';
+import {
+  ACTION_CLASS_FLAGS,
+  type ActionClassFlag,
+  actionClassFlagList,
+  type ActionClassFlags,
+  ATTRIBUTION_LEVELS,
+  canonicalize,
+  digestOf,
+} from '@provenant/core';
 import type { AttributionLevel, EventRecord, JsonValue } from '@provenant/core';
 import { levelAtLeast } from '@provenant/identity';
 import { PolicyError } from './errors.js';
@@ -28,7 +36,7 @@ export interface AuditRule {
     /** An action-name pattern where `*` stands for any characters, e.g. `github.*`. */
     action?: string;
     /** Each flag given must equal the record's `action.class` flag (a record with no class never matches). */
-    class?: Partial<{ privileged: boolean; irreversible: boolean; external: boolean }>;
+    class?: Partial<ActionClassFlags>;
   };
   level: AuditLevel;
   /** For `redact`: paths into the arguments, e.g. `token`, `headers.authorization`, `items[*].secret`. */
@@ -57,11 +65,10 @@ const PRIVILEGED_ACTION_RULE = {
  * a recorded decision. Everything else: arguments kept in full, any attribution.
  */
 export const DEFAULT_AUDIT_RULES: AuditRules = deepFreeze({
-  rules: [
-    { match: { class: { privileged: true } }, ...PRIVILEGED_ACTION_RULE },
-    { match: { class: { irreversible: true } }, ...PRIVILEGED_ACTION_RULE },
-    { match: { class: { external: true } }, ...PRIVILEGED_ACTION_RULE },
-  ],
+  rules: ACTION_CLASS_FLAGS.map((flag) => ({
+    match: { class: { [flag]: true } },
+    ...PRIVILEGED_ACTION_RULE,
+  })),
   default: { match: {}, level: 'full', minimumLevel: 'unattributed', requireDecision: false },
 });
 
@@ -78,7 +85,7 @@ function matches(rule: AuditRule, record: EventRecord): boolean {
   }
   if (cls !== undefined) {
     const actual = record.action?.class;
-    for (const flag of ['privileged', 'irreversible', 'external'] as const) {
+    for (const flag of ACTION_CLASS_FLAGS) {
       const wanted = cls[flag];
       if (wanted !== undefined && (actual === undefined || actual[flag] !== wanted)) return false;
     }
@@ -190,7 +197,7 @@ export function auditViolations(record: EventRecord, rule: AuditRule): string[] 
 
 const RULE_FIELDS = new Set(['match', 'level', 'redact', 'minimumLevel', 'requireDecision']);
 const MATCH_FIELDS = new Set(['action', 'class']);
-const CLASS_FLAGS = new Set(['privileged', 'irreversible', 'external']);
+const CLASS_FLAGS: ReadonlySet<string> = new Set(ACTION_CLASS_FLAGS);
 const MAX_RULES = 1000;
 const MAX_PATTERN = 256;
 // eslint-disable-next-line no-control-regex -- control characters are what this refuses
@@ -291,18 +298,18 @@ function parseRule(
     if (cls !== undefined) {
       if (!isObject(cls) || Object.keys(cls).length === 0) {
         problems.push(
-          `${at}.match.class must be an object with at least one of privileged, irreversible, external.`,
+          `${at}.match.class must be an object with at least one of ${ACTION_CLASS_FLAGS.join(', ')}.`,
         );
       } else {
-        const flags: NonNullable<AuditRule['match']['class']> = {};
+        const flags: Partial<Record<ActionClassFlag, boolean>> = {};
         for (const [flag, value] of Object.entries(cls)) {
           if (!CLASS_FLAGS.has(flag)) {
             problems.push(
-              `${at}.match.class has no flag ${quote(flag)}; use privileged, irreversible or external.`,
+              `${at}.match.class has no flag ${quote(flag)}; use ${actionClassFlagList('or')}.`,
             );
           } else if (typeof value !== 'boolean') {
             problems.push(`${at}.match.class.${flag} must be true or false.`);
-          } else flags[flag as 'privileged' | 'irreversible' | 'external'] = value;
+          } else flags[flag as ActionClassFlag] = value;
         }
         match.class = flags;
       }

@@ -4,7 +4,7 @@
  * closed: without a policy set, or when the engine fails, the answer is deny (unless the
  * deployment allows low-risk actions through, see `FailPolicy`).
  */
-import { digestOf, uuidv7 } from '@provenant/core';
+import { ACTION_CLASS_FLAGS, digestOf, uuidv7 } from '@provenant/core';
 import type { PrincipalDirectory, VerifiedCredential } from '@provenant/identity';
 import {
   EMPTY_POLICY_SET_DIGEST,
@@ -170,11 +170,7 @@ export class DecisionPoint {
 export function isLowRisk(action: ActionInput): boolean {
   const c = action.class;
   return (
-    action.risk === 'low' &&
-    c !== undefined &&
-    c.privileged === false &&
-    c.irreversible === false &&
-    c.external === false
+    action.risk === 'low' && c !== undefined && ACTION_CLASS_FLAGS.every((f) => c[f] === false)
   );
 }
 

@@ -5,7 +5,7 @@
  * caller's to describe.
  */
 import type { JsonValue } from '@provenant/core';
-import { impliedKind } from '@provenant/core';
+import { ACTION_CLASS_FLAGS, type ActionClassFlags, impliedKind } from '@provenant/core';
 import type { PrincipalDirectory, PrincipalKind, VerifiedCredential } from '@provenant/identity';
 import type { CedarEntity, DecisionRequest, EntityUid } from './engine.js';
 
@@ -16,7 +16,7 @@ export interface ActionInput {
   /** e.g. `repo:acme/payments`: the Cedar resource `Provenant::Resource::"repo:acme/payments"`. */
   resource: string;
   /** Absent: all three flags are false in the context (and fail-open never applies). */
-  class?: { privileged: boolean; irreversible: boolean; external: boolean };
+  class?: ActionClassFlags;
   risk?: 'low' | 'medium' | 'high' | 'critical';
   /** Used only when the credential names no task: the credential's `task_id` wins. */
   taskId?: string;
@@ -100,9 +100,7 @@ export function buildDecisionRequest(
     delegation_depth: credential.actors.length,
     chain: [...credential.chain],
     scopes: [...credential.scope],
-    privileged: action.class?.privileged === true,
-    irreversible: action.class?.irreversible === true,
-    external: action.class?.external === true,
+    ...Object.fromEntries(ACTION_CLASS_FLAGS.map((f) => [f, action.class?.[f] === true])),
     ...(action.risk !== undefined ? { risk: action.risk } : {}),
     ...(taskId !== undefined ? { task_id: taskId } : {}),
     time: Math.floor(now / 1000),

@@ -1,3 +1,4 @@
+import { ACTION_CLASSES } from '@provenant/core/vocabulary';
 import { writeFileSync } from 'node:fs';
 import type { CoverageReport, RecordRef } from '@provenant/server';
 import { parseFlags, serverUrl } from '../lib/args.js';
@@ -7,7 +8,7 @@ import type { CommandContext } from '../main.js';
 import { clean } from './explain.js';
 
 const LEVELS = ['verified', 'pooled', 'asserted', 'unattributed'] as const;
-const CLASSES = ['privileged', 'irreversible', 'external', 'other'] as const;
+const CLASSES = ACTION_CLASSES;
 const COLORS: Record<(typeof LEVELS)[number], string> = {
   verified: '#2e7d32',
   pooled: '#f9a825',

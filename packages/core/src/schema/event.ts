@@ -12,6 +12,7 @@ import {
   PRINCIPAL_KINDS,
 } from '../vocabulary/kinds.js';
 import { MAX_RECORD_BYTES } from '../vocabulary/limits.js';
+import { ACTION_CLASS_FLAGS, type ActionClassFlag } from '../vocabulary/records.js';
 import { hasLoneSurrogate } from '../lib/unicode.js';
 import { describeIssue } from '../lib/describe-issue.js';
 import { checkJsonBounds, type JsonBounds } from './json-bounds.js';
@@ -141,6 +142,12 @@ const jsonValue: z.ZodType<JsonValue> = z
   )
   .meta({ id: 'JsonValue' });
 
+// One boolean per class flag of the vocabulary (privileged, irreversible, external).
+const classShape = Object.fromEntries(ACTION_CLASS_FLAGS.map((f) => [f, z.boolean()])) as Record<
+  ActionClassFlag,
+  z.ZodBoolean
+>;
+
 const actionSchema = z.strictObject({
   name: text(MAX_NAME).describe('What was done, e.g. "github.delete_repo".'),
   tool: z
@@ -151,9 +158,7 @@ const actionSchema = z.strictObject({
     })
     .exactOptional(),
   resource: text(MAX_ID).exactOptional(),
-  class: z
-    .strictObject({ privileged: z.boolean(), irreversible: z.boolean(), external: z.boolean() })
-    .exactOptional(),
+  class: z.strictObject(classShape).exactOptional(),
   risk: z.enum(['low', 'medium', 'high', 'critical']).exactOptional(),
   args_digest: digest.describe('Digest of the canonical arguments.').exactOptional(),
   args: z

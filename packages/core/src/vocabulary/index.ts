@@ -14,8 +14,12 @@ export {
 } from './principal-kind.js';
 export {
   ACTION_CLASSES,
+  ACTION_CLASS_FLAGS,
   ACTION_RECORD_TYPES,
+  COVERAGE_CLASS_BIT,
   COVERAGE_FLAG,
+  NO_ACTION_CLASS,
+  actionClassFlagList,
   GRANT_RECORD_TYPES,
   WITNESS_RECORD_TYPES,
   actionClassesOf,
@@ -23,6 +27,8 @@ export {
   isActionRecord,
   isGrantRecord,
   type ActionClass,
+  type ActionClassFlag,
+  type ActionClassFlags,
   type ClassifiableRecord,
   type CoverageFacts,
 } from './records.js';

@@ -7,13 +7,7 @@
 /** The structural part of a record these rules read (an `EventRecord` satisfies it). */
 export interface ClassifiableRecord {
   readonly type: string;
-  readonly action?: {
-    readonly class?: {
-      readonly privileged?: boolean;
-      readonly irreversible?: boolean;
-      readonly external?: boolean;
-    };
-  };
+  readonly action?: { readonly class?: Partial<ActionClassFlags> };
   readonly actor?: { readonly instance?: string };
   readonly policy?: { readonly decision_id?: string };
   readonly credential?: { readonly iat: number; readonly exp: number };
@@ -54,18 +48,35 @@ export function isGrantRecord(r: Pick<ClassifiableRecord, 'type'>): boolean {
   return GRANTS.has(r.type);
 }
 
+/**
+ * The flags of an action's `class`: the one list the record schema, the policy request, the
+ * audit rules, the attribution levels each class requires, the coverage facts and the MCP
+ * proxy's classification read. Adding a class is adding it here (and its bit below).
+ */
+export const ACTION_CLASS_FLAGS = ['privileged', 'irreversible', 'external'] as const;
+export type ActionClassFlag = (typeof ACTION_CLASS_FLAGS)[number];
+export type ActionClassFlags = { readonly [F in ActionClassFlag]: boolean };
+
 /** The classes an action may carry, and `other` for one that carries none. */
-export const ACTION_CLASSES = ['privileged', 'irreversible', 'external', 'other'] as const;
+export const ACTION_CLASSES = [...ACTION_CLASS_FLAGS, 'other'] as const;
 export type ActionClass = (typeof ACTION_CLASSES)[number];
 
 /** The classes of a record's action (`other` when it names none). */
 export function actionClassesOf(r: Pick<ClassifiableRecord, 'action'>): ActionClass[] {
   const c = r.action?.class;
-  const out: ActionClass[] = [];
-  if (c?.privileged) out.push('privileged');
-  if (c?.irreversible) out.push('irreversible');
-  if (c?.external) out.push('external');
+  const out: ActionClass[] = ACTION_CLASS_FLAGS.filter((f) => c?.[f] === true);
   return out.length > 0 ? out : ['other'];
+}
+
+/** A class with every flag false: what an action that names none is decided as. */
+export const NO_ACTION_CLASS: ActionClassFlags = Object.freeze(
+  Object.fromEntries(ACTION_CLASS_FLAGS.map((f) => [f, false])) as Record<ActionClassFlag, boolean>,
+);
+
+/** The flags as prose, e.g. "privileged, irreversible or external" (for error messages). */
+export function actionClassFlagList(conjunction: 'or' | 'and'): string {
+  const head = ACTION_CLASS_FLAGS.slice(0, -1).join(', ');
+  return `${head} ${conjunction} ${ACTION_CLASS_FLAGS.at(-1)!}`;
 }
 
 /** Bits of `CoverageFacts.flags`. A record that is not an agent's action has flags 0. */
@@ -78,6 +89,13 @@ export const COVERAGE_FLAG = {
   /** The action names a policy decision (`policy.decision_id`). */
   decision: 16,
 } as const;
+
+/** The stored bit of each class flag (bits are stored: a new class takes a new one). */
+export const COVERAGE_CLASS_BIT = {
+  privileged: COVERAGE_FLAG.privileged,
+  irreversible: COVERAGE_FLAG.irreversible,
+  external: COVERAGE_FLAG.external,
+} as const satisfies Record<ActionClassFlag, number>;
 
 /** What the coverage report needs of one record: computed once, stored opaquely beside it. */
 export interface CoverageFacts {
@@ -96,9 +114,7 @@ export function coverageFacts(r: ClassifiableRecord): CoverageFacts {
   if (isActionRecord(r)) {
     const c = r.action?.class;
     flags = COVERAGE_FLAG.action;
-    if (c?.privileged) flags |= COVERAGE_FLAG.privileged;
-    if (c?.irreversible) flags |= COVERAGE_FLAG.irreversible;
-    if (c?.external) flags |= COVERAGE_FLAG.external;
+    for (const f of ACTION_CLASS_FLAGS) if (c?.[f] === true) flags |= COVERAGE_CLASS_BIT[f];
     if (r.policy?.decision_id !== undefined) flags |= COVERAGE_FLAG.decision;
     instance = r.actor?.instance ?? null;
   }

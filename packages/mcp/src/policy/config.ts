@@ -5,14 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Action } from '@provenant/core';
+import {
+  ACTION_CLASS_FLAGS,
+  NO_ACTION_CLASS,
+  type ActionClassFlags,
+} from '@provenant/core/vocabulary';
 import { InvalidConfigError } from '../errors.js';
 
 export type Risk = NonNullable<Action['risk']>;
-export interface ActionClass {
-  readonly privileged: boolean;
-  readonly irreversible: boolean;
-  readonly external: boolean;
-}
+export type ActionClass = ActionClassFlags;
+const CLASS_FLAGS: ReadonlySet<string> = new Set(ACTION_CLASS_FLAGS);
 
 /** One mapping entry. `action` and `resource` are templates: `{server}`, `{tool}`, `{arg}`. */
 export interface MappingEntry {
@@ -85,9 +87,9 @@ export function parseConfig(value: unknown, where = 'config'): ProxyConfig {
     if (e['class'] !== undefined) {
       const c = obj(e['class'], `${path}.class`);
       for (const [k, b] of Object.entries(c)) {
-        if (!['privileged', 'irreversible', 'external'].includes(k) || typeof b !== 'boolean') {
+        if (!CLASS_FLAGS.has(k) || typeof b !== 'boolean') {
           throw new InvalidConfigError(
-            `${where}: ${path}.class takes only boolean privileged, irreversible, external.`,
+            `${where}: ${path}.class takes only boolean ${ACTION_CLASS_FLAGS.join(', ')}.`,
           );
         }
       }
@@ -125,7 +127,7 @@ export function classFromAnnotations(a: ToolAnnotations | undefined): {
   const irreversible = !readOnly && a?.destructiveHint !== false;
   const external = a?.openWorldHint !== false;
   return {
-    class: { privileged: false, irreversible, external },
+    class: { ...NO_ACTION_CLASS, irreversible, external },
     risk: readOnly ? 'low' : irreversible ? 'high' : 'medium',
   };
 }
@@ -177,7 +179,7 @@ export function classify(
       vars,
     ),
     resource: fillTemplate(e?.resource ?? (isResource ? '{uri}' : 'prompt:{server}/{name}'), vars),
-    class: { privileged: false, irreversible: false, external: false, ...e?.class },
+    class: { ...NO_ACTION_CLASS, ...e?.class },
     risk: e?.risk ?? 'low',
     server,
     toolName: typeof name === 'string' ? name : '',

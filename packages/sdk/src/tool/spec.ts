@@ -1,12 +1,9 @@
 /** A wrapped tool's options, checked once when it is wrapped; the action each call records. */
+import { ACTION_CLASS_FLAGS, type ActionClassFlags } from '@provenant/core/vocabulary';
 import type { Action, JsonValue } from '@provenant/core';
 import { redact, safeDigest } from '../lib/redact.js';
 
-export interface ToolClass {
-  readonly privileged?: boolean;
-  readonly irreversible?: boolean;
-  readonly external?: boolean;
-}
+export type ToolClass = Partial<ActionClassFlags>;
 
 export interface ToolOptions<A extends unknown[] = unknown[]> {
   /** What the action is done to, or how to read it from the arguments. */
@@ -51,13 +48,9 @@ export function toolSpec<A extends unknown[]>(name: string, options: ToolOptions
   }
   const c = options.class;
   const cls = c
-    ? {
-        privileged: c.privileged === true,
-        irreversible: c.irreversible === true,
-        external: c.external === true,
-      }
+    ? (Object.fromEntries(ACTION_CLASS_FLAGS.map((f) => [f, c[f] === true])) as ActionClassFlags)
     : undefined;
-  const failClosed = cls !== undefined && (cls.privileged || cls.irreversible || cls.external);
+  const failClosed = cls !== undefined && ACTION_CLASS_FLAGS.some((f) => cls[f]);
   const tool: NonNullable<Action['tool']> = {
     name: options.toolName ?? name.slice(name.lastIndexOf('.') + 1),
   };

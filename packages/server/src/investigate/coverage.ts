@@ -2,6 +2,7 @@ import type { EventRecord } from '@provenant/core';
 import {
   ACTION_CLASSES,
   ATTRIBUTION_LEVELS,
+  COVERAGE_CLASS_BIT,
   COVERAGE_FLAG,
   MAX_CREDENTIAL_LIFETIME_SEC,
   coverageFacts,
@@ -137,7 +138,6 @@ export const ref = (r: EventRecord): RecordRef => ({
 });
 
 const F = COVERAGE_FLAG;
-const CLASS_BITS = { privileged: F.privileged, irreversible: F.irreversible, external: F.external };
 
 const LIFETIME_BOUNDS = [300, 900, MAX_CREDENTIAL_LIFETIME_SEC] as const;
 const BUCKETS = ['le_5m', 'le_15m', 'le_1h', 'over_1h'] as const;
@@ -154,8 +154,11 @@ export const MEASURES: Readonly<Record<string, CoverageFactsFilter>> = (() => {
   for (const c of ACTION_CLASSES) {
     const cls: CoverageFactsFilter =
       c === 'other'
-        ? { flagsAll: F.action, flagsNone: F.privileged | F.irreversible | F.external }
-        : { flagsAll: F.action | CLASS_BITS[c] };
+        ? {
+            flagsAll: F.action,
+            flagsNone: Object.values(COVERAGE_CLASS_BIT).reduce<number>((a, b) => a | b, 0),
+          }
+        : { flagsAll: F.action | COVERAGE_CLASS_BIT[c] };
     m[`by_class.${c}.total`] = cls;
     for (const l of ATTRIBUTION_LEVELS) m[`by_class.${c}.${l}`] = { ...cls, levels: [l] };
   }
@@ -288,7 +291,9 @@ async function reportFromCounts(
   let noDecision = 0;
   for (const { flags, level, count } of counts.groups) {
     actions += count;
-    const classes = ACTION_CLASSES.filter((c) => c !== 'other' && (flags & CLASS_BITS[c]) !== 0);
+    const classes = ACTION_CLASSES.filter(
+      (c) => c !== 'other' && (flags & COVERAGE_CLASS_BIT[c]) !== 0,
+    );
     for (const c of classes.length > 0 ? classes : (['other'] as const)) {
       const row = byClass[c];
       row[level as Level] = (row[level as Level] ?? 0) + count;

@@ -1,4 +1,4 @@
-import { isUuid } from '@provenant/core';
+import { ACTION_CLASS_FLAGS, actionClassFlagList, isUuid } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import type { ActionInput } from '@provenant/policy';
 import type { CollectorContext } from '../context.js';
@@ -42,11 +42,11 @@ function parseAction(raw: unknown): ActionInput {
     if (
       typeof c !== 'object' ||
       c === null ||
-      !['privileged', 'irreversible', 'external'].every((k) => typeof c[k] === 'boolean')
+      !ACTION_CLASS_FLAGS.every((k) => typeof c[k] === 'boolean')
     ) {
       throw new RequestError(
         'invalid_parameter',
-        '"action.class" needs boolean privileged, irreversible and external.',
+        `"action.class" needs boolean ${actionClassFlagList('and')}.`,
       );
     }
     out.class = {
