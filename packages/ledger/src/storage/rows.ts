@@ -43,3 +43,19 @@ export function toEntry(row: EntryRow): StoredEntry {
 export function toCheckpoint(row: CheckpointRow): StoredCheckpoint {
   return { size: row.size, rootHash: row.root_hash, note: row.note };
 }
+
+/**
+ * The hashes of positions start, start + 1, … from rows in position order, up to the first gap:
+ * a node range never hands back a hash out of its position (the storage contract).
+ */
+export function contiguousHashes(
+  rows: readonly { i: number | string; h: Uint8Array }[],
+  start: number,
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const row of rows) {
+    if (Number(row.i) !== start + out.length) break;
+    out.push(row.h);
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import type { NodeId } from '../../merkle/index.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
 import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
-import { toCheckpoint, toEntry } from '../rows.js';
+import { contiguousHashes, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import type {
   AppendBatch,
@@ -308,13 +308,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
             WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
       [level, start, start + count],
     );
-    // Stop at the first gap so callers never get hashes out of position.
-    const out: Uint8Array[] = [];
-    for (const row of rows) {
-      if (row.i !== start + out.length) break;
-      out.push(row.h);
-    }
-    return out;
+    return contiguousHashes(rows, start);
   }
 
   async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {

@@ -6,7 +6,7 @@ import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from
 /** Entries filled per transaction by fillCoverageFacts (the event loop runs between batches). */
 const FILL_BATCH = 1000;
 import { StorageError, checkLeafIndices, checkpointConflict, noQueue } from '../errors.js';
-import { toCheckpoint, toEntry } from '../rows.js';
+import { contiguousHashes, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import type {
   AppendBatch,
@@ -241,13 +241,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
       level === 0
         ? this.stmts.leafRange.all(start, start + count)
         : this.stmts.nodeRange.all(level, start, start + count);
-    // Stop at the first gap so callers never get hashes out of position.
-    const out: Uint8Array[] = [];
-    for (const row of rows) {
-      if (row.i !== start + out.length) break;
-      out.push(row.h);
-    }
-    return out;
+    return contiguousHashes(rows, start);
   }
 
   async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {
