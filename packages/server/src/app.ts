@@ -3,7 +3,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { CollectorContext } from './context.js';
 import { toWireError, wireError } from './errors.js';
-import type { WireError } from './errors.js';
+import { fromFastifyError } from './fastify-errors.js';
 import { eventRoutes } from './routes/events.js';
 import { logRoutes } from './routes/log.js';
 import { decisionRoutes } from './routes/decisions.js';
@@ -88,25 +88,4 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   otlpRoutes(app, ctx);
   consoleRoutes(app);
   return app;
-}
-
-function fromFastifyError(error: unknown): WireError | null {
-  const code = (error as { code?: unknown }).code;
-  switch (code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return wireError('body_too_large', 'The request body is larger than the collector accepts.');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return wireError('unsupported_media_type', 'Unsupported Content-Type.');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return wireError('malformed_json', 'The request body is empty or its length is wrong.');
-    default:
-      if (typeof code === 'string' && code.startsWith('FST_ERR')) {
-        const status = (error as { statusCode?: number }).statusCode ?? 500;
-        if (status === 405) return wireError('method_not_allowed', 'Method not allowed.');
-        if (status >= 400 && status < 500)
-          return wireError('invalid_parameter', (error as Error).message);
-      }
-      return null;
-  }
 }

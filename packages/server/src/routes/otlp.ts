@@ -11,6 +11,7 @@ import { gunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError, toWireError, wireError } from '../errors.js';
+import { fromFastifyError, OTLP_FASTIFY_TO_WIRE } from '../fastify-errors.js';
 import type { WireError } from '../errors.js';
 import { ingest } from '../ingest/pipeline.js';
 import { whereStored } from './events.js';
@@ -232,23 +233,7 @@ function grpcCode(status: number): number {
 
 function wireOf(error: unknown): WireError {
   if (error instanceof OtlpDecodeError) return wireError(error.code, error.message);
-  const code = (error as { code?: unknown }).code;
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return wireError('body_too_large', 'The request body is larger than the collector accepts.');
-  }
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return wireError(
-      'unsupported_media_type',
-      'Send OTLP traces as application/x-protobuf or application/json.',
-    );
-  }
-  if (typeof code === 'string' && code.startsWith('FST_ERR')) {
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      return wireError('malformed_otlp', 'The request could not be read.');
-    }
-  }
-  return toWireError(error);
+  return fromFastifyError(error, OTLP_FASTIFY_TO_WIRE) ?? toWireError(error);
 }
 
 function sendStatus(request: FastifyRequest, reply: FastifyReply, error: unknown) {
