@@ -18,13 +18,14 @@ import {
   SdkError,
   traceparentFromMcpMeta,
 } from '@provenant/sdk';
-import type { Pdp, Recorder, Session } from '@provenant/sdk';
+import type { Pdp, Recorder, SdkErrorCode, Session } from '@provenant/sdk';
 import { jsonText, resultDigest } from '../digest.js';
 import type { ResultText } from '../digest.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { Forwarded, Interceptor, Upstream } from '../relay/relay.js';
 import type { RawResponse } from '../transport/scan.js';
 import { wireError } from '../wire.js';
+import type { WireErrorCode } from '../wire.js';
 import { classify } from './config.js';
 import type { Classified, ProxyConfig, ToolAnnotations } from './config.js';
 
@@ -53,6 +54,60 @@ export interface PolicyGate extends Interceptor {
 }
 
 type Answer = JSONRPCMessage | RawResponse;
+
+/** A refused call's JSON-RPC error, before its request id is added. */
+interface RefusalWire {
+  readonly code: WireErrorCode;
+  readonly message: string;
+  readonly data?: Record<string, unknown>;
+}
+type Refusal = (e: SdkError, c: Classified) => RefusalWire;
+
+/** A refusal the peer cannot act on (the recorder's own trouble): reported with its SDK code. */
+const refusedInternally: Refusal = (e, c) => ({
+  code: 'internal_error',
+  message: `The proxy refused ${c.action}: ${e.message}`,
+  data: { reason: e.code },
+});
+
+/**
+ * The wire answer for each SDK error that can refuse a call; typed over every SDK code, so a
+ * new one does not compile until it is given an answer here.
+ */
+const SDK_REFUSAL_TO_WIRE = {
+  policy_denied: (e, c) =>
+    e instanceof PolicyDeniedError
+      ? {
+          code: 'policy_denied',
+          message: `Denied by policy: ${c.action} on ${c.resource} (decision ${e.decisionId ?? 'none'}).`,
+          data: {
+            decision_id: e.decisionId ?? null,
+            determining: e.determining,
+            action: c.action,
+            resource: c.resource,
+          },
+        }
+      : refusedInternally(e, c),
+  decision_unavailable: (e, c) =>
+    e instanceof DecisionUnavailableError
+      ? {
+          code: 'decision_unavailable',
+          message: `No policy decision for ${c.action}: refused.`,
+        }
+      : refusedInternally(e, c),
+  intent_not_durable: (e, c) =>
+    e instanceof IntentNotDurableError
+      ? {
+          code: 'intent_not_durable',
+          message: `${c.action} was not run: its intent record could not be made durable.`,
+        }
+      : refusedInternally(e, c),
+  recorder_overflow: refusedInternally,
+  recorder_closed: refusedInternally,
+  token_exchange_failed: refusedInternally,
+  invalid_identity: refusedInternally,
+  credential_expired: refusedInternally,
+} satisfies Record<SdkErrorCode, Refusal>;
 
 /**
  * The server's answer as the gate relays and records it: the answer itself (none when the client
@@ -238,32 +293,11 @@ class Gate implements PolicyGate {
 
   /** The answer to a call the recorder refused before it was forwarded. */
   private refusal(id: RequestId, e: SdkError, c: Classified): Answer {
-    if (e instanceof PolicyDeniedError) {
-      return wireError(
-        id,
-        'policy_denied',
-        `Denied by policy: ${c.action} on ${c.resource} (decision ${e.decisionId ?? 'none'}).`,
-        {
-          decision_id: e.decisionId ?? null,
-          determining: e.determining,
-          action: c.action,
-          resource: c.resource,
-        },
-      );
-    }
-    if (e instanceof DecisionUnavailableError) {
-      return wireError(id, 'decision_unavailable', `No policy decision for ${c.action}: refused.`);
-    }
-    if (e instanceof IntentNotDurableError) {
-      return wireError(
-        id,
-        'intent_not_durable',
-        `${c.action} was not run: its intent record could not be made durable.`,
-      );
-    }
-    return wireError(id, 'internal_error', `The proxy refused ${c.action}: ${e.message}`, {
-      reason: e.code,
-    });
+    const refuse = Object.hasOwn(SDK_REFUSAL_TO_WIRE, e.code)
+      ? SDK_REFUSAL_TO_WIRE[e.code]
+      : refusedInternally;
+    const wire = refuse(e, c);
+    return wireError(id, wire.code, wire.message, wire.data);
   }
 
   /** The answer to a forwarded call the server never answered (the relay's errors). */
