@@ -21,12 +21,12 @@ import {
 } from './data-folder.js';
 import { loadOrCreateAdminToken } from './identity/admin.js';
 import { AlertLimiter } from './identity/attributor.js';
-import { SqliteRegistryStore } from './identity/registry.js';
+import { SqliteRegistryStore } from './identity/registry-sqlite.js';
 import { IdentityService, defaultIdentityConfig } from './identity/service.js';
 import type { IdentityConfig } from './identity/service.js';
 import { CedarEngine, DEFAULT_AUDIT_RULES } from '@provenant/policy';
 import type { AuditRules, PolicyEngine } from '@provenant/policy';
-import { SqlitePolicyStore } from './policy/store.js';
+import { SqlitePolicyStore } from './policy/store-sqlite.js';
 import { PostgresPolicyStore } from './policy/store-postgres.js';
 import { PostgresRegistryStore } from './identity/registry-postgres.js';
 import { fillCoverageFacts } from './investigate/coverage.js';

@@ -6,21 +6,31 @@ import { describe, expect, it } from 'vitest';
 
 const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The names an entry of the built package exports, and whether importing it loaded fastify. */
-async function entry(specifier: string): Promise<{ names: string[]; fastify: boolean }> {
+interface Loaded {
+  readonly names: string[];
+  readonly fastify: boolean;
+  readonly sqlite: boolean;
+}
+
+/** The names a module of the built package exports, and which native-heavy packages it loaded. */
+async function entry(specifier: string): Promise<Loaded> {
   const script = `
     import { createRequire } from 'node:module';
     const m = await import(${JSON.stringify(specifier)});
     const files = Object.keys(createRequire(import.meta.url).cache);
-    const fastify = files.some((f) => f.split(/[\\\\/]/).includes('fastify'));
-    console.log(JSON.stringify({ names: Object.keys(m).sort(), fastify }));
+    const loaded = (name) => files.some((f) => f.split(/[\\\\/]/).includes(name));
+    console.log(JSON.stringify({
+      names: Object.keys(m).sort(),
+      fastify: loaded('fastify'),
+      sqlite: loaded('better-sqlite3'),
+    }));
   `;
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--input-type=module', '-e', script],
     { cwd: PACKAGE_DIR },
   );
-  return JSON.parse(stdout) as { names: string[]; fastify: boolean };
+  return JSON.parse(stdout) as Loaded;
 }
 
 describe('package entry points', () => {
@@ -45,5 +55,18 @@ describe('package entry points', () => {
     expect(offline.names).toEqual(
       expect.arrayContaining(['LEDGER_FILE', 'prepareRecord', 'mapSpans', 'exportPages']),
     );
+  });
+
+  it('the store ports and their caches load no SQLite driver (only the -sqlite modules do)', async () => {
+    for (const file of [
+      './dist/identity/registry.js',
+      './dist/identity/registry-cache.js',
+      './dist/policy/store.js',
+      './dist/policy/store-cache.js',
+    ]) {
+      expect({ file, sqlite: (await entry(file)).sqlite }).toEqual({ file, sqlite: false });
+    }
+    expect((await entry('./dist/identity/registry-sqlite.js')).sqlite).toBe(true);
+    expect((await entry('./dist/policy/store-sqlite.js')).sqlite).toBe(true);
   });
 });

@@ -73,8 +73,8 @@ describe('errors of the SQLite file shared by the registry and policy stores', (
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { SqliteRegistryStore } = await import('../src/identity/registry.js');
-    const { SqlitePolicyStore } = await import('../src/policy/store.js');
+    const { SqliteRegistryStore } = await import('../src/identity/registry-sqlite.js');
+    const { SqlitePolicyStore } = await import('../src/policy/store-sqlite.js');
     const dir = mkdtempSync(join(tmpdir(), 'provenant-store-full-'));
     try {
       const file = join(dir, 'ledger.db');

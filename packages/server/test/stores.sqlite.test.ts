@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { SqliteRegistryStore } from '../src/identity/registry.js';
-import { SqlitePolicyStore } from '../src/policy/store.js';
+import { SqliteRegistryStore } from '../src/identity/registry-sqlite.js';
+import { SqlitePolicyStore } from '../src/policy/store-sqlite.js';
 import {
   describePolicyStoreContract,
   describeRegistryStoreContract,
