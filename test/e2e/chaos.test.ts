@@ -26,6 +26,9 @@ const OUTAGE_MS = 10_000;
 // The address clients reach the cluster at (its load balancer): the issuer of its credentials.
 const CLUSTER = 'http://cluster.invalid';
 
+// The refusals the SDK records as a `denied` tool.called outcome (the others record nothing).
+const RECORDED_REFUSALS = ['decision_unavailable', 'policy_denied'];
+
 const skip = skipPostgres();
 
 function rec(producer: number) {
@@ -178,6 +181,7 @@ describe.skipIf(skip)('chaos: three collectors, one PostgreSQL (real processes)'
     // An agent with the SDK too: its fetch reaches whichever member is up (a load balancer),
     // and it spools while none can take its records.
     const s = await scenario(live[0]!.url);
+    let refusedOnce = false;
     await sleep(500); // the other members pick the principals up
     const recorder = createRecorder({
       collectorUrl: CLUSTER,
@@ -188,7 +192,11 @@ describe.skipIf(skip)('chaos: three collectors, one PostgreSQL (real processes)'
       decisionCacheTtlMs: 600_000,
       fetch: (input, init) => {
         const member = live[Math.floor(Math.random() * live.length)];
-        if (!member) return Promise.reject(new TypeError('fetch failed'));
+        // The first decision request finds no member, as one may under load: every run then
+        // has a refused call that is recorded (decision_unavailable) among the counted ones.
+        const refuse = !refusedOnce && String(input).endsWith('/v1/decisions');
+        if (refuse) refusedOnce = true;
+        if (!member || refuse) return Promise.reject(new TypeError('fetch failed'));
         return fetch(String(input).replace(CLUSTER, member.url), init);
       },
     });
@@ -295,14 +303,27 @@ describe.skipIf(skip)('chaos: three collectors, one PostgreSQL (real processes)'
         const missing = [...acked].filter((id) => !found.has(id));
         expect(missing, 'acknowledged records missing from the log').toEqual([]);
         expect(rows.every((r) => r.n === '1')).toBe(true);
-        // Every call the SDK agent made is in the log exactly once, spooled or not.
+        // Every call the SDK agent made has exactly one outcome record, spooled or not: a success
+        // for each call that ran, a denial for each refusal the SDK records (no decision, or
+        // denied by policy), and none for a refusal before anything was recorded.
         const calls = await db.query<{ record: string }>(
           "SELECT record FROM ledger_entries WHERE task_id = 'chaos-sdk' AND type = 'tool.called'",
         );
-        const args = calls.rows.map(
-          (r) => (JSON.parse(r.record) as { action: { args: unknown } }).action.args,
+        const outcomes = calls.rows.map(
+          (r) =>
+            (JSON.parse(r.record) as { outcome: { status: string; error?: { code: string } } })
+              .outcome,
         );
-        expect(args.length, JSON.stringify(args.slice(0, 2))).toBe(sdkDone.length);
+        const byStatus = (status: string) => outcomes.filter((o) => o.status === status);
+        expect(byStatus('success').length).toBe(sdkDone.length);
+        const recordedRefusals = sdkRefused.filter((c) => RECORDED_REFUSALS.includes(c)).sort();
+        expect(
+          byStatus('denied')
+            .map((o) => o.error?.code)
+            .sort(),
+        ).toEqual(recordedRefusals);
+        expect(outcomes.length).toBe(sdkDone.length + recordedRefusals.length);
+        expect(sdkRefused).toContain('decision_unavailable');
         expect(sdkDone.length).toBeGreaterThan(50);
         console.log(
           `chaos: SDK agent made ${sdkDone.length} calls (${sdkRefused.length} refused: ${[...new Set(sdkRefused)].join(', ')}), ${sdkStats.replayed} records replayed from its spool`,
