@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createRecorder } from '@provenant/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, POLICIES } from '../support/collector.js';
-import { scenario } from '../support/sdk.js';
+import { PLANNER, RESEARCHER, scenario } from '../support/sdk.js';
 import { skipPostgres, startTestPostgres } from '../support/postgres.js';
 import type { TestPostgres } from '../support/postgres.js';
 import { runCliAsync, startCollectorProcess } from './process.js';
@@ -182,7 +182,20 @@ describe.skipIf(skip)('chaos: three collectors, one PostgreSQL (real processes)'
     // and it spools while none can take its records.
     const s = await scenario(live[0]!.url);
     let refusedOnce = false;
-    await sleep(500); // the other members pick the principals up
+    // The other members pick the principals up (their registry caches re-read the database).
+    const scenarioIds = ['user:alice', 'user:bob', PLANNER, RESEARCHER];
+    const knowsScenario = async (c: CollectorProcess) => {
+      const res = await fetch(`${c.url}/v1/principals`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      });
+      const { principals } = (await res.json()) as { principals: { id: string }[] };
+      return scenarioIds.every((id) => principals.some((p) => p.id === id));
+    };
+    for (const end = Date.now() + 20_000; ;) {
+      if ((await Promise.all(live.map(knowsScenario))).every(Boolean)) break;
+      if (Date.now() > end) throw new Error('the members did not pick the principals up');
+      await sleep(50);
+    }
     const recorder = createRecorder({
       collectorUrl: CLUSTER,
       identity: s.planner,
