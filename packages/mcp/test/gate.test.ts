@@ -140,9 +140,14 @@ describe('policy gate', () => {
     await r.client.listTools();
     const err = await r.client
       .callTool({ name: 'delete_repo', arguments: { repo: 'acme/payments' } })
-      .catch((e: unknown) => e as { code: number; message: string; data: Record<string, unknown> });
+      .then(
+        () => {
+          throw new Error('delete_repo was not refused');
+        },
+        (e: unknown) => e as { code: number; message: string; data: { decision_id: string } },
+      );
     expect(err).toMatchObject({ code: WIRE_ERROR.policy_denied });
-    const decisionId = (err as { data: { decision_id: string } }).data.decision_id;
+    const decisionId = err.data.decision_id;
     expect(err.message).toContain(`Denied by policy: github.delete_repo on repo:acme/payments`);
     expect(err.message).toContain(decisionId);
     const [rec] = await toolRecords(await traceOf(r), 'delete_repo');
