@@ -1,5 +1,6 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { sqliteWriteError } from '@provenant/ledger/sqlite';
+import { openStoreDatabase } from '../lib/store-sqlite.js';
 import type { Principal } from '@provenant/identity';
 import { ASSERTION_PURGE_EVERY } from './registry.js';
 import type { RegistryStore, Revocation } from './registry.js';
@@ -18,11 +19,7 @@ export class SqliteRegistryStore implements RegistryStore {
   private uses = 0;
 
   constructor(private readonly file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(DDL);
+    this.db = openStoreDatabase(file, DDL);
     this.stmts = {
       principals: this.db.prepare<[], { body: string }>('SELECT body FROM principals ORDER BY id'),
       savePrincipal: this.db.prepare(

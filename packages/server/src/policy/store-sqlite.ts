@@ -1,5 +1,6 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { sqliteWriteError } from '@provenant/ledger/sqlite';
+import { openStoreDatabase } from '../lib/store-sqlite.js';
 import type { Decision, PolicySetSource } from '@provenant/policy';
 import type { PolicyStore } from './store.js';
 
@@ -14,11 +15,7 @@ export class SqlitePolicyStore implements PolicyStore {
   private readonly db: Database.Database;
   private readonly stmts;
   constructor(private readonly file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(DDL);
+    this.db = openStoreDatabase(file, DDL);
     this.stmts = {
       saveSet: this.db.prepare(
         'INSERT OR IGNORE INTO policy_sets (digest, source, loaded_at) VALUES (?, ?, ?)',
