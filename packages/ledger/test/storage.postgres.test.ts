@@ -93,6 +93,11 @@ describe.skipIf(skip)('postgres driver', () => {
     const s = await PostgresStorage.open(url);
     // Migrated: the columns are there, NULL until the caller fills them with core's rule.
     expect(await s.lacksCoverageFacts({})).toBe(true);
+    const ro = await PostgresStorage.open(url, { readOnly: true });
+    await expect(ro.fillCoverageFacts(() => LEGACY_RECORDS[0]!.facts)).rejects.toMatchObject({
+      code: 'storage_read_only',
+    });
+    await ro.close();
     const rule = (canonical: string) => coverageFacts(JSON.parse(canonical) as EventRecord);
     expect(await s.fillCoverageFacts(rule)).toBe(entries.length);
     expect(await s.fillCoverageFacts(rule)).toBe(0);

@@ -53,6 +53,9 @@ describe('sqlite driver', () => {
     db.close();
     const ro = new SqliteStorage(file, { readonly: true });
     expect(await ro.lacksCoverageFacts({})).toBe(true);
+    await expect(ro.fillCoverageFacts(() => LEGACY_RECORDS[0]!.facts)).rejects.toMatchObject({
+      code: 'storage_read_only',
+    });
     expect((await ro.readState()).size).toBe(entries.length);
     await ro.close();
     const s = new SqliteStorage(file);

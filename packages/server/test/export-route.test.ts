@@ -76,6 +76,8 @@ describe('GET /v1/export', () => {
     };
     await bad('/v1/export?format=csv', 400, 'unsupported_export_format');
     await bad('/v1/export?format=otlp', 400, 'unsupported_export_format');
+    await bad('/v1/export?format=constructor', 400, 'unsupported_export_format');
+    await bad('/v1/export?format=__proto__', 400, 'unsupported_export_format');
     await bad('/v1/export?format=jsonl&format=ocsf', 400, 'unsupported_export_format');
     await bad('/v1/export?format=jsonl&colour=red', 400, 'invalid_parameter');
     await bad('/v1/export?from=yesterday', 400, 'invalid_parameter');

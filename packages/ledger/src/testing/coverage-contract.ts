@@ -132,6 +132,13 @@ export function describeCoverageContract(name: string, open: () => Promise<LogSt
     });
 
     it("fills the facts of entries stored without them with the caller's rule, once", async () => {
+      // A rule that fails stores nothing and says so.
+      await expect(
+        storage.fillCoverageFacts(() => {
+          throw new Error('rule failed');
+        }),
+      ).rejects.toThrow('rule failed');
+      expect(await storage.lacksCoverageFacts({})).toBe(true);
       const seen: string[] = [];
       const facts: CoverageFacts = {
         flags: F.action | F.privileged,

@@ -73,7 +73,11 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
   private forceSyncCommit = false;
   private closed = false;
 
-  private constructor(pool: pg.Pool, inDoubtMs: number) {
+  private constructor(
+    pool: pg.Pool,
+    inDoubtMs: number,
+    private readonly readOnly: boolean,
+  ) {
     this.pool = pool;
     this.inDoubtMs = inDoubtMs;
   }
@@ -81,7 +85,11 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
   /** Connects, applies pending migrations, and refuses a database of a newer schema. */
   static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
     const pool = createPostgresPool(url, options);
-    const storage = new PostgresStorage(pool, options.inDoubtMs ?? 10_000);
+    const storage = new PostgresStorage(
+      pool,
+      options.inDoubtMs ?? 10_000,
+      options.readOnly === true,
+    );
     try {
       if (options.readOnly) {
         await checkSchemaReadable(pool, MIGRATIONS.length, 'ledger');
@@ -460,6 +468,9 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
   }
 
   async fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number> {
+    if (this.readOnly) {
+      throw new StorageError('storage_read_only', 'The ledger was opened read-only.');
+    }
     let filled = 0;
     for (;;) {
       const { rows } = await this.query<{ leaf_index: string; record: string }>(
