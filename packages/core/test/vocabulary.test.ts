@@ -173,7 +173,7 @@ describe('runtime neutrality', () => {
         '-e',
         `const fs=require('fs'),path=require('path');const seen=new Set();const bad=[];
          (function walk(f){if(seen.has(f))return;seen.add(f);const src=fs.readFileSync(f,'utf8');
-          for(const m of src.matchAll(/from '([^']+)'/g)){const s=m[1];
+          for(const m of src.matchAll(/(?:from|import)\\s*\\(?\\s*'([^']+)'/g)){const s=m[1];
             if(s.startsWith('.'))walk(path.resolve(path.dirname(f),s.replace(/\\.js$/,'.ts')));else bad.push(s);}})(${JSON.stringify(entry)});
          process.stdout.write(JSON.stringify(bad));`,
       ],
