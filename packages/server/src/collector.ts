@@ -11,7 +11,7 @@ import { postgresLeases } from './cluster/lease.js';
 import { ClusterNode } from './cluster/node.js';
 import type { ClusterOptions } from './cluster/node.js';
 import { DEFAULT_LIMITS } from './context.js';
-import type { CollectorLimits } from './context.js';
+import type { AnonymousIngest, CollectorLimits } from './context.js';
 import {
   ADMIN_TOKEN_FILE,
   AUDIT_HMAC_KEY_FILE,
@@ -47,6 +47,11 @@ export interface CollectorConfig {
   readonly issuerUrl?: string;
   /** Overrides of the identity settings (lifetimes, chain depth, dev sign-in, trusted issuers). */
   readonly identity?: Partial<Omit<IdentityConfig, 'issuer' | 'keysFile'>>;
+  /**
+   * Records sent without a credential: `off` refuses them (401), `asserted` keeps them attributed
+   * at most `asserted`. Default `asserted`.
+   */
+  readonly anonymousIngest?: AnonymousIngest;
   /** Admin token for the principals routes; default: `<data>/admin.token`, created on first start. */
   readonly adminToken?: string;
   /** A policy folder for the decision point, reloaded on change. */
@@ -202,6 +207,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       policy,
       alerts: new AlertLimiter(),
       adminToken,
+      anonymousIngest: config.anonymousIngest ?? 'asserted',
       ...(cosigner ? { cosignedCheckpoint: () => cosigner.checkpointNote() } : {}),
       ...(cluster ? { cluster } : {}),
       detector: new Detector({

@@ -18,6 +18,12 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   maxQueuedEntries: 200_000,
 };
 
+/**
+ * What the collector does with a record sent without a credential: `off` refuses the request
+ * (401 `credential_required`), `asserted` keeps it as sent, attributed at most `asserted`.
+ */
+export type AnonymousIngest = 'off' | 'asserted';
+
 export interface CollectorContext {
   readonly log: Log;
   readonly storage: LogStorage;
@@ -29,6 +35,8 @@ export interface CollectorContext {
   readonly detector?: Detector;
   /** The decision point and audit rules; without it records are kept as sent. */
   readonly policy?: PolicyService;
+  /** Anonymous `POST /v1/events` and `/v1/traces`; default `asserted` (as before this option). */
+  readonly anonymousIngest?: AnonymousIngest;
   /** Bearer token for the admin routes (principals); none disables them. */
   readonly adminToken?: string;
   readonly clock?: () => number;

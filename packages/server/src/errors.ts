@@ -132,6 +132,10 @@ export const WIRE_ERRORS = {
     status: 503,
     text: 'The keys of a trusted issuer cannot be read now; retry.',
   },
+  credential_required: {
+    status: 401,
+    text: 'The route needs a credential (Authorization: Bearer) and none was sent.',
+  },
   admin_required: { status: 401, text: 'The route needs the admin token.' },
   invalid_principal: { status: 400, text: 'The principal is malformed (kind, id form, keys).' },
   // witness (`provenant witness`, C2SP tlog-witness POST /add-checkpoint)

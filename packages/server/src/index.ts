@@ -5,7 +5,7 @@ export type { CollectorConfig, RunningCollector } from './collector.js';
 export { buildApp } from './app.js';
 export type { BuildAppOptions } from './app.js';
 export { DEFAULT_LIMITS } from './context.js';
-export type { CollectorContext, CollectorLimits } from './context.js';
+export type { AnonymousIngest, CollectorContext, CollectorLimits } from './context.js';
 export type { IdentityConfig } from './identity/service.js';
 // The ports a registry or policy store implements (their contract suites: /testing).
 export type { RegistryStore, Revocation } from './identity/registry.js';

@@ -51,6 +51,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'log-level': { type: 'string' },
     'issuer-url': { type: 'string' },
     'dev-login': { type: 'boolean' },
+    'anonymous-ingest': { type: 'string' },
     'oidc-issuer': { type: 'string' },
     'oidc-jwks': { type: 'string' },
     'oidc-audience': { type: 'string' },
@@ -88,6 +89,10 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
   if (!['fatal', 'error', 'warn', 'info', 'debug'].includes(level)) {
     throw usageError('--log-level must be fatal, error, warn, info or debug.');
   }
+  const anonymousIngest = values['anonymous-ingest'] ?? 'asserted';
+  if (anonymousIngest !== 'off' && anonymousIngest !== 'asserted') {
+    throw usageError('--anonymous-ingest must be off or asserted.');
+  }
   const collector = await startCollector({
     dataDir,
     host,
@@ -101,6 +106,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       ? {}
       : { auditRules: readAuditRules(values['audit-rules']) }),
     failOpenLowRisk: values['fail-open-low-risk'] ?? false,
+    anonymousIngest,
     ...(postgres === undefined ? {} : { postgres }),
     ...(cluster ? { cluster: true } : {}),
     ...(witnesses.length === 0 ? {} : { witnesses }),

@@ -18,6 +18,9 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
   --log-level LEVEL fatal|error|warn|info|debug (default info)
   --issuer-url URL  iss of issued credentials (default http://HOST:PORT)
   --dev-login       enable the DEVELOPMENT sign-in (provenant dev-login USER); never in production
+  --anonymous-ingest off|asserted
+                    records sent without a credential: refused (off, 401) or kept attributed
+                    at most asserted (asserted; the default for now)
   --oidc-issuer ISS --oidc-jwks FILE|URL [--oidc-audience AUD]
                     trust ID tokens of this OIDC provider for human sign-in (token exchange)
   --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema) for the decision point;

@@ -69,6 +69,12 @@ export async function ingest<Body>(
     throw new RequestError('overloaded', 'The sequencer queue is full; retry in a second.');
   }
   const credential = await credentialOf(ctx, request.authorization);
+  if (credential === null && (ctx.anonymousIngest ?? 'asserted') === 'off') {
+    throw new RequestError(
+      'credential_required',
+      'This collector takes records only with a credential: Authorization: Bearer <credential>.',
+    );
+  }
   const body = await request.read();
   const inputs = request.candidates(body);
   if (ctx.policy) await ctx.policy.prefetchDecisions(decisionIdsOf(inputs));
