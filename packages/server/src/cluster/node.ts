@@ -20,6 +20,11 @@ export interface ClusterOptions {
   readonly sequenceIdleMs?: number;
   /** How often a follower re-reads the tree and other collectors' changes, ms; default 250. */
   readonly refreshMs?: number;
+  /**
+   * Milliseconds from a monotonic clock, for scheduling; default `performance.now`. Never the
+   * wall clock: a member whose clock steps back would stop following and never take over.
+   */
+  readonly monotonicMs?: () => number;
   readonly onEvent?: ClusterEvents;
 }
 
@@ -92,10 +97,11 @@ export class ClusterNode {
 
   private async run(): Promise<void> {
     const o = this.options;
-    let nextLeaseTry = 0;
-    let nextRefresh = 0;
+    const clock = o.monotonicMs ?? (() => performance.now());
+    let nextLeaseTry = -Infinity;
+    let nextRefresh = -Infinity;
     while (!this.stopped) {
-      const now = Date.now();
+      const now = clock();
       if (this.lease && !this.lease.held) {
         this.emit('warn', 'sequencer lease lost; following', {});
         this.lease = null;
@@ -140,7 +146,7 @@ export class ClusterNode {
         return;
       }
       this.lease = lease;
-      this.becameSequencerAt = Date.now();
+      this.becameSequencerAt = Date.now(); // shown in health only: wall time is right here
       // Start from the tree as stored, whatever the previous holder managed to commit.
       await this.options.log.refresh().catch((e: unknown) => this.noteError('refresh', e));
       this.emit('info', 'this collector is now the sequencer', { size: this.options.log.size });

@@ -59,7 +59,7 @@ interface Peer {
   readonly key: CosignerVerifierKey;
   size: number | null;
   lastError: string | null;
-  /** The checkpoint note this peer cosigned or refused last, and when. */
+  /** The checkpoint note this peer cosigned or refused last, and when (monotonic ms). */
   lastNote: string | null;
   lastTry: number;
 }
@@ -178,7 +178,7 @@ export class CosignClient {
     if (this.closed) return;
     const { note, size } = this.options.log.latestCheckpoint();
     if (size === 0) return; // nothing worth witnessing yet
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a clock stepping back must not stop retries
     const retryMs = this.options.retryMs ?? 30_000;
     const due = this.peers.filter(
       (p) => p.lastNote !== note || (p.lastError !== null && now - p.lastTry >= retryMs),
@@ -202,7 +202,7 @@ export class CosignClient {
 
   private async submit(peer: Peer, note: string, size: number): Promise<void> {
     peer.lastNote = note;
-    peer.lastTry = Date.now();
+    peer.lastTry = performance.now();
     const text = openNote(note, [this.options.log.noteVerifier()]).text;
     let old = peer.size ?? 0;
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -16,7 +16,8 @@ export async function resolveInDoubt(
   inDoubtMs: number,
   closed: () => boolean,
 ): Promise<void> {
-  const deadline = Date.now() + inDoubtMs;
+  // Monotonic: a wall clock stepping back or forth must not stretch or cut the wait.
+  const deadline = performance.now() + inDoubtMs;
   for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
     try {
       // Under the append lock: a transaction still in flight on the lost connection ends
@@ -40,7 +41,7 @@ export async function resolveInDoubt(
     } catch (e) {
       if (e instanceof StorageError) throw e;
     }
-    if (closed() || Date.now() + wait > deadline) {
+    if (closed() || performance.now() + wait > deadline) {
       throw new StorageError(
         'storage_unavailable',
         'The PostgreSQL ledger did not confirm the write, and cannot be asked whether it landed.',
