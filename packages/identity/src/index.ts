@@ -16,6 +16,7 @@ export {
 export {
   MemoryPrincipalDirectory,
   agentInstanceId,
+  isPrincipalId,
   parsePrincipal,
   type Principal,
   type PrincipalDirectory,

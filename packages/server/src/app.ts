@@ -14,6 +14,7 @@ import { exportRoutes } from './routes/export.js';
 import { otlpRoutes } from './routes/otlp.js';
 import { closeWithoutWaitingOnClients } from './shutdown.js';
 import { consoleRoutes } from './routes/console.js';
+import { signInRoutes } from './routes/signin.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger option (pino); false for none. */
@@ -86,6 +87,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   investigateRoutes(app, ctx);
   exportRoutes(app, ctx);
   otlpRoutes(app, ctx);
+  signInRoutes(app, ctx);
   consoleRoutes(app);
   return app;
 }

@@ -18,7 +18,10 @@ import {
   COSIGNED_CHECKPOINT_FILE,
   ISSUER_KEYS_FILE,
   LEDGER_FILE,
+  SIGNIN_KEY_FILE,
 } from './data-folder.js';
+import { SignInService, loadOrCreateSignInKey } from './signin/service.js';
+import type { SignInOptions } from './signin/service.js';
 import { loadOrCreateAdminToken } from './identity/admin.js';
 import { AlertLimiter } from './identity/attributor.js';
 import { SqliteRegistryStore } from './identity/registry-sqlite.js';
@@ -78,6 +81,12 @@ export interface CollectorConfig {
    * signed promises of inclusion) and contends for the sequencer lease (docs/OPERATIONS.md).
    */
   readonly cluster?: boolean | ClusterTuning;
+  /**
+   * Human sign-in (console and CLI) through an OpenID provider. Its ID tokens are also trusted
+   * as token-exchange subject tokens (audience: the client id) unless `identity` already
+   * trusts that issuer (`--oidc-jwks`).
+   */
+  readonly signIn?: Omit<SignInOptions, 'key' | 'baseUrl'>;
 }
 
 /** Timings of a cluster node (defaults in ClusterNode). */
@@ -99,6 +108,8 @@ export interface RunningCollector {
   readonly cosigner?: CosignClient;
   /** The cluster node, with `cluster`: its role (sequencer or follower). */
   readonly cluster?: ClusterNode;
+  /** Human sign-in, when an OpenID provider is configured. */
+  readonly signIn?: SignInService;
   /** The address it listens on, e.g. http://127.0.0.1:7410. */
   readonly url: string;
   close(): Promise<void>;
@@ -124,6 +135,19 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   let log: Log;
   let identity: IdentityService;
   let policy: PolicyService;
+  const publicUrl = config.issuerUrl ?? url;
+  const signIn =
+    config.signIn === undefined
+      ? undefined
+      : new SignInService({
+          ...config.signIn,
+          key: loadOrCreateSignInKey(join(config.dataDir, SIGNIN_KEY_FILE)),
+          baseUrl: publicUrl,
+        });
+  const trusted = [...(config.identity?.trustedIdTokenIssuers ?? [])];
+  if (signIn && !trusted.some((t) => t.iss === signIn.config.issuer)) {
+    trusted.push(signIn.trustedIssuer());
+  }
   try {
     log = await Log.open({ storage, signer, ingest: config.cluster ? 'queue' : 'direct' });
     // Entries of a ledger migrated from schema 1 get their coverage facts once, here.
@@ -131,8 +155,9 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     identity = await IdentityService.create(
       pgStores?.registry ?? new SqliteRegistryStore(ledgerFile),
       {
-        ...defaultIdentityConfig(config.issuerUrl ?? url),
+        ...defaultIdentityConfig(publicUrl),
         ...config.identity,
+        trustedIdTokenIssuers: trusted,
         keysFile: join(config.dataDir, ISSUER_KEYS_FILE),
       },
     );
@@ -210,6 +235,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       anonymousIngest: config.anonymousIngest ?? 'asserted',
       ...(cosigner ? { cosignedCheckpoint: () => cosigner.checkpointNote() } : {}),
       ...(cluster ? { cluster } : {}),
+      ...(signIn ? { signIn } : {}),
       detector: new Detector({
         ...DEFAULT_DETECTION_CONFIG,
         maxChainDepth: identity.config.policy.maxChainDepth,
@@ -248,6 +274,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     policy,
     ...(cosigner ? { cosigner } : {}),
     ...(cluster ? { cluster } : {}),
+    ...(signIn ? { signIn } : {}),
     url,
     close: () =>
       (closing ??= (async () => {

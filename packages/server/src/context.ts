@@ -3,6 +3,7 @@ import type { AlertLimiter } from './identity/attributor.js';
 import type { IdentityService } from './identity/service.js';
 import type { PolicyService } from './policy/service.js';
 import type { Detector } from './investigate/detections.js';
+import type { SignInService } from './signin/service.js';
 
 export interface CollectorLimits {
   /** Largest request body, bytes. */
@@ -44,4 +45,6 @@ export interface CollectorContext {
   readonly cosignedCheckpoint?: () => string;
   /** Several collectors: this node's role and the ingest queue's depth, for health. */
   readonly cluster?: { status(): Promise<object> };
+  /** Human sign-in through an OpenID provider (routes/signin.ts); none answers 404 there. */
+  readonly signIn?: SignInService;
 }

@@ -138,6 +138,38 @@ export const WIRE_ERRORS = {
   },
   admin_required: { status: 401, text: 'The route needs the admin token.' },
   invalid_principal: { status: 400, text: 'The principal is malformed (kind, id form, keys).' },
+  // human sign-in through an OpenID provider (/v1/auth/*)
+  signin_not_configured: {
+    status: 404,
+    text: 'The collector has no OpenID provider configured for sign-in.',
+  },
+  signin_state_missing: {
+    status: 400,
+    text: 'No sign-in is in progress in this browser (cookie missing, expired or not ours).',
+  },
+  signin_state_mismatch: {
+    status: 400,
+    text: 'The callback does not answer the sign-in this browser started (state).',
+  },
+  signin_refused: {
+    status: 403,
+    text: 'The OpenID provider refused the sign-in (e.g. access_denied).',
+  },
+  signin_code_rejected: {
+    status: 400,
+    text: 'The provider refused the authorization code (replayed, expired, or PKCE mismatch).',
+  },
+  signin_id_token_invalid: {
+    status: 401,
+    text: 'The ID token failed validation (signature, iss, aud, exp, nonce) or names no user.',
+  },
+  signin_provider_unavailable: {
+    status: 503,
+    text: 'The OpenID provider cannot be reached or answered unexpectedly; retry.',
+    retryAfterSec: 5,
+  },
+  role_required: { status: 403, text: 'The caller holds none of the roles the route needs.' },
+  session_required: { status: 401, text: 'No console session; sign in first.' },
   // witness (`provenant witness`, C2SP tlog-witness POST /add-checkpoint)
   malformed_add_checkpoint: {
     status: 400,

@@ -1,0 +1,84 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/**
+ * What a sign-in in progress must remember between the redirect to the provider and the
+ * callback: the state, the nonce, the PKCE verifier, where to go afterwards and, for the CLI,
+ * its own authorization request. It travels in a cookie sealed with AES-256-GCM under the
+ * collector's sign-in key, so the collector keeps nothing per attempt (no memory an attacker
+ * can fill) and any member of a cluster holding the same key can finish it.
+ */
+export interface LoginState {
+  readonly state: string;
+  readonly nonce: string;
+  readonly verifier: string;
+  /** A same-origin path to land on after the console signs in. */
+  readonly returnTo: string;
+  /** Unix ms after which the attempt is refused. */
+  readonly expiresAt: number;
+  /** Present when the CLI started the sign-in (`/v1/auth/authorize`). */
+  readonly cli?: CliAuthorization;
+}
+
+/** The CLI's RFC 8252 authorization request to the collector. */
+export interface CliAuthorization {
+  readonly redirectUri: string;
+  readonly state: string;
+  /** S256 of the CLI's own PKCE verifier. */
+  readonly codeChallenge: string;
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** The additional data binds a sealed value to its use: a sealed CLI code is no login cookie. */
+export type SealPurpose = 'login' | 'cli-code';
+
+/** Seals JSON under `key` (32 bytes) for one purpose: base64url(iv ‖ ciphertext ‖ tag). */
+export function seal(key: Uint8Array, purpose: SealPurpose, value: unknown): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(`provenant-signin:${purpose}`));
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+}
+
+/** Opens what `seal` made for the same purpose; anything else (tampered, other key) is undefined. */
+export function unseal(key: Uint8Array, purpose: SealPurpose, sealed: string): unknown {
+  if (sealed.length > 8192 || !/^[A-Za-z0-9_-]+$/.test(sealed)) return undefined;
+  const bytes = Buffer.from(sealed, 'base64url');
+  if (bytes.length < IV_BYTES + TAG_BYTES + 2) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(`provenant-signin:${purpose}`));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    const text = Buffer.concat([
+      decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A `LoginState` read back from a cookie, or undefined when it is not one or has expired. */
+export function openLoginState(
+  key: Uint8Array,
+  sealed: string | undefined,
+  now: number,
+): LoginState | undefined {
+  if (sealed === undefined) return undefined;
+  const v = unseal(key, 'login', sealed) as Partial<LoginState> | undefined;
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    typeof v.state !== 'string' ||
+    typeof v.nonce !== 'string' ||
+    typeof v.verifier !== 'string' ||
+    typeof v.returnTo !== 'string' ||
+    typeof v.expiresAt !== 'number' ||
+    v.expiresAt <= now
+  ) {
+    return undefined;
+  }
+  return v as LoginState;
+}

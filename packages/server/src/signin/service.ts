@@ -1,0 +1,169 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readSecretFile, writeSecretFile } from '@provenant/ledger';
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
+import { isPrincipalId } from '@provenant/identity';
+import type { TrustedIssuer } from '@provenant/identity';
+import { RequestError } from '../errors.js';
+import type { SignInConfig } from './config.js';
+import type { CliAuthorization, LoginState } from './login-state.js';
+import { openLoginState, seal } from './login-state.js';
+import { RelyingParty } from './relying-party.js';
+import type { RelyingPartyOptions } from './relying-party.js';
+import { mapRoles } from './roles.js';
+import type { ConsoleSessions, SignedInUser } from './sessions.js';
+import { MemoryConsoleSessions } from './sessions.js';
+
+/** How long a sign-in may take from the redirect to the callback. */
+export const LOGIN_TTL_SEC = 600;
+
+export interface SignInOptions {
+  readonly config: SignInConfig;
+  /** 32 bytes sealing the login cookie and the CLI's codes (`<data>/signin.key`). */
+  readonly key: Uint8Array;
+  /** The collector's public base URL (its issuer URL); the callback is below it. */
+  readonly baseUrl: string;
+  readonly sessions?: ConsoleSessions;
+  readonly clock?: () => number;
+  /** Replaces fetch towards the provider (tests only). */
+  readonly fetch?: RelyingPartyOptions['fetch'];
+}
+
+/** The sign-in side of the collector: starts logins, checks callbacks, maps roles. */
+export class SignInService {
+  readonly rp: RelyingParty;
+  readonly sessions: ConsoleSessions;
+  readonly config: SignInConfig;
+  readonly key: Uint8Array;
+  readonly baseUrl: string;
+  readonly clock: () => number;
+
+  constructor(o: SignInOptions) {
+    if (o.key.length !== 32) throw new TypeError('The sign-in key must be 32 bytes.');
+    this.config = o.config;
+    this.key = o.key;
+    this.baseUrl = o.baseUrl.replace(/\/+$/, '');
+    this.clock = o.clock ?? Date.now;
+    this.sessions = o.sessions ?? new MemoryConsoleSessions(8 * 3600, this.clock);
+    this.rp = new RelyingParty(o.config, {
+      redirectUri: this.callbackUrl,
+      clock: this.clock,
+      ...(o.fetch === undefined ? {} : { fetch: o.fetch }),
+    });
+  }
+
+  get callbackUrl(): string {
+    return `${this.baseUrl}/v1/auth/callback`;
+  }
+
+  /**
+   * The provider as a trusted issuer of token-exchange subject tokens: ID tokens issued to this
+   * client, checked against the JWKS its metadata names (discovered on first use).
+   */
+  trustedIssuer(): TrustedIssuer {
+    let remote: JWTVerifyGetKey | undefined;
+    const jwks: JWTVerifyGetKey = async (header, token) => {
+      remote ??= createRemoteJWKSet(new URL(await this.rp.jwksUri()), {
+        timeoutDuration: 5_000,
+        cooldownDuration: 30_000,
+      });
+      return remote(header, token);
+    };
+    return {
+      iss: this.config.issuer,
+      jwks,
+      algorithms: ['RS256', 'ES256', 'EdDSA'],
+      audience: this.config.clientId,
+    };
+  }
+
+  /** A fresh login: the provider URL to redirect to and the sealed state for the cookie. */
+  async begin(
+    returnTo: string,
+    cli?: CliAuthorization,
+  ): Promise<{ url: URL; sealed: string; state: LoginState }> {
+    const state: LoginState = {
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      verifier: oidc.randomPKCECodeVerifier(),
+      returnTo,
+      expiresAt: this.clock() + LOGIN_TTL_SEC * 1000,
+      ...(cli === undefined ? {} : { cli }),
+    };
+    const url = await this.rp.authorizationUrl(state);
+    return { url, sealed: seal(this.key, 'login', state), state };
+  }
+
+  /**
+   * Finishes a login: the cookie's state must open and match the callback's `state`, then the
+   * code is exchanged and the ID token checked (relying-party.ts), then the roles are mapped.
+   * A user the mapping gives no role is refused (`role_required`).
+   */
+  async complete(
+    callbackUrl: URL,
+    sealed: string | undefined,
+  ): Promise<{ user: SignedInUser; login: LoginState }> {
+    const login = openLoginState(this.key, sealed, this.clock());
+    if (login === undefined) {
+      throw new RequestError(
+        'signin_state_missing',
+        'No sign-in is in progress in this browser (the sign-in cookie is missing, expired or not ours); start again.',
+      );
+    }
+    const state = callbackUrl.searchParams.get('state') ?? '';
+    if (!sameText(state, login.state)) {
+      throw new RequestError(
+        'signin_state_mismatch',
+        'The callback does not answer the sign-in this browser started (state mismatch).',
+      );
+    }
+    const verified = await this.rp.finish(callbackUrl, login);
+    const claims = { ...verified.userinfo, ...verified.claims };
+    const user = this.userOf(claims, { ...verified.claims, ...verified.userinfo });
+    return { user, login };
+  }
+
+  /** The principal and roles of verified claims; `roleClaims` prefers UserInfo's groups. */
+  private userOf(
+    claims: Readonly<Record<string, unknown>>,
+    roleClaims: Readonly<Record<string, unknown>>,
+  ): SignedInUser {
+    const value = claims[this.config.userClaim];
+    const subject = `user:${typeof value === 'string' ? value : ''}`;
+    if (typeof value !== 'string' || !isPrincipalId(subject)) {
+      throw new RequestError(
+        'signin_id_token_invalid',
+        `The ID token's "${this.config.userClaim}" cannot name a principal (user:<letters, digits, ._~@+->).`,
+      );
+    }
+    const roles = mapRoles(roleClaims, this.config.rolesClaim, this.config.roleMap);
+    if (roles.length === 0) {
+      throw new RequestError(
+        'role_required',
+        `${subject} holds no group that maps to a Provenant role (claim "${this.config.rolesClaim}"); ask an administrator for access.`,
+      );
+    }
+    const name = typeof claims['name'] === 'string' ? claims['name'] : claims['email'];
+    return { subject, roles, ...(typeof name === 'string' ? { name: name.slice(0, 200) } : {}) };
+  }
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Reads the sign-in key from the data folder, creating a random one (0600) on first start. */
+export function loadOrCreateSignInKey(file: string): Uint8Array {
+  if (existsSync(file)) {
+    const key = Buffer.from(readSecretFile(file).trim(), 'base64url');
+    if (key.length !== 32) throw new TypeError(`${file} does not hold a 32-byte key.`);
+    return key;
+  }
+  const key = randomBytes(32);
+  writeSecretFile(file, `${key.toString('base64url')}\n`);
+  return key;
+}
