@@ -66,11 +66,12 @@ describe('Log', () => {
   it('groups concurrent appends into one durable commit', async () => {
     const storage = new CountingStorage();
     const log = await Log.open({ storage, signer });
+    const opened = storage.commits; // the empty tree's checkpoint
     const results = await Promise.all([0, 1, 2, 3].map((i) => log.append([entry(i)])));
     expect(results.map((r) => r[0])).toEqual(
       [0, 1, 2, 3].map((i) => ({ status: 'accepted', leafIndex: i, duplicate: false })),
     );
-    expect(storage.commits).toBe(1);
+    expect(storage.commits - opened).toBe(1);
     expect(log.size).toBe(4);
   });
 
@@ -153,6 +154,32 @@ describe('Log', () => {
     const stored = await storage.getEntries(2, 1);
     (stored[0]!.leafHash as Uint8Array).set(new Uint8Array(32).fill(7));
     await expect(Log.open({ storage, signer })).rejects.toMatchObject({ code: 'log_inconsistent' });
+  });
+
+  it('records its key in an empty ledger: a log with another key refuses it, even empty', async () => {
+    const storage = new MemoryStorage();
+    await Log.open({ storage, signer });
+    const state = await storage.readState();
+    expect(state.size).toBe(0);
+    expect(checkpointOf(state.checkpoint!.note).size).toBe(0);
+    const other = parseSignerKey(generateSignerKey('log.test/log').signerKey);
+    await expect(Log.open({ storage, signer: other })).rejects.toMatchObject({
+      code: 'log_key_mismatch',
+      message: expect.stringContaining('needs the same log-signer.key') as string,
+    });
+    // The same key opens it again (its empty checkpoint is the same note: Ed25519 is deterministic).
+    await expect(Log.open({ storage, signer })).resolves.toBeInstanceOf(Log);
+  });
+
+  it('of two logs opening one empty ledger with different keys, the second refuses', async () => {
+    const storage = new MemoryStorage();
+    const other = parseSignerKey(generateSignerKey('log.test/log').signerKey);
+    const [a, b] = await Promise.allSettled([
+      Log.open({ storage, signer }),
+      Log.open({ storage, signer: other }),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    expect(b).toMatchObject({ status: 'rejected', reason: { code: 'log_key_mismatch' } });
   });
 
   it('refuses to extend a log whose checkpoint another key signed', async () => {

@@ -275,6 +275,40 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
     }
   }, 30_000);
 
+  it('a member with another log key refuses to start, even on an empty database', async () => {
+    const member = (url: string) =>
+      startCollector({
+        dataDir: mkdtempSync(join(root, 'key-')), // a key of its own
+        host: '127.0.0.1',
+        port: 0,
+        postgres: url,
+        cluster: TUNING,
+      });
+    const url = await server.newDatabase();
+    const a = await member(url);
+    try {
+      await expect(member(url)).rejects.toMatchObject({
+        code: 'log_key_mismatch',
+        message: expect.stringContaining('needs the same log-signer.key') as string,
+      });
+      // The member with the recorded key sequences as before.
+      const r = await post(a, [rec(1)]);
+      expect(r.status).toBe(200);
+      await until('inclusion', async () => a.log.size === 1);
+    } finally {
+      await a.close();
+    }
+    // Two members starting at once on an empty database: exactly one runs.
+    const fresh = await server.newDatabase();
+    const both = await Promise.allSettled([member(fresh), member(fresh)]);
+    const started = both.filter((s) => s.status === 'fulfilled');
+    expect(started).toHaveLength(1);
+    expect(both.find((s) => s.status === 'rejected')).toMatchObject({
+      reason: { code: 'log_key_mismatch' },
+    });
+    await (started[0] as PromiseFulfilledResult<RunningCollector>).value.close();
+  }, 30_000);
+
   it('refuses --cluster without PostgreSQL before writing anything', async () => {
     const dataDir = join(root, 'never-started');
     await expect(

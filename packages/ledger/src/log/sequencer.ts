@@ -1,7 +1,13 @@
 import { equalBytes } from '@provenant/core/vocabulary';
 import { appendLeafHashes, assemble, rootOfFrontier, rootPlan } from '../merkle/index.js';
 import type { Frontier } from '../merkle/index.js';
-import { formatCheckpoint, openNote, parseCheckpoint, signNote } from '../note/index.js';
+import {
+  formatCheckpoint,
+  openNote,
+  parseCheckpoint,
+  signNote,
+  verifierKeyString,
+} from '../note/index.js';
 import type { NoteSignerKey, NoteVerifierKey } from '../note/index.js';
 import type { LogState, LogStorage, NewEntry, StoredCheckpoint } from '../storage/port.js';
 import type { AppendOutcome, PreparedEntry } from './entry.js';
@@ -42,7 +48,20 @@ export class Sequencer {
     signer: NoteSignerKey,
     verifier: NoteVerifierKey,
   ): Promise<Sequencer> {
-    const tree = await readVerifiedTree(storage, signer, verifier);
+    let tree = await readVerifiedTree(storage, signer, verifier);
+    if (!tree.stored) {
+      // An empty ledger gets the empty tree's checkpoint, signed by this key, as its first row:
+      // it records which key the log is, so a collector with another key refuses to start on it
+      // (log_key_mismatch) before it could take a cluster's lease. Write-once: of two collectors
+      // starting at once, the second re-reads what the first stored.
+      try {
+        await storage.append({ fromSize: 0, entries: [], nodes: [], checkpoint: tree.checkpoint });
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (code !== 'storage_checkpoint_conflict' && code !== 'storage_conflict') throw e;
+        tree = await readVerifiedTree(storage, signer, verifier);
+      }
+    }
     return new Sequencer(storage, signer, verifier, tree.frontier, tree.checkpoint);
   }
 
@@ -183,6 +202,8 @@ export class Sequencer {
 interface VerifiedTree {
   readonly frontier: Frontier;
   readonly checkpoint: StoredCheckpoint;
+  /** False for an empty ledger with no checkpoint yet (the checkpoint is signed, not stored). */
+  readonly stored: boolean;
 }
 
 /** Reads the stored tree and checks that it matches the latest checkpoint this key signed. */
@@ -207,6 +228,7 @@ async function readVerifiedTree(
     return {
       frontier,
       checkpoint: { size: 0, rootHash: root, note: signCheckpoint(signer, 0, root) },
+      stored: false,
     };
   }
   let checked;
@@ -215,8 +237,8 @@ async function readVerifiedTree(
   } catch (e) {
     throw new LogError(
       'log_key_mismatch',
-      'The latest stored checkpoint is not signed by this log key; refusing to extend it.',
-      { cause: (e as Error).message },
+      `The ledger belongs to another log key: its latest checkpoint (size ${stored.size}) is not signed by this collector's key ${verifierKeyString(verifier)}. Every collector of one log needs the same log-signer.key; refusing to extend it.`,
+      { cause: (e as Error).message, size: stored.size },
     );
   }
   if (
@@ -229,7 +251,7 @@ async function readVerifiedTree(
       `The stored tree (size ${state.size}) does not match the latest signed checkpoint (size ${checked.size}).`,
     );
   }
-  return { frontier, checkpoint: stored };
+  return { frontier, checkpoint: stored, stored: true };
 }
 
 // A plain literal: object spread costs 2-3x on this hot path (shared/FLOORS.md).
