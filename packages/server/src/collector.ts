@@ -20,8 +20,8 @@ import {
   LEDGER_FILE,
   SIGNIN_KEY_FILE,
 } from './data-folder.js';
-import { SignInService, loadOrCreateSignInKey } from './signin/service.js';
-import type { SignInOptions } from './signin/service.js';
+import { loadOrCreateSignInKey } from './signin/login-state.js';
+import type { SignInOptions, SignInService } from './signin/service.js';
 import { loadOrCreateAdminToken } from './identity/admin.js';
 import { AlertLimiter } from './identity/attributor.js';
 import { SqliteRegistryStore } from './identity/registry-sqlite.js';
@@ -136,10 +136,11 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   let identity: IdentityService;
   let policy: PolicyService;
   const publicUrl = config.issuerUrl ?? url;
+  // openid-client loads only for a collector that signs humans in.
   const signIn =
     config.signIn === undefined
       ? undefined
-      : new SignInService({
+      : new (await import('./signin/service.js')).SignInService({
           ...config.signIn,
           key: loadOrCreateSignInKey(join(config.dataDir, SIGNIN_KEY_FILE)),
           baseUrl: publicUrl,

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError, toWireError } from '../errors.js';
 import { readCookie, setCookie } from '../signin/cookies.js';
-import { LOGIN_TTL_SEC } from '../signin/service.js';
+import { LOGIN_TTL_SEC } from '../signin/login-state.js';
 import type { SignInService } from '../signin/service.js';
 
 /** The cookie binding a sign-in in progress to the browser that started it. */

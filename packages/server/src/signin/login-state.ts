@@ -1,4 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readSecretFile, writeSecretFile } from '@provenant/ledger';
 
 /**
  * What a sign-in in progress must remember between the redirect to the provider and the
@@ -26,6 +28,9 @@ export interface CliAuthorization {
   /** S256 of the CLI's own PKCE verifier. */
   readonly codeChallenge: string;
 }
+
+/** How long a sign-in may take from the redirect to the callback. */
+export const LOGIN_TTL_SEC = 600;
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -81,4 +86,16 @@ export function openLoginState(
     return undefined;
   }
   return v as LoginState;
+}
+
+/** Reads the sign-in key from the data folder, creating a random one (0600) on first start. */
+export function loadOrCreateSignInKey(file: string): Uint8Array {
+  if (existsSync(file)) {
+    const key = Buffer.from(readSecretFile(file).trim(), 'base64url');
+    if (key.length !== 32) throw new TypeError(`${file} does not hold a 32-byte key.`);
+    return key;
+  }
+  const key = randomBytes(32);
+  writeSecretFile(file, `${key.toString('base64url')}\n`);
+  return key;
 }

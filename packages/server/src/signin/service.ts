@@ -1,6 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readSecretFile, writeSecretFile } from '@provenant/ledger';
+import { timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet } from 'jose';
 import type { JWTVerifyGetKey } from 'jose';
@@ -9,15 +7,12 @@ import type { TrustedIssuer } from '@provenant/identity';
 import { RequestError } from '../errors.js';
 import type { SignInConfig } from './config.js';
 import type { CliAuthorization, LoginState } from './login-state.js';
-import { openLoginState, seal } from './login-state.js';
+import { LOGIN_TTL_SEC, openLoginState, seal } from './login-state.js';
 import { RelyingParty } from './relying-party.js';
 import type { RelyingPartyOptions } from './relying-party.js';
 import { mapRoles } from './roles.js';
 import type { ConsoleSessions, SignedInUser } from './sessions.js';
 import { MemoryConsoleSessions } from './sessions.js';
-
-/** How long a sign-in may take from the redirect to the callback. */
-export const LOGIN_TTL_SEC = 600;
 
 export interface SignInOptions {
   readonly config: SignInConfig;
@@ -154,16 +149,4 @@ function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** Reads the sign-in key from the data folder, creating a random one (0600) on first start. */
-export function loadOrCreateSignInKey(file: string): Uint8Array {
-  if (existsSync(file)) {
-    const key = Buffer.from(readSecretFile(file).trim(), 'base64url');
-    if (key.length !== 32) throw new TypeError(`${file} does not hold a 32-byte key.`);
-    return key;
-  }
-  const key = randomBytes(32);
-  writeSecretFile(file, `${key.toString('base64url')}\n`);
-  return key;
 }
