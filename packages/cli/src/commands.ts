@@ -54,7 +54,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import('./commands/export.js')).exportCommand,
   },
   principals: {
-    summary: 'register, list and disable principals (admin)',
+    summary: 'register, list and disable principals; grant roles, set scope ceilings (admin)',
     help: principalsHelp,
     load: async () => (await import('./commands/principals.js')).principals,
   },

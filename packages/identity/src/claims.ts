@@ -29,6 +29,8 @@ export interface CredentialClaims {
   may_act?: { sub: string };
   /** jtis of the credentials this one was exchanged from, root first. */
   ancestors?: string[];
+  /** RFC 9068 §7.2.1.1: the registry roles of the holder (at most `producer` when delegated). */
+  roles?: string[];
 }
 
 /**

@@ -21,6 +21,10 @@ export type CredentialErrorCode =
   | 'missing_claim'
   | 'principal_unknown'
   | 'principal_disabled'
+  /** Signed with an issuer key retired before the token's `iat`: minted after the rotation. */
+  | 'key_retired'
+  /** An ID token presented a second time (each is exchanged at most once). */
+  | 'token_replayed'
   /** The issuer's keys could not be fetched (remote JWKS down or invalid): not the token's fault. */
   | 'keys_unavailable';
 
@@ -183,6 +187,8 @@ const CREDENTIAL_TO_OAUTH: Record<CredentialErrorCode, OAuthErrorCode> = {
   missing_claim: 'invalid_grant',
   principal_unknown: 'invalid_grant',
   principal_disabled: 'invalid_grant',
+  key_retired: 'invalid_grant',
+  token_replayed: 'invalid_grant',
   keys_unavailable: 'temporarily_unavailable',
 };
 

@@ -3,7 +3,7 @@
  * sign-in, development sign-in), revokes them, and describes for each the witness record the
  * server must write to the ledger — never the token itself.
  */
-import { sha256Hex, uuidv7 } from '@provenant/core';
+import { DELEGABLE_ROLES, ROLES, isRole, sha256Hex, uuidv7, type Role } from '@provenant/core';
 import { jwtVerify, SignJWT } from 'jose';
 import { verifyClientAssertion } from './assertion.js';
 import { nestAct, type CredentialClaims } from './claims.js';
@@ -14,8 +14,13 @@ import { decodeCompact } from './lib/compact.js';
 import { fromJoseError, keyLookup } from './lib/jose-errors.js';
 import { normalizeScopes } from './lib/scope.js';
 import type { IssuerKeyRing } from './keys.js';
-import { principalIdProblem, type Principal, type PrincipalDirectory } from './principals.js';
-import type { ReplayCache, RevocationStore } from './revocation.js';
+import {
+  grantedRoles,
+  principalIdProblem,
+  type Principal,
+  type PrincipalDirectory,
+} from './principals.js';
+import { MemoryReplayCache, type ReplayCache, type RevocationStore } from './revocation.js';
 import type { TrustedIssuer, VerifiedCredential } from './verify.js';
 
 export { OAuthError, toOAuthError, type OAuthErrorCode } from './errors.js';
@@ -39,6 +44,16 @@ export interface IssuerOptions {
   verifier: { verify(token: string): Promise<VerifiedCredential> };
   /** Spends client-assertion jtis. */
   replay: ReplayCache;
+  /**
+   * Spends ID tokens (each exchanged at most once), keyed by `idTokenReplayKey`; kept apart from
+   * assertion jtis. Default: an in-memory cache (one process only).
+   */
+  idTokenReplay?: ReplayCache;
+  /**
+   * The scope ceiling of a root credential's principal that has none of its own (`scopes`), or
+   * is not registered. Absent: no ceiling, the request is granted as asked (development only).
+   */
+  defaultScopeCeiling?: readonly string[];
   revocations: RevocationStore;
   policy: ExchangePolicy;
   clock?: Clock;
@@ -56,7 +71,7 @@ export interface IssuerOptions {
   revocationEndpoint?: string;
 }
 
-export type Grant = 'client_credentials' | 'token_exchange' | 'id_token' | 'dev_login';
+export type Grant = 'client_credentials' | 'token_exchange' | 'id_token' | 'dev_login' | 'sign_in';
 
 /** What the issuer witnessed, for the server to write as a ledger record. Never holds a token. */
 export interface WitnessEvent {
@@ -73,12 +88,28 @@ export interface WitnessEvent {
   /** … to whom (the new actor). */
   to?: string;
   scope: string[];
+  /** The roles the credential carries (its `roles` claim). */
+  roles: Role[];
   /** Unix seconds. */
   iat: number;
   /** Unix seconds. */
   exp: number;
   ancestors: string[];
   grant: Grant;
+}
+
+/**
+ * A human signed in through an identity provider (the OIDC sign-in of the console and CLI): the
+ * caller has already verified the provider's answer. See `Issuer.signIn`.
+ */
+export interface SignInRequest {
+  /** The principal id: `user:<id>` or `<OIDC iss>#<sub>`. */
+  subject: string;
+  /** Roles the deployment's configuration maps this sign-in to (provider groups or claims). */
+  roles?: readonly string[];
+  /** Requested scopes; absent: the ceiling (see `rootScope`). */
+  scope?: readonly string[];
+  requestedLifetimeSec?: number;
 }
 
 export interface IssuedCredential {
@@ -135,6 +166,7 @@ export class Issuer {
   private readonly clock: Clock;
   private readonly skewSec: number;
   private readonly idTokenIssuers = new Map<string, TrustedIssuer>();
+  private readonly idTokenReplay: ReplayCache;
 
   constructor(o: IssuerOptions) {
     checkExchangePolicy(o.policy);
@@ -152,6 +184,7 @@ export class Issuer {
     this.o = o;
     this.clock = o.clock ?? systemClock;
     this.skewSec = o.skewSec ?? 30;
+    this.idTokenReplay = o.idTokenReplay ?? new MemoryReplayCache({ clock: this.clock });
   }
 
   /** RFC 6749 §4.4 with an RFC 7523 assertion: the workload gets a credential for itself. */
@@ -159,13 +192,15 @@ export class Issuer {
     return this.wire(async () => {
       const now = this.clock();
       const client = await this.authenticate(assertion, now);
-      const granted = rootScope(client, scope);
+      const granted = this.rootScope(client, scope);
+      const roles = grantedRoles(client);
       const iat = Math.floor(now / 1000);
       const claims = this.claims(
         client.id,
         iat,
         iat + this.o.policy.defaultLifetimeSec,
         granted,
+        roles,
         now,
       );
       return this.issue(claims, iat, {
@@ -173,6 +208,7 @@ export class Issuer {
         jti: claims.jti,
         sub: client.id,
         scope: granted,
+        roles,
         iat,
         exp: claims.exp,
         ancestors: [],
@@ -228,7 +264,9 @@ export class Issuer {
       });
       // An ID token is the root of the chain but not a Provenant credential: no parent to record.
       const ancestors = fromIdToken ? [] : plan.ancestors;
-      const claims = this.claims(plan.sub, plan.iat, plan.exp, plan.scope, now);
+      // Reading evidence is not delegable: at most `producer`, and only if the actor holds it.
+      const roles = grantedRoles(actor).filter((r) => DELEGABLE_ROLES.includes(r));
+      const claims = this.claims(plan.sub, plan.iat, plan.exp, plan.scope, roles, now);
       if (subject.claims.task_id !== undefined) claims.task_id = subject.claims.task_id;
       const act = nestAct(plan.actors);
       if (act !== undefined) claims.act = act;
@@ -242,6 +280,7 @@ export class Issuer {
         from: subject.actors[0] ?? subject.subject,
         to: actor.id,
         scope: plan.scope,
+        roles,
         iat: plan.iat,
         exp: plan.exp,
         ancestors,
@@ -284,30 +323,73 @@ export class Issuer {
       if (user.disabled) {
         throw new OAuthError('invalid_grant', `${id} is disabled.`, { code: 'principal_disabled' });
       }
-      const lifetime = requestedLifetimeSec ?? this.o.policy.defaultLifetimeSec;
-      if (
-        !Number.isSafeInteger(lifetime) ||
-        lifetime < 1 ||
-        lifetime > this.o.policy.maxLifetimeSec
-      ) {
-        throw new DelegationError(
-          'invalid_lifetime',
-          `The lifetime must be 1..${this.o.policy.maxLifetimeSec} seconds.`,
-        );
-      }
+      const lifetime = this.rootLifetime(requestedLifetimeSec);
       const now = this.clock();
-      const granted = rootScope(user, scope);
+      const granted = this.rootScope(user, scope);
+      const roles = grantedRoles(user);
       const iat = Math.floor(now / 1000);
-      const claims = this.claims(id, iat, iat + lifetime, granted, now);
+      const claims = this.claims(id, iat, iat + lifetime, granted, roles, now);
       return this.issue(claims, iat, {
         type: 'credential.issued',
         jti: claims.jti,
         sub: id,
         scope: granted,
+        roles,
         iat,
         exp: claims.exp,
         ancestors: [],
         grant: 'dev_login',
+      });
+    });
+  }
+
+  /**
+   * A human's own credential after an identity-provider sign-in that the caller verified (the
+   * console's and CLI's OpenID Connect flow). `sub` is `request.subject`; the credential carries
+   * the roles the configuration mapped (`request.roles`) plus those granted to the subject in the
+   * registry, and scopes within the subject's ceiling. A registered subject must be an enabled
+   * human; an unregistered `<iss>#<sub>` is allowed. Refusals are `OAuthError`s.
+   */
+  async signIn(request: SignInRequest): Promise<IssuedCredential> {
+    // The mapping is the deployment's configuration: a role it names that does not exist is a bug.
+    const mapped = request.roles ?? [];
+    const unknownRole = mapped.find((r) => !isRole(r));
+    if (unknownRole !== undefined) {
+      throw new TypeError(`signIn: ${JSON.stringify(unknownRole)} is not a role.`);
+    }
+    return this.wire(async () => {
+      const id = request.subject;
+      if (principalIdProblem(id) !== undefined) {
+        throw new OAuthError('invalid_request', 'The subject is not a principal id.', {
+          code: 'invalid_principal',
+        });
+      }
+      const known = this.o.directory.get(id);
+      if (known !== undefined && known.kind !== 'human') {
+        throw new OAuthError('invalid_grant', `${id} is not a human.`, {
+          code: 'principal_unknown',
+        });
+      }
+      if (known?.disabled === true) {
+        throw new OAuthError('invalid_grant', `${id} is disabled.`, { code: 'principal_disabled' });
+      }
+      const held = known === undefined ? [] : grantedRoles(known);
+      const roles = ROLES.filter((r) => held.includes(r) || mapped.includes(r));
+      const lifetime = this.rootLifetime(request.requestedLifetimeSec);
+      const now = this.clock();
+      const granted = this.rootScope(known, request.scope);
+      const iat = Math.floor(now / 1000);
+      const claims = this.claims(id, iat, iat + lifetime, granted, roles, now);
+      return this.issue(claims, iat, {
+        type: 'credential.issued',
+        jti: claims.jti,
+        sub: id,
+        scope: granted,
+        roles,
+        iat,
+        exp: claims.exp,
+        ancestors: [],
+        grant: 'sign_in',
       });
     });
   }
@@ -334,6 +416,7 @@ export class Issuer {
         jti,
         sub: '',
         scope: [],
+        roles: [],
         iat: nowSec,
         exp: nowSec,
         ancestors: [],
@@ -349,6 +432,7 @@ export class Issuer {
       sub: target.subject,
       ...(target.actors[0] === undefined ? {} : { actor: target.actors[0] }),
       scope: [...target.scope],
+      roles: [...target.roles],
       iat: target.iat,
       exp: target.exp,
       ancestors: [...target.ancestors],
@@ -388,6 +472,27 @@ export class Issuer {
     }
   }
 
+  /** The scopes of a root credential of `principal`, within its ceiling (see `rootScope`). */
+  private rootScope(principal: Principal | undefined, requested: readonly string[] | undefined) {
+    return rootScope(principal?.scopes ?? this.o.defaultScopeCeiling, requested);
+  }
+
+  /** The lifetime of a root credential of a sign-in: as asked within the policy, or its default. */
+  private rootLifetime(requested: number | undefined): number {
+    const lifetime = requested ?? this.o.policy.defaultLifetimeSec;
+    if (
+      !Number.isSafeInteger(lifetime) ||
+      lifetime < 1 ||
+      lifetime > this.o.policy.maxLifetimeSec
+    ) {
+      throw new DelegationError(
+        'invalid_lifetime',
+        `The lifetime must be 1..${this.o.policy.maxLifetimeSec} seconds.`,
+      );
+    }
+    return lifetime;
+  }
+
   private authenticate(assertion: string, now: number): Promise<Principal> {
     return verifyClientAssertion(assertion, {
       tokenEndpoint: this.o.tokenEndpoint,
@@ -403,6 +508,7 @@ export class Issuer {
     iat: number,
     exp: number,
     scope: string[],
+    roles: Role[],
     now: number,
   ): CredentialClaims {
     return {
@@ -413,6 +519,7 @@ export class Issuer {
       exp,
       jti: uuidv7(now),
       scope: scope.join(' '),
+      roles: [...roles],
     };
   }
 
@@ -479,6 +586,16 @@ export class Issuer {
         'The ID token needs a string "sub" and whole-second "iat" and "exp".',
       );
     }
+    // Spent as soon as it verifies, whatever happens next: a stolen copy cannot be tried again.
+    const fresh = await this.idTokenReplay.useOnce(
+      idTokenReplayKey(payload),
+      (exp as number) + this.skewSec,
+    );
+    if (!fresh) {
+      throw new CredentialError('token_replayed', 'This ID token was already exchanged.', {
+        claim: typeof payload['jti'] === 'string' ? 'jti' : 'iat',
+      });
+    }
     const oidcId = `${iss}#${sub}`;
     const local = `user:${sub}`;
     const mapped =
@@ -494,7 +611,7 @@ export class Issuer {
     }
     const tokenDigest = sha256Hex(Buffer.from(token, 'utf8'));
     const jti = typeof payload['jti'] === 'string' ? payload['jti'] : `id_token:${tokenDigest}`;
-    const scope = rootScope(this.o.directory.get(mapped), requestedScope);
+    const scope = this.rootScope(this.o.directory.get(mapped), requestedScope);
     const claims: CredentialClaims = {
       iss,
       sub: mapped,
@@ -515,16 +632,18 @@ export class Issuer {
       iat: iat as number,
       exp: exp as number,
       ancestors: [],
+      roles: [],
     };
   }
 }
 
 /**
- * The scopes of a root credential (one not exchanged from another): as requested, bounded by the
- * principal's `scopes` when it has that list; with none requested, that list (or nothing).
+ * The scopes of a root credential (one not exchanged from another): as requested, within the
+ * `ceiling` (refused with `invalid_scope` beyond it, never silently narrowed); with none
+ * requested, the ceiling itself. No ceiling (undefined): as requested, or nothing.
  */
-function rootScope(
-  principal: Principal | undefined,
+export function rootScope(
+  ceiling: readonly string[] | undefined,
   requested: readonly string[] | undefined,
 ): string[] {
   const asked = requested === undefined ? undefined : normalizeScopes(requested);
@@ -534,18 +653,31 @@ function rootScope(
       'The requested scope is not a list of OAuth scope tokens.',
     );
   }
-  const allowed = principal?.scopes;
+  const allowed = ceiling;
   if (allowed === undefined) return asked ?? [];
   if (asked === undefined) return [...allowed];
   const notHeld = asked.filter((s) => !allowed.includes(s));
   if (notHeld.length > 0) {
     throw new DelegationError(
       'invalid_scope',
-      'The requested scope is wider than this principal may hold.',
+      'The requested scope is wider than the scope ceiling of this principal.',
       { notHeld },
     );
   }
   return asked;
+}
+
+/**
+ * What identifies one ID token for single use: its issuer and `jti`, or without a `jti` its
+ * issuer, `sub`, `iat` and `nonce` (two sign-ins never share all four). A SHA-256, hex.
+ */
+export function idTokenReplayKey(payload: Record<string, unknown>): string {
+  const jti = payload['jti'];
+  const parts =
+    typeof jti === 'string'
+      ? ['jti', payload['iss'], jti]
+      : ['sub', payload['iss'], payload['sub'], payload['iat'], payload['nonce'] ?? null];
+  return sha256Hex(Buffer.from(JSON.stringify(parts), 'utf8'));
 }
 
 /** How a credential of this issuer was granted, read back from its shape. */

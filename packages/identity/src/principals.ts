@@ -5,8 +5,11 @@
 import {
   PRINCIPAL_ID_PREFIXES,
   PRINCIPAL_KINDS,
+  ROLES,
   impliedKind,
+  isRole,
   type PrincipalKind,
+  type Role,
 } from '@provenant/core';
 import type { JWK } from 'jose';
 import { PrincipalError } from './errors.js';
@@ -43,6 +46,31 @@ export interface Principal {
    * decision point decides each action.
    */
   scopes?: string[];
+  /**
+   * The roles an admin granted it (each grant and revocation a ledger record). Absent on a
+   * principal registered before roles existed: the defaults of its kind (`defaultRoles`) apply.
+   * Never set through registration: granted and revoked one at a time.
+   */
+  roles?: Role[];
+}
+
+/** Roles a new principal of this kind is granted at registration: `producer` for a workload. */
+export function defaultRoles(kind: PrincipalKind): Role[] {
+  return WORKLOAD_KINDS.includes(kind) ? ['producer'] : [];
+}
+
+/** The roles `principal` holds now, in `ROLES` order. */
+export function grantedRoles(principal: Principal): Role[] {
+  const held = principal.roles ?? defaultRoles(principal.kind);
+  return ROLES.filter((r) => held.includes(r));
+}
+
+/** `role` checked as one of `ROLES`, or a `PrincipalError` (`invalid_principal`) naming them. */
+export function parseRole(role: unknown): Role {
+  if (!isRole(role)) {
+    throw new PrincipalError('role', `role must be one of ${ROLES.join(', ')}.`);
+  }
+  return role;
 }
 
 /**
@@ -201,6 +229,12 @@ export function parsePrincipal(input: unknown): Principal {
   }
   const o = input as Record<string, unknown>;
   for (const key of Object.keys(o)) {
+    if (key === 'roles') {
+      throw new PrincipalError(
+        'roles',
+        'Roles are not registered with a principal: grant them one at a time (POST /v1/principals/roles/grant).',
+      );
+    }
     if (!KNOWN_FIELDS.has(key)) {
       throw new PrincipalError(
         key,
@@ -287,15 +321,17 @@ export function parsePrincipal(input: unknown): Principal {
     principal.mayAct = parseIdList(o['mayAct'], 'mayAct');
   }
 
-  if (o['scopes'] !== undefined) {
-    const raw = o['scopes'];
-    const scopes = Array.isArray(raw) ? normalizeScopes(raw) : undefined;
-    if (scopes === undefined) {
-      throw new PrincipalError('scopes', 'scopes must be a list of at most 64 OAuth scope tokens.');
-    }
-    principal.scopes = scopes;
-  }
+  if (o['scopes'] !== undefined) principal.scopes = parseScopeCeiling(o['scopes']);
   return principal;
+}
+
+/** A scope ceiling from untrusted input: a list of OAuth scope tokens, or a `PrincipalError`. */
+export function parseScopeCeiling(raw: unknown): string[] {
+  const scopes = Array.isArray(raw) ? normalizeScopes(raw) : undefined;
+  if (scopes === undefined) {
+    throw new PrincipalError('scopes', 'scopes must be a list of at most 64 OAuth scope tokens.');
+  }
+  return scopes;
 }
 
 function optionalBoolean(o: Record<string, unknown>, field: 'shared' | 'disabled'): boolean {

@@ -4,7 +4,7 @@
  * per token; the result is cached by the token's SHA-256 until it expires, and each later
  * presentation of the same token re-checks only expiry, revocation and principals.
  */
-import { sha256Hex } from '@provenant/core';
+import { ROLES, sha256Hex, type Role } from '@provenant/core';
 import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { actChain, nestAct, type CredentialClaims } from './claims.js';
 import { systemClock, type Clock } from './clock.js';
@@ -54,6 +54,8 @@ export interface VerifiedCredential {
   exp: number;
   /** jtis of the credentials this one was exchanged from, root first. */
   ancestors: string[];
+  /** The known roles of its `roles` claim (RFC 9068 §7.2.1.1), in `ROLES` order; [] when none. */
+  roles: Role[];
 }
 
 export interface CredentialVerifierOptions {
@@ -79,6 +81,7 @@ export interface CredentialVerifierOptions {
 
 const MAX_CLAIM_STRING = 1024;
 const MAX_ANCESTORS = 64;
+const MAX_ROLES = 16;
 
 interface Trusted {
   readonly issuer: TrustedIssuer;
@@ -299,6 +302,17 @@ export function readCredentialClaims(
     }
     claims.ancestors = [...(ancestors as string[])];
   }
+  const roles = payload['roles'];
+  if (roles !== undefined) {
+    if (
+      !Array.isArray(roles) ||
+      roles.length > MAX_ROLES ||
+      !roles.every((r) => typeof r === 'string' && r.length <= MAX_CLAIM_STRING)
+    ) {
+      fail('malformed_token', `"roles" must be a list of at most ${MAX_ROLES} strings.`, 'roles');
+    }
+    claims.roles = [...(roles as string[])];
+  }
   return claims;
 }
 
@@ -319,6 +333,8 @@ function freezeVerified(
     iat: claims.iat,
     exp: claims.exp,
     ancestors: claims.ancestors ?? [],
+    // Roles another trusted issuer names that Provenant does not know carry no authority here.
+    roles: ROLES.filter((r) => claims.roles?.includes(r) === true),
   };
   // Shared by every cache hit: nobody may change it.
   let act: object | undefined = claims.act;
@@ -330,11 +346,13 @@ function freezeVerified(
     claims.aud,
     claims.may_act,
     claims.ancestors,
+    claims.roles,
     claims,
     actors,
     verified.chain,
     verified.scope,
     verified.ancestors,
+    verified.roles,
   ]) {
     if (typeof value === 'object') Object.freeze(value);
   }

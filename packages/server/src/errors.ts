@@ -128,6 +128,10 @@ export const WIRE_ERRORS = {
     text: 'The credential names a principal that is not registered.',
   },
   principal_disabled: { status: 401, text: 'The credential names a disabled principal.' },
+  key_retired: {
+    status: 401,
+    text: 'The credential is signed with an issuer key retired before it was issued.',
+  },
   keys_unavailable: {
     status: 503,
     text: 'The keys of a trusted issuer cannot be read now; retry.',
@@ -299,6 +303,7 @@ export const LOCAL_TO_WIRE = {
   principal_unknown: 'principal_unknown',
   principal_disabled: 'principal_disabled',
   keys_unavailable: 'keys_unavailable',
+  key_retired: 'key_retired',
   invalid_principal: 'invalid_principal',
   // identity: the token endpoint answers these as RFC 6749 errors itself (routes/token.ts)
   invalid_client: 'internal_error',
@@ -317,6 +322,7 @@ export const LOCAL_TO_WIRE = {
   invalid_target: 'internal_error',
   temporarily_unavailable: 'internal_error',
   replay_cache_full: 'internal_error',
+  token_replayed: 'internal_error',
   // ledger: the log and its storage
   tree_size_out_of_range: 'tree_size_out_of_range',
   leaf_index_out_of_range: 'leaf_index_out_of_range',

@@ -211,7 +211,7 @@ describe('issuer', () => {
     expect(wide.status).toBe(400);
     expect(wide.body.error).toBe('invalid_scope');
     expect(log.size).toBe(before2);
-    expect(before2).toBe(before + 1); // only the registration
+    expect(before2).toBe(before + 2); // only the registration and its default producer grant
   });
 
   it('refuses everything derived from a revoked credential, at the issuer and at ingest', async () => {

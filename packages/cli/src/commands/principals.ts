@@ -24,22 +24,57 @@ export async function principals(args: readonly string[], ctx: CommandContext): 
     'may-act': { type: 'string' },
     'generate-key': { type: 'string' },
     'public-key': { type: 'string' },
+    scopes: { type: 'string' },
     json: { type: 'boolean' },
   });
   const base = serverUrl(values.server, ctx.env);
   const token = adminToken(values['admin-token'], values.data, ctx.env);
   if (sub === 'list') {
     const { principals } = (await adminRequest(`${base}/v1/principals`, token)) as {
-      principals: { id: string; kind: string; disabled: boolean; shared: boolean }[];
+      principals: {
+        id: string;
+        kind: string;
+        disabled: boolean;
+        shared: boolean;
+        roles?: string[];
+        scopes?: string[];
+      }[];
     };
     if (values.json) ctx.out(`${JSON.stringify(principals, null, 2)}\n`);
     else {
       for (const p of principals) {
+        const roles = p.roles === undefined ? '(kind default)' : p.roles.join(',') || '-';
+        const ceiling = p.scopes === undefined ? '' : `  scopes: ${p.scopes.join(' ') || '-'}`;
         ctx.out(
-          `${p.kind.padEnd(16)} ${p.disabled ? 'disabled' : 'enabled '} ${p.shared ? 'shared ' : '       '} ${p.id}\n`,
+          `${p.kind.padEnd(16)} ${p.disabled ? 'disabled' : 'enabled '} ${p.shared ? 'shared ' : '       '} ${p.id}  roles: ${roles}${ceiling}\n`,
         );
       }
     }
+    return 0;
+  }
+  if (sub === 'grant' || sub === 'revoke') {
+    const [id, role] = positionals;
+    if (!id || !role) throw usageError(`principals ${sub} needs the principal id and a role.`);
+    const answer = (await adminRequest(`${base}/v1/principals/roles/${sub}`, token, {
+      id,
+      role,
+    })) as { roles: string[]; changed: boolean };
+    const verb = sub === 'grant' ? 'granted' : 'revoked';
+    ctx.out(
+      `${answer.changed ? verb : `unchanged (already ${verb})`} ${role} ${id}: roles ${answer.roles.join(',') || '-'}\n`,
+    );
+    return 0;
+  }
+  if (sub === 'ceiling') {
+    const [id, scopes] = positionals;
+    if (!id || scopes === undefined) {
+      throw usageError('principals ceiling needs the principal id and the scopes ("" for none).');
+    }
+    const answer = (await adminRequest(`${base}/v1/principals/scopes`, token, {
+      id,
+      scopes: scopeList(scopes),
+    })) as { scopes: string[] };
+    ctx.out(`scope ceiling of ${id}: ${answer.scopes.join(' ') || '-'}\n`);
     return 0;
   }
   if (sub === 'disable') {
@@ -49,7 +84,9 @@ export async function principals(args: readonly string[], ctx: CommandContext): 
     ctx.out(`disabled ${id}\n`);
     return 0;
   }
-  if (sub !== 'add') throw usageError('Use principals add, list or disable.');
+  if (sub !== 'add') {
+    throw usageError('Use principals add, list, disable, grant, revoke or ceiling.');
+  }
   if (!values.kind) throw usageError('principals add needs --kind.');
   let id = values.id;
   if (id === undefined) {
@@ -83,6 +120,7 @@ export async function principals(args: readonly string[], ctx: CommandContext): 
         ? { agent: values.agent }
         : {}),
     ...(values['may-act'] ? { mayAct: values['may-act'].split(',') } : {}),
+    ...(values.scopes === undefined ? {} : { scopes: scopeList(values.scopes) }),
     ...(jwks ? { publicJwks: jwks } : {}),
   };
   await adminRequest(`${base}/v1/principals`, token, principal);
@@ -90,4 +128,9 @@ export async function principals(args: readonly string[], ctx: CommandContext): 
     `registered ${values.kind} ${id}${values['generate-key'] ? ` (identity file ${values['generate-key']})` : ''}\n`,
   );
   return 0;
+}
+
+/** Space-separated scopes as a list ("" is none). */
+function scopeList(scopes: string): string[] {
+  return scopes.split(' ').filter((s) => s.length > 0);
 }

@@ -13,6 +13,7 @@ import {
 } from '../vocabulary/kinds.js';
 import { MAX_RECORD_BYTES } from '../vocabulary/limits.js';
 import { ACTION_CLASS_FLAGS, type ActionClassFlag } from '../vocabulary/records.js';
+import { ROLES } from '../vocabulary/roles.js';
 import { hasLoneSurrogate } from '../lib/unicode.js';
 import { describeIssue } from '../lib/describe-issue.js';
 import { checkJsonBounds, type JsonBounds } from './json-bounds.js';
@@ -120,7 +121,14 @@ const credentialSchema = z.strictObject({
     .max(MAX_LIST)
     .describe('Every credential this one derives from, root first.')
     .exactOptional(),
-  grant: z.enum(['client_credentials', 'token_exchange', 'id_token', 'dev_login']).exactOptional(),
+  grant: z
+    .enum(['client_credentials', 'token_exchange', 'id_token', 'dev_login', 'sign_in'])
+    .exactOptional(),
+  roles: z
+    .array(z.enum(ROLES))
+    .max(ROLES.length)
+    .describe('The registry roles the credential carries (its `roles` claim).')
+    .exactOptional(),
 });
 
 /** Any JSON value, as `action.args` holds. */

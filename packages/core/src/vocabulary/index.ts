@@ -32,6 +32,14 @@ export {
   type ClassifiableRecord,
   type CoverageFacts,
 } from './records.js';
+export {
+  DELEGABLE_ROLES,
+  ROLES,
+  ROLE_RECORD_TYPES,
+  SCOPE_CEILING_RECORD_TYPE,
+  isRole,
+  type Role,
+} from './roles.js';
 export { equalBytes } from './bytes.js';
 export { bearerToken } from './bearer.js';
 export { UUID_PATTERN, isUuid } from '../ids/uuid-pattern.js';

@@ -26,6 +26,9 @@ export const WITNESS_RECORD_TYPES = [
   'principal.registered',
   'principal.disabled',
   'issuer.key_rotated',
+  'role.granted',
+  'role.revoked',
+  'scope.ceiling_set',
 ] as const;
 
 /** Records of a credential handed out: the report measures their lifetime; chains start at them. */

@@ -58,8 +58,11 @@ export const WITNESS_REASONS = {
   alert: ['collector_alert', 'collector_detection'],
 } as const;
 
+// A tampered bundle's record may lack `reasons` (its leaf mismatch is reported elsewhere).
 const witnessedAs = (r: EventRecord, reasons: readonly string[]) =>
-  r.attribution?.level === 'verified' && r.attribution.reasons.some((x) => reasons.includes(x));
+  r.attribution?.level === 'verified' &&
+  Array.isArray(r.attribution.reasons) &&
+  r.attribution.reasons.some((x) => reasons.includes(x));
 const byIssuer = (r: EventRecord, o: ChainOptions) =>
   r.actor?.id === o.issuer && witnessedAs(r, [WITNESS_REASONS.issuer]);
 /** More grants than any credential can have (depth 4 plus the root, with room): stops cycles. */

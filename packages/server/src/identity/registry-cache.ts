@@ -13,7 +13,7 @@ export interface RegistryChanges {
  * are held in memory (both are small), so the credential checks on the ingest path read them
  * without I/O; every write goes to the backend first and enters the cache once it is durable.
  * Writes and refreshes run one at a time, so the cache applies them in the order the backend
- * committed them. Assertion jtis are not cached: the backend's atomic write is the replay check.
+ * committed them. Single-use ids are not cached: the backend's atomic write is the replay check.
  */
 export class CachedRegistryStore implements RegistryStore {
   readonly kind: string;
@@ -59,6 +59,9 @@ export class CachedRegistryStore implements RegistryStore {
   }
   useAssertionJti(jti: string, exp: number, now: number): Promise<boolean> {
     return this.backend.useAssertionJti(jti, exp, now);
+  }
+  useIdToken(key: string, exp: number, now: number): Promise<boolean> {
+    return this.backend.useIdToken(key, exp, now);
   }
 
   /**

@@ -9,6 +9,9 @@ CREATE TABLE registry_principals (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE registry_revocations (jti TEXT PRIMARY KEY, at BIGINT NOT NULL);
 CREATE TABLE registry_assertion_jtis (jti TEXT PRIMARY KEY, exp BIGINT NOT NULL);
 `,
+  `
+CREATE TABLE registry_id_token_uses (key TEXT PRIMARY KEY, exp BIGINT NOT NULL);
+`,
 ];
 
 /**
@@ -59,15 +62,28 @@ export class PostgresRegistryStore implements RegistryStore {
     );
   }
   async useAssertionJti(jti: string, exp: number, now: number): Promise<boolean> {
-    // Inserts a new jti or takes over an expired one; a live one changes no row.
+    return this.useOnce('registry_assertion_jtis', 'jti', jti, exp, now);
+  }
+  async useIdToken(key: string, exp: number, now: number): Promise<boolean> {
+    return this.useOnce('registry_id_token_uses', 'key', key, exp, now);
+  }
+  private async useOnce(
+    table: 'registry_assertion_jtis' | 'registry_id_token_uses',
+    column: 'jti' | 'key',
+    id: string,
+    exp: number,
+    now: number,
+  ): Promise<boolean> {
+    // Inserts a new id or takes over an expired one; a live one changes no row.
     const { rowCount } = await this.pool.query(
-      `INSERT INTO registry_assertion_jtis (jti, exp) VALUES ($1, $2)
-       ON CONFLICT (jti) DO UPDATE SET exp = excluded.exp WHERE registry_assertion_jtis.exp < $3`,
-      [jti, exp, now],
+      `INSERT INTO ${table} (${column}, exp) VALUES ($1, $2)
+       ON CONFLICT (${column}) DO UPDATE SET exp = excluded.exp WHERE ${table}.exp < $3`,
+      [id, exp, now],
     );
     if (rowCount === 0) return false;
     if (++this.uses % ASSERTION_PURGE_EVERY === 0) {
       await this.pool.query('DELETE FROM registry_assertion_jtis WHERE exp < $1', [now]);
+      await this.pool.query('DELETE FROM registry_id_token_uses WHERE exp < $1', [now]);
     }
     return true;
   }

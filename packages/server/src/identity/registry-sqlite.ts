@@ -9,6 +9,7 @@ const DDL = `
 CREATE TABLE IF NOT EXISTS principals (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revocations (jti TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS assertion_jtis (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS id_token_uses (key TEXT PRIMARY KEY, exp INTEGER NOT NULL);
 `;
 
 /** The registry in the ledger's own SQLite file (separate tables, same database). */
@@ -34,6 +35,10 @@ export class SqliteRegistryStore implements RegistryStore {
         'INSERT INTO assertion_jtis (jti, exp) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET exp = excluded.exp WHERE assertion_jtis.exp < ?',
       ),
       purgeAssertions: this.db.prepare('DELETE FROM assertion_jtis WHERE exp < ?'),
+      useIdToken: this.db.prepare(
+        'INSERT INTO id_token_uses (key, exp) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET exp = excluded.exp WHERE id_token_uses.exp < ?',
+      ),
+      purgeIdTokens: this.db.prepare('DELETE FROM id_token_uses WHERE exp < ?'),
     };
   }
 
@@ -50,10 +55,19 @@ export class SqliteRegistryStore implements RegistryStore {
     this.write(() => this.stmts.saveRevocation.run(jti, at));
   }
   async useAssertionJti(jti: string, exp: number, now: number): Promise<boolean> {
-    const { changes } = this.write(() => this.stmts.useAssertion.run(jti, exp, now));
+    return this.useOnce(this.stmts.useAssertion, jti, exp, now);
+  }
+  async useIdToken(key: string, exp: number, now: number): Promise<boolean> {
+    return this.useOnce(this.stmts.useIdToken, key, exp, now);
+  }
+  private useOnce(use: Database.Statement, id: string, exp: number, now: number): boolean {
+    const { changes } = this.write(() => use.run(id, exp, now));
     if (changes === 0) return false;
     if (++this.uses % ASSERTION_PURGE_EVERY === 0) {
-      this.write(() => this.stmts.purgeAssertions.run(now));
+      this.write(() => {
+        this.stmts.purgeAssertions.run(now);
+        this.stmts.purgeIdTokens.run(now);
+      });
     }
     return true;
   }

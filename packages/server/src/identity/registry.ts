@@ -7,9 +7,9 @@ export interface Revocation {
 }
 
 /**
- * Where the identity state lives: principals, revoked credentials, and the client-assertion
- * `jti`s already used (so a replay is refused across restarts, and across collectors sharing
- * one database). Every call resolves once what it wrote is durable. The collector reads
+ * Where the identity state lives: principals (with their roles and scope ceilings), revoked
+ * credentials, and the single-use ids already used — client-assertion `jti`s and ID tokens —
+ * (so a replay is refused across restarts, and across collectors sharing one database). Every call resolves once what it wrote is durable. The collector reads
  * through `CachedRegistryStore` (registry-cache.ts), which keeps principals and revocations in
  * memory for the checks on the ingest path. The contract: `test/registry-contract.ts`.
  */
@@ -28,6 +28,11 @@ export interface RegistryStore {
    * already recorded with `exp >= now`; an expired one may be used again.
    */
   useAssertionJti(jti: string, exp: number, now: number): Promise<boolean>;
+  /**
+   * The same for an ID token exchanged at sign-in (`key` from `idTokenReplayKey`), in its own
+   * namespace: an assertion jti never spends an ID token, nor the reverse.
+   */
+  useIdToken(key: string, exp: number, now: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -44,6 +49,7 @@ export class MemoryRegistryStore implements RegistryStore {
   private readonly principals = new Map<string, Principal>();
   private readonly revocations = new Map<string, number>();
   private readonly assertions = new Map<string, number>();
+  private readonly idTokens = new Map<string, number>();
   private uses = 0;
 
   async listPrincipals(): Promise<Principal[]> {
@@ -59,11 +65,19 @@ export class MemoryRegistryStore implements RegistryStore {
     if (!this.revocations.has(jti)) this.revocations.set(jti, at);
   }
   async useAssertionJti(jti: string, exp: number, now: number): Promise<boolean> {
-    const seen = this.assertions.get(jti);
+    return this.useOnce(this.assertions, jti, exp, now);
+  }
+  async useIdToken(key: string, exp: number, now: number): Promise<boolean> {
+    return this.useOnce(this.idTokens, key, exp, now);
+  }
+  private useOnce(seenIds: Map<string, number>, id: string, exp: number, now: number): boolean {
+    const seen = seenIds.get(id);
     if (seen !== undefined && seen >= now) return false;
-    this.assertions.set(jti, exp);
+    seenIds.set(id, exp);
     if (++this.uses % ASSERTION_PURGE_EVERY === 0) {
-      for (const [k, e] of this.assertions) if (e < now) this.assertions.delete(k);
+      for (const ids of [this.assertions, this.idTokens]) {
+        for (const [k, e] of ids) if (e < now) ids.delete(k);
+      }
     }
     return true;
   }

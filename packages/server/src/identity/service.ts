@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import { StorageError, readSecretFile, writeSecretFile } from '@provenant/ledger';
-import { recordedKind, uuidv7 } from '@provenant/core';
+import {
+  ROLES,
+  SCOPE_CEILING_RECORD_TYPE,
+  recordedKind,
+  uuidv7,
+  type ROLE_RECORD_TYPES,
+  type Role,
+} from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import {
   CredentialVerifier,
@@ -8,6 +15,8 @@ import {
   IssuerKeyRing,
   DEFAULT_EXCHANGE_POLICY,
   DEFAULT_MINIMUM_LEVELS,
+  defaultRoles,
+  grantedRoles,
   keyRingIssuer,
 } from '@provenant/identity';
 import type {
@@ -42,6 +51,12 @@ export interface IdentityConfig {
   readonly minimumLevels: MinimumLevelPolicy;
   /** Where the issuer's signing keys persist (0600); none keeps them in memory only. */
   readonly keysFile?: string;
+  /**
+   * The scope ceiling of a principal registered without one, or not registered (an ID-token
+   * sign-in of an `iss#sub`). Undefined: no ceiling, a root credential gets what it asks for.
+   * Default: no ceiling under `devLogin` (development), none granted (`[]`) otherwise.
+   */
+  readonly defaultScopeCeiling?: readonly string[];
 }
 
 export function defaultIdentityConfig(issuer: string): IdentityConfig {
@@ -87,6 +102,10 @@ export class IdentityService {
     const replay: ReplayCache = {
       useOnce: (jti, exp) => store.useAssertionJti(jti, exp, Math.floor(clock() / 1000)),
     };
+    const idTokenReplay: ReplayCache = {
+      useOnce: (key, exp) => store.useIdToken(key, exp, Math.floor(clock() / 1000)),
+    };
+    const ceiling = scopeCeilingOf(config);
     this.verifier = new CredentialVerifier({
       issuers: [keyRingIssuer(config.issuer, keys, config.policy.maxLifetimeSec, clock)],
       directory: this.directory,
@@ -103,6 +122,8 @@ export class IdentityService {
       directory: this.directory,
       verifier: this.verifier,
       replay,
+      idTokenReplay,
+      ...(ceiling === undefined ? {} : { defaultScopeCeiling: ceiling }),
       revocations,
       policy: config.policy,
       clock,
@@ -131,10 +152,86 @@ export class IdentityService {
     return this.store.refresh();
   }
 
-  /** Registers or replaces a principal, once stored; returns the ledger record of the change. */
-  async registerPrincipal(principal: Principal, now: number): Promise<EventRecord> {
-    await this.store.savePrincipal(principal);
-    return registryRecord('principal.registered', principal, now);
+  /**
+   * Registers or replaces a principal, once stored; returns it as stored and the ledger records
+   * of the change. A new principal is granted the default roles of its kind (`producer` for a
+   * workload, none for a human), each a `role.granted` record; a replaced one keeps its roles,
+   * and its scope ceiling unless `principal.scopes` sets a new one (a `scope.ceiling_set`).
+   */
+  async registerPrincipal(
+    principal: Principal,
+    now: number,
+  ): Promise<{ principal: Principal; records: EventRecord[] }> {
+    const known = this.directory.get(principal.id);
+    const stored: Principal = { ...principal };
+    delete stored.roles;
+    const scopes = principal.scopes ?? known?.scopes;
+    if (scopes === undefined) delete stored.scopes;
+    else stored.scopes = [...scopes];
+    if (known === undefined) stored.roles = defaultRoles(principal.kind);
+    else if (known.roles !== undefined) stored.roles = [...known.roles];
+    await this.store.savePrincipal(stored);
+    const records = [registryRecord('principal.registered', stored, now)];
+    if (known === undefined) {
+      for (const role of stored.roles ?? []) {
+        records.push(roleRecord('role.granted', stored, role, 'registration_default', now));
+      }
+    }
+    if (
+      principal.scopes !== undefined &&
+      JSON.stringify(principal.scopes) !== JSON.stringify(known?.scopes)
+    ) {
+      records.push(ceilingRecord(stored, now));
+    }
+    return { principal: stored, records };
+  }
+
+  /**
+   * Grants (`granted` true) or revokes a role, once stored; returns the principal as stored and
+   * the `role.granted` / `role.revoked` record, or no record when it already held (or lacked) the
+   * role. Undefined when there is no such principal. The credentials issued from then on carry
+   * the new roles; those already issued keep theirs until they expire (revoke them to cut now).
+   */
+  async setRole(
+    id: string,
+    role: Role,
+    granted: boolean,
+    now: number,
+  ): Promise<{ principal: Principal; record: EventRecord | null } | undefined> {
+    const known = this.directory.get(id);
+    if (known === undefined) return undefined;
+    const held = grantedRoles(known);
+    if (held.includes(role) === granted && known.roles !== undefined) {
+      return { principal: known, record: null };
+    }
+    const roles = granted
+      ? ROLES.filter((r) => held.includes(r) || r === role)
+      : held.filter((r) => r !== role);
+    const stored: Principal = { ...known, roles };
+    await this.store.savePrincipal(stored);
+    const changed = held.includes(role) !== granted;
+    return {
+      principal: stored,
+      record: changed
+        ? roleRecord(granted ? 'role.granted' : 'role.revoked', stored, role, 'admin', now)
+        : null,
+    };
+  }
+
+  /**
+   * Sets a principal's scope ceiling: the most a credential rooted at it may carry. Returns the
+   * principal as stored and its `scope.ceiling_set` record; undefined when there is none.
+   */
+  async setScopeCeiling(
+    id: string,
+    scopes: readonly string[],
+    now: number,
+  ): Promise<{ principal: Principal; record: EventRecord } | undefined> {
+    const known = this.directory.get(id);
+    if (known === undefined) return undefined;
+    const stored: Principal = { ...known, scopes: [...scopes] };
+    await this.store.savePrincipal(stored);
+    return { principal: stored, record: ceilingRecord(stored, now) };
   }
 
   async disablePrincipal(id: string, now: number): Promise<EventRecord | null> {
@@ -189,8 +286,56 @@ export class IdentityService {
   }
 }
 
+/** The configured default scope ceiling, or its default for the mode (see `IdentityConfig`). */
+function scopeCeilingOf(config: IdentityConfig): readonly string[] | undefined {
+  if ('defaultScopeCeiling' in config) return config.defaultScopeCeiling;
+  return config.devLogin ? undefined : [];
+}
+
 function writeKeyRing(file: string, ring: IssuerKeyRing): void {
   writeSecretFile(file, `${JSON.stringify(ring.toJSON())}\n`);
+}
+
+/** The collector's own record of a registry change to `p`. */
+function registryChange(
+  type: string,
+  actionName: string,
+  p: Principal,
+  args: Record<string, string | boolean | string[]>,
+  now: number,
+): EventRecord {
+  return {
+    schema: 'provenant.event/v1',
+    id: uuidv7(now),
+    time: new Date(now).toISOString(),
+    type,
+    initiator: { id: COLLECTOR_PRINCIPAL, kind: 'service' },
+    actor: { id: COLLECTOR_PRINCIPAL, kind: 'service' },
+    action: { name: actionName, resource: p.id, args },
+  };
+}
+
+/** `role.granted` / `role.revoked`: args `role`, `roles` (all it holds now), `reason`. */
+function roleRecord(
+  type: (typeof ROLE_RECORD_TYPES)[number],
+  p: Principal,
+  role: Role,
+  reason: 'admin' | 'registration_default',
+  now: number,
+): EventRecord {
+  const name = type === 'role.granted' ? 'principals.grant_role' : 'principals.revoke_role';
+  return registryChange(type, name, p, { role, roles: grantedRoles(p), reason }, now);
+}
+
+/** `scope.ceiling_set`: args `scopes`, the new ceiling. */
+function ceilingRecord(p: Principal, now: number): EventRecord {
+  return registryChange(
+    SCOPE_CEILING_RECORD_TYPE,
+    'principals.set_scope_ceiling',
+    p,
+    { scopes: [...(p.scopes ?? [])] },
+    now,
+  );
 }
 
 function registryRecord(type: string, p: Principal, now: number): EventRecord {
@@ -201,19 +346,8 @@ function registryRecord(type: string, p: Principal, now: number): EventRecord {
   };
   if (p.agent !== undefined) args['agent'] = p.agent;
   if (p.publicJwks) args['key_ids'] = p.publicJwks.map((k) => String(k.kid ?? ''));
-  return {
-    schema: 'provenant.event/v1',
-    id: uuidv7(now),
-    time: new Date(now).toISOString(),
-    type,
-    initiator: { id: COLLECTOR_PRINCIPAL, kind: 'service' },
-    actor: { id: COLLECTOR_PRINCIPAL, kind: 'service' },
-    action: {
-      name: type === 'principal.registered' ? 'principals.register' : 'principals.disable',
-      resource: p.id,
-      args,
-    },
-  };
+  const name = type === 'principal.registered' ? 'principals.register' : 'principals.disable';
+  return registryChange(type, name, p, args, now);
 }
 
 /** A witness record of the issuer: who holds which credential, on whose behalf, for when. */
@@ -239,6 +373,7 @@ export function witnessRecord(
       exp: w.exp,
       sub: w.sub,
       scope: [...w.scope],
+      roles: [...w.roles],
       ancestors: [...w.ancestors],
       grant: w.grant,
       ...(w.parentJti === undefined ? {} : { parent_jti: w.parentJti }),

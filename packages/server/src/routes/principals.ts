@@ -1,4 +1,4 @@
-import { parsePrincipal } from '@provenant/identity';
+import { parsePrincipal, parseRole, parseScopeCeiling } from '@provenant/identity';
 import type { FastifyInstance } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { appendRecords } from '../ingest/append.js';
@@ -15,9 +15,11 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
       throw new RequestError('not_found', 'This collector runs no principals registry.');
     return ctx.identity;
   };
-  const record = async (r: EventRecord) => {
-    const p = prepareOwnRecord(r, { level: 'verified', reasons: ['collector_registry'] });
-    if (p.ok) await appendRecords(ctx, [p]);
+  const record = async (...records: EventRecord[]) => {
+    const prepared = records
+      .map((r) => prepareOwnRecord(r, { level: 'verified', reasons: ['collector_registry'] }))
+      .filter((p) => p.ok);
+    if (prepared.length > 0) await appendRecords(ctx, prepared);
   };
   const body = (raw: unknown): unknown => {
     try {
@@ -26,6 +28,25 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
       throw new RequestError('malformed_json', 'The body is not valid JSON.');
     }
   };
+  /** Runs a registry rule on the request body, its PrincipalError becoming `invalid_principal`. */
+  const parsed = <T>(parse: () => T): T => {
+    try {
+      return parse();
+    } catch (e) {
+      if (e instanceof RequestError) throw e;
+      throw new RequestError('invalid_principal', (e as Error).message);
+    }
+  };
+  const idOf = (input: unknown): string => {
+    const id = (input as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') {
+      throw new RequestError('invalid_principal', 'Send {"id": "<principal id>", …}.');
+    }
+    return id;
+  };
+  const unknown = (id: string) =>
+    new RequestError('not_found', `No principal ${id.slice(0, 200)}.`);
+  const now = () => (ctx.clock ?? Date.now)();
 
   app.get('/v1/principals', async (request) => ({
     principals: await guard(request.headers.authorization).principals(),
@@ -33,32 +54,53 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
 
   app.post('/v1/principals', async (request, reply) => {
     const identity = guard(request.headers.authorization);
-    let principal;
-    try {
-      principal = parsePrincipal(body(request.body));
-    } catch (e) {
-      if (e instanceof RequestError) throw e;
-      throw new RequestError('invalid_principal', (e as Error).message);
-    }
-    await record(await identity.registerPrincipal(principal, (ctx.clock ?? Date.now)()));
-    return reply.code(201).send(principal);
+    const principal = parsed(() => parsePrincipal(body(request.body)));
+    const registered = await identity.registerPrincipal(principal, now());
+    await record(...registered.records);
+    return reply.code(201).send(registered.principal);
+  });
+
+  // Roles by body, like disable: principal ids hold "/" and ":", awkward in a path.
+  for (const [path, granted] of [
+    ['/v1/principals/roles/grant', true],
+    ['/v1/principals/roles/revoke', false],
+  ] as const) {
+    app.post(path, async (request) => {
+      const identity = guard(request.headers.authorization);
+      const input = body(request.body);
+      const id = idOf(input);
+      const role = parsed(() => parseRole((input as { role?: unknown }).role));
+      const changed = await identity.setRole(id, role, granted, now());
+      if (!changed) throw unknown(id);
+      if (changed.record) await record(changed.record);
+      return { id, roles: changed.principal.roles ?? [], changed: changed.record !== null };
+    });
+  }
+
+  app.post('/v1/principals/scopes', async (request) => {
+    const identity = guard(request.headers.authorization);
+    const input = body(request.body);
+    const id = idOf(input);
+    const scopes = parsed(() => parseScopeCeiling((input as { scopes?: unknown }).scopes));
+    const changed = await identity.setScopeCeiling(id, scopes, now());
+    if (!changed) throw unknown(id);
+    await record(changed.record);
+    return { id, scopes: changed.principal.scopes };
   });
 
   app.post('/v1/admin/keys/rotate', async (request) => {
     const identity = guard(request.headers.authorization);
-    const { kid, record: r } = identity.rotateKey((ctx.clock ?? Date.now)());
+    const { kid, record: r } = identity.rotateKey(now());
     await record(r);
     return { kid };
   });
 
   app.post('/v1/principals/disable', async (request) => {
     const identity = guard(request.headers.authorization);
-    const input = body(request.body) as { id?: unknown };
-    if (typeof input?.id !== 'string')
-      throw new RequestError('invalid_principal', 'Send {"id": "<principal id>"}.');
-    const r = await identity.disablePrincipal(input.id, (ctx.clock ?? Date.now)());
-    if (!r) throw new RequestError('not_found', `No principal ${input.id.slice(0, 200)}.`);
+    const id = idOf(body(request.body));
+    const r = await identity.disablePrincipal(id, now());
+    if (!r) throw unknown(id);
     await record(r);
-    return { id: input.id, disabled: true };
+    return { id, disabled: true };
   });
 }

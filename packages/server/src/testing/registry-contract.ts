@@ -71,6 +71,31 @@ export function describeRegistryStoreContract(name: string, harness: RegistrySto
         await store.close();
       });
 
+      it('spends an ID token once while it lives, apart from assertion jtis', async () => {
+        const store = await open();
+        expect(await store.useIdToken('k-1', NOW + 60, NOW)).toBe(true);
+        expect(await store.useIdToken('k-1', NOW + 60, NOW + 30)).toBe(false);
+        // Another namespace: the same string as an assertion jti is a different id.
+        expect(await store.useAssertionJti('k-1', NOW + 60, NOW)).toBe(true);
+        expect(await store.useIdToken('k-2', NOW + 60, NOW)).toBe(true);
+        expect(await store.useIdToken('k-1', NOW + 200, NOW + 61)).toBe(true); // expired: free
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, () => store.useIdToken('k-race', NOW + 60, NOW)),
+        );
+        expect(answers.filter(Boolean)).toHaveLength(1);
+        await store.close();
+      });
+
+      it('keeps roles and scope ceilings with a principal', async () => {
+        const store = await open();
+        const p = principal('user:dana', { roles: ['analyst', 'auditor'], scopes: ['repo:read'] });
+        await store.savePrincipal(p);
+        expect(await store.listPrincipals()).toEqual([p]);
+        await store.savePrincipal({ ...p, roles: [] });
+        expect((await store.listPrincipals())[0]!.roles).toEqual([]);
+        await store.close();
+      });
+
       it('answers concurrent uses of one jti with exactly one acceptance', async () => {
         const store = await open();
         const answers = await Promise.all(
@@ -83,10 +108,12 @@ export function describeRegistryStoreContract(name: string, harness: RegistrySto
   }
 
   describe(`registry store contract: ${name}, shared by two collectors`, () => {
-    it('refuses an assertion jti the other collector took', async () => {
+    it('refuses an assertion jti or an ID token the other collector took', async () => {
       const [a, b] = await harness.openPair();
       expect(await a.useAssertionJti('shared-1', NOW + 60, NOW)).toBe(true);
       expect(await b.useAssertionJti('shared-1', NOW + 60, NOW)).toBe(false);
+      expect(await a.useIdToken('id-1', NOW + 60, NOW)).toBe(true);
+      expect(await b.useIdToken('id-1', NOW + 60, NOW)).toBe(false);
       await Promise.all([a.close(), b.close()]);
     });
 
@@ -113,16 +140,18 @@ export function describeRegistryStoreContract(name: string, harness: RegistrySto
   describe.skipIf(harness.reopen === undefined)(
     `registry store contract: ${name}, reopened${harness.reopen ? '' : ' (skipped: nothing outlives a memory store)'}`,
     () => {
-      it('keeps principals, revocations and live assertion jtis across a restart', async () => {
+      it('keeps principals, revocations and live single-use ids across a restart', async () => {
         const first = await harness.open();
         await first.savePrincipal(principal('user:bob'));
         await first.savePrincipal(principal('user:alice'));
         await first.saveRevocation('jti-1', NOW);
         await first.useAssertionJti('a-1', NOW + 60, NOW);
+        await first.useIdToken('id-1', NOW + 60, NOW);
         const again = await harness.reopen!(first);
         expect((await again.listPrincipals()).map((p) => p.id)).toEqual(['user:alice', 'user:bob']);
         expect(await again.listRevocations()).toEqual([{ jti: 'jti-1', at: NOW }]);
         expect(await again.useAssertionJti('a-1', NOW + 60, NOW)).toBe(false); // replay refused
+        expect(await again.useIdToken('id-1', NOW + 60, NOW)).toBe(false); // and an ID token's
         const cached = await CachedRegistryStore.open(again);
         expect(cached.directory.get('user:bob')).toEqual(principal('user:bob'));
         expect(cached.isRevoked('jti-1')).toBe(true);
