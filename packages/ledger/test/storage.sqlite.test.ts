@@ -1,10 +1,14 @@
 import { coverageFacts, type EventRecord } from '@provenant/core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COVERAGE_FLAG } from '../src/index.js';
 import { SqliteStorage } from '../src/storage/sqlite/index.js';
+import { SqliteReadWorker } from '../src/storage/sqlite/read-worker.js';
 import {
   LEGACY_RECORDS,
   describeDriverContract,
@@ -112,5 +116,96 @@ describe('sqlite driver', () => {
     expect(() => new SqliteStorage(join(dir, 'missing', 'x.db'), { readonly: true })).toThrow(
       expect.objectContaining({ code: 'storage_unavailable' }),
     );
+  });
+});
+
+describe('sqlite read worker', () => {
+  const fresh = () => join(dir, `w${n++}.db`);
+
+  it('runs large reads off the event loop: the loop turns while a read is in flight', async () => {
+    const s = new SqliteStorage(fresh());
+    await s.append(makeBatch({ size: 0, hashes: [] }, 2000).batch);
+    let turns = 0;
+    let done = false;
+    const read = s.queryEntries({ limit: 2000 }).finally(() => (done = true));
+    // On the main connection the read would be over before the first turn (0 turns).
+    while (!done) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turns++;
+    }
+    expect((await read).length).toBe(2000);
+    expect(turns).toBeGreaterThan(0);
+    await s.close();
+  });
+
+  it('sees every commit of the writing connection (WAL) as soon as the append resolved', async () => {
+    const s = new SqliteStorage(fresh());
+    let frontier = { size: 0, hashes: [] as Uint8Array[] };
+    for (let round = 1; round <= 3; round++) {
+      const next = makeBatch(frontier, 5);
+      await s.append(next.batch);
+      frontier = next.frontier;
+      expect((await s.queryEntries({ limit: 100 })).length).toBe(round * 5);
+      expect((await s.getEntries(0, 100)).map((e) => e.leafIndex)).toEqual([
+        ...Array(round * 5).keys(),
+      ]);
+      expect((await s.readLeaves(0, 100)).length).toBe(round * 5);
+    }
+    const [stored] = await s.getEntries(0, 1);
+    expect(Buffer.isBuffer(stored!.leafHash)).toBe(true);
+    await s.close();
+  });
+
+  it('hands back a failed read as a StorageError with the SQLite code', async () => {
+    const reader = new SqliteReadWorker(fresh());
+    await expect(reader.all('SELECT 1')).rejects.toMatchObject({ code: 'storage_unavailable' });
+    const file = fresh();
+    new SqliteStorage(file); // creates the schema; left open, as a collector would be
+    const ok = new SqliteReadWorker(file);
+    await expect(ok.all('SELECT * FROM no_such_table')).rejects.toMatchObject({
+      code: 'storage_unavailable',
+      details: { sqlite_code: 'SQLITE_ERROR' },
+    });
+    // The worker survives a failed statement.
+    expect(await ok.all<{ x: number }>('SELECT 1 AS x')).toEqual([{ x: 1 }]);
+    await ok.close();
+    const garbage = fresh();
+    writeFileSync(garbage, 'not a database at all, just some bytes '.repeat(200));
+    const bad = new SqliteReadWorker(garbage);
+    await expect(bad.all('SELECT * FROM sqlite_master')).rejects.toMatchObject({
+      code: 'storage_corrupt',
+    });
+    await bad.close();
+    await reader.close();
+  });
+
+  it('refuses reads in flight and after close, and close does not wait for them', async () => {
+    const reader = new SqliteReadWorker(fresh());
+    const file = fresh();
+    new SqliteStorage(file);
+    const r = new SqliteReadWorker(file);
+    const slow = r.all(
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000000) SELECT count(*) AS n FROM c',
+    );
+    const refused = slow.catch((e: unknown) => e);
+    await r.close();
+    expect(await refused).toMatchObject({ code: 'storage_unavailable' });
+    await expect(r.all('SELECT 1')).rejects.toMatchObject({ code: 'storage_unavailable' });
+    await reader.close();
+  });
+
+  it('an idle reader does not keep a process alive (a real process, the built package)', async () => {
+    const file = fresh();
+    const script = `
+      import { SqliteStorage } from '@provenant/ledger/sqlite';
+      const s = new SqliteStorage(${JSON.stringify(file)});
+      console.log((await s.queryEntries({ limit: 10 })).length);
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { cwd: join(dirname(fileURLToPath(import.meta.url)), '..') },
+    );
+    expect(stdout.trim()).toBe('0');
   });
 });

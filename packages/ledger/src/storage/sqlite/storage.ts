@@ -19,11 +19,25 @@ import type {
   StoredEntry,
 } from '../port.js';
 import { LOW_SPACE_BYTES, freeBytes, sqliteWriteError } from './errors.js';
+import { SqliteReadWorker } from './read-worker.js';
+import type { Read } from './read-worker.js';
 import { COVERAGE_DDL, DDL, SCHEMA_VERSION, migrateToCoverage } from './schema.js';
+
+const RANGE_SQL =
+  'SELECT * FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index';
+const LEAVES_SQL =
+  'SELECT leaf_index AS i, CAST(record AS BLOB) AS d, leaf_hash AS h FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index';
 
 export interface SqliteStorageOptions {
   /** Open without write access (offline verification); the file must exist. */
   readonly readonly?: boolean;
+  /**
+   * Run the reads that can be large (queryEntries, getEntries, readLeaves, coverageCounts) on a
+   * read-only connection in a worker thread (./read-worker.ts), so they never block the event
+   * loop that ingest and health answer on. Default: on for a writable file, off for `readonly`
+   * (offline verification has no event loop to keep free) and for `:memory:`.
+   */
+  readonly readWorker?: boolean;
 }
 
 /**
@@ -42,10 +56,15 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   private readonly file: string;
   /** When an append last failed for lack of disk space; null once a write succeeds again. */
   private fullSince: string | null = null;
+  /** Where the large reads run, or null: on this connection. */
+  private readonly reader: SqliteReadWorker | null;
 
   constructor(file: string, options: SqliteStorageOptions = {}) {
     this.file = file;
     this.readonly = options.readonly ?? false;
+    const inFile = file !== '' && file !== ':memory:';
+    this.reader =
+      (options.readWorker ?? !this.readonly) && inFile ? new SqliteReadWorker(file) : null;
     try {
       this.db = new Database(file, { readonly: this.readonly, fileMustExist: this.readonly });
     } catch (e) {
@@ -97,12 +116,6 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         'SELECT leaf_index, leaf_hash FROM entries WHERE id = ?',
       ),
       byId: db.prepare<[string], EntryRow>('SELECT * FROM entries WHERE id = ?'),
-      range: db.prepare<[number, number], EntryRow>(
-        'SELECT * FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index',
-      ),
-      leafChunk: db.prepare<[number, number], { i: number; d: Buffer; h: Buffer }>(
-        'SELECT leaf_index AS i, CAST(record AS BLOB) AS d, leaf_hash AS h FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index',
-      ),
       leafHash: db.prepare<[number], { h: Buffer }>(
         'SELECT leaf_hash AS h FROM entries WHERE leaf_index = ?',
       ),
@@ -214,12 +227,16 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   }
 
   async getEntries(start: number, count: number): Promise<StoredEntry[]> {
-    return this.stmts.range.all(start, start + count).map(toEntry);
+    return (await this.read<EntryRow>(RANGE_SQL, [start, start + count])).map(toEntry);
   }
 
   /** Read as bytes (CAST AS BLOB): no string decoding on the verification path. */
   async readLeaves(start: number, count: number): Promise<LeafSource[]> {
-    return this.stmts.leafChunk.all(start, start + count).map((r) => ({
+    const rows = await this.read<{ i: number; d: Buffer; h: Buffer }>(LEAVES_SQL, [
+      start,
+      start + count,
+    ]);
+    return rows.map((r) => ({
       leafIndex: r.i,
       data: r.d,
       storedLeafHash: r.h,
@@ -312,12 +329,19 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         ? `SELECT * FROM entries WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT ?`
         : `SELECT * FROM entries WHERE leaf_index IN (SELECT leaf_index FROM entries INDEXED BY ${index}
              WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT ?) ORDER BY leaf_index`;
-    let stmt = this.queryCache.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare(sql);
-      this.queryCache.set(sql, stmt);
-    }
-    return (stmt.all(...params) as EntryRow[]).map(toEntry);
+    return (await this.read<EntryRow>(sql, params)).map(toEntry);
+  }
+
+  /** A read that can be large: in the worker when there is one, else on this connection. */
+  private async read<T>(sql: string, params: readonly (string | number)[]): Promise<T[]> {
+    if (this.reader) return this.reader.all<T>(sql, params);
+    return this.cached(sql).all(...params) as T[];
+  }
+
+  /** Several reads of one commit (on this connection, synchronous reads are of one already). */
+  private async readSnapshot(reads: readonly Read[]): Promise<unknown[][]> {
+    if (this.reader) return this.reader.snapshot(reads);
+    return reads.map((r) => this.cached(r.sql).all(...r.params));
   }
 
   async lacksCoverageFacts(range: CoverageRange): Promise<boolean> {
@@ -337,10 +361,28 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     this.assertCoverageColumns();
     const { where, params } = rangeSql(range);
     const w = where === '' ? '' : ` WHERE ${where.slice(5)}`;
-    // One pass over the range in the covering index entries_time, not the table.
-    const rows = this.cached(
-      `SELECT cov_flags AS f, level, count(*) AS n FROM entries INDEXED BY entries_time${w} GROUP BY cov_flags, level`,
-    ).all(...params) as { f: number | null; level: string; n: number }[];
+    // One read transaction, so the three counts are of one commit. The first is one pass over
+    // the range in the covering index entries_time, not the table.
+    const [rows, lifetimes, pooled] = (await this.readSnapshot([
+      {
+        sql: `SELECT cov_flags AS f, level, count(*) AS n FROM entries INDEXED BY entries_time${w} GROUP BY cov_flags, level`,
+        params,
+      },
+      {
+        sql: `SELECT cov_lifetime AS s, count(*) AS n FROM entries INDEXED BY entries_cov_lifetime WHERE cov_lifetime IS NOT NULL${where} GROUP BY cov_lifetime`,
+        params,
+      },
+      {
+        sql: `SELECT actor, count(*) AS records, count(DISTINCT cov_instance) AS instances, count(DISTINCT task_id) AS tasks
+         FROM entries WHERE level = 'pooled' AND actor IS NOT NULL AND (cov_flags & ${COVERAGE_FLAG.action}) <> 0${where}
+        GROUP BY actor`,
+        params,
+      },
+    ])) as [
+      { f: number | null; level: string; n: number }[],
+      { s: number; n: number }[],
+      { actor: string; records: number; instances: number; tasks: number }[],
+    ];
     let records = 0;
     const groups: { flags: number; level: string; count: number }[] = [];
     for (const r of rows) {
@@ -348,14 +390,6 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
       if (r.f !== null && (r.f & COVERAGE_FLAG.action) !== 0)
         groups.push({ flags: r.f, level: r.level, count: r.n });
     }
-    const lifetimes = this.cached(
-      `SELECT cov_lifetime AS s, count(*) AS n FROM entries INDEXED BY entries_cov_lifetime WHERE cov_lifetime IS NOT NULL${where} GROUP BY cov_lifetime`,
-    ).all(...params) as { s: number; n: number }[];
-    const pooled = this.cached(
-      `SELECT actor, count(*) AS records, count(DISTINCT cov_instance) AS instances, count(DISTINCT task_id) AS tasks
-         FROM entries WHERE level = 'pooled' AND actor IS NOT NULL AND (cov_flags & ${COVERAGE_FLAG.action}) <> 0${where}
-        GROUP BY actor`,
-    ).all(...params) as { actor: string; records: number; instances: number; tasks: number }[];
     return { records, groups, lifetimes: bucketLifetimes(lifetimes, lifetimeBoundsSec), pooled };
   }
 
@@ -458,6 +492,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   }
 
   async close(): Promise<void> {
+    await this.reader?.close();
     if (this.db.open) this.db.close();
   }
 
