@@ -84,8 +84,21 @@ describe('coverage facts', () => {
       action: { class: { privileged: true } },
       actor: { instance: 'i-1' },
       credential: { iat: 100, exp: 400 },
+      attribution: { level: 'verified', reasons: ['issuer_witness'] },
     });
     expect(facts).toEqual({ flags: 0, lifetimeSec: 300, instance: null });
+  });
+
+  it('measures only the grants the issuer witnessed, never a forged one', () => {
+    const grant = { type: 'credential.issued', credential: { iat: 100, exp: 90_000 } };
+    for (const attribution of [
+      undefined,
+      { level: 'verified', reasons: ['no_credential'] },
+      { level: 'asserted', reasons: ['issuer_witness'] },
+    ]) {
+      const facts = coverageFacts({ ...grant, ...(attribution ? { attribution } : {}) });
+      expect(facts).toEqual({ flags: 0, lifetimeSec: null, instance: null });
+    }
   });
 });
 

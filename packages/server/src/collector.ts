@@ -130,6 +130,8 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const ledgerFile = join(config.dataDir, LEDGER_FILE);
+  // One deployment key (every member of a cluster holds the same file; see docs/OPERATIONS.md).
+  const deploymentKey = loadOrCreateHmacKey(join(config.dataDir, AUDIT_HMAC_KEY_FILE));
   const pgStores = config.postgres === undefined ? null : await openPostgres(config.postgres);
   const storage = pgStores?.storage ?? new SqliteStorage(ledgerFile);
   let log: Log;
@@ -168,7 +170,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       {
         ...(config.policiesDir === undefined ? {} : { policiesDir: config.policiesDir }),
         auditRules: config.auditRules ?? DEFAULT_AUDIT_RULES,
-        hmacKey: loadOrCreateHmacKey(join(config.dataDir, AUDIT_HMAC_KEY_FILE)),
+        hmacKey: deploymentKey,
         failPolicy: { failOpenLowRisk: config.failOpenLowRisk ?? false },
       },
     );
@@ -234,6 +236,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       alerts: new AlertLimiter(),
       adminToken,
       anonymousIngest: config.anonymousIngest ?? 'asserted',
+      deploymentKey,
       ...(cosigner ? { cosignedCheckpoint: () => cosigner.checkpointNote() } : {}),
       ...(cluster ? { cluster } : {}),
       ...(signIn ? { signIn } : {}),

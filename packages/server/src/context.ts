@@ -40,6 +40,11 @@ export interface CollectorContext {
   readonly anonymousIngest?: AnonymousIngest;
   /** Bearer token for the admin routes (principals); none disables them. */
   readonly adminToken?: string;
+  /**
+   * The deployment key (`<data>/audit-hmac.key`): keys the digests of content a rule redacts or
+   * digests, the ids of reclaimed records and the digest naming an anonymous client.
+   */
+  readonly deploymentKey?: Uint8Array;
   readonly clock?: () => number;
   /** The checkpoint note for GET /v1/log/checkpoint, with witness cosignatures (witness/). */
   readonly cosignedCheckpoint?: () => string;

@@ -30,10 +30,11 @@ const LIFETIMES = [300, 600, 3600, 7200, 86_400, 120];
 function crafted(): { record: EventRecord; level: AttributionLevel }[] {
   const out: { record: EventRecord; level: AttributionLevel }[] = [];
   for (let i = 0; i < 72; i++) {
-    const level = ATTRIBUTION_LEVELS[i % 4]!;
+    let level = ATTRIBUTION_LEVELS[i % 4]!;
     const kind = i % 9;
     let r: Record<string, unknown>;
     if (kind === 8) {
+      level = 'verified';
       const iat = 1_795_000_000 + i;
       r = record({
         type: i % 2 ? 'credential.issued' : 'delegation.granted',
@@ -81,7 +82,9 @@ function crafted(): { record: EventRecord; level: AttributionLevel }[] {
 async function ledgerOn(storage: LogStorage, records: ReturnType<typeof crafted>) {
   const log = await Log.open({ storage, signer: parseSignerKey(KEYS.signerKey) });
   const prepared = records.map(({ record: r, level }) => {
-    const p = prepareOwnRecord(structuredClone(r), { level, reasons: [] });
+    // The issuer's grants as the token route writes them (only those count in coverage).
+    const reasons = CREDENTIAL.has(r.type) ? ['issuer_witness'] : [];
+    const p = prepareOwnRecord(structuredClone(r), { level, reasons });
     if (!p.ok) throw new Error(`${p.code}: ${p.message}`);
     return p.entry;
   });

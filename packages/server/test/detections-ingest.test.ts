@@ -1,52 +1,7 @@
-import { uuidv7 } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, buildApp } from '../src/index.js';
-import { AlertLimiter } from '../src/identity/attributor.js';
-import { DEFAULT_DETECTION_CONFIG, Detector } from '../src/investigate/detections.js';
-import {
-  ADMIN,
-  TD,
-  aliceScenario,
-  devLogin,
-  exchange,
-  makeIdentityApp,
-  register,
-} from './identity-helpers.js';
-
-const researcherId = `spiffe://${TD}/agent/researcher/instance/7f3a`;
-
-/** The identity test app plus the detector, as startCollector wires it. */
-async function makeDetectingApp() {
-  const made = await makeIdentityApp();
-  const app = buildApp({
-    log: made.log,
-    storage: made.storage,
-    limits: DEFAULT_LIMITS,
-    identity: made.identity,
-    alerts: new AlertLimiter(),
-    adminToken: ADMIN,
-    detector: new Detector({
-      ...DEFAULT_DETECTION_CONFIG,
-      initiatorsPerInstance: { max: 2, windowMs: 60_000 },
-    }),
-  });
-  return { ...made, app };
-}
-
-function act(overrides: Record<string, unknown> = {}) {
-  return {
-    schema: 'provenant.event/v1',
-    id: uuidv7(),
-    time: new Date().toISOString(),
-    type: 'tool.called',
-    initiator: { id: 'user:alice', kind: 'human' },
-    actor: { id: researcherId, kind: 'agent_instance' },
-    action: { name: 'github.get_file', resource: 'repo:acme/payments' },
-    outcome: { status: 'success' },
-    ...overrides,
-  };
-}
+import { aliceScenario, devLogin, exchange, register } from './identity-helpers.js';
+import { act, makeDetectingApp } from './ingest-helpers.js';
 
 const post = (app: FastifyInstance, body: unknown, bearer: string) =>
   app.inject({

@@ -118,9 +118,19 @@ describe('Detector', () => {
     const s = await investigationScenario(app);
     const stored = (await app.inject({ url: `/v1/events/${s.actionId}` })).json() as EventRecord;
     const detection = { code: 'denial_burst' as const, message: 'test', record: stored };
-    const alert = detectionAlert(detection, Date.now(), COLLECTOR_PRINCIPAL);
+    const { record: alert, attribution } = detectionAlert(
+      detection,
+      Date.now(),
+      COLLECTOR_PRINCIPAL,
+      {
+        level: 'verified',
+        source: { id: 'user:alice', authenticated: true },
+        kindOf: () => 'human',
+      },
+    );
     expect(parseEventRecord(JSON.parse(JSON.stringify(alert))).ok).toBe(true);
-    const p = prepareOwnRecord(alert, { level: 'verified', reasons: ['collector_detection'] });
+    expect(attribution).toEqual({ level: 'verified', reasons: ['collector_detection'] });
+    const p = prepareOwnRecord(alert, attribution);
     if (!p.ok) throw new Error(p.message);
     await log.append([p.entry]);
     const prov = (await app.inject({ url: `/v1/events/${s.actionId}/provenance` })).json();

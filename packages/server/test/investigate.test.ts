@@ -336,6 +336,7 @@ describe('GET /v1/reports/coverage', () => {
     acc.add({
       ...(record({ type: 'credential.issued', action: undefined }) as object),
       credential: { jti: 'j1', iss: 'x', iat: 1000, exp: 1000 + 7200 },
+      attribution: { level: 'verified', reasons: ['issuer_witness'] },
     } as never);
     // A storage without a coverage index (a schema-1 file opened read-only answers the same way):
     // the report counts each record's facts by core's rule.

@@ -11,6 +11,7 @@ export interface ClassifiableRecord {
   readonly actor?: { readonly instance?: string };
   readonly policy?: { readonly decision_id?: string };
   readonly credential?: { readonly iat: number; readonly exp: number };
+  readonly attribution?: { readonly level: string; readonly reasons: readonly string[] };
 }
 
 /** Record types that are agents' actions whatever they carry. */
@@ -37,6 +38,33 @@ export const GRANT_RECORD_TYPES = ['credential.issued', 'delegation.granted'] as
 const ACTIONS: ReadonlySet<string> = new Set(ACTION_RECORD_TYPES);
 const WITNESSES: ReadonlySet<string> = new Set(WITNESS_RECORD_TYPES);
 const GRANTS: ReadonlySet<string> = new Set(GRANT_RECORD_TYPES);
+
+/**
+ * The attribution reasons the collector gives its own witness records. Attribution is set by
+ * the collector at ingest and never taken from input, so a producer cannot forge a record that
+ * passes for the issuer's, the decision point's or the collector's, whatever type or actor it
+ * claims.
+ */
+export const WITNESS_REASONS = {
+  issuer: 'issuer_witness',
+  decisionPoint: 'decision_point_witness',
+  alert: ['collector_alert', 'collector_detection'],
+} as const;
+
+/** Whether the collector itself wrote `r` with one of `reasons` (see WITNESS_REASONS). */
+export function witnessedAs(
+  r: Pick<ClassifiableRecord, 'attribution'>,
+  reasons: readonly string[],
+) {
+  const a = r.attribution;
+  // A tampered bundle's record may lack `reasons` (its leaf mismatch is reported elsewhere).
+  return (
+    a !== undefined &&
+    a.level === 'verified' &&
+    Array.isArray(a.reasons) &&
+    a.reasons.some((x) => reasons.includes(x))
+  );
+}
 
 /**
  * Whether a record is an agent's action: one of the action types, or any other type that
@@ -104,7 +132,7 @@ export const COVERAGE_CLASS_BIT = {
 export interface CoverageFacts {
   /** Bit set of COVERAGE_FLAG. */
   readonly flags: number;
-  /** `credential.exp - credential.iat` of a grant record. */
+  /** `credential.exp - credential.iat` of a grant record the issuer witnessed. */
   readonly lifetimeSec: number | null;
   /** `actor.instance` of an action (distinct instances behind a pooled account). */
   readonly instance: string | null;
@@ -121,6 +149,7 @@ export function coverageFacts(r: ClassifiableRecord): CoverageFacts {
     if (r.policy?.decision_id !== undefined) flags |= COVERAGE_FLAG.decision;
     instance = r.actor?.instance ?? null;
   }
-  const c = isGrantRecord(r) ? r.credential : undefined;
+  // Only the issuer's own grants: a producer's forged `credential.issued` counts for nothing.
+  const c = isGrantRecord(r) && witnessedAs(r, [WITNESS_REASONS.issuer]) ? r.credential : undefined;
   return { flags, lifetimeSec: c ? c.exp - c.iat : null, instance };
 }

@@ -1,5 +1,5 @@
 import type { EventRecord } from '@provenant/core';
-import { isGrantRecord } from '@provenant/core/vocabulary';
+import { WITNESS_REASONS, isGrantRecord, witnessedAs } from '@provenant/core/vocabulary';
 
 /**
  * The chain of responsibility of one action, joined from the three witnesses' records: the
@@ -47,22 +47,8 @@ export const DEFAULT_CHAIN_OPTIONS: ChainOptions = {
   skewSec: 30,
 };
 
-/**
- * The attribution reasons the collector gives its own witness records. Attribution is set by
- * the collector at ingest and never taken from input, so a producer cannot forge a record that
- * passes for the issuer's or the decision point's, whatever actor it claims.
- */
-export const WITNESS_REASONS = {
-  issuer: 'issuer_witness',
-  decisionPoint: 'decision_point_witness',
-  alert: ['collector_alert', 'collector_detection'],
-} as const;
+export { WITNESS_REASONS };
 
-// A tampered bundle's record may lack `reasons` (its leaf mismatch is reported elsewhere).
-const witnessedAs = (r: EventRecord, reasons: readonly string[]) =>
-  r.attribution?.level === 'verified' &&
-  Array.isArray(r.attribution.reasons) &&
-  r.attribution.reasons.some((x) => reasons.includes(x));
 const byIssuer = (r: EventRecord, o: ChainOptions) =>
   r.actor?.id === o.issuer && witnessedAs(r, [WITNESS_REASONS.issuer]);
 /** More grants than any credential can have (depth 4 plus the root, with room): stops cycles. */

@@ -15,7 +15,7 @@ import type { AttributionLevel } from '@provenant/core';
 import type { VerifiedCredential } from '@provenant/identity';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
-import { attributionAlertEntries } from './alerts.js';
+import { attributionAlertEntries, raisedAlerts } from './alerts.js';
 import { appendRecords } from './append.js';
 import { credentialOf } from './credential.js';
 import type { Draft, Parsed, Prepared, Rejection, Sealed, Stage } from './draft.js';
@@ -25,6 +25,7 @@ import { parse } from './stages/parse.js';
 import { redactArguments } from './stages/redact.js';
 import { requireLevel } from './stages/required-level.js';
 import { seal } from './stages/seal.js';
+import { sourceOf } from './source.js';
 
 export interface IngestRequest<Body> {
   /** The request's `Authorization` header. */
@@ -33,6 +34,8 @@ export interface IngestRequest<Body> {
   readonly read: () => Body | Promise<Body>;
   /** The candidate records of the body, in order. */
   readonly candidates: (body: Body) => readonly unknown[];
+  /** The client's network address: names an anonymous source (never stored as it is). */
+  readonly clientAddress?: string;
   /** The candidates carry the call's arguments only as `args_digest` (see stages/redact.ts). */
   readonly argsDigestAsSent?: boolean;
 }
@@ -83,13 +86,15 @@ export async function ingest<Body>(
   const prepared: Prepared[] = [];
   for (const input of inputs) prepared.push(await prepare(input));
 
+  const source = sourceOf(credential, request.clientAddress, ctx.deploymentKey);
   const alerts = attributionAlertEntries(
     ctx,
-    prepared.flatMap((p) => (p.alert ? [p.alert] : [])),
+    raisedAlerts(prepared, credential),
     credential,
+    source,
   );
   const sealed = prepared.filter((p): p is Sealed => p.ok);
-  const appended = await appendRecords(ctx, sealed, alerts);
+  const appended = await appendRecords(ctx, sealed, alerts, source);
   let next = 0;
   const outcomes = prepared.map((p): IngestOutcome => {
     if (!p.ok) return { status: 'rejected', id: p.id, code: p.code, message: p.message };

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { uuidv7 } from '@provenant/core';
-import type { EventRecord } from '@provenant/core';
+import type { Attribution, AttributionLevel, EventRecord, PrincipalKind } from '@provenant/core';
+import { unverifiedInputAlert } from '../ingest/source.js';
+import type { IngestSource } from '../ingest/source.js';
 
 /**
  * Detections over records as they arrive: a stateful but pure detector (records and the clock
@@ -8,9 +10,12 @@ import type { EventRecord } from '@provenant/core';
  * bounded: each windowed detector keeps, per key, the distinct values seen within its window,
  * and at most `maxKeys` keys (the oldest dropped first).
  *
- * Not yet wired into ingest: the ingest route is to call `inspect` on each record it appends
- * (and on the issuer's and decision point's own records) and append `detectionAlert(...)` for
- * each detection, through the same AlertLimiter as attribution alerts.
+ * Ingest (`ingest/append.ts`) calls `inspect` on each record a commit stored as new and appends
+ * `detectionAlert(...)` for each detection, within the source's alert budget (AlertLimiter).
+ *
+ * Input below `verified` never feeds a verified principal's windows: its window keys are its
+ * source's (who sent it), so anonymous records claiming an agent cannot push that agent over a
+ * threshold, and its alerts name the source, attributed at the input's level.
  */
 
 export type DetectionCode =
@@ -117,9 +122,15 @@ export class Detector {
     this.denials = new WindowedDistinct(config.denials, config.maxKeys);
   }
 
-  /** Looks at one record as it is appended; `now` is the collector's clock (ms). */
-  inspect(r: EventRecord, now: number): Detection[] {
+  /**
+   * Looks at one record as it is appended; `now` is the collector's clock (ms). `unverifiedSource`
+   * names who sent a record below `verified`: its windows are kept apart under that source.
+   */
+  inspect(r: EventRecord, now: number, unverifiedSource?: string): Detection[] {
     const out: Detection[] = [];
+    // A claim only ever counts together with the same source's claims.
+    const keyOf = (party: string) =>
+      unverifiedSource === undefined ? party : `${unverifiedSource}\u0000${party}`;
     const hit = (code: DetectionCode, message: string) => out.push({ code, message, record: r });
     const at = Date.parse(r.time);
     if (r.type === 'security.alert') return out;
@@ -139,7 +150,7 @@ export class Detector {
       const party =
         r.type === 'policy.decision' ? (r.delegation?.at(-1)?.to ?? r.initiator?.id) : actor;
       if (party !== undefined) {
-        const n = this.denials.add(party, String(++this.denialSeq), now);
+        const n = this.denials.add(keyOf(party), String(++this.denialSeq), now);
         if (n !== null)
           hit(
             'denial_burst',
@@ -195,12 +206,12 @@ export class Detector {
       }
     }
     if (r.attribution?.level === 'pooled' && actor !== undefined) {
-      const n = this.pooled.add(actor, r.actor?.instance ?? '(none)', now);
+      const n = this.pooled.add(keyOf(actor), r.actor?.instance ?? '(none)', now);
       if (n !== null)
         hit('pooled_account_fanout', `Pooled account ${actor} used by ${n} distinct instances.`);
     }
     if (r.actor?.kind === 'agent_instance' && actor !== undefined && r.initiator) {
-      const n = this.initiators.add(actor, r.initiator.id, now);
+      const n = this.initiators.add(keyOf(actor), r.initiator.id, now);
       if (n !== null)
         hit(
           'instance_many_initiators',
@@ -211,25 +222,43 @@ export class Detector {
   }
 }
 
-/** The collector's `security.alert` record of a detection (resource `record:<id>`). */
-export function detectionAlert(d: Detection, now: number, collector: string): EventRecord {
+/**
+ * The collector's `security.alert` record of a detection (resource `record:<id>`) and its
+ * attribution: about a `verified` record it names the record's principals and is `verified`;
+ * about a record below that it names the record's source instead (see unverifiedInputAlert).
+ */
+export function detectionAlert(
+  d: Detection,
+  now: number,
+  collector: string,
+  input: { level: AttributionLevel; source: IngestSource; kindOf: (id: string) => PrincipalKind },
+): { record: EventRecord; attribution: Attribution } {
   const r = d.record;
+  const verified = input.level === 'verified';
+  const u = verified
+    ? null
+    : unverifiedInputAlert(r, input.level, input.source, input.kindOf, 'collector_detection');
+  const detail = ((u?.detailPrefix ?? '') + d.message).slice(0, 500);
   const alert: EventRecord = {
     schema: 'provenant.event/v1',
     id: uuidv7(now),
     time: new Date(now).toISOString(),
     type: 'security.alert',
-    actor: r.actor ?? { id: collector, kind: 'service' },
     action: {
       name: `detect.${d.code}`,
       resource: `record:${r.id}`,
       risk: 'high',
-      args: { record_type: r.type, detail: d.message.slice(0, 500) },
+      args: { record_type: r.type, detail, ...u?.args },
     },
-    outcome: { status: 'success', error: { code: d.code, message: d.message.slice(0, 500) } },
+    outcome: { status: 'success', error: { code: d.code, message: detail } },
     source: { producer: collector },
   };
-  if (r.initiator) alert.initiator = r.initiator;
+  if (u) {
+    if (u.actor) alert.actor = u.actor;
+  } else {
+    alert.actor = r.actor ?? { id: collector, kind: 'service' };
+    if (r.initiator) alert.initiator = r.initiator;
+  }
   // The alert hangs under the record in its trace.
   if (r.trace) {
     alert.trace = {
@@ -239,5 +268,8 @@ export function detectionAlert(d: Detection, now: number, collector: string): Ev
     };
   }
   if (r.task_id !== undefined) alert.task_id = r.task_id;
-  return alert;
+  return {
+    record: alert,
+    attribution: u?.attribution ?? { level: 'verified', reasons: ['collector_detection'] },
+  };
 }

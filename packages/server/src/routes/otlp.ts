@@ -80,6 +80,7 @@ export function otlpRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       }
       const { body, outcomes } = await ingest(ctx, {
         authorization: request.headers.authorization,
+        clientAddress: request.ip,
         read: async () => {
           const raw = await decompress(
             request.body as Buffer,
