@@ -17,6 +17,8 @@ export async function makeDetectingApp() {
     identity: made.identity,
     alerts: new AlertLimiter(),
     adminToken: ADMIN,
+    // The framing and suppression attacks post anonymously.
+    anonymousIngest: 'asserted',
     detector: new Detector({
       ...DEFAULT_DETECTION_CONFIG,
       initiatorsPerInstance: { max: 2, windowMs: 60_000 },

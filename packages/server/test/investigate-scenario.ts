@@ -28,6 +28,7 @@ export async function makeInvestigateApp() {
     policy,
     alerts: new AlertLimiter(),
     adminToken: ADMIN,
+    anonymousIngest: 'asserted',
   });
   return { ...made, app, policy };
 }
