@@ -152,6 +152,54 @@ describe('the README worked example, through the CLI (alice → planner → rese
     expect(v.status, v.stderr).toBe(0);
   }, 180_000);
 
+  it('grants and revokes roles, sets a ceiling, and rotates the issuer key with --retire-now', async () => {
+    const added = await cli([
+      'principals',
+      'add',
+      '--kind',
+      'human',
+      '--id',
+      'user:carol',
+      '--scopes',
+      'repo:read',
+    ]);
+    expect(added.status, added.stderr).toBe(0);
+    const [grant, ceiling] = await Promise.all([
+      cli(['principals', 'grant', 'user:carol', 'auditor']),
+      cli(['principals', 'ceiling', 'user:carol', 'repo:read repo:write']),
+    ]);
+    expect(grant.status, grant.stderr).toBe(0);
+    expect(grant.out).toBe('granted auditor user:carol: roles auditor');
+    expect(ceiling.out).toBe('scope ceiling of user:carol: repo:read repo:write');
+    const [carol, wide, badRole] = await Promise.all([
+      cli(['dev-login', 'carol', '--scope', 'repo:write']),
+      cli(['dev-login', 'carol', '--scope', 'repo:admin']),
+      cli(['principals', 'grant', 'user:carol', 'root']),
+    ]);
+    expect(carol.status, carol.stderr).toBe(0);
+    const claims = JSON.parse(Buffer.from(carol.out.split('.')[1]!, 'base64url').toString()) as {
+      roles: string[];
+    };
+    expect(claims.roles).toEqual(['auditor']);
+    expect(wide.status).toBe(1);
+    expect(wide.stderr).toMatch(/invalid_scope/);
+    expect(badRole.status).toBe(2);
+    const [revoke, rotated] = await Promise.all([
+      cli(['principals', 'revoke', 'user:carol', 'auditor']),
+      cli(['keys', 'rotate', '--retire-now', '--json']),
+    ]);
+    expect(revoke.out).toBe('revoked auditor user:carol: roles -');
+    expect(rotated.status, rotated.stderr).toBe(0);
+    const { kid, retired } = JSON.parse(rotated.out) as { kid: string; retired: string[] };
+    expect(retired.length).toBeGreaterThan(0);
+    const jwks = (await (await fetch(`${collector.url}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(jwks.keys.map((k) => k.kid)).toEqual([kid]);
+    const list = await cli(['principals', 'list']);
+    expect(list.out).toMatch(/user:carol {2}roles: - {2}scopes: repo:read repo:write/);
+  }, 120_000);
+
   it('refuses principals commands without the admin token', async () => {
     const r = await runCliAsync([
       'principals',

@@ -11,6 +11,7 @@ import { evidenceHelp } from './help/evidence.js';
 import { explainDecisionHelp } from './help/explain-decision.js';
 import { explainHelp } from './help/explain.js';
 import { exportHelp } from './help/export.js';
+import { keysHelp } from './help/keys.js';
 import { mcpProxyHelp } from './help/mcp-proxy.js';
 import { policyHelp } from './help/policy.js';
 import { principalsHelp } from './help/principals.js';
@@ -57,6 +58,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'register, list and disable principals; grant roles, set scope ceilings (admin)',
     help: principalsHelp,
     load: async () => (await import('./commands/principals.js')).principals,
+  },
+  keys: {
+    summary: "rotate the issuer's signing key; --retire-now for a leaked one (admin)",
+    help: keysHelp,
+    load: async () => (await import('./commands/keys.js')).keys,
   },
   token: {
     summary: 'get, exchange (RFC 8693) and decode credentials',

@@ -1,7 +1,9 @@
 /**
  * The issuer's signing keys: Ed25519 (`EdDSA`) by default, P-256 (`ES256`) on request, each
  * named by its RFC 7638 thumbprint (`kid`). Rotation retires the current key without dropping
- * it: its public half stays published and trusted until every token it signed has expired.
+ * it: its public half stays published and trusted, for tokens issued before the rotation only,
+ * until every token it signed has expired. `retireNow` drops every older key at once instead
+ * (a suspected leak): its tokens stop verifying and its private half leaves the ring.
  */
 import {
   createPrivateKey,
@@ -9,7 +11,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import type { CryptoKey, JWK, JWTVerifyGetKey } from 'jose';
+import type { CryptoKey, FlattenedJWSInput, JWK, JWTVerifyGetKey } from 'jose';
 import { systemClock, type Clock } from './clock.js';
 import { CredentialError } from './errors.js';
 import { importPublicJwk, jwkThumbprint, type AsymmetricAlg } from './lib/jwk.js';
@@ -72,13 +74,21 @@ export class IssuerKeyRing {
     this.keys = [...other.keys];
   }
 
-  /** Retires the current key at `now` (Unix ms) and makes a new one current. */
-  rotate(now: number, alg: SigningAlg = this.current().alg): SigningKey {
+  /**
+   * Retires the current key at `now` (Unix ms) and makes a new one current. With `retireNow`
+   * every older key is dropped from the ring (persist it to delete their private halves).
+   * Returns the new key and the kids dropped.
+   */
+  rotate(
+    now: number,
+    options: { alg?: SigningAlg; retireNow?: boolean } = {},
+  ): { key: SigningKey; dropped: string[] } {
     const old = this.current();
     old.retiredAt = now;
-    const next = newSigningKey(alg, now);
-    this.keys.push(next);
-    return next;
+    const next = newSigningKey(options.alg ?? old.alg, now);
+    const dropped = options.retireNow === true ? this.keys.map((k) => k.kid) : [];
+    this.keys = options.retireNow === true ? [next] : [...this.keys, next];
+    return { key: next, dropped };
   }
 
   /**
@@ -96,11 +106,13 @@ export class IssuerKeyRing {
 
   /**
    * A jose key resolver over this ring, for `TrustedIssuer.jwks`: finds the key by `kid`, follows
-   * rotations as they happen, and refuses a retired key once its window has passed. Failures are
-   * `CredentialError`s (`unknown_kid`).
+   * rotations as they happen, refuses a retired key once its window has passed (`unknown_kid`)
+   * and, within it, a token whose `iat` is after the key's retirement (`key_retired`): whoever
+   * signs with a retired key now is not this issuer. The `iat` is read before the signature is
+   * checked; a forged one fails the signature next.
    */
   jwksGetter(maxTokenLifetimeSec: number, clock: Clock = systemClock): JWTVerifyGetKey {
-    return async (header) => {
+    return async (header, token) => {
       const kid = header.kid;
       const key = typeof kid === 'string' ? this.find(kid) : undefined;
       if (key === undefined || !this.isLive(key, clock(), maxTokenLifetimeSec)) {
@@ -111,6 +123,16 @@ export class IssuerKeyRing {
             claim: 'kid',
           },
         );
+      }
+      if (key.retiredAt !== undefined) {
+        const iat = unverifiedIat(token);
+        if (iat === undefined || iat * 1000 > key.retiredAt) {
+          throw new CredentialError(
+            'key_retired',
+            `The key ${key.kid} was retired before this token was issued.`,
+            { claim: 'iat' },
+          );
+        }
       }
       if (header.alg !== key.alg) {
         throw new CredentialError(
@@ -187,6 +209,22 @@ export class IssuerKeyRing {
       key.retiredAt === undefined ||
       now < key.retiredAt + (maxTokenLifetimeSec + RETIRED_KEY_GRACE_SEC) * 1000
     );
+  }
+}
+
+/** The `iat` of a compact JWS's payload, unverified; undefined when it has none. */
+function unverifiedIat(token: FlattenedJWSInput): number | undefined {
+  try {
+    const raw = token.payload;
+    const text =
+      typeof raw === 'string'
+        ? Buffer.from(raw, 'base64url').toString('utf8')
+        : Buffer.from(raw).toString('utf8');
+    const payload: unknown = JSON.parse(text);
+    const iat = (payload as { iat?: unknown } | null)?.iat;
+    return Number.isSafeInteger(iat) ? (iat as number) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -243,13 +243,20 @@ export class IdentityService {
   }
 
   /**
-   * Starts signing with a new key. The old public key stays in the JWKS (and trusted) until
-   * every credential it signed has expired. Returns the ledger record of the rotation.
+   * Starts signing with a new key. Normally the old public key stays in the JWKS, trusted for
+   * credentials issued before `now` only, until every credential it signed has expired. With
+   * `retireNow` (a suspected leak) every older key goes at once: removed from the ring and from
+   * the keys file (its private half deleted), so its credentials stop verifying now. Returns the
+   * new kid, the kids removed, and the ledger record of the rotation.
    */
-  rotateKey(now: number): { kid: string; record: EventRecord } {
+  rotateKey(
+    now: number,
+    options: { retireNow?: boolean } = {},
+  ): { kid: string; retired: string[]; record: EventRecord } {
     const previous = this.keys.current().kid;
     const before = IssuerKeyRing.fromJSON(this.keys.toJSON());
-    const key = this.keys.rotate(now);
+    const retireNow = options.retireNow === true;
+    const { key, dropped } = this.keys.rotate(now, { retireNow });
     this.keys.prune(now, this.config.policy.maxLifetimeSec);
     if (this.config.keysFile) {
       try {
@@ -275,10 +282,12 @@ export class IdentityService {
       action: {
         name: 'issuer.rotate_key',
         resource: `kid:${key.kid}`,
-        args: { previous_kid: previous },
+        args: { previous_kid: previous, retire_now: retireNow, retired_kids: dropped },
       },
     };
-    return { kid: key.kid, record };
+    // A cached verification must not outlive the key it was made with.
+    if (retireNow) this.verifier.clearCache();
+    return { kid: key.kid, retired: dropped, record };
   }
 
   close(): Promise<void> {

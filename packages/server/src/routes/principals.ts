@@ -88,11 +88,18 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
     return { id, scopes: changed.principal.scopes };
   });
 
+  // Body optional: {"retire_now": true} contains a leaked key (see OPERATIONS.md).
   app.post('/v1/admin/keys/rotate', async (request) => {
     const identity = guard(request.headers.authorization);
-    const { kid, record: r } = identity.rotateKey(now());
+    const raw = typeof request.body === 'string' ? request.body.trim() : '';
+    const input = raw === '' ? {} : body(raw);
+    const retireNow = (input as { retire_now?: unknown } | null)?.retire_now ?? false;
+    if (typeof retireNow !== 'boolean') {
+      throw new RequestError('invalid_parameter', 'retire_now must be true or false.');
+    }
+    const { kid, retired, record: r } = identity.rotateKey(now(), { retireNow });
     await record(r);
-    return { kid };
+    return { kid, retired };
   });
 
   app.post('/v1/principals/disable', async (request) => {
