@@ -10,6 +10,7 @@ import { eventsHelp } from './help/events.js';
 import { evidenceHelp } from './help/evidence.js';
 import { explainDecisionHelp } from './help/explain-decision.js';
 import { explainHelp } from './help/explain.js';
+import { loginHelp, logoutHelp } from './help/login.js';
 import { exportHelp } from './help/export.js';
 import { keysHelp } from './help/keys.js';
 import { mcpProxyHelp } from './help/mcp-proxy.js';
@@ -68,6 +69,16 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'get, exchange (RFC 8693) and decode credentials',
     help: tokenHelp,
     load: async () => (await import('./commands/token.js')).token,
+  },
+  login: {
+    summary: "sign in through the collector's identity provider and store the credential",
+    help: loginHelp,
+    load: async () => (await import('./commands/login.js')).login,
+  },
+  logout: {
+    summary: 'forget and revoke the stored credential for a collector',
+    help: logoutHelp,
+    load: async () => (await import('./commands/login.js')).logout,
   },
   'dev-login': {
     summary: 'sign in as a user through the development issuer (development only)',

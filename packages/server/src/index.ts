@@ -11,6 +11,9 @@ export type { IdentityConfig } from './identity/service.js';
 export type { RegistryStore, Revocation } from './identity/registry.js';
 export type { PolicyStore } from './policy/store.js';
 export { oidcIssuer } from './identity/oidc.js';
+// Human sign-in through an OpenID provider (console and CLI).
+export { checkSignInConfig, parseRoleMappings } from './signin/config.js';
+export type { SignInConfig, UserClaim } from './signin/config.js';
 export type { WitnessEndpoint } from './witness/cosign-client.js';
 export { WIRE_ERRORS } from './errors.js';
 export type { WireErrorCode } from './errors.js';

@@ -42,7 +42,9 @@ describe('package entry points', () => {
       'WITNESS_KEY_FILE',
       'WITNESS_VERIFIER_KEY_FILE',
       'buildApp',
+      'checkSignInConfig',
       'oidcIssuer',
+      'parseRoleMappings',
       'startCollector',
       'startWitness',
     ]);

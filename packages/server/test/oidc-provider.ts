@@ -166,18 +166,6 @@ export class CookieJarClient {
     throw new Error('Too many redirects.');
   }
 
-  /** Submits the provider's development login form on `page` (any password is accepted). */
-  async signInAtProvider(page: Response, pageUrl: string, login: string): Promise<Response> {
-    const html = await page.text();
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    if (action === undefined) throw new Error(`No login form at ${pageUrl}: ${html.slice(0, 200)}`);
-    return this.follow(new URL(action, pageUrl).href, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ prompt: 'login', login, password: 'any' }).toString(),
-    });
-  }
-
   cookie(name: string): string | undefined {
     return this.cookies.find((c) => c.name === name)?.value;
   }

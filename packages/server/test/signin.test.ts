@@ -1,112 +1,53 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
 import type { RunningCollector } from '../src/index.js';
-import { checkSignInConfig, parseRoleMappings } from '../src/signin/config.js';
-import { openLoginState } from '../src/signin/login-state.js';
+import { openLoginState, seal } from '../src/signin/login-state.js';
 import { LOGIN_COOKIE } from '../src/routes/signin.js';
 import { SESSION_COOKIE } from '../src/signin/sessions.js';
-import { CookieJarClient, startOpenIdProvider } from './oidc-provider.js';
+import { CookieJarClient } from './oidc-provider.js';
 import type { RunningProvider } from './oidc-provider.js';
+import {
+  OTHER_CLIENT,
+  OTHER_REDIRECT,
+  signInAtProvider,
+  startSignInSetup,
+} from './signin-fixture.js';
+import type { SignInSetup } from './signin-fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'provenant-signin-'));
-const SECRET = 'console-client-secret-0123456789';
-const OTHER_SECRET = 'other-app-secret-0123456789';
-const OTHER_REDIRECT = 'http://127.0.0.1:9/other-app/callback';
 
+let setup: SignInSetup;
 let op: RunningProvider;
 let collector: RunningCollector;
-/** Milliseconds the collector's clock runs ahead of the real one. */
-let clockOffset = 0;
-/** Rewrites the provider's token answers on their way to the collector (a man in the middle). */
-let tamper: ((body: Record<string, unknown>) => Record<string, unknown>) | undefined;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 beforeAll(async () => {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  op = await startOpenIdProvider([
-    {
-      client_id: 'provenant',
-      client_secret: SECRET,
-      redirect_uris: [`${base}/v1/auth/callback`],
-      post_logout_redirect_uris: [`${base}/`],
-    },
-    { client_id: 'other-app', client_secret: OTHER_SECRET, redirect_uris: [OTHER_REDIRECT] },
-  ]);
-  collector = await startCollector({
-    dataDir: join(root, 'data'),
-    host: '127.0.0.1',
-    port,
-    signIn: {
-      config: checkSignInConfig({
-        issuer: op.issuer,
-        clientId: 'provenant',
-        clientSecret: SECRET,
-        rolesClaim: 'groups',
-        roleMap: parseRoleMappings(['analysts=analyst', 'auditors=auditor']),
-        userClaim: 'sub',
-        scopes: ['openid', 'email', 'profile', 'groups'],
-      }),
-      clock: () => Date.now() + clockOffset,
-      fetch: async (url, init) => {
-        const res = await fetch(url, init);
-        if (tamper === undefined || !String(url).endsWith('/token') || !res.ok) return res;
-        const body = tamper((await res.json()) as Record<string, unknown>);
-        return new Response(JSON.stringify(body), {
-          status: res.status,
-          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-        });
-      },
-    },
-  });
+  setup = await startSignInSetup(join(root, 'data'));
+  ({ op, collector } = setup);
 }, 60_000);
 
 afterAll(async () => {
-  await collector?.close();
-  await op?.close();
+  await setup?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
 beforeEach(() => {
-  clockOffset = 0;
-  tamper = undefined;
+  setup.clockOffset = 0;
+  setup.tamper = undefined;
 });
 
 /** Signs `login` in at the provider and stops at the redirect back to the collector's callback. */
-async function untilCallback(jar: CookieJarClient, login: string, returnTo = '/'): Promise<string> {
-  const start = `${collector.url}/v1/auth/login?return_to=${encodeURIComponent(returnTo)}`;
-  const loginPage = await jar.followUntil(start, `${op.issuer}/interaction/`);
-  const form = await jar.request(loginPage);
-  const html = await form.text();
-  const action = /<form[^>]*action="([^"]+)"/.exec(html)![1]!;
-  return jar.followUntil(
-    await submitLogin(jar, new URL(action, loginPage).href, login),
+function untilCallback(jar: CookieJarClient, login: string, returnTo = '/'): Promise<string> {
+  return signInAtProvider(
+    jar,
+    op,
+    `${collector.url}/v1/auth/login?return_to=${encodeURIComponent(returnTo)}`,
+    login,
     `${collector.url}/v1/auth/callback`,
   );
-}
-
-/** Posts the provider's development login form; answers where it redirects to. */
-async function submitLogin(jar: CookieJarClient, action: string, login: string): Promise<string> {
-  const res = await jar.request(action, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ prompt: 'login', login, password: 'any' }).toString(),
-  });
-  await res.body?.cancel();
-  expect(res.status).toBe(303);
-  return new URL(res.headers.get('location')!, action).href;
 }
 
 async function session(jar: CookieJarClient): Promise<Response> {
@@ -192,7 +133,7 @@ describe('sign-in through a real OpenID provider (oidc-provider)', () => {
     expect(res.status).toBe(400);
     expect(await errorCode(res)).toBe('signin_state_missing');
     // And one that outlived its ten minutes.
-    clockOffset = 11 * 60_000;
+    setup.clockOffset = 11 * 60_000;
     const late = await jar.request(callback);
     expect(await errorCode(late)).toBe('signin_state_missing');
   });
@@ -230,7 +171,7 @@ describe('sign-in through a real OpenID provider (oidc-provider)', () => {
   });
 
   it('refuses a tampered ID token (claims changed, signature kept)', async () => {
-    tamper = (body) => {
+    setup.tamper = (body) => {
       const [h, p, s] = String(body['id_token']).split('.');
       const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
       claims['groups'] = ['auditors'];
@@ -258,12 +199,12 @@ describe('sign-in through a real OpenID provider (oidc-provider)', () => {
     // The same user signs in to another application with the same nonce: a genuine ID token,
     // signed by the provider, but for "other-app".
     const other = await otherAppIdToken(nonce);
-    tamper = (body) => ({ ...body, id_token: other });
-    const loginPage = await jar.followUntil(authorize.href, `${op.issuer}/interaction/`);
-    const html = await (await jar.request(loginPage)).text();
-    const action = new URL(/<form[^>]*action="([^"]+)"/.exec(html)![1]!, loginPage).href;
-    const callback = await jar.followUntil(
-      await submitLogin(jar, action, 'alice'),
+    setup.tamper = (body) => ({ ...body, id_token: other });
+    const callback = await signInAtProvider(
+      jar,
+      op,
+      authorize.href,
+      'alice',
       `${collector.url}/v1/auth/callback`,
     );
     const res = await jar.request(callback, { headers: { accept: 'application/json' } });
@@ -277,14 +218,13 @@ describe('sign-in through a real OpenID provider (oidc-provider)', () => {
     const jar = new CookieJarClient();
     const callback = await untilCallback(jar, 'alice');
     // The collector's clock is two hours on: the provider's one-hour ID token has expired.
-    clockOffset = 2 * 3600_000;
+    setup.clockOffset = 2 * 3600_000;
     const cookie = jar.cookie(LOGIN_COOKIE)!;
     // (The login cookie would have expired too; re-seal it for the new clock.)
     const state = openLoginState(collector.signIn!.key, cookie, Date.now())!;
-    const { seal } = await import('../src/signin/login-state.js');
     const resealed = seal(collector.signIn!.key, 'login', {
       ...state,
-      expiresAt: Date.now() + clockOffset + 60_000,
+      expiresAt: Date.now() + setup.clockOffset + 60_000,
     });
     const res = await new CookieJarClient().request(callback, {
       headers: { cookie: `${LOGIN_COOKIE}=${resealed}`, accept: 'application/json' },
@@ -298,7 +238,7 @@ describe('sign-in through a real OpenID provider (oidc-provider)', () => {
     const jar = new CookieJarClient();
     expect((await jar.request(await untilCallback(jar, 'alice'))).status).toBe(303);
     expect((await session(jar)).status).toBe(200);
-    clockOffset = 8 * 3600_000 + 1000;
+    setup.clockOffset = 8 * 3600_000 + 1000;
     const res = await session(jar);
     expect(res.status).toBe(401);
     expect(await errorCode(res)).toBe('session_required');
@@ -357,30 +297,23 @@ describe('a collector without a provider', () => {
 async function otherAppIdToken(nonce: string): Promise<string> {
   const jar = new CookieJarClient();
   const verifier = 'v'.repeat(64);
-  const { createHash } = await import('node:crypto');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
   const auth = new URL(`${op.issuer}/auth`);
   auth.search = new URLSearchParams({
-    client_id: 'other-app',
+    client_id: OTHER_CLIENT.id,
     response_type: 'code',
     scope: 'openid groups',
     redirect_uri: OTHER_REDIRECT,
     state: 'other-state',
     nonce,
-    code_challenge: challenge,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
   }).toString();
-  const loginPage = await jar.followUntil(auth.href, `${op.issuer}/interaction/`);
-  const html = await (await jar.request(loginPage)).text();
-  const action = new URL(/<form[^>]*action="([^"]+)"/.exec(html)![1]!, loginPage).href;
-  const back = new URL(
-    await jar.followUntil(await submitLogin(jar, action, 'alice'), OTHER_REDIRECT),
-  );
+  const back = new URL(await signInAtProvider(jar, op, auth.href, 'alice', OTHER_REDIRECT));
   const token = await fetch(`${op.issuer}/token`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`other-app:${OTHER_SECRET}`).toString('base64')}`,
+      authorization: `Basic ${Buffer.from(`${OTHER_CLIENT.id}:${OTHER_CLIENT.secret}`).toString('base64')}`,
     },
     body: new URLSearchParams({
       grant_type: 'authorization_code',

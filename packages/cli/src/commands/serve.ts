@@ -1,4 +1,10 @@
-import { oidcIssuer, startCollector } from '@provenant/server';
+import {
+  checkSignInConfig,
+  oidcIssuer,
+  parseRoleMappings,
+  startCollector,
+} from '@provenant/server';
+import type { CollectorConfig, UserClaim } from '@provenant/server';
 import { parseCosignerVerifierKey } from '@provenant/ledger';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
@@ -55,6 +61,12 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'oidc-issuer': { type: 'string' },
     'oidc-jwks': { type: 'string' },
     'oidc-audience': { type: 'string' },
+    'oidc-client-id': { type: 'string' },
+    'oidc-client-secret-file': { type: 'string' },
+    'oidc-roles-claim': { type: 'string' },
+    'oidc-role': { type: 'string', multiple: true },
+    'oidc-user-claim': { type: 'string' },
+    'oidc-scope': { type: 'string' },
     policies: { type: 'string' },
     'audit-rules': { type: 'string' },
     'fail-open-low-risk': { type: 'boolean' },
@@ -71,12 +83,26 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
   if (witnessPolicy !== undefined && witnesses.length === 0) {
     throw usageError('--witness-policy needs --witness.');
   }
-  if ((values['oidc-issuer'] === undefined) !== (values['oidc-jwks'] === undefined)) {
-    throw usageError('--oidc-issuer and --oidc-jwks go together.');
+  const signIn = signInFlags(values);
+  if (values['oidc-issuer'] !== undefined && values['oidc-jwks'] === undefined && !signIn) {
+    throw usageError(
+      '--oidc-issuer needs --oidc-jwks (token exchange) or --oidc-client-id (sign-in).',
+    );
   }
-  const trusted = values['oidc-issuer']
-    ? [oidcIssuer(values['oidc-issuer'], values['oidc-jwks']!, values['oidc-audience'])]
-    : [];
+  if (values['oidc-jwks'] !== undefined && values['oidc-issuer'] === undefined) {
+    throw usageError('--oidc-jwks needs --oidc-issuer.');
+  }
+  // With sign-in and no --oidc-jwks, the provider's discovered JWKS checks exchanged ID tokens.
+  const trusted =
+    values['oidc-issuer'] && values['oidc-jwks']
+      ? [
+          oidcIssuer(
+            values['oidc-issuer'],
+            values['oidc-jwks'],
+            values['oidc-audience'] ?? values['oidc-client-id'],
+          ),
+        ]
+      : [];
   const dataDir = values.data ?? ctx.env['PROVENANT_DATA'] ?? 'provenant-data';
   const postgres = values.postgres ?? values.pg ?? (ctx.env['PROVENANT_PG_URL'] || undefined);
   const cluster = values.cluster ?? ['1', 'true'].includes(ctx.env['PROVENANT_CLUSTER'] ?? '');
@@ -111,6 +137,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     ...(cluster ? { cluster: true } : {}),
     ...(witnesses.length === 0 ? {} : { witnesses }),
     ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
+    ...(signIn ? { signIn: { config: signIn } } : {}),
   });
   ctx.out(
     `Provenant collector listening on ${collector.url}\n` +
@@ -121,6 +148,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       (witnesses.length === 0
         ? ''
         : `  witnesses: ${witnesses.length}, policy ${witnessPolicy ?? witnesses.length} of ${witnesses.length}\n`) +
+      (signIn
+        ? `  sign-in: ${signIn.issuer} (client ${signIn.clientId}); callback ${collector.signIn?.callbackUrl ?? ''}\n`
+        : '') +
       (values['dev-login']
         ? '  WARNING: development sign-in is enabled (provenant dev-login USER); never in production\n'
         : ''),
@@ -135,6 +165,60 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     process.on('SIGTERM', stop);
   });
   return 0;
+}
+
+/**
+ * The sign-in configuration from the `--oidc-*` flags, or undefined without `--oidc-client-id`.
+ * The secret is read from a file, never from the command line (where `ps` would show it).
+ */
+function signInFlags(values: {
+  'oidc-issuer'?: string | undefined;
+  'oidc-client-id'?: string | undefined;
+  'oidc-client-secret-file'?: string | undefined;
+  'oidc-roles-claim'?: string | undefined;
+  'oidc-role'?: string[] | undefined;
+  'oidc-user-claim'?: string | undefined;
+  'oidc-scope'?: string | undefined;
+}): NonNullable<CollectorConfig['signIn']>['config'] | undefined {
+  const clientId = values['oidc-client-id'];
+  if (clientId === undefined) {
+    for (const flag of [
+      'oidc-client-secret-file',
+      'oidc-roles-claim',
+      'oidc-role',
+      'oidc-user-claim',
+      'oidc-scope',
+    ] as const) {
+      if (values[flag] !== undefined) throw usageError(`--${flag} needs --oidc-client-id.`);
+    }
+    return undefined;
+  }
+  const issuer = values['oidc-issuer'];
+  if (issuer === undefined) throw usageError('--oidc-client-id needs --oidc-issuer.');
+  let clientSecret: string | undefined;
+  const secretFile = values['oidc-client-secret-file'];
+  if (secretFile !== undefined) {
+    try {
+      clientSecret = readFileSync(secretFile, 'utf8').trim();
+    } catch {
+      throw usageError(`Cannot read the OIDC client secret file ${secretFile}.`);
+    }
+    if (clientSecret === '')
+      throw usageError(`The OIDC client secret file ${secretFile} is empty.`);
+  }
+  try {
+    return checkSignInConfig({
+      issuer,
+      clientId,
+      ...(clientSecret === undefined ? {} : { clientSecret }),
+      rolesClaim: values['oidc-roles-claim'] ?? 'groups',
+      roleMap: parseRoleMappings(values['oidc-role'] ?? []),
+      userClaim: (values['oidc-user-claim'] ?? 'sub') as UserClaim,
+      scopes: (values['oidc-scope'] ?? 'openid email profile').split(/\s+/).filter(Boolean),
+    });
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
 }
 
 /** The URL without its password, for the start banner. */

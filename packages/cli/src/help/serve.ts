@@ -21,8 +21,20 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
   --anonymous-ingest off|asserted
                     records sent without a credential: refused (off, 401) or kept attributed
                     at most asserted (asserted; the default for now)
-  --oidc-issuer ISS --oidc-jwks FILE|URL [--oidc-audience AUD]
-                    trust ID tokens of this OIDC provider for human sign-in (token exchange)
+  --oidc-issuer URL the OpenID provider humans sign in with (its issuer identifier)
+  --oidc-client-id ID  the collector's client at that provider: enables sign-in for the console
+                    (GET /v1/auth/login) and the CLI (provenant login); register the redirect
+                    URI <issuer-url>/v1/auth/callback there
+  --oidc-client-secret-file FILE  the client's secret (confidential client; omit for a public one)
+  --oidc-role VALUE=ROLE[,ROLE]  a provider group (or claim value) and the roles it grants:
+                    producer, analyst, auditor, admin; repeat. A user with no mapped role is refused
+  --oidc-roles-claim CLAIM  the claim holding groups (default groups; a.b reaches into objects)
+  --oidc-user-claim sub|email|preferred_username  names the principal user:<value> (default sub)
+  --oidc-scope "S ..."  scopes asked for (default "openid email profile"; add groups if needed)
+  --oidc-jwks FILE|URL [--oidc-audience AUD]
+                    trust the provider's ID tokens as token-exchange subject tokens with these
+                    keys (without it, with --oidc-client-id, the discovered JWKS; audience
+                    default: the client id)
   --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema) for the decision point;
                     validated at start, reloaded on change (an invalid change keeps the old set)
   --audit-rules FILE  audit rules (JSON): which arguments are kept, redacted or digested

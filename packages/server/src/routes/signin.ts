@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError, toWireError } from '../errors.js';
 import { readCookie, setCookie } from '../signin/cookies.js';
+import { parseCliAuthorization } from '../signin/cli-codes.js';
 import { LOGIN_TTL_SEC } from '../signin/login-state.js';
+import type { CliAuthorization, LoginState } from '../signin/login-state.js';
 import type { SignInService } from '../signin/service.js';
 
 /** The cookie binding a sign-in in progress to the browser that started it. */
@@ -15,6 +17,9 @@ const LOGIN_COOKIE_PATH = '/v1/auth';
  *   sealed login state rides in an HttpOnly cookie scoped to /v1/auth, living 10 minutes.
  * - GET /v1/auth/callback — checks the cookie against `state`, exchanges the code, validates the
  *   ID token, maps roles, starts the console session and redirects to `return_to`.
+ * - GET /v1/auth/authorize — the CLI's authorization endpoint (`provenant login`, RFC 8252): the
+ *   same sign-in, ending with a one-minute code sent to the CLI's loopback redirect, which it
+ *   redeems at POST /v1/token (grant_type=authorization_code, PKCE) for a collector credential.
  * - POST /v1/auth/logout — ends the console session; answers the provider's end-session URL.
  * - GET /v1/auth/session — who the console session belongs to (401 without one).
  */
@@ -47,8 +52,26 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     }
   });
 
+  // The CLI's authorization endpoint (RFC 8252 native app): the same sign-in at the provider,
+  // ending with a one-minute code sent to the CLI's loopback listener instead of a session.
+  app.get('/v1/auth/authorize', async (request, reply) => {
+    try {
+      const signIn = service();
+      const cli = parseCliAuthorization(request.query as Record<string, unknown>);
+      const { url, sealed } = await signIn.begin('/', cli);
+      setCookie(request, reply, LOGIN_COOKIE, sealed, {
+        path: LOGIN_COOKIE_PATH,
+        maxAgeSec: LOGIN_TTL_SEC,
+        sameSite: 'Lax',
+      });
+      return await reply.header('cache-control', 'no-store').redirect(url.href, 302);
+    } catch (e) {
+      return refuse(request, reply, e);
+    }
+  });
+
   app.get('/v1/auth/callback', async (request, reply) => {
-    const signIn = ctx.signIn;
+    let login: LoginState | undefined;
     try {
       const s = service();
       const current = new URL(request.url, s.baseUrl);
@@ -59,11 +82,31 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         maxAgeSec: 0,
         sameSite: 'Lax',
       });
-      const { user, login } = await s.complete(current, sealed);
+      login = s.openLogin(sealed);
+      const user = await s.complete(current, login);
+      void reply.header('cache-control', 'no-store');
+      if (login.cli) {
+        return await reply.redirect(
+          cliRedirect(login.cli, { code: s.cliCode(user, login.cli), iss: s.baseUrl }),
+          303,
+        );
+      }
       await s.sessions.start(request, reply, user);
-      return await reply.header('cache-control', 'no-store').redirect(login.returnTo, 303);
+      return await reply.redirect(login.returnTo, 303);
     } catch (e) {
-      if (signIn) request.log.info({ code: toWireError(e).body.error.code }, 'sign-in refused');
+      const wire = toWireError(e);
+      if (ctx.signIn) request.log.info({ code: wire.body.error.code }, 'sign-in refused');
+      if (login?.cli && wire.body.error.code !== 'internal_error') {
+        // The CLI's redirect URI was checked when it asked: tell it why (RFC 6749 §4.1.2.1).
+        return reply.header('cache-control', 'no-store').redirect(
+          cliRedirect(login.cli, {
+            error: wire.status === 503 ? 'temporarily_unavailable' : 'access_denied',
+            error_description: `${wire.body.error.code}: ${wire.body.error.message}`,
+            iss: ctx.signIn!.baseUrl,
+          }),
+          303,
+        );
+      }
       return refuse(request, reply, e);
     }
   });
@@ -89,6 +132,12 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
       expires_at: new Date(session.expiresAt).toISOString(),
     });
   });
+}
+
+function cliRedirect(cli: CliAuthorization, params: Record<string, string>): string {
+  const url = new URL(cli.redirectUri);
+  for (const [k, v] of Object.entries({ ...params, state: cli.state })) url.searchParams.set(k, v);
+  return url.href;
 }
 
 /** A path on this collector (never another origin, nor a scheme-relative `//host`). */

@@ -106,6 +106,16 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           ...(scopeOf(form) ? { scope: scopeOf(form)! } : {}),
           ...(lifetime !== undefined ? { requestedLifetimeSec: Number(lifetime) } : {}),
         });
+      } else if (grant === 'authorization_code') {
+        // `provenant login`: the code the sign-in callback sent to the CLI's loopback listener.
+        if (!ctx.signIn) {
+          throw new OAuthError(
+            'unsupported_grant_type',
+            'This collector has no sign-in configured.',
+          );
+        }
+        const user = ctx.signIn.redeemCliCode(form);
+        issued = await id.issuer.signIn({ subject: user.subject, roles: user.roles });
       } else if (grant === GRANT_DEV_LOGIN) {
         const user = form.get('username');
         if (!user) throw new OAuthError('invalid_request', 'dev-login needs a username.');
@@ -173,5 +183,17 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       .send(id.keys.jwks((ctx.clock ?? Date.now)(), id.config.policy.maxLifetimeSec));
   });
 
-  app.get('/.well-known/oauth-authorization-server', async () => identity().issuer.metadata());
+  app.get('/.well-known/oauth-authorization-server', async () => {
+    const metadata = identity().issuer.metadata();
+    if (!ctx.signIn) return metadata;
+    // With sign-in the collector is also the CLI's authorization server (provenant login).
+    const grants = metadata['grant_types_supported'];
+    const auth = metadata['token_endpoint_auth_methods_supported'];
+    return {
+      ...metadata,
+      ...ctx.signIn.authorizationServerMetadata(),
+      grant_types_supported: [...(Array.isArray(grants) ? grants : []), 'authorization_code'],
+      token_endpoint_auth_methods_supported: [...(Array.isArray(auth) ? auth : []), 'none'],
+    };
+  });
 }

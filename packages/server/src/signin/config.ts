@@ -1,8 +1,5 @@
-import { ProvenantError } from '@provenant/core';
-
-/** The roles a collector credential or console session can carry (issue 19's role model). */
-export const ROLES = ['producer', 'analyst', 'auditor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ProvenantError, ROLES, isRole } from '@provenant/core';
+import type { Role } from '@provenant/core';
 
 /** Which claim of the ID token names the user: the principal is `user:<that claim's value>`. */
 export const USER_CLAIMS = ['sub', 'email', 'preferred_username'] as const;
@@ -61,10 +58,6 @@ export function parseRoleMappings(specs: readonly string[]): Map<string, Role[]>
     map.set(value, [...new Set([...held, ...(roles as Role[])])]);
   }
   return map;
-}
-
-export function isRole(value: unknown): value is Role {
-  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { Role } from './config.js';
-import { ROLES } from './config.js';
+import { ROLES } from '@provenant/core';
+import type { Role } from '@provenant/core';
 
 /**
  * The Provenant roles an ID token's claims grant: the values of `claim` (a string, or an array

@@ -7,6 +7,7 @@ import type { TrustedIssuer } from '@provenant/identity';
 import { RequestError } from '../errors.js';
 import type { SignInConfig } from './config.js';
 import type { CliAuthorization, LoginState } from './login-state.js';
+import { RedeemedCodes, issueCliCode, redeemCliCode } from './cli-codes.js';
 import { LOGIN_TTL_SEC, openLoginState, seal } from './login-state.js';
 import { RelyingParty } from './relying-party.js';
 import type { RelyingPartyOptions } from './relying-party.js';
@@ -34,6 +35,7 @@ export class SignInService {
   readonly key: Uint8Array;
   readonly baseUrl: string;
   readonly clock: () => number;
+  private readonly redeemed = new RedeemedCodes();
 
   constructor(o: SignInOptions) {
     if (o.key.length !== 32) throw new TypeError('The sign-in key must be 32 bytes.');
@@ -91,15 +93,8 @@ export class SignInService {
     return { url, sealed: seal(this.key, 'login', state), state };
   }
 
-  /**
-   * Finishes a login: the cookie's state must open and match the callback's `state`, then the
-   * code is exchanged and the ID token checked (relying-party.ts), then the roles are mapped.
-   * A user the mapping gives no role is refused (`role_required`).
-   */
-  async complete(
-    callbackUrl: URL,
-    sealed: string | undefined,
-  ): Promise<{ user: SignedInUser; login: LoginState }> {
+  /** The sign-in this browser started, from its cookie; refused when there is none (or expired). */
+  openLogin(sealed: string | undefined): LoginState {
     const login = openLoginState(this.key, sealed, this.clock());
     if (login === undefined) {
       throw new RequestError(
@@ -107,6 +102,15 @@ export class SignInService {
         'No sign-in is in progress in this browser (the sign-in cookie is missing, expired or not ours); start again.',
       );
     }
+    return login;
+  }
+
+  /**
+   * Finishes a login: the callback's `state` must be the cookie's, then the code is exchanged
+   * and the ID token checked (relying-party.ts), then the roles are mapped. A user the mapping
+   * gives no role is refused (`role_required`).
+   */
+  async complete(callbackUrl: URL, login: LoginState): Promise<SignedInUser> {
     const state = callbackUrl.searchParams.get('state') ?? '';
     if (!sameText(state, login.state)) {
       throw new RequestError(
@@ -116,8 +120,27 @@ export class SignInService {
     }
     const verified = await this.rp.finish(callbackUrl, login);
     const claims = { ...verified.userinfo, ...verified.claims };
-    const user = this.userOf(claims, { ...verified.claims, ...verified.userinfo });
-    return { user, login };
+    return this.userOf(claims, { ...verified.claims, ...verified.userinfo });
+  }
+
+  /** The code the CLI's loopback listener receives for `user` (single use, one minute). */
+  cliCode(user: SignedInUser, cli: CliAuthorization): string {
+    return issueCliCode(this.key, user, cli, this.clock());
+  }
+
+  /** The signed-in user a CLI code stands for, checked as RFC 6749 §4.1.3 and RFC 7636 ask. */
+  redeemCliCode(form: ReadonlyMap<string, string>): SignedInUser {
+    return redeemCliCode(this.key, form, this.redeemed, this.clock());
+  }
+
+  /** What RFC 8414 metadata gains with sign-in: the CLI's authorization endpoint and grant. */
+  authorizationServerMetadata(): Record<string, unknown> {
+    return {
+      authorization_endpoint: `${this.baseUrl}/v1/auth/authorize`,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+    };
   }
 
   /** The principal and roles of verified claims; `roleClaims` prefers UserInfo's groups. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Role } from './config.js';
+import type { Role } from '@provenant/core';
 import { readCookie, setCookie } from './cookies.js';
 
 /** A signed-in human, as the console session and the collector credential carry them. */
