@@ -35,10 +35,12 @@ export interface CollectorProcess {
 export function startCollectorProcess(
   dataDir: string,
   extra: string[] = [],
+  /** Options for node itself, e.g. `--import` of a test preload. */
+  nodeArgs: string[] = [],
 ): Promise<CollectorProcess> {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'error', ...extra],
+    [...nodeArgs, CLI, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'error', ...extra],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -81,4 +83,53 @@ export function runCliAsync(args: string[], env: Record<string, string> = {}): P
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** Starts `provenant witness` on a free port and waits until it prints its URL and key. */
+export function startWitnessProcess(
+  dataDir: string,
+  logs: string[],
+  name: string,
+): Promise<{ child: ChildProcess; url: string; key: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'witness',
+      '--data',
+      dataDir,
+      '--port',
+      '0',
+      '--name',
+      name,
+      ...logs.flatMap((l) => ['--log', l]),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      const key = /verifier key: (\S+)/.exec(out)?.[1];
+      if (url && key) resolve({ child, url, key });
+    });
+    child.once('exit', (code) => reject(new Error(`witness exited (${code}): ${err}`)));
+  });
+}
+
+/** Ends every child still running (a test that failed midway), and waits for each to exit. */
+export async function stopChildren(
+  children: readonly ChildProcess[],
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      const done = new Promise((r) => c.once('exit', r));
+      c.kill(signal);
+      await done;
+    }
+  }
 }

@@ -71,13 +71,23 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
 
   app.get('/healthz', async (_request, reply) => {
     const storage = await ctx.storage.health();
+    const problems = ctx.logProblems?.() ?? [];
+    // `unhealthy`: the log itself is wrong (behind its witnesses, rows missing) and waits for an
+    // operator; `degraded`: its storage cannot be used now.
+    const status = problems.length > 0 ? 'unhealthy' : storage.ok ? 'ok' : 'degraded';
     const body = {
-      status: storage.ok ? 'ok' : 'degraded',
+      status,
+      ...(problems.length > 0 ? { reason: problems[0]!.code, problems } : {}),
       storage: { kind: ctx.storage.kind, ...storage },
-      log: { origin: ctx.log.origin, size: ctx.log.size, queued: ctx.log.queuedEntries },
+      log: {
+        origin: ctx.log.origin,
+        size: ctx.log.size,
+        queued: ctx.log.queuedEntries,
+        appends_refused: ctx.log.extensionRefused !== null,
+      },
       ...(ctx.cluster ? { cluster: await ctx.cluster.status() } : {}),
     };
-    return reply.code(storage.ok ? 200 : 503).send(body);
+    return reply.code(status === 'ok' ? 200 : 503).send(body);
   });
   eventRoutes(app, ctx);
   logRoutes(app, ctx);

@@ -36,6 +36,7 @@ import { fillCoverageFacts } from './investigate/coverage.js';
 import { DEFAULT_DETECTION_CONFIG, Detector } from './investigate/detections.js';
 import { PolicyService, loadOrCreateHmacKey } from './policy/service.js';
 import { CosignClient } from './witness/cosign-client.js';
+import { PublishedHistory } from './witness/history.js';
 import type { WitnessEndpoint } from './witness/cosign-client.js';
 
 export interface CollectorConfig {
@@ -185,10 +186,22 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   // Events before the app's logger exists are replayed once it does.
   const earlyWitnessEvents: WitnessEvent[] = [];
   let onWitnessEvent = (...event: WitnessEvent): void => void earlyWitnessEvents.push(event);
+  // Never extend a history this log already published further: the cosigned checkpoint kept in
+  // the data folder, and (below) what the witnesses cosigned, before anything is accepted.
+  const history = new PublishedHistory(log);
+  try {
+    await history.loadCosignedFile(join(config.dataDir, COSIGNED_CHECKPOINT_FILE));
+  } catch (e) {
+    await storage.close();
+    await identity.close();
+    await policy.close();
+    throw e;
+  }
   if (config.witnesses && config.witnesses.length > 0) {
     try {
       cosigner = new CosignClient({
         log,
+        history,
         witnesses: config.witnesses,
         ...(config.witnessPolicy === undefined ? {} : { policy: config.witnessPolicy }),
         ...(config.witnessIntervalMs === undefined ? {} : { intervalMs: config.witnessIntervalMs }),
@@ -196,6 +209,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         onEvent: (level, message, fields) => onWitnessEvent(level, message, fields),
       });
       await cosigner.load();
+      await cosigner.askWitnesses(); // each answers within the client's timeout (default 10 s)
     } catch (e) {
       await storage.close();
       await identity.close();
@@ -220,6 +234,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       // cache asks the database on a miss); the registry is re-read, changes only applied.
       sync: async () => {
         await identity.refreshRegistry();
+        await history.recheck(); // an operator may have restored the missing entries
       },
       onEvent: (level, message, fields) => onClusterEvent(level, message, fields),
     });
@@ -239,6 +254,14 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       deploymentKey,
       ...(cosigner ? { cosignedCheckpoint: () => cosigner.checkpointNote() } : {}),
       ...(cluster ? { cluster } : {}),
+      logProblems: () =>
+        history.list().map(({ source, kind, size, message }) => ({
+          code: 'log_behind_witness' as const,
+          message,
+          source,
+          kind,
+          size,
+        })),
       ...(signIn ? { signIn } : {}),
       detector: new Detector({
         ...DEFAULT_DETECTION_CONFIG,

@@ -50,6 +50,19 @@ export interface CollectorContext {
   readonly cosignedCheckpoint?: () => string;
   /** Several collectors: this node's role and the ingest queue's depth, for health. */
   readonly cluster?: { status(): Promise<object> };
+  /**
+   * What makes the log unhealthy beyond its storage (health answers 503 `unhealthy` while any
+   * is listed): a published checkpoint ahead of the tree, entries missing from it.
+   */
+  readonly logProblems?: () => readonly LogProblem[];
   /** Human sign-in through an OpenID provider (routes/signin.ts); none answers 404 there. */
   readonly signIn?: SignInService;
+}
+
+/** Something wrong with the stored log itself, as `GET /healthz` reports it. */
+export interface LogProblem {
+  /** `log_behind_witness` (appends refused) or `log_entries_missing` (a leaf's row is gone). */
+  readonly code: 'log_behind_witness' | 'log_entries_missing';
+  readonly message: string;
+  readonly [detail: string]: unknown;
 }

@@ -98,6 +98,10 @@ export const WIRE_ERRORS = {
   storage_corrupt: { status: 500, text: 'The stored ledger contradicts itself; verify it.' },
 
   log_closed: { status: 503, text: 'The collector is shutting down.' },
+  log_behind_witness: {
+    status: 503,
+    text: 'A published checkpoint (cosigned-checkpoint or a witness) is ahead of the stored log or forks from it; appends are refused until the missing entries are restored.',
+  },
   engine_error: { status: 500, text: 'The policy engine failed to evaluate a recorded request.' },
   internal_error: { status: 500, text: 'An unexpected error; the collector logged its digest.' },
   // credentials (Authorization: Bearer on ingest and decisions)
@@ -329,6 +333,7 @@ export const LOCAL_TO_WIRE = {
   log_closed: 'log_closed',
   log_inconsistent: 'internal_error',
   log_key_mismatch: 'internal_error',
+  log_behind_witness: 'log_behind_witness',
   log_not_sequencer: 'internal_error',
   promise_malformed: 'internal_error',
   storage_conflict: 'storage_conflict',

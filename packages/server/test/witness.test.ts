@@ -78,6 +78,32 @@ async function published(c: RunningCollector): Promise<string> {
 
 const keyOf = (w: RunningWitness) => parseCosignerVerifierKey(w.verifierKey);
 
+/** The collector answers health 503 `log_behind_witness` and refuses appends with that code. */
+async function expectRefusing(
+  c: RunningCollector,
+  problem: { source: string; kind: 'behind' | 'fork'; size: number },
+): Promise<void> {
+  const health = await fetch(`${c.url}/healthz`);
+  expect(health.status).toBe(503);
+  expect(await health.json()).toMatchObject({
+    status: 'unhealthy',
+    reason: 'log_behind_witness',
+    problems: expect.arrayContaining([
+      expect.objectContaining({ code: 'log_behind_witness', ...problem }),
+    ]) as unknown,
+    log: { appends_refused: true },
+  });
+  const before = c.log.size;
+  const r = await fetch(`${c.url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([record({ action: { name: 'repo.read', resource: 'repo:acme/x' } })]),
+  });
+  expect(r.status).toBe(503);
+  expect(((await r.json()) as { error: { code: string } }).error.code).toBe('log_behind_witness');
+  expect(c.log.size).toBe(before);
+}
+
 describe('witness server (POST /add-checkpoint)', () => {
   it('makes its key on first start (0600) and keeps it', async () => {
     const data = dir('key');
@@ -216,7 +242,7 @@ describe('collector with witnesses', () => {
     await again.close();
   });
 
-  it('a rolled-back or replaced ledger cannot get a cosigned checkpoint', async () => {
+  it('a rolled-back or replaced ledger is not extended: unhealthy, appends refused, no cosignature', async () => {
     const data = dir('fork');
     const backup = dir('backup');
     const replaced = dir('replaced');
@@ -236,36 +262,77 @@ describe('collector with witnesses', () => {
     ).toBe(6);
     await c.close();
 
-    // Rolled back: the backup (size 3) is restored over the data folder.
+    // Rolled back: the backup (size 3) is restored over the data folder; the witness cosigned 6.
+    // The collector asks its witnesses before it listens, so it refuses from the first request.
     const rolled = await collector(backup, [w], 1);
-    await rolled.cosigner!.cosignNow();
     expect(rolled.cosigner!.status()[0]!.lastError).toMatch(/rolled back or replaced/);
+    await expectRefusing(rolled, { source: 'witness w.test/fork', kind: 'behind', size: 6 });
     const note1 = await published(rolled);
     expect(() => verifyCosignedCheckpoint(note1, logVerifier, [keyOf(w)], 1)).toThrow(
       expect.objectContaining({ code: 'witness_policy_unmet' }) as Error,
     );
-    // It grows past the witness's size with other records: the witness refuses the proof (422).
-    await ingest(rolled, 4, 'rewritten');
-    await rolled.cosigner!.cosignNow();
-    expect(rolled.cosigner!.status()[0]!.lastError).toMatch(/\(422\)/);
-    const note2 = await published(rolled);
-    expect(() => verifyCosignedCheckpoint(note2, logVerifier, [keyOf(w)], 1)).toThrow(
-      /0 valid cosignature/,
-    );
+    expect(rolled.log.size).toBe(3);
     await rolled.close();
+
+    // Only ledger.db rolled back: the data folder's own cosigned checkpoint shows it, no witness needed.
+    const ledgerOnly = dir('ledger-only');
+    cpSync(data, ledgerOnly, { recursive: true });
+    cpSync(join(backup, 'ledger.db'), join(ledgerOnly, 'ledger.db'));
+    const alone = await collector(ledgerOnly);
+    await expectRefusing(alone, { source: 'cosigned-checkpoint', kind: 'behind', size: 6 });
+    await alone.close();
 
     // Replaced: a new database under the same log key, with other records, same size (409).
     cpSync(join(data, 'log-signer.key'), join(replaced, 'log-signer.key'), { recursive: true });
+    const building = await collector(replaced);
+    await ingest(building, 6, 'other');
+    await building.close();
+    const other = await collector(replaced, [w], 1);
+    expect(other.cosigner!.status()[0]!.lastError).toMatch(/forked/);
+    await expectRefusing(other, { source: 'witness w.test/fork', kind: 'fork', size: 6 });
     // Even the genuine cosigned checkpoint of the other tree is not served over this one.
     cpSync(join(data, COSIGNED_CHECKPOINT_FILE), join(replaced, COSIGNED_CHECKPOINT_FILE));
-    const other = await collector(replaced, [w], 1);
-    await ingest(other, 6, 'other');
-    await other.cosigner!.cosignNow();
-    expect(other.cosigner!.status()[0]!.lastError).toMatch(/forked/);
-    const note3 = await published(other);
+    await other.close();
+    const both = await collector(replaced, [w], 1);
+    await expectRefusing(both, { source: 'cosigned-checkpoint', kind: 'fork', size: 6 });
+    const note3 = await published(both);
     expect(() => verifyCosignedCheckpoint(note3, logVerifier, [keyOf(w)], 1)).toThrow(
       expect.objectContaining({ code: 'witness_policy_unmet' }) as Error,
     );
-    await other.close();
+    await both.close();
+
+    // Recovery: the missing entries restored (the newer ledger.db back in place), the collector
+    // starts healthy, appends again and the witness cosigns the extension.
+    cpSync(join(data, 'ledger.db'), join(backup, 'ledger.db'));
+    const restored = await collector(backup, [w], 1);
+    const healthy = await fetch(`${restored.url}/healthz`);
+    expect(healthy.status).toBe(200);
+    await ingest(restored, 2, 'after');
+    await restored.cosigner!.cosignNow();
+    expect(
+      verifyCosignedCheckpoint(await published(restored), logVerifier, [keyOf(w)], 1).checkpoint
+        .size,
+    ).toBe(8);
+    await restored.close();
+  });
+
+  it('a grown-over fork (the witness refuses the proof, 422) is refused too', async () => {
+    const data = dir('grown');
+    const first = await collector(data);
+    const w = await witness(first.log.verifierKey, 'w.test/grown');
+    await first.close();
+    const c = await collector(data, [w], 1);
+    await ingest(c, 2);
+    await c.cosigner!.cosignNow();
+    await c.close();
+    const forked = dir('grown-fork');
+    cpSync(join(data, 'log-signer.key'), join(forked, 'log-signer.key'));
+    const building = await collector(forked);
+    await ingest(building, 5, 'other'); // past the witness's size 2, with other records
+    await building.close();
+    const f = await collector(forked, [w], 1);
+    expect(f.cosigner!.status()[0]!.lastError).toMatch(/\(422\)/);
+    await expectRefusing(f, { source: 'witness w.test/grown', kind: 'fork', size: 2 });
+    await f.close();
   });
 });

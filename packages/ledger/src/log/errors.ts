@@ -3,6 +3,7 @@ import { ProvenantError } from '@provenant/core/errors';
 export type LogErrorCode =
   | 'log_inconsistent' // stored entries disagree with the log's own signed checkpoint
   | 'log_key_mismatch' // the stored checkpoint was not signed by this log's key
+  | 'log_behind_witness' // a published checkpoint shows a history the stored tree does not extend
   | 'tree_size_out_of_range'
   | 'leaf_index_out_of_range'
   | 'log_closed'

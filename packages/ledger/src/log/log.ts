@@ -117,7 +117,24 @@ export class Log {
    */
   append(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
     if (this.closed) return Promise.reject(new LogError('log_closed', 'The log is closed.'));
+    const refusal = this.sequencer.refusal;
+    if (refusal !== null) return Promise.reject(new LogError('log_behind_witness', refusal));
     return this.batcher.submit(entries);
+  }
+
+  /**
+   * Refuses every append and every commit (`log_behind_witness`, with `reason` as its message)
+   * while evidence shows a checkpoint of this log that the stored tree does not extend: its last
+   * cosigned checkpoint, or a witness, is ahead or holds another root. Extending such a tree
+   * would hand out leaf indices already published for other records. `null` lifts it.
+   */
+  refuseExtension(reason: string | null): void {
+    this.sequencer.refusal = reason;
+  }
+
+  /** Why appends are refused (see `refuseExtension`), or null. */
+  get extensionRefused(): string | null {
+    return this.sequencer.refusal;
   }
 
   /**

@@ -28,6 +28,11 @@ type Dequeue = readonly number[];
  */
 export class Sequencer {
   private stale = false;
+  /**
+   * Why the tree must not be extended now (evidence that a checkpoint this log published is
+   * ahead of, or beside, the stored tree), or null. Every commit checks it.
+   */
+  refusal: string | null = null;
   /** Tail of the chain of exclusive sections (commits, refreshes). */
   private lock: Promise<unknown> = Promise.resolve();
 
@@ -135,6 +140,7 @@ export class Sequencer {
     groups: readonly (readonly PreparedEntry[])[],
     dequeue?: Dequeue,
   ): Promise<AppendOutcome[][]> {
+    if (this.refusal !== null) throw new LogError('log_behind_witness', this.refusal);
     try {
       await this.resyncIfStale();
       return await this.commitOnce(groups, dequeue);

@@ -6,11 +6,11 @@
 // The client does not persist what each witness cosigned: it starts from `old 0`, and a witness
 // that already knows the log answers 409 with its size, from which the client retries once with
 // a proof. A witness that is ahead of the log (the database was rolled back) or that refuses the
-// proof (the database was replaced: a fork) never cosigns; the client reports it and keeps
+// proof (the database was replaced: a fork) never cosigns; the client reports it to the
+// `PublishedHistory` (./history.ts), which refuses appends (`log_behind_witness`), and keeps
 // serving the last checkpoint that met the policy, if any.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import {
-  equalBytes,
   formatAddCheckpoint,
   openNote,
   parseCheckpoint,
@@ -18,6 +18,8 @@ import {
   verifyCosignatureLine,
 } from '@provenant/ledger';
 import type { CosignerVerifierKey, Log } from '@provenant/ledger';
+import { relationToLog } from './history.js';
+import type { PublishedHistory } from './history.js';
 
 export interface WitnessEndpoint {
   /** The witness URL; requests go to `<url>/add-checkpoint`. */
@@ -51,6 +53,8 @@ export interface CosignClientOptions {
    * and `provenant verify --data DIR --witness KEY` can check it offline.
    */
   readonly file?: string;
+  /** Told what each witness says about the log's history (ahead, forked, or cosigned). */
+  readonly history?: PublishedHistory;
   readonly onEvent?: (level: 'info' | 'warn' | 'error', message: string, fields: object) => void;
 }
 
@@ -106,21 +110,17 @@ export class CosignClient {
     } catch {
       return;
     }
-    try {
-      const { log } = this.options;
-      const checkpoint = parseCheckpoint(openNote(note, [log.noteVerifier()]).text);
-      if (checkpoint.size < 1 || checkpoint.size > log.size) throw new Error('size');
-      if (!equalBytes(await log.rootAt(checkpoint.size), checkpoint.rootHash)) {
-        throw new Error('root');
-      }
+    const relation = await relationToLog(this.options.log, note);
+    if (relation.kind === 'contained' && relation.size > 0) {
       this.served = note;
-    } catch {
-      this.options.onEvent?.(
-        'error',
-        'The cosigned checkpoint kept in the data folder is not a checkpoint of this ledger; ignored.',
-        { file: this.options.file },
-      );
+      return;
     }
+    // One ahead of or beside the tree is evidence (PublishedHistory), never served over it.
+    this.options.onEvent?.(
+      'error',
+      'The cosigned checkpoint kept in the data folder is not a checkpoint of this ledger; not served.',
+      { file: this.options.file, relation: relation.kind },
+    );
   }
 
   /** Starts the background loop (unref'd: it never keeps the process alive). */
@@ -138,8 +138,21 @@ export class CosignClient {
    * Calls are serialized: one that arrives during a round runs after it.
    */
   cosignNow(): Promise<void> {
+    return this.serialized(() => this.round(false));
+  }
+
+  /**
+   * A round that also asks about the empty tree (a log at size 0 is not otherwise sent): what
+   * the collector awaits before it accepts records, so a witness that already cosigned a larger
+   * size stops appends before the first one.
+   */
+  askWitnesses(): Promise<void> {
+    return this.serialized(() => this.round(true));
+  }
+
+  private serialized(fn: () => Promise<void>): Promise<void> {
     const next: Promise<void> = (this.running ?? Promise.resolve())
-      .then(() => this.round())
+      .then(fn)
       .catch((e: unknown) =>
         this.options.onEvent?.('error', 'witness round failed', { err: (e as Error).message }),
       )
@@ -174,10 +187,10 @@ export class CosignClient {
     while (this.running) await this.running;
   }
 
-  private async round(): Promise<void> {
+  private async round(includeEmpty: boolean): Promise<void> {
     if (this.closed) return;
     const { note, size } = this.options.log.latestCheckpoint();
-    if (size === 0) return; // nothing worth witnessing yet
+    if (size === 0 && !includeEmpty) return; // nothing worth witnessing yet
     const now = performance.now(); // monotonic: a clock stepping back must not stop retries
     const retryMs = this.options.retryMs ?? 30_000;
     const due = this.peers.filter(
@@ -185,8 +198,9 @@ export class CosignClient {
     );
     if (due.length === 0) return;
     await Promise.all(due.map((p) => this.submit(p, note, size)));
+    await this.options.history?.recheck();
     const lines = this.cosigs.get(note);
-    if (lines && lines.size >= this.policy) {
+    if (size > 0 && lines && lines.size >= this.policy) {
       const served = note + [...lines.values()].join('');
       if (served !== this.served) {
         this.served = served;
@@ -211,6 +225,7 @@ export class CosignClient {
           peer,
           'witness_ahead',
           `The witness cosigned size ${old}, beyond this log's ${size}: the ledger was rolled back or replaced.`,
+          { kind: 'behind', size: old },
         );
       }
       let response: Response;
@@ -253,6 +268,7 @@ export class CosignClient {
         }
         peer.size = parseCheckpoint(text).size;
         peer.lastError = null;
+        this.options.history?.witnessSaid(peer.key.name, null);
         let lines = this.cosigs.get(note);
         if (!lines) this.cosigs.set(note, (lines = new Map()));
         lines.set(peer.url, line);
@@ -267,6 +283,7 @@ export class CosignClient {
             peer,
             'fork',
             `The witness holds another checkpoint of size ${old}: the log forked.`,
+            { kind: 'fork', size: old },
           );
         }
         old = theirs;
@@ -276,6 +293,8 @@ export class CosignClient {
         peer,
         `http_${response.status}`,
         `The witness refused the checkpoint (${response.status}): ${body.slice(0, 300)}`,
+        // 422: the proof from the size it cosigned fails, so this tree has another root there.
+        response.status === 422 && old > 0 ? { kind: 'fork', size: old } : undefined,
       );
     }
     return this.refused(peer, 'conflict', 'The witness kept answering 409.');
@@ -295,9 +314,15 @@ export class CosignClient {
     }
   }
 
-  private refused(peer: Peer, code: string, message: string): void {
+  private refused(
+    peer: Peer,
+    code: string,
+    message: string,
+    evidence?: { kind: 'behind' | 'fork'; size: number },
+  ): void {
     const changed = peer.lastError !== message;
     peer.lastError = message;
+    if (evidence) this.options.history?.witnessSaid(peer.key.name, { ...evidence, message });
     // Refusals by a witness are what witnessing is for: say so loudly, once per change.
     if (changed) {
       this.options.onEvent?.(code === 'unreachable' ? 'warn' : 'error', message, {
