@@ -19,56 +19,18 @@ describe('serve --oidc-* flags', () => {
     const dir = mkdtempSync(join(tmpdir(), 'provenant-oidc-flags-'));
     const empty = join(dir, 'empty');
     writeFileSync(empty, '\n');
+    const base = ['--oidc-issuer', 'https://idp.example', '--oidc-client-id', 'c'];
+    const mapped = [...base, '--oidc-role', 'x=analyst'];
     const cases: [string[], RegExp][] = [
       [['--oidc-client-id', 'c'], /--oidc-client-id needs --oidc-issuer/],
       [['--oidc-issuer', 'https://idp.example'], /needs --oidc-jwks .* or --oidc-client-id/],
       [['--oidc-jwks', 'keys.json'], /--oidc-jwks needs --oidc-issuer/],
       [['--oidc-role', 'analysts=analyst'], /--oidc-role needs --oidc-client-id/],
-      [
-        ['--oidc-issuer', 'https://idp.example', '--oidc-client-id', 'c'],
-        /at least one role mapping/,
-      ],
-      [
-        ['--oidc-issuer', 'https://idp.example', '--oidc-client-id', 'c', '--oidc-role', 'x=root'],
-        /VALUE=ROLE/,
-      ],
-      [
-        [
-          '--oidc-issuer',
-          'http://idp.example',
-          '--oidc-client-id',
-          'c',
-          '--oidc-role',
-          'x=analyst',
-        ],
-        /https/,
-      ],
-      [
-        [
-          '--oidc-issuer',
-          'https://idp.example',
-          '--oidc-client-id',
-          'c',
-          '--oidc-role',
-          'x=analyst',
-          '--oidc-client-secret-file',
-          empty,
-        ],
-        /is empty/,
-      ],
-      [
-        [
-          '--oidc-issuer',
-          'https://idp.example',
-          '--oidc-client-id',
-          'c',
-          '--oidc-role',
-          'x=analyst',
-          '--oidc-user-claim',
-          'nickname',
-        ],
-        /user claim/,
-      ],
+      [base, /at least one role mapping/],
+      [[...base, '--oidc-role', 'x=root'], /VALUE=ROLE/],
+      [[...mapped.slice(2), '--oidc-issuer', 'http://idp.example'], /https/],
+      [[...mapped, '--oidc-client-secret-file', empty], /is empty/],
+      [[...mapped, '--oidc-user-claim', 'nickname'], /user claim/],
     ];
     for (const [flags, message] of cases) {
       const r = await serve(['--data', join(dir, 'data'), ...flags]);

@@ -34,12 +34,14 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     return ctx.signIn;
   };
 
-  app.get('/v1/auth/login', async (request, reply) => {
+  /** Sends the browser to the provider, the sealed login state in the sign-in cookie. */
+  const startLogin = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    login: (signIn: SignInService) => Promise<{ url: URL; sealed: string }>,
+  ) => {
     try {
-      const signIn = service();
-      const query = request.query as Record<string, unknown>;
-      const returnTo = safeReturnPath(query['return_to']);
-      const { url, sealed } = await signIn.begin(returnTo);
+      const { url, sealed } = await login(service());
       setCookie(request, reply, LOGIN_COOKIE, sealed, {
         path: LOGIN_COOKIE_PATH,
         maxAgeSec: LOGIN_TTL_SEC,
@@ -50,25 +52,21 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     } catch (e) {
       return refuse(request, reply, e);
     }
-  });
+  };
+
+  app.get('/v1/auth/login', (request, reply) =>
+    startLogin(request, reply, (signIn) =>
+      signIn.begin(safeReturnPath((request.query as Record<string, unknown>)['return_to'])),
+    ),
+  );
 
   // The CLI's authorization endpoint (RFC 8252 native app): the same sign-in at the provider,
   // ending with a one-minute code sent to the CLI's loopback listener instead of a session.
-  app.get('/v1/auth/authorize', async (request, reply) => {
-    try {
-      const signIn = service();
-      const cli = parseCliAuthorization(request.query as Record<string, unknown>);
-      const { url, sealed } = await signIn.begin('/', cli);
-      setCookie(request, reply, LOGIN_COOKIE, sealed, {
-        path: LOGIN_COOKIE_PATH,
-        maxAgeSec: LOGIN_TTL_SEC,
-        sameSite: 'Lax',
-      });
-      return await reply.header('cache-control', 'no-store').redirect(url.href, 302);
-    } catch (e) {
-      return refuse(request, reply, e);
-    }
-  });
+  app.get('/v1/auth/authorize', (request, reply) =>
+    startLogin(request, reply, (signIn) =>
+      signIn.begin('/', parseCliAuthorization(request.query as Record<string, unknown>)),
+    ),
+  );
 
   app.get('/v1/auth/callback', async (request, reply) => {
     let login: LoginState | undefined;
