@@ -116,6 +116,24 @@ describe('sign-in through a real OpenID provider (oidc-provider)', () => {
     expect((await session(carol)).status).toBe(401);
   });
 
+  it('reports a sign-in the user cancelled at the provider (access_denied)', async () => {
+    const jar = new CookieJarClient();
+    const loginPage = await jar.followUntil(
+      `${collector.url}/v1/auth/login`,
+      `${op.issuer}/interaction/`,
+    );
+    // The provider's "cancel": its interaction ends with error=access_denied to our callback.
+    const callback = await jar.followUntil(
+      `${loginPage}/abort`,
+      `${collector.url}/v1/auth/callback`,
+    );
+    expect(new URL(callback).searchParams.get('error')).toBe('access_denied');
+    const res = await jar.request(callback, { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(403);
+    expect(await errorCode(res)).toBe('signin_refused');
+    expect((await session(jar)).status).toBe(401);
+  });
+
   it('refuses a callback whose state is not the one this browser started', async () => {
     const jar = new CookieJarClient();
     const callback = new URL(await untilCallback(jar, 'alice'));
