@@ -150,6 +150,17 @@ describe('investigation through the CLI and a running collector', () => {
     expect(tree.stdout).toMatch(
       /└─ .*tool\.called .*github\.get_file repo:acme\/payments .*→ success/,
     );
+    // A page at a time: the first record, then the cursor of the next page; --all follows it.
+    const first = await cli(['trace', TRACE, '--limit', '1']);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/: 1 records\n/);
+    const cursor = /--cursor (c1\.\S+)/.exec(first.stdout)?.[1];
+    expect(cursor).toBeDefined();
+    const second = await cli(['trace', TRACE, '--limit', '1', '--cursor', cursor!]);
+    expect(second.stdout).toMatch(/tool\.called .*github\.get_file/);
+    const all = await cli(['trace', TRACE, '--limit', '1', '--all']);
+    expect(all.stdout.match(/: 1 records/g)).toHaveLength(2);
+    expect(all.stdout).not.toMatch(/more records follow/);
 
     const html = join(root, 'coverage.html');
     const report = await cli(['coverage', '--html', html]);

@@ -14,6 +14,9 @@ interface Check {
 interface ProvenanceAnswer {
   subject: string;
   ok: boolean;
+  /** The collector's search hit its bound: records of the chain may be missing. */
+  truncated?: boolean;
+  truncated_reason?: string | null;
   narrative: string[];
   checks: Check[];
   chain: { role: string; id: string; type: string; time: string; leaf_index: number }[];
@@ -106,6 +109,12 @@ export function ProvenanceView({ id }: { id: string }) {
       <p>
         Server checks: <Mark ok={answer.ok} /> {answer.ok ? 'all passed' : 'some failed'}
       </p>
+      {answer.truncated && (
+        <p className="bad" data-testid="truncated">
+          Incomplete: the collector's search {answer.truncated_reason ?? 'hit its bound'}; records
+          of the chain may be missing.
+        </p>
+      )}
       <h3>Narrative</h3>
       <ol data-testid="narrative">
         {answer.narrative.map((line, i) => (

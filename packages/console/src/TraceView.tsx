@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { getJson } from './api.ts';
 import { useLoad } from './useLoad.ts';
 
@@ -12,7 +13,18 @@ interface TraceNode {
   resource: string | null;
   outcome: string | null;
   linked_by: string;
+  /** Set on a root too when the tree continues there from a deeper node (the depth limit). */
+  parent_id?: string | null;
   children: TraceNode[];
+}
+
+/** One page of a trace as the collector answers it. */
+interface TracePage {
+  trace_id: string;
+  count: number;
+  roots: TraceNode[];
+  truncated?: boolean;
+  next?: string | null;
 }
 
 function Node({ n }: { n: TraceNode }) {
@@ -22,6 +34,7 @@ function Node({ n }: { n: TraceNode }) {
       {n.action ? `${n.action} ${n.resource ?? ''}` : ''}
       {n.outcome ? ` → ${n.outcome}` : ''} {n.level ? <em>[{n.level}]</em> : null}{' '}
       {n.action ? <a href={`#/provenance/${n.id}`}>provenance</a> : null}
+      {n.parent_id ? <span className="muted"> (continues under {n.parent_id})</span> : null}
       {n.children.length > 0 && (
         <ul>
           {n.children.map((c) => (
@@ -33,10 +46,15 @@ function Node({ n }: { n: TraceNode }) {
   );
 }
 
-function flatten(nodes: TraceNode[], depth = 0, out: { n: TraceNode; depth: number }[] = []) {
-  for (const n of nodes) {
-    out.push({ n, depth });
-    flatten(n.children, depth + 1, out);
+/** Every node with its depth, without recursion: a trace can be deep. */
+function flatten(roots: TraceNode[]): { n: TraceNode; depth: number }[] {
+  const out: { n: TraceNode; depth: number }[] = [];
+  const stack = roots.map((n) => ({ n, depth: 0 })).reverse();
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    out.push(top);
+    for (let i = top.n.children.length - 1; i >= 0; i--)
+      stack.push({ n: top.n.children[i]!, depth: top.depth + 1 });
   }
   return out;
 }
@@ -92,14 +110,33 @@ function Timeline({ roots }: { roots: TraceNode[] }) {
   );
 }
 
+/** A trace a page at a time: the first page on open, the next ones on "more". */
 export function TraceView({ id }: { id: string }) {
-  const load = useLoad(
-    () =>
-      getJson<{ trace_id: string; count: number; roots: TraceNode[]; truncated?: boolean }>(
-        `/v1/traces/${encodeURIComponent(id)}`,
-      ),
-    [id],
-  );
+  const load = useLoad(() => getJson<TracePage>(`/v1/traces/${encodeURIComponent(id)}`), [id]);
+  const [more, setMore] = useState<{ id: string; pages: TracePage[]; error: string | null }>({
+    id,
+    pages: [],
+    error: null,
+  });
+  const [busy, setBusy] = useState(false);
+  const pages = load.state === 'ok' ? [load.value, ...(more.id === id ? more.pages : [])] : [];
+  const last = pages.at(-1);
+  const roots = pages.flatMap((p) => p.roots);
+  const count = pages.reduce((n, p) => n + p.count, 0);
+  const loadMore = () => {
+    if (!last?.next || busy) return;
+    setBusy(true);
+    getJson<TracePage>(last.next).then(
+      (page) => {
+        setMore((m) => ({ id, pages: [...(m.id === id ? m.pages : []), page], error: null }));
+        setBusy(false);
+      },
+      (e: unknown) => {
+        setMore((m) => ({ ...m, error: (e as Error).message }));
+        setBusy(false);
+      },
+    );
+  };
   return (
     <section aria-labelledby="trace-h">
       <h2 id="trace-h">
@@ -109,14 +146,27 @@ export function TraceView({ id }: { id: string }) {
       {load.state === 'error' && <p className="bad">Error: {load.error}</p>}
       {load.state === 'ok' && (
         <div className="tree">
-          <p>{load.value.count} record(s)</p>
+          <p data-testid="trace-count">
+            {count} record(s){last?.truncated ? ' shown; more records follow' : ''}
+          </p>
           <ul>
-            {load.value.roots.map((r) => (
+            {roots.map((r) => (
               <Node key={r.id} n={r} />
             ))}
           </ul>
+          {last?.truncated && last.next && (
+            <p>
+              <button type="button" onClick={loadMore} disabled={busy} data-testid="trace-more">
+                {busy ? 'Loading…' : 'More records'}
+              </button>{' '}
+              <span className="muted">
+                a record whose parent is on an earlier page is shown as a root
+              </span>
+            </p>
+          )}
+          {more.error && <p className="bad">Error: {more.error}</p>}
           <h3>Timeline</h3>
-          <Timeline roots={load.value.roots} />
+          <Timeline roots={roots} />
         </div>
       )}
     </section>

@@ -6,6 +6,8 @@ import type { CommandContext } from '../main.js';
 
 interface Provenance {
   ok: boolean;
+  truncated?: boolean;
+  truncated_reason?: string | null;
   narrative: string[];
   checks: ChainCheck[];
   chain: { role: string; id: string; type: string; time: string; leaf_index: number }[];
@@ -35,10 +37,14 @@ export async function explain(args: readonly string[], ctx: CommandContext): Pro
   ctx.out(`${p.narrative.map((l) => clean(l)).join(';\n')}.\n\n`);
   for (const c of p.checks) ctx.out(`${c.ok ? '✓' : '✗'} ${clean(c.id)}: ${clean(c.detail)}\n`);
   const failed = p.checks.filter((c) => !c.ok).length;
+  if (p.truncated)
+    ctx.out(
+      `\n✗ incomplete: the collector's search ${clean(p.truncated_reason ?? 'hit its bound')}; records of the chain may be missing.\n`,
+    );
   ctx.out(
     failed === 0
       ? `\nAll ${p.checks.length} checks passed (${p.chain.length} records).\n`
       : `\n${failed} of ${p.checks.length} checks failed.\n`,
   );
-  return failed === 0 ? EXIT.ok : EXIT.verificationFailed;
+  return failed === 0 && !p.truncated ? EXIT.ok : EXIT.verificationFailed;
 }

@@ -32,19 +32,34 @@ import { recordWithIntegrity } from '../routes/records.js';
  * Cost: one one-second time-index read per credential of the chain and one for the decision, two
  * reads of the rare revocation and alert types, plus O(log n) node reads per record of the
  * chain for its inclusion proof. The fallback (ids that are not UUIDv7s, a missing grant) reads
- * the initiator's grants of two hours, capped at MAX_CANDIDATES per type.
+ * the initiator's grants of two hours.
+ *
+ * Bounded, whatever was planted in the log: reads go in pages of PAGE rows (the event loop
+ * turns between them), at most SCAN_BUDGET rows per request, at most MAX_ANCESTORS credentials
+ * followed; only rows whose index fields say "written by the collector as verified" are parsed.
+ * A request that hits a bound answers what it found, `truncated`, and not `ok`.
  */
 
 /** Credentials live at most an hour; a chain's root is at most that much older than its action. */
 const WINDOW_US = 2 * 3600 * 1_000_000;
-const PAGE = 1000;
-/** Most witness records of one type read for one action; more means a pathological initiator. */
-const MAX_CANDIDATES = 20_000;
+const PAGE = 500;
+/** Most rows one provenance request reads in all. */
+export const SCAN_BUDGET = 20_000;
+/** Most rows one lookup reads (a second around an id, one type in the window). */
+const MAX_LOOKUP = 5_000;
+/** Most parent credentials followed (joinChain keeps 16 grants): a planted grant naming more stops here. */
+const MAX_ANCESTORS = 15;
 
 export interface ProvenanceAnswer {
   readonly subject: string;
-  /** Every check passed. */
+  /** Every check passed, and the search for the chain's records was complete. */
   readonly ok: boolean;
+  /**
+   * The search hit a bound (SCAN_BUDGET, a lookup's size): records of the chain may be
+   * missing, so the answer is not `ok`. `truncated_reason` says which search was cut.
+   */
+  readonly truncated: boolean;
+  readonly truncated_reason: string | null;
   readonly narrative: string[];
   readonly checks: ChainCheck[];
   readonly chain: {
@@ -59,18 +74,48 @@ export interface ProvenanceAnswer {
 
 const parse = (e: StoredEntry): EventRecord => JSON.parse(e.canonical) as EventRecord;
 
-async function queryAll(storage: LogStorage, filter: Omit<EntryFilter, 'limit'>) {
-  const out: StoredEntry[] = [];
-  let after: number | undefined;
-  for (;;) {
-    const page = await storage.queryEntries({
-      ...filter,
-      limit: PAGE,
-      ...(after === undefined ? {} : { afterLeafIndex: after }),
-    });
-    out.push(...page);
-    if (page.length < PAGE || out.length >= MAX_CANDIDATES) return out;
-    after = page.at(-1)!.leafIndex;
+/** The reads of one provenance request, within SCAN_BUDGET rows. */
+class BoundedScan {
+  private left = SCAN_BUDGET;
+  readonly cuts: string[] = [];
+  constructor(private readonly storage: LogStorage) {}
+
+  /**
+   * Entries matching the filter and `keep`, in pages, reading at most `max` rows (and what is
+   * left of the budget); `complete` is false when rows were left unread.
+   */
+  async read(
+    filter: Omit<EntryFilter, 'limit'>,
+    keep: (e: StoredEntry) => boolean,
+    max: number = MAX_LOOKUP,
+  ): Promise<{ entries: StoredEntry[]; complete: boolean }> {
+    const entries: StoredEntry[] = [];
+    let after: number | undefined;
+    for (let scanned = 0; ;) {
+      const room = Math.min(max - scanned, this.left);
+      if (room <= 0) return { entries, complete: false };
+      const page = await this.storage.queryEntries({
+        ...filter,
+        limit: Math.min(PAGE, room),
+        ...(after === undefined ? {} : { afterLeafIndex: after }),
+      });
+      scanned += page.length;
+      this.left -= page.length;
+      for (const e of page) if (keep(e)) entries.push(e);
+      if (page.length < Math.min(PAGE, room)) return { entries, complete: true };
+      after = page.at(-1)!.leafIndex;
+    }
+  }
+
+  /** `read`, noting a cut under `what` (what is found is used all the same). */
+  async all(
+    what: string,
+    filter: Omit<EntryFilter, 'limit'>,
+    keep: (e: StoredEntry) => boolean,
+  ): Promise<StoredEntry[]> {
+    const { entries, complete } = await this.read(filter, keep);
+    if (!complete) this.cuts.push(what);
+    return entries;
   }
 }
 
@@ -78,20 +123,19 @@ const GRANT_TYPES: ReadonlySet<string> = new Set(GRANT_RECORD_TYPES);
 const DECISION_TYPES: ReadonlySet<string> = new Set(['policy.decision']);
 /** The issuer and decision point write their record within this of minting its UUIDv7 id. */
 const NEAR_US = 1_000_000;
-/** Most records read around one id; a busier second falls back to the indexed window. */
-const MAX_NEAR_SCAN = 20_000;
 
 /**
- * Records of these types and initiator written within NEAR_US of the time in a UUIDv7 id (jtis
- * and decision ids are UUIDv7s minted as their witness record is written). Filtering on time
- * alone makes the driver use its time index, so this reads only that second of the log; null
- * when the id is not a UUIDv7 or the second is too busy.
+ * Records of these types, initiator and witness written within NEAR_US of the time in a UUIDv7
+ * id (jtis and decision ids are UUIDv7s minted as their witness record is written). Filtering
+ * on time alone makes the driver use its time index, so this reads only that second of the log;
+ * null when the id is not a UUIDv7 or the second is too busy to read whole.
  */
 async function near(
-  storage: LogStorage,
+  scan: BoundedScan,
   id: string,
   types: ReadonlySet<string>,
   initiator: string,
+  witness: string,
 ): Promise<StoredEntry[] | null> {
   let ms: number;
   try {
@@ -99,22 +143,19 @@ async function near(
   } catch {
     return null;
   }
-  const out: StoredEntry[] = [];
-  let after: number | undefined;
-  for (let scanned = 0; ;) {
-    const page = await storage.queryEntries({
-      fromUs: ms * 1000 - NEAR_US,
-      toUs: ms * 1000 + NEAR_US,
-      limit: PAGE,
-      ...(after === undefined ? {} : { afterLeafIndex: after }),
-    });
-    for (const e of page) if (types.has(e.type) && e.initiator === initiator) out.push(e);
-    scanned += page.length;
-    if (page.length < PAGE) return out;
-    if (scanned >= MAX_NEAR_SCAN) return null;
-    after = page.at(-1)!.leafIndex;
-  }
+  const { entries, complete } = await scan.read(
+    { fromUs: ms * 1000 - NEAR_US, toUs: ms * 1000 + NEAR_US },
+    (e) => types.has(e.type) && e.initiator === initiator && isWitness(e, witness),
+  );
+  return complete ? entries : null;
 }
+
+/**
+ * Whether the index fields allow the row to be a witness record of `actor`: written as verified
+ * by that actor. Cheap (no parse), so planted rows are dropped before any JSON is read; joinChain
+ * checks the attribution reasons of what passes.
+ */
+const isWitness = (e: StoredEntry, actor: string) => e.level === 'verified' && e.actor === actor;
 
 /**
  * The witness records an action's chain may draw on. Grants and the decision are looked up by
@@ -123,47 +164,66 @@ async function near(
  * back to reading every grant or decision of the initiator in the two hours around the action.
  * Revocations and alerts (rare types) are read by type, initiator and time.
  */
-async function candidates(storage: LogStorage, action: EventRecord): Promise<StoredEntry[]> {
+async function candidates(
+  scan: BoundedScan,
+  action: EventRecord,
+  options: ChainOptions,
+): Promise<StoredEntry[]> {
   const initiator = action.initiator?.id;
   if (initiator === undefined) return [];
   const at = Date.parse(action.time) * 1000;
   const window = { initiator, fromUs: at - WINDOW_US, toUs: at + WINDOW_US };
-  const broad = (type: string) => queryAll(storage, { ...window, type });
+  const byIssuer = (e: StoredEntry) => isWitness(e, options.issuer);
+  const broad = (type: string, witness: string) =>
+    scan.all(`${type} of ${initiator} around the action`, { ...window, type }, (e) =>
+      isWitness(e, witness),
+    );
   const hasJti = (entries: readonly StoredEntry[], jti: string) =>
     entries.find((e) => e.type !== 'policy.decision' && parse(e).credential?.jti === jti);
+  const grantNear = async (jti: string) =>
+    hasJti((await near(scan, jti, GRANT_TYPES, initiator, options.issuer)) ?? [], jti);
 
   const grants: StoredEntry[] = [];
   const leafJti = action.credential?.jti;
   if (leafJti !== undefined) {
     let complete = false;
-    const leaf = hasJti((await near(storage, leafJti, GRANT_TYPES, initiator)) ?? [], leafJti);
+    const leaf = await grantNear(leafJti);
     if (leaf) {
       grants.push(leaf);
-      const ancestors = parse(leaf).credential?.ancestors ?? [];
-      const found = await Promise.all(
-        ancestors.map(async (jti) =>
-          hasJti((await near(storage, jti, GRANT_TYPES, initiator)) ?? [], jti),
-        ),
-      );
+      const ancestors = (parse(leaf).credential?.ancestors ?? []).slice(0, MAX_ANCESTORS);
+      const found = await Promise.all(ancestors.map(grantNear));
       complete = found.every((f) => f !== undefined);
       for (const f of found) if (f) grants.push(f);
     }
     if (!complete) {
-      grants.push(...(await broad('credential.issued')), ...(await broad('delegation.granted')));
+      grants.push(
+        ...(await broad('credential.issued', options.issuer)),
+        ...(await broad('delegation.granted', options.issuer)),
+      );
     }
   }
   const decisionId = action.policy?.decision_id;
   let decisions: StoredEntry[] = [];
   if (decisionId !== undefined) {
-    decisions = (await near(storage, decisionId, DECISION_TYPES, initiator)) ?? [];
+    decisions =
+      (await near(scan, decisionId, DECISION_TYPES, initiator, options.decisionPoint)) ?? [];
     if (!decisions.some((e) => parse(e).policy?.decision_id === decisionId)) {
-      decisions = await broad('policy.decision');
+      decisions = await broad('policy.decision', options.decisionPoint);
     }
   }
   const [revocations, alerts] = await Promise.all([
     // Written whenever they happen; a later one still matters to the investigator.
-    queryAll(storage, { initiator, fromUs: at - WINDOW_US, type: 'credential.revoked' }),
-    queryAll(storage, { initiator, fromUs: at - WINDOW_US, type: 'security.alert' }),
+    scan.all(
+      `credential.revoked of ${initiator}`,
+      { initiator, fromUs: at - WINDOW_US, type: 'credential.revoked' },
+      byIssuer,
+    ),
+    // Alerts are written by the collector as verified; who signs them is checked by joinChain.
+    scan.all(
+      `security.alert of ${initiator}`,
+      { initiator, fromUs: at - WINDOW_US, type: 'security.alert' },
+      (e) => e.level === 'verified',
+    ),
   ]);
   const unique = new Map<string, StoredEntry>();
   for (const e of [...grants, ...decisions, ...revocations, ...alerts]) unique.set(e.id, e);
@@ -182,7 +242,8 @@ export async function provenanceOf(
   entry: StoredEntry,
 ): Promise<ProvenanceAnswer> {
   const action = parse(entry);
-  const found = await candidates(deps.storage, action);
+  const scan = new BoundedScan(deps.storage);
+  const found = await candidates(scan, action, deps.chainOptions);
   const byId = new Map<string, StoredEntry>(found.map((e) => [e.id, e]));
   byId.set(entry.id, entry);
   const chain = joinChain(
@@ -240,9 +301,14 @@ export async function provenanceOf(
     narrative,
     checks,
   });
+  const truncated = scan.cuts.length > 0;
   return {
     subject: entry.id,
-    ok: checks.every((c) => c.ok),
+    ok: checks.every((c) => c.ok) && !truncated,
+    truncated,
+    truncated_reason: truncated
+      ? `read more than the bound allows for: ${scan.cuts.join('; ')}`
+      : null,
     narrative,
     checks,
     chain: proved.map((p) => ({

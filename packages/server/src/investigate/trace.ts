@@ -15,6 +15,11 @@ export interface TraceNode {
   readonly span_id: string | null;
   /** How the parent was found: by span, by cause, or none (a root, ordered by time). */
   readonly linked_by: 'span' | 'cause' | 'none';
+  /**
+   * The parent's record id, or null for a root. A node listed among the roots with a parent is
+   * one the tree continues from: it sat deeper than MAX_TRACE_DEPTH under that parent.
+   */
+  readonly parent_id: string | null;
   readonly children: TraceNode[];
 }
 
@@ -23,49 +28,71 @@ export interface TraceRecord {
   readonly leafIndex: number;
 }
 
-interface Mutable extends Omit<TraceNode, 'linked_by' | 'children'> {
-  linked_by: TraceNode['linked_by'];
-  children: Mutable[];
-  parent: Mutable | null;
+/**
+ * Deepest nesting served: a deeper node is listed among the roots (with its `parent_id`), so
+ * no chain of records, however long, nests an answer deeper than JSON, the console and the CLI
+ * can draw.
+ */
+export const MAX_TRACE_DEPTH = 100;
+
+interface Linked {
+  readonly fields: Omit<TraceNode, 'linked_by' | 'parent_id' | 'children'>;
+  readonly timeMs: number;
+  parent: Linked | null;
+  linkedBy: TraceNode['linked_by'];
+  readonly children: Linked[];
+  /** The node served, once placed. */
+  out: TraceNode | null;
 }
 
-const byTime = (a: Mutable, b: Mutable) =>
-  a.time === b.time ? a.leaf_index - b.leaf_index : Date.parse(a.time) - Date.parse(b.time);
+const byTime = (a: Linked, b: Linked) =>
+  a.timeMs - b.timeMs || a.fields.leaf_index - b.fields.leaf_index;
 
 /**
  * The records of one trace as a causal tree: a record's parent is the record whose
  * `trace.span_id` is its `trace.parent_span_id` (the earliest, when several share a span), else
  * the record its `cause.record_id` names; records with neither are roots. A link that would
- * close a cycle is dropped. Siblings and roots are ordered by time, then log order. Pure.
+ * close a cycle is dropped. Siblings and roots are ordered by time, then log order. Nodes deeper
+ * than `maxDepth` start a root of their own. Pure, and without recursion: a chain of any length
+ * builds without growing the stack.
  */
-export function buildTraceTree(records: readonly TraceRecord[]): TraceNode[] {
-  const nodes: Mutable[] = records.map(({ record: r, leafIndex }) => ({
-    id: r.id,
-    leaf_index: leafIndex,
-    time: r.time,
-    type: r.type,
-    level: r.attribution?.level ?? null,
-    initiator: r.initiator?.id ?? null,
-    actor: r.actor?.id ?? null,
-    action: r.action?.name ?? null,
-    resource: r.action?.resource ?? null,
-    outcome: r.outcome?.status ?? null,
-    span_id: r.trace?.span_id ?? null,
-    linked_by: 'none',
-    children: [],
+export function buildTraceTree(
+  records: readonly TraceRecord[],
+  maxDepth: number = MAX_TRACE_DEPTH,
+): TraceNode[] {
+  const linked: Linked[] = records.map(({ record: r, leafIndex }) => ({
+    fields: {
+      id: r.id,
+      leaf_index: leafIndex,
+      time: r.time,
+      type: r.type,
+      level: r.attribution?.level ?? null,
+      initiator: r.initiator?.id ?? null,
+      actor: r.actor?.id ?? null,
+      action: r.action?.name ?? null,
+      resource: r.action?.resource ?? null,
+      outcome: r.outcome?.status ?? null,
+      span_id: r.trace?.span_id ?? null,
+    },
+    timeMs: Date.parse(r.time),
     parent: null,
+    linkedBy: 'none',
+    children: [],
+    out: null,
   }));
-  const sorted = [...nodes].sort(byTime);
-  const bySpan = new Map<string, Mutable>();
-  for (const n of sorted)
-    if (n.span_id !== null && !bySpan.has(n.span_id)) bySpan.set(n.span_id, n);
-  const byId = new Map(nodes.map((n) => [n.id, n]));
-  const isAncestor = (candidate: Mutable, of: Mutable) => {
-    for (let p: Mutable | null = candidate; p; p = p.parent) if (p === of) return true;
+  const sorted = [...linked].sort(byTime);
+  const bySpan = new Map<string, Linked>();
+  for (const n of sorted) {
+    const span = n.fields.span_id;
+    if (span !== null && !bySpan.has(span)) bySpan.set(span, n);
+  }
+  const byId = new Map(linked.map((n) => [n.fields.id, n]));
+  const isAncestor = (candidate: Linked, of: Linked) => {
+    for (let p: Linked | null = candidate; p; p = p.parent) if (p === of) return true;
     return false;
   };
   records.forEach(({ record: r }, i) => {
-    const node = nodes[i]!;
+    const n = linked[i]!;
     const parentSpan = r.trace?.parent_span_id;
     const viaSpan = parentSpan === undefined ? undefined : bySpan.get(parentSpan);
     const viaCause = r.cause?.record_id === undefined ? undefined : byId.get(r.cause.record_id);
@@ -73,17 +100,34 @@ export function buildTraceTree(records: readonly TraceRecord[]): TraceNode[] {
       [viaSpan, 'span'],
       [viaCause, 'cause'],
     ] as const) {
-      if (parent && parent !== node && !isAncestor(parent, node)) {
-        node.parent = parent;
-        node.linked_by = how;
-        parent.children.push(node);
+      if (parent && parent !== n && !isAncestor(parent, n)) {
+        n.parent = parent;
+        n.linkedBy = how;
+        parent.children.push(n);
         break;
       }
     }
   });
-  const finish = (n: Mutable): TraceNode => {
-    const { parent: _parent, children, ...rest } = n;
-    return { ...rest, children: children.sort(byTime).map(finish) };
-  };
-  return sorted.filter((n) => n.parent === null).map(finish);
+  // Breadth first from the roots, in time order: each node is placed under its parent (placed
+  // before it) or, at the depth limit, among the roots.
+  const roots: Linked[] = [];
+  const queue: { n: Linked; depth: number }[] = sorted
+    .filter((n) => n.parent === null)
+    .map((n) => ({ n, depth: 0 }));
+  for (let k = 0; k < queue.length; k++) {
+    const { n, depth } = queue[k]!;
+    const out: TraceNode = {
+      ...n.fields,
+      linked_by: n.linkedBy,
+      parent_id: n.parent?.fields.id ?? null,
+      children: [],
+    };
+    n.out = out;
+    if (depth === 0) roots.push(n);
+    else n.parent!.out!.children.push(out);
+    for (const c of n.children.sort(byTime))
+      queue.push({ n: c, depth: depth + 1 >= maxDepth ? 0 : depth + 1 });
+  }
+  // Nodes cut at the depth limit joined the roots late: order the roots by time again.
+  return roots.sort(byTime).map((n) => n.out!);
 }

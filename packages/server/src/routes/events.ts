@@ -9,6 +9,7 @@ import { mediaTypeOf, splitBody } from '../ingest/body.js';
 import { ingest } from '../ingest/pipeline.js';
 import { timeToMicros } from '../ingest/time.js';
 import type { CollectorContext } from '../context.js';
+import { decodeCursor, encodeCursor, parseLimit } from './paging.js';
 import { recordWithIntegrity } from './records.js';
 import { toBase64 } from '@provenant/core';
 
@@ -173,10 +174,7 @@ function parseFilter(query: Record<string, unknown>): EntryFilter {
       `"level" must be one of ${ATTRIBUTION_LEVELS.join(', ')}.`,
     );
   }
-  const limitText = str('limit');
-  const limit = limitText === undefined ? 100 : parseNonNegativeInt(limitText, 'limit');
-  if (limit < 1 || limit > 1000)
-    throw new RequestError('invalid_parameter', '"limit" must be between 1 and 1000.');
+  const limit = parseLimit(str('limit'), 1000, 100);
   const cursor = str('cursor');
   const filter: { -readonly [K in keyof EntryFilter]: EntryFilter[K] } = { limit };
   const set = <K extends keyof EntryFilter>(k: K, v: EntryFilter[K] | undefined) => {
@@ -204,18 +202,4 @@ export function parseNonNegativeInt(value: unknown, name: string): number {
 /** Where a record is stored: its leaf, or the ingest queue of a cluster. */
 export function whereStored(leafIndex: number | null): string {
   return leafIndex === null ? ' (queued for the log)' : ` at leaf ${leafIndex}`;
-}
-
-// Cursors are opaque to clients; the version prefix lets the format change later.
-function encodeCursor(leafIndex: number): string {
-  return `c1.${Buffer.from(String(leafIndex)).toString('base64url')}`;
-}
-
-function decodeCursor(cursor: string): number {
-  const m = /^c1\.([A-Za-z0-9_-]{1,24})$/.exec(cursor);
-  const text = m ? Buffer.from(m[1]!, 'base64url').toString('latin1') : '';
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) {
-    throw new RequestError('invalid_cursor', 'The cursor was not issued by this collector.');
-  }
-  return Number(text);
 }

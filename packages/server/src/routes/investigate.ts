@@ -18,10 +18,11 @@ import { provenanceOf } from '../investigate/provenance.js';
 import { buildTraceTree } from '../investigate/trace.js';
 import { PDP_PRINCIPAL } from '../policy/service.js';
 import { parseNonNegativeInt } from './events.js';
+import { decodeCursor, encodeCursor, parseLimit } from './paging.js';
 
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
-/** Most records of one trace served; a larger trace is answered truncated. */
-const MAX_TRACE_RECORDS = 10_000;
+/** Most records of one trace in one answer (and the default page); the rest by `next`. */
+export const MAX_TRACE_PAGE = 1000;
 
 /** Investigation routes: provenance and evidence of an action, traces, coverage. */
 export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): void {
@@ -58,6 +59,16 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
       );
   };
 
+  const onlyParams = (query: Record<string, unknown>, allowed: readonly string[]) => {
+    for (const key of Object.keys(query)) {
+      if (!allowed.includes(key))
+        throw new RequestError(
+          'invalid_parameter',
+          `Unknown query parameter "${key.slice(0, 64)}".`,
+        );
+    }
+  };
+
   app.get('/v1/events/:id/provenance', async (request) => {
     noQuery(request.query);
     return provenanceOf(deps, await actionEntry((request.params as { id: string }).id));
@@ -72,8 +83,11 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
     return answer.evidence;
   });
 
+  // A trace a page at a time, in log order: one bounded read, and a tree of at most
+  // MAX_TRACE_PAGE records, however large the trace.
   app.get('/v1/traces/:trace_id', async (request) => {
-    noQuery(request.query);
+    const query = request.query as Record<string, unknown>;
+    onlyParams(query, ['limit', 'cursor']);
     const traceId = (request.params as { trace_id: string }).trace_id;
     if (!TRACE_ID.test(traceId)) {
       throw new RequestError(
@@ -81,31 +95,32 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
         `"${traceId.slice(0, 64)}" is not a trace id (32 lowercase hex digits, not all zero).`,
       );
     }
-    const entries: StoredEntry[] = [];
-    let truncated = false;
-    for (;;) {
-      const after = entries.at(-1)?.leafIndex;
-      const page = await ctx.storage.queryEntries({
-        traceId,
-        limit: 1000,
-        ...(after === undefined ? {} : { afterLeafIndex: after }),
-      });
-      entries.push(...page);
-      if (entries.length >= MAX_TRACE_RECORDS) {
-        truncated = page.length === 1000;
-        entries.length = Math.min(entries.length, MAX_TRACE_RECORDS);
-        break;
-      }
-      if (page.length < 1000) break;
-    }
-    if (entries.length === 0) throw new RequestError('not_found', `No record of trace ${traceId}.`);
+    const limit = parseLimit(query['limit'], MAX_TRACE_PAGE, MAX_TRACE_PAGE);
+    const after = query['cursor'] === undefined ? undefined : decodeCursor(query['cursor']);
+    const read = await ctx.storage.queryEntries({
+      traceId,
+      limit: limit + 1,
+      ...(after === undefined ? {} : { afterLeafIndex: after }),
+    });
+    const entries = read.slice(0, limit);
+    if (entries.length === 0 && after === undefined)
+      throw new RequestError('not_found', `No record of trace ${traceId}.`);
+    const truncated = read.length > limit;
+    const next = truncated ? encodeCursor(entries.at(-1)!.leafIndex) : null;
     const roots = buildTraceTree(
       entries.map((e) => ({
         record: JSON.parse(e.canonical) as EventRecord,
         leafIndex: e.leafIndex,
       })),
     );
-    return { trace_id: traceId, count: entries.length, truncated, roots };
+    return {
+      trace_id: traceId,
+      count: entries.length,
+      truncated,
+      next_cursor: next,
+      next: next === null ? null : `/v1/traces/${traceId}?limit=${limit}&cursor=${next}`,
+      roots,
+    };
   });
 
   /** `from` / `to` of a coverage request, checked. */
@@ -133,16 +148,6 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
       ...(to.us === undefined ? {} : { toUs: to.us }),
     };
   };
-  const onlyParams = (query: Record<string, unknown>, allowed: readonly string[]) => {
-    for (const key of Object.keys(query)) {
-      if (!allowed.includes(key))
-        throw new RequestError(
-          'invalid_parameter',
-          `Unknown query parameter "${key.slice(0, 64)}".`,
-        );
-    }
-  };
-
   app.get('/v1/reports/coverage', async (request) => {
     const query = request.query as Record<string, unknown>;
     onlyParams(query, ['from', 'to']);

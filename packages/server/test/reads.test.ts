@@ -1,0 +1,199 @@
+/**
+ * Issue 14, "reads that stall the log": a trace or a provenance over planted records is bounded
+ * work, answered a page at a time (traces) or cut and marked `truncated` (provenance), never 500.
+ * The same under 8 parallel readers with a real collector process: test/e2e/reads.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { uuidv7 } from '@provenant/core';
+import { SqliteStorage } from '@provenant/ledger/sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MAX_TRACE_DEPTH, buildTraceTree } from '../src/investigate/trace.js';
+import type { TraceNode } from '../src/index.js';
+import { makeApp, postJson, record } from './helpers.js';
+import { investigationScenario, makeInvestigateApp } from './investigate-scenario.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'provenant-reads-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const PLANTED_TRACE = 'feedfacefeedfacefeedfacefeedface';
+const span = (i: number) => i.toString(16).padStart(16, '0');
+
+/** Every node of a forest, without recursion, with its depth. */
+function walk(roots: readonly TraceNode[]): { node: TraceNode; depth: number }[] {
+  const out: { node: TraceNode; depth: number }[] = [];
+  const stack = roots.map((node) => ({ node, depth: 1 }));
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    out.push(top);
+    for (const c of top.node.children) stack.push({ node: c, depth: top.depth + 1 });
+  }
+  return out;
+}
+
+describe('a trace of 10,000 planted records', () => {
+  it('answers 200 a page at a time, each record once, never nested deeper than it can draw', async () => {
+    const storage = new SqliteStorage(join(dir, 'trace.db'));
+    const { app } = await makeApp({ storage });
+    // One chain: each span the child of the one before, 10,000 deep.
+    const records = Array.from({ length: 10_000 }, (_, i) =>
+      record({
+        trace: {
+          trace_id: PLANTED_TRACE,
+          span_id: span(i + 1),
+          ...(i === 0 ? {} : { parent_span_id: span(i) }),
+        },
+      }),
+    );
+    for (let i = 0; i < records.length; i += 5000) {
+      const res = await postJson(app, records.slice(i, i + 5000));
+      expect(res.json().accepted).toHaveLength(5000);
+    }
+    const seen = new Set<string>();
+    let url: string | null = `/v1/traces/${PLANTED_TRACE}`;
+    let pages = 0;
+    while (url !== null) {
+      const res = await app.inject({ url });
+      expect(res.statusCode).toBe(200);
+      const page = res.json() as {
+        count: number;
+        truncated: boolean;
+        next: string | null;
+        next_cursor: string | null;
+        roots: TraceNode[];
+      };
+      const nodes = walk(page.roots);
+      expect(nodes).toHaveLength(page.count);
+      expect(Math.max(...nodes.map((n) => n.depth))).toBeLessThanOrEqual(MAX_TRACE_DEPTH);
+      for (const { node } of nodes) {
+        expect(seen.has(node.id)).toBe(false);
+        seen.add(node.id);
+      }
+      expect(page.truncated).toBe(page.next !== null);
+      expect(page.next === null).toBe(page.next_cursor === null);
+      pages++;
+      url = page.next;
+    }
+    expect(pages).toBe(10);
+    expect(seen.size).toBe(10_000);
+    const small = (await app.inject({ url: `/v1/traces/${PLANTED_TRACE}?limit=10` })).json();
+    expect([small.count, small.truncated]).toEqual([10, true]);
+    expect(small.roots[0].parent_id).toBeNull();
+    await app.close();
+    await storage.close();
+  });
+
+  it('answers bad paging values with stable codes', async () => {
+    const { app } = await makeApp();
+    await postJson(app, [record({ trace: { trace_id: PLANTED_TRACE, span_id: span(1) } })]);
+    const code = async (query: string) => {
+      const res = await app.inject({ url: `/v1/traces/${PLANTED_TRACE}?${query}` });
+      return [res.statusCode, res.json().error?.code];
+    };
+    for (const bad of ['limit=0', 'limit=1001', 'limit=abc', 'limit=01', 'limit=1&limit=2'])
+      expect(await code(bad), bad).toEqual([400, 'invalid_parameter']);
+    for (const bad of ['cursor=abc', 'cursor=c1.!!', `cursor=c1.${'A'.repeat(40)}`])
+      expect(await code(bad), bad).toEqual([400, 'invalid_cursor']);
+    expect(await code('page=2')).toEqual([400, 'invalid_parameter']);
+    // A cursor past the end: an empty last page, not "no such trace".
+    const past = (
+      await app.inject({
+        url: `/v1/traces/${PLANTED_TRACE}?cursor=c1.${Buffer.from('999').toString('base64url')}`,
+      })
+    ).json();
+    expect([past.count, past.truncated, past.next]).toEqual([0, false, null]);
+  });
+});
+
+describe('buildTraceTree', () => {
+  it('builds a long chain without recursion, cutting it into roots at the depth limit', () => {
+    const n = 3000;
+    const records = Array.from({ length: n }, (_, i) => ({
+      leafIndex: i,
+      record: record({
+        time: new Date(Date.UTC(2026, 10, 27) + i).toISOString(),
+        trace: {
+          trace_id: PLANTED_TRACE,
+          span_id: span(i + 1),
+          ...(i === 0 ? {} : { parent_span_id: span(i) }),
+        },
+      }) as never,
+    }));
+    const roots = buildTraceTree(records, 100);
+    expect(roots.map((r) => r.leaf_index)).toEqual(
+      Array.from({ length: n / 100 }, (_, k) => k * 100),
+    );
+    expect(roots[0]!.parent_id).toBeNull();
+    // A cut root names the parent it continues from.
+    expect(roots[1]!.parent_id).toBe((records[99]!.record as { id: string }).id);
+    expect(roots[1]!.linked_by).toBe('span');
+    expect(JSON.stringify(roots).length).toBeGreaterThan(0); // serializable: no stack overflow
+    expect(walk(roots)).toHaveLength(n);
+  });
+});
+
+describe('provenance over planted records', () => {
+  it('reads within its bound and answers truncated, not ok, when the bound cuts a search', async () => {
+    const { app } = await makeInvestigateApp();
+    const s = await investigationScenario(app);
+    // Anonymous "alerts" about alice after the action: more than one search may read.
+    const planted = Array.from({ length: 6000 }, () =>
+      record({
+        id: uuidv7(),
+        time: new Date().toISOString(),
+        type: 'security.alert',
+        initiator: { id: 'user:alice', kind: 'human' },
+        action: { name: 'planted', resource: `record:${s.actionId}` },
+        trace: undefined,
+      }),
+    );
+    for (let i = 0; i < planted.length; i += 3000)
+      expect((await postJson(app, planted.slice(i, i + 3000))).statusCode).toBe(200);
+    const res = await app.inject({ url: `/v1/events/${s.actionId}/provenance` });
+    expect(res.statusCode).toBe(200);
+    const p = res.json();
+    expect(p.truncated).toBe(true);
+    expect(p.truncated_reason).toMatch(/security\.alert of user:alice/);
+    expect(p.ok).toBe(false);
+    // What it found is still the chain, and no planted record is in it.
+    expect(p.chain.map((c: { role: string }) => c.role)).toEqual([
+      'credential',
+      'delegation',
+      'delegation',
+      'decision',
+      'action',
+    ]);
+    expect(p.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
+  });
+
+  it('is untouched by a planted grant naming the most ancestors a record may (64)', async () => {
+    const { app } = await makeInvestigateApp();
+    const s = await investigationScenario(app);
+    const stored = (await app.inject({ url: `/v1/events/${s.actionId}` })).json();
+    const jti = stored.credential.jti as string;
+    const deep = record({
+      id: uuidv7(),
+      time: new Date().toISOString(),
+      type: 'credential.issued',
+      initiator: { id: 'user:alice', kind: 'human' },
+      actor: { id: 'service:provenant-issuer', kind: 'service' },
+      action: undefined,
+      outcome: undefined,
+      trace: undefined,
+      credential: {
+        jti,
+        iss: 'planted',
+        sub: 'user:alice',
+        iat: 1,
+        exp: 2,
+        ancestors: Array.from({ length: 64 }, () => uuidv7()),
+      },
+    });
+    const planted = await postJson(app, [deep]);
+    expect(planted.json().rejected).toEqual([]);
+    const p = (await app.inject({ url: `/v1/events/${s.actionId}/provenance` })).json();
+    expect([p.ok, p.truncated]).toEqual([true, false]);
+    expect(p.chain.map((c: { id: string }) => c.id)).not.toContain(deep['id']);
+  });
+});
