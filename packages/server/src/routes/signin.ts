@@ -72,7 +72,9 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     let login: LoginState | undefined;
     try {
       const s = service();
-      const current = new URL(request.url, s.baseUrl);
+      // The callback as the provider addressed it (the public URL, behind any proxy prefix).
+      const current = new URL(s.callbackUrl);
+      current.search = new URL(request.url, 'http://callback.invalid').search;
       const sealed = readCookie(request, LOGIN_COOKIE);
       // The attempt is spent whatever comes of it.
       setCookie(request, reply, LOGIN_COOKIE, '', {

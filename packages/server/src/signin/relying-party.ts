@@ -128,18 +128,12 @@ export class RelyingParty {
     const configuration = await this.configuration();
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
-      tokens = await oidc.authorizationCodeGrant(
-        configuration,
-        callbackUrl,
-        {
-          expectedState: expected.state,
-          expectedNonce: expected.nonce,
-          idTokenExpected: true,
-          ...(expected.verifier === undefined ? {} : { pkceCodeVerifier: expected.verifier }),
-        },
-        // The redirect URI the code was issued for, as sent in the authorization request.
-        { redirect_uri: this.options.redirectUri },
-      );
+      tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
+        expectedState: expected.state,
+        expectedNonce: expected.nonce,
+        idTokenExpected: true,
+        ...(expected.verifier === undefined ? {} : { pkceCodeVerifier: expected.verifier }),
+      });
     } catch (e) {
       throw signInFailure(e);
     }
