@@ -192,27 +192,13 @@ export class Issuer {
     return this.wire(async () => {
       const now = this.clock();
       const client = await this.authenticate(assertion, now);
-      const granted = this.rootScope(client, scope);
-      const roles = grantedRoles(client);
-      const iat = Math.floor(now / 1000);
-      const claims = this.claims(
-        client.id,
-        iat,
-        iat + this.o.policy.defaultLifetimeSec,
-        granted,
-        roles,
-        now,
-      );
-      return this.issue(claims, iat, {
-        type: 'credential.issued',
-        jti: claims.jti,
+      return this.issueRoot({
         sub: client.id,
-        scope: granted,
-        roles,
-        iat,
-        exp: claims.exp,
-        ancestors: [],
+        lifetimeSec: this.o.policy.defaultLifetimeSec,
+        scope: this.rootScope(client, scope),
+        roles: grantedRoles(client),
         grant: 'client_credentials',
+        now,
       });
     });
   }
@@ -323,22 +309,13 @@ export class Issuer {
       if (user.disabled) {
         throw new OAuthError('invalid_grant', `${id} is disabled.`, { code: 'principal_disabled' });
       }
-      const lifetime = this.rootLifetime(requestedLifetimeSec);
-      const now = this.clock();
-      const granted = this.rootScope(user, scope);
-      const roles = grantedRoles(user);
-      const iat = Math.floor(now / 1000);
-      const claims = this.claims(id, iat, iat + lifetime, granted, roles, now);
-      return this.issue(claims, iat, {
-        type: 'credential.issued',
-        jti: claims.jti,
+      return this.issueRoot({
         sub: id,
-        scope: granted,
-        roles,
-        iat,
-        exp: claims.exp,
-        ancestors: [],
+        lifetimeSec: this.rootLifetime(requestedLifetimeSec),
+        scope: this.rootScope(user, scope),
+        roles: grantedRoles(user),
         grant: 'dev_login',
+        now: this.clock(),
       });
     });
   }
@@ -374,22 +351,13 @@ export class Issuer {
         throw new OAuthError('invalid_grant', `${id} is disabled.`, { code: 'principal_disabled' });
       }
       const held = known === undefined ? [] : grantedRoles(known);
-      const roles = ROLES.filter((r) => held.includes(r) || mapped.includes(r));
-      const lifetime = this.rootLifetime(request.requestedLifetimeSec);
-      const now = this.clock();
-      const granted = this.rootScope(known, request.scope);
-      const iat = Math.floor(now / 1000);
-      const claims = this.claims(id, iat, iat + lifetime, granted, roles, now);
-      return this.issue(claims, iat, {
-        type: 'credential.issued',
-        jti: claims.jti,
+      return this.issueRoot({
         sub: id,
-        scope: granted,
-        roles,
-        iat,
-        exp: claims.exp,
-        ancestors: [],
+        lifetimeSec: this.rootLifetime(request.requestedLifetimeSec),
+        scope: this.rootScope(known, request.scope),
+        roles: ROLES.filter((r) => held.includes(r) || mapped.includes(r)),
         grant: 'sign_in',
+        now: this.clock(),
       });
     });
   }
@@ -470,6 +438,30 @@ export class Issuer {
       if (mapped === undefined) throw e;
       throw mapped;
     }
+  }
+
+  /** Signs a root credential (one exchanged from none) and describes its `credential.issued`. */
+  private issueRoot(r: {
+    sub: string;
+    lifetimeSec: number;
+    scope: string[];
+    roles: Role[];
+    grant: Grant;
+    now: number;
+  }): Promise<IssuedCredential> {
+    const iat = Math.floor(r.now / 1000);
+    const claims = this.claims(r.sub, iat, iat + r.lifetimeSec, r.scope, r.roles, r.now);
+    return this.issue(claims, iat, {
+      type: 'credential.issued',
+      jti: claims.jti,
+      sub: r.sub,
+      scope: r.scope,
+      roles: r.roles,
+      iat,
+      exp: claims.exp,
+      ancestors: [],
+      grant: r.grant,
+    });
   }
 
   /** The scopes of a root credential of `principal`, within its ceiling (see `rootScope`). */

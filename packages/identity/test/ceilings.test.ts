@@ -1,16 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { Issuer, type TrustedIssuer } from '../src/index.js';
+import type { Issuer, TrustedIssuer } from '../src/index.js';
 import { idTokenReplayKey } from '../src/issuer.js';
 import {
   ALICE,
-  AUD,
-  ISS,
   PLANNER,
-  POLICY,
-  TOKEN_ENDPOINT,
   assertion,
+  oidcProvider,
   rejection,
   world,
   type World,
@@ -20,38 +15,11 @@ const IDP = 'https://accounts.example.com';
 const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
 const JWT = 'urn:ietf:params:oauth:token-type:jwt';
 
-function idp() {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = { ...(publicKey.export({ format: 'jwk' }) as JWK), kid: 'idp-1', alg: 'ES256' };
-  const trusted: TrustedIssuer = {
-    iss: IDP,
-    jwks: createLocalJWKSet({ keys: [jwk] }),
-    algorithms: ['ES256'],
-    audience: 'provenant-client',
-  };
-  const sign = (claims: Record<string, unknown>) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'idp-1' }).sign(privateKey);
-  return { trusted, sign };
-}
+const idp = () => oidcProvider(IDP);
 
-/** The world's issuer again, with a default scope ceiling for principals that have none. */
-function withDefaultCeiling(w: World, ceiling: string[], trusted: TrustedIssuer[] = []): Issuer {
-  return new Issuer({
-    issuer: ISS,
-    audience: AUD,
-    keys: w.keys,
-    directory: w.directory,
-    verifier: w.verifier,
-    replay: w.replay,
-    revocations: w.revocations,
-    policy: POLICY,
-    clock: w.clock.now,
-    tokenEndpoint: TOKEN_ENDPOINT,
-    devLogin: true,
-    defaultScopeCeiling: ceiling,
-    trustedIdTokenIssuers: trusted,
-  });
-}
+/** A world whose issuer bounds principals without a ceiling by `ceiling`. */
+const worldWithDefault = (ceiling: string[], idTokenIssuers: TrustedIssuer[] = []) =>
+  world({ idTokenIssuers, issuer: { defaultScopeCeiling: ceiling } });
 
 const signInWithIdToken = async (issuer: Issuer, w: World, idToken: string, scope?: string[]) =>
   issuer.exchange({
@@ -77,8 +45,8 @@ describe('scope ceilings: a root credential never carries more than its principa
   });
 
   it('bounds a principal without a ceiling by the default one (none outside development)', async () => {
-    const w = world();
-    const issuer = withDefaultCeiling(w, []);
+    const w = worldWithDefault([]);
+    const issuer = w.issuer;
     expect(
       await rejection(
         issuer.clientCredentials(await assertion(w.clients[PLANNER]!, w.clock), ['repo:read']),
@@ -103,8 +71,8 @@ describe('scope ceilings: a root credential never carries more than its principa
 
   it('refuses an ID-token sign-in asking beyond the ceiling, registered or not', async () => {
     const { trusted, sign } = idp();
-    const w = world();
-    const issuer = withDefaultCeiling(w, [], [trusted]);
+    const w = worldWithDefault([], [trusted]);
+    const issuer = w.issuer;
     w.directory.put({ ...w.directory.get(ALICE)!, scopes: ['repo:read'] });
     const idToken = (sub: string, nonce: string) =>
       sign({

@@ -3,7 +3,7 @@
  * cast (alice → planner → researcher → tool) registered with their own key pairs.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, createLocalJWKSet, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import {
   CredentialVerifier,
   Issuer,
@@ -14,6 +14,7 @@ import {
   keyRingIssuer,
   type ExchangePolicy,
   type IssuedCredential,
+  type IssuerOptions,
   type Principal,
   type SigningKey,
   type TrustedIssuer,
@@ -148,6 +149,8 @@ export function world(
     policy?: ExchangePolicy;
     verifierOptions?: { maxTokenBytes?: number; cacheSize?: number };
     idTokenIssuers?: TrustedIssuer[];
+    /** More issuer options (e.g. `defaultScopeCeiling`). */
+    issuer?: Partial<IssuerOptions>;
   } = {},
 ): World {
   const clock = new FrozenClock();
@@ -203,6 +206,7 @@ export function world(
     tokenEndpoint: TOKEN_ENDPOINT,
     devLogin: true,
     ...(opts.idTokenIssuers === undefined ? {} : { trustedIdTokenIssuers: opts.idTokenIssuers }),
+    ...opts.issuer,
   });
 
   const w: World = {
@@ -257,4 +261,22 @@ export async function rejection(promise: Promise<unknown>): Promise<
     return e as Error & { code?: string };
   }
   throw new Error('expected a rejection, but the promise resolved');
+}
+
+/** A stand-in OIDC provider: an ES256 key trusted for ID tokens of audience `provenant-client`. */
+export function oidcProvider(iss = 'https://accounts.example.com'): {
+  trusted: TrustedIssuer;
+  sign(claims: Record<string, unknown>): Promise<string>;
+} {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...(publicKey.export({ format: 'jwk' }) as JWK), kid: 'idp-1', alg: 'ES256' };
+  const trusted: TrustedIssuer = {
+    iss,
+    jwks: createLocalJWKSet({ keys: [jwk] }),
+    algorithms: ['ES256'],
+    audience: 'provenant-client',
+  };
+  const sign = (claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'idp-1' }).sign(privateKey);
+  return { trusted, sign };
 }

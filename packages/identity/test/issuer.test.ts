@@ -1,5 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, decodeProtectedHeader, type JWK } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
   CredentialVerifier,
@@ -8,7 +7,6 @@ import {
   OAuthError,
   keyRingIssuer,
   type ExchangeRequest,
-  type TrustedIssuer,
 } from '../src/index.js';
 import { toOAuthError } from '../src/errors.js';
 import {
@@ -21,6 +19,7 @@ import {
   RESEARCHER,
   TOKEN_ENDPOINT,
   assertion,
+  oidcProvider,
   rejection,
   signWith,
   world,
@@ -236,19 +235,7 @@ describe('Issuer.exchange', () => {
 
 describe('human sign-in with an OIDC ID token', () => {
   const IDP = 'https://accounts.example.com';
-  function idp() {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwk = { ...(publicKey.export({ format: 'jwk' }) as JWK), kid: 'idp-1', alg: 'ES256' };
-    const trusted: TrustedIssuer = {
-      iss: IDP,
-      jwks: createLocalJWKSet({ keys: [jwk] }),
-      algorithms: ['ES256'],
-      audience: 'provenant-client',
-    };
-    const sign = (claims: Record<string, unknown>) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'idp-1' }).sign(privateKey);
-    return { trusted, sign };
-  }
+  const idp = () => oidcProvider(IDP);
 
   it('maps a registered human, else names the subject by iss#sub', async () => {
     const { trusted, sign } = idp();

@@ -19,6 +19,16 @@ const claims = (sec: number) => ({
   scope: '',
 });
 
+/** A verifier trusting `ring` (one-hour tokens), without a cache. */
+const ringVerifier = (ring: IssuerKeyRing, clock: FrozenClock) =>
+  new CredentialVerifier({
+    issuers: [keyRingIssuer(ISS, ring, 3600, clock.now)],
+    audience: AUD,
+    clock: clock.now,
+    revocations: new MemoryRevocationStore(),
+    cacheSize: 0,
+  });
+
 describe('IssuerKeyRing', () => {
   it('generates an Ed25519 key named by its RFC 7638 thumbprint, and ES256 on request', async () => {
     const ring = IssuerKeyRing.generate(1000);
@@ -57,13 +67,7 @@ describe('IssuerKeyRing', () => {
   it('verifies tokens of the retired key through rotation, and refuses them after its window', async () => {
     const clock = new FrozenClock();
     const ring = IssuerKeyRing.generate(clock.ms);
-    const verifier = new CredentialVerifier({
-      issuers: [keyRingIssuer(ISS, ring, 3600, clock.now)],
-      audience: AUD,
-      clock: clock.now,
-      revocations: new MemoryRevocationStore(),
-      cacheSize: 0,
-    });
+    const verifier = ringVerifier(ring, clock);
     const old = ring.current();
     const before = await signWith(old, { ...claims(clock.sec), exp: clock.sec + 3600 });
     ring.rotate(clock.ms);
@@ -79,13 +83,7 @@ describe('IssuerKeyRing', () => {
   it('refuses a token newly minted with a retired key: only those issued before the rotation verify', async () => {
     const clock = new FrozenClock();
     const ring = IssuerKeyRing.generate(clock.ms);
-    const verifier = new CredentialVerifier({
-      issuers: [keyRingIssuer(ISS, ring, 3600, clock.now)],
-      audience: AUD,
-      clock: clock.now,
-      revocations: new MemoryRevocationStore(),
-      cacheSize: 0,
-    });
+    const verifier = ringVerifier(ring, clock);
     const old = ring.current();
     const before = await signWith(old, claims(clock.sec));
     clock.advance(5);
@@ -106,13 +104,7 @@ describe('IssuerKeyRing', () => {
   it('retireNow drops every older key: its tokens stop verifying and the JWKS stops listing it', async () => {
     const clock = new FrozenClock();
     const ring = IssuerKeyRing.generate(clock.ms);
-    const verifier = new CredentialVerifier({
-      issuers: [keyRingIssuer(ISS, ring, 3600, clock.now)],
-      audience: AUD,
-      clock: clock.now,
-      revocations: new MemoryRevocationStore(),
-      cacheSize: 0,
-    });
+    const verifier = ringVerifier(ring, clock);
     const first = ring.current();
     const issued = await signWith(first, claims(clock.sec));
     ring.rotate(clock.ms + 1000);
