@@ -1,12 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../packages/cli/src/index.js';
 import { CookieJarClient } from '../../packages/server/test/oidc-provider.js';
-import { signInAtProvider, startSignInSetup } from '../../packages/server/test/signin-fixture.js';
+import {
+  freePort,
+  signInAtProvider,
+  startSignInSetup,
+} from '../../packages/server/test/signin-fixture.js';
+import { startOpenIdProvider } from '../../packages/server/test/oidc-provider.js';
+import { startCollectorProcess } from './process.js';
 import type { SignInSetup } from '../../packages/server/test/signin-fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'provenant-signin-cli-'));
@@ -198,5 +204,63 @@ describe('provenant login through the identity provider (RFC 8252 loopback, PKCE
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
       'RFC 8252',
     );
+  });
+});
+
+describe('provenant serve --oidc-* (the real program)', () => {
+  it('wires the flags: discovery, the client secret from its file, the role mapping', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const op = await startOpenIdProvider([
+      {
+        client_id: 'provenant-proc',
+        client_secret: 'process-secret-0123456789',
+        redirect_uris: [`${url}/v1/auth/callback`],
+      },
+    ]);
+    const secretFile = join(root, 'oidc-secret');
+    writeFileSync(secretFile, 'process-secret-0123456789\n', { mode: 0o600 });
+    const proc = await startCollectorProcess(join(root, 'proc-data'), [
+      '--port',
+      String(port),
+      '--oidc-issuer',
+      op.issuer,
+      '--oidc-client-id',
+      'provenant-proc',
+      '--oidc-client-secret-file',
+      secretFile,
+      '--oidc-scope',
+      'openid profile groups',
+      '--oidc-role',
+      'auditors=auditor,analyst',
+    ]);
+    try {
+      expect(proc.url).toBe(url);
+      const meta = (await (
+        await fetch(`${url}/.well-known/oauth-authorization-server`)
+      ).json()) as Record<string, unknown>;
+      expect(meta['authorization_endpoint']).toBe(`${url}/v1/auth/authorize`);
+      expect(meta['grant_types_supported']).toContain('authorization_code');
+      const jar = new CookieJarClient();
+      const callback = await signInAtProvider(
+        jar,
+        op,
+        `${url}/v1/auth/login`,
+        'bob',
+        `${url}/v1/auth/callback`,
+      );
+      expect(new URL(await jar.followUntil(callback, `${url}/`)).pathname).toBe('/');
+      const who = await jar.request(`${url}/v1/auth/session`, {
+        headers: { accept: 'application/json' },
+      });
+      expect(await who.json()).toMatchObject({
+        subject: 'user:bob',
+        roles: ['analyst', 'auditor'],
+      });
+    } finally {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      await op.close();
+    }
   });
 });
