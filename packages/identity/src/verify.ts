@@ -13,7 +13,7 @@ import { decodeCompact } from './lib/compact.js';
 import { fromJoseError, keyLookup } from './lib/jose-errors.js';
 import { Lru } from './lib/lru.js';
 import { parseScopeClaim } from './lib/scope.js';
-import type { PrincipalDirectory } from './principals.js';
+import { grantedRoles, type PrincipalDirectory } from './principals.js';
 import type { RevocationCheck } from './revocation.js';
 
 export { CredentialError, type CredentialErrorCode } from './errors.js';
@@ -54,7 +54,10 @@ export interface VerifiedCredential {
   exp: number;
   /** jtis of the credentials this one was exchanged from, root first. */
   ancestors: string[];
-  /** The known roles of its `roles` claim (RFC 9068 §7.2.1.1), in `ROLES` order; [] when none. */
+  /**
+   * The known roles of its `roles` claim (RFC 9068 §7.2.1.1), in `ROLES` order; [] when none.
+   * With a directory, only those the holder still holds (see `CredentialVerifier.verify`).
+   */
   roles: Role[];
 }
 
@@ -145,13 +148,29 @@ export class CredentialVerifier {
         this.cache.delete(tokenDigest);
         throw e;
       }
-      return cached;
+      return this.withCurrentRoles(cached);
     }
 
     const verified = await this.verifyCold(token, tokenDigest, now);
     this.checkLive(verified, now);
     this.cache.set(tokenDigest, verified);
-    return verified;
+    return this.withCurrentRoles(verified);
+  }
+
+  /**
+   * `v` with the roles its holder still holds (with a directory): a role revoked in the registry
+   * stops counting at once for a workload's own credential and for a delegated one (at most
+   * `producer`, while the acting principal holds it). A human's own credential keeps its claim
+   * until it expires: a sign-in's roles may come from the provider mapping, not the registry.
+   */
+  private withCurrentRoles(v: VerifiedCredential): VerifiedCredential {
+    if (this.directory === undefined || v.roles.length === 0) return v;
+    const holder = this.directory.get(v.actors[0] ?? v.subject);
+    if (holder === undefined || (v.actors.length === 0 && holder.kind === 'human')) return v;
+    const held = grantedRoles(holder);
+    const roles = v.roles.filter((r) => held.includes(r));
+    if (roles.length === v.roles.length) return v;
+    return Object.freeze({ ...v, roles: Object.freeze(roles) as Role[] });
   }
 
   /** Forgets every cached verification (e.g. after the trusted keys changed). */

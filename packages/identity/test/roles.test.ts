@@ -1,7 +1,23 @@
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { defaultRoles, grantedRoles, parsePrincipal, parseRole } from '../src/index.js';
-import { ALICE, CI, PLANNER, RESEARCHER, TOOL, assertion, rejection, world } from './helpers.js';
+import {
+  CredentialVerifier,
+  defaultRoles,
+  grantedRoles,
+  parsePrincipal,
+  parseRole,
+} from '../src/index.js';
+import {
+  ALICE,
+  AUD,
+  CI,
+  PLANNER,
+  RESEARCHER,
+  TOOL,
+  assertion,
+  rejection,
+  world,
+} from './helpers.js';
 
 describe('roles in credentials (RFC 9068 roles claim)', () => {
   it('gives a workload producer by default and a human nothing', () => {
@@ -63,6 +79,33 @@ describe('roles in credentials (RFC 9068 roles claim)', () => {
     const researcher = await w.delegate(planner, RESEARCHER);
     expect(decodeJwt(researcher.token)['roles']).toEqual([]);
     expect((await w.verifier.verify(researcher.token)).roles).toEqual([]);
+  });
+
+  it('stops counting a revoked role at once for a workload and a delegation, with a directory', async () => {
+    const w = world();
+    const verifier = new CredentialVerifier({
+      issuers: [w.trusted],
+      audience: AUD,
+      clock: w.clock.now,
+      revocations: w.revocations,
+      directory: w.directory,
+    });
+    w.directory.put({ ...w.directory.get(ALICE)!, roles: ['analyst'] });
+    const own = await w.issuer.clientCredentials(await assertion(w.clients[PLANNER]!, w.clock));
+    const alice = await w.alice();
+    const delegated = await w.delegate(alice, PLANNER);
+    expect((await verifier.verify(own.token)).roles).toEqual(['producer']);
+    expect((await verifier.verify(delegated.token)).roles).toEqual(['producer']);
+
+    w.directory.put({ ...w.directory.get(PLANNER)!, roles: [] }); // producer revoked
+    w.directory.put({ ...w.directory.get(ALICE)!, roles: [] }); // analyst revoked
+    expect((await verifier.verify(own.token)).roles).toEqual([]); // a cache hit, re-checked
+    expect((await verifier.verify(delegated.token)).roles).toEqual([]);
+    // A human's own credential keeps its claim until it expires (mapped roles are not in the
+    // registry); the claim itself is unchanged.
+    expect((await verifier.verify(alice.token)).roles).toEqual(['analyst']);
+    w.directory.put({ ...w.directory.get(PLANNER)!, roles: ['producer'] });
+    expect((await verifier.verify(own.token)).roles).toEqual(['producer']);
   });
 
   it('signs a human in with the mapped roles plus the granted ones, within the ceiling', async () => {

@@ -111,6 +111,23 @@ describe('role grants in the registry', () => {
     expect(rolesOf((await exchange(app, alice, planner)).body.access_token)).toEqual([]);
   });
 
+  it("stops counting a workload's revoked role on its live credential at once", async () => {
+    const { app, identity } = await makeIdentityApp();
+    const planner = await makeAgent(PLANNER);
+    await register(app, { id: PLANNER, kind: 'agent_instance', publicJwks: [planner.jwk] });
+    const live = (
+      await token(app, {
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await assertion(planner),
+      })
+    ).body.access_token!;
+    expect((await identity.verifier.verify(live)).roles).toEqual(['producer']);
+    await admin(app, '/v1/principals/roles/revoke', { id: PLANNER, role: 'producer' });
+    expect(rolesOf(live)).toEqual(['producer']); // the claim is what it was …
+    expect((await identity.verifier.verify(live)).roles).toEqual([]); // … but it counts no more
+  });
+
   it('refuses a grant without the admin token, of an unknown role or principal', async () => {
     const { app, storage } = await makeIdentityApp();
     await register(app, { id: 'user:alice', kind: 'human' });
