@@ -20,6 +20,9 @@ export const WIRE_ERROR = {
   upstream_closed: -32014,
   unauthenticated: -32015,
   upstream_malformed: -32016,
+  // Streamable HTTP, answered with HTTP 403 before anything else (the MCP transport rules)
+  host_not_allowed: -32017,
+  origin_not_allowed: -32018,
 } as const;
 
 export type WireErrorCode = keyof typeof WIRE_ERROR;

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -224,6 +224,82 @@ async function connect(token: string) {
   );
   return client;
 }
+
+/** A POST to the proxy with these headers, by node:http (which lets a test set Host). */
+function postWith(headers: Record<string, string>) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(
+      proxy.url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
+    req.once('error', reject);
+    req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }));
+  });
+}
+
+describe('Streamable HTTP mode: Host and Origin', () => {
+  it('refuses a rebound name (Host: evil.example) with 403, before the credential', async () => {
+    const port = new URL(proxy.url).port;
+    for (const host of ['evil.example', `evil.example:${port}`]) {
+      const res = await postWith({ host, authorization: 'Bearer not.a.credential' });
+      expect(res.status).toBe(403);
+      expect(JSON.parse(res.body).error).toMatchObject({
+        code: WIRE_ERROR.host_not_allowed,
+        data: { code: 'host_not_allowed' },
+      });
+    }
+  });
+
+  it('refuses a cross-site Origin with 403, and answers its own origin', async () => {
+    const refused = await postWith({ origin: 'http://evil.example' });
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body).error.data.code).toBe('origin_not_allowed');
+    // Its own origin passes the check and meets the credential check next.
+    const own = await postWith({ origin: new URL(proxy.url).origin });
+    expect(own.status).toBe(401);
+  });
+
+  it('answers the names and origins it is configured with', async () => {
+    const p = await startHttpProxy({
+      collectorUrl: COLLECTOR,
+      recorder,
+      upstream: upstream.url,
+      log: () => {},
+      allowedHosts: ['mcp.acme.example'],
+      allowedOrigins: ['https://app.acme.example'],
+    });
+    try {
+      const res = await fetch(p.url, {
+        method: 'POST',
+        headers: { origin: 'https://app.acme.example', 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(res.status).toBe(401);
+      await expect(
+        startHttpProxy({
+          collectorUrl: COLLECTOR,
+          recorder,
+          upstream: upstream.url,
+          allowedOrigins: ['x'],
+        }),
+      ).rejects.toMatchObject({ code: 'invalid_config' });
+    } finally {
+      await p.close();
+    }
+  });
+});
 
 describe('Streamable HTTP mode', () => {
   it('serves the protected-resource metadata', async () => {

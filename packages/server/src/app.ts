@@ -15,24 +15,57 @@ import { otlpRoutes } from './routes/otlp.js';
 import { closeWithoutWaitingOnClients } from './shutdown.js';
 import { consoleRoutes } from './routes/console.js';
 import { signInRoutes } from './routes/signin.js';
+import { loopbackRule } from '@provenant/core/vocabulary';
+import type { HostRule } from '@provenant/core/vocabulary';
+import { Admission } from './transport/admission.js';
+import { transportGuards } from './transport/guards.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger option (pino); false for none. */
   readonly logger?: FastifyServerOptions['logger'];
+  /** The Host and Origin headers answered; default the loopback names on any port. */
+  readonly hosts?: HostRule;
+  /** Serve HTTPS with this PEM certificate (chain) and key, with HSTS on every answer. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 /** The collector's HTTP app, without listening: tests drive it with `app.inject()`. */
 export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): FastifyInstance {
+  const { limits } = ctx;
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks the two timeouts above every 30 s by default: a slow-loris gets that long.
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: ctx.limits.bodyLimit,
+    bodyLimit: limits.bodyLimit,
     // No per-request log lines: they cost more than ingesting a record, and could echo input.
     logController: new LogController({ disableRequestLogging: true }),
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
     routerOptions: { maxParamLength: 500 },
-  });
-  // A stalled client must never hold a shutdown (SIGTERM) open.
+    ...(options.tls
+      ? { https: { ...serverOptions, cert: options.tls.cert, key: options.tls.key } }
+      : { http: serverOptions }),
+    // The https server is an http.Server with TLS below it; the app's types stay one.
+  }) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
+  const admission = new Admission(limits);
+
+  // The hooks every request passes, in this order (each registered here, nowhere else):
+  // 1. shutdown bookkeeping: a stalled client must never hold a shutdown (SIGTERM) open;
   closeWithoutWaitingOnClients(app);
+  // 2. the transport guards: Host, Origin, admission of the body (transport/guards.ts), before
+  //    any credential is checked or any body read;
+  transportGuards(app, {
+    hosts: options.hosts ?? loopbackRule(),
+    admission,
+    bodyLimit: limits.bodyLimit,
+    tls: options.tls !== undefined,
+  });
+  // 3. authentication and roles (access) come after.
 
   // Bodies are read as text and parsed by the ingest code, which knows NDJSON and gives
   // per-record errors; an unknown content type is answered by the route with a clear code.
@@ -85,6 +118,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
         queued: ctx.log.queuedEntries,
         appends_refused: ctx.log.extensionRefused !== null,
       },
+      admission: admission.load(),
       ...(ctx.cluster ? { cluster: await ctx.cluster.status() } : {}),
     };
     return reply.code(status === 'ok' ? 200 : 503).send(body);

@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
 import { ProvenantError } from '@provenant/core';
+import { listenerHosts, parseAllowedHost, parseAllowedOrigin } from '@provenant/core/vocabulary';
+import type { HostRule } from '@provenant/core/vocabulary';
 import { join } from 'node:path';
 import { Log, loadOrCreateSignerKey } from '@provenant/ledger';
 import { PostgresStorage } from '@provenant/ledger/postgres';
@@ -88,6 +90,15 @@ export interface CollectorConfig {
    * trusts that issuer (`--oidc-jwks`).
    */
   readonly signIn?: Omit<SignInOptions, 'key' | 'baseUrl'>;
+  /**
+   * Host names answered besides the listener's own (the loopback names, the bound address and
+   * the issuer URL's host, on their port): `name` (any port) or `name:port`.
+   */
+  readonly allowedHosts?: readonly string[];
+  /** Origins (`https://console.example`) that may call besides the collector's own. */
+  readonly allowedOrigins?: readonly string[];
+  /** Serve HTTPS (with HSTS): the PEM certificate chain and private key, as contents. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 /** Timings of a cluster node (defaults in ClusterNode). */
@@ -125,11 +136,20 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       'Several collectors share one PostgreSQL ledger: cluster needs postgres.',
     );
   }
+  // Parsed before anything is opened: a name that is none is a configuration mistake.
+  const extraHosts = (config.allowedHosts ?? []).map(parseAllowedHost);
+  const extraOrigins = (config.allowedOrigins ?? []).map(parseAllowedOrigin);
   const signer = loadOrCreateSignerKey(config.dataDir, config.origin);
   // The issuer URL names the port, so a "pick any port" start reserves one first.
   const port = config.port === 0 ? await freePort(config.host) : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
+  const scheme = config.tls ? 'https' : 'http';
+  const url = `${scheme}://${host}:${port}`;
+  const hosts: HostRule = {
+    hosts: [...listenerHosts(config.host, port, [config.issuerUrl ?? url]), ...extraHosts],
+    origins: new Set(extraOrigins),
+    scheme,
+  };
   const ledgerFile = join(config.dataDir, LEDGER_FILE);
   // One deployment key (every member of a cluster holds the same file; see docs/OPERATIONS.md).
   const deploymentKey = loadOrCreateHmacKey(join(config.dataDir, AUDIT_HMAC_KEY_FILE));
@@ -269,7 +289,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         skewSec: identity.config.skewSec,
       }),
     },
-    { logger: config.logger ?? false },
+    { logger: config.logger ?? false, hosts, ...(config.tls ? { tls: config.tls } : {}) },
   );
   try {
     // A policy folder that fails validation at start is refused: never serve without the rules

@@ -11,12 +11,41 @@ export interface CollectorLimits {
   readonly maxRecordsPerRequest: number;
   /** Entries waiting for commit above which ingest answers 503 with Retry-After. */
   readonly maxQueuedEntries: number;
+  /**
+   * Requests with a body being read, parsed or ingested at once, and the bytes they declare
+   * (a chunked body counts as `bodyLimit`); past either, 503 `overloaded` before the body is read.
+   */
+  readonly maxBodiesInFlight: number;
+  readonly maxBodyBytesInFlight: number;
+  /** Such requests on one connection (HTTP/1.1 pipelining); past it, 429 `rate_limited`. */
+  readonly maxBodiesPerConnection: number;
+  /** Such requests from one client address; past it, 429 `rate_limited`. 0: no cap. */
+  readonly maxBodiesPerClient: number;
+  /** Open connections; a connection past it is closed at once. */
+  readonly maxConnections: number;
+  /** Time for a request's headers to arrive, ms (then 408 and the connection is closed). */
+  readonly headersTimeoutMs: number;
+  /** Time for a whole request (headers and body) to arrive, ms. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept, ms. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: CollectorLimits = {
   bodyLimit: 8 * 1024 * 1024,
   maxRecordsPerRequest: 5_000,
   maxQueuedEntries: 200_000,
+  // Each body in flight is held as text, then as parsed records: about ten times its size at
+  // its peak, so 64 MiB of bodies is some 600 MiB of heap.
+  maxBodiesInFlight: 16,
+  maxBodyBytesInFlight: 64 * 1024 * 1024,
+  maxBodiesPerConnection: 1,
+  maxBodiesPerClient: 0,
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  // Longer than the idle timeout of common load balancers (60 s), so they close first.
+  keepAliveTimeoutMs: 65_000,
 };
 
 /**

@@ -77,8 +77,19 @@ export const WIRE_ERRORS = {
   },
   overloaded: {
     status: 503,
-    text: 'The sequencer queue is full; retry after the Retry-After delay.',
+    text: 'Too many requests in flight or the sequencer queue is full; retry after Retry-After.',
     retryAfterSec: 1,
+  },
+  rate_limited: {
+    status: 429,
+    text: 'This client or connection has as many requests in flight as it may; retry after Retry-After.',
+    retryAfterSec: 1,
+  },
+  // transport: checked before anything else (DNS rebinding, cross-site requests)
+  host_not_allowed: { status: 403, text: 'The Host header is not a name this server answers to.' },
+  origin_not_allowed: {
+    status: 403,
+    text: 'The Origin header is not the server’s own or an allowed origin.',
   },
   storage_unavailable: {
     status: 503,

@@ -18,6 +18,8 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
     spool: { type: 'string' },
     listen: { type: 'string' },
     upstream: { type: 'string' },
+    'allowed-hosts': { type: 'string', multiple: true },
+    'allowed-origins': { type: 'string', multiple: true },
   });
   if (positionals.length > 0) {
     throw usageError(`unexpected argument "${positionals[0]}"; put the server command after --.`);
@@ -40,7 +42,21 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
   };
   if (values.listen !== undefined || values.upstream !== undefined) {
     if (server.length > 0) throw usageError('HTTP mode takes --upstream, not a command.');
-    return http(values.listen, values.upstream, common, ctx);
+    const list = (v: readonly string[] | undefined) =>
+      (v ?? [])
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter(Boolean);
+    return http(
+      values.listen,
+      values.upstream,
+      {
+        ...common,
+        allowedHosts: list(values['allowed-hosts']),
+        allowedOrigins: list(values['allowed-origins']),
+      },
+      ctx,
+    );
   }
   const [command, ...commandArgs] = server;
   if (command === undefined) throw usageError('give the MCP server command after --.');
@@ -89,6 +105,10 @@ async function http(
     host: (m[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'),
     port: Number(m[2]),
     upstream,
+  }).catch((e: unknown) => {
+    throw isProvenantError(e) && e.code === 'invalid_config'
+      ? new CliError(e.code, e.message, EXIT.usage)
+      : e;
   });
   ctx.out(`provenant mcp-proxy: listening on ${running.url} (upstream ${upstream})\n`);
   await new Promise<void>((resolve) => {

@@ -1,10 +1,11 @@
 import {
   checkSignInConfig,
+  DEFAULT_LIMITS,
   oidcIssuer,
   parseRoleMappings,
   startCollector,
 } from '@provenant/server';
-import type { CollectorConfig, UserClaim } from '@provenant/server';
+import type { CollectorConfig, CollectorLimits, UserClaim } from '@provenant/server';
 import { parseCosignerVerifierKey } from '@provenant/ledger';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
@@ -45,6 +46,50 @@ function parseWitnessFlag(spec: string): { url: string; verifierKey: string } {
   return { url, verifierKey: spec.slice(eq + 1).trim() };
 }
 
+/** `--limit NAME=N`: NAME is a collector limit in kebab case (`max-bodies-in-flight`). */
+const LIMIT_NAMES = new Map(
+  (Object.keys(DEFAULT_LIMITS) as (keyof CollectorLimits)[]).map((k) => [
+    k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+    k,
+  ]),
+);
+
+export function parseLimitFlags(specs: readonly string[]): Partial<CollectorLimits> {
+  const limits: Partial<Record<keyof CollectorLimits, number>> = {};
+  for (const spec of specs) {
+    const [name, value] = spec.split('=', 2);
+    const key = LIMIT_NAMES.get(name ?? '');
+    if (key === undefined) {
+      throw usageError(
+        `--limit: unknown limit "${name}"; one of ${[...LIMIT_NAMES.keys()].join(', ')}.`,
+      );
+    }
+    // 0 is allowed only where it means "no cap".
+    limits[key] = intFlag(
+      value ?? '',
+      `limit ${name}`,
+      key === 'maxBodiesPerClient' ? 0 : 1,
+      2 ** 40,
+    )!;
+  }
+  return limits;
+}
+
+/** A list flag: repeated, comma-separated, or both. */
+const listFlag = (values: readonly string[] | undefined): string[] =>
+  (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+function readPem(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw usageError(`--${flag}: cannot read ${file}.`);
+  }
+}
+
 export async function serve(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
     data: { type: 'string' },
@@ -72,7 +117,19 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'fail-open-low-risk': { type: 'boolean' },
     witness: { type: 'string', multiple: true },
     'witness-policy': { type: 'string' },
+    'allowed-hosts': { type: 'string', multiple: true },
+    'allowed-origins': { type: 'string', multiple: true },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    limit: { type: 'string', multiple: true },
   });
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw usageError('--tls-cert and --tls-key go together.');
+  }
+  const tls = values['tls-cert']
+    ? { cert: readPem(values['tls-cert'], 'tls-cert'), key: readPem(values['tls-key']!, 'tls-key') }
+    : undefined;
+  const limits = parseLimitFlags(values.limit ?? []);
   const witnesses = (values.witness ?? []).map(parseWitnessFlag);
   const witnessPolicy = intFlag(
     values['witness-policy'],
@@ -138,6 +195,10 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     ...(witnesses.length === 0 ? {} : { witnesses }),
     ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
     ...(signIn ? { signIn: { config: signIn } } : {}),
+    allowedHosts: listFlag(values['allowed-hosts']),
+    allowedOrigins: listFlag(values['allowed-origins']),
+    ...(tls ? { tls } : {}),
+    limits,
   });
   ctx.out(
     `Provenant collector listening on ${collector.url}\n` +

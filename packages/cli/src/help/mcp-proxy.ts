@@ -22,6 +22,11 @@ resource_metadata, and the metadata is served at /.well-known/oauth-protected-re
                           (default: $PROVENANT_INITIATOR_TOKEN)
   --listen HOST:PORT      HTTP: where to serve MCP (port 0: any free port)
   --upstream URL          HTTP: the upstream server's Streamable HTTP endpoint
+  --allowed-hosts NAMES   HTTP: Host names answered besides the proxy's own (loopback names and
+                          the --listen address), comma-separated NAME or NAME:PORT; any other
+                          Host is answered 403 (DNS rebinding)
+  --allowed-origins ORIGINS  HTTP: browser origins (https://app.example) that may call besides
+                          the proxy's own; any other Origin is answered 403
   --config FILE           JSON mapping tool names to action, resource, class and risk
   --filter-tools          answer tools/list with only the tools policy allows
   --spool DIR             durable spool for collector outages (default: memory only)`;

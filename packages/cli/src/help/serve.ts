@@ -1,5 +1,6 @@
 /** `provenant serve --help`. */
 export const serveHelp = `provenant serve [--data DIR] [--postgres URL [--cluster]] [--port N] [--host HOST] [--origin NAME] [--log-level LEVEL]
+                [--allowed-hosts NAMES] [--tls-cert FILE --tls-key FILE] [--limit NAME=N]
 
 Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --postgres.
   --data DIR        ledger folder (env PROVENANT_DATA; default ./provenant-data); with
@@ -42,4 +43,15 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
   --witness URL=KEY a witness (provenant witness, or any C2SP tlog-witness) and its verifier key;
                     repeat for several. Checkpoints are sent after commits; GET /v1/log/checkpoint
                     then serves the newest one the policy is met for, with its cosignatures
-  --witness-policy K  how many witnesses must cosign (k of n; default all)`;
+  --witness-policy K  how many witnesses must cosign (k of n; default all)
+  --allowed-hosts NAMES  Host names answered besides the listener's own (loopback names, the
+                    bound address, the --issuer-url host), comma-separated: NAME (any port) or
+                    NAME:PORT. Any other Host is refused with 403 (DNS rebinding)
+  --allowed-origins ORIGINS  browser origins (https://console.example) that may call besides the
+                    collector's own; any other Origin is refused with 403
+  --tls-cert FILE --tls-key FILE
+                    serve HTTPS with this PEM certificate chain and key, with HSTS
+  --limit NAME=N    a connection, admission or size limit (repeatable; docs/OPERATIONS.md), e.g.
+                    max-bodies-in-flight=16, max-body-bytes-in-flight=67108864,
+                    max-bodies-per-client=4, max-connections=1024, headers-timeout-ms=10000,
+                    request-timeout-ms=60000, keep-alive-timeout-ms=65000, body-limit=8388608`;

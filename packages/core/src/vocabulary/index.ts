@@ -45,3 +45,14 @@ export {
 export { equalBytes } from './bytes.js';
 export { bearerToken } from './bearer.js';
 export { UUID_PATTERN, isUuid } from '../ids/uuid-pattern.js';
+export {
+  hostOfUrl,
+  hostRefusal,
+  listenerHosts,
+  loopbackRule,
+  parseAllowedHost,
+  parseAllowedOrigin,
+  type AllowedHost,
+  type HostRefusal,
+  type HostRule,
+} from './allowed-hosts.js';

@@ -15,7 +15,14 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { bearerToken } from '@provenant/core/vocabulary';
+import {
+  bearerToken,
+  hostRefusal,
+  listenerHosts,
+  parseAllowedHost,
+  parseAllowedOrigin,
+} from '@provenant/core/vocabulary';
+import type { HostRule } from '@provenant/core/vocabulary';
 import { remotePdp } from '@provenant/sdk';
 import { createPolicyGate } from '../policy/gate.js';
 import type { ProxyConfig } from '../policy/config.js';
@@ -24,6 +31,8 @@ import type { Relay } from '../relay/relay.js';
 import { FrontHttpTransport } from '../transport/http-front.js';
 import { UpstreamHttpTransport } from '../transport/http-upstream.js';
 import { recorderFor } from './recording.js';
+import { wireError } from '../wire.js';
+import { InvalidConfigError } from '../errors.js';
 import type { RecordingOptions } from './recording.js';
 
 export interface HttpProxyOptions extends RecordingOptions {
@@ -36,6 +45,13 @@ export interface HttpProxyOptions extends RecordingOptions {
   readonly filterTools?: boolean;
   /** The proxy's public base URL, if it differs from where it listens (e.g. behind TLS). */
   readonly publicUrl?: string;
+  /**
+   * Host names answered besides the proxy's own (the loopback names, the bound address and the
+   * public URL's host, on their port): `name` (any port) or `name:port`. Any other Host, and an
+   * Origin that is not the proxy's own or one of `allowedOrigins`, is answered 403.
+   */
+  readonly allowedHosts?: readonly string[];
+  readonly allowedOrigins?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -51,6 +67,11 @@ export const MCP_PATH = '/mcp';
 export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 
 export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpProxy> {
+  // Checked before anything starts: an entry that is not a name is a configuration mistake.
+  const extraHosts = configured(() => (o.allowedHosts ?? []).map(parseAllowedHost));
+  const extraOrigins = configured(() => new Set((o.allowedOrigins ?? []).map(parseAllowedOrigin)));
+  // Known once listening (the port may be picked then); no request arrives before.
+  let hosts: HostRule = { hosts: [], origins: extraOrigins, scheme: 'http' };
   const log = o.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const { recorder, owned } = recorderFor(o);
   const gate = createPolicyGate({
@@ -123,6 +144,23 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // First, before the path, the credential or any byte of the body (DNS rebinding, CSRF).
+    const refusal = hostRefusal(hosts, req.headers.host, req.headers.origin);
+    if (refusal) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          wireError(
+            null,
+            refusal,
+            refusal === 'host_not_allowed'
+              ? 'The Host header is not a name this proxy answers to (see --allowed-hosts).'
+              : 'The Origin header is not one that may call this proxy (see --allowed-origins).',
+          ),
+        ),
+      );
+      return;
+    }
     const url = new URL(req.url ?? '/', base);
     if (
       url.pathname === RESOURCE_METADATA_PATH ||
@@ -211,6 +249,11 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
   const addr = http.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   base = (o.publicUrl ?? `http://${host}:${addr.port}`).replace(/\/+$/, '');
+  hosts = {
+    hosts: [...listenerHosts(addr.address, addr.port, [base]), ...extraHosts],
+    origins: extraOrigins,
+    scheme: 'http',
+  };
 
   return {
     url: `${base}${MCP_PATH}`,
@@ -224,6 +267,15 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       if (owned) await recorder.close();
     },
   };
+}
+
+/** Core's `config_invalid` as this package's `invalid_config`. */
+function configured<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new InvalidConfigError((e as Error).message);
+  }
 }
 
 function isInitialize(body: unknown): boolean {
