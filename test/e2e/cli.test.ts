@@ -166,8 +166,9 @@ describe('provenant serve on SIGTERM', () => {
     const { hostname, port } = new URL(c.url);
     const stalled = await Promise.all(
       [
-        'GET /healthz HTTP/1.1\r\nHost: x\r\n', // headers never finished
-        'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[', // a body that never ends
+        // A Host the collector answers to (any other is refused before the body is read).
+        `GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\n`, // headers never finished
+        `POST /v1/events HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[`, // a body that never ends
       ].map(
         (request) =>
           new Promise<Socket>((resolve, reject) => {

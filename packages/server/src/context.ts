@@ -35,10 +35,10 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   bodyLimit: 8 * 1024 * 1024,
   maxRecordsPerRequest: 5_000,
   maxQueuedEntries: 200_000,
-  // Each body in flight is held as text, then as parsed records: about ten times its size at
-  // its peak, so 64 MiB of bodies is some 600 MiB of heap.
-  maxBodiesInFlight: 16,
-  maxBodyBytesInFlight: 64 * 1024 * 1024,
+  // Each body in flight is held as text, then as parsed and prepared records: about ten times
+  // its size at its peak (a 5 MB batch ~45 MiB), so 40 MiB of bodies is some 400 MiB of heap.
+  maxBodiesInFlight: 8,
+  maxBodyBytesInFlight: 40 * 1024 * 1024,
   maxBodiesPerConnection: 1,
   maxBodiesPerClient: 0,
   maxConnections: 1024,

@@ -42,7 +42,10 @@ export class GroupCommit<R> {
 
   private async drain(): Promise<void> {
     try {
-      while (this.waiting.length > 0) {
+      for (let first = true; this.waiting.length > 0; first = false) {
+        // A run on a synchronous driver holds the event loop: between runs other requests are
+        // answered (a refused burst, /healthz), not only after every waiting group's run.
+        if (!first) await new Promise<void>((done) => setImmediate(done));
         const batch = this.take();
         try {
           const results = await this.run(batch.map((w) => w.entries));

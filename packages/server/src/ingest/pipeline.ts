@@ -27,6 +27,9 @@ import { requireLevel } from './stages/required-level.js';
 import { seal } from './stages/seal.js';
 import { sourceOf } from './source.js';
 
+/** Records prepared between two turns of the event loop. */
+const PREPARE_SLICE = 256;
+
 export interface IngestRequest<Body> {
   /** The request's `Authorization` header. */
   readonly authorization: string | undefined;
@@ -84,7 +87,12 @@ export async function ingest<Body>(
 
   const prepare = recordStages(ctx, credential, request.argsDigestAsSent ?? false);
   const prepared: Prepared[] = [];
-  for (const input of inputs) prepared.push(await prepare(input));
+  for (let i = 0; i < inputs.length; i++) {
+    // A large batch is prepared in slices: between them the event loop answers other requests
+    // (a refusal from the transport guards, /healthz), instead of waiting for the whole batch.
+    if (i > 0 && i % PREPARE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    prepared.push(await prepare(inputs[i]));
+  }
 
   const source = sourceOf(credential, request.clientAddress, ctx.deploymentKey);
   const alerts = attributionAlertEntries(
