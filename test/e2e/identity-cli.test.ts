@@ -58,6 +58,8 @@ describe('the README worked example, through the CLI (alice → planner → rese
     ]);
     expect(human.status, human.stderr).toBe(0);
     expect(p.status, p.stderr).toBe(0);
+    expect(p.out).toMatch(/, roles: producer$/); // a new workload is granted producer
+    expect(human.out).toMatch(/, roles: -$/);
     expect(r.status, r.stderr).toBe(0);
     expect(statSync(plannerKey).mode & 0o777).toBe(0o600);
     const [list, alice] = await Promise.all([

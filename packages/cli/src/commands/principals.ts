@@ -123,9 +123,11 @@ export async function principals(args: readonly string[], ctx: CommandContext): 
     ...(values.scopes === undefined ? {} : { scopes: scopeList(values.scopes) }),
     ...(jwks ? { publicJwks: jwks } : {}),
   };
-  await adminRequest(`${base}/v1/principals`, token, principal);
+  const stored = (await adminRequest(`${base}/v1/principals`, token, principal)) as {
+    roles?: string[];
+  };
   ctx.out(
-    `registered ${values.kind} ${id}${values['generate-key'] ? ` (identity file ${values['generate-key']})` : ''}\n`,
+    `registered ${values.kind} ${id}${values['generate-key'] ? ` (identity file ${values['generate-key']})` : ''}, roles: ${stored.roles?.join(',') || '-'}\n`,
   );
   return 0;
 }
