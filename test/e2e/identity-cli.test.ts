@@ -132,6 +132,7 @@ describe('the README worked example, through the CLI (alice → planner → rese
     expect(decoded.status, decoded.stderr).toBe(0);
     expect(decoded.out).toContain(`chain:     user:alice → ${planner} → ${researcher}`);
     expect(decoded.out).toContain('scope:     repo:read');
+    expect(decoded.out).toContain('roles:     producer'); // delegated to a producer: at most that
     expect(widen.status).toBe(1);
     expect(widen.stderr).toMatch(/invalid_scope|delegation_cycle/);
     expect(agentToken.status, agentToken.stderr).toBe(0);

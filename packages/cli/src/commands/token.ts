@@ -84,6 +84,7 @@ export async function token(args: readonly string[], ctx: CommandContext): Promi
           `  initiator: ${String(claims.sub)}\n` +
           `  chain:     ${[String(claims.sub), ...chain.reverse()].join(' → ')}\n` +
           `  scope:     ${String(claims['scope'] ?? '')}\n` +
+          `  roles:     ${Array.isArray(claims['roles']) ? claims['roles'].join(', ') || '-' : '-'}\n` +
           `  window:    ${new Date(Number(claims.iat) * 1000).toISOString()} → ${new Date(Number(claims.exp) * 1000).toISOString()}\n`,
       );
     }
