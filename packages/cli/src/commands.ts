@@ -6,6 +6,7 @@
 import type { CommandContext } from './main.js';
 import { coverageHelp } from './help/coverage.js';
 import { devLoginHelp } from './help/dev-login.js';
+import { digestCheckHelp } from './help/digest-check.js';
 import { eventsHelp } from './help/events.js';
 import { evidenceHelp } from './help/evidence.js';
 import { explainDecisionHelp } from './help/explain-decision.js';
@@ -109,6 +110,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "write an action's evidence bundle (verify it with verify --bundle)",
     help: evidenceHelp,
     load: async () => (await import('./commands/evidence.js')).evidence,
+  },
+  'digest-check': {
+    summary: "test a known value against a record's keyed digests (holder of the deployment key)",
+    help: digestCheckHelp,
+    load: async () => (await import('./commands/digest-check.js')).digestCheck,
   },
   trace: {
     summary: 'every record of a trace as a causal tree',

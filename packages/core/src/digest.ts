@@ -1,7 +1,7 @@
 /**
  * SHA-256 and the byte/text encodings the wire formats use (hex digests, base64 proofs).
  */
-import { hash } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { canonicalize } from './canonical/jcs.js';
 import { ProvenantError } from './errors.js';
 import { decodeBase64 } from './verify/bytes.js';
@@ -30,6 +30,46 @@ export function digestOf(value: unknown): string {
   // Hashing the string hashes its UTF-8 encoding, which is exactly the canonical bytes
   // (canonicalize refuses lone surrogates, the one case where the encoding would be lossy).
   return 'sha256:' + hash('sha256', canonicalize(value), 'hex');
+}
+
+/**
+ * The keyed form of a content digest (`args_digest`, `result_digest` under an audit rule that
+ * redacts or digests): `hmac-sha256:<key id>:<64 hex>`, the HMAC-SHA256 under the deployment
+ * key of the unkeyed digest `sha256:<hex>` (`digestOf`) of the same value. Keying the unkeyed
+ * digest, not the value, lets the collector key a digest an agent sent without the value, and
+ * gives the same result either way; only a holder of the key can test a guess.
+ */
+export function keyedDigest(key: Uint8Array, value: unknown): string {
+  return keyDigest(key, digestOf(value));
+}
+
+/** `unkeyed` (`sha256:<hex>`) in its keyed form; a digest already keyed is returned as it is. */
+export function keyDigest(key: Uint8Array, unkeyed: string): string {
+  if (unkeyed.startsWith(KEYED_PREFIX)) return unkeyed;
+  const mac = createHmac('sha256', key).update(unkeyed).digest('hex');
+  return `${KEYED_PREFIX}${digestKeyId(key)}:${mac}`;
+}
+
+const KEYED_PREFIX = 'hmac-sha256:';
+
+/**
+ * The key id of a keyed digest: the first 8 hex digits of HMAC-SHA256(key, "provenant key id"),
+ * naming which deployment key made it without revealing anything of the key.
+ */
+export function digestKeyId(key: Uint8Array): string {
+  return createHmac('sha256', key).update('provenant key id').digest('hex').slice(0, 8);
+}
+
+/**
+ * A redacted value as an audit rule stores it in place of the value: `hmac-sha256:` and the
+ * unpadded base64url HMAC-SHA256, under `key`, of the value's RFC 8785 canonical form. An
+ * investigator who holds the key computes it for a value they know and compares.
+ */
+export function hmacValue(key: Uint8Array, value: unknown): string {
+  if (!(key instanceof Uint8Array) || key.length < 16) {
+    throw new TypeError('The HMAC key must be at least 16 bytes.');
+  }
+  return KEYED_PREFIX + createHmac('sha256', key).update(canonicalize(value)).digest('base64url');
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

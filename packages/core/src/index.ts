@@ -41,6 +41,10 @@ export { EVENT_JSON_SCHEMA_ID, eventJsonSchema } from './schema/json-schema.js';
 export { UUID_PATTERN, isUuid, uuidv7, uuidv7Time } from './ids/uuidv7.js';
 export {
   digestOf,
+  digestKeyId,
+  hmacValue,
+  keyDigest,
+  keyedDigest,
   fromBase64Strict,
   fromHex,
   sha256,
@@ -48,6 +52,7 @@ export {
   toBase64,
   toHex,
 } from './digest.js';
+export { checkKnownValue, type KnownValueCheck } from './known-value.js';
 export {
   ACTION_CLASSES,
   ACTION_CLASS_FLAGS,

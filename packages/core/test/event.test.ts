@@ -470,7 +470,7 @@ describe('parseEventRecord rejects', () => {
         r.action.args_digest = r.action.args_digest.toUpperCase();
       },
       'action.args_digest',
-      'action.args_digest must be "sha256:" followed by 64 lowercase hex digits.',
+      'action.args_digest must be "sha256:" and 64 lowercase hex digits, or "hmac-sha256:", an 8-hex-digit key id, ":" and 64 lowercase hex digits.',
     ],
     [
       'a digest of another algorithm',

@@ -4,15 +4,16 @@
  * needs a recorded policy decision. Rules are tried in order; the first that matches applies,
  * else the default.
  */
-import { createHmac } from 'node:crypto';
 import {
   ACTION_CLASS_FLAGS,
   type ActionClassFlag,
   actionClassFlagList,
   type ActionClassFlags,
   ATTRIBUTION_LEVELS,
-  canonicalize,
   digestOf,
+  hmacValue,
+  keyDigest,
+  keyedDigest,
 } from '@provenant/core';
 import type { AttributionLevel, EventRecord, JsonValue } from '@provenant/core';
 import { levelAtLeast } from '@provenant/identity';
@@ -22,11 +23,12 @@ import { parseArgsPath, replaceAt, resolveArgsPath, valueAt } from './lib/args-p
 
 /**
  * What of `action.args` is kept.
- * - `metadata`: the arguments are dropped; `args_digest` (the digest of the arguments) is kept.
- * - `digest`: the same as `metadata`, as far as the arguments go.
+ * - `metadata`: the arguments and their digest are dropped.
+ * - `digest`: the arguments are dropped; `args_digest` is their keyed digest (`keyedDigest`).
  * - `redact`: the arguments are kept with the value at each `redact` path replaced by
- *   `hmacValue(key, value)`; `args_digest` is the digest of the original arguments.
- * - `full`: the arguments are kept, with their `args_digest`.
+ *   `hmacValue(key, value)`; `args_digest` is the keyed digest of the original arguments.
+ * - `full`: the arguments are kept, with their unkeyed `args_digest`.
+ * Under every level but `full`, `outcome.result_digest` is keyed too (see applyAuditRule).
  */
 export type AuditLevel = 'metadata' | 'digest' | 'redact' | 'full';
 export const AUDIT_LEVELS: readonly AuditLevel[] = ['metadata', 'digest', 'redact', 'full'];
@@ -95,8 +97,13 @@ function matches(rule: AuditRule, record: EventRecord): boolean {
 
 /**
  * `record` as `rule` says to keep it: a new record (the input is not changed). Only
- * `action.args` and `action.args_digest` differ; a record without arguments is returned itself.
- * `hmacKey` is the deployment's key for `redact` (at least 16 bytes).
+ * `action.args`, `action.args_digest` and `outcome.result_digest` differ; a record with none of
+ * them is returned itself. `hmacKey` is the deployment's key (at least 16 bytes).
+ *
+ * Under every level but `full`, what is not kept in clear is kept only keyed: `args_digest` and
+ * `result_digest` are `keyedDigest`s (a digest the record brought without its value is keyed as
+ * sent, `keyDigest`), so a low-entropy secret cannot be recovered by hashing guesses; whoever
+ * holds the key can still test a known value.
  */
 export function applyAuditRule(
   record: EventRecord,
@@ -105,11 +112,23 @@ export function applyAuditRule(
 ): EventRecord {
   const action = record.action;
   const args = action?.args;
-  if (action === undefined || args === undefined) return record;
-  // Shallow copies: only `action.args` and `action.args_digest` change, and redaction copies
-  // the arguments itself. A deep clone of every record cost more than the rest of ingest.
+  const sentArgsDigest = action?.args_digest;
+  const resultDigest = record.outcome?.result_digest;
+  const full = rule.level === 'full';
+  if (args === undefined && (full || (sentArgsDigest === undefined && resultDigest === undefined)))
+    return record;
+  checkKey(hmacKey);
+  // Shallow copies: only these fields change, and redaction copies the arguments itself. A
+  // deep clone of every record cost more than the rest of ingest.
+  const out: EventRecord = { ...record };
+  if (!full && resultDigest !== undefined) {
+    out.outcome = { ...record.outcome!, result_digest: keyDigest(hmacKey, resultDigest) };
+  }
+  if (action === undefined) return out;
   const outAction: NonNullable<EventRecord['action']> = { ...action };
-  const out: EventRecord = { ...record, action: outAction };
+  out.action = outAction;
+  const keyedArgs = () =>
+    args !== undefined ? keyedDigest(hmacKey, args) : keyDigest(hmacKey, sentArgsDigest as string);
   switch (rule.level) {
     case 'metadata':
       // Metadata only: even a digest of low-entropy arguments could be guessed.
@@ -117,12 +136,12 @@ export function applyAuditRule(
       delete outAction.args_digest;
       break;
     case 'digest':
-      outAction.args_digest = digestOf(args);
+      if (args !== undefined || sentArgsDigest !== undefined) outAction.args_digest = keyedArgs();
       delete outAction.args;
       break;
     case 'redact':
-      outAction.args_digest = digestOf(args);
-      outAction.args = redactArgs(args, rule.redact ?? [], hmacKey);
+      if (args !== undefined || sentArgsDigest !== undefined) outAction.args_digest = keyedArgs();
+      if (args !== undefined) outAction.args = redactArgs(args, rule.redact ?? [], hmacKey);
       break;
     case 'full':
       outAction.args_digest = digestOf(args);
@@ -163,14 +182,8 @@ export function redactArgs(
   return copy;
 }
 
-/**
- * `hmac-sha256:` and the unpadded base64url HMAC-SHA256, under `key`, of the value's RFC 8785
- * canonical form. An investigator who holds the key computes it for a value they know and compares.
- */
-export function hmacValue(key: Uint8Array, value: JsonValue): string {
-  checkKey(key);
-  return 'hmac-sha256:' + createHmac('sha256', key).update(canonicalize(value)).digest('base64url');
-}
+/** Re-exported: the one definition is core's (`digest-check` tests it too). */
+export { hmacValue };
 
 function checkKey(key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.length < 16) {

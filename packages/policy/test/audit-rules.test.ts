@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { canonicalize, digestOf, type EventRecord } from '@provenant/core';
+import { canonicalize, digestOf, keyedDigest, type EventRecord } from '@provenant/core';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_AUDIT_RULES,
@@ -64,9 +64,10 @@ describe('applyAuditRule', () => {
     expect(out.action?.args_digest).toBe(digestOf(ARGS));
   });
 
-  it('digest drops the arguments and keeps their digest', () => {
+  it('digest drops the arguments and keeps only their keyed digest', () => {
     const out = applyAuditRule(record(), rule('digest'), KEY);
-    expect(out.action).toEqual({ name: 'github.get_file', args_digest: digestOf(ARGS) });
+    expect(out.action).toEqual({ name: 'github.get_file', args_digest: keyedDigest(KEY, ARGS) });
+    expect(JSON.stringify(out)).not.toContain(digestOf(ARGS).slice('sha256:'.length));
     expect(JSON.stringify(out)).not.toContain('ghp_secret-token');
   });
 
@@ -100,8 +101,8 @@ describe('applyAuditRule', () => {
         { keep: 3 },
       ],
     });
-    // The digest is of the original arguments, so a holder of them can still prove them.
-    expect(out.action?.args_digest).toBe(digestOf(ARGS));
+    // The keyed digest of the original arguments: a holder of them and the key can prove them.
+    expect(out.action?.args_digest).toBe(keyedDigest(KEY, ARGS));
     const text = JSON.stringify(out);
     for (const secret of ['ghp_secret-token', 'Bearer abc.def', 's1', 's2']) {
       expect(text).not.toContain(`"${secret}"`);
@@ -126,9 +127,30 @@ describe('applyAuditRule', () => {
     expect(nested.action?.args).toEqual({ a: hmacValue(KEY, args.a), h: args.h });
   });
 
-  it('leaves a record without arguments as it was', () => {
-    const bare: EventRecord = { ...record(), action: { name: 'x', args_digest: digestOf({}) } };
-    expect(applyAuditRule(bare, rule('metadata'), KEY)).toEqual(bare);
+  it('keys a digest sent without its arguments, and a result digest, unless the rule is full', () => {
+    const sent = digestOf(ARGS);
+    const result = digestOf({ rows: 3 });
+    const bare: EventRecord = {
+      ...record(),
+      action: { name: 'x', args_digest: sent },
+      outcome: { status: 'success', result_digest: result },
+    };
+    expect(applyAuditRule(bare, rule('full'), KEY)).toEqual(bare);
+    for (const level of ['digest', 'redact'] as const) {
+      const out = applyAuditRule(bare, rule(level, ['token']), KEY);
+      // The same keyed digest as when the collector saw the arguments themselves.
+      expect(out.action?.args_digest).toBe(keyedDigest(KEY, ARGS));
+      expect(out.outcome?.result_digest).toBe(keyedDigest(KEY, { rows: 3 }));
+    }
+    const metadata = applyAuditRule(bare, rule('metadata'), KEY);
+    expect(metadata.action).toEqual({ name: 'x' });
+    expect(metadata.outcome?.result_digest).toBe(keyedDigest(KEY, { rows: 3 }));
+    expect(bare.action?.args_digest).toBe(sent);
+  });
+
+  it('leaves a record without arguments or digests as it was', () => {
+    const bare: EventRecord = { ...record(), action: { name: 'x' } };
+    expect(applyAuditRule(bare, rule('metadata'), KEY)).toBe(bare);
     const none: EventRecord = { ...record() };
     delete none.action;
     expect(applyAuditRule(none, rule('redact', ['token']), KEY)).toEqual(none);

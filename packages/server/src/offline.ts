@@ -3,6 +3,7 @@
 // exported as JSON lines, OCSF or OTLP spans, and the names of a data folder's files.
 export {
   ADMIN_TOKEN_FILE,
+  AUDIT_HMAC_KEY_FILE,
   COSIGNED_CHECKPOINT_FILE,
   ISSUER_KEYS_FILE,
   LEDGER_FILE,

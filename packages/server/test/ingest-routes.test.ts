@@ -3,7 +3,7 @@
  * record to `/v1/events` and as a GenAI span to `/v1/traces`, is stored with the same
  * arguments digest and the same attribution.
  */
-import { digestOf } from '@provenant/core';
+import { digestOf, keyedDigest } from '@provenant/core';
 import { CedarEngine, DEFAULT_AUDIT_RULES } from '@provenant/policy';
 import type { AuditRules } from '@provenant/policy';
 import type { FastifyInstance } from 'fastify';
@@ -21,11 +21,13 @@ const ARGS = { path: 'README.md', ref: 'main' };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary record JSON
 type Json = any;
 
+const HMAC_KEY = new Uint8Array(32).fill(7);
+
 async function makeApp(auditRules: AuditRules = DEFAULT_AUDIT_RULES) {
   const made = await makeIdentityApp();
   const policy = new PolicyService(new CedarEngine(), new MemoryPolicyStore(), {
     auditRules,
-    hmacKey: new Uint8Array(32).fill(7),
+    hmacKey: HMAC_KEY,
   });
   const app = buildApp({
     log: made.log,
@@ -133,7 +135,7 @@ describe('one tool call through both ingest routes', () => {
     expect(span.delegation).toEqual(native.delegation);
   });
 
-  it('keeps the digest of the call arguments when the audit rule keeps only a digest', async () => {
+  it('keeps only the keyed digest of the call arguments when the audit rule keeps only a digest', async () => {
     const { app, tokens } = await makeApp({
       rules: [{ match: { action: 'get_file' }, level: 'digest' }],
       default: { match: {}, level: 'full' },
@@ -142,8 +144,9 @@ describe('one tool call through both ingest routes', () => {
     const span = await viaOtlp(app, tokens.researcherToken);
     expect(native.action.args).toBeUndefined();
     expect(span.action.args).toBeUndefined();
-    expect(native.action.args_digest).toBe(digestOf(ARGS));
-    expect(span.action.args_digest).toBe(digestOf(ARGS));
+    // The same keyed digest whether the collector saw the arguments or only their digest.
+    expect(native.action.args_digest).toBe(keyedDigest(HMAC_KEY, ARGS));
+    expect(span.action.args_digest).toBe(keyedDigest(HMAC_KEY, ARGS));
     expect(span.attribution).toEqual(native.attribution);
   });
 

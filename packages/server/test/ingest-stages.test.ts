@@ -2,7 +2,14 @@
  * Each ingest stage alone, without a server: what it returns, what it refuses, and that it never
  * changes its input (every input here is deeply frozen, so a write throws).
  */
-import { MAX_RECORD_BYTES, canonicalize, digestOf, uuidv7 } from '@provenant/core';
+import {
+  MAX_RECORD_BYTES,
+  canonicalize,
+  digestOf,
+  keyDigest,
+  keyedDigest,
+  uuidv7,
+} from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import { DEFAULT_MINIMUM_LEVELS, MemoryPrincipalDirectory } from '@provenant/identity';
 import type { VerifiedCredential } from '@provenant/identity';
@@ -261,30 +268,34 @@ describe('redact', () => {
   });
   const args = { path: 'README.md', token: 's3cret' };
 
-  it('keeps what the audit rule says, with the digest of the arguments', () => {
+  it('keeps what the audit rule says, with the keyed digest of the arguments', () => {
     const input = draft(toolCall());
     const redacted = redactArguments(rules('redact'), KEY, false)(input) as Draft;
     expect(redacted.record.action).toMatchObject({
       args: { path: 'README.md', token: hmacValue(KEY, 's3cret') },
-      args_digest: digestOf(args),
+      args_digest: keyedDigest(KEY, args),
     });
     const digest = redactArguments(rules('digest'), KEY, false)(input) as Draft;
     expect(digest.record.action!.args).toBeUndefined();
-    expect(digest.record.action!.args_digest).toBe(digestOf(args));
+    expect(digest.record.action!.args_digest).toBe(keyedDigest(KEY, args));
+    const full = redactArguments(rules('full'), KEY, false)(input) as Draft;
+    expect(full.record.action!.args_digest).toBe(digestOf(args));
     expect(input.record.action!.args_digest).toBeUndefined();
   });
 
-  it('keeps the digest sent when the arguments arrived only as a digest (OTLP)', () => {
+  it('keeps the digest sent, keyed unless the rule is full, when the arguments arrived only as a digest (OTLP)', () => {
     const sent = digestOf({ the: 'real arguments' });
     const span = draft(
       toolCall({
         action: { name: 'get_file', args: { 'otel.span.name': 'x' }, args_digest: sent },
       }),
     );
-    for (const level of ['digest', 'redact', 'full'] as const) {
+    for (const level of ['digest', 'redact'] as const) {
       const out = redactArguments(rules(level), KEY, true)(span) as Draft;
-      expect(out.record.action!.args_digest).toBe(sent);
+      expect(out.record.action!.args_digest).toBe(keyDigest(KEY, sent));
     }
+    const full = redactArguments(rules('full'), KEY, true)(span) as Draft;
+    expect(full.record.action!.args_digest).toBe(sent);
     const metadata = redactArguments(rules('metadata'), KEY, true)(span) as Draft;
     expect(metadata.record.action!.args_digest).toBeUndefined();
     const none = draft(toolCall({ action: { name: 'get_file', args: { 'otel.span.name': 'x' } } }));

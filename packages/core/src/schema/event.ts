@@ -66,6 +66,14 @@ const digest = z
   .string()
   .regex(DIGEST_PATTERN, { error: 'must be "sha256:" followed by 64 lowercase hex digits' });
 
+// A digest of content (arguments, results): unkeyed, or keyed under the deployment key when an
+// audit rule redacts or digests it (`keyedDigest`).
+const CONTENT_DIGEST_PATTERN = /^(?:sha256:[0-9a-f]{64}|hmac-sha256:[0-9a-f]{8}:[0-9a-f]{64})$/;
+const contentDigest = z.string().regex(CONTENT_DIGEST_PATTERN, {
+  error:
+    'must be "sha256:" and 64 lowercase hex digits, or "hmac-sha256:", an 8-hex-digit key id, ":" and 64 lowercase hex digits',
+});
+
 const principalId = z
   .string()
   .max(MAX_ID)
@@ -168,7 +176,11 @@ const actionSchema = z.strictObject({
   resource: text(MAX_ID).exactOptional(),
   class: z.strictObject(classShape).exactOptional(),
   risk: z.enum(['low', 'medium', 'high', 'critical']).exactOptional(),
-  args_digest: digest.describe('Digest of the canonical arguments.').exactOptional(),
+  args_digest: contentDigest
+    .describe(
+      'Digest of the canonical arguments; keyed (hmac-sha256:<key id>:<hex>) when an audit rule redacts or digests them.',
+    )
+    .exactOptional(),
   args: z
     .record(z.string(), jsonValue)
     .describe(
@@ -200,7 +212,9 @@ const policyRefSchema = z.strictObject({
 const outcomeSchema = z.strictObject({
   status: z.enum(['success', 'error', 'denied', 'pending']),
   duration_ms: z.number().min(0).exactOptional(),
-  result_digest: digest.exactOptional(),
+  result_digest: contentDigest
+    .describe('Digest of the result; keyed like args_digest under a rule that is not "full".')
+    .exactOptional(),
   error: z
     .strictObject({ code: text(MAX_TYPE), message: text(MAX_MESSAGE).exactOptional() })
     .nullable()
