@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IssuerKeyRing } from '@provenant/identity';
@@ -158,6 +158,28 @@ describe('issuer key rotation', () => {
     });
     await expect(again.verifier.verify(before)).rejects.toMatchObject({ code: 'unknown_kid' });
     expect(decodeJwt(await credential(app, planner))['iss']).toBe(ISSUER);
+  });
+
+  it('retire-now on one cluster member: the others refuse the key at their next refresh', async () => {
+    const shared = new MemoryRegistryStore(); // one registry database, two collectors
+    const fileA = join(root, `issuer-keys-a-${n++}.json`);
+    const a = await makeIdentityApp({ keysFile: fileA }, shared);
+    const planner = await makeAgent(PLANNER);
+    await register(a.app, { id: PLANNER, kind: 'agent_instance', publicJwks: [planner.jwk] });
+    // The operator copied A's ring to B, so B verifies (and signs with) the same key.
+    const fileB = join(root, `issuer-keys-b-${n++}.json`);
+    writeFileSync(fileB, readFileSync(fileA));
+    const b = await makeIdentityApp({ keysFile: fileB }, shared);
+    const before = await credential(a.app, planner);
+    expect((await b.identity.verifier.verify(before)).subject).toBe(PLANNER); // cached on B
+
+    expect((await rotate(a.app, { retire_now: true })).statusCode).toBe(200);
+    await b.identity.refreshRegistry();
+    await expect(b.identity.verifier.verify(before)).rejects.toMatchObject({ code: 'unknown_kid' });
+    // B still holds the old key in its own file, but what it signs with it is refused too,
+    // until the new ring is copied over.
+    const fromB = await credential(b.app, planner);
+    await expect(b.identity.verifier.verify(fromB)).rejects.toMatchObject({ code: 'unknown_kid' });
   });
 
   it('refuses a rotation option that is not a boolean, and needs the admin token', async () => {

@@ -19,7 +19,10 @@ export interface RegistryStore {
   listPrincipals(): Promise<Principal[]>;
   /** Adds or replaces a principal (by id). */
   savePrincipal(principal: Principal): Promise<void>;
-  /** Every revocation, in no particular order. */
+  /**
+   * Every revocation, in no particular order: revoked credentials by jti, and issuer keys retired
+   * at once as `issuer-key:<kid>` (IdentityService.rotateKey), so every member refuses them.
+   */
   listRevocations(): Promise<Revocation[]>;
   /** Records a revocation; a jti revoked before keeps its first time. */
   saveRevocation(jti: string, at: number): Promise<void>;

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { JWTVerifyGetKey } from 'jose';
 import { StorageError, readSecretFile, writeSecretFile } from '@provenant/ledger';
 import {
   ROLES,
@@ -10,6 +11,7 @@ import {
 } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import {
+  CredentialError,
   CredentialVerifier,
   Issuer,
   IssuerKeyRing,
@@ -106,8 +108,19 @@ export class IdentityService {
       useOnce: (key, exp) => store.useIdToken(key, exp, Math.floor(clock() / 1000)),
     };
     const ceiling = scopeCeilingOf(config);
+    const own = keyRingIssuer(config.issuer, keys, config.policy.maxLifetimeSec, clock);
+    // A key retired at once on any member (a registry entry) is refused here too, even if this
+    // member's ring still holds it.
+    const ownKeys: JWTVerifyGetKey = (header, token) => {
+      if (typeof header.kid === 'string' && store.isRevoked(retiredKeyEntry(header.kid))) {
+        throw new CredentialError('unknown_kid', 'The token names an issuer key retired at once.', {
+          claim: 'kid',
+        });
+      }
+      return own.jwks(header, token);
+    };
     this.verifier = new CredentialVerifier({
-      issuers: [keyRingIssuer(config.issuer, keys, config.policy.maxLifetimeSec, clock)],
+      issuers: [{ ...own, jwks: ownKeys }],
       directory: this.directory,
       audience: config.audience,
       clock,
@@ -148,8 +161,13 @@ export class IdentityService {
   }
 
   /** Takes in the principals and revocations another collector of a cluster stored. */
-  refreshRegistry(): Promise<RegistryChanges> {
-    return this.store.refresh();
+  async refreshRegistry(): Promise<RegistryChanges> {
+    const changes = await this.store.refresh();
+    // Another member retired a key at once: no cached verification may outlive it.
+    if (changes.revocations.some((r) => r.jti.startsWith(RETIRED_KEY_PREFIX))) {
+      this.verifier.clearCache();
+    }
+    return changes;
   }
 
   /**
@@ -249,10 +267,10 @@ export class IdentityService {
    * the keys file (its private half deleted), so its credentials stop verifying now. Returns the
    * new kid, the kids removed, and the ledger record of the rotation.
    */
-  rotateKey(
+  async rotateKey(
     now: number,
     options: { retireNow?: boolean } = {},
-  ): { kid: string; retired: string[]; record: EventRecord } {
+  ): Promise<{ kid: string; retired: string[]; record: EventRecord }> {
     const previous = this.keys.current().kid;
     const before = IssuerKeyRing.fromJSON(this.keys.toJSON());
     const retireNow = options.retireNow === true;
@@ -285,6 +303,8 @@ export class IdentityService {
         args: { previous_kid: previous, retire_now: retireNow, retired_kids: dropped },
       },
     };
+    // Every member sharing the registry refuses the dropped keys too (at its next refresh).
+    for (const kid of dropped) await this.store.saveRevocation(retiredKeyEntry(kid), now);
     // A cached verification must not outlive the key it was made with.
     if (retireNow) this.verifier.clearCache();
     return { kid: key.kid, retired: dropped, record };
@@ -294,6 +314,13 @@ export class IdentityService {
     return this.store.close();
   }
 }
+
+/**
+ * Keys retired at once are kept with the revoked credentials, as `issuer-key:<kid>` (never a
+ * credential's jti, which is a UUID), so the registry's refresh carries them to every member.
+ */
+const RETIRED_KEY_PREFIX = 'issuer-key:';
+const retiredKeyEntry = (kid: string) => `${RETIRED_KEY_PREFIX}${kid}`;
 
 /** The configured default scope ceiling, or its default for the mode (see `IdentityConfig`). */
 function scopeCeilingOf(config: IdentityConfig): readonly string[] | undefined {

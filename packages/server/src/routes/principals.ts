@@ -97,7 +97,7 @@ export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): vo
     if (typeof retireNow !== 'boolean') {
       throw new RequestError('invalid_parameter', 'retire_now must be true or false.');
     }
-    const { kid, retired, record: r } = identity.rotateKey(now(), { retireNow });
+    const { kid, retired, record: r } = await identity.rotateKey(now(), { retireNow });
     await record(r);
     return { kid, retired };
   });
