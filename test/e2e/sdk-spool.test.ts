@@ -60,8 +60,10 @@ describe('spool', () => {
       await r.flush();
       await c.close(); // the collector stops mid-run
       for (let i = 40; i < 120; i++) await read(i);
-      await destroy(); // fail closed, but the spool takes its intent durably: it runs
-      ran.push('destroy');
+      // A privileged decision is single-use (never cached): with the decision point down there
+      // is none to be had, so the call is refused and its refusal spooled like any record.
+      await expect(destroy()).rejects.toMatchObject({ code: 'decision_unavailable' });
+      ran.push('refused');
       await r.flush();
       expect(r.stats().mode).toBe('spool');
       expect(r.stats().spooled).toBeGreaterThanOrEqual(80);
@@ -71,15 +73,20 @@ describe('spool', () => {
     expect(await r.drain(20_000)).toBe(true);
     const stats = r.stats();
     await r.close();
-    expect(ran).toEqual(['destroy']);
+    expect(ran).toEqual(['refused']);
     const got = (await events(c.url, { task_id: 'outage-1' })).filter(
       (x) => x.type !== 'policy.decision',
     );
-    // 1 agent.invoked, 160 reads, 2 × (intent + outcome)
-    expect(got).toHaveLength(1 + 160 + 4);
+    // 1 agent.invoked, 160 reads, the first destroy's intent + outcome, the second's refusal
+    // ... and the collector's detection of that refusal (a privileged action with no decision).
+    expect(got).toHaveLength(1 + 160 + 2 + 1 + 1);
+    expect(got.filter((x) => x.type === 'security.alert').map((x) => x.action?.name)).toEqual([
+      'detect.privileged_without_decision',
+    ]);
     expect(new Set(got.map((x) => x.id)).size).toBe(got.length);
-    // UUIDv7 ids increase in creation order: log order must be creation order.
-    const ids = got.map((x) => x.id);
+    // UUIDv7 ids increase in creation order: log order must be the agent's creation order (the
+    // collector's own alert is made on delivery).
+    const ids = got.filter((x) => x.type !== 'security.alert').map((x) => x.id);
     expect(ids).toEqual([...ids].sort());
     for (const x of got) expect(x.attribution.level).toBe('verified');
     expect(stats).toMatchObject({

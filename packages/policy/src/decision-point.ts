@@ -5,6 +5,7 @@
  * deployment allows low-risk actions through, see `FailPolicy`).
  */
 import { ACTION_CLASS_FLAGS, digestOf, uuidv7 } from '@provenant/core';
+import type { ActionClassFlag } from '@provenant/core';
 import type { PrincipalDirectory, VerifiedCredential } from '@provenant/identity';
 import {
   EMPTY_POLICY_SET_DIGEST,
@@ -15,11 +16,28 @@ import {
   type PolicyEngine,
   type PolicySetSource,
 } from './engine.js';
+import {
+  catalogAction,
+  parseActionCatalog,
+  RISKS,
+  type ActionCatalog,
+  type CatalogStanding,
+  type CatalogedAction,
+} from './catalog.js';
 import { PolicyError } from './errors.js';
 import { buildDecisionRequest, type ActionInput } from './request.js';
 
 /** Why a decision is what it is. */
-export type DecisionReason = 'policy' | 'engine_error' | 'no_policy_set' | 'fail_open';
+export type DecisionReason =
+  | 'policy'
+  | 'engine_error'
+  | 'no_policy_set'
+  | 'fail_open'
+  /** The catalog's resource pattern for the action does not match the resource. */
+  | 'resource_outside_catalog';
+
+/** How long a decision backs records citing it, by default (5 minutes). */
+export const DEFAULT_DECISION_VALIDITY_MS = 5 * 60_000;
 
 /** One decision, as the decision point records it. */
 export interface Decision {
@@ -45,6 +63,15 @@ export interface Decision {
   credential_jti: string;
   /** When it was decided, in Unix milliseconds. */
   time: number;
+  /**
+   * `known` when the action catalog describes the action (the class and risk decided on are the
+   * catalog's, raised by the caller's); `unknown` when the caller's claim was all there was.
+   */
+  catalog: CatalogStanding;
+  /** Until when (Unix ms) a record may cite it: `time` + the decision point's validity. */
+  valid_until: number;
+  /** Privileged or irreversible as decided: one action's records may cite it, no more. */
+  single_use: boolean;
 }
 
 export interface FailPolicy {
@@ -62,6 +89,8 @@ export interface DecisionPointOptions {
   failPolicy?: FailPolicy;
   /** Random bytes for decision ids (default: the system's CSPRNG). */
   random?: (n: number) => Uint8Array;
+  /** How long a decision backs records citing it, ms (default `DEFAULT_DECISION_VALIDITY_MS`). */
+  validityMs?: number;
 }
 
 export class DecisionPoint {
@@ -69,23 +98,32 @@ export class DecisionPoint {
   private readonly clock: () => number;
   private readonly failPolicy: FailPolicy;
   private readonly random: ((n: number) => Uint8Array) | undefined;
+  private readonly validityMs: number;
   private active: LoadedPolicySet | null = null;
+  private catalog: ActionCatalog | null = null;
 
   constructor(o: DecisionPointOptions) {
     this.engine = o.engine;
     this.clock = o.clock ?? Date.now;
     this.failPolicy = o.failPolicy ?? { failOpenLowRisk: false };
     this.random = o.random;
+    this.validityMs = o.validityMs ?? DEFAULT_DECISION_VALIDITY_MS;
+    if (!(this.validityMs > 0) || !Number.isFinite(this.validityMs)) {
+      throw new TypeError('validityMs must be a positive number of milliseconds.');
+    }
   }
 
   /**
-   * Validates `source` and makes it the active set. A set the engine refuses rejects with its
-   * `PolicyError` `invalid_policy_set` (every validator message in `messages`), and the set
-   * that was active stays active.
+   * Validates `source` (its action catalog first) and makes it the active set. A catalog that
+   * does not parse rejects with `PolicyError` `invalid_action_catalog`, a set the engine refuses
+   * with `invalid_policy_set` (every message in `messages`); either way the set that was active
+   * stays active, with its catalog.
    */
   async load(source: PolicySetSource): Promise<LoadedPolicySet> {
+    const catalog = source.catalog === undefined ? null : parseActionCatalog(source.catalog);
     const set = await this.engine.load(source);
     this.active = set;
+    this.catalog = catalog;
     return set;
   }
 
@@ -101,7 +139,10 @@ export class DecisionPoint {
     directory: PrincipalDirectory,
   ): Promise<Decision> {
     const time = this.clock();
-    const request = buildDecisionRequest(credential, action, directory, time);
+    const set = this.active;
+    const cataloged = catalogAction(set === null ? null : this.catalog, action);
+    const decided = cataloged.action;
+    const request = buildDecisionRequest(credential, decided, directory, time);
     const base = {
       decision_id: uuidv7(time, this.random),
       engine: this.engine.name,
@@ -110,12 +151,26 @@ export class DecisionPoint {
       request,
       credential_jti: credential.jti,
       time,
+      catalog: cataloged.catalog,
+      valid_until: time + this.validityMs,
+      single_use: decided.class?.privileged === true || decided.class?.irreversible === true,
     };
-    const set = this.active;
     if (set === null) {
-      return this.unanswered(base, EMPTY_POLICY_SET_DIGEST, 'no_policy_set', action, [
+      return this.unanswered(base, EMPTY_POLICY_SET_DIGEST, 'no_policy_set', cataloged, [
         'No policy set is loaded.',
       ]);
+    }
+    if (cataloged.resourceOutside !== undefined) {
+      return {
+        ...base,
+        policy_set: set.digest,
+        decision: 'deny',
+        determining: [],
+        errors: [
+          `The action catalog takes ${decided.name} only on resources matching "${cataloged.resourceOutside}".`,
+        ],
+        reason: 'resource_outside_catalog',
+      };
     }
     let answer: EngineDecision;
     try {
@@ -123,7 +178,7 @@ export class DecisionPoint {
     } catch (e) {
       const messages =
         e instanceof PolicyError ? [...e.messages] : [e instanceof Error ? e.message : String(e)];
-      return this.unanswered(base, set.digest, 'engine_error', action, messages);
+      return this.unanswered(base, set.digest, 'engine_error', cataloged, messages);
     }
     return {
       ...base,
@@ -151,10 +206,11 @@ export class DecisionPoint {
     base: Omit<Decision, 'policy_set' | 'decision' | 'determining' | 'errors' | 'reason'>,
     policySet: string,
     reason: 'engine_error' | 'no_policy_set',
-    action: ActionInput,
+    cataloged: CatalogedAction,
     errors: string[],
   ): Decision {
-    const open = this.failPolicy.failOpenLowRisk && isLowRisk(action);
+    // Judged on the action as decided: the catalog's class and risk, not a lower claim.
+    const open = this.failPolicy.failOpenLowRisk && isLowRisk(cataloged.action);
     return {
       ...base,
       policy_set: policySet,
@@ -172,6 +228,25 @@ export function isLowRisk(action: ActionInput): boolean {
   return (
     action.risk === 'low' && c !== undefined && ACTION_CLASS_FLAGS.every((f) => c[f] === false)
   );
+}
+
+/** The action a decision was made for, with the class and risk it was decided with. */
+export function decidedAction(d: Pick<Decision, 'request'>): ActionInput & {
+  class: Record<ActionClassFlag, boolean>;
+} {
+  const context = d.request.context;
+  const risk = context['risk'];
+  return {
+    name: d.request.action.id,
+    resource: d.request.resource.id,
+    class: Object.fromEntries(ACTION_CLASS_FLAGS.map((f) => [f, context[f] === true])) as Record<
+      ActionClassFlag,
+      boolean
+    >,
+    ...((RISKS as readonly unknown[]).includes(risk)
+      ? { risk: risk as NonNullable<ActionInput['risk']> }
+      : {}),
+  };
 }
 
 /**

@@ -17,6 +17,8 @@ export interface PolicySetSource {
   files: PolicyFile[];
   /** Cedar schema text (the `.cedarschema` format). */
   schema?: string;
+  /** The action catalog's text (`actions.json`, see catalog.ts); the engine does not read it. */
+  catalog?: string;
 }
 
 /** A policy set the engine has parsed and validated, ready to evaluate. */
@@ -85,14 +87,19 @@ export interface PolicyEngine {
 
 /**
  * A policy set's content address: `sha256:` and the hex SHA-256 of the RFC 8785 canonical form
- * of `{ files: [{ name, text }] sorted by name, schema }` (`schema` absent when there is none).
- * The order the files are listed in does not change it; one byte of any file or name does.
+ * of `{ files: [{ name, text }] sorted by name, schema, catalog }` (`schema` and `catalog`
+ * absent when there is none). The order the files are listed in does not change it; one byte of
+ * any file, name or the catalog does.
  */
 export function policySetDigest(source: PolicySetSource): string {
   const files = [...source.files]
     .sort((a, b) => compareNames(a.name, b.name))
     .map((f) => ({ name: f.name, text: f.text }));
-  return digestOf(source.schema === undefined ? { files } : { files, schema: source.schema });
+  return digestOf({
+    files,
+    ...(source.schema === undefined ? {} : { schema: source.schema }),
+    ...(source.catalog === undefined ? {} : { catalog: source.catalog }),
+  });
 }
 
 /** The digest of the policy set with no files and no schema, which denies everything. */
@@ -105,7 +112,7 @@ export function compareNames(a: string, b: string): number {
 
 /**
  * Checks a source's shape (files with unique, non-empty string names and string texts, an
- * optional string schema) and returns a copy with the files sorted by name. Input from outside
+ * optional string schema and catalog) and returns a copy with the files sorted by name. Input from outside
  * the program (a stored set, a request) may be anything; a wrong shape is `invalid_policy_set`.
  */
 export function normalizeSource(source: unknown): PolicySetSource {
@@ -120,7 +127,11 @@ export function normalizeSource(source: unknown): PolicySetSource {
       'A policy set source must be an object with a "files" list.',
     );
   }
-  const { files, schema } = source as { files: unknown[]; schema?: unknown };
+  const { files, schema, catalog } = source as {
+    files: unknown[];
+    schema?: unknown;
+    catalog?: unknown;
+  };
   const seen = new Set<string>();
   const out: PolicyFile[] = [];
   files.forEach((f, i) => {
@@ -142,11 +153,18 @@ export function normalizeSource(source: unknown): PolicySetSource {
   if (schema !== undefined && typeof schema !== 'string') {
     problems.push('The schema must be Cedar schema text (a string).');
   }
+  if (catalog !== undefined && typeof catalog !== 'string') {
+    problems.push('The action catalog must be the text of actions.json (a string).');
+  }
   if (problems.length > 0) {
     throw new PolicyError('invalid_policy_set', `The policy set is malformed: ${problems[0]}`, {
       messages: problems,
     });
   }
   out.sort((a, b) => compareNames(a.name, b.name));
-  return typeof schema === 'string' ? { files: out, schema } : { files: out };
+  return {
+    files: out,
+    ...(typeof schema === 'string' ? { schema } : {}),
+    ...(typeof catalog === 'string' ? { catalog } : {}),
+  };
 }

@@ -13,7 +13,9 @@ export type PolicyErrorCode =
   /** The policy folder (or a file in it) cannot be read. */
   | 'policy_folder_unreadable'
   /** An audit rules config that is not what `parseAuditRules` accepts. */
-  | 'invalid_audit_rules';
+  | 'invalid_audit_rules'
+  /** A policy folder's `actions.json` that is not what `parseActionCatalog` accepts. */
+  | 'invalid_action_catalog';
 
 export class PolicyError extends ProvenantError {
   declare readonly code: PolicyErrorCode;

@@ -1,22 +1,24 @@
 /**
- * A policy folder on disk: its `*.cedar` files and, when present, `schema.cedarschema`. The
- * folder is read whole each time, so what loads is always one consistent version of it.
+ * A policy folder on disk: its `*.cedar` files and, when present, `schema.cedarschema` and the
+ * action catalog `actions.json`. The folder is read whole each time, so what loads is always one
+ * consistent version of it.
  */
 import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { ACTION_CATALOG_FILE } from './catalog.js';
 import { compareNames, type PolicyFile, type PolicySetSource } from './engine.js';
 import { PolicyError } from './errors.js';
 
 /** The schema's file name in a policy folder. */
 export const SCHEMA_FILE_NAME = 'schema.cedarschema';
-/** The largest policy or schema file read (1 MiB): a policy folder is text a person wrote. */
+/** The largest policy, schema or catalog file read (1 MiB): a policy folder is text a person wrote. */
 export const MAX_POLICY_FILE_BYTES = 1 << 20;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads the folder's `*.cedar` files (sorted by name; sub-folders are not read) and its
- * `schema.cedarschema` if it has one. A folder or file that cannot be read, a file that is not
+ * Reads the folder's `*.cedar` files (sorted by name; sub-folders are not read), its
+ * `schema.cedarschema` and its `actions.json` if it has them. A folder or file that cannot be read, a file that is not
  * UTF-8 or is larger than 1 MiB, and any other `*.cedarschema` file (which would otherwise be
  * silently ignored) throw a `PolicyError` `policy_folder_unreadable`.
  */
@@ -31,10 +33,12 @@ export function readPolicyFolder(dir: string): PolicySetSource {
 
   const files: PolicyFile[] = [];
   let schema: string | undefined;
+  let catalog: string | undefined;
   for (const name of names) {
     const isPolicy = name.endsWith('.cedar');
     const isSchema = name === SCHEMA_FILE_NAME;
-    if (!isPolicy && !isSchema) {
+    const isCatalog = name === ACTION_CATALOG_FILE;
+    if (!isPolicy && !isSchema && !isCatalog) {
       if (name.endsWith('.cedarschema')) {
         throw unreadable(
           `The policy folder ${dir} has ${name}; the schema must be named ${SCHEMA_FILE_NAME}.`,
@@ -58,9 +62,14 @@ export function readPolicyFolder(dir: string): PolicySetSource {
       throw unreadable(`${path} cannot be read: ${why}.`, dir, e);
     }
     if (isSchema) schema = text;
+    else if (isCatalog) catalog = text;
     else files.push({ name, text });
   }
-  return schema === undefined ? { files } : { files, schema };
+  return {
+    files,
+    ...(schema === undefined ? {} : { schema }),
+    ...(catalog === undefined ? {} : { catalog }),
+  };
 }
 
 export interface WatchOptions {

@@ -20,7 +20,18 @@ export {
 export { readPolicyFolder, watchPolicyFolder, type WatchOptions } from './folder.js';
 export { buildDecisionRequest, type ActionInput } from './request.js';
 export {
+  ACTION_CATALOG_FILE,
+  catalogAction,
+  parseActionCatalog,
+  type ActionCatalog,
+  type CatalogEntry,
+  type CatalogStanding,
+  type CatalogedAction,
+} from './catalog.js';
+export {
+  DEFAULT_DECISION_VALIDITY_MS,
   DecisionPoint,
+  decidedAction,
   describeDrift,
   type Decision,
   type DecisionPointOptions,

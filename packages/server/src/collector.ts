@@ -68,6 +68,8 @@ export interface CollectorConfig {
   readonly auditRules?: AuditRules;
   /** Let low-risk actions through when the decision point fails (never privileged ones). */
   readonly failOpenLowRisk?: boolean;
+  /** How long a decision backs records citing it, ms; default 5 minutes. */
+  readonly decisionValidityMs?: number;
   /** Witnesses (C2SP tlog-witness) to cosign checkpoints; none by default. */
   readonly witnesses?: readonly WitnessEndpoint[];
   /** How many of `witnesses` must cosign a published checkpoint (k of n); default all. */
@@ -193,6 +195,9 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         auditRules: config.auditRules ?? DEFAULT_AUDIT_RULES,
         hmacKey: deploymentKey,
         failPolicy: { failOpenLowRisk: config.failOpenLowRisk ?? false },
+        ...(config.decisionValidityMs === undefined
+          ? {}
+          : { decisionValidityMs: config.decisionValidityMs }),
       },
     );
   } catch (e) {

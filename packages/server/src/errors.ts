@@ -231,6 +231,18 @@ export const WIRE_ERRORS = {
     status: 422,
     text: 'The action class needs a higher attribution level (a credential).',
   },
+  decision_mismatch: {
+    status: 422,
+    text: 'A privileged, irreversible or external action differs from the decision it cites.',
+  },
+  decision_expired: {
+    status: 422,
+    text: 'A privileged, irreversible or external action cites a decision past its validity.',
+  },
+  decision_reused: {
+    status: 422,
+    text: "A privileged or irreversible decision already backs another action's records.",
+  },
 } as const satisfies Record<string, WireErrorSpec>;
 
 interface WireErrorSpec {
@@ -399,6 +411,7 @@ export const LOCAL_TO_WIRE = {
   invalid_policy_set: 'internal_error',
   policy_folder_unreadable: 'internal_error',
   invalid_audit_rules: 'internal_error',
+  invalid_action_catalog: 'internal_error',
 } as const satisfies Record<LocalErrorCode, WireErrorCode>;
 
 /** Maps any thrown value to a wire error; unknown errors never leak their message. */

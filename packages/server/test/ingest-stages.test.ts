@@ -97,6 +97,11 @@ function decision(overrides: Partial<Decision> = {}): Decision {
     determining: ['permit-reads'],
     context_digest: digestOf({ ctx: 1 }),
     errors: [],
+    credential_jti: 'jti-researcher',
+    time: NOW * 1000,
+    valid_until: NOW * 1000 + 300_000,
+    single_use: false,
+    catalog: 'known',
     request: {
       principal: { type: 'Agent', id: RESEARCHER },
       action: { type: 'Action', id: 'github.get_file' },
@@ -109,6 +114,7 @@ function decision(overrides: Partial<Decision> = {}): Decision {
 
 const lookup = (...known: Decision[]) => ({
   getDecision: (id: string) => known.find((d) => d.decision_id === id) ?? null,
+  now: () => NOW * 1000,
 });
 
 describe('parse', () => {

@@ -115,6 +115,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     policies: { type: 'string' },
     'audit-rules': { type: 'string' },
     'fail-open-low-risk': { type: 'boolean' },
+    'decision-validity': { type: 'string' },
     witness: { type: 'string', multiple: true },
     'witness-policy': { type: 'string' },
     'allowed-hosts': { type: 'string', multiple: true },
@@ -166,6 +167,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
   if (cluster && postgres === undefined) {
     throw usageError('--cluster needs --postgres: several collectors share one PostgreSQL ledger.');
   }
+  const decisionValiditySec = intFlag(values['decision-validity'], 'decision-validity', 1, 86_400);
   const port = intFlag(values.port ?? ctx.env['PROVENANT_PORT'], 'port', 0, 65535) ?? 7410;
   const host = values.host ?? ctx.env['PROVENANT_HOST'] ?? '127.0.0.1';
   const level = values['log-level'] ?? 'info';
@@ -190,6 +192,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       : { auditRules: readAuditRules(values['audit-rules']) }),
     failOpenLowRisk: values['fail-open-low-risk'] ?? false,
     anonymousIngest,
+    ...(decisionValiditySec === undefined
+      ? {}
+      : { decisionValidityMs: decisionValiditySec * 1000 }),
     ...(postgres === undefined ? {} : { postgres }),
     ...(cluster ? { cluster: true } : {}),
     ...(witnesses.length === 0 ? {} : { witnesses }),

@@ -36,10 +36,12 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
                     trust the provider's ID tokens as token-exchange subject tokens with these
                     keys (without it, with --oidc-client-id, the discovered JWKS; audience
                     default: the client id)
-  --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema) for the decision point;
-                    validated at start, reloaded on change (an invalid change keeps the old set)
+  --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema + actions.json, the action
+                    catalog) for the decision point; validated at start, reloaded on change (an
+                    invalid change keeps the old set)
   --audit-rules FILE  audit rules (JSON): which arguments are kept, redacted or digested
   --fail-open-low-risk  allow low-risk actions when the decision point fails (default: deny)
+  --decision-validity S  seconds a decision backs the records citing it (default 300)
   --witness URL=KEY a witness (provenant witness, or any C2SP tlog-witness) and its verifier key;
                     repeat for several. Checkpoints are sent after commits; GET /v1/log/checkpoint
                     then serves the newest one the policy is met for, with its cosignatures

@@ -204,8 +204,14 @@ const policyRefSchema = z.strictObject({
     .exactOptional(),
   errors: z.array(text(MAX_MESSAGE)).max(MAX_LIST).exactOptional(),
   reason: z
-    .enum(['policy', 'engine_error', 'no_policy_set', 'fail_open'])
+    .enum(['policy', 'engine_error', 'no_policy_set', 'fail_open', 'resource_outside_catalog'])
     .describe('Why the decision point answered as it did (fail-closed paths name themselves).')
+    .exactOptional(),
+  catalog: z
+    .enum(['known', 'unknown'])
+    .describe(
+      "Whether the collector's action catalog described the action (class and risk are then the catalog's, raised by the caller's) or only the caller's claim did.",
+    )
     .exactOptional(),
 });
 

@@ -3,6 +3,7 @@
  * any injected `Pdp` (e.g. an embedded Cedar engine), behind a short per-credential cache.
  */
 import type { Action } from '@provenant/core';
+import { ACTION_CLASS_FLAGS } from '@provenant/core/vocabulary';
 
 export interface DecisionRequest {
   readonly action: {
@@ -22,6 +23,16 @@ export interface Decision {
   readonly engine: string;
   readonly determining: readonly string[];
   readonly reason?: string;
+  /**
+   * The class and risk the action was decided with (the collector's catalog may raise what was
+   * asked): the call's records say these, or the collector refuses them as `decision_mismatch`.
+   */
+  readonly class?: NonNullable<Action['class']>;
+  readonly risk?: NonNullable<Action['risk']>;
+  /** One call only (privileged or irreversible as decided): never taken from the cache. */
+  readonly singleUse?: boolean;
+  /** Until when (Unix ms) records may cite it. */
+  readonly validUntil?: number;
 }
 
 /** A policy decision point. Remote by default; inject one to decide in-process. */
@@ -48,6 +59,9 @@ export function remotePdp(collectorUrl: string, fetchFn: typeof fetch): Pdp {
         engine?: unknown;
         determining?: unknown;
         reason?: unknown;
+        action?: { class?: unknown; risk?: unknown };
+        single_use?: unknown;
+        valid_until?: unknown;
         error?: { code?: string; message?: string };
       } | null;
       if (!res.ok || !body || (body.decision !== 'allow' && body.decision !== 'deny')) {
@@ -59,9 +73,33 @@ export function remotePdp(collectorUrl: string, fetchFn: typeof fetch): Pdp {
         engine: typeof body.engine === 'string' ? body.engine : 'unknown',
         determining: Array.isArray(body.determining) ? body.determining.map(String) : [],
         ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+        ...decidedClassOf(body.action),
+        ...(body.single_use === true ? { singleUse: true } : {}),
+        ...(typeof body.valid_until === 'number' ? { validUntil: body.valid_until } : {}),
       };
     },
   };
+}
+
+const RISKS: readonly unknown[] = ['low', 'medium', 'high', 'critical'];
+
+/** The decided `class` and `risk` of a decision point's answer, when well-formed. */
+function decidedClassOf(
+  action: { class?: unknown; risk?: unknown } | undefined,
+): Pick<Decision, 'class' | 'risk'> {
+  const c = action?.class as Record<string, unknown> | undefined;
+  const out: { class?: NonNullable<Action['class']>; risk?: NonNullable<Action['risk']> } = {};
+  if (
+    typeof c === 'object' &&
+    c !== null &&
+    ACTION_CLASS_FLAGS.every((f) => typeof c[f] === 'boolean')
+  ) {
+    out.class = Object.fromEntries(ACTION_CLASS_FLAGS.map((f) => [f, c[f]])) as NonNullable<
+      Action['class']
+    >;
+  }
+  if (RISKS.includes(action?.risk)) out.risk = action!.risk as NonNullable<Action['risk']>;
+  return out;
 }
 
 /** Remembers decisions per (credential, action, resource) for `ttlMs`, never past the credential. */
@@ -86,12 +124,14 @@ export class DecisionCache {
     return undefined;
   }
 
+  /** A single-use decision is never kept; another is kept no longer than it is valid. */
   set(key: string, d: Decision, now: number, credentialExpMs: number): void {
-    if (this.ttlMs <= 0) return;
+    if (this.ttlMs <= 0 || d.singleUse === true) return;
     if (this.map.size >= this.maxEntries) {
       const oldest = this.map.keys().next();
       if (!oldest.done) this.map.delete(oldest.value);
     }
-    this.map.set(key, { d, until: Math.min(now + this.ttlMs, credentialExpMs) });
+    const until = Math.min(now + this.ttlMs, credentialExpMs, d.validUntil ?? Infinity);
+    this.map.set(key, { d, until });
   }
 }

@@ -115,7 +115,7 @@ export class ToolCall {
   ): ToolCall | Promise<ToolCall> {
     const resource = resourceOf(spec, args);
     const made = (d: Decision) =>
-      new ToolCall(env, ctx, spec, toolAction(spec, resource, args), d, keep);
+      new ToolCall(env, ctx, spec, asDecided(toolAction(spec, resource, args), d), d, keep);
     const refused = (e: unknown): never => {
       const call = new ToolCall(env, ctx, spec, bareAction(spec, resource), unknownDecision, true);
       void call.record(
@@ -232,9 +232,19 @@ export class ToolCall {
         ? { trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId }
         : { trace_id: ctx.traceId, span_id: newSpanId(), parent_span_id: ctx.spanId },
     });
-    if (span) decorateToolSpan(span, ctx, record);
+    // A single-use decision backs this call's records only, not also its span's.
+    if (span) decorateToolSpan(span, ctx, record, this.decision.singleUse !== true);
     return this.env.emit(ctx, record, durable);
   }
+}
+
+/** The action with the class and risk it was decided with, as the collector expects. */
+function asDecided(action: Action, d: Decision): Action {
+  return {
+    ...action,
+    ...(d.class ? { class: d.class } : {}),
+    ...(d.risk ? { risk: d.risk } : {}),
+  };
 }
 
 const unknownDecision: Decision = { decision: 'deny', decisionId: '', engine: '', determining: [] };

@@ -26,8 +26,17 @@ export function decorateAgentSpan(span: Span, ctx: WorkContext): void {
   );
 }
 
-/** The span of a tool call, after each of its records (the last one's id stays). */
-export function decorateToolSpan(span: Span, ctx: WorkContext, record: EventRecord): void {
+/**
+ * The span of a tool call, after each of its records (the last one's id stays). With
+ * `citeDecision` false the span does not name the record's decision: one the collector takes as
+ * single-use backs the call's records, and a span exported to it as well would be a second use.
+ */
+export function decorateToolSpan(
+  span: Span,
+  ctx: WorkContext,
+  record: EventRecord,
+  citeDecision = true,
+): void {
   const action = record.action!;
   const attrs = who(ctx, {
     'gen_ai.operation.name': 'execute_tool',
@@ -37,6 +46,6 @@ export function decorateToolSpan(span: Span, ctx: WorkContext, record: EventReco
     'provenant.outcome': record.outcome?.status ?? 'success',
   });
   if (action.tool?.call_id !== undefined) attrs['gen_ai.tool.call.id'] = action.tool.call_id;
-  if (record.policy) attrs['provenant.decision.id'] = record.policy.decision_id;
+  if (record.policy && citeDecision) attrs['provenant.decision.id'] = record.policy.decision_id;
   setAttributes(span, attrs);
 }

@@ -4,7 +4,8 @@
  * wire answer; everything between is here, once.
  *
  *   admit → authenticate → read (the adapter) → per record: parse → attribute → required level
- *   → correlate decision → redact → seal → append (one commit, with the attribution alerts)
+ *   → correlate decision → required level (again: the decision may raise the class) → claim a
+ *   single-use decision → redact → seal → append (one commit, with the attribution alerts)
  *
  * Each per-record stage is a function from a draft to a new draft or a rejection (./draft.ts);
  * as tessera wraps an `AddFn` in decorators, the stages a collector runs are chosen once per
@@ -25,6 +26,7 @@ import { parse } from './stages/parse.js';
 import { redactArguments } from './stages/redact.js';
 import { requireLevel } from './stages/required-level.js';
 import { seal } from './stages/seal.js';
+import { claimSingleUse } from './stages/single-use.js';
 import { sourceOf } from './source.js';
 
 /** Records prepared between two turns of the event loop. */
@@ -130,11 +132,15 @@ export function recordStages(
   // Without identity the collector keeps records as sent, asserted (policy needs identity).
   if (!identity) return composeStages(assertedAttribution, []);
   const rules = policy?.config.auditRules;
+  const required = requireLevel(identity.config.minimumLevels, rules);
   return composeStages(attributeWith(identity.directory, identity.config.skewSec, credential), [
-    requireLevel(identity.config.minimumLevels, rules),
+    required,
     ...(policy
       ? [
           correlateDecision(policy, policy.config.auditRules, credential),
+          // A record that named no class now carries the decided one, which may need more.
+          required,
+          claimSingleUse(policy, credential),
           redactArguments(policy.config.auditRules, policy.config.hmacKey, argsDigestAsSent),
         ]
       : []),

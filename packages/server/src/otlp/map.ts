@@ -22,6 +22,7 @@
  * | trace id, span id, parent span id           | `trace.trace_id`, `.span_id`, `.parent_span_id`|
  * | links                                       | `action.args["otel.links"]`                    |
  * | instrumentation scope, `host.name`          | `source.producer`, `source.host`               |
+ * | `provenant.decision.id` (a tool span)       | `policy.decision_id` (checked at ingest)       |
  */
 import { digestOf, sha256, spiffeAgentParts } from '@provenant/core';
 import type { OtlpAttributes, OtlpSpan, OtlpValue } from './model.js';
@@ -217,6 +218,19 @@ function mapSpan(span: OtlpSpan, byId: ReadonlyMap<string, OtlpSpan>): SpanMappi
   const trace: Record<string, unknown> = { trace_id: span.traceId, span_id: span.spanId };
   if (span.parentSpanId !== '') trace['parent_span_id'] = span.parentSpanId;
   record['trace'] = trace;
+
+  // The decision the call says it was made under: kept only if the decision point made it for
+  // this very call (ingest/stages/correlate.ts), which also rewrites the rest of `policy`.
+  const decisionId =
+    op === 'execute_tool' ? stringAttr(span.attributes, 'provenant.decision.id') : undefined;
+  if (decisionId !== undefined) {
+    const denied = stringAttr(span.attributes, 'provenant.outcome') === 'denied';
+    record['policy'] = {
+      decision_id: decisionId,
+      engine: 'unknown',
+      decision: denied ? 'deny' : 'allow',
+    };
+  }
 
   const conversation = inherited('gen_ai.conversation.id', true);
   if (conversation !== undefined) record['conversation_id'] = conversation;

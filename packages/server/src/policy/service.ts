@@ -7,6 +7,7 @@ import type { PrincipalDirectory, VerifiedCredential } from '@provenant/identity
 import {
   DecisionPoint,
   DEFAULT_AUDIT_RULES,
+  decidedAction,
   EMPTY_POLICY_SET_DIGEST,
   describeDrift,
   readPolicyFolder,
@@ -22,7 +23,7 @@ import type {
   PolicyEngine,
   PolicySetSource,
 } from '@provenant/policy';
-import type { PolicyStore } from './store.js';
+import type { DecisionUse, PolicyStore } from './store.js';
 import { CachedPolicyStore } from './store-cache.js';
 
 /** The decision point's own principal: the witness that writes `policy.decision` records. */
@@ -35,6 +36,8 @@ export interface PolicyConfig {
   /** Deployment key for HMAC redaction of audited arguments. */
   readonly hmacKey: Uint8Array;
   readonly failPolicy?: FailPolicy;
+  /** How long a decision backs records citing it, ms (default 5 minutes). */
+  readonly decisionValidityMs?: number;
 }
 
 export interface Explanation {
@@ -77,6 +80,7 @@ export class PolicyService {
       engine,
       clock,
       ...(config.failPolicy ? { failPolicy: config.failPolicy } : {}),
+      ...(config.decisionValidityMs === undefined ? {} : { validityMs: config.decisionValidityMs }),
     });
   }
 
@@ -140,6 +144,16 @@ export class PolicyService {
     return this.store.cachedDecision(id);
   }
 
+  /** The decision point's clock (Unix ms): when a record citing a decision arrived. */
+  now(): number {
+    return this.clock();
+  }
+
+  /** Claims a single-use decision for one record (see `PolicyStore.claimDecisionUse`). */
+  claimDecisionUse(use: DecisionUse): Promise<boolean> {
+    return this.store.claimDecisionUse(use);
+  }
+
   /** Before correlating records: fetch the decisions they name that the cache lacks. */
   async prefetchDecisions(ids: readonly string[]): Promise<void> {
     if (ids.length > 0) await this.store.prefetch(ids);
@@ -180,17 +194,22 @@ export function policyRefOf(d: Decision): NonNullable<EventRecord['policy']> {
     context_digest: d.context_digest,
     ...(d.errors.length > 0 ? { errors: [...d.errors] } : {}),
     ...(d.reason ? { reason: d.reason } : {}),
+    // Decisions stored before the catalog existed carry no standing.
+    ...(d.catalog ? { catalog: d.catalog } : {}),
   };
 }
 
-/** The decision point's witness record of one decision (allow or deny). */
+/**
+ * The decision point's witness record of one decision (allow or deny), with the action's class
+ * and risk as decided (the catalog's, raised by the caller's), not as the caller claimed them.
+ */
 export function decisionRecord(
   d: Decision,
   credential: VerifiedCredential,
-  action: ActionInput,
   kindOf: (id: string) => Principal['kind'],
 ): EventRecord {
   const chain = credential.chain;
+  const action = decidedAction(d);
   const record: EventRecord = {
     schema: 'provenant.event/v1',
     id: uuidv7(d.time),
@@ -208,7 +227,7 @@ export function decisionRecord(
     action: {
       name: action.name,
       resource: action.resource,
-      ...(action.class ? { class: action.class } : {}),
+      class: action.class,
       ...(action.risk ? { risk: action.risk } : {}),
     },
     policy: policyRefOf(d),

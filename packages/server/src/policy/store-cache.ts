@@ -1,5 +1,5 @@
 import type { Decision, PolicySetSource } from '@provenant/policy';
-import type { PolicyStore } from './store.js';
+import type { DecisionUse, PolicyStore } from './store.js';
 
 /** Decisions kept in memory for the ingest path's correlation (the newest saved or fetched). */
 export const DEFAULT_DECISION_CACHE = 100_000;
@@ -43,6 +43,11 @@ export class CachedPolicyStore implements PolicyStore {
   async getDecisions(ids: readonly string[]): Promise<Decision[]> {
     await this.prefetch(ids);
     return [...new Set(ids)].flatMap((id) => this.decisions.get(id) ?? []);
+  }
+
+  /** Never cached: the claim must be the backend's, shared by every collector. */
+  claimDecisionUse(use: DecisionUse): Promise<boolean> {
+    return this.backend.claimDecisionUse(use);
   }
 
   /** A cached decision (no I/O): one saved here, or fetched by `prefetch`. */

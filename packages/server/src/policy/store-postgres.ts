@@ -1,6 +1,6 @@
 import { StorePool } from '../lib/store-pool.js';
 import type { Decision, PolicySetSource } from '@provenant/policy';
-import type { PolicyStore } from './store.js';
+import type { DecisionUse, PolicyStore } from './store.js';
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -9,6 +9,14 @@ CREATE TABLE policy_decisions (
   seq BIGSERIAL UNIQUE,
   decision_id TEXT PRIMARY KEY,
   body TEXT NOT NULL
+);
+`,
+  `
+CREATE TABLE policy_decision_uses (
+  decision_id TEXT PRIMARY KEY,
+  first_record TEXT NOT NULL,
+  first_pending BOOLEAN NOT NULL,
+  outcome_record TEXT
 );
 `,
 ];
@@ -61,6 +69,29 @@ export class PostgresPolicyStore implements PolicyStore {
       [[...ids]],
     );
     return rows.map((r) => JSON.parse(r.body) as Decision);
+  }
+  /** Each statement is atomic on its row: of two members racing, one inserts or updates. */
+  async claimDecisionUse(use: DecisionUse): Promise<boolean> {
+    const first = await this.pool.query(
+      `INSERT INTO policy_decision_uses (decision_id, first_record, first_pending)
+       VALUES ($1, $2, $3) ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id`,
+      [use.decisionId, use.recordId, use.pending],
+    );
+    if (first.rows.length === 1) return true;
+    if (!use.pending && use.follows !== null) {
+      const outcome = await this.pool.query(
+        `UPDATE policy_decision_uses SET outcome_record = $1
+         WHERE decision_id = $2 AND first_record = $3 AND first_pending AND outcome_record IS NULL
+         RETURNING decision_id`,
+        [use.recordId, use.decisionId, use.follows],
+      );
+      if (outcome.rows.length === 1) return true;
+    }
+    const { rows } = await this.pool.query<{ first_record: string; outcome_record: string | null }>(
+      'SELECT first_record, outcome_record FROM policy_decision_uses WHERE decision_id = $1',
+      [use.decisionId],
+    );
+    return rows[0]?.first_record === use.recordId || rows[0]?.outcome_record === use.recordId;
   }
   close(): Promise<void> {
     return this.pool.close();

@@ -2,11 +2,17 @@ import type Database from 'better-sqlite3';
 import { sqliteWriteError } from '@provenant/ledger/sqlite';
 import { openStoreDatabase } from '../lib/store-sqlite.js';
 import type { Decision, PolicySetSource } from '@provenant/policy';
-import type { PolicyStore } from './store.js';
+import type { DecisionUse, PolicyStore } from './store.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS policy_sets (digest TEXT PRIMARY KEY, source TEXT NOT NULL, loaded_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (decision_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decision_uses (
+  decision_id TEXT PRIMARY KEY,
+  first_record TEXT NOT NULL,
+  first_pending INTEGER NOT NULL,
+  outcome_record TEXT
+);
 `;
 
 /** Policy history in the ledger's own SQLite file (separate tables, same database). */
@@ -14,6 +20,7 @@ export class SqlitePolicyStore implements PolicyStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly claim: (use: DecisionUse) => boolean;
   constructor(private readonly file: string) {
     this.db = openStoreDatabase(file, DDL);
     this.stmts = {
@@ -29,7 +36,32 @@ export class SqlitePolicyStore implements PolicyStore {
       getDecision: this.db.prepare<[string], { body: string }>(
         'SELECT body FROM decisions WHERE decision_id = ?',
       ),
+      firstUse: this.db.prepare(
+        'INSERT OR IGNORE INTO decision_uses (decision_id, first_record, first_pending) VALUES (?, ?, ?)',
+      ),
+      outcomeUse: this.db.prepare(
+        `UPDATE decision_uses SET outcome_record = ?
+         WHERE decision_id = ? AND first_record = ? AND first_pending = 1 AND outcome_record IS NULL`,
+      ),
+      getUse: this.db.prepare<[string], { first_record: string; outcome_record: string | null }>(
+        'SELECT first_record, outcome_record FROM decision_uses WHERE decision_id = ?',
+      ),
     };
+    // One immediate transaction: no other writer of the file claims between the statements.
+    this.claim = this.db
+      .transaction((use: DecisionUse): boolean => {
+        const s = this.stmts;
+        if (s.firstUse.run(use.decisionId, use.recordId, use.pending ? 1 : 0).changes === 1) {
+          return true;
+        }
+        if (!use.pending && use.follows !== null) {
+          if (s.outcomeUse.run(use.recordId, use.decisionId, use.follows).changes === 1)
+            return true;
+        }
+        const row = s.getUse.get(use.decisionId);
+        return row?.first_record === use.recordId || row?.outcome_record === use.recordId;
+      })
+      .immediate.bind(null);
   }
   async savePolicySet(digest: string, source: PolicySetSource, loadedAt: number): Promise<void> {
     this.write(() => this.stmts.saveSet.run(digest, JSON.stringify(source), loadedAt));
@@ -46,6 +78,11 @@ export class SqlitePolicyStore implements PolicyStore {
       const row = this.stmts.getDecision.get(id);
       return row ? [JSON.parse(row.body) as Decision] : [];
     });
+  }
+  async claimDecisionUse(use: DecisionUse): Promise<boolean> {
+    let allowed = false;
+    this.write(() => (allowed = this.claim(use)));
+    return allowed;
   }
   /** A full disk or a failing file is a StorageError (507/503 on the wire), never a raw one. */
   private write(run: () => unknown): void {

@@ -5,6 +5,7 @@ import type { CollectorContext } from '../context.js';
 import { appendRecords } from '../ingest/append.js';
 import { RequestError } from '../errors.js';
 import { prepareOwnRecord } from '../ingest/prepare.js';
+import { decidedAction } from '@provenant/policy';
 import { decisionRecord } from '../policy/service.js';
 
 const RISKS = new Set(['low', 'medium', 'high', 'critical']);
@@ -99,7 +100,7 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
     const decision = await policy.decide(credential, action, identity.directory);
     const kindOf = (id: string) =>
       identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
-    const p = prepareOwnRecord(decisionRecord(decision, credential, action, kindOf), {
+    const p = prepareOwnRecord(decisionRecord(decision, credential, kindOf), {
       level: 'verified',
       reasons: ['decision_point_witness'],
     });
@@ -108,6 +109,9 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
     const { request: _request, ...rest } = decision;
     return {
       ...rest,
+      // The class and risk decided on (the catalog's, raised by the caller's): what records
+      // citing the decision must say.
+      action: decidedAction(decision),
       leaf_index: outcome?.leafIndex ?? null,
       ...(outcome?.status === 'accepted' && outcome.promise ? { promise: outcome.promise } : {}),
     };

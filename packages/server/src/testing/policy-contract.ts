@@ -66,6 +66,25 @@ export function describePolicyStoreContract(name: string, harness: PolicyStoreHa
         expect(await store.getDecisions([])).toEqual([]);
         await store.close();
       });
+
+      it('lets a single-use decision back one record, or a pending intent and its one outcome', async () => {
+        const store = await open();
+        const use = (recordId: string, pending = false, follows: string | null = null) =>
+          store.claimDecisionUse({ decisionId: 'd1', recordId, pending, follows });
+        expect(await use('r1')).toBe(true);
+        expect(await use('r1')).toBe(true); // the same record again (a retry)
+        expect(await use('r2')).toBe(false);
+        expect(await use('r3', false, 'r1')).toBe(false); // r1 was no intent
+        const intent = (recordId: string, pending = false, follows: string | null = null) =>
+          store.claimDecisionUse({ decisionId: 'd2', recordId, pending, follows });
+        expect(await intent('i1', true)).toBe(true);
+        expect(await intent('o2', true, 'i1')).toBe(false); // another intent is no outcome
+        expect(await intent('o1', false, 'i1')).toBe(true);
+        expect(await intent('o1', false, 'i1')).toBe(true);
+        expect(await intent('o3', false, 'i1')).toBe(false); // a second outcome
+        expect(await intent('i1', true)).toBe(true);
+        await store.close();
+      });
     });
   }
 
@@ -84,6 +103,22 @@ export function describePolicyStoreContract(name: string, harness: PolicyStoreHa
       await Promise.all([a.close(), b.close()]);
     });
 
+    it('lets one of two collectors claim a single-use decision, whichever races first', async () => {
+      const [a, b] = await harness.openPair();
+      const claims = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 === 0 ? a : b).claimDecisionUse({
+            decisionId: 'd-raced',
+            recordId: `r${i}`,
+            pending: false,
+            follows: null,
+          }),
+        ),
+      );
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      await Promise.all([a.close(), b.close()]);
+    });
+
     it('still finds a decision the cache no longer holds', async () => {
       const [backend] = await harness.openPair();
       const cache = new CachedPolicyStore(backend, 2);
@@ -98,13 +133,24 @@ export function describePolicyStoreContract(name: string, harness: PolicyStoreHa
   describe.skipIf(harness.reopen === undefined)(
     `policy store contract: ${name}, reopened${harness.reopen ? '' : ' (skipped: nothing outlives a memory store)'}`,
     () => {
-      it('keeps policy sets and decisions across a restart', async () => {
+      it('keeps policy sets, decisions and single-use claims across a restart', async () => {
         const first = await harness.open();
         await first.savePolicySet('sha256:a', SET, NOW);
         await first.saveDecision(decision('d1'));
+        expect(
+          await first.claimDecisionUse({
+            decisionId: 'd1',
+            recordId: 'r1',
+            pending: false,
+            follows: null,
+          }),
+        ).toBe(true);
         const again = await harness.reopen!(first);
         expect(await again.getPolicySet('sha256:a')).toEqual(SET);
         expect(await again.getDecisions(['d1'])).toEqual([decision('d1')]);
+        const reuse = { decisionId: 'd1', pending: false, follows: null };
+        expect(await again.claimDecisionUse({ ...reuse, recordId: 'r2' })).toBe(false);
+        expect(await again.claimDecisionUse({ ...reuse, recordId: 'r1' })).toBe(true);
         await again.close();
       });
     },
