@@ -33,16 +33,27 @@ const NAMES = [
   'investigate',
   'cluster',
   'cli-start',
+  'startup-integrity',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
-const EXTRA = ['identity', 'sdk', 'mcp', 'otlp', 'investigate', 'cluster', 'cli-start'];
+const EXTRA = [
+  'identity',
+  'sdk',
+  'mcp',
+  'otlp',
+  'investigate',
+  'cluster',
+  'cli-start',
+  'startup-integrity',
+];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
 Runs the benchmarks (ingest, proofs, verify, rss; identity = issues 3 and 4, sdk = issue 5,
 mcp = issue 6, otlp = issue 9, investigate = issue 7, cluster = issue 8: two collectors on
 PostgreSQL vs one on SQLite, and a 10-minute soak; cli-start = issue 13: provenant verify
---bundle start-up beside node -e ''),
+--bundle start-up beside node -e ''; startup-integrity = issue 14: the missing-row check at start
+on a 100,000-entry ledger),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -177,6 +188,12 @@ if (selected.includes('cluster')) {
 if (selected.includes('mcp')) {
   say('MCP proxy benchmark (bench/mcp.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'mcp.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('startup-integrity')) {
+  say('start-up integrity check (bench/startup-integrity.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'startup-integrity.js'), ...flags], {
     stdio: 'inherit',
   });
 }

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { uuidv7 } from '@provenant/core';
 import { startCollector } from '@provenant/server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, startCollectorProcess } from './process.js';
+import { runCli, runCliAsync, startCollectorProcess } from './process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'provenant-tamper-'));
 const N = 300; // more than one 256-entry tile
@@ -114,6 +114,37 @@ describe('provenant verify detects tampering (real process)', () => {
     const r = verify();
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/FAIL at leaf 40: missing_entry/);
+  });
+
+  it('a deleted row: the collector starts unhealthy, and verify --server exits 1 with its JSON', async () => {
+    sql('DELETE FROM entries WHERE leaf_index = 40');
+    const c = await startCollectorProcess(dir);
+    try {
+      const health = await fetch(`${c.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({
+        status: 'unhealthy',
+        reason: 'log_entries_missing',
+        problems: [{ code: 'log_entries_missing', first_missing_leaf: 40 }],
+      });
+      const tile = await fetch(`${c.url}/tile/entries/000`);
+      expect(tile.status).toBe(503);
+      expect(((await tile.json()) as { error: { code: string } }).error.code).toBe(
+        'log_entries_missing',
+      );
+      const r = await runCliAsync(['verify', '--server', c.url, '--key', key, '--json'], {
+        PROVENANT_HOME: home,
+      });
+      expect(r.status, r.stderr).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        ok: false,
+        code: 'missing_entry',
+        leaf_index: 40,
+      });
+    } finally {
+      c.child.kill('SIGTERM');
+      await c.exited;
+    }
   });
 
   it('detects two swapped rows', () => {

@@ -120,6 +120,22 @@ describe.skipIf(skip)('postgres driver', () => {
     await s.close();
   });
 
+  it('finds a row deleted from the middle (the tree and checkpoints do not show it)', async () => {
+    const url = await server.newDatabase();
+    const s = await PostgresStorage.open(url, { poolSize: 2 });
+    await s.append(makeBatch(EMPTY, 50).batch);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query('DELETE FROM ledger_entries WHERE leaf_index IN (17, 30)');
+    expect((await s.readState()).size).toBe(50);
+    expect(await s.firstMissingLeaf(50)).toBe(17);
+    expect(await s.firstMissingLeaf(17)).toBeNull();
+    await admin.query('DELETE FROM ledger_entries WHERE leaf_index = 0');
+    expect(await s.firstMissingLeaf(50)).toBe(0);
+    await admin.end();
+    await s.close();
+  });
+
   it('keeps committed batches across reopen and migrates once', async () => {
     const url = await server.newDatabase();
     const [s1, s2] = await Promise.all([PostgresStorage.open(url), PostgresStorage.open(url)]);

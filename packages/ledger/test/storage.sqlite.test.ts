@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COVERAGE_FLAG } from '../src/index.js';
+import Database from 'better-sqlite3';
 import { SqliteStorage } from '../src/storage/sqlite/index.js';
 import { SqliteReadWorker } from '../src/storage/sqlite/read-worker.js';
 import {
@@ -99,6 +100,24 @@ describe('sqlite driver', () => {
       code: 'storage_read_only',
     });
     await s2.close();
+  });
+
+  it('finds a row deleted from the middle (the tree and checkpoints do not show it)', async () => {
+    const file = join(dir, 'gap.db');
+    const s = new SqliteStorage(file);
+    await s.append(makeBatch({ size: 0, hashes: [] }, 50).batch);
+    const remove = (where: string) => {
+      const db = new Database(file);
+      db.prepare(`DELETE FROM entries WHERE ${where}`).run();
+      db.close();
+    };
+    remove('leaf_index IN (17, 30)');
+    expect((await s.readState()).size).toBe(50); // the highest leaf is still there
+    expect(await s.firstMissingLeaf(50)).toBe(17);
+    expect(await s.firstMissingLeaf(17)).toBeNull();
+    remove('leaf_index = 0');
+    expect(await s.firstMissingLeaf(50)).toBe(0);
+    await s.close();
   });
 
   it('refuses a file that is not a Provenant ledger', async () => {

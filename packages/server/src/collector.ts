@@ -158,6 +158,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   const pgStores = config.postgres === undefined ? null : await openPostgres(config.postgres);
   const storage = pgStores?.storage ?? new SqliteStorage(ledgerFile);
   let log: Log;
+  let missingLeaf: number | null = null;
   let identity: IdentityService;
   let policy: PolicyService;
   const publicUrl = config.issuerUrl ?? url;
@@ -178,6 +179,9 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     log = await Log.open({ storage, signer, ingest: config.cluster ? 'queue' : 'direct' });
     // Entries of a ledger migrated from schema 1 get their coverage facts once, here.
     await fillCoverageFacts(storage);
+    // A row deleted from the middle leaves the tree and checkpoints intact (the open check
+    // passes): one count over the entries finds it, so the collector does not start healthy.
+    missingLeaf = await storage.firstMissingLeaf(log.size);
     identity = await IdentityService.create(
       pgStores?.registry ?? new SqliteRegistryStore(ledgerFile),
       {
@@ -279,14 +283,24 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       deploymentKey,
       ...(cosigner ? { cosignedCheckpoint: () => cosigner.checkpointNote() } : {}),
       ...(cluster ? { cluster } : {}),
-      logProblems: () =>
-        history.list().map(({ source, kind, size, message }) => ({
+      logProblems: () => [
+        ...history.list().map(({ source, kind, size, message }) => ({
           code: 'log_behind_witness' as const,
           message,
           source,
           kind,
           size,
         })),
+        ...(missingLeaf === null
+          ? []
+          : [
+              {
+                code: 'log_entries_missing' as const,
+                message: `Leaf ${missingLeaf} is missing from the ledger (found at start), below the signed size ${log.size}: restore it from a backup, then run provenant verify.`,
+                first_missing_leaf: missingLeaf,
+              },
+            ]),
+      ],
       ...(signIn ? { signIn } : {}),
       detector: new Detector({
         ...DEFAULT_DETECTION_CONFIG,
@@ -305,6 +319,9 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         : app.log.error({ errors: r.errors }, 'policy set refused; the previous set stays active'),
     );
     await app.listen({ host: config.host, port });
+    if (missingLeaf !== null) {
+      app.log.error({ first_missing_leaf: missingLeaf }, 'ledger entries are missing');
+    }
     onWitnessEvent = (level, message, fields) => app.log[level](fields, message);
     for (const e of earlyWitnessEvents.splice(0)) onWitnessEvent(...e);
     cosigner?.start();

@@ -109,6 +109,10 @@ export const WIRE_ERRORS = {
   storage_corrupt: { status: 500, text: 'The stored ledger contradicts itself; verify it.' },
 
   log_closed: { status: 503, text: 'The collector is shutting down.' },
+  log_entries_missing: {
+    status: 503,
+    text: 'An entry the signed checkpoint covers is missing from the ledger; restore it from a backup.',
+  },
   log_behind_witness: {
     status: 503,
     text: 'A published checkpoint (cosigned-checkpoint or a witness) is ahead of the stored log or forks from it; appends are refused until the missing entries are restored.',

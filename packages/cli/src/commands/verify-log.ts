@@ -31,7 +31,7 @@ import { COSIGNED_CHECKPOINT_FILE, LEDGER_FILE } from '@provenant/server/offline
 import { intFlag, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import { readTextFile } from '../lib/files.js';
-import { httpGet } from '../lib/http.js';
+import { HttpError, httpGet } from '../lib/http.js';
 import { knownDir, readKnown, writeKnown } from '../lib/known.js';
 import { progressBar } from '../lib/progress.js';
 import type { CommandContext } from '../main.js';
@@ -269,14 +269,55 @@ async function openServerSource(base: string, cosigned: boolean): Promise<Source
     for (let tile = 0; tile * TILE < size; tile++) {
       const width = Math.min(TILE, size - tile * TILE);
       const partial = width < TILE ? width : undefined;
-      const [bundle, hashes] = await Promise.all([
-        httpGet(`${base}/${entriesPath(tile, partial)}`).then((r) => r.arrayBuffer()),
+      // Both at once; the entries' failure first (it names the missing leaf).
+      const [entries, leafHashes] = await Promise.allSettled([
+        entryTile(base, tile, width),
         httpGet(`${base}/${tilePath(0, tile, partial)}`).then((r) => r.arrayBuffer()),
       ]);
+      if (entries.status === 'rejected') throw entries.reason;
+      if (leafHashes.status === 'rejected') throw leafHashes.reason;
+      const [bundle, hashes] = [entries.value, leafHashes.value];
       yield decodeBundle(new Uint8Array(bundle), new Uint8Array(hashes), tile * TILE, width);
     }
   }
   return { checkpointNote: note, chunks: chunks(), close() {} };
+}
+
+/**
+ * An entries tile the signed checkpoint covers. A server that cannot produce one
+ * (`log_entries_missing`, or 404 inside its own signed size) fails verification, not the
+ * connection: the first missing leaf is found with partial tiles (at most 8 more requests).
+ */
+async function entryTile(base: string, tile: number, width: number): Promise<ArrayBuffer> {
+  const get = (w: number) =>
+    httpGet(`${base}/${entriesPath(tile, w < TILE ? w : undefined)}`).then((r) => r.arrayBuffer());
+  const missing = (e: unknown) =>
+    e instanceof HttpError && (e.serverCode === 'log_entries_missing' || e.status === 404);
+  try {
+    return await get(width);
+  } catch (e) {
+    if (!missing(e)) throw e;
+    let lo = 1;
+    let hi = width; // the smallest failing width lies in [lo, hi]
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const ok = await get(mid).then(
+        () => true,
+        (f: unknown) => {
+          if (missing(f)) return false;
+          throw f;
+        },
+      );
+      if (ok) lo = mid + 1;
+      else hi = mid;
+    }
+    const leaf = tile * TILE + lo - 1;
+    throw new LogVerificationError(
+      'missing_entry',
+      `Leaf ${leaf} is missing: the server's signed checkpoint covers it, but it cannot serve it (${(e as Error).message})`,
+      leaf,
+    );
+  }
 }
 
 function decodeBundle(

@@ -14,17 +14,28 @@ export async function httpGet(url: string): Promise<Response> {
   }
   if (!res.ok) {
     let detail = `HTTP ${res.status}`;
+    let serverCode: string | undefined;
     try {
       const body = (await res.json()) as { error?: { code?: string; message?: string } };
-      if (body.error?.code) detail = `${body.error.code}: ${body.error.message ?? ''}`;
+      if (body.error?.code) {
+        serverCode = body.error.code;
+        detail = `${body.error.code}: ${body.error.message ?? ''}`;
+      }
     } catch {
       // not a JSON error body; the status says enough
     }
-    throw new CliError(
-      'server_error',
-      `${new URL(url).pathname} failed (${detail}).`,
-      EXIT.unavailable,
-    );
+    throw new HttpError(`${new URL(url).pathname} failed (${detail}).`, res.status, serverCode);
   }
   return res;
+}
+
+/** A route that answered an HTTP error: its status and the server's error code, if it sent one. */
+export class HttpError extends CliError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly serverCode: string | undefined,
+  ) {
+    super('server_error', message, EXIT.unavailable);
+  }
 }

@@ -120,6 +120,12 @@ export interface LogStorage {
   queryEntries(filter: EntryFilter): Promise<StoredEntry[]>;
   /** Checkpoint of exactly this size, or null. */
   getCheckpoint(size: number): Promise<StoredCheckpoint | null>;
+  /**
+   * The lowest leaf index below `size` with no stored entry, or null when [0, size) is complete:
+   * a row deleted from the middle of a ledger leaves its tree and checkpoints intact, so only
+   * this finds it. One count on an intact ledger.
+   */
+  firstMissingLeaf(size: number): Promise<number | null>;
   /** Liveness of the backing store. */
   health(): Promise<{ ok: boolean; detail?: string }>;
   close(): Promise<void>;

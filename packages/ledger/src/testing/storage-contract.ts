@@ -70,6 +70,14 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
       expect(await storage.readState()).toEqual({ size: 0, checkpoint: null });
     });
 
+    it('finds no missing leaf in a complete log, and one past its end', async () => {
+      expect(await storage.firstMissingLeaf(0)).toBeNull();
+      await storage.append(makeBatch(EMPTY, 10).batch);
+      expect(await storage.firstMissingLeaf(10)).toBeNull();
+      expect(await storage.firstMissingLeaf(4)).toBeNull();
+      expect(await storage.firstMissingLeaf(12)).toBe(10);
+    });
+
     it('stores a batch and reads back entries, nodes and the checkpoint', async () => {
       const { batch } = makeBatch(EMPTY, 10);
       await storage.append(batch);

@@ -52,13 +52,26 @@ export function logRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       if (start + width > size)
         throw new RequestError('not_found', 'That tile is not in the log yet.');
       const entries = await ctx.storage.getEntries(start, width);
-      if (entries.length !== width)
-        throw new RequestError('not_found', 'That tile is not in the log yet.');
+      if (entries.length !== width) {
+        // Inside the signed tree: the log cannot back its checkpoint, which is not "not yet".
+        const missing = start + entries.findIndex((e, i) => e.leafIndex !== start + i);
+        throw new RequestError(
+          'log_entries_missing',
+          `Leaf ${missing < start ? start + entries.length : missing} is missing from the ledger, below the signed size ${size}.`,
+        );
+      }
       body = entryBundle(entries.map((e) => Buffer.from(e.canonical, 'utf8')));
     } else {
       const hashes = await ctx.storage.getNodeRange(tile.level * TILE_HEIGHT, start, width);
-      if (hashes.length !== width)
-        throw new RequestError('not_found', 'That tile is not in the log yet.');
+      if (hashes.length !== width) {
+        // Level 0 is the entries' leaf hashes: one missing inside the signed tree is a lost row.
+        throw tile.level === 0 && start + width <= size
+          ? new RequestError(
+              'log_entries_missing',
+              `Leaf ${start + hashes.length} is missing from the ledger, below the signed size ${size}.`,
+            )
+          : new RequestError('not_found', 'That tile is not in the log yet.');
+      }
       body = Buffer.concat(hashes);
     }
     // Full tiles never change; partial ones are superseded as the log grows.

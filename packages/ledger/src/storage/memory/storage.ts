@@ -221,6 +221,12 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
     return this.checkpoints.get(size) ?? null;
   }
 
+  async firstMissingLeaf(size: number): Promise<number | null> {
+    this.assertOpen();
+    // Entries are appended in order and never removed here, so only the tail can be short.
+    return this.entries.length < size ? this.entries.length : null;
+  }
+
   async health(): Promise<{ ok: boolean; detail?: string }> {
     return this.closed ? { ok: false, detail: 'closed' } : { ok: true };
   }

@@ -3,7 +3,7 @@ import type { NodeId } from '../../merkle/index.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
 import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
-import { contiguousHashes, toCheckpoint, toEntry } from '../rows.js';
+import { contiguousHashes, findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import type {
   AppendBatch,
@@ -419,6 +419,12 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
       [size],
     );
     return rows[0] ? toCheckpoint(rows[0]) : null;
+  }
+
+  async firstMissingLeaf(size: number): Promise<number | null> {
+    return findMissingLeaf('ledger_entries', '$1', size, async (sql, params) => {
+      return (await this.query<Record<string, unknown>>(sql, [...params])).rows;
+    });
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {

@@ -6,7 +6,7 @@ import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from
 /** Entries filled per transaction by fillCoverageFacts (the event loop runs between batches). */
 const FILL_BATCH = 1000;
 import { StorageError, checkLeafIndices, checkpointConflict, noQueue } from '../errors.js';
-import { contiguousHashes, toCheckpoint, toEntry } from '../rows.js';
+import { contiguousHashes, findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import type {
   AppendBatch,
@@ -441,6 +441,12 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {
     const row = this.stmts.checkpoint.get(size);
     return row ? toCheckpoint(row) : null;
+  }
+
+  async firstMissingLeaf(size: number): Promise<number | null> {
+    return findMissingLeaf('entries', '?', size, (sql, params) =>
+      this.read<Record<string, unknown>>(sql, params),
+    );
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
