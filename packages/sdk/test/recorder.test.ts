@@ -420,3 +420,51 @@ describe('recordCall: recording around a call that answers every outcome itself'
     await expect(planner.recordCall('x.y', { resource: 'r' }, () => 1)).rejects.toThrow(TypeError);
   });
 });
+
+describe('decisions as the collector decided them', () => {
+  /** A decision point whose catalog calls every action irreversible and single-use. */
+  function catalogPdp() {
+    let asked = 0;
+    return {
+      get asked() {
+        return asked;
+      },
+      decide: () => ({
+        decision: 'allow' as const,
+        decisionId: `d-${++asked}`,
+        engine: 'cedar',
+        determining: [],
+        class: { privileged: false, irreversible: true, external: false },
+        risk: 'high' as const,
+        singleUse: true,
+        validUntil: Date.now() + 300_000,
+      }),
+    };
+  }
+
+  it('records the decided class and risk, fails closed by them, and never reuses a single-use decision', async () => {
+    const pdp = catalogPdp();
+    const r = w.recorder({ pdp, decisionCacheTtlMs: 60_000 });
+    const tool = r.tool('github.delete_repo', { resource: 'repo:acme/x', risk: 'low' }, () => 'ok');
+    await r.session({ initiatorToken: w.alice, taskId: 'catalog-1' }, async () => {
+      await tool();
+      await tool();
+    });
+    await r.close();
+    expect(pdp.asked).toBe(2);
+    const calls = w.records('catalog-1').filter((x) => x.type === 'tool.called');
+    // Each call: a durable intent, then its outcome, both citing that call's own decision.
+    expect(calls.map((x) => [x.outcome?.status, x.policy?.decision_id])).toEqual([
+      ['pending', 'd-1'],
+      ['success', 'd-1'],
+      ['pending', 'd-2'],
+      ['success', 'd-2'],
+    ]);
+    for (const x of calls) {
+      expect(x.action).toMatchObject({
+        class: { privileged: false, irreversible: true, external: false },
+        risk: 'high',
+      });
+    }
+  });
+});

@@ -25,6 +25,8 @@ import { parse } from '../src/ingest/stages/parse.js';
 import { redactArguments } from '../src/ingest/stages/redact.js';
 import { requireLevel } from '../src/ingest/stages/required-level.js';
 import { seal } from '../src/ingest/stages/seal.js';
+import { claimSingleUse } from '../src/ingest/stages/single-use.js';
+import { MemoryPolicyStore } from '../src/policy/store.js';
 
 const RESEARCHER = 'spiffe://acme.test/agent/researcher/instance/7f3a';
 const KEY = new Uint8Array(32).fill(7);
@@ -254,6 +256,84 @@ describe('correlate decision', () => {
     expect(out.alert).toBeUndefined();
   });
 
+  it('compares the class and risk a record names with the decided ones, filling in what it leaves out', async () => {
+    const decided = decision({
+      request: {
+        ...decision().request,
+        context: { chain: ['user:alice', RESEARCHER], irreversible: true, risk: 'high' },
+      },
+    } as Partial<Decision>);
+    const strict = correlateDecision(lookup(decided), DEFAULT_AUDIT_RULES, credential);
+    const filled = (await strict(draft(toolCall({ policy: claimed })))) as Draft;
+    expect(filled.record.action).toMatchObject({
+      class: { privileged: false, irreversible: true, external: false },
+      risk: 'high',
+    });
+    const lowered = await strict(
+      draft(
+        toolCall({
+          action: {
+            name: 'github.get_file',
+            resource: 'repo:acme/payments',
+            class: { privileged: false, irreversible: false, external: false },
+          },
+          policy: claimed,
+        }),
+      ),
+    );
+    // Irreversible as decided: the laundering record is refused, its alert kept.
+    expect(lowered).toMatchObject({
+      ok: false,
+      code: 'decision_mismatch',
+      alert: { code: 'decision_mismatch' },
+    });
+    expect((lowered as Rejection).message).toContain('class');
+    const otherRisk = await strict(
+      draft(
+        toolCall({
+          action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
+          policy: claimed,
+        }),
+      ),
+    );
+    expect((otherRisk as Rejection).message).toContain('risk');
+  });
+
+  it('refuses a high-stakes record under another jti or after the window, flags a low one', async () => {
+    const irreversible = decision({
+      request: {
+        ...decision().request,
+        context: { chain: ['user:alice', RESEARCHER], irreversible: true },
+      },
+    } as Partial<Decision>);
+    const other = { ...credential, jti: 'jti-other' };
+    const byOther = correlateDecision(lookup(irreversible), DEFAULT_AUDIT_RULES, other);
+    expect(await byOther(draft(toolCall({ policy: claimed })))).toMatchObject({
+      ok: false,
+      code: 'decision_mismatch',
+    });
+    const anonymous = correlateDecision(lookup(decision()), DEFAULT_AUDIT_RULES, null);
+    expect(
+      ((await anonymous(draft(toolCall({ policy: claimed })))) as Draft).attribution.reasons,
+    ).toEqual(['decision_mismatch']);
+    const late = { ...lookup(irreversible), now: () => NOW * 1000 + 300_001 };
+    expect(
+      await correlateDecision(
+        late,
+        DEFAULT_AUDIT_RULES,
+        credential,
+      )(draft(toolCall({ policy: claimed }))),
+    ).toMatchObject({ ok: false, code: 'decision_expired' });
+    const lateLow = { ...lookup(decision()), now: () => NOW * 1000 + 300_001 };
+    const flagged = (await correlateDecision(
+      lateLow,
+      DEFAULT_AUDIT_RULES,
+      credential,
+    )(draft(toolCall({ policy: claimed })))) as Draft;
+    expect(flagged.attribution.reasons).toEqual(['decision_expired']);
+    expect(flagged.record.policy).toBeUndefined();
+  });
+
   it('lists the decision ids of raw inputs for prefetching', () => {
     expect(
       decisionIdsOf([
@@ -372,5 +452,34 @@ describe('the composed stages', () => {
     expect(() =>
       prepareOwnRecord({ ...toolCall(), id: 'x' }, { level: 'verified', reasons: [] }),
     ).toThrow(/collector built an invalid tool.called record/);
+  });
+});
+
+describe('single-use decisions', () => {
+  const store = new MemoryPolicyStore();
+  const uses = {
+    ...lookup(decision({ single_use: true }), decision({ decision_id: 'dec-2' })),
+    claimDecisionUse: store.claimDecisionUse.bind(store),
+  };
+  const stage = claimSingleUse(uses, credential);
+  const citing = (id: string) =>
+    draft(toolCall({ policy: { decision_id: id, engine: 'cedar', decision: 'allow' } }));
+
+  it('lets the first record take a single-use decision and refuses the next, with an alert', async () => {
+    const first = citing('dec-1');
+    expect(await stage(first)).toBe(first);
+    expect(await stage(first)).toBe(first); // the same record again
+    const second = await stage(citing('dec-1'));
+    expect(second).toMatchObject({
+      ok: false,
+      code: 'decision_reused',
+      alert: { code: 'decision_reused', realHolder: { actor: RESEARCHER } },
+    });
+  });
+
+  it('leaves a decision that is not single-use, and a record citing none, alone', async () => {
+    for (let i = 0; i < 3; i++) expect((await stage(citing('dec-2'))).ok).toBe(true);
+    const none = draft(toolCall());
+    expect(await stage(none)).toBe(none);
   });
 });

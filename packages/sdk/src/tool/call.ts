@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Action, EventRecord, Outcome, PolicyRef } from '@provenant/core';
+import { ACTION_CLASS_FLAGS } from '@provenant/core/vocabulary';
 import type { WorkContext } from '../context.js';
 import { DecisionUnavailableError, PolicyDeniedError, SdkError } from '../errors.js';
 import type { Decision } from '../lib/decisions.js';
@@ -163,12 +164,17 @@ export class ToolCall {
   }
 
   /**
-   * For a tool that fails closed: the intent is exported durably (collector or fsynced spool)
-   * before the tool runs; rejects with `IntentNotDurableError` when it cannot be. Then the
-   * call's duration starts. Nothing to wait for (undefined) when the tool does not fail closed.
+   * For a tool that fails closed (by its own class, or by the class it was decided with: the
+   * collector's catalog may raise it): the intent is exported durably (collector or fsynced
+   * spool) before the tool runs; rejects with `IntentNotDurableError` when it cannot be. Then
+   * the call's duration starts. Nothing to wait for (undefined) when the tool does not fail
+   * closed.
    */
   intent(): Promise<void> | undefined {
-    if (!this.spec.failClosed) {
+    const decided = this.decision.class;
+    const failClosed =
+      this.spec.failClosed || (decided !== undefined && ACTION_CLASS_FLAGS.some((f) => decided[f]));
+    if (!failClosed) {
       this.started = performance.now();
       return undefined;
     }
