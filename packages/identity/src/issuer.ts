@@ -54,6 +54,12 @@ export interface IssuerOptions {
    * is not registered. Absent: no ceiling, the request is granted as asked (development only).
    */
   defaultScopeCeiling?: readonly string[];
+  /**
+   * Whether a signing key was retired at once elsewhere (another member's `--retire-now`):
+   * the issuer then signs nothing with it (503, `key_retired`) rather than hand out credentials
+   * every verifier refuses.
+   */
+  keyRetiredElsewhere?: (kid: string) => boolean;
   revocations: RevocationStore;
   policy: ExchangePolicy;
   clock?: Clock;
@@ -521,6 +527,13 @@ export class Issuer {
     witness: WitnessEvent,
   ): Promise<IssuedCredential> {
     const key = this.o.keys.current();
+    if (this.o.keyRetiredElsewhere?.(key.kid) === true) {
+      throw new OAuthError(
+        'temporarily_unavailable',
+        "This issuer's signing key was retired; it needs the new issuer key ring.",
+        { code: 'key_retired' },
+      );
+    }
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CREDENTIAL_TYP })
       .sign(key.privateKey);

@@ -176,10 +176,21 @@ describe('issuer key rotation', () => {
     expect((await rotate(a.app, { retire_now: true })).statusCode).toBe(200);
     await b.identity.refreshRegistry();
     await expect(b.identity.verifier.verify(before)).rejects.toMatchObject({ code: 'unknown_kid' });
-    // B still holds the old key in its own file, but what it signs with it is refused too,
-    // until the new ring is copied over.
-    const fromB = await credential(b.app, planner);
-    await expect(b.identity.verifier.verify(fromB)).rejects.toMatchObject({ code: 'unknown_kid' });
+    // B still holds the old key in its own file, but signs nothing more with it until the new
+    // ring is copied over.
+    const refused = await token(b.app, {
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await assertion(planner),
+    });
+    expect(refused).toMatchObject({
+      status: 503,
+      body: { error: 'temporarily_unavailable', provenant_code: 'key_retired' },
+    });
+    writeFileSync(fileB, readFileSync(fileA));
+    const c = await makeIdentityApp({ keysFile: fileB }, shared); // B restarted on the new ring
+    const fresh = await credential(c.app, planner);
+    expect((await a.identity.verifier.verify(fresh)).subject).toBe(PLANNER);
   });
 
   it('refuses a rotation option that is not a boolean, and needs the admin token', async () => {

@@ -136,6 +136,7 @@ export class IdentityService {
       verifier: this.verifier,
       replay,
       idTokenReplay,
+      keyRetiredElsewhere: (kid) => store.isRevoked(retiredKeyEntry(kid)),
       ...(ceiling === undefined ? {} : { defaultScopeCeiling: ceiling }),
       revocations,
       policy: config.policy,
