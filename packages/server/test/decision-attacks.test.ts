@@ -156,6 +156,27 @@ describe('policy laundering', () => {
   });
 });
 
+describe('an action the catalog does not list', () => {
+  it("is decided on the caller's claim, and the decision and its records say catalog unknown", async () => {
+    const { app, s } = await setup();
+    const refund = { name: 'payments.refund', resource: 'invoice:7', class: ALL, risk: 'high' };
+    const d = await decide(app, s.plannerToken, refund);
+    expect(d).toMatchObject({
+      decision: 'deny',
+      catalog: 'unknown',
+      single_use: true,
+      action: { class: ALL, risk: 'high' },
+    });
+    const r = plannerRecord(d.decision_id, refund, { outcome: { status: 'denied' } });
+    expect((await post(app, s.plannerToken, r)).accepted).toHaveLength(1);
+    expect((await read(app, `/v1/events/${r.id}`)).policy).toMatchObject({
+      decision_id: d.decision_id,
+      decision: 'deny',
+      catalog: 'unknown',
+    });
+  });
+});
+
 describe('decision replay', () => {
   it('refuses a privileged action under another credential than its decision was made for', async () => {
     const { app, s } = await setup();
