@@ -34,10 +34,11 @@ import { recordWithIntegrity } from '../routes/records.js';
  * chain for its inclusion proof. The fallback (ids that are not UUIDv7s, a missing grant) reads
  * the initiator's grants of two hours.
  *
- * Bounded, whatever was planted in the log: reads go in pages of PAGE rows (the event loop
- * turns between them), at most SCAN_BUDGET rows per request, at most MAX_ANCESTORS credentials
- * followed; only rows whose index fields say "written by the collector as verified" are parsed.
- * A request that hits a bound answers what it found, `truncated`, and not `ok`.
+ * Bounded, whatever was planted in the log: every search asks for verified rows only, in pages
+ * of PAGE rows (the event loop turns between them), at most SCAN_BUDGET rows per request, at
+ * most MAX_ANCESTORS credentials followed; only rows whose index fields say "written by the
+ * witness" are parsed. A request that hits a bound answers what it found, `truncated`, and not
+ * `ok`.
  */
 
 /** Credentials live at most an hour; a chain's root is at most that much older than its action. */
@@ -76,9 +77,14 @@ const parse = (e: StoredEntry): EventRecord => JSON.parse(e.canonical) as EventR
 
 /** The reads of one provenance request, within SCAN_BUDGET rows. */
 class BoundedScan {
-  private left = SCAN_BUDGET;
+  private left: number;
   readonly cuts: string[] = [];
-  constructor(private readonly storage: LogStorage) {}
+  constructor(
+    private readonly storage: LogStorage,
+    private readonly bounds: ProvenanceBounds,
+  ) {
+    this.left = bounds.budget;
+  }
 
   /**
    * Entries matching the filter and `keep`, in pages, reading at most `max` rows (and what is
@@ -87,12 +93,11 @@ class BoundedScan {
   async read(
     filter: Omit<EntryFilter, 'limit'>,
     keep: (e: StoredEntry) => boolean,
-    max: number = MAX_LOOKUP,
   ): Promise<{ entries: StoredEntry[]; complete: boolean }> {
     const entries: StoredEntry[] = [];
     let after: number | undefined;
     for (let scanned = 0; ;) {
-      const room = Math.min(max - scanned, this.left);
+      const room = Math.min(this.bounds.lookup - scanned, this.left);
       if (room <= 0) return { entries, complete: false };
       const page = await this.storage.queryEntries({
         ...filter,
@@ -144,7 +149,7 @@ async function near(
     return null;
   }
   const { entries, complete } = await scan.read(
-    { fromUs: ms * 1000 - NEAR_US, toUs: ms * 1000 + NEAR_US },
+    { fromUs: ms * 1000 - NEAR_US, toUs: ms * 1000 + NEAR_US, level: 'verified' },
     (e) => types.has(e.type) && e.initiator === initiator && isWitness(e, witness),
   );
   return complete ? entries : null;
@@ -152,8 +157,10 @@ async function near(
 
 /**
  * Whether the index fields allow the row to be a witness record of `actor`: written as verified
- * by that actor. Cheap (no parse), so planted rows are dropped before any JSON is read; joinChain
- * checks the attribution reasons of what passes.
+ * by that actor. Every search asks the storage for verified rows only (the collector's witness
+ * records are verified; a producer can plant verified rows only of its own initiator), so
+ * planted rows never leave the storage; this drops other verified actors' rows before any JSON
+ * is parsed, and joinChain checks the attribution reasons of what passes.
  */
 const isWitness = (e: StoredEntry, actor: string) => e.level === 'verified' && e.actor === actor;
 
@@ -175,8 +182,10 @@ async function candidates(
   const window = { initiator, fromUs: at - WINDOW_US, toUs: at + WINDOW_US };
   const byIssuer = (e: StoredEntry) => isWitness(e, options.issuer);
   const broad = (type: string, witness: string) =>
-    scan.all(`${type} of ${initiator} around the action`, { ...window, type }, (e) =>
-      isWitness(e, witness),
+    scan.all(
+      `${type} of ${initiator} around the action`,
+      { ...window, type, level: 'verified' },
+      (e) => isWitness(e, witness),
     );
   const hasJti = (entries: readonly StoredEntry[], jti: string) =>
     entries.find((e) => e.type !== 'policy.decision' && parse(e).credential?.jti === jti);
@@ -215,14 +224,14 @@ async function candidates(
     // Written whenever they happen; a later one still matters to the investigator.
     scan.all(
       `credential.revoked of ${initiator}`,
-      { initiator, fromUs: at - WINDOW_US, type: 'credential.revoked' },
+      { initiator, fromUs: at - WINDOW_US, type: 'credential.revoked', level: 'verified' },
       byIssuer,
     ),
     // Alerts are written by the collector as verified; who signs them is checked by joinChain.
     scan.all(
       `security.alert of ${initiator}`,
-      { initiator, fromUs: at - WINDOW_US, type: 'security.alert' },
-      (e) => e.level === 'verified',
+      { initiator, fromUs: at - WINDOW_US, type: 'security.alert', level: 'verified' },
+      () => true,
     ),
   ]);
   const unique = new Map<string, StoredEntry>();
@@ -230,10 +239,18 @@ async function candidates(
   return [...unique.values()];
 }
 
+/** How much one provenance request may read: rows in all, rows per search. */
+export interface ProvenanceBounds {
+  readonly budget: number;
+  readonly lookup: number;
+}
+
 export interface ProvenanceDeps {
   readonly storage: LogStorage;
   readonly log: Log;
   readonly chainOptions: ChainOptions;
+  /** Default SCAN_BUDGET and MAX_LOOKUP; smaller in tests. */
+  readonly bounds?: ProvenanceBounds;
 }
 
 /** The chain of responsibility of one stored action, with its checks and evidence bundle. */
@@ -242,7 +259,10 @@ export async function provenanceOf(
   entry: StoredEntry,
 ): Promise<ProvenanceAnswer> {
   const action = parse(entry);
-  const scan = new BoundedScan(deps.storage);
+  const scan = new BoundedScan(
+    deps.storage,
+    deps.bounds ?? { budget: SCAN_BUDGET, lookup: MAX_LOOKUP },
+  );
   const found = await candidates(scan, action, deps.chainOptions);
   const byId = new Map<string, StoredEntry>(found.map((e) => [e.id, e]));
   byId.set(entry.id, entry);

@@ -275,7 +275,10 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     eq('type', filter.type);
     eq('task_id', filter.taskId);
     eq('trace_id', filter.traceId);
-    eq('level', filter.level);
+    // A level has few values: never let it drive the query when another filter can (the unary
+    // `+` keeps SQLite off entries_level), so "verified rows of this second" reads that second.
+    const others = where.length > 1 || filter.fromUs !== undefined || filter.toUs !== undefined;
+    eq(others ? '+level' : 'level', filter.level);
     if (filter.fromUs !== undefined) {
       where.push('time_us >= ?');
       params.push(filter.fromUs);
