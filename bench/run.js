@@ -34,6 +34,7 @@ const NAMES = [
   'cluster',
   'cli-start',
   'startup-integrity',
+  'reads',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
@@ -46,6 +47,7 @@ const EXTRA = [
   'cluster',
   'cli-start',
   'startup-integrity',
+  'reads',
 ];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
@@ -53,7 +55,8 @@ Runs the benchmarks (ingest, proofs, verify, rss; identity = issues 3 and 4, sdk
 mcp = issue 6, otlp = issue 9, investigate = issue 7, cluster = issue 8: two collectors on
 PostgreSQL vs one on SQLite, and a 10-minute soak; cli-start = issue 13: provenant verify
 --bundle start-up beside node -e ''; startup-integrity = issue 14: the missing-row check at start
-on a 100,000-entry ledger),
+on a 100,000-entry ledger; reads = issue 14: /healthz and ingest beside 8 readers of provenance
+and traces over hostile data),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -200,6 +203,12 @@ if (selected.includes('startup-integrity')) {
 if (selected.includes('cli-start')) {
   say('CLI start-up benchmark (bench/cli-start.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'cli-start.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('reads')) {
+  say('reads beside ingest benchmark (bench/reads.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'reads.js'), ...flags], {
     stdio: 'inherit',
   });
 }

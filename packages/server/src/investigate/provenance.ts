@@ -87,8 +87,8 @@ class BoundedScan {
   }
 
   /**
-   * Entries matching the filter and `keep`, in pages, reading at most `max` rows (and what is
-   * left of the budget); `complete` is false when rows were left unread.
+   * Entries matching the filter and `keep`, in pages, reading at most the lookup bound (and
+   * what is left of the budget); `complete` is false when rows may have been left unread.
    */
   async read(
     filter: Omit<EntryFilter, 'limit'>,
@@ -132,7 +132,7 @@ const NEAR_US = 1_000_000;
 /**
  * Records of these types, initiator and witness written within NEAR_US of the time in a UUIDv7
  * id (jtis and decision ids are UUIDv7s minted as their witness record is written). Filtering
- * on time alone makes the driver use its time index, so this reads only that second of the log;
+ * on time and level only makes the driver use its time index, so this reads only that second;
  * null when the id is not a UUIDv7 or the second is too busy to read whole.
  */
 async function near(
