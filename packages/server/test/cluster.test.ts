@@ -275,6 +275,46 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
     }
   }, 30_000);
 
+  it('lets a privileged decision back one action across members: the second, on another member, is refused', async () => {
+    const { nodes } = await startNodes(2, TUNING, (first) =>
+      register(first.url, { id: 'user:alice', kind: 'human' }),
+    );
+    const [a, b] = nodes as [RunningCollector, RunningCollector];
+    try {
+      const token = await devLogin(a.url, 'alice', 'repo:write');
+      const action = {
+        name: 'github.delete_repo',
+        resource: 'repo:acme/scratch',
+        class: { privileged: true, irreversible: true, external: true },
+        risk: 'critical',
+      };
+      const d = await fetch(`${a.url}/v1/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ action }),
+      });
+      expect(d.status, await d.clone().text()).toBe(200);
+      const decision = (await d.json()) as { decision_id: string; decision: string };
+      const citing = () =>
+        rec(1, {
+          actor: { id: 'user:alice', kind: 'human' },
+          action,
+          policy: {
+            decision_id: decision.decision_id,
+            engine: 'cedar',
+            decision: decision.decision,
+          },
+          outcome: { status: decision.decision === 'allow' ? 'success' : 'denied' },
+        });
+      const first = await post(a, [citing()], token);
+      expect(first.body.accepted, JSON.stringify(first.body)).toHaveLength(1);
+      const second = await post(b, [citing()], token);
+      expect(second.body.rejected).toMatchObject([{ code: 'decision_reused' }]);
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+  }, 30_000);
+
   it('a member with another log key refuses to start, even on an empty database', async () => {
     const member = (url: string) =>
       startCollector({

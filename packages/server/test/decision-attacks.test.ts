@@ -2,6 +2,9 @@
  * The policy laundering and decision replay attacks of issue 14, each reproduced against the
  * collector with the example policy folder (and its action catalog), on both ingest routes.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { uuidv7 } from '@provenant/core';
 import { CedarEngine, DEFAULT_AUDIT_RULES, readPolicyFolder } from '@provenant/policy';
@@ -13,6 +16,7 @@ import { otlpRecordId } from '../src/otlp/map.js';
 import { PolicyService } from '../src/policy/service.js';
 import { MemoryPolicyStore } from '../src/policy/store.js';
 import { ADMIN, TD, aliceScenario, exchange, makeIdentityApp } from './identity-helpers.js';
+import { devLogin, register, testCollector } from '../../../test/support/collector.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary record JSON
 type Json = any;
@@ -250,6 +254,41 @@ describe('decision replay', () => {
     expect(answer.accepted.map((a: Json) => a.id)).toEqual([intent.id, outcome.id]);
     expect(answer.rejected).toMatchObject([{ id: another.id, code: 'decision_reused' }]);
   });
+});
+
+describe('a single-use decision across a restart (SQLite)', () => {
+  it('stays used: the restarted collector refuses a second action citing it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'provenant-single-use-'));
+    let c = await testCollector(dataDir);
+    try {
+      await register(c.url, { id: 'user:alice', kind: 'human' });
+      const token = await devLogin(c.url, 'alice', 'repo:write');
+      const action = { ...deleteRepo(ALL), risk: 'critical' };
+      const res = await fetch(`${c.url}/v1/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ action }),
+      });
+      const d = (await res.json()) as Json;
+      expect(d).toMatchObject({ decision: 'allow', single_use: true });
+      const citing = () =>
+        plannerRecord(d.decision_id, action, { actor: { id: 'user:alice', kind: 'human' } });
+      const send = async (body: unknown) =>
+        (await fetch(`${c.url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        }).then((r) => r.json())) as Json;
+      expect((await send(citing())).accepted).toHaveLength(1);
+      const port = Number(new URL(c.url).port);
+      await c.close();
+      c = await testCollector(dataDir, port); // same data folder and address: same issuer
+      expect((await send(citing())).rejected).toMatchObject([{ code: 'decision_reused' }]);
+    } finally {
+      await c.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 describe('decision replay over OTLP (POST /v1/traces)', () => {
