@@ -145,6 +145,7 @@ describe('a ledger behind its witness (real collector and witness processes)', (
       copyLedger(backup, data);
       const rolled = await collector(data, witnessFlag);
       await expectBehind(rolled.url, 5, ['cosigned-checkpoint', 'witness forks.test/w']);
+      expect(rolled.stdout()).toMatch(/WARNING: log_behind_witness, appends refused/);
       await stop(rolled);
       // Without the cosigned checkpoint file (the whole folder restored), the witness alone.
       rmSync(join(data, 'cosigned-checkpoint'));

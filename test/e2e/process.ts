@@ -29,6 +29,8 @@ export interface CollectorProcess {
   readonly exited: Promise<number | string>;
   /** What the process wrote to stderr so far. */
   stderr(): string;
+  /** What the process wrote to stdout so far (its start banner first). */
+  stdout(): string;
 }
 
 /** Starts `provenant serve` on a free port and waits until it says where it listens. */
@@ -62,7 +64,7 @@ export function startCollectorProcess(
       const m = /listening on (https?:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1]!, exited, stderr: () => err });
+        resolve({ child, url: m[1]!, exited, stderr: () => err, stdout: () => out });
       }
     });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));

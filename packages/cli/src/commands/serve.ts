@@ -217,6 +217,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       (signIn
         ? `  sign-in: ${signIn.issuer} (client ${signIn.clientId}); callback ${collector.signIn?.callbackUrl ?? ''}\n`
         : '') +
+      (collector.log.extensionRefused === null
+        ? ''
+        : `  WARNING: log_behind_witness, appends refused: ${collector.log.extensionRefused}\n`) +
       (values['dev-login']
         ? '  WARNING: development sign-in is enabled (provenant dev-login USER); never in production\n'
         : ''),
