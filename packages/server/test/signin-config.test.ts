@@ -1,4 +1,13 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import {
+  CLI_CLIENT_ID,
+  CLI_CODE_TTL_SEC,
+  RedeemedCodes,
+  issueCliCode,
+  parseCliAuthorization,
+  redeemCliCode,
+} from '../src/signin/cli-codes.js';
 import { checkSignInConfig, parseRoleMappings } from '../src/signin/config.js';
 import type { SignInConfig } from '../src/signin/config.js';
 import { openLoginState, seal, unseal } from '../src/signin/login-state.js';
@@ -103,6 +112,68 @@ describe('return paths', () => {
       7,
     ]) {
       expect(() => safeReturnPath(bad), String(bad)).toThrow(/path on this collector/);
+    }
+  });
+});
+
+describe('CLI codes', () => {
+  const key = new Uint8Array(32).fill(9);
+  const verifier = 'a'.repeat(43);
+  const cli = {
+    redirectUri: 'http://127.0.0.1:5555/callback',
+    state: 's',
+    codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+  };
+  const user = { subject: 'user:alice', roles: ['analyst' as const] };
+  const form = (code: string) =>
+    new Map([
+      ['client_id', CLI_CLIENT_ID],
+      ['code', code],
+      ['redirect_uri', cli.redirectUri],
+      ['code_verifier', verifier],
+    ]);
+
+  it('is good once, within its minute', () => {
+    const code = issueCliCode(key, user, cli, 1_000_000);
+    const redeemed = new RedeemedCodes();
+    expect(redeemCliCode(key, form(code), redeemed, 1_000_000 + 59_000)).toEqual(user);
+    expect(() => redeemCliCode(key, form(code), redeemed, 1_000_000 + 59_000)).toThrow(
+      expect.objectContaining({ details: { code: 'code_replayed' } }),
+    );
+    const late = issueCliCode(key, user, cli, 1_000_000);
+    expect(() =>
+      redeemCliCode(key, form(late), new RedeemedCodes(), 1_000_000 + CLI_CODE_TTL_SEC * 1000),
+    ).toThrow(expect.objectContaining({ details: { code: 'code_expired' } }));
+    // A login cookie is no code, though sealed with the same key.
+    expect(() => redeemCliCode(key, form(seal(key, 'login', user)), redeemed, 0)).toThrow(
+      expect.objectContaining({ details: { code: 'code_invalid' } }),
+    );
+  });
+
+  it('accepts only a loopback redirect with a port, the CLI client and S256', () => {
+    const ok = {
+      response_type: 'code',
+      client_id: CLI_CLIENT_ID,
+      redirect_uri: 'http://127.0.0.1:5555/callback',
+      state: 's',
+      code_challenge: cli.codeChallenge,
+      code_challenge_method: 'S256',
+    };
+    expect(parseCliAuthorization(ok).redirectUri).toBe(ok.redirect_uri);
+    expect(parseCliAuthorization({ ...ok, redirect_uri: 'http://[::1]:5555/cb' }).state).toBe('s');
+    for (const bad of [
+      { redirect_uri: 'http://localhost:5555/callback' },
+      { redirect_uri: 'http://127.0.0.1/callback' },
+      { redirect_uri: 'https://127.0.0.1:5555/callback' },
+      { redirect_uri: 'http://10.0.0.1:5555/callback' },
+      { redirect_uri: 'http://u:p@127.0.0.1:5555/callback' },
+      { client_id: 'other' },
+      { code_challenge_method: 'plain' },
+      { code_challenge: 'short' },
+      { response_type: 'token' },
+      { state: '' },
+    ]) {
+      expect(() => parseCliAuthorization({ ...ok, ...bad }), JSON.stringify(bad)).toThrow();
     }
   });
 });
