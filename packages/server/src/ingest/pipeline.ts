@@ -6,6 +6,7 @@
  *   admit → authenticate → read (the adapter) → per record: parse → attribute → required level
  *   → correlate decision → required level (again: the decision may raise the class) → claim a
  *   single-use decision → redact → seal → append (one commit, with the attribution alerts)
+ *   → reclaim (a record whose id a weaker one holds is stored beside it, ./reclaim.ts)
  *
  * Each per-record stage is a function from a draft to a new draft or a rejection (./draft.ts);
  * as tessera wraps an `AddFn` in decorators, the stages a collector runs are chosen once per
@@ -26,6 +27,7 @@ import { parse } from './stages/parse.js';
 import { redactArguments } from './stages/redact.js';
 import { requireLevel } from './stages/required-level.js';
 import { seal } from './stages/seal.js';
+import { reclaimSquatted } from './reclaim.js';
 import { claimSingleUse } from './stages/single-use.js';
 import { sourceOf } from './source.js';
 
@@ -55,6 +57,8 @@ export type IngestOutcome =
       readonly leafIndex: number | null;
       /** A cluster's signed promise of inclusion. */
       readonly promise?: string;
+      /** The id a weaker record held: this record is stored beside it under `id`. */
+      readonly reclaimedFrom?: string;
     }
   | {
       readonly status: 'rejected';
@@ -105,11 +109,17 @@ export async function ingest<Body>(
   );
   const sealed = prepared.filter((p): p is Sealed => p.ok);
   const appended = await appendRecords(ctx, sealed, alerts, source);
+  // A weaker record holding an id never keeps this one out (./reclaim.ts).
+  const reclaimed = new Map(
+    (await reclaimSquatted(ctx, sealed, appended, source)).map((r) => [r.index, r]),
+  );
   let next = 0;
   const outcomes = prepared.map((p): IngestOutcome => {
     if (!p.ok) return { status: 'rejected', id: p.id, code: p.code, message: p.message };
-    const o = appended[next++]!;
-    const id = p.entry.id;
+    const moved = reclaimed.get(next);
+    const o = moved?.outcome ?? appended[next]!;
+    next++;
+    const id = moved?.item.entry.id ?? p.entry.id;
     if (o.status === 'id_conflict') return { status: 'id_conflict', id, leafIndex: o.leafIndex };
     return {
       status: 'accepted',
@@ -117,6 +127,7 @@ export async function ingest<Body>(
       level: p.level,
       leafIndex: o.leafIndex,
       ...(o.promise === undefined ? {} : { promise: o.promise }),
+      ...(moved ? { reclaimedFrom: moved.squattedId } : {}),
     };
   });
   return { body, outcomes };

@@ -20,13 +20,18 @@ export interface IngestSource {
 /** Used when a context has no deployment key (embedded apps, tests): stable per process only. */
 const PROCESS_KEY = randomBytes(32);
 
+/** The deployment key, or a key of this process where there is none. */
+export function keyOf(deploymentKey: Uint8Array | undefined): Uint8Array {
+  return deploymentKey ?? PROCESS_KEY;
+}
+
 export function sourceOf(
   credential: VerifiedCredential | null,
   clientAddress: string | undefined,
   deploymentKey: Uint8Array | undefined,
 ): IngestSource {
   if (credential) return { id: credential.chain.at(-1) ?? credential.subject, authenticated: true };
-  const digest = createHmac('sha256', deploymentKey ?? PROCESS_KEY)
+  const digest = createHmac('sha256', keyOf(deploymentKey))
     .update(`provenant.client/v1:${clientAddress ?? 'unknown'}`)
     .digest('hex')
     .slice(0, 16);

@@ -20,6 +20,8 @@ interface Accepted {
   attribution: { level: AttributionLevel };
   /** A cluster's signed promise of inclusion (C2SP signed note, `provenant.promise/v1`). */
   promise?: string;
+  /** The id the record was sent with, held by a weaker record: it is stored under `id`. */
+  reclaimed_from?: string;
 }
 interface Rejected {
   index: number;
@@ -76,6 +78,7 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           leaf_index: o.leafIndex,
           attribution: { level: o.level },
           ...(o.promise === undefined ? {} : { promise: o.promise }),
+          ...(o.reclaimedFrom === undefined ? {} : { reclaimed_from: o.reclaimedFrom }),
         });
       } else if (o.status === 'rejected') {
         rejected.push({ index, id: o.id, code: o.code, message: o.message });
