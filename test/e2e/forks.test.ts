@@ -49,7 +49,12 @@ async function collector(
   extra: string[] = [],
   nodeArgs: string[] = [],
 ): Promise<CollectorProcess> {
-  const c = await startCollectorProcess(dataDir, extra, nodeArgs);
+  // The records here carry no credential.
+  const c = await startCollectorProcess(
+    dataDir,
+    ['--anonymous-ingest', 'asserted', ...extra],
+    nodeArgs,
+  );
   children.push(c.child);
   return c;
 }

@@ -323,6 +323,7 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
         port: 0,
         postgres: url,
         cluster: TUNING,
+        anonymousIngest: 'asserted',
       });
     const url = await server.newDatabase();
     const a = await member(url);

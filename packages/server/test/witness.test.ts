@@ -41,6 +41,7 @@ async function collector(
     witnesses: [...witnesses.map((w) => ({ url: w.url, verifierKey: w.verifierKey })), ...extra],
     ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
     witnessIntervalMs: 60_000, // the tests drive cosignNow() themselves
+    anonymousIngest: 'asserted', // the tests post records without a credential
   });
   open.push(c);
   return c;
