@@ -182,6 +182,30 @@ describe('Log', () => {
     expect(b).toMatchObject({ status: 'rejected', reason: { code: 'log_key_mismatch' } });
   });
 
+  it('refuses every append and commit while extension is refused, and resumes when lifted', async () => {
+    const storage = new MemoryStorage();
+    const log = await Log.open({ storage, signer });
+    await log.append([entry(0)]);
+    log.refuseExtension('a witness cosigned size 5');
+    expect(log.extensionRefused).toBe('a witness cosigned size 5');
+    await expect(log.append([entry(1)])).rejects.toMatchObject({
+      code: 'log_behind_witness',
+      message: 'a witness cosigned size 5',
+    });
+    expect(log.size).toBe(1);
+    // Queue mode: records already queued are not sequenced either.
+    const queued = await Log.open({ storage, signer, ingest: 'queue' });
+    await queued.append([entry(2)]);
+    queued.refuseExtension('behind');
+    await expect(queued.sequencePending()).rejects.toMatchObject({ code: 'log_behind_witness' });
+    expect((await storage.readState()).size).toBe(1);
+    queued.refuseExtension(null);
+    expect(await queued.sequencePending()).toBe(1);
+    log.refuseExtension(null);
+    await log.refresh();
+    expect((await log.append([entry(3)]))[0]).toMatchObject({ leafIndex: 2 });
+  });
+
   it('refuses to extend a log whose checkpoint another key signed', async () => {
     const storage = new MemoryStorage();
     const log = await Log.open({ storage, signer });
