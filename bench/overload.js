@@ -41,8 +41,8 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-const clients = Number(values.clients ?? 100);
-const batches = Number(values.batches ?? (values.quick ? 1 : 2));
+const clients = Number(values.clients ?? (values.quick ? 20 : 100));
+const batches = Number(values.batches ?? 1);
 const deadlineMs = values.quick ? 120_000 : 300_000;
 
 /** One NDJSON batch of about 5 MB (records of ~1.1 KB), and its ids. */
@@ -75,32 +75,51 @@ function post(agent, url, body) {
         const headMs = msSince(start);
         const parts = [];
         res.on('data', (d) => parts.push(d));
-        res.on('end', () =>
+        res.on('end', () => {
+          // A refused client stops sending the body the collector declined (a new connection
+          // carries the retry); an acknowledged one has sent it all.
+          if (res.statusCode !== 200) req.destroy();
           resolve({
             status: res.statusCode,
             headMs,
             retryAfter: Number(res.headers['retry-after'] ?? 0),
             body: Buffer.concat(parts).toString(),
-          }),
-        );
+          });
+        });
         res.on('error', () => resolve({ status: 0, headMs, retryAfter: 1, body: '' }));
       },
     );
-    // A refusal may come while the body is still being sent; the answer is what counts.
+    // A refusal may come while the body is still being sent; the answer is what counts. A
+    // connection cut counts as status 0 (and is retried like a refusal).
     req.on('error', () => resolve({ status: 0, headMs: msSince(start), retryAfter: 1, body: '' }));
+    req.on('socket', (socket) => {
+      if (!socket.benchGuarded) {
+        socket.benchGuarded = true;
+        socket.on('error', () => {});
+      }
+    });
     req.end(body);
   });
 }
 
+/** The ids of every stored record, read as the export streams (it can exceed a string's size). */
 async function readExportIds(url, token) {
   const res = await fetch(`${url}/v1/export?format=jsonl`, {
     headers: { authorization: `Bearer ${token}` },
   });
   if (res.status !== 200) throw new Error(`export answered ${res.status}`);
   const ids = new Set();
-  for (const line of (await res.text()).split('\n')) {
+  const decoder = new TextDecoder();
+  let rest = '';
+  const take = (line) => {
     if (line) ids.add(JSON.parse(line).id);
+  };
+  for await (const chunk of res.body) {
+    const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+    rest = lines.pop();
+    lines.forEach(take);
   }
+  take(rest + decoder.decode());
   return ids;
 }
 
@@ -119,17 +138,21 @@ try {
     peakKb = Math.max(peakKb, s.hwmKb ?? 0, s.rssKb ?? 0);
   }, 100);
   try {
+    // Every batch is made before the first request: making one takes the client's event loop for
+    // a while, which would delay the answers it measures.
     const gen = recordGenerator();
+    const planned = Array.from({ length: clients }, () =>
+      Array.from({ length: batches }, () => makeBatch(gen)),
+    );
     const refused = [];
     const acceptedMs = [];
     const statuses = {};
     const acked = new Set();
     let unfinished = 0;
     const t0 = now();
-    const client = async () => {
+    const client = async (c) => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      for (let b = 0; b < batches; b++) {
-        const { body, ids } = makeBatch(gen);
+      for (const { body, ids } of planned[c]) {
         for (;;) {
           if (msSince(t0) > deadlineMs) {
             unfinished++;
@@ -151,7 +174,7 @@ try {
       }
       agent.destroy();
     };
-    await Promise.all(Array.from({ length: clients }, client));
+    await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
     const wallMs = msSince(t0);
     const stored = await readExportIds(collector.url, token);
     let missing = 0;

@@ -35,6 +35,7 @@ const NAMES = [
   'cli-start',
   'startup-integrity',
   'reads',
+  'overload',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
@@ -48,6 +49,7 @@ const EXTRA = [
   'cli-start',
   'startup-integrity',
   'reads',
+  'overload',
 ];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
@@ -56,7 +58,8 @@ mcp = issue 6, otlp = issue 9, investigate = issue 7, cluster = issue 8: two col
 PostgreSQL vs one on SQLite, and a 10-minute soak; cli-start = issue 13: provenant verify
 --bundle start-up beside node -e ''; startup-integrity = issue 14: the missing-row check at start
 on a 100,000-entry ledger; reads = issue 14: /healthz and ingest beside 8 readers of provenance
-and traces over hostile data),
+and traces over hostile data; overload = issue 19: 100 clients posting 5 MB batches to a
+collector sized for less),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -209,6 +212,12 @@ if (selected.includes('cli-start')) {
 if (selected.includes('reads')) {
   say('reads beside ingest benchmark (bench/reads.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'reads.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('overload')) {
+  say('overload benchmark (bench/overload.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'overload.js'), ...flags], {
     stdio: 'inherit',
   });
 }

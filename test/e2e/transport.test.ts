@@ -52,8 +52,10 @@ const closed = (s: Socket) =>
 const written = (s: Socket, data: string | Buffer) =>
   new Promise<void>((resolve) => s.write(data, () => resolve()));
 
-async function health(url: string) {
-  const res = await fetch(`${url}/healthz`);
+/** The collector's /healthz, read with its admin token (the full answer, whatever the roles). */
+async function health(url: string, dataDir: string) {
+  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const res = await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${token}` } });
   return {
     status: res.status,
     body: (await res.json()) as { admission: { bodies: number; refused: number } },
@@ -108,7 +110,7 @@ describe('slow clients (slow-loris) against a collector process', () => {
       }),
     );
 
-    const during = await health(collector.url);
+    const during = await health(collector.url, dir);
     expect(during.status).toBe(200);
     expect(during.body.admission.bodies).toBeGreaterThan(0);
     expect(during.body.admission.bodies).toBeLessThanOrEqual(8);
@@ -125,7 +127,7 @@ describe('slow clients (slow-loris) against a collector process', () => {
     // 40 such bodies held whole are 280 MiB; admitted ones are bounded by 40 MiB declared.
     expect((after.hwm - before.rss) / 1024).toBeLessThan(200);
     // Each place is given back as its connection closes.
-    while ((await health(collector.url)).body.admission.bodies !== 0) {
+    while ((await health(collector.url, dir)).body.admission.bodies !== 0) {
       await new Promise((r) => setImmediate(r));
     }
   });
@@ -137,7 +139,12 @@ describe('a burst past what the collector is sized for', () => {
   let port: number;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'provenant-burst-'));
-    collector = await startCollectorProcess(dir, ['--limit', 'max-bodies-in-flight=2']);
+    collector = await startCollectorProcess(dir, [
+      '--limit',
+      'max-bodies-in-flight=2',
+      '--anonymous-ingest',
+      'asserted',
+    ]);
     port = Number(new URL(collector.url).port);
   });
   afterAll(async () => {
@@ -166,7 +173,7 @@ describe('a burst past what the collector is sized for', () => {
         ),
       ),
     );
-    while ((await health(collector.url)).body.admission.bodies < 2) {
+    while ((await health(collector.url, dir)).body.admission.bodies < 2) {
       await new Promise((r) => setImmediate(r));
     }
 
@@ -193,7 +200,7 @@ describe('a burst past what the collector is sized for', () => {
       expect(answer).toMatch(/^HTTP\/1\.1 503 /);
       expect(answer).toMatch(/\r\nretry-after: 1\r\n/i);
     }
-    expect((await health(collector.url)).body.admission.refused).toBeGreaterThanOrEqual(20);
+    expect((await health(collector.url, dir)).body.admission.refused).toBeGreaterThanOrEqual(20);
 
     // The admitted ones finish, are acknowledged, and their records are stored.
     await Promise.all(holders.map((s, i) => written(s, lines[i]!.slice(20))));

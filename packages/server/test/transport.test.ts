@@ -57,7 +57,12 @@ const postHead = (port: number, length: number, extra = '') =>
 async function memoryApp(limits: Partial<CollectorLimits>) {
   const storage = new MemoryStorage();
   const log = await Log.open({ storage, signer: parseSignerKey(KEYS.signerKey) });
-  const app = buildApp({ log, storage, limits: { ...DEFAULT_LIMITS, ...limits } });
+  const app = buildApp({
+    log,
+    storage,
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    anonymousIngest: 'asserted',
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   const health = async () =>

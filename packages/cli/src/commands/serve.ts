@@ -10,6 +10,7 @@ import { parseCosignerVerifierKey } from '@provenant/ledger';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
 import { readFileSync } from 'node:fs';
+import { parseAllowedHost, parseAllowedOrigin } from '@provenant/core/vocabulary';
 import { parseAuditRules } from '@provenant/policy';
 import type { AuditRules } from '@provenant/policy';
 
@@ -81,6 +82,18 @@ const listFlag = (values: readonly string[] | undefined): string[] =>
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
     .filter(Boolean);
+
+/** The entries as given, once each parses (a usage error naming the flag otherwise). */
+function checked(entries: string[], parse: (entry: string) => unknown, flag: string): string[] {
+  for (const entry of entries) {
+    try {
+      parse(entry);
+    } catch (e) {
+      throw usageError(`--${flag}: ${(e as Error).message}`);
+    }
+  }
+  return entries;
+}
 
 function readPem(file: string, flag: string): string {
   try {
@@ -200,8 +213,12 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     ...(witnesses.length === 0 ? {} : { witnesses }),
     ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
     ...(signIn ? { signIn: { config: signIn } } : {}),
-    allowedHosts: listFlag(values['allowed-hosts']),
-    allowedOrigins: listFlag(values['allowed-origins']),
+    allowedHosts: checked(listFlag(values['allowed-hosts']), parseAllowedHost, 'allowed-hosts'),
+    allowedOrigins: checked(
+      listFlag(values['allowed-origins']),
+      parseAllowedOrigin,
+      'allowed-origins',
+    ),
     ...(tls ? { tls } : {}),
     limits,
   });
