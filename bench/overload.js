@@ -60,6 +60,15 @@ function makeBatch(gen) {
   return { body: Buffer.from(lines.join('')), ids };
 }
 
+/** Keep-alive sockets whose errors (a connection the collector cut) never go unhandled. */
+class GuardedAgent extends Agent {
+  createConnection(options, callback) {
+    const socket = super.createConnection(options, callback);
+    socket.on('error', () => {});
+    return socket;
+  }
+}
+
 /** One POST; resolves at the answer's head (latency) and once its body is read. */
 function post(agent, url, body) {
   return new Promise((resolve) => {
@@ -92,12 +101,6 @@ function post(agent, url, body) {
     // A refusal may come while the body is still being sent; the answer is what counts. A
     // connection cut counts as status 0 (and is retried like a refusal).
     req.on('error', () => resolve({ status: 0, headMs: msSince(start), retryAfter: 1, body: '' }));
-    req.on('socket', (socket) => {
-      if (!socket.benchGuarded) {
-        socket.benchGuarded = true;
-        socket.on('error', () => {});
-      }
-    });
     req.end(body);
   });
 }
@@ -131,6 +134,8 @@ try {
   const args = help.includes('--anonymous-ingest') ? ['--anonymous-ingest', 'asserted'] : [];
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
   const collector = await startCollector(dir, { args, nodeArgs });
+  // Never leave the collector running, even if this script dies.
+  process.once('exit', () => collector.child.kill('SIGKILL'));
   const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
   let peakKb = 0;
   const sampler = setInterval(() => {
@@ -151,7 +156,7 @@ try {
     let unfinished = 0;
     const t0 = now();
     const client = async (c) => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const agent = new GuardedAgent({ keepAlive: true, maxSockets: 1 });
       for (const { body, ids } of planned[c]) {
         for (;;) {
           if (msSince(t0) > deadlineMs) {
