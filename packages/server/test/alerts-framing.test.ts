@@ -9,13 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { AlertLimiter, DEFAULT_ALERT_BUDGET } from '../src/identity/attributor.js';
 import { TD, aliceScenario } from './identity-helpers.js';
-import { act, makeDetectingApp, postRecords, researcherId } from './ingest-helpers.js';
+import { act, makeDetectingApp, postRecords, researcherId, readAsAdmin } from './ingest-helpers.js';
 import { makeInvestigateApp } from './investigate-scenario.js';
 
 type Stored = EventRecord & { attribution: { level: string; reasons: string[] } };
 
 async function alerts(app: FastifyInstance): Promise<Stored[]> {
-  const page = (await app.inject({ url: '/v1/events?type=security.alert&limit=1000' })).json();
+  const page = (await readAsAdmin(app, '/v1/events?type=security.alert&limit=1000')).json();
   return page.events as Stored[];
 }
 

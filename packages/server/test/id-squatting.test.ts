@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { otlpRecordId } from '../src/otlp/map.js';
 import { aliceScenario } from './identity-helpers.js';
-import { act, makeDetectingApp, postRecords, researcherId } from './ingest-helpers.js';
+import { act, makeDetectingApp, postRecords, researcherId, readAsAdmin } from './ingest-helpers.js';
 
 interface Stored {
   id: string;
@@ -17,10 +17,10 @@ interface Stored {
 }
 
 const get = async (app: FastifyInstance, id: string) =>
-  (await app.inject({ url: `/v1/events/${id}` })).json() as Stored;
+  (await readAsAdmin(app, `/v1/events/${id}`)).json() as Stored;
 
 async function alerts(app: FastifyInstance): Promise<Stored[]> {
-  const page = (await app.inject({ url: '/v1/events?type=security.alert&limit=1000' })).json();
+  const page = (await readAsAdmin(app, '/v1/events?type=security.alert&limit=1000')).json();
   return page.events as Stored[];
 }
 
@@ -70,7 +70,7 @@ const postSpans = (app: FastifyInstance, body: unknown, bearer?: string) =>
 
 /** Every stored record of a trace. */
 async function ofTrace(app: FastifyInstance, traceId: string): Promise<Stored[]> {
-  return (await app.inject({ url: `/v1/events?trace_id=${traceId}&limit=100` })).json()
+  return (await readAsAdmin(app, `/v1/events?trace_id=${traceId}&limit=100`)).json()
     .events as Stored[];
 }
 

@@ -58,3 +58,7 @@ export const postRecords = (
     ...(client ? { remoteAddress: client } : {}),
     payload: JSON.stringify(body),
   });
+
+/** Reads a route as an operator does (the admin token holds every role). */
+export const readAsAdmin = (app: FastifyInstance, url: string) =>
+  app.inject({ url, headers: { authorization: `Bearer ${ADMIN}` } });

@@ -8,11 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import type { CoverageReport } from '../src/index.js';
 import { aliceScenario } from './identity-helpers.js';
-import { postRecords } from './ingest-helpers.js';
+import { postRecords, readAsAdmin } from './ingest-helpers.js';
 import { makeInvestigateApp, researcherAction } from './investigate-scenario.js';
 
 async function coverage(app: FastifyInstance): Promise<CoverageReport> {
-  return (await app.inject({ url: '/v1/reports/coverage' })).json() as CoverageReport;
+  return (await readAsAdmin(app, '/v1/reports/coverage')).json() as CoverageReport;
 }
 
 /**
@@ -65,7 +65,7 @@ describe('forged witness records', () => {
     expect((await postRecords(app, copy, { bearer: s.researcherToken })).statusCode).toBe(200);
     const act = researcherAction();
     expect((await postRecords(app, act, { bearer: s.researcherToken })).statusCode).toBe(200);
-    const p = (await app.inject({ url: `/v1/events/${act.id}/provenance` })).json() as {
+    const p = (await readAsAdmin(app, `/v1/events/${act.id}/provenance`)).json() as {
       chain: { id: string; role: string }[];
     };
     expect(p.chain.map((c) => c.id)).not.toContain(copy.id);
