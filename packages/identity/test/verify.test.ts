@@ -203,17 +203,15 @@ describe('the verification cache', () => {
     ).toBe(true);
   });
 
-  it('answers a cache hit in under 20 µs on average over 1,000 calls', async () => {
+  // Speed belongs in `npm run bench` (bench/identity-policy.js); here, only that 1,000 repeats
+  // are all answered from the cache: no key lookup, the same frozen answer.
+  it('answers 1,000 repeated verifications from the cache without a key lookup', async () => {
     const w = world();
     const planner = await w.delegate(await w.alice(), PLANNER);
-    await w.verifier.verify(planner.token);
+    const first = await w.verifier.verify(planner.token);
     const lookups = w.keyLookups();
-    for (let i = 0; i < 200; i++) await w.verifier.verify(planner.token); // warm up
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < 1000; i++) await w.verifier.verify(planner.token);
-    const averageUs = Number(process.hrtime.bigint() - start) / 1000 / 1000;
+    for (let i = 0; i < 1000; i++) expect(await w.verifier.verify(planner.token)).toBe(first);
     expect(w.keyLookups()).toBe(lookups);
-    expect(averageUs).toBeLessThan(20);
   });
 
   it('refuses a cached token once it is revoked', async () => {
