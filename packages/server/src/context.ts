@@ -12,6 +12,12 @@ export interface CollectorLimits {
   /** Entries waiting for commit above which ingest answers 503 with Retry-After. */
   readonly maxQueuedEntries: number;
   /**
+   * Investigation reads (provenance, evidence, traces, coverage) run at once, and waiting beyond
+   * them; past both, 503 `reads_busy` (investigate/gate.ts).
+   */
+  readonly maxActiveReads: number;
+  readonly maxQueuedReads: number;
+  /**
    * Requests with a body being read, parsed or ingested at once, and the bytes they declare
    * (a chunked body counts as `bodyLimit`); past either, 503 `overloaded` before the body is read.
    */
@@ -35,6 +41,8 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   bodyLimit: 8 * 1024 * 1024,
   maxRecordsPerRequest: 5_000,
   maxQueuedEntries: 200_000,
+  maxActiveReads: 2,
+  maxQueuedReads: 64,
   // Each body in flight is held as text, then as parsed and prepared records: about ten times
   // its size at its peak (a 5 MB batch ~45 MiB), so 40 MiB of bodies is some 400 MiB of heap.
   maxBodiesInFlight: 8,

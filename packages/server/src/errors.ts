@@ -80,6 +80,11 @@ export const WIRE_ERRORS = {
     text: 'Too many requests in flight or the sequencer queue is full; retry after Retry-After.',
     retryAfterSec: 1,
   },
+  reads_busy: {
+    status: 503,
+    text: 'As many investigation reads run and wait as the collector allows; retry after Retry-After.',
+    retryAfterSec: 1,
+  },
   rate_limited: {
     status: 429,
     text: 'This client or connection has as many requests in flight as it may; retry after Retry-After.',

@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uuidv7 } from '@provenant/core';
-import { DEFAULT_CHAIN_OPTIONS } from '@provenant/ledger';
+import { DEFAULT_CHAIN_OPTIONS, MemoryStorage } from '@provenant/ledger';
 import type { LogStorage } from '@provenant/ledger';
 import { SqliteStorage } from '@provenant/ledger/sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ReadGate } from '../src/investigate/gate.js';
 import { provenanceOf } from '../src/investigate/provenance.js';
 import { MAX_TRACE_DEPTH, buildTraceTree } from '../src/investigate/trace.js';
 import type { TraceNode } from '../src/index.js';
@@ -225,5 +226,63 @@ describe('provenance over planted records', () => {
     const p = (await app.inject({ url: `/v1/events/${s.actionId}/provenance` })).json();
     expect([p.ok, p.truncated]).toEqual([true, false]);
     expect(p.chain.map((c: { id: string }) => c.id)).not.toContain(deep['id']);
+  });
+});
+
+describe('the read gate', () => {
+  it('runs at most its limit at once, the rest in order, and refuses past its queue', async () => {
+    const gate = new ReadGate(1, 1);
+    const order: string[] = [];
+    let release!: () => void;
+    const first = gate.run(async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      order.push('first');
+    });
+    const second = gate.run(async () => {
+      order.push('second');
+    });
+    await expect(gate.run(async () => 'third')).rejects.toMatchObject({ code: 'reads_busy' });
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+    expect(await gate.run(async () => 'again')).toBe('again');
+  });
+
+  it('answers a trace read past the limits 503 reads_busy with Retry-After', async () => {
+    const memory = new MemoryStorage();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let hold = false;
+    let entered!: () => void;
+    const inStorage = new Promise<void>((resolve) => (entered = resolve));
+    const storage = new Proxy(memory, {
+      get(target, key, receiver) {
+        if (key === 'queryEntries')
+          return async (f: Parameters<LogStorage['queryEntries']>[0]) => {
+            if (hold) {
+              entered();
+              await held;
+            }
+            return target.queryEntries(f);
+          };
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const { app } = await makeApp({ storage, limits: { maxActiveReads: 1, maxQueuedReads: 0 } });
+    await postJson(app, [record({ trace: { trace_id: PLANTED_TRACE, span_id: span(1) } })]);
+    hold = true;
+    const first = app.inject({ url: `/v1/traces/${PLANTED_TRACE}` });
+    // The first read holds the only slot until released: once it is in the storage, another
+    // read finds no slot and no room to wait.
+    await inStorage;
+    const busy = await app.inject({ url: `/v1/traces/${PLANTED_TRACE}` });
+    expect([busy.statusCode, busy.json().error.code, busy.headers['retry-after']]).toEqual([
+      503,
+      'reads_busy',
+      '1',
+    ]);
+    release();
+    expect((await first).statusCode).toBe(200);
+    expect((await app.inject({ url: `/v1/traces/${PLANTED_TRACE}` })).statusCode).toBe(200);
   });
 });

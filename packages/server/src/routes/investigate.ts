@@ -15,6 +15,7 @@ import {
   ref,
 } from '../investigate/coverage.js';
 import { provenanceOf } from '../investigate/provenance.js';
+import { ReadGate } from '../investigate/gate.js';
 import { buildTraceTree } from '../investigate/trace.js';
 import { PDP_PRINCIPAL } from '../policy/service.js';
 import { parseNonNegativeInt } from './events.js';
@@ -32,6 +33,7 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
     skewSec: ctx.identity?.config.skewSec ?? DEFAULT_CHAIN_OPTIONS.skewSec,
   };
   const deps = { storage: ctx.storage, log: ctx.log, chainOptions };
+  const gate = new ReadGate(ctx.limits.maxActiveReads, ctx.limits.maxQueuedReads);
 
   const actionEntry = async (id: string): Promise<StoredEntry> => {
     if (!isUuid(id)) {
@@ -71,16 +73,14 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
 
   app.get('/v1/events/:id/provenance', async (request) => {
     noQuery(request.query);
-    return provenanceOf(deps, await actionEntry((request.params as { id: string }).id));
+    const entry = await actionEntry((request.params as { id: string }).id);
+    return gate.run(() => provenanceOf(deps, entry));
   });
 
   app.get('/v1/events/:id/evidence', async (request) => {
     noQuery(request.query);
-    const answer = await provenanceOf(
-      deps,
-      await actionEntry((request.params as { id: string }).id),
-    );
-    return answer.evidence;
+    const entry = await actionEntry((request.params as { id: string }).id);
+    return (await gate.run(() => provenanceOf(deps, entry))).evidence;
   });
 
   // A trace a page at a time, in log order: one bounded read, and a tree of at most
@@ -97,22 +97,27 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
     }
     const limit = parseLimit(query['limit'], MAX_TRACE_PAGE, MAX_TRACE_PAGE);
     const after = query['cursor'] === undefined ? undefined : decodeCursor(query['cursor']);
-    const read = await ctx.storage.queryEntries({
-      traceId,
-      limit: limit + 1,
-      ...(after === undefined ? {} : { afterLeafIndex: after }),
+    const { entries, truncated, roots } = await gate.run(async () => {
+      const read = await ctx.storage.queryEntries({
+        traceId,
+        limit: limit + 1,
+        ...(after === undefined ? {} : { afterLeafIndex: after }),
+      });
+      const page = read.slice(0, limit);
+      return {
+        entries: page,
+        truncated: read.length > limit,
+        roots: buildTraceTree(
+          page.map((e) => ({
+            record: JSON.parse(e.canonical) as EventRecord,
+            leafIndex: e.leafIndex,
+          })),
+        ),
+      };
     });
-    const entries = read.slice(0, limit);
     if (entries.length === 0 && after === undefined)
       throw new RequestError('not_found', `No record of trace ${traceId}.`);
-    const truncated = read.length > limit;
     const next = truncated ? encodeCursor(entries.at(-1)!.leafIndex) : null;
-    const roots = buildTraceTree(
-      entries.map((e) => ({
-        record: JSON.parse(e.canonical) as EventRecord,
-        leafIndex: e.leafIndex,
-      })),
-    );
     return {
       trace_id: traceId,
       count: entries.length,
@@ -151,7 +156,8 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
   app.get('/v1/reports/coverage', async (request) => {
     const query = request.query as Record<string, unknown>;
     onlyParams(query, ['from', 'to']);
-    return coverageReport(ctx.storage, coverageRange(query));
+    const range = coverageRange(query);
+    return gate.run(() => coverageReport(ctx.storage, range));
   });
 
   // The records behind one count of the coverage report (its `links`), a page at a time.
@@ -186,11 +192,13 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
     const afterText = one('after');
     const after = afterText === undefined ? undefined : parseNonNegativeInt(afterText, 'after');
     const range = coverageRange(query);
-    const page = await measureEntries(ctx.storage, measure, range, {
-      limit,
-      ...(after === undefined ? {} : { afterLeafIndex: after }),
-      ...(account === undefined ? {} : { account }),
-    });
+    const page = await gate.run(() =>
+      measureEntries(ctx.storage, measure, range, {
+        limit,
+        ...(after === undefined ? {} : { afterLeafIndex: after }),
+        ...(account === undefined ? {} : { account }),
+      }),
+    );
     const here = measureHref(measure, range, account);
     return {
       measure,
