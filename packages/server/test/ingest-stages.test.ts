@@ -334,6 +334,23 @@ describe('correlate decision', () => {
     expect(flagged.record.policy).toBeUndefined();
   });
 
+  it('refuses a record naming no action that cites an irreversible decision', async () => {
+    const irreversible = decision({
+      request: {
+        ...decision().request,
+        context: { chain: ['user:alice', RESEARCHER], irreversible: true },
+      },
+    } as Partial<Decision>);
+    const { action: _a, ...noAction } = toolCall({ policy: claimed });
+    const out = await correlateDecision(
+      lookup(irreversible),
+      DEFAULT_AUDIT_RULES,
+      credential,
+    )(draft(noAction));
+    expect(out).toMatchObject({ ok: false, code: 'decision_mismatch' });
+    expect((out as Rejection).message).toContain('action');
+  });
+
   it('lists the decision ids of raw inputs for prefetching', () => {
     expect(
       decisionIdsOf([

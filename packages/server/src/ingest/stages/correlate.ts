@@ -129,7 +129,8 @@ function mismatches(
   const action = record.action;
   const problems: string[] = [];
   if (record.actor && request.principal.id !== record.actor.id) problems.push('actor');
-  if (action && decided.name !== action.name) problems.push('action');
+  // A record that names no action cannot be the one decided on (nor use up a single-use one).
+  if (!action || decided.name !== action.name) problems.push('action');
   if (action?.resource !== undefined && decided.resource !== action.resource)
     problems.push('resource');
   const claimedClass = action?.class;
