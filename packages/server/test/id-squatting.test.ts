@@ -12,6 +12,7 @@ import { act, makeDetectingApp, postRecords, researcherId, readAsAdmin } from '.
 
 interface Stored {
   id: string;
+  actor?: { id: string };
   attribution: { level: string; reasons: string[] };
   action?: { name: string; resource?: string; args?: Record<string, string> };
 }
@@ -109,6 +110,24 @@ describe('id squatting on POST /v1/events (a client-chosen id)', () => {
     expect((await alerts(app)).filter((a) => a.action?.name === 'ingest.id_squatted')).toHaveLength(
       1,
     );
+  });
+
+  it('a verified agent cannot squat another verified agent’s id either', async () => {
+    const { app } = await makeDetectingApp();
+    const s = await aliceScenario(app);
+    const real = act();
+    const squat = { ...real, actor: { id: s.planner.id, kind: 'agent_instance' } };
+    const first = (await postRecords(app, squat, { bearer: s.plannerToken })).json();
+    expect(first.accepted[0]).toMatchObject({ id: real.id, attribution: { level: 'verified' } });
+    const [accepted] = (await postRecords(app, real, { bearer: s.researcherToken })).json()
+      .accepted;
+    expect(accepted).toMatchObject({ attribution: { level: 'verified' }, reclaimed_from: real.id });
+    const [flag] = (await alerts(app)).filter((a) => a.action?.name === 'ingest.id_squatted');
+    // A verified squat is attributed: the alert names the planner, who wrote the id first.
+    expect(flag).toMatchObject({
+      attribution: { level: 'verified', reasons: ['collector_alert'] },
+      actor: { id: s.planner.id },
+    });
   });
 
   it('keeps id_conflict between records of one level, and a plain retry a duplicate', async () => {

@@ -6,11 +6,12 @@
  * record refused as `id_conflict` whose id is held by a record of a weaker level is stored beside
  * it, under its reclaimed id (`reclaimedId`: unguessable without the deployment key, the same for
  * the same id and sender, so a retry is a duplicate), with the attribution reason `id_reclaimed`;
- * an `ingest.id_squatted` alert about the squat names both. Equal or stronger holders keep the
- * plain `id_conflict`.
+ * an `ingest.id_squatted` alert about the squat names both. A verified record is also stored
+ * beside a verified one of another actor (another credential's holder wrote its id first);
+ * otherwise an equal or stronger holder keeps the plain `id_conflict`.
  */
 import { createHmac } from 'node:crypto';
-import { ATTRIBUTION_LEVELS, uuidv7 } from '@provenant/core';
+import { ATTRIBUTION_LEVELS, recordedKind, uuidv7 } from '@provenant/core';
 import type { Attribution, AttributionLevel, EventRecord } from '@provenant/core';
 import { hasIngestQueue } from '@provenant/ledger';
 import type { AppendOutcome } from '@provenant/ledger';
@@ -61,15 +62,14 @@ export async function reclaimSquatted(
   outcomes: readonly AppendOutcome[],
   source: IngestSource,
 ): Promise<Reclaimed[]> {
-  const found: { index: number; item: Sealed; squat: { id: string; level: string } }[] = [];
+  const found: { index: number; item: Sealed; squat: Holder }[] = [];
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     if (outcomes[i]!.status !== 'id_conflict' || item.level === 'unattributed') continue;
     const holder = await holderOf(ctx, item.entry.id);
-    if (holder && rank(holder.level) > rank(item.level)) {
+    if (holder && squats(holder, item)) {
       const moved = beside(item, reclaimedId(keyOf(ctx.deploymentKey), item.entry.id, source.id));
-      if (moved)
-        found.push({ index: i, item: moved, squat: { id: holder.id, level: holder.level } });
+      if (moved) found.push({ index: i, item: moved, squat: holder });
     }
   }
   if (found.length === 0) return [];
@@ -99,11 +99,26 @@ export async function reclaimSquatted(
   }));
 }
 
+/** What of the record holding an id is compared (index fields of a stored or queued entry). */
+interface Holder {
+  readonly id: string;
+  readonly level: string;
+  readonly actor: string | null;
+}
+
+/**
+ * Whether `holder` keeps `item` out unfairly: it is of a weaker level, or both are verified and
+ * another principal (a verified actor is its credential's holder) wrote it first.
+ */
+function squats(holder: Holder, item: Sealed): boolean {
+  if (rank(holder.level) > rank(item.level)) return true;
+  return (
+    item.level === 'verified' && holder.level === 'verified' && holder.actor !== item.entry.actor
+  );
+}
+
 /** What holds `id`: a stored entry, or one queued for the sequencer in a cluster. */
-async function holderOf(
-  ctx: CollectorContext,
-  id: string,
-): Promise<{ id: string; level: string } | null> {
+async function holderOf(ctx: CollectorContext, id: string): Promise<Holder | null> {
   const stored = await ctx.storage.getEntryById(id);
   if (stored) return stored;
   return hasIngestQueue(ctx.storage) ? ctx.storage.getQueued(id) : null;
@@ -122,11 +137,11 @@ function beside(item: Sealed, id: string): Sealed | null {
 }
 
 /**
- * The alert flagging a squat: about input below the reclaimed record's level, so attributed at
- * the squat's level and naming no principal (its source is not known any more).
+ * The alert flagging a squat. About input below `verified` it is attributed at the squat's level
+ * and names no principal (its source is not known any more); a verified squat names its actor.
  */
 function squatAlert(
-  squat: { id: string; level: string },
+  squat: Holder,
   reclaimed: EventRecord,
   now: number,
 ): { record: EventRecord; attribution: Attribution } {
@@ -150,10 +165,16 @@ function squatAlert(
       },
       outcome: { status: 'success', error: { code: 'id_squatted', message } },
       source: { producer: COLLECTOR_PRINCIPAL },
+      ...(squat.level === 'verified' && squat.actor !== null
+        ? { actor: { id: squat.actor, kind: recordedKind(squat.actor, undefined) } }
+        : {}),
     },
-    attribution: {
-      level: squat.level as AttributionLevel,
-      reasons: ['collector_alert', 'unverified_input'],
-    },
+    attribution:
+      squat.level === 'verified'
+        ? { level: 'verified', reasons: ['collector_alert'] }
+        : {
+            level: squat.level as AttributionLevel,
+            reasons: ['collector_alert', 'unverified_input'],
+          },
   };
 }
