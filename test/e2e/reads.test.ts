@@ -4,7 +4,7 @@
  * answer while they run (they finish before the last read does), every read answering 200.
  * Ordering, not wall-clock thresholds: a machine under load only makes the reads longer.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uuidv7 } from '@provenant/core';
@@ -63,6 +63,9 @@ describe('reads never block ingest or health (a real collector, SQLite)', () => 
       }));
       for (let i = 0; i < planted.length; i += 5000) await post(c.url, planted.slice(i, i + 5000));
 
+      // Reads as the admin token (every role), ready for role checks on the read routes.
+      const admin = readFileSync(join(root, 'data', 'admin.token'), 'utf8').trim();
+      const asAdmin = { headers: { authorization: `Bearer ${admin}` } };
       const order: string[] = [];
       const timed = async (name: string, url: string, init?: RequestInit) => {
         const res = await fetch(url, init);
@@ -72,11 +75,11 @@ describe('reads never block ingest or health (a real collector, SQLite)', () => 
       };
       const readers = Array.from({ length: 8 }, (_, i) =>
         i % 2 === 0
-          ? timed(`provenance-${i}`, `${c.url}/v1/events/${action.id}/provenance`)
-          : timed(`trace-${i}`, `${c.url}/v1/traces/${TRACE}?limit=1000`),
+          ? timed(`provenance-${i}`, `${c.url}/v1/events/${action.id}/provenance`, asAdmin)
+          : timed(`trace-${i}`, `${c.url}/v1/traces/${TRACE}?limit=1000`, asAdmin),
       );
       // Issued once all 8 reads are on their way.
-      const health = timed('healthz', `${c.url}/healthz`);
+      const health = timed('healthz', `${c.url}/healthz`, asAdmin);
       const ingest = timed('ingest', `${c.url}/v1/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
