@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '@provenant/core';
 import { startCollector } from '@provenant/server';
 import type { RunningCollector } from '@provenant/server';
 import { ADMIN, ISSUER } from '../../packages/server/test/identity-helpers.js';
@@ -100,6 +101,39 @@ describe('web console in Chromium', () => {
     expect(await page.locator('.tree ul ul li').count()).toBeGreaterThanOrEqual(1);
     expect(await page.getByTestId('timeline').locator('circle').count()).toBe(2);
     await shot(page, 'trace');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('shows a trace larger than a page, with "More records" for the next page', async () => {
+    const big = 'beefbeefbeefbeefbeefbeefbeefbeef';
+    const span = (i: number) => i.toString(16).padStart(16, '0');
+    const records = Array.from({ length: 1001 }, (_, i) => ({
+      schema: 'provenant.event/v1',
+      id: uuidv7(),
+      time: new Date(Date.now() - 10_000 + i).toISOString(),
+      type: 'tool.called',
+      initiator: { id: 'user:bulk', kind: 'human' },
+      actor: { id: 'spiffe://acme.test/agent/bulk/instance/1', kind: 'agent_instance' },
+      trace: { trace_id: big, span_id: span(i + 1), ...(i ? { parent_span_id: span(i) } : {}) },
+    }));
+    const posted = await collector.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(records),
+    });
+    expect(posted.json().accepted).toHaveLength(1001);
+    const { page, errors } = await open(`#/trace/${big}`);
+    await expect
+      .poll(() => page.getByTestId('trace-count').innerText())
+      .toBe('1000 record(s) shown; more records follow');
+    // A chain 1,000 deep is drawn 100 deep at most: the rest continues in roots of their own.
+    expect(await page.getByText('(continues under').count()).toBe(9);
+    await page.getByTestId('trace-more').click();
+    await expect.poll(() => page.getByTestId('trace-count').innerText()).toBe('1001 record(s)');
+    expect(await page.getByTestId('trace-more').count()).toBe(0);
+    expect(await page.getByTestId('timeline').locator('circle').count()).toBe(1001);
     expect(errors).toEqual([]);
     await page.context().close();
   });

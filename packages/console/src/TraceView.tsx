@@ -13,7 +13,7 @@ interface TraceNode {
   resource: string | null;
   outcome: string | null;
   linked_by: string;
-  /** Set on a root too when the tree continues there from a deeper node (the depth limit). */
+  /** The parent record; on a root, the node it continues from (the depth limit). */
   parent_id?: string | null;
   children: TraceNode[];
 }
@@ -27,14 +27,14 @@ interface TracePage {
   next?: string | null;
 }
 
-function Node({ n }: { n: TraceNode }) {
+function Node({ n, root = false }: { n: TraceNode; root?: boolean }) {
   return (
     <li>
       <span className="muted">{n.time}</span> <strong>{n.type}</strong> <code>{n.actor ?? ''}</code>{' '}
       {n.action ? `${n.action} ${n.resource ?? ''}` : ''}
       {n.outcome ? ` → ${n.outcome}` : ''} {n.level ? <em>[{n.level}]</em> : null}{' '}
       {n.action ? <a href={`#/provenance/${n.id}`}>provenance</a> : null}
-      {n.parent_id ? <span className="muted"> (continues under {n.parent_id})</span> : null}
+      {root && n.parent_id ? <span className="muted"> (continues under {n.parent_id})</span> : null}
       {n.children.length > 0 && (
         <ul>
           {n.children.map((c) => (
@@ -151,7 +151,7 @@ export function TraceView({ id }: { id: string }) {
           </p>
           <ul>
             {roots.map((r) => (
-              <Node key={r.id} n={r} />
+              <Node key={r.id} n={r} root />
             ))}
           </ul>
           {last?.truncated && last.next && (
