@@ -29,7 +29,9 @@ export async function relationToLog(log: Log, note: string): Promise<Relation> {
   const { size, rootHash } = checkpoint;
   if (size > log.size) return { kind: 'behind', size };
   if (size === 0) return { kind: 'contained', size };
-  return equalBytes(await log.rootAt(size), rootHash)
+  // A tree that cannot produce its root at that size (a node missing) does not contain it either.
+  const root = await log.rootAt(size).catch(() => null);
+  return root !== null && equalBytes(root, rootHash)
     ? { kind: 'contained', size }
     : { kind: 'fork', size };
 }
