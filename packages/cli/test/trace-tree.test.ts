@@ -15,6 +15,7 @@ const node = (over: Partial<TraceNode>): TraceNode => ({
   outcome: null,
   span_id: null,
   linked_by: 'none',
+  parent_id: null,
   children: [],
   ...over,
 });

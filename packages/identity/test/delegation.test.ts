@@ -28,6 +28,7 @@ function subject(
     iat: NOW_SEC - 10,
     exp: NOW_SEC + 1000,
     ancestors: ['jti-root'],
+    roles: [],
     ...over,
     claims: {
       iss: 'i',

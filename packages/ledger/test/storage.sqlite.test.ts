@@ -159,7 +159,7 @@ describe('sqlite read worker', () => {
 
   it('sees every commit of the writing connection (WAL) as soon as the append resolved', async () => {
     const s = new SqliteStorage(fresh());
-    let frontier = { size: 0, hashes: [] as Uint8Array[] };
+    let frontier: { size: number; hashes: readonly Uint8Array[] } = { size: 0, hashes: [] };
     for (let round = 1; round <= 3; round++) {
       const next = makeBatch(frontier, 5);
       await s.append(next.batch);

@@ -64,6 +64,7 @@ export function credential(
     iat,
     exp: iat + 300,
     ancestors: hops.map((_, i) => `ancestor-${i}`),
+    roles: [],
   };
 }
 

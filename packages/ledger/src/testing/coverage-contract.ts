@@ -257,14 +257,29 @@ export const LEGACY_RECORDS: readonly {
       type: 'credential.issued',
       action: { name: 'issuer.grant', class: { privileged: true } },
       credential: { jti: 'j', iss: 'i', iat: 1_795_000_000, exp: 1_795_007_200 },
+      attribution: { level: 'verified', reasons: ['issuer_witness'] },
     },
     level: 'verified',
     facts: { flags: 0, lifetimeSec: 7200, instance: null },
   },
   {
-    record: { type: 'delegation.granted', credential: { jti: 'k', iss: 'i', iat: 10, exp: 310 } },
+    record: {
+      type: 'delegation.granted',
+      credential: { jti: 'k', iss: 'i', iat: 10, exp: 310 },
+      attribution: { level: 'verified', reasons: ['issuer_witness'] },
+    },
     level: 'verified',
     facts: { flags: 0, lifetimeSec: 300, instance: null },
+  },
+  {
+    // A grant a producer posted, not the issuer's own witness: its lifetime is not counted.
+    record: {
+      type: 'credential.issued',
+      credential: { jti: 'f', iss: 'i', iat: 10, exp: 100_010 },
+      attribution: { level: 'verified', reasons: ['credential'] },
+    },
+    level: 'verified',
+    facts: { flags: 0, lifetimeSec: null, instance: null },
   },
   {
     record: { type: 'policy.decision', policy: { decision_id: 'd-2' } },
