@@ -157,7 +157,7 @@ describe.skipIf(skip)('chaos: three collectors, one PostgreSQL (real processes)'
     const roleOf = async (c: CollectorProcess) => {
       try {
         const h = (await (
-          await fetch(`${c.url}/healthz`, { signal: AbortSignal.timeout(1000) })
+          await fetch(`${c.url}/healthz`, { headers: c.admin, signal: AbortSignal.timeout(1000) })
         ).json()) as Health;
         return h.cluster?.role ?? null;
       } catch {
@@ -388,6 +388,7 @@ describe.skipIf(skip)('chaos: three collectors, one PostgreSQL (real processes)'
 
       // And the whole log verifies against its signed checkpoint, through the API.
       const v = await runCliAsync(['verify', '--server', c.url, '--key', key, '--json'], {
+        PROVENANT_TOKEN: c.admin.authorization.slice('Bearer '.length),
         PROVENANT_HOME: join(root, 'home'),
       });
       expect(v.status, v.stderr).toBe(0);

@@ -17,6 +17,8 @@ const ids: string[] = [];
 
 beforeAll(async () => {
   collector = await startCollectorProcess(dataDir, ['--origin', 'cli.test/log']);
+  // The CLI's read commands send it (PROVENANT_TOKEN): reading needs a role.
+  process.env['PROVENANT_TOKEN'] = collector.admin.authorization.slice('Bearer '.length);
   const records = [...Array(300).keys()].map((i) => {
     const id = uuidv7();
     ids.push(id);

@@ -70,8 +70,17 @@ describe('the console signed in through the OpenID provider, in Chromium', () =>
       body: { subject: 'user:alice', roles: ['analyst'] },
     });
     // Signing out ends it; the provider's own sign-out is offered.
+    // The console shows who is signed in.
+    await expect.poll(() => page.getByTestId('session').innerText()).toContain('user:alice');
     const out = await page.evaluate(async () => {
-      const res = await fetch('/v1/auth/logout', { method: 'POST' });
+      // A state change needs the session's CSRF token (and comes from the console's origin).
+      const refused = await fetch('/v1/auth/logout', { method: 'POST' });
+      if (refused.status !== 403) throw new Error(`logout without CSRF: ${refused.status}`);
+      const { csrf_token } = (await (await fetch('/v1/session')).json()) as { csrf_token: string };
+      const res = await fetch('/v1/auth/logout', {
+        method: 'POST',
+        headers: { 'x-csrf-token': csrf_token },
+      });
       return (await res.json()) as { signed_out: boolean; end_session_url?: string };
     });
     expect(out.signed_out).toBe(true);

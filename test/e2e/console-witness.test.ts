@@ -26,6 +26,7 @@ const options = (witnesses: { url: string; verifierKey: string }[]) => ({
   witnesses,
   witnessPolicy: witnesses.length,
   witnessIntervalMs: 60_000, // the test drives cosignNow() itself
+  anonymousIngest: 'asserted' as const,
 });
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import { uuidv7 } from '@provenant/core';
 import { startCollector } from '@provenant/server';
 import type { RunningCollector } from '@provenant/server';
 import { ADMIN, ISSUER } from '../../packages/server/test/identity-helpers.js';
+import { asAdmin } from '../../packages/server/test/helpers.js';
 import { TRACE, investigationScenario } from '../../packages/server/test/investigate-scenario.js';
 import { CONSOLE_DIST, consoleRoutes } from '../../packages/server/src/routes/console.js';
 
@@ -33,6 +34,9 @@ beforeAll(async () => {
     port: 0,
     policiesDir: EXAMPLES,
     identity: { devLogin: true },
+    // The console signs in through its development sign-in, as an analyst and auditor.
+    devSignIn: { roles: ['analyst', 'auditor'] },
+    anonymousIngest: 'asserted',
     adminToken: ADMIN,
     // The scenario's agent assertions are addressed to the test issuer.
     issuerUrl: ISSUER,
@@ -59,14 +63,45 @@ async function open(path: string): Promise<{ page: Page; errors: string[] }> {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(e.message));
+  await signIn(page);
   await page.goto(`${collector.url}/${path}`);
+  // A fresh document, as a user opening the link has (a hash change keeps the old focus).
+  await page.reload();
   return { page, errors };
+}
+
+/** Records are shown only with a role: signs in through the console's own form. */
+async function signIn(page: Page): Promise<void> {
+  await page.goto(`${collector.url}/`);
+  await page.getByLabel(/User/).fill('dana');
+  await page.getByRole('button', { name: 'Sign in (development)' }).click();
+  await expect.poll(() => page.getByTestId('session').innerText()).toContain('user:dana');
 }
 
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
 
 describe('web console in Chromium', () => {
+  it('shows no record before sign-in, signs in as an analyst, and signs out', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${collector.url}/#/events`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).count()).toBe(1);
+    expect(await page.getByTestId('event-row').count()).toBe(0);
+    await page.getByLabel(/User/).fill('erin');
+    await page.getByRole('button', { name: 'Sign in (development)' }).click();
+    await expect.poll(() => page.getByTestId('event-row').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.getByTestId('session').innerText()).toContain('analyst, auditor');
+    // The session cookie is HttpOnly and SameSite=Strict: page scripts cannot read it.
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: 'provenant_session', httpOnly: true, sameSite: 'Strict' });
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).count()).toBe(1);
+    expect(await page.getByTestId('event-row').count()).toBe(0);
+    await context.close();
+  });
+
   it('lists events with filters and paging', async () => {
     const { page, errors } = await open('#/events');
     await expect.poll(() => page.getByTestId('event-row').count()).toBeGreaterThanOrEqual(3);
@@ -177,6 +212,7 @@ describe('web console in Chromium', () => {
       action.outcome = { status: 'failure' };
       await route.fulfill({ response: res, json: body });
     });
+    await signIn(page);
     await page.goto(`${collector.url}/#/provenance/${scenario.actionId}`);
     const verdict = page.getByTestId('browser-verdict');
     await verdict.waitFor();
@@ -208,7 +244,9 @@ describe('web console in Chromium', () => {
   it('shows the coverage numbers and bars', async () => {
     const { page, errors } = await open('#/coverage');
     await page.getByTestId('coverage-numbers').waitFor();
-    const report = (await (await fetch(`${collector.url}/v1/reports/coverage`)).json()) as {
+    const report = (await (
+      await fetch(`${collector.url}/v1/reports/coverage`, { headers: asAdmin })
+    ).json()) as {
       records: number;
       actions: number;
     };
@@ -224,7 +262,9 @@ describe('web console in Chromium', () => {
   it('links each coverage number to the records behind it', async () => {
     const { page, errors } = await open('#/coverage');
     await page.getByTestId('coverage-numbers').waitFor();
-    const report = (await (await fetch(`${collector.url}/v1/reports/coverage`)).json()) as {
+    const report = (await (
+      await fetch(`${collector.url}/v1/reports/coverage`, { headers: asAdmin })
+    ).json()) as {
       records: number;
       credential_lifetimes: { count: number };
       links: Record<string, string>;
@@ -250,7 +290,7 @@ describe('web console in Chromium', () => {
       .locator('tbody tr')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
     const api = (await (
-      await fetch(`${collector.url}${report.links['credential_lifetimes']}`)
+      await fetch(`${collector.url}${report.links['credential_lifetimes']}`, { headers: asAdmin })
     ).json()) as { records: { id: string }[] };
     expect(shown).toEqual(api.records.map((r) => r.id));
     expect(shown).toHaveLength(report.credential_lifetimes.count);

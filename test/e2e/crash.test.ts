@@ -40,7 +40,7 @@ describe('crash safety (real processes, kill -9)', () => {
     const c = await startCollectorProcess(dir);
     try {
       for (const [id, leaf] of acked) {
-        const res = await fetch(`${c.url}/v1/events/${id}`);
+        const res = await fetch(`${c.url}/v1/events/${id}`, { headers: c.admin });
         expect(res.status, `acknowledged record ${id} is missing`).toBe(200);
         const body = (await res.json()) as { integrity: { leaf_index: number } };
         expect(body.integrity.leaf_index).toBe(leaf);

@@ -92,8 +92,11 @@ async function post(url: string, batch: Batch) {
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body };
 }
 
+/** The admin token of the collector under test: its reads and health detail need a role. */
+let readHeaders: Record<string, string> = {};
+
 async function health(url: string) {
-  const res = await fetch(`${url}/healthz`);
+  const res = await fetch(`${url}/healthz`, { headers: readHeaders });
   const body = (await res.json()) as {
     status: string;
     storage: { ok: boolean; detail?: string };
@@ -133,7 +136,7 @@ function verify(dir: string) {
 
 async function expectStored(url: string, acked: Map<string, number>) {
   for (const [id, leaf] of acked) {
-    const res = await fetch(`${url}/v1/events/${id}`);
+    const res = await fetch(`${url}/v1/events/${id}`, { headers: readHeaders });
     expect(res.status, `acknowledged record ${id} is missing`).toBe(200);
     const body = (await res.json()) as { integrity: { leaf_index: number } };
     expect(body.integrity.leaf_index).toBe(leaf);
@@ -157,6 +160,7 @@ describe.skipIf(!mounted)(
       };
 
       collector = await startCollectorProcess(dir);
+      readHeaders = collector.admin;
       const url = collector.url;
       for (let i = 0; i < 5; i++) {
         const b = batch();
@@ -204,7 +208,7 @@ describe.skipIf(!mounted)(
       await expectStored(url, acked);
       for (const b of failed) {
         for (const r of b) {
-          const res = await fetch(`${url}/v1/events/${r.id}`);
+          const res = await fetch(`${url}/v1/events/${r.id}`, { headers: readHeaders });
           expect(res.status, `record ${r.id} of a refused batch was stored`).toBe(404);
         }
       }
@@ -239,6 +243,7 @@ describe.skipIf(!mounted)(
       collector.child.kill('SIGTERM');
       expect(await collector.exited).toBe(0);
       collector = await startCollectorProcess(dir);
+      readHeaders = collector.admin;
       expect((await health(collector.url)).body.log.size).toBe(acked.size);
       collector.child.kill('SIGTERM');
       expect(await collector.exited).toBe(0);

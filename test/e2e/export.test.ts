@@ -46,6 +46,8 @@ beforeAll(async () => {
   otlpUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
 
   collector = await startCollectorProcess(dataDir, ['--origin', 'export.test/log']);
+  // The CLI's read commands send it (PROVENANT_TOKEN): reading needs a role.
+  process.env['PROVENANT_TOKEN'] = collector.admin.authorization.slice('Bearer '.length);
   const records = [...Array(1200).keys()].map((i) => {
     const id = uuidv7();
     ids.push(id);
@@ -233,7 +235,9 @@ describe('provenant export', () => {
   });
 
   it('streams GET /v1/export in chunks', async () => {
-    const res = await fetch(`${collector.url}/v1/export?format=ocsf&type=prompt.received`);
+    const res = await fetch(`${collector.url}/v1/export?format=ocsf&type=prompt.received`, {
+      headers: collector.admin,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('transfer-encoding')).toBe('chunked');
     expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
@@ -245,7 +249,7 @@ describe('provenant export', () => {
     expect(events.every((e) => e.class_uid === 6003 && e.api.operation === 'prompt.received')).toBe(
       true,
     );
-    const bad = await fetch(`${collector.url}/v1/export?format=xml`);
+    const bad = await fetch(`${collector.url}/v1/export?format=xml`, { headers: collector.admin });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe(
       'unsupported_export_format',

@@ -9,7 +9,12 @@ import Database from 'better-sqlite3';
 import { uuidv7 } from '@provenant/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { skipPostgres, startTestPostgres } from '../support/postgres.js';
-import { startCollectorProcess, startWitnessProcess, stopChildren } from './process.js';
+import {
+  adminHeadersFor,
+  startCollectorProcess,
+  startWitnessProcess,
+  stopChildren,
+} from './process.js';
 import type { CollectorProcess } from './process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'provenant-forks-e2e-'));
@@ -89,7 +94,7 @@ interface Health {
 }
 
 async function health(url: string): Promise<{ status: number; body: Health }> {
-  const res = await fetch(`${url}/healthz`);
+  const res = await fetch(`${url}/healthz`, { headers: adminHeadersFor(url) ?? {} });
   return { status: res.status, body: (await res.json()) as Health };
 }
 

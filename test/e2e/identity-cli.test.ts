@@ -12,6 +12,8 @@ let collector: CollectorProcess;
 
 beforeAll(async () => {
   collector = await startCollectorProcess(dataDir, ['--dev-login']);
+  // The CLI's read commands send it (PROVENANT_TOKEN): reading needs a role.
+  process.env['PROVENANT_TOKEN'] = collector.admin.authorization.slice('Bearer '.length);
 });
 afterAll(async () => {
   collector.child.kill('SIGTERM');
@@ -137,7 +139,9 @@ describe('the README worked example, through the CLI (alice → planner → rese
     expect(widen.stderr).toMatch(/invalid_scope|delegation_cycle/);
     expect(agentToken.status, agentToken.stderr).toBe(0);
 
-    const stored = (await (await fetch(`${collector.url}/v1/events/${id}`)).json()) as Record<
+    const stored = (await (
+      await fetch(`${collector.url}/v1/events/${id}`, { headers: collector.admin })
+    ).json()) as Record<
       string,
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test reads arbitrary record JSON
       any

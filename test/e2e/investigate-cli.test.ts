@@ -15,6 +15,8 @@ let collector: CollectorProcess;
 
 beforeAll(async () => {
   collector = await startCollectorProcess(dataDir, ['--dev-login', '--policies', EXAMPLES]);
+  // The CLI's read commands send it (PROVENANT_TOKEN): reading needs a role.
+  process.env['PROVENANT_TOKEN'] = collector.admin.authorization.slice('Bearer '.length);
 });
 afterAll(async () => {
   collector.child.kill('SIGTERM');
@@ -178,7 +180,9 @@ describe('investigation through the CLI and a running collector', () => {
       expect(
         href!.startsWith(`${collector.url}/v1/reports/coverage/records?measure=${measure}`),
       ).toBe(true);
-      const listed = (await (await fetch(href!.replaceAll('&amp;', '&'))).json()) as {
+      const listed = (await (
+        await fetch(href!.replaceAll('&amp;', '&'), { headers: collector.admin })
+      ).json()) as {
         records: unknown[];
       };
       expect(listed.records.length).toBe(Math.min(100, Number(n)));

@@ -15,6 +15,8 @@ let collector: CollectorProcess;
 beforeAll(async () => {
   cpSync(EXAMPLES, policies, { recursive: true });
   collector = await startCollectorProcess(dataDir, ['--dev-login', '--policies', policies]);
+  // The CLI's read commands send it (PROVENANT_TOKEN): reading needs a role.
+  process.env['PROVENANT_TOKEN'] = collector.admin.authorization.slice('Bearer '.length);
 });
 afterAll(async () => {
   collector.child.kill('SIGTERM');

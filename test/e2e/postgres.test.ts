@@ -61,7 +61,7 @@ describe.skipIf(skip)('collector on PostgreSQL (real processes)', () => {
       body: JSON.stringify({ id: 'user:alice', kind: 'human', shared: false, disabled: false }),
     });
     expect(reg.status, await reg.text()).toBe(201);
-    const health = (await (await fetch(`${c.url}/healthz`)).json()) as {
+    const health = (await (await fetch(`${c.url}/healthz`, { headers: c.admin })).json()) as {
       storage: { kind: string };
     };
     expect(health.storage.kind).toBe('postgres');
@@ -77,7 +77,7 @@ describe.skipIf(skip)('collector on PostgreSQL (real processes)', () => {
     try {
       // Every acknowledged record is there, at the leaf index it was acknowledged with.
       for (const [id, leaf] of acked) {
-        const res = await fetch(`${c.url}/v1/events/${id}`);
+        const res = await fetch(`${c.url}/v1/events/${id}`, { headers: c.admin });
         expect(res.status, `acknowledged record ${id} is missing`).toBe(200);
         const body = (await res.json()) as { integrity: { leaf_index: number } };
         expect(body.integrity.leaf_index).toBe(leaf);

@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI: e2e tests run the real `provenant` program, as a user would. */
@@ -31,22 +33,32 @@ export interface CollectorProcess {
   stderr(): string;
   /** What the process wrote to stdout so far (its start banner first). */
   stdout(): string;
+  /** `Authorization` with the collector's admin token (`<data>/admin.token`): it reads anything. */
+  readonly admin: { readonly authorization: string };
 }
 
-/** Starts `provenant serve` on a free port and waits until it says where it listens. */
+const ADMIN_BY_URL = new Map<string, { readonly authorization: string }>();
+
+/** The admin `Authorization` of the collector process listening at `url` (reads need a role). */
+export function adminHeadersFor(url: string): { readonly authorization: string } | undefined {
+  return ADMIN_BY_URL.get(url.replace(/\/+$/, ''));
+}
+
+/**
+ * Starts `provenant serve` on a free port and waits until it says where it listens. It takes
+ * anonymous records (`--anonymous-ingest asserted`) unless `extra` says otherwise.
+ */
 export function startCollectorProcess(
   dataDir: string,
   extra: string[] = [],
   /** Options for node itself, e.g. `--import` of a test preload. */
   nodeArgs: string[] = [],
 ): Promise<CollectorProcess> {
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, CLI, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'error', ...extra],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const anonymous = extra.includes('--anonymous-ingest') ? [] : ['--anonymous-ingest', 'asserted'];
+  const serve = [CLI, 'serve', '--data', dataDir, '--port', '0', '--log-level', 'error'];
+  const child = spawn(process.execPath, [...nodeArgs, ...serve, ...anonymous, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
@@ -64,7 +76,16 @@ export function startCollectorProcess(
       const m = /listening on (https?:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1]!, exited, stderr: () => err, stdout: () => out });
+        const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+        ADMIN_BY_URL.set(m[1]!, { authorization: `Bearer ${token}` });
+        resolve({
+          child,
+          url: m[1]!,
+          exited,
+          stderr: () => err,
+          stdout: () => out,
+          admin: { authorization: `Bearer ${token}` },
+        });
       }
     });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));

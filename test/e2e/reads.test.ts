@@ -68,7 +68,8 @@ describe('reads never block ingest or health (a real collector, SQLite)', () => 
       const asAdmin = { headers: { authorization: `Bearer ${admin}` } };
       const order: string[] = [];
       const timed = async (name: string, url: string, init?: RequestInit) => {
-        const res = await fetch(url, init);
+        // Reads need a role: the collector's admin token.
+        const res = await fetch(url, { ...init, headers: { ...init?.headers, ...c.admin } });
         const body = await res.text();
         order.push(name);
         return { status: res.status, body };

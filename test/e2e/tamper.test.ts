@@ -25,7 +25,13 @@ function rec(i: number) {
 
 /** Builds a pristine ledger once; each test tampers with its own copy. */
 async function buildLedger(dir: string, origin: string, count: number) {
-  const c = await startCollector({ dataDir: dir, host: '127.0.0.1', port: 0, origin });
+  const c = await startCollector({
+    dataDir: dir,
+    host: '127.0.0.1',
+    port: 0,
+    origin,
+    anonymousIngest: 'asserted',
+  });
   // Three requests, so the ledger holds checkpoints at 100, 200 and 300.
   for (let start = 0; start < count; start += 100) {
     const body = JSON.stringify([...Array(100).keys()].map((i) => rec(start + i)));

@@ -96,6 +96,8 @@ describe('provenant witness (real processes)', () => {
         ['verify', '--server', c.url, '--key', logKey, '--witness', w.key, '--quiet'],
         {
           PROVENANT_HOME: join(root, 'home-ok'),
+          // Entry bundles need the analyst role: the collector's admin token.
+          PROVENANT_TOKEN: c.admin.authorization.slice('Bearer '.length),
         },
       );
       expect(ok.stderr).toBe('');
@@ -134,12 +136,16 @@ describe('provenant witness (real processes)', () => {
       // Without a witness policy the forked log verifies (it is signed by the log key) ...
       const naive = await runCliAsync(['verify', '--server', f.url, '--key', logKey, '--quiet'], {
         PROVENANT_HOME: join(root, 'home-naive'),
+        PROVENANT_TOKEN: f.admin.authorization.slice('Bearer '.length),
       });
       expect(naive.status).toBe(0);
       // ... with one, it is refused.
       const refused = await runCliAsync(
         ['verify', '--server', f.url, '--key', logKey, '--witness', w.key, '--json'],
-        { PROVENANT_HOME: join(root, 'home-refused') },
+        {
+          PROVENANT_HOME: join(root, 'home-refused'),
+          PROVENANT_TOKEN: f.admin.authorization.slice('Bearer '.length),
+        },
       );
       expect(refused.status).toBe(1);
       expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, code: 'witness_policy_unmet' });

@@ -45,6 +45,19 @@ export async function register(url: string, principal: Record<string, unknown>):
   if (res.status !== 201) throw new Error(`register failed: ${await res.text()}`);
 }
 
+/** Grants `role` to a registered principal (admin route; the grant is a ledger record). */
+export async function grantRole(url: string, id: string, role: string): Promise<void> {
+  const res = await fetch(`${url}/v1/principals/roles/grant`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id, role }),
+  });
+  if (res.status !== 200) throw new Error(`grant failed: ${await res.text()}`);
+}
+
+/** Headers that read with the test collectors' admin token. */
+export const ADMIN_HEADERS: Readonly<Record<string, string>> = { authorization: `Bearer ${ADMIN}` };
+
 export async function devLogin(url: string, user: string, scope: string): Promise<string> {
   const res = await fetch(`${url}/v1/token`, {
     method: 'POST',

@@ -1,7 +1,7 @@
 // A real evidence bundle for the tests (test/e2e/cli-loads.test.ts) and the benchmarks
 // (bench/cli-start.js); plain JS so that `node bench/…` can load it without a build.
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatEvidenceBundle } from '@provenant/ledger';
 import { startCollector } from '@provenant/server';
@@ -17,6 +17,7 @@ export async function writeEvidenceBundle(dir) {
     host: '127.0.0.1',
     port: 0,
     logger: false,
+    anonymousIngest: 'asserted',
   });
   try {
     const base = {
@@ -43,7 +44,12 @@ export async function writeEvidenceBundle(dir) {
       ],
     });
     if (posted.statusCode !== 200) throw new Error(`POST /v1/events: ${posted.body}`);
-    const evidence = await collector.app.inject({ url: `/v1/events/${actionId}/evidence` });
+    // Evidence bundles need the auditor role: the admin token of the data folder.
+    const admin = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
+    const evidence = await collector.app.inject({
+      url: `/v1/events/${actionId}/evidence`,
+      headers: { authorization: `Bearer ${admin}` },
+    });
     if (evidence.statusCode !== 200) throw new Error(`evidence: ${evidence.body}`);
     const file = join(dir, 'evidence.json');
     writeFileSync(file, formatEvidenceBundle(evidence.json()));

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import type { EventRecord } from '@provenant/core';
 import type { AgentIdentity } from '@provenant/sdk';
 import { PROXY, tempDir } from '../../packages/mcp/test/helpers.js';
-import { devLogin, makeIdentity, register, testCollector as collector } from './collector.js';
+import {
+  ADMIN_HEADERS,
+  devLogin,
+  makeIdentity,
+  register,
+  testCollector as collector,
+} from './collector.js';
 export { PROXY, tempDir };
 
 /** Registers alice, bob and the proxy's agent instance; alice may write, bob only read. */
@@ -45,6 +51,8 @@ export async function proxyWorld(prefix: string) {
 export type Stored = EventRecord & { attribution: { level: string } };
 
 export async function events(url: string, query: Record<string, string>): Promise<Stored[]> {
-  const res = await fetch(`${url}/v1/events?${new URLSearchParams({ ...query, limit: '1000' })}`);
+  const res = await fetch(`${url}/v1/events?${new URLSearchParams({ ...query, limit: '1000' })}`, {
+    headers: ADMIN_HEADERS,
+  });
   return ((await res.json()) as { events: Stored[] }).events;
 }

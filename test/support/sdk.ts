@@ -4,7 +4,7 @@ import { parseEventRecord } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import type { AgentIdentity } from '@provenant/sdk';
 import { PLANNER, RESEARCHER } from '../../packages/sdk/test/helpers.js';
-import { devLogin, makeIdentity, register } from './collector.js';
+import { ADMIN_HEADERS, devLogin, makeIdentity, register } from './collector.js';
 export { buildSdk } from './build-sdk.js';
 
 export { PLANNER, RESEARCHER, TD, tempDir } from '../../packages/sdk/test/helpers.js';
@@ -53,7 +53,7 @@ export async function events(url: string, query: Record<string, string> = {}): P
   let cursor: string | null = null;
   do {
     const q = new URLSearchParams({ ...query, limit: '1000', ...(cursor ? { cursor } : {}) });
-    const res = await fetch(`${url}/v1/events?${q}`);
+    const res = await fetch(`${url}/v1/events?${q}`, { headers: ADMIN_HEADERS });
     const body = (await res.json()) as { events: Stored[]; next_cursor: string | null };
     for (const e of body.events) {
       const parsed = parseEventRecord(e);

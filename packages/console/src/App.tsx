@@ -5,6 +5,7 @@ import { ProvenanceView } from './ProvenanceView.tsx';
 import { CoverageView } from './CoverageView.tsx';
 import { CoverageRecordsView } from './CoverageRecordsView.tsx';
 import { LogView } from './LogView.tsx';
+import { SessionBar, SignIn, holds, useSession } from './Session.tsx';
 
 type Route =
   | { view: 'events'; query: string }
@@ -36,39 +37,48 @@ function useHash(): string {
   return hash;
 }
 
-const NAV: [string, string][] = [
-  ['events', 'Events'],
-  ['coverage', 'Coverage'],
-  ['log', 'Log'],
+/** The views, and the role each needs (the log's checkpoint and key are public). */
+const NAV: [string, string, string | null][] = [
+  ['events', 'Events', 'analyst'],
+  ['coverage', 'Coverage', 'analyst'],
+  ['log', 'Log', null],
 ];
 
 export function App() {
   const route = parseHash(useHash());
+  const [session, reload] = useSession();
   useEffect(() => {
     document.title = `Provenant · ${route.view}`;
   }, [route.view]);
+  if (session === null) return <p>Loading…</p>;
+  // Every view but the log reads records: without the analyst role, sign in first.
+  const mayRead = holds(session, 'analyst');
   return (
     <>
       <header>
         <h1>Provenant</h1>
         <nav aria-label="Views">
-          {NAV.map(([view, label]) => (
-            <a
-              key={view}
-              href={`#/${view}`}
-              aria-current={route.view === view ? 'page' : undefined}
-            >
-              {label}
-            </a>
-          ))}
+          {NAV.filter(([, , role]) => role === null || holds(session, role)).map(
+            ([view, label]) => (
+              <a
+                key={view}
+                href={`#/${view}`}
+                aria-current={route.view === view ? 'page' : undefined}
+              >
+                {label}
+              </a>
+            ),
+          )}
         </nav>
+        <SessionBar session={session} changed={reload} />
       </header>
       <main>
-        {route.view === 'events' && <EventsView key={route.query} query={route.query} />}
-        {route.view === 'trace' && <TraceView key={route.id} id={route.id} />}
-        {route.view === 'provenance' && <ProvenanceView key={route.id} id={route.id} />}
-        {route.view === 'coverage' && <CoverageView />}
-        {route.view === 'coverage-records' && (
+        {!mayRead && route.view !== 'log' && <SignIn session={session} changed={reload} />}
+        {mayRead && route.view === 'events' && <EventsView key={route.query} query={route.query} />}
+        {mayRead && route.view === 'trace' && <TraceView key={route.id} id={route.id} />}
+        {mayRead && route.view === 'provenance' && <ProvenanceView key={route.id} id={route.id} />}
+        {mayRead && route.view === 'coverage' && <CoverageView />}
+        {mayRead && route.view === 'coverage-records' && (
           <CoverageRecordsView key={route.query} query={route.query} />
         )}
         {route.view === 'log' && <LogView />}

@@ -19,6 +19,10 @@ import { loopbackRule } from '@provenant/core/vocabulary';
 import type { HostRule } from '@provenant/core/vocabulary';
 import { Admission } from './transport/admission.js';
 import { transportGuards } from './transport/guards.js';
+import { sessionRoutes } from './routes/session.js';
+import { installAccessControl } from './access/control.js';
+import { satisfies } from './access/roles.js';
+import { MemorySessionStore, installSessionStore } from './access/sessions.js';
 
 export interface BuildAppOptions {
   /** Fastify's logger option (pino); false for none. */
@@ -65,7 +69,9 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
     bodyLimit: limits.bodyLimit,
     tls: options.tls !== undefined,
   });
-  // 3. authentication and roles (access) come after.
+  // 3. authentication and roles (access/control.ts: the route table), before any body is read.
+  installSessionStore(app, ctx.sessions ?? new MemorySessionStore());
+  installAccessControl(app, ctx);
 
   // Bodies are read as text and parsed by the ingest code, which knows NDJSON and gives
   // per-record errors; an unknown content type is answered by the route with a clear code.
@@ -102,15 +108,22 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
     return reply.code(wire.status).send(wire.body);
   });
 
-  app.get('/healthz', async (_request, reply) => {
+  // A probe or a witness needs the status only; the detail is for an operator with a role.
+  app.get('/healthz', async (request, reply) => {
     const storage = await ctx.storage.health();
     const problems = ctx.logProblems?.() ?? [];
     // `unhealthy`: the log itself is wrong (behind its witnesses, rows missing) and waits for an
     // operator; `degraded`: its storage cannot be used now.
     const status = problems.length > 0 ? 'unhealthy' : storage.ok ? 'ok' : 'degraded';
+    const code = status === 'ok' ? 200 : 503;
+    const reason = problems.length > 0 ? { reason: problems[0]!.code } : {};
+    const roles = request.caller?.roles ?? [];
+    if (!satisfies(roles, 'analyst') && !satisfies(roles, 'admin')) {
+      return reply.code(code).send({ status, ...reason });
+    }
     const body = {
       status,
-      ...(problems.length > 0 ? { reason: problems[0]!.code, problems } : {}),
+      ...(problems.length > 0 ? { ...reason, problems } : {}),
       storage: { kind: ctx.storage.kind, ...storage },
       log: {
         origin: ctx.log.origin,
@@ -132,6 +145,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   exportRoutes(app, ctx);
   otlpRoutes(app, ctx);
   signInRoutes(app, ctx);
+  sessionRoutes(app, ctx);
   consoleRoutes(app);
   return app;
 }

@@ -14,6 +14,7 @@ import { ClusterNode } from './cluster/node.js';
 import type { ClusterOptions } from './cluster/node.js';
 import { DEFAULT_LIMITS } from './context.js';
 import type { AnonymousIngest, CollectorLimits } from './context.js';
+import type { Role } from './access/roles.js';
 import {
   ADMIN_TOKEN_FILE,
   AUDIT_HMAC_KEY_FILE,
@@ -55,9 +56,11 @@ export interface CollectorConfig {
   readonly identity?: Partial<Omit<IdentityConfig, 'issuer' | 'keysFile'>>;
   /**
    * Records sent without a credential: `off` refuses them (401), `asserted` keeps them attributed
-   * at most `asserted`. Default `asserted`.
+   * at most `asserted`. Default `off`.
    */
   readonly anonymousIngest?: AnonymousIngest;
+  /** The console's development sign-in and the roles it may hand out; none by default. */
+  readonly devSignIn?: { readonly roles: readonly Role[] };
   /** Admin token for the principals routes; default: `<data>/admin.token`, created on first start. */
   readonly adminToken?: string;
   /** A policy folder for the decision point, reloaded on change. */
@@ -279,8 +282,9 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       policy,
       alerts: new AlertLimiter(),
       adminToken,
-      anonymousIngest: config.anonymousIngest ?? 'asserted',
+      anonymousIngest: config.anonymousIngest ?? 'off',
       deploymentKey,
+      ...(config.devSignIn ? { devSignIn: config.devSignIn } : {}),
       ...(cosigner ? { cosignedCheckpoint: () => cosigner.checkpointNote() } : {}),
       ...(cluster ? { cluster } : {}),
       logProblems: () => [

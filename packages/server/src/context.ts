@@ -4,6 +4,8 @@ import type { IdentityService } from './identity/service.js';
 import type { PolicyService } from './policy/service.js';
 import type { Detector } from './investigate/detections.js';
 import type { SignInService } from './signin/service.js';
+import type { Role } from './access/roles.js';
+import type { SessionStore } from './access/sessions.js';
 
 export interface CollectorLimits {
   /** Largest request body, bytes. */
@@ -73,7 +75,7 @@ export interface CollectorContext {
   readonly detector?: Detector;
   /** The decision point and audit rules; without it records are kept as sent. */
   readonly policy?: PolicyService;
-  /** Anonymous `POST /v1/events` and `/v1/traces`; default `asserted` (as before this option). */
+  /** Anonymous `POST /v1/events` and `/v1/traces`; default `off`. */
   readonly anonymousIngest?: AnonymousIngest;
   /** Bearer token for the admin routes (principals); none disables them. */
   readonly adminToken?: string;
@@ -82,6 +84,10 @@ export interface CollectorContext {
    * digests, the ids of reclaimed records and the digest naming an anonymous client.
    */
   readonly deploymentKey?: Uint8Array;
+  /** Console sessions; default in memory. */
+  readonly sessions?: SessionStore;
+  /** The console's development sign-in (`serve --dev-login`) and the roles it may hand out. */
+  readonly devSignIn?: { readonly roles: readonly Role[] };
   readonly clock?: () => number;
   /** The checkpoint note for GET /v1/log/checkpoint, with witness cosignatures (witness/). */
   readonly cosignedCheckpoint?: () => string;

@@ -164,6 +164,20 @@ export const WIRE_ERRORS = {
     status: 401,
     text: 'The route needs a credential (Authorization: Bearer) and none was sent.',
   },
+  route_unlisted: {
+    status: 403,
+    text: 'The route has no row in the route table, so it is refused to everyone.',
+  },
+  csrf_failed: {
+    status: 403,
+    text: 'A console request that changes state lacks its session CSRF token or same origin.',
+  },
+  role_not_allowed: { status: 403, text: 'The dev sign-in may not hand out that role.' },
+  sign_in_rate_limited: {
+    status: 429,
+    text: 'Too many sign-in attempts; retry after the Retry-After delay.',
+    retryAfterSec: 60,
+  },
   admin_required: { status: 401, text: 'The route needs the admin token.' },
   invalid_principal: { status: 400, text: 'The principal is malformed (kind, id form, keys).' },
   // human sign-in through an OpenID provider (/v1/auth/*)

@@ -7,6 +7,9 @@ export type { BuildAppOptions } from './app.js';
 export { DEFAULT_LIMITS } from './context.js';
 export type { AnonymousIngest, CollectorContext, CollectorLimits } from './context.js';
 export type { IdentityConfig } from './identity/service.js';
+// Roles of the route table (access/routes.ts).
+export { ROLES } from './access/roles.js';
+export type { Role } from './access/roles.js';
 // The ports a registry or policy store implements (their contract suites: /testing).
 export type { RegistryStore, Revocation } from './identity/registry.js';
 export type { PolicyStore } from './policy/store.js';

@@ -14,7 +14,14 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, buildApp, startCollector } from '../src/index.js';
 import type { RunningCollector } from '../src/index.js';
-import { ADMIN, POLICIES, devLogin, register } from '../../../test/support/collector.js';
+import {
+  ADMIN,
+  ADMIN_HEADERS,
+  POLICIES,
+  devLogin,
+  grantRole,
+  register,
+} from '../../../test/support/collector.js';
 import { skipPostgres, startTestPostgres } from '../../../test/support/postgres.js';
 import type { TestPostgres } from '../../../test/support/postgres.js';
 
@@ -40,7 +47,7 @@ interface Health {
 }
 
 async function health(c: RunningCollector): Promise<Health> {
-  return (await (await fetch(`${c.url}/healthz`)).json()) as Health;
+  return (await (await fetch(`${c.url}/healthz`, { headers: ADMIN_HEADERS })).json()) as Health;
 }
 
 async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 5000) {
@@ -76,7 +83,13 @@ describe('a cluster member before the sequencer takes a record', () => {
     const storage = new MemoryStorage();
     const signer = parseSignerKey(generateSignerKey('cluster.test/log').signerKey);
     const log = await Log.open({ storage, signer, ingest: 'queue' });
-    const app = buildApp({ log, storage, limits: DEFAULT_LIMITS });
+    const app = buildApp({
+      log,
+      storage,
+      limits: DEFAULT_LIMITS,
+      adminToken: ADMIN,
+      anonymousIngest: 'asserted',
+    });
     const r = rec(1);
     const posted = await app.inject({
       method: 'POST',
@@ -85,14 +98,17 @@ describe('a cluster member before the sequencer takes a record', () => {
       payload: JSON.stringify(r),
     });
     expect(posted.json().accepted[0]).toMatchObject({ id: r.id, leaf_index: null });
-    const queued = await app.inject({ url: `/v1/events/${r.id}` });
+    const queued = await app.inject({ headers: ADMIN_HEADERS, url: `/v1/events/${r.id}` });
     expect(queued.statusCode).toBe(404);
     expect(queued.json().error.code).toBe('record_queued');
     expect(queued.headers['retry-after']).toBe('1');
-    const unknown = await app.inject({ url: `/v1/events/${rec(2).id}` });
+    const unknown = await app.inject({ headers: ADMIN_HEADERS, url: `/v1/events/${rec(2).id}` });
     expect(unknown.json().error.code).toBe('not_found');
     await log.sequencePending();
-    expect((await app.inject({ url: `/v1/events/${r.id}` })).json().integrity.leaf_index).toBe(0);
+    expect(
+      (await app.inject({ headers: ADMIN_HEADERS, url: `/v1/events/${r.id}` })).json().integrity
+        .leaf_index,
+    ).toBe(0);
     await app.close();
   });
 });
@@ -129,6 +145,7 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
           policiesDir: POLICIES,
           identity: { devLogin: true },
           adminToken: ADMIN,
+          anonymousIngest: 'asserted',
           issuerUrl: 'https://provenant.cluster.test', // one issuer, whichever member answers
         }),
       );
@@ -162,7 +179,7 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
       const started = Date.now();
       for (const r of sent) {
         const leafOn = async (c: RunningCollector) => {
-          const res = await fetch(`${c.url}/v1/events/${r.id}`);
+          const res = await fetch(`${c.url}/v1/events/${r.id}`, { headers: ADMIN_HEADERS });
           if (res.status !== 200) return null;
           return ((await res.json()) as { integrity: { leaf_index: number } }).integrity.leaf_index;
         };
@@ -239,9 +256,11 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
   it('finds a decision another member made before any refresh brought it', async () => {
     // Refreshes a minute apart: only the lookup at ingest can find b's decision on a.
     const slow = { ...TUNING, refreshMs: 60_000 };
-    const { nodes } = await startNodes(2, slow, (first) =>
-      register(first.url, { id: 'user:alice', kind: 'human' }),
-    );
+    // alice decides and records her own action: she needs the producer role.
+    const { nodes } = await startNodes(2, slow, async (first) => {
+      await register(first.url, { id: 'user:alice', kind: 'human' });
+      await grantRole(first.url, 'user:alice', 'producer');
+    });
     const [a, b] = nodes as [RunningCollector, RunningCollector];
     try {
       const token = await devLogin(a.url, 'alice', 'fs:read');
@@ -263,7 +282,7 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
       const ingested = await post(a, [r], token);
       expect(ingested.status, JSON.stringify(ingested.body)).toBe(200);
       const stored = await until('the record', async () => {
-        const res = await fetch(`${a.url}/v1/events/${r.id}`);
+        const res = await fetch(`${a.url}/v1/events/${r.id}`, { headers: ADMIN_HEADERS });
         return res.status === 200 && ((await res.json()) as Record<string, unknown>);
       });
       // Found and checked (the example policies deny a human reading files directly); without
@@ -276,9 +295,10 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
   }, 30_000);
 
   it('lets a privileged decision back one action across members: the second, on another member, is refused', async () => {
-    const { nodes } = await startNodes(2, TUNING, (first) =>
-      register(first.url, { id: 'user:alice', kind: 'human' }),
-    );
+    const { nodes } = await startNodes(2, TUNING, async (first) => {
+      await register(first.url, { id: 'user:alice', kind: 'human' });
+      await grantRole(first.url, 'user:alice', 'producer');
+    });
     const [a, b] = nodes as [RunningCollector, RunningCollector];
     try {
       const token = await devLogin(a.url, 'alice', 'repo:write');

@@ -37,6 +37,7 @@ describe('startCollector', () => {
       host: '127.0.0.1',
       port: 0,
       origin: 'restart.test/log',
+      anonymousIngest: 'asserted',
     });
     const key = (await (await fetch(`${first.url}/v1/log/key`)).text()).trim();
     // Not privileged: without a credential, privileged actions are refused by default.
@@ -55,10 +56,33 @@ describe('startCollector', () => {
 
     const second = await startCollector({ dataDir, host: '127.0.0.1', port: 0 });
     expect((await (await fetch(`${second.url}/v1/log/key`)).text()).trim()).toBe(key);
-    const stored = await fetch(`${second.url}/v1/events/${r['id']}`);
+    // The admin token created on first start is the same after the restart.
+    const admin = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    const stored = await fetch(`${second.url}/v1/events/${r['id']}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(stored.status).toBe(200);
+    expect((await fetch(`${second.url}/v1/events/${r['id']}`)).status).toBe(401);
     expect(second.log.size).toBe(1);
     await second.close();
+  });
+
+  it('refuses anonymous records by default (anonymousIngest off)', async () => {
+    const c = await startCollector({ dataDir: join(root, 'anon'), host: '127.0.0.1', port: 0 });
+    try {
+      const posted = await fetch(`${c.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(record({ action: { name: 'repo.read', resource: 'repo:a/b' } })),
+      });
+      expect(posted.status).toBe(401);
+      expect(((await posted.json()) as { error: { code: string } }).error.code).toBe(
+        'credential_required',
+      );
+      expect(c.log.size).toBe(0);
+    } finally {
+      await c.close();
+    }
   });
 
   it('refuses to start a data folder under another origin', async () => {

@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS, buildApp } from '../src/index.js';
 import { fillCoverageFacts } from '../src/investigate/coverage.js';
 import type { CoverageReport } from '../src/index.js';
 import { prepareOwnRecord } from '../src/ingest/prepare.js';
-import { KEYS, record } from './helpers.js';
+import { ADMIN_TOKEN, KEYS, record, asAdmin } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'provenant-coverage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,13 +89,22 @@ async function ledgerOn(storage: LogStorage, records: ReturnType<typeof crafted>
     return p.entry;
   });
   await log.append(prepared);
-  return { log, app: buildApp({ log, storage, limits: DEFAULT_LIMITS }) };
+  return {
+    log,
+    app: buildApp({
+      log,
+      storage,
+      limits: DEFAULT_LIMITS,
+      adminToken: ADMIN_TOKEN,
+      anonymousIngest: 'asserted',
+    }),
+  };
 }
 
 type App = ReturnType<typeof buildApp>;
 
 async function report(app: App, query = ''): Promise<CoverageReport> {
-  const res = await app.inject({ url: `/v1/reports/coverage${query}` });
+  const res = await app.inject({ headers: asAdmin, url: `/v1/reports/coverage${query}` });
   expect(res.statusCode).toBe(200);
   return res.json() as CoverageReport;
 }
@@ -105,7 +114,7 @@ async function follow(app: App, href: string): Promise<string[]> {
   const ids: string[] = [];
   let url: string | null = `${href}&limit=7`;
   while (url) {
-    const res = await app.inject({ url });
+    const res = await app.inject({ headers: asAdmin, url });
     expect(res.statusCode, url).toBe(200);
     const page = res.json() as { records: { id: string }[]; next: string | null };
     ids.push(...page.records.map((r) => r.id));
@@ -258,6 +267,8 @@ describe('coverage: every count links to exactly its records', () => {
       log: await Log.open({ storage: ro, signer: parseSignerKey(KEYS.signerKey) }),
       storage: ro,
       limits: DEFAULT_LIMITS,
+      adminToken: ADMIN_TOKEN,
+      anonymousIngest: 'asserted',
     });
     const roReport = await report(roApp);
     expect(roReport).toEqual(mem);
@@ -271,7 +282,13 @@ describe('coverage: every count links to exactly its records', () => {
     expect(await fillCoverageFacts(migrated)).toBe(records.length);
     expect(await migrated.lacksCoverageFacts({})).toBe(false);
     const mLog = await Log.open({ storage: migrated, signer: parseSignerKey(KEYS.signerKey) });
-    const mApp = buildApp({ log: mLog, storage: migrated, limits: DEFAULT_LIMITS });
+    const mApp = buildApp({
+      log: mLog,
+      storage: migrated,
+      limits: DEFAULT_LIMITS,
+      adminToken: ADMIN_TOKEN,
+      anonymousIngest: 'asserted',
+    });
     const mReport = await report(mApp);
     expect(mReport).toEqual(mem);
     await checkLinks(mApp, mReport, want);
@@ -289,7 +306,10 @@ describe('coverage: every count links to exactly its records', () => {
   it('answers bad input on the records route with stable codes', async () => {
     const { app } = await ledgerOn(new MemoryStorage(), records.slice(0, 5));
     const bad = async (query: string) => {
-      const res = await app.inject({ url: `/v1/reports/coverage/records${query}` });
+      const res = await app.inject({
+        headers: asAdmin,
+        url: `/v1/reports/coverage/records${query}`,
+      });
       return [res.statusCode, (res.json() as { error: { code: string } }).error.code];
     };
     expect(await bad('?measure=nope')).toEqual([400, 'unknown_measure']);
@@ -305,7 +325,10 @@ describe('coverage: every count links to exactly its records', () => {
     expect(await bad('?measure=records&after=abc')).toEqual([400, 'invalid_parameter']);
     expect(await bad('?measure=actions&account=sa:x')).toEqual([400, 'invalid_parameter']);
     expect(await bad('?measure=records&level=verified')).toEqual([400, 'invalid_parameter']);
-    const ok = await app.inject({ url: '/v1/reports/coverage/records?measure=records&limit=2' });
+    const ok = await app.inject({
+      headers: asAdmin,
+      url: '/v1/reports/coverage/records?measure=records&limit=2',
+    });
     expect(ok.statusCode).toBe(200);
     const page = ok.json() as { records: { leaf_index: number }[]; next_after: string };
     expect(page.records.map((r) => r.leaf_index)).toEqual([0, 1]);

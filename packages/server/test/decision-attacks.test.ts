@@ -16,7 +16,7 @@ import { otlpRecordId } from '../src/otlp/map.js';
 import { PolicyService } from '../src/policy/service.js';
 import { MemoryPolicyStore } from '../src/policy/store.js';
 import { ADMIN, TD, aliceScenario, exchange, makeIdentityApp } from './identity-helpers.js';
-import { devLogin, register, testCollector } from '../../../test/support/collector.js';
+import { devLogin, grantRole, register, testCollector } from '../../../test/support/collector.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary record JSON
 type Json = any;
@@ -136,7 +136,14 @@ describe('policy laundering', () => {
     const answer = await post(app, s.plannerToken, lowered);
     expect(answer.rejected).toMatchObject([{ id: lowered.id, code: 'decision_mismatch' }]);
     expect(answer.rejected[0].message).toContain('class');
-    expect((await app.inject({ url: `/v1/events/${lowered.id}` })).statusCode).toBe(404);
+    expect(
+      (
+        await app.inject({
+          url: `/v1/events/${lowered.id}`,
+          headers: { authorization: `Bearer ${ADMIN}` },
+        })
+      ).statusCode,
+    ).toBe(404);
     expect(await alertNames(app)).toContain('ingest.decision_mismatch');
     // The same call recorded as decided is kept, verified, with the decision.
     const honest = plannerRecord(d.decision_id, { ...deleteRepo(ALL), risk: 'critical' });
@@ -262,6 +269,8 @@ describe('a single-use decision across a restart (SQLite)', () => {
     let c = await testCollector(dataDir);
     try {
       await register(c.url, { id: 'user:alice', kind: 'human' });
+      // alice decides for herself: she needs the producer role.
+      await grantRole(c.url, 'user:alice', 'producer');
       const token = await devLogin(c.url, 'alice', 'repo:write');
       const action = { ...deleteRepo(ALL), risk: 'critical' };
       const res = await fetch(`${c.url}/v1/decisions`, {

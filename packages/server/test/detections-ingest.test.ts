@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { asAdmin } from './helpers.js';
 import { describe, expect, it } from 'vitest';
 import { aliceScenario, devLogin, exchange, register } from './identity-helpers.js';
 import { act, makeDetectingApp } from './ingest-helpers.js';
@@ -12,7 +13,9 @@ const post = (app: FastifyInstance, body: unknown, bearer: string) =>
   });
 
 async function alerts(app: FastifyInstance) {
-  const page = (await app.inject({ url: '/v1/events?type=security.alert&limit=1000' })).json();
+  const page = (
+    await app.inject({ headers: asAdmin, url: '/v1/events?type=security.alert&limit=1000' })
+  ).json();
   return (page.events as { action: { name: string; resource: string } }[]).map((e) => e.action);
 }
 

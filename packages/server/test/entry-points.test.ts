@@ -38,6 +38,7 @@ describe('package entry points', () => {
     const root = await entry('@provenant/server');
     expect(root.names).toEqual([
       'DEFAULT_LIMITS',
+      'ROLES',
       'WIRE_ERRORS',
       'WITNESS_KEY_FILE',
       'WITNESS_VERIFIER_KEY_FILE',

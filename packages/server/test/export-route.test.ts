@@ -4,7 +4,7 @@ import { MemoryStorage } from '@provenant/ledger';
 import type { FastifyInstance } from 'fastify';
 import { exportChunks, exportPages } from '../src/export/stream.js';
 import type { OcsfApiActivity, ServedRecord } from '../src/export/ocsf.js';
-import { makeApp, postJson, record } from './helpers.js';
+import { makeApp, postJson, record, asAdmin } from './helpers.js';
 
 let app: FastifyInstance;
 let storage: MemoryStorage;
@@ -37,21 +37,28 @@ const lines = (body: string) =>
 
 describe('GET /v1/export', () => {
   it('streams every record as NDJSON, the same as GET /v1/events serves them', async () => {
-    const res = await app.inject({ method: 'GET', url: '/v1/export?format=jsonl' });
+    const res = await app.inject({
+      headers: asAdmin,
+      method: 'GET',
+      url: '/v1/export?format=jsonl',
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
     expect(res.headers['x-provenant-tree-size']).toBe('2500');
     expect(res.headers['content-length']).toBeUndefined(); // streamed, not buffered
     const all = lines(res.body);
     expect(all.map((r) => r['id'])).toEqual(ids);
-    const page = await app.inject({ method: 'GET', url: '/v1/events?limit=3' });
+    const page = await app.inject({ headers: asAdmin, method: 'GET', url: '/v1/events?limit=3' });
     expect(all.slice(0, 3)).toEqual((page.json() as { events: unknown[] }).events);
     // jsonl is the default format.
-    expect((await app.inject({ method: 'GET', url: '/v1/export' })).body).toBe(res.body);
+    expect((await app.inject({ headers: asAdmin, method: 'GET', url: '/v1/export' })).body).toBe(
+      res.body,
+    );
   });
 
   it('streams OCSF API Activity events, with filters', async () => {
     const res = await app.inject({
+      headers: asAdmin,
       method: 'GET',
       url: '/v1/export?format=ocsf&type=prompt.received&from=2026-11-27T13:10:00Z&to=2026-11-27T13:20:00Z',
     });
@@ -70,7 +77,7 @@ describe('GET /v1/export', () => {
 
   it('refuses a bad format with unsupported_export_format, and other bad input', async () => {
     const bad = async (url: string, status: number, code: string) => {
-      const res = await app.inject({ method: 'GET', url });
+      const res = await app.inject({ headers: asAdmin, method: 'GET', url });
       expect(res.statusCode).toBe(status);
       expect((res.json() as { error: { code: string } }).error.code).toBe(code);
     };
@@ -92,7 +99,11 @@ describe('GET /v1/export', () => {
   });
 
   it('answers an empty selection with an empty body', async () => {
-    const res = await app.inject({ method: 'GET', url: '/v1/export?type=no.such' });
+    const res = await app.inject({
+      headers: asAdmin,
+      method: 'GET',
+      url: '/v1/export?type=no.such',
+    });
     expect(res.statusCode).toBe(200);
     expect(res.body).toBe('');
   });

@@ -4,18 +4,44 @@ import type { LogStorage } from '@provenant/ledger';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/index.js';
 import { DEFAULT_LIMITS } from '../src/index.js';
-import type { CollectorLimits } from '../src/index.js';
+import type { AnonymousIngest, CollectorLimits } from '../src/index.js';
 
 export const KEYS = generateSignerKey('collector.test/log');
 
+/** The admin token of the test apps: it holds every role (access/routes.ts). */
+export const ADMIN_TOKEN = 'test-admin-token';
+/** Headers that read with the admin token: `app.inject({ url, headers: asAdmin })`. */
+export const asAdmin: Readonly<Record<string, string>> = {
+  authorization: `Bearer ${ADMIN_TOKEN}`,
+};
+/** Bearer headers of a credential (a collector-issued JWT carrying its roles). */
+export const bearer = (token: string): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+});
+
+/** An app without identity; it takes anonymous records (`asserted`) unless told otherwise. */
 export async function makeApp(
-  options: { storage?: LogStorage; limits?: Partial<CollectorLimits> } = {},
+  options: {
+    storage?: LogStorage;
+    limits?: Partial<CollectorLimits>;
+    anonymousIngest?: AnonymousIngest;
+  } = {},
 ): Promise<{ app: FastifyInstance; log: Log; storage: LogStorage }> {
   const storage = options.storage ?? new MemoryStorage();
   const log = await Log.open({ storage, signer: parseSignerKey(KEYS.signerKey) });
-  const app = buildApp({ log, storage, limits: { ...DEFAULT_LIMITS, ...options.limits } });
+  const app = buildApp({
+    log,
+    storage,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    adminToken: ADMIN_TOKEN,
+    anonymousIngest: options.anonymousIngest ?? 'asserted',
+  });
   return { app, log, storage };
 }
+
+/** GET `url` with the admin token. */
+export const getAsAdmin = (app: FastifyInstance, url: string) =>
+  app.inject({ method: 'GET', url, headers: asAdmin });
 
 export function record(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

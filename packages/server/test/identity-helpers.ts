@@ -5,6 +5,7 @@ import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jos
 import type { CryptoKey, JWK } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, DEFAULT_LIMITS } from '../src/index.js';
+import type { AnonymousIngest } from '../src/index.js';
 import { AlertLimiter } from '../src/identity/attributor.js';
 import { MemoryRegistryStore } from '../src/identity/registry.js';
 import type { RegistryStore } from '../src/identity/registry.js';
@@ -12,7 +13,8 @@ import { IdentityService, defaultIdentityConfig } from '../src/identity/service.
 import type { IdentityConfig } from '../src/identity/service.js';
 
 export const ISSUER = 'http://issuer.test';
-export const ADMIN = 'test-admin-token';
+export { ADMIN_TOKEN as ADMIN } from './helpers.js';
+import { ADMIN_TOKEN } from './helpers.js';
 export const TD = 'acme.test';
 
 export interface Agent {
@@ -50,6 +52,7 @@ export async function assertion(
 export async function makeIdentityApp(
   config: Partial<IdentityConfig> = {},
   store: RegistryStore = new MemoryRegistryStore(),
+  anonymousIngest: AnonymousIngest = 'asserted',
 ): Promise<{
   app: FastifyInstance;
   log: Log;
@@ -72,19 +75,56 @@ export async function makeIdentityApp(
     limits: DEFAULT_LIMITS,
     identity,
     alerts: new AlertLimiter(),
-    adminToken: ADMIN,
+    adminToken: ADMIN_TOKEN,
+    anonymousIngest,
   });
   return { app, log, identity, storage };
+}
+
+/**
+ * A credential of the app's own issuer carrying `roles` (RFC 9068 `roles` claim), signed with
+ * its current key, as the issuer signs one for a principal granted those roles.
+ */
+export async function credentialWithRoles(
+  identity: IdentityService,
+  roles: readonly string[],
+  overrides: { sub?: string; exp?: number; iss?: string } = {},
+): Promise<string> {
+  const key = identity.keys.current();
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    iss: overrides.iss ?? identity.config.issuer,
+    sub: overrides.sub ?? 'user:carol',
+    aud: identity.config.audience,
+    iat: now,
+    exp: overrides.exp ?? now + 300,
+    jti: randomUUID(),
+    scope: 'repo:read',
+    roles: [...roles],
+  })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+    .sign(key.privateKey);
 }
 
 export async function register(app: FastifyInstance, principal: Record<string, unknown>) {
   const res = await app.inject({
     method: 'POST',
     url: '/v1/principals',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     payload: JSON.stringify({ shared: false, disabled: false, ...principal }),
   });
   if (res.statusCode !== 201) throw new Error(`register failed: ${res.body}`);
+}
+
+/** Grants `role` to a registered principal through the admin route (a ledger record). */
+export async function grantRole(app: FastifyInstance, id: string, role: string) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/principals/roles/grant',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    payload: JSON.stringify({ id, role }),
+  });
+  if (res.statusCode !== 200) throw new Error(`grant failed: ${res.body}`);
 }
 
 export async function token(app: FastifyInstance, form: Record<string, string>) {

@@ -1,6 +1,6 @@
 import { uuidv7 } from '@provenant/core';
 import { describe, expect, it } from 'vitest';
-import { record } from './helpers.js';
+import { record, asAdmin } from './helpers.js';
 import type { IngestAnswer } from './helpers.js';
 import {
   ADMIN,
@@ -42,7 +42,8 @@ function post(app: FastifyInstance, body: unknown, bearer?: string) {
 }
 
 async function logRecords(app: FastifyInstance, type: string) {
-  return (await app.inject({ url: `/v1/events?type=${type}&limit=1000` })).json().events as Record<
+  return (await app.inject({ headers: asAdmin, url: `/v1/events?type=${type}&limit=1000` })).json()
+    .events as Record<
     string,
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test reads arbitrary record JSON
     any
@@ -57,7 +58,7 @@ describe('verified attribution at ingest', () => {
     const res = await post(app, r, researcherToken);
     expect(res.statusCode).toBe(200);
     expect(res.json<IngestAnswer>().accepted[0]!.attribution.level).toBe('verified');
-    const stored = (await app.inject({ url: `/v1/events/${r['id']}` })).json();
+    const stored = (await app.inject({ headers: asAdmin, url: `/v1/events/${r['id']}` })).json();
     expect(stored.delegation.map((h: { from: string; to: string }) => [h.from, h.to])).toEqual([
       ['user:alice', plannerId],
       [plannerId, researcherId],
@@ -73,7 +74,9 @@ describe('verified attribution at ingest', () => {
     const res = await post(app, forged, researcherToken);
     expect(res.statusCode).toBe(422);
     expect(res.json<IngestAnswer>().rejected[0]!.code).toBe('attribution_mismatch');
-    expect((await app.inject({ url: `/v1/events/${forged['id']}` })).statusCode).toBe(404);
+    expect(
+      (await app.inject({ headers: asAdmin, url: `/v1/events/${forged['id']}` })).statusCode,
+    ).toBe(404);
     const alerts = await logRecords(app, 'security.alert');
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.actor.id).toBe(researcherId);

@@ -7,6 +7,7 @@ import { digestOf, keyedDigest } from '@provenant/core';
 import { CedarEngine, DEFAULT_AUDIT_RULES } from '@provenant/policy';
 import type { AuditRules } from '@provenant/policy';
 import type { FastifyInstance } from 'fastify';
+import { asAdmin } from './helpers.js';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_LIMITS, buildApp } from '../src/index.js';
 import { otlpRecordId } from '../src/otlp/map.js';
@@ -37,6 +38,7 @@ async function makeApp(auditRules: AuditRules = DEFAULT_AUDIT_RULES) {
     policy,
     alerts: new AlertLimiter(),
     adminToken: ADMIN,
+    anonymousIngest: 'asserted',
   });
   return { app, storage: made.storage, tokens: await aliceScenario(app) };
 }
@@ -74,7 +76,7 @@ async function viaEvents(app: FastifyInstance, bearer: string): Promise<Json> {
     payload: JSON.stringify(record),
   });
   expect(res.statusCode, res.body).toBe(200);
-  return (await app.inject({ url: `/v1/events/${record.id}` })).json();
+  return (await app.inject({ headers: asAdmin, url: `/v1/events/${record.id}` })).json();
 }
 
 /** The same tool call as an OpenTelemetry GenAI `execute_tool` span (OTLP/JSON). */
@@ -119,7 +121,9 @@ async function viaOtlp(app: FastifyInstance, bearer: string): Promise<Json> {
   });
   expect(res.statusCode, res.body).toBe(200);
   expect(res.headers['provenant-spans-recorded']).toBe('1');
-  return (await app.inject({ url: `/v1/events/${otlpRecordId(traceId, spanId)}` })).json();
+  return (
+    await app.inject({ headers: asAdmin, url: `/v1/events/${otlpRecordId(traceId, spanId)}` })
+  ).json();
 }
 
 describe('one tool call through both ingest routes', () => {

@@ -2,7 +2,7 @@ import { canonicalize } from '@provenant/core';
 import { MemoryStorage, StorageError, hashLeaf } from '@provenant/ledger';
 import type { AppendBatch } from '@provenant/ledger';
 import { describe, expect, it } from 'vitest';
-import { makeApp, postJson, record } from './helpers.js';
+import { makeApp, postJson, record, asAdmin } from './helpers.js';
 import type { IngestAnswer } from './helpers.js';
 
 describe('POST /v1/events', () => {
@@ -60,7 +60,7 @@ describe('POST /v1/events', () => {
       leaf_index: 0,
       attribution: { level: 'asserted' },
     });
-    const stored = (await app.inject({ url: `/v1/events/${r['id']}` })).json();
+    const stored = (await app.inject({ headers: asAdmin, url: `/v1/events/${r['id']}` })).json();
     expect(stored.attribution).toEqual({ level: 'asserted', reasons: [] });
     expect(stored.integrity.leaf_index).toBe(0);
   });
@@ -110,7 +110,7 @@ describe('POST /v1/events', () => {
     const { app } = await makeApp();
     const r = record({ action: { name: 'x.y', args: { b: 1, a: [1e21, -0, 4.5] } } });
     await postJson(app, r);
-    const stored = (await app.inject({ url: `/v1/events/${r['id']}` })).json();
+    const stored = (await app.inject({ headers: asAdmin, url: `/v1/events/${r['id']}` })).json();
     const { integrity, ...rest } = stored;
     const leaf = hashLeaf(new TextEncoder().encode(canonicalize(rest)));
     expect(Buffer.from(leaf).toString('base64')).toBe(integrity.leaf_hash);

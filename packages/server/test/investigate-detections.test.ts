@@ -9,7 +9,7 @@ import {
 import type { ProvenanceAnswer } from '../src/index.js';
 import { COLLECTOR_PRINCIPAL } from '../src/identity/service.js';
 import { prepareOwnRecord } from '../src/ingest/prepare.js';
-import { record } from './helpers.js';
+import { record, asAdmin } from './helpers.js';
 import { investigationScenario, makeInvestigateApp } from './investigate-scenario.js';
 
 const T = Date.parse('2026-11-27T13:05:01Z');
@@ -116,7 +116,9 @@ describe('Detector', () => {
   it('writes a valid security.alert about the record, which provenance then shows', async () => {
     const { app, log } = await makeInvestigateApp();
     const s = await investigationScenario(app);
-    const stored = (await app.inject({ url: `/v1/events/${s.actionId}` })).json() as EventRecord;
+    const stored = (
+      await app.inject({ headers: asAdmin, url: `/v1/events/${s.actionId}` })
+    ).json() as EventRecord;
     const detection = { code: 'denial_burst' as const, message: 'test', record: stored };
     const { record: alert, attribution } = detectionAlert(
       detection,
@@ -133,11 +135,15 @@ describe('Detector', () => {
     const p = prepareOwnRecord(alert, attribution);
     if (!p.ok) throw new Error(p.message);
     await log.append([p.entry]);
-    const prov = (await app.inject({ url: `/v1/events/${s.actionId}/provenance` })).json();
+    const prov = (
+      await app.inject({ headers: asAdmin, url: `/v1/events/${s.actionId}/provenance` })
+    ).json();
     const answer = prov as ProvenanceAnswer;
     expect(answer.chain.at(-1)).toMatchObject({ role: 'alert', type: 'security.alert' });
     expect(answer.checks.find((c) => c.id === 'no_alerts')).toMatchObject({ ok: false });
-    const trace = (await app.inject({ url: `/v1/traces/${stored.trace!.trace_id}` })).json();
+    const trace = (
+      await app.inject({ headers: asAdmin, url: `/v1/traces/${stored.trace!.trace_id}` })
+    ).json();
     expect(trace.roots[0].children[0].children[0]).toMatchObject({ type: 'security.alert' });
   });
 });

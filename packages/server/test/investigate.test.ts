@@ -9,7 +9,7 @@ import { uuidv7 } from '@provenant/core';
 import { describe, expect, it } from 'vitest';
 import { coverageReport } from '../src/investigate/coverage.js';
 import type { CoverageReport, ProvenanceAnswer, TraceNode } from '../src/index.js';
-import { makeApp, postJson, record } from './helpers.js';
+import { makeApp, postJson, record, asAdmin } from './helpers.js';
 import {
   TRACE,
   investigationScenario,
@@ -26,7 +26,7 @@ const nth = (text: string, what: string, n: number) => {
 };
 
 const get = async (app: Awaited<ReturnType<typeof makeInvestigateApp>>['app'], url: string) => {
-  const res = await app.inject({ url });
+  const res = await app.inject({ headers: asAdmin, url });
   return { status: res.statusCode, body: res.json() };
 };
 
@@ -96,7 +96,9 @@ describe('GET /v1/events/{id}/provenance', () => {
     const { app } = await makeApp();
     const r = record({ action: { name: 'github.get_file', resource: 'repo:acme/payments' } });
     expect((await postJson(app, r)).statusCode).toBe(200);
-    const p = (await app.inject({ url: `/v1/events/${String(r['id'])}/provenance` })).json();
+    const p = (
+      await app.inject({ headers: asAdmin, url: `/v1/events/${String(r['id'])}/provenance` })
+    ).json();
     expect(p.ok).toBe(false);
     expect(p.checks.find((c: { id: string }) => c.id === 'credential')).toMatchObject({
       ok: false,
@@ -130,7 +132,9 @@ describe('GET /v1/events/{id}/provenance', () => {
       credential: { jti, iss: 'http://issuer.test', iat: now - 5, exp: now + 60 },
     });
     expect((await postJson(app, [forged, act])).statusCode).toBe(200);
-    const p = (await app.inject({ url: `/v1/events/${String(act['id'])}/provenance` })).json();
+    const p = (
+      await app.inject({ headers: asAdmin, url: `/v1/events/${String(act['id'])}/provenance` })
+    ).json();
     expect(p.chain.map((c: { role: string }) => c.role)).toEqual(['action']);
     expect(p.checks.find((c: { id: string }) => c.id === 'credential')).toMatchObject({
       ok: false,
@@ -288,13 +292,16 @@ describe('GET /v1/reports/coverage', () => {
       }),
     );
     expect((await postJson(app, records)).statusCode).toBe(200);
-    const all = (await app.inject({ url: '/v1/reports/coverage' })).json() as CoverageReport;
+    const all = (
+      await app.inject({ headers: asAdmin, url: '/v1/reports/coverage' })
+    ).json() as CoverageReport;
     expect(all.actions).toBe(2500);
     expect(all.by_class.privileged.asserted).toBe(2500);
     expect(all.weak_privileged).toMatchObject({ count: 2500 });
     expect(all.weak_privileged.items).toHaveLength(all.list_limit);
     const ranged = (
       await app.inject({
+        headers: asAdmin,
         url: '/v1/reports/coverage?from=2026-11-27T13:00:00Z&to=2026-11-27T13:10:00Z',
       })
     ).json() as CoverageReport;

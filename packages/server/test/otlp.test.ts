@@ -23,6 +23,7 @@ import { startCollector } from '../src/index.js';
 import { otlpRecordId } from '../src/otlp/map.js';
 import type { RunningCollector } from '../src/index.js';
 import { ADMIN, ISSUER, TD, aliceScenario } from './identity-helpers.js';
+import { asAdmin } from './helpers.js';
 
 const researcherId = `spiffe://${TD}/agent/researcher/instance/7f3a`;
 const plannerId = `spiffe://${TD}/agent/planner/instance/19c2`;
@@ -42,6 +43,7 @@ beforeAll(async () => {
     port: 0,
     issuerUrl: ISSUER,
     adminToken: ADMIN,
+    anonymousIngest: 'asserted',
     identity: { devLogin: true },
   });
   tokens = await aliceScenario(collector.app);
@@ -125,12 +127,16 @@ const json = (headers: Record<string, string> = {}, compression?: 'gzip') =>
   });
 
 async function recordsOf(traceId: string): Promise<Json[]> {
-  const res = await fetch(`${collector.url}/v1/events?trace_id=${traceId}&limit=1000`);
+  const res = await fetch(`${collector.url}/v1/events?trace_id=${traceId}&limit=1000`, {
+    headers: asAdmin,
+  });
   return ((await res.json()) as Json).events;
 }
 
 async function alerts(): Promise<Json[]> {
-  const res = await fetch(`${collector.url}/v1/events?type=security.alert&limit=1000`);
+  const res = await fetch(`${collector.url}/v1/events?type=security.alert&limit=1000`, {
+    headers: asAdmin,
+  });
   return ((await res.json()) as Json).events;
 }
 
@@ -152,9 +158,13 @@ async function postProtobuf(spans: ReadableSpan[], headers: Record<string, strin
 describe('OTLP/HTTP receiver with the OpenTelemetry SDK exporters', () => {
   it('maps GenAI spans exported as protobuf to records, ignoring and counting other spans', async () => {
     const run = agentRun(researcherId, { user: 'alice' });
-    const before = (await (await fetch(`${collector.url}/v1/otlp/stats`)).json()) as Json;
+    const before = (await (
+      await fetch(`${collector.url}/v1/otlp/stats`, { headers: asAdmin })
+    ).json()) as Json;
     expect((await exportWith(proto(), run.spans)).code).toBe(0);
-    const after = (await (await fetch(`${collector.url}/v1/otlp/stats`)).json()) as Json;
+    const after = (await (
+      await fetch(`${collector.url}/v1/otlp/stats`, { headers: asAdmin })
+    ).json()) as Json;
     expect(after.spans_ignored - before.spans_ignored).toBe(1);
     expect(after.spans_recorded - before.spans_recorded).toBe(3);
 

@@ -17,8 +17,10 @@ import {
   devLogin,
   makeIdentityApp,
   register,
+  grantRole,
 } from './identity-helpers.js';
 import type { IngestAnswer } from './helpers.js';
+import { asAdmin } from './helpers.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/policies/', import.meta.url));
 const researcherId = `spiffe://${TD}/agent/researcher/instance/7f3a`;
@@ -40,6 +42,7 @@ async function makePolicyApp(loadExamples = true) {
     policy,
     alerts: new AlertLimiter(),
     adminToken: ADMIN,
+    anonymousIngest: 'asserted',
   });
   return { ...made, app, policy };
 }
@@ -101,12 +104,10 @@ async function ingest(app: FastifyInstance, bearer: string, body: unknown) {
 }
 
 const stored = async (app: FastifyInstance, id: string) =>
-  (await app.inject({ url: `/v1/events/${id}` })).json();
+  (await app.inject({ headers: asAdmin, url: `/v1/events/${id}` })).json();
 const ofType = async (app: FastifyInstance, type: string) =>
-  (await app.inject({ url: `/v1/events?type=${type}&limit=1000` })).json().events as Record<
-    string,
-    unknown
-  >[];
+  (await app.inject({ headers: asAdmin, url: `/v1/events?type=${type}&limit=1000` })).json()
+    .events as Record<string, unknown>[];
 
 describe('POST /v1/decisions', () => {
   it('allows by the determining Cedar policy and records the decision in the ledger', async () => {
@@ -158,7 +159,7 @@ describe('POST /v1/decisions', () => {
     const { app, log } = await makePolicyApp();
     const s = await aliceScenario(app);
     const before = log.size;
-    expect((await decide(app, undefined, read)).body.error.code).toBe('invalid_credential');
+    expect((await decide(app, undefined, read)).body.error.code).toBe('credential_required');
     expect((await decide(app, 'x.y.z', read)).body.error.code).toBe('malformed_token');
     expect(
       (await decide(app, s.researcherToken, { action: { name: 'bad name!', resource: 'r' } })).body
@@ -275,12 +276,16 @@ describe('decision replay', () => {
         },
       ],
     });
-    const e = (await app.inject({ url: `/v1/decisions/${d.body.decision_id}` })).json();
+    const e = (
+      await app.inject({ headers: asAdmin, url: `/v1/decisions/${d.body.decision_id}` })
+    ).json();
     expect(e.replayed).toMatchObject({ decision: 'allow', determining: d.body.determining });
     expect(e.current.decision.decision).toBe('deny');
     expect(e.current.drift).toMatch(/lockdown/);
     expect(e.current.policySet).not.toBe(d.body.policy_set);
-    expect((await app.inject({ url: `/v1/decisions/${uuidv7()}` })).statusCode).toBe(404);
+    expect(
+      (await app.inject({ headers: asAdmin, url: `/v1/decisions/${uuidv7()}` })).statusCode,
+    ).toBe(404);
   });
 });
 
@@ -304,6 +309,8 @@ describe('audit rules on the SQLite ledger', () => {
     });
     try {
       await register(c.app, { id: 'user:alice', kind: 'human' });
+      // alice records her own action: she needs the producer role.
+      await grantRole(c.app, 'user:alice', 'producer');
       const alice = (await devLogin(c.app, 'alice', 'vault:read')).body.access_token!;
       const r = {
         ...action(undefined, { actor: { id: 'user:alice', kind: 'human' } }),
@@ -359,7 +366,9 @@ describe('replay of a fail-closed decision', () => {
     const { app } = await makePolicyApp(false);
     const s = await aliceScenario(app);
     const d = await decide(app, s.researcherToken, read);
-    const e = (await app.inject({ url: `/v1/decisions/${d.body.decision_id}` })).json();
+    const e = (
+      await app.inject({ headers: asAdmin, url: `/v1/decisions/${d.body.decision_id}` })
+    ).json();
     expect(e.recorded.reason).toBe('no_policy_set');
     expect(e.replayed.decision).toBe('deny');
   });
@@ -368,7 +377,7 @@ describe('replay of a fail-closed decision', () => {
 describe('GET /v1/decisions/{id} with bad input', () => {
   it('answers a malformed id with invalid_parameter', async () => {
     const { app } = await makePolicyApp();
-    const res = await app.inject({ url: '/v1/decisions/not-a-uuid' });
+    const res = await app.inject({ headers: asAdmin, url: '/v1/decisions/not-a-uuid' });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('invalid_parameter');
   });

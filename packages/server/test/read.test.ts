@@ -7,7 +7,7 @@ import {
   verifyInclusion,
 } from '@provenant/ledger';
 import { describe, expect, it } from 'vitest';
-import { KEYS, makeApp, postJson, record } from './helpers.js';
+import { KEYS, makeApp, postJson, record, asAdmin } from './helpers.js';
 
 const fromB64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 
@@ -35,8 +35,10 @@ describe('reading records and proofs', () => {
     const cp = parseCheckpoint(openNote(note, [parseVerifierKey(key)]).text);
     expect(cp.size).toBe(11);
     const id = records[6]!['id'] as string;
-    const stored = (await app.inject({ url: `/v1/events/${id}` })).json();
-    const proof = (await app.inject({ url: `/v1/events/${id}/proof?tree_size=11` })).json();
+    const stored = (await app.inject({ headers: asAdmin, url: `/v1/events/${id}` })).json();
+    const proof = (
+      await app.inject({ headers: asAdmin, url: `/v1/events/${id}/proof?tree_size=11` })
+    ).json();
     expect(proof.leaf_index).toBe(6);
     expect(proof.tree_size).toBe(11);
     expect(() =>
@@ -70,10 +72,14 @@ describe('reading records and proofs', () => {
       verifyConsistency(3, 7, c.hashes.map(fromB64), early.rootHash, late.rootHash),
     ).not.toThrow();
     const p = (
-      await app.inject({ url: `/v1/events/${records[1]!['id']}/proof?tree_size=3` })
+      await app.inject({
+        headers: asAdmin,
+        url: `/v1/events/${records[1]!['id']}/proof?tree_size=3`,
+      })
     ).json();
-    const leaf = (await app.inject({ url: `/v1/events/${records[1]!['id']}` })).json().integrity
-      .leaf_hash;
+    const leaf = (
+      await app.inject({ headers: asAdmin, url: `/v1/events/${records[1]!['id']}` })
+    ).json().integrity.leaf_hash;
     expect(() =>
       verifyInclusion(fromB64(leaf), 1, 3, p.hashes.map(fromB64), early.rootHash),
     ).not.toThrow();
@@ -82,7 +88,8 @@ describe('reading records and proofs', () => {
   it('answers bad proof parameters with stable codes', async () => {
     const { app, records } = await seeded(3);
     const id = records[2]!['id'] as string;
-    const code = async (url: string) => (await app.inject({ url })).json().error.code;
+    const code = async (url: string) =>
+      (await app.inject({ headers: asAdmin, url })).json().error.code;
     expect(await code(`/v1/events/${id}/proof?tree_size=abc`)).toBe('invalid_parameter');
     expect(await code(`/v1/events/${id}/proof?tree_size=9`)).toBe('tree_size_out_of_range');
     expect(await code(`/v1/events/${id}/proof?tree_size=2`)).toBe('leaf_index_out_of_range');
@@ -96,7 +103,8 @@ describe('reading records and proofs', () => {
 
   it('filters by each query parameter and pages with an opaque cursor', async () => {
     const { app, records } = await seeded(12);
-    const list = async (q: string) => (await app.inject({ url: `/v1/events?${q}` })).json();
+    const list = async (q: string) =>
+      (await app.inject({ headers: asAdmin, url: `/v1/events?${q}` })).json();
     const leaves = (page: { events: { integrity: { leaf_index: number } }[] }) =>
       page.events.map((e) => e.integrity.leaf_index);
     expect(leaves(await list('type=prompt.received'))).toEqual([0, 2, 4, 6, 8, 10]);
@@ -129,7 +137,7 @@ describe('reading records and proofs', () => {
   it('answers bad query parameters with stable codes', async () => {
     const { app } = await seeded(2);
     const code = async (q: string) =>
-      (await app.inject({ url: `/v1/events?${q}` })).json().error.code;
+      (await app.inject({ headers: asAdmin, url: `/v1/events?${q}` })).json().error.code;
     expect(await code('cursor=forged')).toBe('invalid_cursor');
     expect(await code('cursor=c1.LTE')).toBe('invalid_cursor');
     expect(await code('limit=0')).toBe('invalid_parameter');
@@ -142,13 +150,17 @@ describe('reading records and proofs', () => {
 
   it('reports liveness and storage status', async () => {
     const { app } = await seeded(2);
-    const res = await app.inject({ url: '/healthz' });
+    const res = await app.inject({ url: '/healthz', headers: asAdmin });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       status: 'ok',
       storage: { kind: 'memory', ok: true },
       log: { size: 2 },
     });
+    // Without a role: the status only, for liveness probes and witnesses.
+    const anonymous = await app.inject({ url: '/healthz' });
+    expect(anonymous.statusCode).toBe(200);
+    expect(anonymous.json()).toEqual({ status: 'ok' });
   });
 });
 
@@ -158,7 +170,8 @@ describe('tlog-tiles', () => {
     const hashes = await app.inject({ url: '/tile/0/000.p/3' });
     expect(hashes.statusCode).toBe(200);
     expect(hashes.rawPayload.length).toBe(96);
-    const bundle = (await app.inject({ url: '/tile/entries/000.p/3' })).rawPayload;
+    const bundle = (await app.inject({ headers: asAdmin, url: '/tile/entries/000.p/3' }))
+      .rawPayload;
     let off = 0;
     const entries: string[] = [];
     while (off < bundle.length) {
@@ -193,7 +206,7 @@ describe('tlog-tiles', () => {
   it('answers missing and non-canonical tile paths with 404', async () => {
     const { app } = await seeded(3);
     const res = async (url: string) => {
-      const r = await app.inject({ url });
+      const r = await app.inject({ headers: asAdmin, url });
       return [r.statusCode, r.json().error.code];
     };
     expect(await res('/tile/0/000')).toEqual([404, 'not_found']);

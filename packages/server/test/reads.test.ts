@@ -16,7 +16,7 @@ import { ReadGate } from '../src/investigate/gate.js';
 import { provenanceOf } from '../src/investigate/provenance.js';
 import { MAX_TRACE_DEPTH, buildTraceTree } from '../src/investigate/trace.js';
 import type { TraceNode } from '../src/index.js';
-import { makeApp, postJson, record } from './helpers.js';
+import { makeApp, postJson, record, asAdmin } from './helpers.js';
 import { investigationScenario, makeInvestigateApp } from './investigate-scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'provenant-reads-'));
@@ -59,7 +59,7 @@ describe('a trace of 10,000 planted records', () => {
     let url: string | null = `/v1/traces/${PLANTED_TRACE}`;
     let pages = 0;
     while (url !== null) {
-      const res = await app.inject({ url });
+      const res = await app.inject({ headers: asAdmin, url });
       expect(res.statusCode).toBe(200);
       const page = res.json() as {
         count: number;
@@ -82,7 +82,9 @@ describe('a trace of 10,000 planted records', () => {
     }
     expect(pages).toBe(10);
     expect(seen.size).toBe(10_000);
-    const small = (await app.inject({ url: `/v1/traces/${PLANTED_TRACE}?limit=10` })).json();
+    const small = (
+      await app.inject({ headers: asAdmin, url: `/v1/traces/${PLANTED_TRACE}?limit=10` })
+    ).json();
     expect([small.count, small.truncated]).toEqual([10, true]);
     expect(small.roots[0].parent_id).toBeNull();
     await app.close();
@@ -93,7 +95,10 @@ describe('a trace of 10,000 planted records', () => {
     const { app } = await makeApp();
     await postJson(app, [record({ trace: { trace_id: PLANTED_TRACE, span_id: span(1) } })]);
     const code = async (query: string) => {
-      const res = await app.inject({ url: `/v1/traces/${PLANTED_TRACE}?${query}` });
+      const res = await app.inject({
+        headers: asAdmin,
+        url: `/v1/traces/${PLANTED_TRACE}?${query}`,
+      });
       return [res.statusCode, res.json().error?.code];
     };
     for (const bad of ['limit=0', 'limit=1001', 'limit=abc', 'limit=01', 'limit=1&limit=2'])
@@ -104,6 +109,7 @@ describe('a trace of 10,000 planted records', () => {
     // A cursor past the end: an empty last page, not "no such trace".
     const past = (
       await app.inject({
+        headers: asAdmin,
         url: `/v1/traces/${PLANTED_TRACE}?cursor=c1.${Buffer.from('999').toString('base64url')}`,
       })
     ).json();
@@ -155,7 +161,7 @@ describe('provenance over planted records', () => {
     );
     for (let i = 0; i < planted.length; i += 3000)
       expect((await postJson(app, planted.slice(i, i + 3000))).statusCode).toBe(200);
-    const res = await app.inject({ url: `/v1/events/${s.actionId}/provenance` });
+    const res = await app.inject({ headers: asAdmin, url: `/v1/events/${s.actionId}/provenance` });
     expect(res.statusCode).toBe(200);
     const p = res.json();
     expect([p.ok, p.truncated, p.truncated_reason]).toEqual([true, false, null]);
@@ -201,7 +207,7 @@ describe('provenance over planted records', () => {
   it('is untouched by a planted grant naming the most ancestors a record may (64)', async () => {
     const { app } = await makeInvestigateApp();
     const s = await investigationScenario(app);
-    const stored = (await app.inject({ url: `/v1/events/${s.actionId}` })).json();
+    const stored = (await app.inject({ headers: asAdmin, url: `/v1/events/${s.actionId}` })).json();
     const jti = stored.credential.jti as string;
     const deep = record({
       id: uuidv7(),
@@ -223,7 +229,9 @@ describe('provenance over planted records', () => {
     });
     const planted = await postJson(app, [deep]);
     expect(planted.json().rejected).toEqual([]);
-    const p = (await app.inject({ url: `/v1/events/${s.actionId}/provenance` })).json();
+    const p = (
+      await app.inject({ headers: asAdmin, url: `/v1/events/${s.actionId}/provenance` })
+    ).json();
     expect([p.ok, p.truncated]).toEqual([true, false]);
     expect(p.chain.map((c: { id: string }) => c.id)).not.toContain(deep['id']);
   });
@@ -271,11 +279,11 @@ describe('the read gate', () => {
     const { app } = await makeApp({ storage, limits: { maxActiveReads: 1, maxQueuedReads: 0 } });
     await postJson(app, [record({ trace: { trace_id: PLANTED_TRACE, span_id: span(1) } })]);
     hold = true;
-    const first = app.inject({ url: `/v1/traces/${PLANTED_TRACE}` });
+    const first = app.inject({ headers: asAdmin, url: `/v1/traces/${PLANTED_TRACE}` });
     // The first read holds the only slot until released: once it is in the storage, another
     // read finds no slot and no room to wait.
     await inStorage;
-    const busy = await app.inject({ url: `/v1/traces/${PLANTED_TRACE}` });
+    const busy = await app.inject({ headers: asAdmin, url: `/v1/traces/${PLANTED_TRACE}` });
     expect([busy.statusCode, busy.json().error.code, busy.headers['retry-after']]).toEqual([
       503,
       'reads_busy',
@@ -283,6 +291,8 @@ describe('the read gate', () => {
     ]);
     release();
     expect((await first).statusCode).toBe(200);
-    expect((await app.inject({ url: `/v1/traces/${PLANTED_TRACE}` })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ headers: asAdmin, url: `/v1/traces/${PLANTED_TRACE}` })).statusCode,
+    ).toBe(200);
   });
 });

@@ -265,7 +265,25 @@ describe('sign-in through a real OpenID provider (oidc-provider)', () => {
   it('signs out: the session ends and the provider offers RP-initiated logout', async () => {
     const jar = new CookieJarClient();
     expect((await jar.request(await untilCallback(jar, 'alice'))).status).toBe(303);
-    const out = await jar.request(`${collector.url}/v1/auth/logout`, { method: 'POST' });
+    // Sign-out changes state: the session's CSRF token (GET /v1/session) and the console's origin.
+    const { csrf_token } = (await (await jar.request(`${collector.url}/v1/session`)).json()) as {
+      csrf_token: string;
+    };
+    const logout = `${collector.url}/v1/auth/logout`;
+    const origin = { origin: collector.url };
+    const noToken = await jar.request(logout, { method: 'POST', headers: origin });
+    expect(noToken.status).toBe(403);
+    expect(await errorCode(noToken)).toBe('csrf_failed');
+    const crossSite = await jar.request(logout, {
+      method: 'POST',
+      headers: { origin: 'http://evil.example', 'x-csrf-token': csrf_token },
+    });
+    expect(crossSite.status).toBe(403);
+    expect((await session(jar)).status).toBe(200);
+    const out = await jar.request(logout, {
+      method: 'POST',
+      headers: { ...origin, 'x-csrf-token': csrf_token },
+    });
     expect(out.status).toBe(200);
     const body = (await out.json()) as { signed_out: boolean; end_session_url: string };
     expect(body.signed_out).toBe(true);

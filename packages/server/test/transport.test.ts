@@ -10,7 +10,7 @@ import { buildApp, DEFAULT_LIMITS, startCollector } from '../src/index.js';
 import type { CollectorLimits } from '../src/index.js';
 import { Admission } from '../src/transport/admission.js';
 import { HSTS } from '../src/transport/guards.js';
-import { KEYS, record } from './helpers.js';
+import { KEYS, record, ADMIN_TOKEN, asAdmin } from './helpers.js';
 import { selfSignedCertificate } from '../../../test/support/tls.js';
 
 function open(port: number): Promise<Socket> {
@@ -61,12 +61,13 @@ async function memoryApp(limits: Partial<CollectorLimits>) {
     log,
     storage,
     limits: { ...DEFAULT_LIMITS, ...limits },
+    adminToken: ADMIN_TOKEN,
     anonymousIngest: 'asserted',
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   const health = async () =>
-    (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as {
+    (await (await fetch(`http://127.0.0.1:${port}/healthz`, { headers: asAdmin })).json()) as {
       admission: { bodies: number; bytes: number; refused: number };
     };
   /** Resolves once the collector holds `n` admitted bodies (its own count, not a delay). */

@@ -15,7 +15,7 @@ import {
 import { WITNESS_KEY_FILE, startCollector, startWitness } from '../src/index.js';
 import { COSIGNED_CHECKPOINT_FILE } from '../src/data-folder.js';
 import type { RunningCollector, RunningWitness } from '../src/index.js';
-import { record } from './helpers.js';
+import { ADMIN_TOKEN, bearer, record } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'provenant-witness-'));
 const open: { close(): Promise<void> }[] = [];
@@ -38,6 +38,7 @@ async function collector(
     host: '127.0.0.1',
     port: 0,
     origin: 'witness.test/log',
+    adminToken: ADMIN_TOKEN,
     witnesses: [...witnesses.map((w) => ({ url: w.url, verifierKey: w.verifierKey })), ...extra],
     ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
     witnessIntervalMs: 60_000, // the tests drive cosignNow() themselves
@@ -84,7 +85,7 @@ async function expectRefusing(
   c: RunningCollector,
   problem: { source: string; kind: 'behind' | 'fork'; size: number },
 ): Promise<void> {
-  const health = await fetch(`${c.url}/healthz`);
+  const health = await fetch(`${c.url}/healthz`, { headers: bearer(ADMIN_TOKEN) });
   expect(health.status).toBe(503);
   expect(await health.json()).toMatchObject({
     status: 'unhealthy',
@@ -306,7 +307,7 @@ describe('collector with witnesses', () => {
     // starts healthy, appends again and the witness cosigns the extension.
     cpSync(join(data, 'ledger.db'), join(backup, 'ledger.db'));
     const restored = await collector(backup, [w], 1);
-    const healthy = await fetch(`${restored.url}/healthz`);
+    const healthy = await fetch(`${restored.url}/healthz`, { headers: bearer(ADMIN_TOKEN) });
     expect(healthy.status).toBe(200);
     await ingest(restored, 2, 'after');
     await restored.cosigner!.cosignNow();

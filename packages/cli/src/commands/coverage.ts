@@ -4,6 +4,7 @@ import type { CoverageReport, RecordRef } from '@provenant/server';
 import { parseFlags, serverUrl } from '../lib/args.js';
 import { CliError, EXIT } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
+import { readCredential } from '../lib/credential.js';
 import type { CommandContext } from '../main.js';
 import { clean } from './explain.js';
 
@@ -21,18 +22,21 @@ const pct = (share: number | null) => (share === null ? 'n/a' : `${(share * 100)
 export async function coverage(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
     server: { type: 'string' },
+    token: { type: 'string' },
+    data: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
     html: { type: 'string' },
   });
   const base = serverUrl(values.server, ctx.env);
+  const token = readCredential(base, values.token, values.data, ctx.env);
   const params = new URLSearchParams();
   if (values.from !== undefined) params.set('from', values.from);
   if (values.to !== undefined) params.set('to', values.to);
   const query = params.size > 0 ? `?${params}` : '';
   const report = (await (
-    await httpGet(`${base}/v1/reports/coverage${query}`)
+    await httpGet(`${base}/v1/reports/coverage${query}`, token)
   ).json()) as CoverageReport;
   if (values.html !== undefined) {
     try {

@@ -6,6 +6,7 @@ import type { ActionInput } from '@provenant/policy';
 import { parseFlags, serverUrl } from '../lib/args.js';
 import { EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
+import { readCredential } from '../lib/credential.js';
 import type { CommandContext } from '../main.js';
 
 interface Explanation {
@@ -36,13 +37,16 @@ export async function explainDecision(
 ): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     server: { type: 'string' },
+    token: { type: 'string' },
+    data: { type: 'string' },
     json: { type: 'boolean' },
   });
   const id = positionals[0];
   if (!id) throw usageError('explain-decision needs a decision id.');
   const base = serverUrl(values.server, ctx.env);
+  const token = readCredential(base, values.token, values.data, ctx.env);
   const e = (await (
-    await httpGet(`${base}/v1/decisions/${encodeURIComponent(id)}`)
+    await httpGet(`${base}/v1/decisions/${encodeURIComponent(id)}`, token)
   ).json()) as Explanation;
   const same =
     e.replayed.decision === e.recorded.decision &&

@@ -1,5 +1,6 @@
 import { intFlag, parseFlags, serverUrl } from '../lib/args.js';
 import { httpGet } from '../lib/http.js';
+import { readCredential } from '../lib/credential.js';
 import type { CommandContext } from '../main.js';
 
 interface EventsPage {
@@ -10,6 +11,8 @@ interface EventsPage {
 export async function events(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
     server: { type: 'string' },
+    token: { type: 'string' },
+    data: { type: 'string' },
     initiator: { type: 'string' },
     actor: { type: 'string' },
     type: { type: 'string' },
@@ -24,6 +27,7 @@ export async function events(args: readonly string[], ctx: CommandContext): Prom
     json: { type: 'boolean' },
   });
   const base = serverUrl(values.server, ctx.env);
+  const token = readCredential(base, values.token, values.data, ctx.env);
   const limit = intFlag(values.limit, 'limit', 1, 1000) ?? 50;
   const params = new URLSearchParams({ limit: String(limit) });
   const map: [keyof typeof values, string][] = [
@@ -44,7 +48,7 @@ export async function events(args: readonly string[], ctx: CommandContext): Prom
   let printedHeader = false;
   for (;;) {
     if (cursor) params.set('cursor', cursor);
-    const page = (await (await httpGet(`${base}/v1/events?${params}`)).json()) as EventsPage;
+    const page = (await (await httpGet(`${base}/v1/events?${params}`, token)).json()) as EventsPage;
     if (values.json) {
       for (const e of page.events) ctx.out(`${JSON.stringify(e)}\n`);
     } else {

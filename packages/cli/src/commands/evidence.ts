@@ -4,18 +4,22 @@ import type { EvidenceBundle } from '@provenant/ledger';
 import { parseFlags, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
+import { readCredential } from '../lib/credential.js';
 import type { CommandContext } from '../main.js';
 
 export async function evidence(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     server: { type: 'string' },
+    token: { type: 'string' },
+    data: { type: 'string' },
     output: { type: 'string', short: 'o' },
   });
   const id = positionals[0];
   if (!id || positionals.length > 1) throw usageError('evidence needs one record id.');
   const base = serverUrl(values.server, ctx.env);
+  const token = readCredential(base, values.token, values.data, ctx.env);
   const bundle = (await (
-    await httpGet(`${base}/v1/events/${encodeURIComponent(id)}/evidence`)
+    await httpGet(`${base}/v1/events/${encodeURIComponent(id)}/evidence`, token)
   ).json()) as EvidenceBundle;
   const text = formatEvidenceBundle(bundle);
   if (values.output === undefined) {

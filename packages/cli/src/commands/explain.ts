@@ -2,6 +2,7 @@ import type { ChainCheck } from '@provenant/ledger';
 import { parseFlags, serverUrl } from '../lib/args.js';
 import { EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
+import { readCredential } from '../lib/credential.js';
 import type { CommandContext } from '../main.js';
 
 interface Provenance {
@@ -22,12 +23,15 @@ export function clean(text: string): string {
 export async function explain(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     server: { type: 'string' },
+    token: { type: 'string' },
+    data: { type: 'string' },
     json: { type: 'boolean' },
   });
   const id = positionals[0];
   if (!id || positionals.length > 1) throw usageError('explain needs one record id.');
   const base = serverUrl(values.server, ctx.env);
-  const res = await httpGet(`${base}/v1/events/${encodeURIComponent(id)}/provenance`);
+  const token = readCredential(base, values.token, values.data, ctx.env);
+  const res = await httpGet(`${base}/v1/events/${encodeURIComponent(id)}/provenance`, token);
   const text = await res.text();
   const p = JSON.parse(text) as Provenance;
   if (values.json) {

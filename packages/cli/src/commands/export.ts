@@ -19,6 +19,7 @@ import type { ExportFilter, OtlpProtocol, ServedRecord } from '@provenant/server
 import { intFlag, parseFlags, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
+import { readCredential } from '../lib/credential.js';
 import { progressBar } from '../lib/progress.js';
 import type { CommandContext } from '../main.js';
 
@@ -31,6 +32,7 @@ export async function exportCommand(args: readonly string[], ctx: CommandContext
   const { values } = parseFlags(args, {
     format: { type: 'string' },
     server: { type: 'string' },
+    token: { type: 'string' },
     data: { type: 'string' },
     output: { type: 'string', short: 'o' },
     from: { type: 'string' },
@@ -118,6 +120,8 @@ export async function exportCommand(args: readonly string[], ctx: CommandContext
       }
     } else {
       const base = serverUrl(values.server, ctx.env);
+      // --data is the offline source here, so the admin token comes from $PROVENANT_DATA.
+      const token = readCredential(base, values.token, undefined, ctx.env);
       const note = await (await httpGet(`${base}/v1/log/checkpoint`)).text();
       const total = Number(/^.*\n(\d+)\n/.exec(note)?.[1] ?? 0);
       let cursor: string | null = null;
@@ -127,7 +131,7 @@ export async function exportCommand(args: readonly string[], ctx: CommandContext
         if (values.from !== undefined) params.set('from', values.from);
         if (values.to !== undefined) params.set('to', values.to);
         if (cursor) params.set('cursor', cursor);
-        const page = (await (await httpGet(`${base}/v1/events?${params}`)).json()) as {
+        const page = (await (await httpGet(`${base}/v1/events?${params}`, token)).json()) as {
           events: unknown[];
           next_cursor: string | null;
         };

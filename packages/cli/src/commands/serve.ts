@@ -2,10 +2,11 @@ import {
   checkSignInConfig,
   DEFAULT_LIMITS,
   oidcIssuer,
+  ROLES,
   parseRoleMappings,
   startCollector,
 } from '@provenant/server';
-import type { CollectorConfig, CollectorLimits, UserClaim } from '@provenant/server';
+import type { CollectorConfig, CollectorLimits, Role, UserClaim } from '@provenant/server';
 import { parseCosignerVerifierKey } from '@provenant/ledger';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
@@ -116,6 +117,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'issuer-url': { type: 'string' },
     'dev-login': { type: 'boolean' },
     'anonymous-ingest': { type: 'string' },
+    'dev-login-roles': { type: 'string' },
     'oidc-issuer': { type: 'string' },
     'oidc-jwks': { type: 'string' },
     'oidc-audience': { type: 'string' },
@@ -187,9 +189,22 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
   if (!['fatal', 'error', 'warn', 'info', 'debug'].includes(level)) {
     throw usageError('--log-level must be fatal, error, warn, info or debug.');
   }
-  const anonymousIngest = values['anonymous-ingest'] ?? 'asserted';
+  const devLogin = values['dev-login'] ?? false;
+  // Off outside development: a record without a credential is refused unless asked for.
+  const anonymousIngest = values['anonymous-ingest'] ?? (devLogin ? 'asserted' : 'off');
   if (anonymousIngest !== 'off' && anonymousIngest !== 'asserted') {
     throw usageError('--anonymous-ingest must be off or asserted.');
+  }
+  if (values['dev-login-roles'] !== undefined && !devLogin) {
+    throw usageError('--dev-login-roles needs --dev-login.');
+  }
+  const devLoginRoles = (values['dev-login-roles'] ?? 'analyst,auditor')
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
+  const unknownRole = devLoginRoles.find((r) => !(ROLES as readonly string[]).includes(r));
+  if (unknownRole !== undefined) {
+    throw usageError(`--dev-login-roles: "${unknownRole}" is not one of ${ROLES.join(', ')}.`);
   }
   const collector = await startCollector({
     dataDir,
@@ -198,7 +213,8 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     ...(values.origin === undefined ? {} : { origin: values.origin }),
     logger: { level },
     ...(values['issuer-url'] === undefined ? {} : { issuerUrl: values['issuer-url'] }),
-    identity: { devLogin: values['dev-login'] ?? false, trustedIdTokenIssuers: trusted },
+    identity: { devLogin, trustedIdTokenIssuers: trusted },
+    ...(devLogin ? { devSignIn: { roles: devLoginRoles as Role[] } } : {}),
     ...(values.policies === undefined ? {} : { policiesDir: values.policies }),
     ...(values['audit-rules'] === undefined
       ? {}
@@ -237,8 +253,8 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       (collector.log.extensionRefused === null
         ? ''
         : `  WARNING: log_behind_witness, appends refused: ${collector.log.extensionRefused}\n`) +
-      (values['dev-login']
-        ? '  WARNING: development sign-in is enabled (provenant dev-login USER); never in production\n'
+      (devLogin
+        ? `  WARNING: development sign-in is enabled (provenant dev-login USER; the console hands out ${devLoginRoles.join(', ') || 'no role'}); never in production\n`
         : ''),
   );
   await new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@ import type { TraceNode } from '@provenant/server';
 import { intFlag, parseFlags, serverUrl } from '../lib/args.js';
 import { EXIT, usageError } from '../lib/errors.js';
 import { httpGet } from '../lib/http.js';
+import { readCredential } from '../lib/credential.js';
 import { renderTraceTree } from '../lib/trace-tree.js';
 import type { CommandContext } from '../main.js';
 import { clean } from './explain.js';
@@ -20,6 +21,8 @@ const MAX_PAGES = 1000;
 export async function trace(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     server: { type: 'string' },
+    token: { type: 'string' },
+    data: { type: 'string' },
     json: { type: 'boolean' },
     limit: { type: 'string' },
     cursor: { type: 'string' },
@@ -37,9 +40,10 @@ export async function trace(args: readonly string[], ctx: CommandContext): Promi
     const q = query.toString();
     return `${base}/v1/traces/${encodeURIComponent(id)}${q ? `?${q}` : ''}`;
   };
+  const token = readCredential(base, values.token, values.data, ctx.env);
   let cursor = values.cursor;
   for (let pages = 0; ; pages++) {
-    const text = await (await httpGet(pageUrl(cursor))).text();
+    const text = await (await httpGet(pageUrl(cursor), token)).text();
     if (values.json) {
       ctx.out(`${text}\n`);
       return EXIT.ok;

@@ -32,6 +32,7 @@ import { intFlag, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import { readTextFile } from '../lib/files.js';
 import { HttpError, httpGet } from '../lib/http.js';
+import { readCredential } from '../lib/credential.js';
 import { knownDir, readKnown, writeKnown } from '../lib/known.js';
 import { progressBar } from '../lib/progress.js';
 import type { CommandContext } from '../main.js';
@@ -43,6 +44,8 @@ export interface VerifyLogFlags {
   readonly data?: string | undefined;
   readonly postgres?: string | undefined;
   readonly server?: string | undefined;
+  /** The bearer credential for --server (entry bundles need analyst); see lib/credential.ts. */
+  readonly token?: string | undefined;
   readonly key?: string | undefined;
   readonly 'key-file'?: string | undefined;
   readonly 'known-dir'?: string | undefined;
@@ -109,7 +112,11 @@ export async function verifyLogCommand(
       ? await openDataSource(values.data, witnessKeys.length > 0)
       : values.postgres !== undefined
         ? await openPostgresSource(values.postgres)
-        : await openServerSource(serverUrl(values.server, ctx.env), witnessKeys.length > 0);
+        : await openServerSource(
+            serverUrl(values.server, ctx.env),
+            witnessKeys.length > 0,
+            readCredential(serverUrl(values.server, ctx.env), values.token, undefined, ctx.env),
+          );
   try {
     let cosignatures: readonly Cosignature[] | null = null;
     if (witnessKeys.length > 0) {
@@ -252,7 +259,11 @@ async function openPostgresSource(url: string): Promise<Source> {
   };
 }
 
-async function openServerSource(base: string, cosigned: boolean): Promise<Source> {
+async function openServerSource(
+  base: string,
+  cosigned: boolean,
+  token: string | undefined,
+): Promise<Source> {
   // /v1/log/checkpoint carries the witness cosignatures; /checkpoint is the latest as signed.
   const note = await (
     await httpGet(`${base}${cosigned ? '/v1/log/checkpoint' : '/checkpoint'}`)
@@ -271,7 +282,7 @@ async function openServerSource(base: string, cosigned: boolean): Promise<Source
       const partial = width < TILE ? width : undefined;
       // Both at once; the entries' failure first (it names the missing leaf).
       const [entries, leafHashes] = await Promise.allSettled([
-        entryTile(base, tile, width),
+        entryTile(base, tile, width, token),
         httpGet(`${base}/${tilePath(0, tile, partial)}`).then((r) => r.arrayBuffer()),
       ]);
       if (entries.status === 'rejected') throw entries.reason;
@@ -288,9 +299,16 @@ async function openServerSource(base: string, cosigned: boolean): Promise<Source
  * (`log_entries_missing`, or 404 inside its own signed size) fails verification, not the
  * connection: the first missing leaf is found with partial tiles (at most 8 more requests).
  */
-async function entryTile(base: string, tile: number, width: number): Promise<ArrayBuffer> {
+async function entryTile(
+  base: string,
+  tile: number,
+  width: number,
+  token: string | undefined,
+): Promise<ArrayBuffer> {
   const get = (w: number) =>
-    httpGet(`${base}/${entriesPath(tile, w < TILE ? w : undefined)}`).then((r) => r.arrayBuffer());
+    httpGet(`${base}/${entriesPath(tile, w < TILE ? w : undefined)}`, token).then((r) =>
+      r.arrayBuffer(),
+    );
   const missing = (e: unknown) =>
     e instanceof HttpError && (e.serverCode === 'log_entries_missing' || e.status === 404);
   try {

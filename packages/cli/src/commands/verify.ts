@@ -12,6 +12,7 @@ export async function verify(args: readonly string[], ctx: CommandContext): Prom
     data: { type: 'string' },
     postgres: { type: 'string' },
     server: { type: 'string' },
+    token: { type: 'string' },
     key: { type: 'string' },
     'key-file': { type: 'string' },
     'known-dir': { type: 'string' },

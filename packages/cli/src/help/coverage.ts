@@ -1,5 +1,5 @@
 /** `provenant coverage --help`. */
-export const coverageHelp = `provenant coverage [--from RFC3339] [--to RFC3339] [--server URL] [--json] [--html FILE]
+export const coverageHelp = `provenant coverage [--from RFC3339] [--to RFC3339] [--server URL [--token T]] [--json] [--html FILE]
 
 Attribution coverage of a time range: action records by attribution level per class
 (privileged / irreversible / external / other), the share of privileged actions with verified

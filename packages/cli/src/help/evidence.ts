@@ -1,5 +1,5 @@
 /** `provenant evidence --help`. */
-export const evidenceHelp = `provenant evidence RECORD_ID [-o FILE] [--server URL]
+export const evidenceHelp = `provenant evidence RECORD_ID [-o FILE] [--server URL [--token T]]
 
 Writes the evidence bundle of one action (provenant.evidence/v1, JSON): every record of its
 chain of responsibility with its inclusion proof, also in C2SP tlog-proof@v1 form, the signed

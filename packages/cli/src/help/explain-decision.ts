@@ -1,5 +1,5 @@
 /** `provenant explain-decision --help`. */
-export const explainDecisionHelp = `provenant explain-decision DECISION_ID [--server URL] [--json]
+export const explainDecisionHelp = `provenant explain-decision DECISION_ID [--server URL [--token T]] [--json]
 
 Re-evaluates a recorded policy decision against the policy-set version it was made with (the
 answer must be the same) and against the current set, showing any drift

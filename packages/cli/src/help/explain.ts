@@ -1,5 +1,5 @@
 /** `provenant explain --help`. */
-export const explainHelp = `provenant explain RECORD_ID [--server URL] [--json]
+export const explainHelp = `provenant explain RECORD_ID [--server URL [--token T]] [--json]
 
 Shows the chain of responsibility of one action: the initiator's first credential, each
 delegation grant, the policy decision, the action and its outcome, and security alerts about it,

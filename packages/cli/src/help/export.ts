@@ -1,5 +1,5 @@
 /** `provenant export --help`. */
-export const exportHelp = `provenant export --format jsonl|ocsf|otlp [--server URL | --data DIR] [-o FILE]
+export const exportHelp = `provenant export --format jsonl|ocsf|otlp [--server URL [--token T] | --data DIR] [-o FILE]
                  [--from TIME] [--to TIME] [--type TYPE]
                  [--otlp-endpoint URL] [--otlp-protocol http/json|http/protobuf]
                  [--otlp-header NAME=VALUE]... [--batch N]

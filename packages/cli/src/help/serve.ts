@@ -18,10 +18,13 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
   --origin NAME     checkpoint origin for a new log (default provenant.local/<random>)
   --log-level LEVEL fatal|error|warn|info|debug (default info)
   --issuer-url URL  iss of issued credentials (default http://HOST:PORT)
-  --dev-login       enable the DEVELOPMENT sign-in (provenant dev-login USER); never in production
+  --dev-login       enable the DEVELOPMENT sign-in (provenant dev-login USER, and the console's
+                    sign-in: same origin, rate-limited); never in production
+  --dev-login-roles R[,R]  the roles the console's dev sign-in may hand out (default
+                    analyst,auditor; among producer, analyst, auditor, admin)
   --anonymous-ingest off|asserted
-                    records sent without a credential: refused (off, 401) or kept attributed
-                    at most asserted (asserted; the default for now)
+                    records sent without a credential: refused (off, 401; the default) or kept
+                    attributed at most asserted (asserted; the default with --dev-login)
   --oidc-issuer URL the OpenID provider humans sign in with (its issuer identifier)
   --oidc-client-id ID  the collector's client at that provider: enables sign-in for the console
                     (GET /v1/auth/login) and the CLI (provenant login); register the redirect

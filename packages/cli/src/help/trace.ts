@@ -1,5 +1,5 @@
 /** `provenant trace --help`. */
-export const traceHelp = `provenant trace TRACE_ID [--server URL] [--limit N] [--cursor C] [--all] [--json]
+export const traceHelp = `provenant trace TRACE_ID [--server URL [--token T]] [--limit N] [--cursor C] [--all] [--json]
 
 Prints a trace as a causal tree: a record hangs under the record of its trace.parent_span_id,
 else under the record its cause.record_id names; the rest are roots, ordered by time. Each line:

@@ -1,5 +1,5 @@
 /** `provenant verify --help`. */
-export const verifyHelp = `provenant verify (--data DIR | --postgres URL | --server URL | --bundle FILE) [--key KEY | --key-file FILE] [--witness KEY... [--witness-policy K]] [--json] [--quiet]
+export const verifyHelp = `provenant verify (--data DIR | --postgres URL | --server URL [--token T] | --bundle FILE) [--key KEY | --key-file FILE] [--witness KEY... [--witness-policy K]] [--json] [--quiet]
 
 Checks a whole log without trusting the server: the checkpoint signature, every leaf hash
 recomputed from the stored records, the root, and consistency with the last checkpoint this

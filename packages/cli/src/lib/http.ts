@@ -1,10 +1,16 @@
 import { CliError, EXIT } from './errors.js';
 
-/** GET a collector route; network and HTTP failures become CLI errors with the server's code. */
-export async function httpGet(url: string): Promise<Response> {
+/**
+ * GET a collector route, with `token` as the bearer credential when given (lib/credential.ts);
+ * network and HTTP failures become CLI errors with the server's code.
+ */
+export async function httpGet(url: string, token?: string): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    res = await fetch(url, {
+      signal: AbortSignal.timeout(30_000),
+      ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+    });
   } catch (e) {
     throw new CliError(
       'server_unreachable',

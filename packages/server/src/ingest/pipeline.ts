@@ -3,7 +3,7 @@
  * is an adapter that reads its body into candidate records and turns the outcomes into its own
  * wire answer; everything between is here, once.
  *
- *   admit → authenticate → read (the adapter) → per record: parse → attribute → required level
+ *   (access hook: authenticate, role) → admit → read (the adapter) → per record: parse → attribute → required level
  *   → correlate decision → required level (again: the decision may raise the class) → claim a
  *   single-use decision → redact → seal → append (one commit, with the attribution alerts)
  *   → reclaim (a record whose id a weaker one holds is stored beside it, ./reclaim.ts)
@@ -19,7 +19,6 @@ import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
 import { attributionAlertEntries, raisedAlerts } from './alerts.js';
 import { appendRecords } from './append.js';
-import { credentialOf } from './credential.js';
 import type { Draft, Parsed, Prepared, Rejection, Sealed, Stage } from './draft.js';
 import { assertedAttribution, attributeWith } from './stages/attribute.js';
 import { correlateDecision, decisionIdsOf } from './stages/correlate.js';
@@ -35,9 +34,9 @@ import { sourceOf } from './source.js';
 const PREPARE_SLICE = 256;
 
 export interface IngestRequest<Body> {
-  /** The request's `Authorization` header. */
-  readonly authorization: string | undefined;
-  /** Reads the body; runs after the credential is checked, so a bad one is answered first. */
+  /** The request's verified credential (the access hook checked it), or null when it sent none. */
+  readonly credential: VerifiedCredential | null;
+  /** Reads the body; runs after the access hook checked the credential and the role. */
   readonly read: () => Body | Promise<Body>;
   /** The candidate records of the body, in order. */
   readonly candidates: (body: Body) => readonly unknown[];
@@ -80,13 +79,7 @@ export async function ingest<Body>(
   if (ctx.log.queuedEntries > ctx.limits.maxQueuedEntries) {
     throw new RequestError('overloaded', 'The sequencer queue is full; retry in a second.');
   }
-  const credential = await credentialOf(ctx, request.authorization);
-  if (credential === null && (ctx.anonymousIngest ?? 'asserted') === 'off') {
-    throw new RequestError(
-      'credential_required',
-      'This collector takes records only with a credential: Authorization: Bearer <credential>.',
-    );
-  }
+  const { credential } = request;
   const body = await request.read();
   const inputs = request.candidates(body);
   if (ctx.policy) await ctx.policy.prefetchDecisions(decisionIdsOf(inputs));

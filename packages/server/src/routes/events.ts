@@ -53,7 +53,7 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       );
     }
     const { body: items, outcomes } = await ingest(ctx, {
-      authorization: request.headers.authorization,
+      credential: request.caller?.credential ?? null,
       clientAddress: request.ip,
       read: () => splitBody(request.body as string, type, ctx.limits.maxRecordsPerRequest),
       candidates: (items) => items.filter((i) => !i.malformed).map((i) => i.value),

@@ -1,6 +1,6 @@
 import { toBase64 } from '@provenant/core';
 import { parseTilePath } from '@provenant/ledger';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
 import { parseNonNegativeInt } from './events.js';
@@ -34,50 +34,59 @@ export function logRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   // C2SP tlog-tiles: read-only, so generic transparency-log clients can audit this log.
   app.get('/checkpoint', async (_request, reply) => sendCheckpoint(reply));
 
-  app.get('/tile/*', async (request, reply) => {
-    let tile;
-    try {
-      tile = parseTilePath(`tile/${(request.params as { '*': string })['*']}`);
-    } catch {
-      throw new RequestError('invalid_tile_path', 'Not a canonical tlog-tiles path.');
-    }
-    const width = tile.width ?? TILE_WIDTH;
-    const start = tile.index * TILE_WIDTH;
-    const size = ctx.log.size;
-    if (!Number.isSafeInteger(start) || start >= Number.MAX_SAFE_INTEGER / 2) {
-      throw new RequestError('not_found', 'No such tile.');
-    }
-    let body: Buffer;
-    if (tile.kind === 'entries') {
-      if (start + width > size)
-        throw new RequestError('not_found', 'That tile is not in the log yet.');
-      const entries = await ctx.storage.getEntries(start, width);
-      if (entries.length !== width) {
-        // Inside the signed tree: the log cannot back its checkpoint, which is not "not yet".
-        const missing = start + entries.findIndex((e, i) => e.leafIndex !== start + i);
-        throw new RequestError(
-          'log_entries_missing',
-          `Leaf ${missing < start ? start + entries.length : missing} is missing from the ledger, below the signed size ${size}.`,
-        );
+  // Two routes, so the route table tells them apart: hash tiles are public, entry bundles hold
+  // the records' bytes. Each answers only its own kind.
+  const tileRoute =
+    (prefix: string, kind: 'hashes' | 'entries') =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      let tile;
+      try {
+        tile = parseTilePath(`${prefix}${(request.params as { '*': string })['*']}`);
+      } catch {
+        throw new RequestError('invalid_tile_path', 'Not a canonical tlog-tiles path.');
       }
-      body = entryBundle(entries.map((e) => Buffer.from(e.canonical, 'utf8')));
-    } else {
-      const hashes = await ctx.storage.getNodeRange(tile.level * TILE_HEIGHT, start, width);
-      if (hashes.length !== width) {
-        // Level 0 is the entries' leaf hashes: one missing inside the signed tree is a lost row.
-        throw tile.level === 0 && start + width <= size
-          ? new RequestError(
-              'log_entries_missing',
-              `Leaf ${start + hashes.length} is missing from the ledger, below the signed size ${size}.`,
-            )
-          : new RequestError('not_found', 'That tile is not in the log yet.');
+      if ((tile.kind === 'entries') !== (kind === 'entries')) {
+        throw new RequestError('invalid_tile_path', 'Not a canonical tlog-tiles path.');
       }
-      body = Buffer.concat(hashes);
-    }
-    // Full tiles never change; partial ones are superseded as the log grows.
-    const cache = tile.width === undefined ? 'public, max-age=31536000, immutable' : 'no-cache';
-    return reply.type('application/octet-stream').header('cache-control', cache).send(body);
-  });
+      const width = tile.width ?? TILE_WIDTH;
+      const start = tile.index * TILE_WIDTH;
+      const size = ctx.log.size;
+      if (!Number.isSafeInteger(start) || start >= Number.MAX_SAFE_INTEGER / 2) {
+        throw new RequestError('not_found', 'No such tile.');
+      }
+      let body: Buffer;
+      if (tile.kind === 'entries') {
+        if (start + width > size)
+          throw new RequestError('not_found', 'That tile is not in the log yet.');
+        const entries = await ctx.storage.getEntries(start, width);
+        if (entries.length !== width) {
+          // Inside the signed tree: the log cannot back its checkpoint, which is not "not yet".
+          const missing = start + entries.findIndex((e, i) => e.leafIndex !== start + i);
+          throw new RequestError(
+            'log_entries_missing',
+            `Leaf ${missing < start ? start + entries.length : missing} is missing from the ledger, below the signed size ${size}.`,
+          );
+        }
+        body = entryBundle(entries.map((e) => Buffer.from(e.canonical, 'utf8')));
+      } else {
+        const hashes = await ctx.storage.getNodeRange(tile.level * TILE_HEIGHT, start, width);
+        if (hashes.length !== width) {
+          // Level 0 is the entries' leaf hashes: one missing inside the signed tree is a lost row.
+          throw tile.level === 0 && start + width <= size
+            ? new RequestError(
+                'log_entries_missing',
+                `Leaf ${start + hashes.length} is missing from the ledger, below the signed size ${size}.`,
+              )
+            : new RequestError('not_found', 'That tile is not in the log yet.');
+        }
+        body = Buffer.concat(hashes);
+      }
+      // Full tiles never change; partial ones are superseded as the log grows.
+      const cache = tile.width === undefined ? 'public, max-age=31536000, immutable' : 'no-cache';
+      return reply.type('application/octet-stream').header('cache-control', cache).send(body);
+    };
+  app.get('/tile/entries/*', tileRoute('tile/entries/', 'entries'));
+  app.get('/tile/*', tileRoute('tile/', 'hashes'));
 }
 
 /** tlog-tiles entry bundle: each entry as a big-endian uint16 length and its bytes. */

@@ -79,7 +79,7 @@ export function otlpRoutes(app: FastifyInstance, ctx: CollectorContext): void {
         );
       }
       const { body, outcomes } = await ingest(ctx, {
-        authorization: request.headers.authorization,
+        credential: request.caller?.credential ?? null,
         clientAddress: request.ip,
         read: async () => {
           const raw = await decompress(

@@ -3,14 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { appendRecords } from '../ingest/append.js';
 import { RequestError } from '../errors.js';
-import { requireAdmin } from '../identity/admin.js';
 import { prepareOwnRecord } from '../ingest/prepare.js';
 import type { EventRecord } from '@provenant/core';
 
 /** Admin routes of the principals registry; every change is itself a ledger record. */
 export function principalRoutes(app: FastifyInstance, ctx: CollectorContext): void {
-  const guard = (authorization: string | undefined) => {
-    requireAdmin(authorization, ctx.adminToken);
+  // The admin role is checked by the access hook (access/routes.ts).
+  const guard = (_authorization?: string) => {
     if (!ctx.identity)
       throw new RequestError('not_found', 'This collector runs no principals registry.');
     return ctx.identity;

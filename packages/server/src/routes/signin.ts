@@ -121,7 +121,7 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
   });
 
   app.get('/v1/auth/session', async (request, reply) => {
-    const session = service().sessions.current(request);
+    const session = await service().sessions.current(request);
     if (session === undefined) {
       throw new RequestError('session_required', 'No console session: sign in at /v1/auth/login.');
     }

@@ -13,7 +13,7 @@ import { RelyingParty } from './relying-party.js';
 import type { RelyingPartyOptions } from './relying-party.js';
 import { mapRoles } from './roles.js';
 import type { ConsoleSessions, SignedInUser } from './sessions.js';
-import { MemoryConsoleSessions } from './sessions.js';
+import { AccessConsoleSessions } from './sessions.js';
 
 export interface SignInOptions {
   readonly config: SignInConfig;
@@ -43,7 +43,7 @@ export class SignInService {
     this.key = o.key;
     this.baseUrl = o.baseUrl.replace(/\/+$/, '');
     this.clock = o.clock ?? Date.now;
-    this.sessions = o.sessions ?? new MemoryConsoleSessions(8 * 3600, this.clock);
+    this.sessions = o.sessions ?? new AccessConsoleSessions(8 * 3600, this.clock);
     this.rp = new RelyingParty(o.config, {
       redirectUri: this.callbackUrl,
       clock: this.clock,

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '@provenant/core';
-import { readCookie, setCookie } from './cookies.js';
+import { endSession, sessionOf, startSession } from '../access/sessions.js';
+
+export { SESSION_COOKIE } from '../access/sessions.js';
 
 /** A signed-in human, as the console session and the collector credential carry them. */
 export interface SignedInUser {
@@ -12,61 +13,54 @@ export interface SignedInUser {
   readonly name?: string;
 }
 
+export interface ConsoleSessions {
+  start(request: FastifyRequest, reply: FastifyReply, user: SignedInUser): Promise<void>;
+  current(request: FastifyRequest): Promise<ConsoleSession | undefined>;
+  end(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+}
+
 export interface ConsoleSession extends SignedInUser {
   /** Unix ms. */
   readonly expiresAt: number;
 }
 
-/** Starts and ends console sessions: the seam the sign-in routes use. */
-export interface ConsoleSessions {
-  start(request: FastifyRequest, reply: FastifyReply, user: SignedInUser): Promise<void>;
-  current(request: FastifyRequest): ConsoleSession | undefined;
-  end(request: FastifyRequest, reply: FastifyReply): Promise<void>;
-}
-
-export const SESSION_COOKIE = 'provenant_session';
-
-/** Console sessions held in this process, by a random id in an HttpOnly, SameSite=Strict cookie. */
-export class MemoryConsoleSessions implements ConsoleSessions {
-  private readonly sessions = new Map<string, ConsoleSession>();
-
+/**
+ * The sign-in routes' seam onto the collector's one session store (access/sessions.ts): the
+ * same cookie, CSRF token and roles as every other console session, opened `via: 'oidc'`.
+ */
+export class AccessConsoleSessions implements ConsoleSessions {
   constructor(
     private readonly ttlSec: number = 8 * 3600,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  start(request: FastifyRequest, reply: FastifyReply, user: SignedInUser): Promise<void> {
-    this.prune();
-    const id = randomBytes(32).toString('base64url');
-    this.sessions.set(id, { ...user, expiresAt: this.clock() + this.ttlSec * 1000 });
-    setCookie(request, reply, SESSION_COOKIE, id, {
-      path: '/',
-      maxAgeSec: this.ttlSec,
-      sameSite: 'Strict',
-    });
-    return Promise.resolve();
+  async start(_request: FastifyRequest, reply: FastifyReply, user: SignedInUser): Promise<void> {
+    const now = this.clock();
+    await startSession(
+      reply,
+      {
+        subject: user.subject,
+        roles: user.roles,
+        expiresAt: now + this.ttlSec * 1000,
+        via: 'oidc',
+        ...(user.name === undefined ? {} : { name: user.name }),
+      },
+      now,
+    );
   }
 
-  current(request: FastifyRequest): ConsoleSession | undefined {
-    const id = readCookie(request, SESSION_COOKIE);
-    const session = id === undefined ? undefined : this.sessions.get(id);
-    if (session === undefined) return undefined;
-    if (session.expiresAt <= this.clock()) {
-      this.sessions.delete(id!);
-      return undefined;
-    }
-    return session;
+  async current(request: FastifyRequest): Promise<ConsoleSession | undefined> {
+    const s = await sessionOf(request, this.clock());
+    if (s === null) return undefined;
+    return {
+      subject: s.subject,
+      roles: s.roles,
+      expiresAt: s.expiresAt,
+      ...(s.name === undefined ? {} : { name: s.name }),
+    };
   }
 
   end(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const id = readCookie(request, SESSION_COOKIE);
-    if (id !== undefined) this.sessions.delete(id);
-    setCookie(request, reply, SESSION_COOKIE, '', { path: '/', maxAgeSec: 0, sameSite: 'Strict' });
-    return Promise.resolve();
-  }
-
-  private prune(): void {
-    const now = this.clock();
-    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(id);
+    return endSession(request, reply);
   }
 }
