@@ -52,6 +52,9 @@ export function transportGuards(app: FastifyInstance, o: TransportGuardOptions):
     }
     const admitted = o.admission.admit(request.ip, request.raw.socket, declared);
     if (typeof admitted === 'string') {
+      // The connection ends with the answer: reading and dropping the body the client still
+      // sends would cost the collector as much as the requests it admitted.
+      void reply.header('connection', 'close');
       done(
         new RequestError(
           admitted,
