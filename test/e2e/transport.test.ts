@@ -115,16 +115,17 @@ describe('slow clients (slow-loris) against a collector process', () => {
     expect(during.body.admission.bodies).toBeGreaterThan(0);
     expect(during.body.admission.bodies).toBeLessThanOrEqual(8);
 
-    // Everything past the admitted bodies was answered 503 at once; the rest are cut by the
-    // request timeout (408 or closed), the headers by the headers timeout.
+    // Everything past the admitted bodies was refused at once: answered 503, or cut while its
+    // client still sent (the connection ends with the refusal, and a reset can overtake the
+    // answer); the rest are cut by the request timeout (408 or closed), the headers by theirs.
     const statuses = await Promise.all(answers);
-    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(40 - 8);
+    expect(statuses.filter((s) => s === 503 || s === null).length).toBeGreaterThanOrEqual(40 - 8);
     expect(statuses.every((s) => s === 503 || s === 408 || s === null)).toBe(true);
     await Promise.all(headsClosed);
     for (const s of bodies) s.destroy();
 
     const after = rssKb(pid);
-    // 40 such bodies held whole are 280 MiB; admitted ones are bounded by 40 MiB declared.
+    // 40 such bodies held whole are 280 MiB; admitted ones are bounded by 8 MiB declared.
     expect((after.hwm - before.rss) / 1024).toBeLessThan(200);
     // Each place is given back as its connection closes.
     while ((await health(collector.url, dir)).body.admission.bodies !== 0) {

@@ -46,9 +46,12 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   maxActiveReads: 2,
   maxQueuedReads: 64,
   // Each body in flight is held as text, then as parsed and prepared records: about ten times
-  // its size at its peak (a 5 MB batch ~45 MiB), so 40 MiB of bodies is some 400 MiB of heap.
-  maxBodiesInFlight: 8,
-  maxBodyBytesInFlight: 40 * 1024 * 1024,
+  // its size at its peak (a 5 MB batch ~45 MiB). Bytes decide for large bodies: one of the
+  // largest at a time (or many small ones), since on two cores more large batches in flight
+  // only lengthen the event loop's stalls (bench/overload.js: refusals answered p99 1.9 s at
+  // one 5 MB body in flight, 3.9 s at two, 9.5 s at four).
+  maxBodiesInFlight: 16,
+  maxBodyBytesInFlight: 8 * 1024 * 1024,
   maxBodiesPerConnection: 1,
   maxBodiesPerClient: 0,
   maxConnections: 1024,

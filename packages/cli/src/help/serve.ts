@@ -57,6 +57,6 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
   --tls-cert FILE --tls-key FILE
                     serve HTTPS with this PEM certificate chain and key, with HSTS
   --limit NAME=N    a connection, admission or size limit (repeatable; docs/OPERATIONS.md), e.g.
-                    max-bodies-in-flight=8, max-body-bytes-in-flight=41943040,
+                    max-bodies-in-flight=16, max-body-bytes-in-flight=8388608,
                     max-bodies-per-client=4, max-connections=1024, headers-timeout-ms=10000,
                     request-timeout-ms=60000, keep-alive-timeout-ms=65000, body-limit=8388608`;
