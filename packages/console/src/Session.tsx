@@ -60,7 +60,13 @@ export function SessionBar({ session, changed }: { session: SessionInfo; changed
   if (!session.signed_in) return null;
   const signOut = async () => {
     const path = session.via === 'oidc' ? '/v1/auth/logout' : '/v1/session/logout';
-    await post(path, {}, session.csrf_token);
+    const res = await post(path, {}, session.csrf_token);
+    // An OpenID sign-out continues at the provider (RP-initiated logout), when it offers one.
+    const body = (await res.json().catch(() => null)) as { end_session_url?: string } | null;
+    if (res.ok && typeof body?.end_session_url === 'string') {
+      window.location.assign(body.end_session_url);
+      return;
+    }
     changed();
   };
   return (
