@@ -165,7 +165,8 @@ describe('policy gate', () => {
     const rec = await outcomeOf(await traceOf(r), 'fail');
     expect(rec!.outcome).toMatchObject({
       status: 'error',
-      error: { code: 'tool_error', message: expect.stringContaining(resultDigestOf(res)) },
+      error: { code: 'tool_error', message: 'The tool returned isError.' },
+      result_digest: resultDigestOf(res),
     });
   });
 

@@ -86,10 +86,11 @@ export type RecordedTool<F extends (...args: never[]) => unknown> = (
 export interface RecordCallOptions<T> extends ToolOptions<[]> {
   /**
    * The failure the body's answer stands for, if it is one (the tool answered with an error):
-   * recorded as the outcome's error, and the answer is still handed back.
+   * recorded as the outcome's error, and the answer is still handed back. What `result` reads
+   * of the answer is digested as the error outcome's `result_digest`.
    */
   readonly failure?: (value: T) => { readonly code: string; readonly message?: string } | undefined;
-  /** What of a successful answer is digested as `result_digest` (default: the answer). */
+  /** What of an answer is digested as `result_digest` (default: the answer). */
   readonly result?: (value: T) => unknown;
 }
 
@@ -459,8 +460,9 @@ class RecorderImpl implements Recorder {
       return { ran: true, thrown: e };
     }
     const failure = options.failure?.(value);
-    if (failure) call.failWith(failure);
-    else call.finish(options.result ? options.result(value) : value);
+    const result = options.result ? options.result(value) : value;
+    if (failure) call.failWith(failure, result);
+    else call.finish(result);
     return { ran: true, value };
   }
 

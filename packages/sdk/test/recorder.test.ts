@@ -389,6 +389,7 @@ describe('recordCall: recording around a call that answers every outcome itself'
     expect(last.outcome).toMatchObject({
       status: 'error',
       error: { code: 'tool_error', message: 'no' },
+      result_digest: digestOf({ kept: false }),
     });
   });
 

@@ -19,7 +19,7 @@ import {
   traceparentFromMcpMeta,
 } from '@provenant/sdk';
 import type { Pdp, Recorder, SdkErrorCode, Session } from '@provenant/sdk';
-import { jsonText, resultDigest } from '../digest.js';
+import { jsonText } from '../digest.js';
 import type { ResultText } from '../digest.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { Forwarded, Interceptor, Upstream } from '../relay/relay.js';
@@ -161,14 +161,12 @@ function answered(answer: Forwarded): Answered {
       failure: { code: 'upstream_error', message: `${error.message} (JSON-RPC ${error.code})` },
     };
   }
+  // The result's digest goes in `result_digest` (keyed by the collector), never in the message.
   if (isError) {
-    const digest = text && resultDigest(text);
     return {
       response,
-      failure: {
-        code: 'tool_error',
-        message: `The tool returned isError${digest ? ` (result ${digest})` : ''}.`,
-      },
+      failure: { code: 'tool_error', message: 'The tool returned isError.' },
+      ...(text ? { result: { bytes: text.bytes, sha256: text.sha256 } } : {}),
     };
   }
   return { response, result: text && { bytes: text.bytes, sha256: text.sha256 } };

@@ -198,11 +198,18 @@ export class ToolCall {
     this.failWith(errorOf(thrown));
   }
 
-  /** Records an error outcome with this code and message (the tool answered, but failed). */
-  failWith(error: { readonly code: string; readonly message?: string }): void {
+  /**
+   * Records an error outcome with this code and message (the tool answered, but failed), and
+   * the digest of its answer when there is one: the collector keys it like any result digest,
+   * so it never goes into the message, where it would be stored unkeyed.
+   */
+  failWith(error: { readonly code: string; readonly message?: string }, answer?: unknown): void {
     const e: { code: string; message?: string } = { code: error.code.slice(0, 128) || 'Error' };
     if (error.message) e.message = error.message.slice(0, 4096);
-    void this.record({ status: 'error', duration_ms: this.elapsed(), error: e }, this.policy());
+    const outcome: Outcome = { status: 'error', duration_ms: this.elapsed(), error: e };
+    const rd = answer === undefined ? undefined : safeDigest(answer);
+    if (rd) outcome.result_digest = rd;
+    void this.record(outcome, this.policy());
   }
 
   private elapsed(): number {
