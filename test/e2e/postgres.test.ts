@@ -108,7 +108,9 @@ describe.skipIf(skip)('collector on PostgreSQL (real processes)', () => {
 
       // The whole log verifies against its signed checkpoint, through the API.
       const key = (await (await fetch(`${c.url}/v1/log/key`)).text()).trim();
-      const v = await runCliAsync(['verify', '--server', c.url, '--key', key, '--json'], {
+      const token = c.admin.authorization.slice('Bearer '.length);
+      const verifyArgs = ['verify', '--server', c.url, '--key', key, '--token', token, '--json'];
+      const v = await runCliAsync(verifyArgs, {
         PROVENANT_HOME: join(root, 'home'),
       });
       expect(v.status, v.stderr).toBe(0);

@@ -126,21 +126,30 @@ describe('provenant verify detects tampering (real process)', () => {
     sql('DELETE FROM entries WHERE leaf_index = 40');
     const c = await startCollectorProcess(dir);
     try {
-      const health = await fetch(`${c.url}/healthz`);
+      // Anyone sees that it is unhealthy and why; the detail needs a role.
+      const anonymous = await fetch(`${c.url}/healthz`);
+      expect(anonymous.status).toBe(503);
+      expect(await anonymous.json()).toEqual({
+        status: 'unhealthy',
+        reason: 'log_entries_missing',
+      });
+      const health = await fetch(`${c.url}/healthz`, { headers: c.admin });
       expect(health.status).toBe(503);
       expect(await health.json()).toMatchObject({
         status: 'unhealthy',
         reason: 'log_entries_missing',
         problems: [{ code: 'log_entries_missing', first_missing_leaf: 40 }],
       });
-      const tile = await fetch(`${c.url}/tile/entries/000`);
+      const tile = await fetch(`${c.url}/tile/entries/000`, { headers: c.admin });
       expect(tile.status).toBe(503);
       expect(((await tile.json()) as { error: { code: string } }).error.code).toBe(
         'log_entries_missing',
       );
-      const r = await runCliAsync(['verify', '--server', c.url, '--key', key, '--json'], {
-        PROVENANT_HOME: home,
-      });
+      const token = c.admin.authorization.slice('Bearer '.length);
+      const r = await runCliAsync(
+        ['verify', '--server', c.url, '--key', key, '--token', token, '--json'],
+        { PROVENANT_HOME: home },
+      );
       expect(r.status, r.stderr).toBe(1);
       expect(JSON.parse(r.stdout)).toMatchObject({
         ok: false,
