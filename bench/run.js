@@ -36,6 +36,7 @@ const NAMES = [
   'startup-integrity',
   'reads',
   'overload',
+  'access',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
@@ -50,6 +51,7 @@ const EXTRA = [
   'startup-integrity',
   'reads',
   'overload',
+  'access',
 ];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
@@ -59,7 +61,8 @@ PostgreSQL vs one on SQLite, and a 10-minute soak; cli-start = issue 13: provena
 --bundle start-up beside node -e ''; startup-integrity = issue 14: the missing-row check at start
 on a 100,000-entry ledger; reads = issue 14: /healthz and ingest beside 8 readers of provenance
 and traces over hostile data; overload = issue 19: 100 clients posting 5 MB batches to a
-collector sized for less),
+collector sized for less; access = issue 19: verified ingest with roles checked beside the
+baseline build's, PROVENANT_BENCH_BASELINE=DIR, see bench/access.js),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -218,6 +221,12 @@ if (selected.includes('reads')) {
 if (selected.includes('overload')) {
   say('overload benchmark (bench/overload.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'overload.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('access')) {
+  say('access control benchmark (bench/access.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'access.js'), ...flags], {
     stdio: 'inherit',
   });
 }

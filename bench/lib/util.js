@@ -84,17 +84,17 @@ function readText(file) {
 /**
  * Starts `provenant serve` on `dataDir` as a child process and resolves once it prints its
  * URL. `nodeArgs` go before the script (e.g. --cpu-prof); `args` after `serve` (e.g.
- * --postgres URL --cluster).
+ * --postgres URL --cluster). `cli` is the provenant.js to run (another build's, to compare).
  */
 export async function startCollector(
   dataDir,
-  { nodeArgs = [], args = [], logLevel = 'error', timeoutMs = 120_000 } = {},
+  { nodeArgs = [], args = [], logLevel = 'error', timeoutMs = 120_000, cli = CLI } = {},
 ) {
   const child = spawn(
     process.execPath,
     [
       ...nodeArgs,
-      CLI,
+      cli,
       'serve',
       '--data',
       dataDir,
