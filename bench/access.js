@@ -13,13 +13,12 @@
 //   (cd /tmp/prov-baseline && npx tsc -b)
 // Without it only this tree is measured and the comparison is reported as skipped.
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { uuidv7 } from '@provenant/core';
 import { agentKey } from './lib/agent.js';
+import { delegatedRecords } from './lib/records.js';
 import { keepAliveAgent, runConcurrently, send } from './lib/http.js';
 import {
   CLI,
@@ -90,28 +89,6 @@ async function token(agent, c, fields) {
   return JSON.parse(r.body).access_token;
 }
 
-/** ~1.1 KB records of a user acting through one agent instance, not privileged. */
-function records(n, user, pad) {
-  const time = new Date().toISOString();
-  return Array.from({ length: n }, (_, i) => ({
-    schema: 'provenant.event/v1',
-    id: uuidv7(),
-    time,
-    type: 'tool.called',
-    initiator: { id: user, kind: 'human' },
-    actor: { id: ACTOR, kind: 'agent_instance', agent: 'researcher' },
-    action: {
-      name: 'github.get_file',
-      resource: `repo:acme/r${i % 50}`,
-      risk: 'low',
-      args: { path: `src/file-${i}.ts`, note: pad },
-    },
-    outcome: { status: 'success', duration_ms: 12 },
-    trace: { trace_id: randomUUID().replace(/-/g, ''), span_id: '00f067aa0ba902b7' },
-    task_id: `task-${i % 100}`,
-  }));
-}
-
 /**
  * One collector from the build whose CLI is `cli`, set up identically: the agent instance
  * registered and granted `producer` (the role the access hook checks on POST /v1/events), 100
@@ -173,7 +150,10 @@ async function collector(label, cli, http) {
     scope: 'repo:read',
   });
   // The user acts as itself in this record, so a build that checks no role accepts it (200).
-  const own = { ...records(1, c.users[0], '')[0], actor: { id: c.users[0], kind: 'human' } };
+  const own = {
+    ...delegatedRecords(1, c.users[0], ACTOR, '')[0],
+    actor: { id: c.users[0], kind: 'human' },
+  };
   const probe = await post(http, `${c.url}/v1/events`, JSON.stringify([own]), {
     'content-type': 'application/json',
     authorization: `Bearer ${human}`,
@@ -192,7 +172,7 @@ async function collector(label, cli, http) {
 async function round(http, c) {
   const pad = 'x'.repeat(520);
   const bodies = Array.from({ length: batchesPerRound }, (_, b) => ({
-    body: JSON.stringify(records(BATCH, c.users[b % USERS], pad)),
+    body: JSON.stringify(delegatedRecords(BATCH, c.users[b % USERS], ACTOR, pad)),
     auth: `Bearer ${c.creds[b % USERS]}`,
   }));
   const cpu0 = procCpu(c.proc.pid);

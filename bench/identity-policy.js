@@ -8,14 +8,14 @@
 //
 //   node bench/identity-policy.js [--quick] [--no-write]
 import { spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { uuidv7 } from '@provenant/core';
 import { CredentialVerifier, MemoryPrincipalDirectory } from '@provenant/identity';
 import { CedarEngine, DecisionPoint } from '@provenant/policy';
 import { agentKey } from './lib/agent.js';
+import { delegatedRecords } from './lib/records.js';
 import { keepAliveAgent, runConcurrently, send } from './lib/http.js';
 import {
   CLI,
@@ -101,28 +101,6 @@ async function token(agent, c, fields) {
   return JSON.parse(r.body).access_token;
 }
 
-/** ~1.1 KB records of a user acting through one agent instance, not privileged. */
-function records(n, user, actor, pad) {
-  const time = new Date().toISOString();
-  return Array.from({ length: n }, (_, i) => ({
-    schema: 'provenant.event/v1',
-    id: uuidv7(),
-    time,
-    type: 'tool.called',
-    initiator: { id: user, kind: 'human' },
-    actor: { id: actor, kind: 'agent_instance', agent: 'researcher' },
-    action: {
-      name: 'github.get_file',
-      resource: `repo:acme/r${i % 50}`,
-      risk: 'low',
-      args: { path: `src/file-${i}.ts`, note: pad },
-    },
-    outcome: { status: 'success', duration_ms: 12 },
-    trace: { trace_id: randomUUID().replace(/-/g, ''), span_id: '00f067aa0ba902b7' },
-    task_id: `task-${i % 100}`,
-  }));
-}
-
 // 1 and 2: one collector, 100 users, one agent instance; credentials by token exchange.
 async function identityBenches() {
   const dir = tempDir('identity');
@@ -172,7 +150,7 @@ async function identityBenches() {
     const pad = 'x'.repeat(520);
     const run = async (withCredential) => {
       const bodies = Array.from({ length: batches }, (_, b) => ({
-        body: JSON.stringify(records(500, users[b % 100], actor, pad)),
+        body: JSON.stringify(delegatedRecords(500, users[b % 100], actor, pad)),
         auth: withCredential ? `Bearer ${creds[b % 100]}` : undefined,
       }));
       const start = now();

@@ -1,7 +1,7 @@
 // Realistic provenant.event/v1 records for the benchmarks: the shape of
 // packages/server/test/helpers.ts `record()`, with ~20 initiators, ~50 actors, task ids and
 // random trace ids each shared by ~10 records, UUIDv7 ids, padded to ~1.1 KB canonical.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { uuidv7 } from '@provenant/core';
 import { prepareRecord } from '@provenant/server/offline';
 
@@ -123,4 +123,29 @@ function isoMicros(us) {
   const ms = Math.floor(us / 1000);
   const iso = new Date(ms).toISOString(); // ...:SS.mmmZ
   return `${iso.slice(0, 23)}${String(us % 1000).padStart(3, '0')}Z`;
+}
+
+/**
+ * `n` ~1.1 KB records of `user` acting through the agent instance `actor`, not privileged
+ * (no decision needed): the credentialed-ingest benchmarks' workload.
+ */
+export function delegatedRecords(n, user, actor, pad) {
+  const time = new Date().toISOString();
+  return Array.from({ length: n }, (_, i) => ({
+    schema: 'provenant.event/v1',
+    id: uuidv7(),
+    time,
+    type: 'tool.called',
+    initiator: { id: user, kind: 'human' },
+    actor: { id: actor, kind: 'agent_instance', agent: 'researcher' },
+    action: {
+      name: 'github.get_file',
+      resource: `repo:acme/r${i % 50}`,
+      risk: 'low',
+      args: { path: `src/file-${i}.ts`, note: pad },
+    },
+    outcome: { status: 'success', duration_ms: 12 },
+    trace: { trace_id: randomUUID().replace(/-/g, ''), span_id: '00f067aa0ba902b7' },
+    task_id: `task-${i % 100}`,
+  }));
 }
