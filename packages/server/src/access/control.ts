@@ -6,13 +6,12 @@
  * cookie (the roles it was opened with; state-changing requests also need its CSRF token and a
  * same-origin `Origin`).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { bearerToken } from '@provenant/core';
 import type { VerifiedCredential } from '@provenant/identity';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
-import { adminTokenMatcher } from '../identity/admin.js';
+import { adminTokenMatcher, equalSecrets } from '../identity/admin.js';
 import { ROLES, satisfies } from './roles.js';
 import type { Role } from './roles.js';
 import { accessOf } from './routes.js';
@@ -126,10 +125,7 @@ export function installAccessControl(app: FastifyInstance, ctx: CollectorContext
     } catch (e) {
       // The admin routes keep answering a failed authentication as they always did.
       if (access === 'admin' && !(e instanceof CsrfError)) {
-        throw new RequestError(
-          'admin_required',
-          'This route needs the admin token or an admin credential.',
-        );
+        throw adminRequired();
       }
       throw e;
     }
@@ -138,10 +134,7 @@ export function installAccessControl(app: FastifyInstance, ctx: CollectorContext
     if (caller.via === 'anonymous') {
       if (access === 'ingest' && ctx.anonymousIngest === 'asserted') return;
       if (access === 'admin') {
-        throw new RequestError(
-          'admin_required',
-          'This route needs the admin token or an admin credential.',
-        );
+        throw adminRequired();
       }
       throw new RequestError(
         'credential_required',
@@ -158,6 +151,9 @@ export function installAccessControl(app: FastifyInstance, ctx: CollectorContext
     }
   });
 }
+
+const adminRequired = () =>
+  new RequestError('admin_required', 'This route needs the admin token or an admin credential.');
 
 const neededRole = (access: Role | 'ingest'): Role => (access === 'ingest' ? 'producer' : access);
 
@@ -182,9 +178,7 @@ function checkCsrf(request: FastifyRequest, session: Session): void {
     );
   }
   const sent = request.headers[CSRF_HEADER];
-  const a = Buffer.from(typeof sent === 'string' ? sent : '');
-  const b = Buffer.from(session.csrfToken);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+  if (typeof sent !== 'string' || !equalSecrets(sent, session.csrfToken)) {
     throw new CsrfError(
       'csrf_failed',
       `A console request that changes state needs the session's ${CSRF_HEADER} header.`,

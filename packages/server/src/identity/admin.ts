@@ -17,6 +17,13 @@ export function loadOrCreateAdminToken(file: string): string {
  */
 export function adminTokenMatcher(adminToken: string | undefined): (presented: string) => boolean {
   if (!adminToken) return () => false;
-  const expected = sha256(new TextEncoder().encode(adminToken));
-  return (presented) => timingSafeEqual(sha256(new TextEncoder().encode(presented)), expected);
+  const expected = secretDigest(adminToken);
+  return (presented) => timingSafeEqual(secretDigest(presented), expected);
 }
+
+/** Whether a presented secret (token, CSRF token) is the expected one, in constant time. */
+export function equalSecrets(presented: string, expected: string): boolean {
+  return timingSafeEqual(secretDigest(presented), secretDigest(expected));
+}
+
+const secretDigest = (secret: string) => sha256(new TextEncoder().encode(secret));
