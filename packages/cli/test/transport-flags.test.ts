@@ -38,6 +38,11 @@ describe('serve --limit, --tls-*, --allowed-hosts', () => {
       [['--tls-cert', '/nonexistent.pem', '--tls-key', '/nonexistent.key'], /cannot read/],
       [['--allowed-hosts', 'http://x/'], /--allowed-hosts: Not a host name/],
       [['--allowed-origins', 'console.example'], /--allowed-origins: Not an origin/],
+      [['--anonymous-ingest', 'on'], /--anonymous-ingest must be off or asserted/],
+      [['--dev-login-roles', 'analyst'], /--dev-login-roles needs --dev-login/],
+      [['--dev-login', '--dev-login-roles', 'analyst,root'], /"root" is not one of/],
+      [['--decision-validity', '0'], /decision-validity/],
+      [['--decision-validity', 'soon'], /decision-validity/],
     ];
     for (const [flags, message] of cases) {
       const { status, err } = await serve(flags);

@@ -11,7 +11,7 @@ import { parseCosignerVerifierKey } from '@provenant/ledger';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
 import { readFileSync } from 'node:fs';
-import { parseAllowedHost, parseAllowedOrigin } from '@provenant/core/vocabulary';
+import { isRole, parseAllowedHost, parseAllowedOrigin } from '@provenant/core/vocabulary';
 import { parseAuditRules } from '@provenant/policy';
 import type { AuditRules } from '@provenant/policy';
 
@@ -202,7 +202,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     .split(',')
     .map((r) => r.trim())
     .filter((r) => r.length > 0);
-  const unknownRole = devLoginRoles.find((r) => !(ROLES as readonly string[]).includes(r));
+  const unknownRole = devLoginRoles.find((r) => !isRole(r));
   if (unknownRole !== undefined) {
     throw usageError(`--dev-login-roles: "${unknownRole}" is not one of ${ROLES.join(', ')}.`);
   }
