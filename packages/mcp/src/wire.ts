@@ -2,11 +2,7 @@
  * What goes on the wire: JSON-RPC error responses the proxy itself sends to a peer, and a cheap
  * structural check of incoming messages. Local errors (`errors.ts`) never travel as they are.
  */
-import type {
-  JSONRPCErrorResponse,
-  JSONRPCMessage,
-  RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCErrorResponse, JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 
 /** JSON-RPC error codes the proxy sends; the `data.code` string names the Provenant reason. */
 export const WIRE_ERROR = {

@@ -10,7 +10,7 @@ import type {
   JSONRPCRequest,
   MessageExtraInfo,
   RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 import {
   DecisionUnavailableError,
   IntentNotDurableError,

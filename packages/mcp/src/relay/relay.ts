@@ -11,7 +11,7 @@ import type {
   JSONRPCRequest,
   MessageExtraInfo,
   RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+} from '@modelcontextprotocol/server';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { RelayTransport } from '../transport/capabilities.js';
 import { RawResponse } from '../transport/scan.js';

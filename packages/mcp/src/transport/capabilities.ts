@@ -5,8 +5,8 @@
  * class a transport is. A transport that offers none of them (e.g. `InMemoryTransport`) relays
  * parsed messages only.
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/server';
+import type { RequestId } from '@modelcontextprotocol/server';
 import type { RawResponse } from './scan.js';
 
 export interface RelayTransport extends Transport {

@@ -1,6 +1,6 @@
 /**
  * The proxy's side of its Streamable HTTP clients: the official SDK's
- * `StreamableHTTPServerTransport`, with one change. Every HTTP request goes to the SDK transport
+ * `NodeStreamableHTTPServerTransport` (`@modelcontextprotocol/node`), with one change. Every HTTP request goes to the SDK transport
  * (initialization, sessions, notifications, responses, the GET stream, DELETE, every error
  * answer) except a POST carrying exactly one request of `rawMethods` (the interceptor's
  * `tools/call`, `resources/read`, `prompts/get`) that the SDK transport would accept — same
@@ -17,24 +17,23 @@
  * parser joins with a line feed again (a CR or CRLF arrives as a line feed; JSON unchanged).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { StreamableHTTPServerTransportOptions } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
-import type { TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  JSONRPCMessageSchema,
   SUPPORTED_PROTOCOL_VERSIONS,
   isJSONRPCErrorResponse,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
-} from '@modelcontextprotocol/sdk/types.js';
+  isJsonContentType,
+} from '@modelcontextprotocol/server';
 import type {
+  AuthInfo,
   JSONRPCMessage,
   JSONRPCRequest,
   MessageExtraInfo,
   RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+  TransportSendOptions,
+} from '@modelcontextprotocol/server';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { StreamableHTTPServerTransportOptions } from '@modelcontextprotocol/node';
 import type { RawResponse } from './scan.js';
 import type { RelayTransport } from './capabilities.js';
 
@@ -153,7 +152,7 @@ export class FrontHttpTransport implements RelayTransport {
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined;
 
-  private readonly sdk: StreamableHTTPServerTransport;
+  private readonly sdk: NodeStreamableHTTPServerTransport;
   private readonly streams = new Map<string, RequestStream>();
   private readonly rawMethods: ReadonlySet<string>;
   private closed = false;
@@ -161,7 +160,7 @@ export class FrontHttpTransport implements RelayTransport {
   constructor(options: FrontHttpOptions) {
     const { rawMethods, ...sdkOptions } = options;
     this.rawMethods = rawMethods;
-    this.sdk = new StreamableHTTPServerTransport(sdkOptions);
+    this.sdk = new NodeStreamableHTTPServerTransport(sdkOptions);
   }
 
   get sessionId(): string | undefined {
@@ -229,17 +228,16 @@ export class FrontHttpTransport implements RelayTransport {
       return undefined;
     }
     if (!isJsonContentType(req.headers['content-type'])) return undefined;
-    const parsed = JSONRPCMessageSchema.safeParse(body);
-    if (!parsed.success || !isJSONRPCRequest(parsed.data)) return undefined;
-    if (!this.rawMethods.has(parsed.data.method)) return undefined;
+    if (!isJSONRPCRequest(body)) return undefined;
+    if (!this.rawMethods.has(body.method)) return undefined;
     if (req.headers['mcp-session-id'] !== this.sessionId) return undefined;
     const version = req.headers['mcp-protocol-version'];
     if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) {
       return undefined;
     }
     // The same id twice in flight: the SDK transport's behavior, whatever it is.
-    if (this.streams.has(keyOf(parsed.data.id))) return undefined;
-    return parsed.data;
+    if (this.streams.has(keyOf(body.id))) return undefined;
+    return body;
   }
 
   private streamFor(message: JSONRPCMessage, options?: TransportSendOptions) {

@@ -24,19 +24,15 @@
  * again: `onbadanswer` reports it with the id of the request it answers.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { StreamableHTTPClientTransportOptions } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mediaTypeEssence } from '@modelcontextprotocol/sdk/shared/mediaType.js';
+import { StreamableHTTPClientTransport, parseJSONRPCMessage } from '@modelcontextprotocol/client';
 import type {
   FetchLike,
-  TransportSendOptions,
-} from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
-import type {
   JSONRPCMessage,
   MessageExtraInfo,
   RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
+  StreamableHTTPClientTransportOptions,
+  TransportSendOptions,
+} from '@modelcontextprotocol/client';
 import { LineScanner } from './scan.js';
 import type { RelayTransport } from './capabilities.js';
 import type { RawResponse } from './scan.js';
@@ -159,7 +155,7 @@ export class UpstreamHttpTransport implements RelayTransport {
     // Not taken after all (e.g. cancelled meanwhile): parsed, as the SDK transport would have.
     let message: JSONRPCMessage;
     try {
-      message = JSONRPCMessageSchema.parse(raw.message());
+      message = parseJSONRPCMessage(raw.message());
     } catch (e) {
       this.onerror?.(e as Error);
       return;
@@ -519,4 +515,11 @@ export class SseEvents {
     this.id = undefined;
     this.retry = undefined;
   }
+}
+
+/** A media type without its parameters, lower-cased (`text/event-stream; charset=utf-8`). */
+function mediaTypeEssence(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  const essence = value.split(';', 1)[0]!.trim().toLowerCase();
+  return essence === '' ? undefined : essence;
 }

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 
 /** What a response's `result` was: its SHA-256 (hex) and length, as sent, and `isError`. */
 export interface ResultSummary {

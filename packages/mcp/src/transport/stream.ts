@@ -9,7 +9,7 @@
  * object, and `sendRaw` writes such bytes out unchanged. Everything else is parsed as before.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 import { LineScanner } from './scan.js';
 import type { RelayTransport } from './capabilities.js';
 import type { RawResponse } from './scan.js';
