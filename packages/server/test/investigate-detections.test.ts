@@ -113,6 +113,38 @@ describe('Detector', () => {
     expect(codes(found)).toEqual(['denial_burst']);
   });
 
+  it('counts a denial once though the decision and the denied record both report it', () => {
+    // The decision point's record of a deny and the agent's denied record citing it are one
+    // denial: with the default threshold (more than 5), three denials are no burst.
+    const d = new Detector();
+    const denial = (i: number) => {
+      const decision = action({
+        type: 'policy.decision',
+        actor: { id: 'service:provenant-pdp', kind: 'service' },
+        policy: { decision_id: `deny-${i}`, engine: 'cedar', decision: 'deny' },
+      });
+      const denied = action({
+        outcome: { status: 'denied' },
+        policy: { decision_id: `deny-${i}`, engine: 'cedar', decision: 'deny' },
+      });
+      return [...d.inspect(decision, T + i), ...d.inspect(denied, T + i)];
+    };
+    expect([1, 2, 3, 4, 5].flatMap(denial)).toEqual([]);
+    expect(codes(denial(6))).toEqual(['denial_burst']);
+  });
+
+  it('counts each retry under a cached deny decision as a denial of its own', () => {
+    const d = new Detector({ ...DEFAULT_DETECTION_CONFIG, denials: { max: 2, windowMs: 60_000 } });
+    const policy = { decision_id: 'deny-cached', engine: 'cedar', decision: 'deny' };
+    const decision = action({ type: 'policy.decision', policy });
+    expect(d.inspect(decision, T)).toEqual([]);
+    expect(d.inspect(action({ outcome: { status: 'denied' }, policy }), T + 1)).toEqual([]);
+    expect(d.inspect(action({ outcome: { status: 'denied' }, policy }), T + 2)).toEqual([]);
+    expect(codes(d.inspect(action({ outcome: { status: 'denied' }, policy }), T + 3))).toEqual([
+      'denial_burst',
+    ]);
+  });
+
   it('writes a valid security.alert about the record, which provenance then shows', async () => {
     const { app, log } = await makeInvestigateApp();
     const s = await investigationScenario(app);

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector } from '../src/index.js';
 import { otlpRecordId } from '../src/otlp/map.js';
 import type { RunningCollector } from '../src/index.js';
-import { ADMIN, ISSUER, TD, aliceScenario } from './identity-helpers.js';
+import { ADMIN, ISSUER, TD, aliceScenario, exchange } from './identity-helpers.js';
 import { asAdmin } from './helpers.js';
 
 const researcherId = `spiffe://${TD}/agent/researcher/instance/7f3a`;
@@ -345,6 +345,52 @@ describe('credentials on OTLP export', () => {
     const after = await alerts();
     expect(after.length).toBe(before + 1);
     expect(after.at(-1).actor.id).toBe(researcherId);
+  });
+
+  it("takes a create_agent span's creator as its actor, not the agent it creates", async () => {
+    // Under a credential, the created agent as actor was a false attribution_mismatch whose
+    // alert used the credential's alert budget, so a real impersonation that followed went
+    // unflagged.
+    const fresh = (
+      await exchange(collector.app, tokens.plannerToken, tokens.researcher, 'repo:read')
+    ).body.access_token!;
+    const memory = new InMemorySpanExporter();
+    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+    const tracer = provider.getTracer('genai-instrumentation');
+    const created = tracer.startSpan('create_agent summarizer', {
+      attributes: {
+        'gen_ai.operation.name': 'create_agent',
+        'gen_ai.agent.id': 'summarizer-1',
+        'gen_ai.agent.name': 'summarizer',
+      },
+    });
+    created.end();
+    const before = (await alerts()).length;
+    const first = await postProtobuf(memory.getFinishedSpans(), {
+      authorization: `Bearer ${fresh}`,
+    });
+    expect(first.answer?.partialSuccess).toBeUndefined();
+    const [record] = await recordsOf(created.spanContext().traceId);
+    expect(record).toMatchObject({
+      type: 'agent.created',
+      actor: { id: researcherId },
+      action: {
+        name: 'agent.create',
+        resource: 'agent:summarizer',
+        args: { 'gen_ai.agent.id': 'summarizer-1', 'gen_ai.agent.name': 'summarizer' },
+      },
+      attribution: { level: 'verified' },
+    });
+    expect((await alerts()).length).toBe(before);
+
+    // A real impersonation under the same credential still raises its alert.
+    const impersonation = agentRun(plannerId, { user: 'alice' });
+    const claimed = ['invoke_agent researcher', 'execute_tool get_file'].map(impersonation.byName);
+    const second = await postProtobuf(claimed, {
+      authorization: `Bearer ${fresh}`,
+    });
+    expect(second.answer?.partialSuccess?.errorMessage).toContain('attribution_mismatch');
+    expect((await alerts()).length).toBe(before + 1);
   });
 
   it('refuses a bad credential with 401 in the OTLP error shape', async () => {

@@ -115,6 +115,8 @@ export class Detector {
   /** Revoked jti → revocation time (ms), kept until the credential would have expired. */
   private readonly revoked = new Map<string, { at: number; exp: number }>();
   private denialSeq = 0;
+  /** Denied action records seen per (party, decision id): see `denialOf`. */
+  private readonly deniedUses = new Map<string, number>();
 
   constructor(private readonly config: DetectionConfig = DEFAULT_DETECTION_CONFIG) {
     this.pooled = new WindowedDistinct(config.pooledInstances, config.maxKeys);
@@ -150,7 +152,7 @@ export class Detector {
       const party =
         r.type === 'policy.decision' ? (r.delegation?.at(-1)?.to ?? r.initiator?.id) : actor;
       if (party !== undefined) {
-        const n = this.denials.add(keyOf(party), String(++this.denialSeq), now);
+        const n = this.denials.add(keyOf(party), this.denialOf(r, keyOf(party)), now);
         if (n !== null)
           hit(
             'denial_burst',
@@ -219,6 +221,27 @@ export class Detector {
         );
     }
     return out;
+  }
+
+  /**
+   * What one denial counts as in its party's window. A denial is written twice: the decision
+   * point's `policy.decision` and the denied action record citing it; both count as the one
+   * value `decision:<id>`, whichever arrives first. A further denied record citing the same
+   * decision (an agent that cached the deny and tried again) is another attempt and counts
+   * on its own; a denial without a decision id counts by itself.
+   */
+  private denialOf(r: EventRecord, key: string): string {
+    const decision = r.policy?.decision_id;
+    if (decision === undefined) return `seq:${++this.denialSeq}`;
+    if (r.type === 'policy.decision') return `decision:${decision}`;
+    const use = `${key}\u0000${decision}`;
+    const n = (this.deniedUses.get(use) ?? 0) + 1;
+    this.deniedUses.delete(use);
+    if (this.deniedUses.size >= this.config.maxKeys) {
+      this.deniedUses.delete(this.deniedUses.keys().next().value!);
+    }
+    this.deniedUses.set(use, n);
+    return n === 1 ? `decision:${decision}` : `decision:${decision}#${n}`;
   }
 }
 

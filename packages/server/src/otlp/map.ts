@@ -1,6 +1,8 @@
 /**
  * OpenTelemetry GenAI spans → `provenant.event/v1` records: a pure mapping, no I/O. The record
- * is then validated, attributed and stored exactly like a natively ingested one.
+ * is then validated, attributed and stored exactly like a natively ingested one. Spans of other
+ * vocabularies (the Vercel AI SDK's `ai.toolCall`, Google ADK's content attributes) are first
+ * translated into GenAI attributes (`vocabularies.ts`).
  *
  * | span                                        | record                                         |
  * | ------------------------------------------- | ---------------------------------------------- |
@@ -16,6 +18,8 @@
  * | `enduser.id`, else `user.id`                | `initiator` `user:<id>` (human)                |
  * | `gen_ai.agent.id`                           | `actor.id` (SPIFFE ids as is, else `agent:<id>`)|
  * | `gen_ai.agent.name`, `gen_ai.agent.version` | `actor.agent`, `actor.version`                 |
+ * | `create_agent`: its own `gen_ai.agent.*`    | the created agent: `action.resource`, `args`;  |
+ * |                                             | the actor is the creator (nearest ancestor's)  |
  * | `gen_ai.tool.name`, `gen_ai.tool.call.id`   | `action.tool.name`, `.call_id`                 |
  * | `gen_ai.tool.call.arguments` / `.result`    | `action.args_digest` / `outcome.result_digest` |
  * | `gen_ai.conversation.id`, `session.id`      | `conversation_id`, `session_id`                |
@@ -26,6 +30,7 @@
  */
 import { digestOf, sha256, spiffeAgentParts } from '@provenant/core';
 import type { OtlpAttributes, OtlpSpan, OtlpValue } from './model.js';
+import { asGenAi } from './vocabularies.js';
 
 /** `gen_ai.operation.name` values that become records, and the record type of each. */
 export const GENAI_OPERATIONS = {
@@ -46,6 +51,7 @@ const COPIED_ATTRIBUTES = [
   'gen_ai.usage.input_tokens',
   'gen_ai.usage.output_tokens',
   'gen_ai.data_source.id',
+  'ai.telemetry.functionId',
 ] as const;
 
 /** Prefix of the name hashed into a span's record id; changing it changes every id. */
@@ -88,12 +94,14 @@ export function genAiOperation(span: OtlpSpan): GenAiOperation | null {
  * Maps the spans of one export request, in order. Identity a span does not carry itself is
  * taken from its nearest ancestor in the same request, then from the resource: the human
  * (`enduser.id` / `user.id`) and the conversation for every span, the agent for `execute_tool`
- * spans only (an `invoke_agent` span's parent is the invoker, not the agent invoked).
+ * and `create_agent` spans (an `invoke_agent` span's parent is the invoker, not the agent
+ * invoked; a `create_agent` span's own agent is the one created, never its actor).
  */
 export function mapSpans(spans: readonly OtlpSpan[]): SpanMapping[] {
+  const genAi = spans.map(asGenAi);
   const byId = new Map<string, OtlpSpan>();
-  for (const s of spans) byId.set(`${s.traceId}/${s.spanId}`, s);
-  return spans.map((s) => mapSpan(s, byId));
+  for (const s of genAi) byId.set(`${s.traceId}/${s.spanId}`, s);
+  return genAi.map((s) => mapSpan(s, byId));
 }
 
 function mapSpan(span: OtlpSpan, byId: ReadonlyMap<string, OtlpSpan>): SpanMapping {
@@ -121,13 +129,16 @@ function mapSpan(span: OtlpSpan, byId: ReadonlyMap<string, OtlpSpan>): SpanMappi
     };
   }
 
-  const inherited = (key: string, fromAncestors: boolean): string | undefined => {
-    let s: OtlpSpan | undefined = span;
+  const parentOf = (s: OtlpSpan): OtlpSpan | undefined =>
+    s.parentSpanId === '' ? undefined : byId.get(`${s.traceId}/${s.parentSpanId}`);
+  /** `key` from the span (unless `fromSelf` is false), its ancestors, then the resource. */
+  const inherited = (key: string, fromAncestors: boolean, fromSelf = true): string | undefined => {
+    let s = fromSelf ? span : fromAncestors ? parentOf(span) : undefined;
     for (let hops = 0; s && hops < MAX_INHERIT_HOPS; hops++) {
       const v = stringAttr(s.attributes, key);
       if (v !== undefined) return v;
-      if (!fromAncestors || s.parentSpanId === '') break;
-      s = byId.get(`${s.traceId}/${s.parentSpanId}`);
+      if (!fromAncestors) break;
+      s = parentOf(s);
     }
     return stringAttr(span.resource, key);
   };
@@ -147,13 +158,18 @@ function mapSpan(span: OtlpSpan, byId: ReadonlyMap<string, OtlpSpan>): SpanMappi
     };
   }
 
-  const agentId = inherited('gen_ai.agent.id', op === 'execute_tool');
-  const agentName = inherited('gen_ai.agent.name', op === 'execute_tool');
+  // The acting agent: a tool span's own or its nearest ancestor's; an `invoke_agent` span's own
+  // (the agent invoked runs it). A `create_agent` span's agent attributes describe the agent it
+  // creates, so its actor is the creator: the nearest ancestor's agent, or none (then the
+  // credential's holder), never the created agent.
+  const creating = op === 'create_agent';
+  const agentId = inherited('gen_ai.agent.id', op !== 'invoke_agent', !creating);
+  const agentName = inherited('gen_ai.agent.name', op !== 'invoke_agent', !creating);
   if (agentId !== undefined) {
     const actor: Record<string, unknown> = actorOf(agentId);
     if (agentName !== undefined) actor['agent'] = agentName;
     const version = stringAttr(span.attributes, 'gen_ai.agent.version');
-    if (version !== undefined && op !== 'execute_tool') actor['version'] = version;
+    if (version !== undefined && op === 'invoke_agent') actor['version'] = version;
     record['actor'] = actor;
   }
 
@@ -174,8 +190,12 @@ function mapSpan(span: OtlpSpan, byId: ReadonlyMap<string, OtlpSpan>): SpanMappi
     if (argsDigest !== undefined) action['args_digest'] = argsDigest;
   } else {
     action['name'] = op === 'invoke_agent' ? 'agent.invoke' : 'agent.create';
-    const target = agentName ?? agentId;
+    const targetId = creating ? stringAttr(span.attributes, 'gen_ai.agent.id') : agentId;
+    const targetName = creating ? stringAttr(span.attributes, 'gen_ai.agent.name') : agentName;
+    const target = targetName ?? targetId;
     if (target !== undefined) action['resource'] = `agent:${target}`;
+    if (creating && targetId !== undefined) args['gen_ai.agent.id'] = targetId;
+    if (creating && targetName !== undefined) args['gen_ai.agent.name'] = targetName;
   }
   for (const key of COPIED_ATTRIBUTES) {
     const v = span.attributes[key];
