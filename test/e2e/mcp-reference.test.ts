@@ -38,7 +38,7 @@ function config(name: string, tools: Record<string, unknown>): string {
   return file;
 }
 
-async function open(server: string[], configFile: string) {
+async function open(server: string[], configFile?: string) {
   const direct = new Client({ name: 'direct', version: '1.0.0' });
   await direct.connect(
     new StdioClientTransport({ command: process.execPath, args: server, stderr: 'ignore' }),
@@ -54,8 +54,7 @@ async function open(server: string[], configFile: string) {
         identityFile,
         '--collector',
         c.url,
-        '--config',
-        configFile,
+        ...(configFile !== undefined ? ['--config', configFile] : []),
         '--',
         process.execPath,
         ...server,
@@ -83,6 +82,29 @@ async function finalRecord(tool: string, status?: string) {
 }
 
 describe('mcp-proxy in front of the official reference servers', () => {
+  it('server-everything without a config: a valid default action name, decided, and the refusal says why', async () => {
+    const { proxied, close } = await open([EVERYTHING, 'stdio']);
+    try {
+      await proxied.listTools();
+      // The server calls itself mcp-servers/everything; the example Cedar schema declares no
+      // action of it, so the engine cannot evaluate it: denied, and the error says so.
+      await expect(
+        proxied.callTool({ name: 'echo', arguments: { message: 'hi' } }),
+      ).rejects.toThrow(
+        /Denied by policy: mcp-servers_everything\.echo on mcp:mcp-servers\/everything\/echo: the policy engine could not evaluate it \(engine_error.*\(decision [0-9a-f-]{36}\)/,
+      );
+      const rec = await finalRecord('echo', 'denied');
+      expect(rec.action).toMatchObject({
+        name: 'mcp-servers_everything.echo',
+        resource: 'mcp:mcp-servers/everything/echo',
+        tool: { server: 'mcp-servers/everything', name: 'echo' },
+      });
+      expect(rec.policy).toMatchObject({ decision: 'deny', reason: 'engine_error' });
+    } finally {
+      await close();
+    }
+  });
+
   it('server-everything: byte-identical results, a denial, a cancelled long call, all recorded', async () => {
     const cfg = config('everything', {
       echo: { action: 'github.get_file', resource: 'repo:acme/payments' },

@@ -13,12 +13,24 @@ import {
   coverageFacts,
   equalBytes,
   impliedKind,
+  isActionName,
   isActionRecord,
   isGrantRecord,
   recordedKind,
   spiffeAgentParts,
 } from '../src/vocabulary/index.js';
 import { eventJsonSchema } from '../src/index.js';
+
+describe('action names', () => {
+  it('takes 1-128 letters, digits and _ . : -, as the decision point and the catalog do', () => {
+    for (const ok of ['github.delete_repo', 'a', 'x:y-z_1.2', 'a'.repeat(128)]) {
+      expect(isActionName(ok), ok).toBe(true);
+    }
+    for (const bad of ['', 'a'.repeat(129), 'mcp-servers/everything.echo', 'a b', 'é', 7]) {
+      expect(isActionName(bad), String(bad)).toBe(false);
+    }
+  });
+});
 
 describe('record types', () => {
   it('tool.called and action.performed are actions whatever they carry', () => {

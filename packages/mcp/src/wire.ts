@@ -19,6 +19,8 @@ export const WIRE_ERROR = {
   // Streamable HTTP, answered with HTTP 403 before anything else (the MCP transport rules)
   host_not_allowed: -32017,
   origin_not_allowed: -32018,
+  // The config's action template filled in with the call's arguments is no action name.
+  invalid_action_name: -32019,
 } as const;
 
 export type WireErrorCode = keyof typeof WIRE_ERROR;

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { digestOf } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
+import { remotePdp } from '@provenant/sdk';
 import type { Recorder } from '@provenant/sdk';
+import { memoryDecisions } from '@provenant/sdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WIRE_ERROR, createPolicyGate, parseConfig } from '../src/index.js';
 import type { PolicyGateOptions } from '../src/index.js';
@@ -30,6 +33,18 @@ const CONFIG = parseConfig({
   resources: { action: 'github.get_file', resource: 'repo:acme/docs' },
   prompts: { action: 'github.get_file', resource: 'repo:acme/prompts' },
 });
+
+/** A port nothing listens on: bound, then closed. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 let who: ProxyWorld;
 let recorder: Recorder;
@@ -149,6 +164,7 @@ describe('policy gate', () => {
     expect(err).toMatchObject({ code: WIRE_ERROR.policy_denied });
     const decisionId = err.data.decision_id;
     expect(err.message).toContain(`Denied by policy: github.delete_repo on repo:acme/payments`);
+    expect(err.message).toContain('no policy permits it (default deny)');
     expect(err.message).toContain(decisionId);
     const [rec] = await toolRecords(await traceOf(r), 'delete_repo');
     expect(rec).toMatchObject({
@@ -266,6 +282,82 @@ describe('policy gate, decision point and ledger trouble', () => {
       r.client.callTool({ name: 'read_file', arguments: { repo: 'acme/payments', path: 'x' } }),
     ).rejects.toMatchObject({ code: WIRE_ERROR.decision_unavailable });
     await rec.close();
+  });
+
+  it('says the collector is unreachable when the decision point cannot be reached', async () => {
+    // A real fetch to a closed port: one the system just handed out and took back.
+    const port = await closedPort();
+    const rec = who.recorder({ pdp: remotePdp(`http://127.0.0.1:${port}`, fetch) });
+    const r = await rig(
+      createPolicyGate({ recorder: rec, config: CONFIG, initiatorToken: who.alice }),
+    );
+    rigs.push(r);
+    const err = await r.client
+      .callTool({ name: 'read_file', arguments: { repo: 'acme/payments', path: 'x' } })
+      .then(
+        () => ({ code: 0, message: 'not refused', data: {} }),
+        (e: unknown) => e as { code: number; message: string; data: Record<string, unknown> },
+      );
+    expect(err.code).toBe(WIRE_ERROR.decision_unavailable);
+    expect(err.message).toMatch(
+      /No policy decision for github\.get_file, so the call was refused: the collector at http:\/\/127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\)/,
+    );
+    expect(err.data).toMatchObject({
+      code: 'decision_unavailable',
+      reason: 'collector_unreachable',
+    });
+    await rec.close();
+  });
+
+  it('says which policy denied a call, or that no policy set is loaded', async () => {
+    const by = (answer: { reason: string; determining: string[] }) =>
+      who.recorder({ pdp: memoryDecisions(() => ({ decision: 'deny', ...answer })) });
+    const cases = [
+      {
+        rec: by({ reason: 'policy', determining: ['forbid-deep-irreversible'] }),
+        says: 'denied by forbid-deep-irreversible',
+      },
+      {
+        rec: by({ reason: 'no_policy_set', determining: [] }),
+        says: 'no policy set is loaded at the decision point (no_policy_set)',
+      },
+      {
+        rec: by({ reason: 'engine_error', determining: [] }),
+        says: 'the policy engine could not evaluate it (engine_error)',
+      },
+    ];
+    for (const { rec, says } of cases) {
+      const r = await rig(
+        createPolicyGate({ recorder: rec, config: CONFIG, initiatorToken: who.alice }),
+      );
+      rigs.push(r);
+      await expect(
+        r.client.callTool({ name: 'read_file', arguments: { repo: 'acme/payments', path: 'x' } }),
+      ).rejects.toMatchObject({
+        code: WIRE_ERROR.policy_denied,
+        message: expect.stringContaining(
+          `Denied by policy: github.get_file on repo:acme/payments: ${says} (decision `,
+        ),
+      });
+      await rec.close();
+    }
+  });
+
+  it('refuses a call whose mapped action name is not one, forwarding nothing', async () => {
+    const r = await rig(
+      createPolicyGate({
+        recorder,
+        config: parseConfig({ tools: { read_file: { action: 'github.{path}' } } }),
+        initiatorToken: who.alice,
+      }),
+    );
+    rigs.push(r);
+    await expect(
+      r.client.callTool({ name: 'read_file', arguments: { repo: 'acme/x', path: 'a/b c' } }),
+    ).rejects.toMatchObject({
+      code: WIRE_ERROR.invalid_action_name,
+      message: expect.stringContaining('"github.a/b c" is not an action name'),
+    });
   });
 
   it('fails closed: a destructive call does not run when its intent cannot be made durable', async () => {

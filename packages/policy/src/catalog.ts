@@ -6,6 +6,7 @@
  * catalog calls irreversible is decided as irreversible whatever the request claims.
  */
 import { ACTION_CLASS_FLAGS, type ActionClassFlag, actionClassFlagList } from '@provenant/core';
+import { isActionName } from '@provenant/core/vocabulary';
 import { PolicyError, summarize } from './errors.js';
 import { globMatches } from './lib/glob.js';
 import type { ActionInput } from './request.js';
@@ -42,7 +43,6 @@ export interface CatalogedAction {
 }
 
 const ENTRY_KEYS = new Set(['class', 'risk', 'resource']);
-const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
  * Parses `actions.json`: `{ "actions": { "<action name>": { "class": [flags], "risk": "…",
@@ -67,7 +67,7 @@ export function parseActionCatalog(text: string): ActionCatalog {
   const actions = new Map<string, CatalogEntry>();
   for (const [name, value] of Object.entries(raw['actions'])) {
     const at = `${ACTION_CATALOG_FILE}: actions["${name}"]`;
-    if (!NAME.test(name)) {
+    if (!isActionName(name)) {
       problems.push(`${at}: an action name is 1-128 letters, digits and _ . : -`);
       continue;
     }

@@ -28,33 +28,95 @@ export class PolicyDeniedError extends SdkError {
   readonly resource: string;
   readonly decisionId: string | undefined;
   readonly determining: readonly string[];
+  /** Why the decision point answered deny: `policy` (the policies), `no_policy_set`, … */
+  readonly reason: string | undefined;
+  /** The decision point's own messages (why the engine could not answer, a skipped policy). */
+  readonly errors: readonly string[];
   constructor(
     action: string,
     resource: string,
     decisionId: string | undefined,
     determining: readonly string[],
     reason?: string,
+    errors: readonly string[] = [],
   ) {
     super(
       'policy_denied',
-      `Policy denied ${action} on ${resource}${determining.length > 0 ? ` (${determining.join(', ')})` : ''}.`,
-      { action, resource, decisionId, determining, ...(reason ? { reason } : {}) },
+      `Policy denied ${action} on ${resource}: ${whyDenied(determining, reason, errors)}.`,
+      {
+        action,
+        resource,
+        decisionId,
+        determining,
+        ...(reason ? { reason } : {}),
+        ...(errors.length > 0 ? { errors } : {}),
+      },
     );
     this.action = action;
     this.resource = resource;
     this.decisionId = decisionId;
     this.determining = determining;
+    this.reason = reason;
+    this.errors = errors;
   }
 }
 
+/**
+ * Why a decision is deny, in words: the determining policies, or the decision point's reason
+ * when no policy decided (no set loaded, the engine failed, a resource outside the catalog).
+ */
+export function whyDenied(
+  determining: readonly string[],
+  reason: string | undefined,
+  errors: readonly string[] = [],
+): string {
+  const first = errors[0] !== undefined ? `: ${errors[0].slice(0, 300)}` : '';
+  switch (reason) {
+    case 'no_policy_set':
+      return 'no policy set is loaded at the decision point (no_policy_set)';
+    case 'engine_error':
+      return `the policy engine could not evaluate it (engine_error${first})`;
+    case 'resource_outside_catalog':
+      return `the resource is outside the action catalog's pattern (resource_outside_catalog${first})`;
+    default:
+      return determining.length > 0
+        ? `denied by ${determining.join(', ')}`
+        : 'no policy permits it (default deny)';
+  }
+}
+
+/** Why no decision could be had: the collector did not answer, refused the request, or failed. */
+export type DecisionUnavailableReason =
+  'collector_unreachable' | 'decision_refused' | 'decision_failed';
+
 /** No decision could be obtained (decision point unreachable or failing): the tool did not run. */
 export class DecisionUnavailableError extends SdkError {
+  readonly reason: DecisionUnavailableReason;
+  /** What went wrong, in words: `the collector at http://… is unreachable (ECONNREFUSED)`. */
+  readonly why: string;
   constructor(action: string, cause: unknown) {
-    super(
-      'decision_unavailable',
-      `No policy decision could be obtained for ${action}: ${messageOf(cause)}`,
-    );
+    const reason = reasonOf(cause);
+    const why = messageOf(cause);
+    super('decision_unavailable', `No policy decision could be obtained for ${action}: ${why}`, {
+      reason,
+    });
+    this.reason = reason;
+    this.why = why;
   }
+}
+
+/** An error of the collector's decision point client, naming why it got no decision. */
+export class DecisionPointFailure extends Error {
+  constructor(
+    readonly reason: DecisionUnavailableReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function reasonOf(cause: unknown): DecisionUnavailableReason {
+  return cause instanceof DecisionPointFailure ? cause.reason : 'decision_failed';
 }
 
 /**

@@ -31,8 +31,9 @@ export {
   RecorderClosedError,
   TokenExchangeError,
   InvalidIdentityError,
+  whyDenied,
 } from './errors.js';
-export type { SdkErrorCode } from './errors.js';
+export type { DecisionUnavailableReason, SdkErrorCode } from './errors.js';
 export {
   formatTraceparent,
   parseTraceparent,

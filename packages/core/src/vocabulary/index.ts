@@ -44,6 +44,7 @@ export {
 } from './roles.js';
 export { equalBytes } from './bytes.js';
 export { bearerToken } from './bearer.js';
+export { ACTION_NAME_MAX, ACTION_NAME_PATTERN, isActionName } from './action-name.js';
 export { UUID_PATTERN, isUuid } from '../ids/uuid-pattern.js';
 export {
   hostOfUrl,

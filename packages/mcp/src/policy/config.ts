@@ -11,12 +11,21 @@ import {
   type ActionClassFlags,
 } from '@provenant/core/vocabulary';
 import { InvalidConfigError } from '../errors.js';
+import {
+  actionNamePart,
+  actionNameProblem,
+  actionServerName,
+  defaultActionName,
+} from './action-name.js';
 
 export type Risk = NonNullable<Action['risk']>;
 export type ActionClass = ActionClassFlags;
 const CLASS_FLAGS: ReadonlySet<string> = new Set(ACTION_CLASS_FLAGS);
 
-/** One mapping entry. `action` and `resource` are templates: `{server}`, `{tool}`, `{arg}`. */
+/**
+ * One mapping entry. `action` and `resource` are templates: `{server}`, `{tool}`, `{arg}`. In
+ * `action`, `{server}` and `{tool}` are the names made safe for an action name (action-name.ts).
+ */
 export interface MappingEntry {
   readonly action?: string;
   readonly resource?: string;
@@ -80,6 +89,17 @@ export function parseConfig(value: unknown, where = 'config'): ProxyConfig {
       if (e[k] !== undefined && (typeof e[k] !== 'string' || e[k] === '')) {
         throw new InvalidConfigError(`${where}: ${path}.${k} must be a non-empty string.`);
       }
+    }
+    // The template's fixed text must fit an action name; what its variables bring is checked
+    // per call (gate.ts).
+    const problem =
+      typeof e['action'] === 'string'
+        ? actionNameProblem(e['action'].replace(/\{[^{}]+\}/g, 'x'))
+        : undefined;
+    if (problem !== undefined) {
+      throw new InvalidConfigError(
+        `${where}: ${path}.action ${JSON.stringify(e['action'])} cannot make an action name (1-128 letters, digits and _ . : -).`,
+      );
     }
     if (e['risk'] !== undefined && !RISKS.includes(e['risk'] as string)) {
       throw new InvalidConfigError(`${where}: ${path}.risk must be one of ${RISKS.join(', ')}.`);
@@ -157,8 +177,13 @@ export function classify(
     const e = config.tools?.[tool];
     const vars = { ...(typeof args === 'object' && args !== null ? args : {}), server, tool };
     const d = classFromAnnotations(annotations(tool));
+    const actionVars = {
+      ...vars,
+      server: actionServerName(server),
+      tool: actionNamePart(tool, 'unnamed'),
+    };
     return {
-      action: fillTemplate(e?.action ?? '{server}.{tool}', vars),
+      action: e?.action ? fillTemplate(e.action, actionVars) : defaultActionName(server, tool),
       resource: fillTemplate(e?.resource ?? 'mcp:{server}/{tool}', vars),
       class: { ...d.class, ...e?.class },
       risk: e?.risk ?? d.risk,
@@ -173,11 +198,15 @@ export function classify(
   const args = isResource ? { uri: name } : { name, arguments: params['arguments'] ?? {} };
   const promptArgs = (isResource ? {} : (params['arguments'] ?? {})) as Record<string, unknown>;
   const vars = { ...promptArgs, server, uri: name, name };
+  const actionVars = {
+    ...vars,
+    server: actionServerName(server),
+    name: typeof name === 'string' ? actionNamePart(name, 'unnamed') : '',
+  };
   return {
-    action: fillTemplate(
-      e?.action ?? (isResource ? '{server}.read_resource' : '{server}.get_prompt'),
-      vars,
-    ),
+    action: e?.action
+      ? fillTemplate(e.action, actionVars)
+      : defaultActionName(server, isResource ? 'read_resource' : 'get_prompt'),
     resource: fillTemplate(e?.resource ?? (isResource ? '{uri}' : 'prompt:{server}/{name}'), vars),
     class: { ...NO_ACTION_CLASS, ...e?.class },
     risk: e?.risk ?? 'low',

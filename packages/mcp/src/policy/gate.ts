@@ -17,6 +17,7 @@ import {
   PolicyDeniedError,
   SdkError,
   traceparentFromMcpMeta,
+  whyDenied,
 } from '@provenant/sdk';
 import type { Pdp, Recorder, SdkErrorCode, Session } from '@provenant/sdk';
 import { jsonText } from '../digest.js';
@@ -26,6 +27,7 @@ import type { Forwarded, Interceptor, Upstream } from '../relay/relay.js';
 import type { RawResponse } from '../transport/scan.js';
 import { wireError } from '../wire.js';
 import type { WireErrorCode } from '../wire.js';
+import { actionNameProblem } from './action-name.js';
 import { classify } from './config.js';
 import type { Classified, ProxyConfig, ToolAnnotations } from './config.js';
 
@@ -79,10 +81,11 @@ const SDK_REFUSAL_TO_WIRE = {
     e instanceof PolicyDeniedError
       ? {
           code: 'policy_denied',
-          message: `Denied by policy: ${c.action} on ${c.resource} (decision ${e.decisionId ?? 'none'}).`,
+          message: `Denied by policy: ${c.action} on ${c.resource}: ${whyDenied(e.determining, e.reason, e.errors)} (decision ${e.decisionId ?? 'none'}).`,
           data: {
             decision_id: e.decisionId ?? null,
             determining: e.determining,
+            ...(e.reason !== undefined ? { reason: e.reason } : {}),
             action: c.action,
             resource: c.resource,
           },
@@ -92,7 +95,8 @@ const SDK_REFUSAL_TO_WIRE = {
     e instanceof DecisionUnavailableError
       ? {
           code: 'decision_unavailable',
-          message: `No policy decision for ${c.action}: refused.`,
+          message: `No policy decision for ${c.action}, so the call was refused: ${e.why}.`,
+          data: { reason: e.reason, action: c.action, resource: c.resource },
         }
       : refusedInternally(e, c),
   intent_not_durable: (e, c) =>
@@ -261,6 +265,15 @@ class Gate implements PolicyGate {
       );
     }
     const c = this.classify(request.method, params);
+    const problem = actionNameProblem(c.action);
+    if (problem !== undefined) {
+      return wireError(
+        id,
+        'invalid_action_name',
+        `The proxy config maps this call to ${problem}: refused, nothing was forwarded.`,
+        { action: c.action },
+      );
+    }
     const forwarded: JSONRPCRequest = incoming
       ? request
       : {

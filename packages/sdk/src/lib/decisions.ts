@@ -4,6 +4,7 @@
  */
 import type { Action } from '@provenant/core';
 import { ACTION_CLASS_FLAGS } from '@provenant/core/vocabulary';
+import { DecisionPointFailure } from '../errors.js';
 
 export interface DecisionRequest {
   readonly action: {
@@ -23,6 +24,8 @@ export interface Decision {
   readonly engine: string;
   readonly determining: readonly string[];
   readonly reason?: string;
+  /** The decision point's messages: why the engine could not answer, policies it skipped. */
+  readonly errors?: readonly string[];
   /**
    * The class and risk the action was decided with (the collector's catalog may raise what was
    * asked): the call's records say these, or the collector refuses them as `decision_mismatch`.
@@ -45,27 +48,43 @@ export function remotePdp(collectorUrl: string, fetchFn: typeof fetch): Pdp {
   const url = new URL('/v1/decisions', collectorUrl).toString();
   return {
     async decide(req) {
-      const res = await fetchFn(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${req.credential}` },
-        body: JSON.stringify({
-          action: req.action,
-          ...(req.taskId !== undefined ? { task_id: req.taskId } : {}),
-        }),
-      });
+      let res: Response;
+      try {
+        res = await fetchFn(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${req.credential}`,
+          },
+          body: JSON.stringify({
+            action: req.action,
+            ...(req.taskId !== undefined ? { task_id: req.taskId } : {}),
+          }),
+        });
+      } catch (e) {
+        throw new DecisionPointFailure(
+          'collector_unreachable',
+          `the collector at ${new URL(url).origin} is unreachable (${networkCause(e)})`,
+        );
+      }
       const body = (await res.json().catch(() => null)) as {
         decision?: unknown;
         decision_id?: unknown;
         engine?: unknown;
         determining?: unknown;
         reason?: unknown;
+        errors?: unknown;
         action?: { class?: unknown; risk?: unknown };
         single_use?: unknown;
         valid_until?: unknown;
         error?: { code?: string; message?: string };
       } | null;
       if (!res.ok || !body || (body.decision !== 'allow' && body.decision !== 'deny')) {
-        throw new Error(body?.error?.message ?? `the decision point answered HTTP ${res.status}`);
+        const code = body?.error?.code ? ` ${body.error.code}` : '';
+        throw new DecisionPointFailure(
+          res.status >= 400 && res.status < 500 ? 'decision_refused' : 'decision_failed',
+          `the decision point answered HTTP ${res.status}${code}: ${body?.error?.message ?? 'no decision'}`,
+        );
       }
       return {
         decision: body.decision,
@@ -73,12 +92,21 @@ export function remotePdp(collectorUrl: string, fetchFn: typeof fetch): Pdp {
         engine: typeof body.engine === 'string' ? body.engine : 'unknown',
         determining: Array.isArray(body.determining) ? body.determining.map(String) : [],
         ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+        ...(Array.isArray(body.errors) ? { errors: body.errors.map(String) } : {}),
         ...decidedClassOf(body.action),
         ...(body.single_use === true ? { singleUse: true } : {}),
         ...(typeof body.valid_until === 'number' ? { validUntil: body.valid_until } : {}),
       };
     },
   };
+}
+
+/** What a failed fetch says about why: `ECONNREFUSED`, `ENOTFOUND`, … or its message. */
+function networkCause(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return e instanceof Error ? e.message : String(e);
 }
 
 const RISKS: readonly unknown[] = ['low', 'medium', 'high', 'critical'];

@@ -160,6 +160,7 @@ export class ToolCall {
       d.decisionId,
       d.determining,
       d.reason,
+      d.errors,
     );
   }
 

@@ -1,4 +1,5 @@
 import { ACTION_CLASS_FLAGS, actionClassFlagList, isUuid } from '@provenant/core';
+import { isActionName } from '@provenant/core/vocabulary';
 import type { FastifyInstance } from 'fastify';
 import type { ActionInput } from '@provenant/policy';
 import type { CollectorContext } from '../context.js';
@@ -24,10 +25,10 @@ function parseAction(raw: unknown): ActionInput {
   ) as Record<string, unknown>;
   const name = action['name'];
   const resource = action['resource'];
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) {
+  if (!isActionName(name)) {
     throw new RequestError(
       'invalid_parameter',
-      '"action.name" is required: a dotted name such as github.delete_repo.',
+      '"action.name" is required: 1-128 letters, digits and _ . : - (e.g. github.delete_repo).',
     );
   }
   if (typeof resource !== 'string' || resource.length === 0 || resource.length > 1024) {
