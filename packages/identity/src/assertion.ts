@@ -1,7 +1,8 @@
 /**
  * RFC 7523 `private_key_jwt` client authentication: a workload proves possession of a key it
  * registered by signing a short-lived, single-use JWT whose `iss` and `sub` are its own id and
- * whose `aud` is the token endpoint.
+ * whose `aud` names the authorization server: its issuer identifier (what RFC 7523 §3 and the MCP
+ * SDK's `private_key_jwt` helper use) or its token endpoint URL (what RFC 7523 also allows).
  */
 import { compactVerify } from 'jose';
 import { systemClock, type Clock } from './clock.js';
@@ -14,8 +15,10 @@ import type { ReplayCache } from './revocation.js';
 export { MemoryReplayCache, type ReplayCache } from './revocation.js';
 
 export interface ClientAssertionOptions {
-  /** The token endpoint URL: the `aud` the assertion must carry. */
+  /** The token endpoint URL: an `aud` the assertion may carry. */
   tokenEndpoint: string;
+  /** The authorization server's issuer identifier: the other `aud` it may carry. */
+  issuer?: string;
   directory: PrincipalDirectory;
   replay: ReplayCache;
   clock?: Clock;
@@ -145,11 +148,13 @@ export async function verifyClientAssertion(
   const now = Math.floor(clock() / 1000);
   const aud = payload['aud'];
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-  if (!audiences.includes(opts.tokenEndpoint)) {
+  const accepted =
+    opts.issuer === undefined ? [opts.tokenEndpoint] : [opts.issuer, opts.tokenEndpoint];
+  if (!audiences.some((a) => typeof a === 'string' && accepted.includes(a))) {
     throw new ClientAuthError(
       'invalid_client',
       'wrong_audience',
-      'The client assertion\'s "aud" must be the token endpoint.',
+      `The client assertion's "aud" must be this authorization server: ${accepted.join(' or ')}.`,
     );
   }
   const { exp, nbf, iat, jti } = payload;

@@ -36,8 +36,15 @@ export const CREDENTIAL_TYP = 'at+jwt';
 export interface IssuerOptions {
   /** `iss` of every credential, e.g. http://127.0.0.1:7410. */
   issuer: string;
-  /** `aud` of every credential. */
+  /** `aud` of every credential not bound to a resource (see `resources`). */
   audience: string;
+  /**
+   * The protected resources (RFC 8707 resource indicators, e.g. an MCP proxy's
+   * `https://mcp.example/mcp`) this issuer may bind a credential to: a request naming one gets
+   * a credential whose `aud` is that resource alone, which this collector's own API does not
+   * accept. Any other resource is refused (`invalid_target`). Default: none.
+   */
+  resources?: readonly string[];
   keys: IssuerKeyRing;
   directory: PrincipalDirectory;
   /** Verifies subject tokens; must trust this issuer's keys (see `keyRingIssuer`). */
@@ -63,7 +70,7 @@ export interface IssuerOptions {
   revocations: RevocationStore;
   policy: ExchangePolicy;
   clock?: Clock;
-  /** The token endpoint URL: the `aud` of client assertions. */
+  /** The token endpoint URL: an `aud` of client assertions (the issuer is the other). */
   tokenEndpoint: string;
   /** OIDC providers whose ID tokens sign humans in (as an exchange's subject token). */
   trustedIdTokenIssuers?: TrustedIssuer[];
@@ -116,6 +123,8 @@ export interface SignInRequest {
   /** Requested scopes; absent: the ceiling (see `rootScope`). */
   scope?: readonly string[];
   requestedLifetimeSec?: number;
+  /** RFC 8707: the resource the credential is for (one of the issuer's `resources`). */
+  resource?: string;
 }
 
 export interface IssuedCredential {
@@ -194,11 +203,17 @@ export class Issuer {
   }
 
   /** RFC 6749 §4.4 with an RFC 7523 assertion: the workload gets a credential for itself. */
-  async clientCredentials(assertion: string, scope?: string[]): Promise<IssuedCredential> {
+  async clientCredentials(
+    assertion: string,
+    scope?: string[],
+    resource?: string,
+  ): Promise<IssuedCredential> {
     return this.wire(async () => {
       const now = this.clock();
+      const aud = this.audienceFor(resource);
       const client = await this.authenticate(assertion, now);
       return this.issueRoot({
+        aud,
         sub: client.id,
         lifetimeSec: this.o.policy.defaultLifetimeSec,
         scope: this.rootScope(client, scope),
@@ -287,10 +302,12 @@ export class Issuer {
    */
   async devLogin(
     userId: string,
-    scope: string[],
+    scope: string[] | undefined,
     requestedLifetimeSec?: number,
+    resource?: string,
   ): Promise<IssuedCredential> {
     return this.wire(async () => {
+      const aud = this.audienceFor(resource);
       if (this.o.devLogin !== true) {
         throw new OAuthError(
           'unsupported_grant_type',
@@ -316,6 +333,7 @@ export class Issuer {
         throw new OAuthError('invalid_grant', `${id} is disabled.`, { code: 'principal_disabled' });
       }
       return this.issueRoot({
+        aud,
         sub: id,
         lifetimeSec: this.rootLifetime(requestedLifetimeSec),
         scope: this.rootScope(user, scope),
@@ -358,6 +376,7 @@ export class Issuer {
       }
       const held = known === undefined ? [] : grantedRoles(known);
       return this.issueRoot({
+        aud: this.audienceFor(request.resource),
         sub: id,
         lifetimeSec: this.rootLifetime(request.requestedLifetimeSec),
         scope: this.rootScope(known, request.scope),
@@ -448,6 +467,7 @@ export class Issuer {
 
   /** Signs a root credential (one exchanged from none) and describes its `credential.issued`. */
   private issueRoot(r: {
+    aud: string;
     sub: string;
     lifetimeSec: number;
     scope: string[];
@@ -457,6 +477,7 @@ export class Issuer {
   }): Promise<IssuedCredential> {
     const iat = Math.floor(r.now / 1000);
     const claims = this.claims(r.sub, iat, iat + r.lifetimeSec, r.scope, r.roles, r.now);
+    claims.aud = r.aud;
     return this.issue(claims, iat, {
       type: 'credential.issued',
       jti: claims.jti,
@@ -491,9 +512,26 @@ export class Issuer {
     return lifetime;
   }
 
+  /**
+   * The `aud` of a root credential: the resource it was asked for (RFC 8707 §2), which must be
+   * one this issuer serves, or without one the issuer's own audience.
+   */
+  private audienceFor(resource: string | undefined): string {
+    if (resource === undefined) return this.o.audience;
+    if (!(this.o.resources ?? []).includes(resource)) {
+      throw new OAuthError(
+        'invalid_target',
+        `This authorization server issues no credential for the resource ${JSON.stringify(resource.slice(0, 200))}.`,
+        { code: 'resource_unknown' },
+      );
+    }
+    return resource;
+  }
+
   private authenticate(assertion: string, now: number): Promise<Principal> {
     return verifyClientAssertion(assertion, {
       tokenEndpoint: this.o.tokenEndpoint,
+      issuer: this.o.issuer,
       directory: this.o.directory,
       replay: this.o.replay,
       clock: () => now,

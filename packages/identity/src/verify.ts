@@ -63,8 +63,11 @@ export interface VerifiedCredential {
 
 export interface CredentialVerifierOptions {
   issuers: TrustedIssuer[];
-  /** The audience every credential must name in `aud`. */
-  audience: string;
+  /**
+   * The audience a credential must name in `aud`; with several, any one of them (the collector's
+   * token exchange also takes credentials bound to the resources its issuer serves).
+   */
+  audience: string | readonly string[];
   clock?: Clock;
   /** Tolerated clock difference for `exp`, `nbf` and `iat`, in seconds (default 30). */
   skewSec?: number;
@@ -93,7 +96,7 @@ interface Trusted {
 
 export class CredentialVerifier {
   private readonly issuers = new Map<string, Trusted>();
-  private readonly audience: string;
+  private readonly audience: string | string[];
   private readonly clock: Clock;
   private readonly skewSec: number;
   private readonly maxTokenBytes: number;
@@ -115,7 +118,7 @@ export class CredentialVerifier {
       }
       this.issuers.set(issuer.iss, { issuer, getKey: keyLookup(issuer.jwks) });
     }
-    this.audience = opts.audience;
+    this.audience = typeof opts.audience === 'string' ? opts.audience : [...opts.audience];
     this.clock = opts.clock ?? systemClock;
     this.skewSec = nonNegativeInteger(opts.skewSec ?? 30, 'skewSec');
     this.maxTokenBytes = nonNegativeInteger(opts.maxTokenBytes ?? 8192, 'maxTokenBytes');

@@ -142,6 +142,31 @@ describe('verifyClientAssertion', () => {
     );
   });
 
+  it('takes the issuer identifier as audience too (RFC 7523 §3, the MCP SDK), once per jti', async () => {
+    const s = setup();
+    const ISSUER = 'http://127.0.0.1:7410';
+    const verify = (a: string) =>
+      verifyClientAssertion(a, {
+        tokenEndpoint: TOKEN_ENDPOINT,
+        issuer: ISSUER,
+        directory: s.directory,
+        replay: s.replay,
+        clock: s.clock.now,
+      });
+    const a = await assertion(s.client, s.clock, { aud: ISSUER, jti: 'to-issuer' });
+    expect((await verify(a)).id).toBe(ID);
+    await refused(verify(a), 'assertion_replayed');
+    expect((await verify(await assertion(s.client, s.clock, { jti: 'to-endpoint' }))).id).toBe(ID);
+    // Only this server: another issuer, or the issuer with a path added, is refused.
+    for (const aud of ['http://127.0.0.1:7411', `${ISSUER}/`, `${ISSUER}/v1`]) {
+      await refused(
+        verify(await assertion(s.client, s.clock, { aud, jti: `wrong-${aud}` })),
+        'invalid_client',
+        'wrong_audience',
+      );
+    }
+  });
+
   it('refuses other algorithms and oversized or malformed assertions', async () => {
     const s = setup();
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidConfigError, StreamTransport, parseConfig } from '../src/index.js';
 import { classFromAnnotations, classify, fillTemplate } from '../src/policy/config.js';
 import { checkMessage } from '../src/wire.js';
+import { audienceRefusal } from '../src/proxy/audience.js';
 
 describe('config', () => {
   it('reads tool annotations as the MCP specification defines their defaults', () => {
@@ -119,5 +120,28 @@ describe('StreamTransport', () => {
     input.end();
     await new Promise((ok) => setImmediate(ok));
     expect(closed).toBe(true);
+  });
+});
+
+describe('audience (RFC 8707)', () => {
+  const jwt = (claims: Record<string, unknown>) =>
+    `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+  const RESOURCE = 'https://mcp.example/mcp';
+
+  it('takes a credential for this resource, or a general Provenant one', () => {
+    expect(audienceRefusal(jwt({ aud: RESOURCE }), RESOURCE)).toBeUndefined();
+    expect(audienceRefusal(jwt({ aud: ['x', RESOURCE] }), RESOURCE)).toBeUndefined();
+    expect(audienceRefusal(jwt({ aud: 'provenant' }), RESOURCE)).toBeUndefined();
+    // Unreadable or without aud: the collector's exchange decides (and refuses).
+    expect(audienceRefusal('not a jwt', RESOURCE)).toBeUndefined();
+    expect(audienceRefusal(jwt({ sub: 'user:a' }), RESOURCE)).toBeUndefined();
+  });
+
+  it('refuses a credential bound to another resource', () => {
+    for (const aud of ['https://other.example/mcp', `${RESOURCE}/`, ['https://a.example'], 7]) {
+      expect(audienceRefusal(jwt({ aud }), RESOURCE), JSON.stringify(aud)).toMatch(
+        /another resource/,
+      );
+    }
   });
 });

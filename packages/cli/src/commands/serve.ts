@@ -104,6 +104,23 @@ function readPem(file: string, flag: string): string {
   }
 }
 
+/**
+ * A `--resource`: an RFC 8707 resource indicator, an absolute http(s) URL without a fragment,
+ * kept exactly as written (clients send the protected-resource metadata's `resource` verbatim).
+ */
+export function parseResourceFlag(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw usageError(`--resource: ${JSON.stringify(value)} is not a URL.`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || value.includes('#')) {
+    throw usageError(`--resource: ${value} must be an http(s) URL without a fragment (RFC 8707).`);
+  }
+  return value;
+}
+
 export async function serve(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
     data: { type: 'string' },
@@ -127,6 +144,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'oidc-role': { type: 'string', multiple: true },
     'oidc-user-claim': { type: 'string' },
     'oidc-scope': { type: 'string' },
+    resource: { type: 'string', multiple: true },
     policies: { type: 'string' },
     'audit-rules': { type: 'string' },
     'fail-open-low-risk': { type: 'boolean' },
@@ -206,6 +224,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
   if (unknownRole !== undefined) {
     throw usageError(`--dev-login-roles: "${unknownRole}" is not one of ${ROLES.join(', ')}.`);
   }
+  const resources = (values.resource ?? []).map(parseResourceFlag);
   const collector = await startCollector({
     dataDir,
     host,
@@ -213,7 +232,11 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     ...(values.origin === undefined ? {} : { origin: values.origin }),
     logger: { level },
     ...(values['issuer-url'] === undefined ? {} : { issuerUrl: values['issuer-url'] }),
-    identity: { devLogin, trustedIdTokenIssuers: trusted },
+    identity: {
+      devLogin,
+      trustedIdTokenIssuers: trusted,
+      ...(resources.length === 0 ? {} : { resources }),
+    },
     ...(devLogin ? { devSignIn: { roles: devLoginRoles as Role[] } } : {}),
     ...(values.policies === undefined ? {} : { policiesDir: values.policies }),
     ...(values['audit-rules'] === undefined

@@ -39,6 +39,10 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
                     trust the provider's ID tokens as token-exchange subject tokens with these
                     keys (without it, with --oidc-client-id, the discovered JWKS; audience
                     default: the client id)
+  --resource URL    a protected resource (an MCP proxy's URL, e.g. https://mcp.example/mcp) this
+                    collector issues audience-bound credentials for (RFC 8707 resource=); repeat.
+                    Such a credential is accepted by that resource (and its token exchange
+                    here), never by the collector's own API; any other resource is refused
   --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema + actions.json, the action
                     catalog) for the decision point; validated at start, reloaded on change (an
                     invalid change keeps the old set)

@@ -30,6 +30,7 @@ import { createRelay } from '../relay/relay.js';
 import type { Relay } from '../relay/relay.js';
 import { FrontHttpTransport } from '../transport/http-front.js';
 import { UpstreamHttpTransport } from '../transport/http-upstream.js';
+import { audienceRefusal } from './audience.js';
 import { recorderFor } from './recording.js';
 import { wireError } from '../wire.js';
 import { InvalidConfigError } from '../errors.js';
@@ -188,6 +189,13 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       return;
     }
     const token = bearer;
+    // RFC 8707: never a credential bound to another resource (the MCP authorization spec's
+    // audience validation), before the collector is asked anything about it.
+    const notForUs = audienceRefusal(token, `${base}${MCP_PATH}`);
+    if (notForUs !== undefined) {
+      unauthorized(res, 'invalid_token', notForUs);
+      return;
+    }
     let auth: AuthInfo;
     try {
       const session = await gate.authenticate(token);

@@ -45,6 +45,12 @@ export interface IdentityConfig {
   readonly issuer: string;
   /** `aud` every Provenant credential must carry. */
   readonly audience: string;
+  /**
+   * RFC 8707 resource indicators (an MCP proxy's `…/mcp` URL) the issuer binds credentials to
+   * on request (`serve --resource`): such a credential's `aud` is the resource, so the
+   * collector's API refuses it; only its token exchange (the proxy's) and revocation take it.
+   */
+  readonly resources?: readonly string[];
   readonly policy: ExchangePolicy;
   readonly skewSec: number;
   /** Enables the development sign-in (`provenant dev-login`); never in production. */
@@ -82,6 +88,11 @@ export class IdentityService {
   /** The registered principals, read from the cache (no I/O). */
   readonly directory: PrincipalDirectory;
   readonly verifier: CredentialVerifier;
+  /**
+   * Verifies what the token exchange and revocation take: this collector's credentials, also
+   * those bound to one of `config.resources` (never accepted by the API's own routes).
+   */
+  readonly subjectVerifier: CredentialVerifier;
   readonly issuer: Issuer;
   readonly keys: IssuerKeyRing;
   readonly config: IdentityConfig;
@@ -119,21 +130,26 @@ export class IdentityService {
       }
       return own.jwks(header, token);
     };
-    this.verifier = new CredentialVerifier({
+    const verifierOptions = {
       issuers: [{ ...own, jwks: ownKeys }],
       directory: this.directory,
-      audience: config.audience,
       clock,
       skewSec: config.skewSec,
       maxChainDepth: config.policy.maxChainDepth,
       revocations,
+    };
+    this.verifier = new CredentialVerifier({ ...verifierOptions, audience: config.audience });
+    this.subjectVerifier = new CredentialVerifier({
+      ...verifierOptions,
+      audience: [config.audience, ...(config.resources ?? [])],
     });
     this.issuer = new Issuer({
       issuer: config.issuer,
       audience: config.audience,
       keys,
       directory: this.directory,
-      verifier: this.verifier,
+      verifier: this.subjectVerifier,
+      ...(config.resources === undefined ? {} : { resources: config.resources }),
       replay,
       idTokenReplay,
       keyRetiredElsewhere: (kid) => store.isRevoked(retiredKeyEntry(kid)),
@@ -167,6 +183,7 @@ export class IdentityService {
     // Another member retired a key at once: no cached verification may outlive it.
     if (changes.revocations.some((r) => r.jti.startsWith(RETIRED_KEY_PREFIX))) {
       this.verifier.clearCache();
+      this.subjectVerifier.clearCache();
     }
     return changes;
   }
@@ -307,7 +324,10 @@ export class IdentityService {
     // Every member sharing the registry refuses the dropped keys too (at its next refresh).
     for (const kid of dropped) await this.store.saveRevocation(retiredKeyEntry(kid), now);
     // A cached verification must not outlive the key it was made with.
-    if (retireNow) this.verifier.clearCache();
+    if (retireNow) {
+      this.verifier.clearCache();
+      this.subjectVerifier.clearCache();
+    }
     return { kid: key.kid, retired: dropped, record };
   }
 

@@ -85,7 +85,11 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
             'client_credentials needs a private_key_jwt client assertion.',
           );
         }
-        issued = await id.issuer.clientCredentials(form.get('client_assertion')!, scopeOf(form));
+        issued = await id.issuer.clientCredentials(
+          form.get('client_assertion')!,
+          scopeOf(form),
+          form.get('resource'),
+        );
       } else if (grant === GRANT_TOKEN_EXCHANGE) {
         const subjectToken = form.get('subject_token');
         const subjectTokenType = form.get('subject_token_type');
@@ -119,7 +123,12 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       } else if (grant === GRANT_DEV_LOGIN) {
         const user = form.get('username');
         if (!user) throw new OAuthError('invalid_request', 'dev-login needs a username.');
-        issued = await id.issuer.devLogin(user, scopeOf(form) ?? []);
+        issued = await id.issuer.devLogin(
+          user,
+          scopeOf(form) ?? [],
+          undefined,
+          form.get('resource'),
+        );
       } else {
         throw new OAuthError(
           'unsupported_grant_type',
@@ -156,7 +165,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       const token = form.get('token');
       if (!token) throw new OAuthError('invalid_request', 'Revocation needs the token to revoke.');
       // Holding the credential is the authority to revoke it (RFC 7009); it must be one of ours.
-      const verified = await id.verifier.verify(token).catch((e: unknown) => {
+      const verified = await id.subjectVerifier.verify(token).catch((e: unknown) => {
         throw new OAuthError(
           'invalid_request',
           `The token is not a valid credential of this issuer: ${(e as Error).message}`,
@@ -183,17 +192,37 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       .send(id.keys.jwks((ctx.clock ?? Date.now)(), id.config.policy.maxLifetimeSec));
   });
 
-  app.get('/.well-known/oauth-authorization-server', async () => {
-    const metadata = identity().issuer.metadata();
-    if (!ctx.signIn) return metadata;
-    // With sign-in the collector is also the CLI's authorization server (provenant login).
-    const grants = metadata['grant_types_supported'];
-    const auth = metadata['token_endpoint_auth_methods_supported'];
-    return {
-      ...metadata,
-      ...ctx.signIn.authorizationServerMetadata(),
-      grant_types_supported: [...(Array.isArray(grants) ? grants : []), 'authorization_code'],
-      token_endpoint_auth_methods_supported: [...(Array.isArray(auth) ? auth : []), 'none'],
-    };
+  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
+    const id = identity();
+    void reply.header('cache-control', 'max-age=60');
+    return authorizationServerMetadata(id.issuer.metadata(), id.config.issuer);
   });
+}
+
+/**
+ * RFC 8414 metadata of the collector as an OAuth authorization server, as the MCP
+ * authorization specification (2025-11-25 and 2026-07-28) and the official SDK's OAuth client
+ * read it: the SDK refuses a document without `authorization_endpoint` even for
+ * client_credentials. The authorization endpoint signs humans in through the OpenID provider
+ * (`--oidc-*`) or, in development, the dev sign-in; without either it refuses every request.
+ */
+export function authorizationServerMetadata(
+  issuerMetadata: Record<string, unknown>,
+  issuer: string,
+): Record<string, unknown> {
+  const grants = issuerMetadata['grant_types_supported'];
+  const auth = issuerMetadata['token_endpoint_auth_methods_supported'];
+  return {
+    ...issuerMetadata,
+    authorization_endpoint: `${issuer}/v1/auth/authorize`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    code_challenge_methods_supported: ['S256'],
+    // RFC 9207: every authorization response carries `iss`.
+    authorization_response_iss_parameter_supported: true,
+    grant_types_supported: [...(Array.isArray(grants) ? grants : []), 'authorization_code'],
+    // private_key_jwt for workloads (aud: the issuer or the token endpoint); none for public
+    // clients (the CLI), which prove the code with PKCE.
+    token_endpoint_auth_methods_supported: [...(Array.isArray(auth) ? auth : []), 'none'],
+  };
 }

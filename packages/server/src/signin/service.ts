@@ -133,16 +133,6 @@ export class SignInService {
     return redeemCliCode(this.key, form, this.redeemed, this.clock());
   }
 
-  /** What RFC 8414 metadata gains with sign-in: the CLI's authorization endpoint and grant. */
-  authorizationServerMetadata(): Record<string, unknown> {
-    return {
-      authorization_endpoint: `${this.baseUrl}/v1/auth/authorize`,
-      response_types_supported: ['code'],
-      code_challenge_methods_supported: ['S256'],
-      authorization_response_iss_parameter_supported: true,
-    };
-  }
-
   /** The principal and roles of verified claims; `roleClaims` prefers UserInfo's groups. */
   private userOf(
     claims: Readonly<Record<string, unknown>>,
