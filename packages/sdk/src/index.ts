@@ -1,8 +1,10 @@
 export { createRecorder, PRODUCER } from './recorder.js';
 export type {
   CallOutcome,
+  CallStart,
   DelegateOptions,
   DeliveryStats,
+  OpenCall,
   RecordCallOptions,
   RecordedTool,
   Recorder,

@@ -103,6 +103,24 @@ export type CallOutcome<T> =
   /** The body threw (recorded as an error outcome). */
   | { readonly ran: true; readonly thrown: unknown };
 
+/** A call past its decision (and durable intent), whose outcome is still to be recorded. */
+export interface OpenCall {
+  /** The decision that allowed it. */
+  readonly decisionId: string;
+  /** Records success, with the digest of what the tool returned. */
+  finish(result: unknown): void;
+  /** Records what the tool threw as an error outcome (its class name and message). */
+  fail(thrown: unknown): void;
+  /** Records an error outcome with this code and message (the tool answered with a failure). */
+  failWith(error: { readonly code: string; readonly message?: string }, answer?: unknown): void;
+}
+
+/** What `beginCall` came to: the call may run (record its outcome on `call`), or why not. */
+export type CallStart =
+  /** Refused before it may run, and recorded: denied, no decision, intent not durable … */
+  | { readonly allowed: false; readonly error: SdkError }
+  | { readonly allowed: true; readonly call: OpenCall };
+
 export interface SessionOptions {
   /** The credential of whoever this work is for (a human's or a workflow's). */
   readonly initiatorToken: string;
@@ -175,6 +193,17 @@ export interface Recorder {
     options: RecordCallOptions<T>,
     body: () => T | PromiseLike<T>,
   ): Promise<CallOutcome<T>>;
+  /**
+   * The first half of a call, for a framework that decides in one hook and sees the outcome in
+   * another: the decision and, for an action that fails closed, the durable intent. A refusal
+   * is recorded and handed back, never thrown (only a caller mistake throws: TypeError, e.g.
+   * outside a session); an allowed call's outcome is recorded on the `call` it hands back.
+   */
+  beginCall<A extends unknown[]>(
+    name: string,
+    options: ToolOptions<A>,
+    args: A,
+  ): Promise<CallStart>;
   /** The context of the calling code, if any. */
   current(): WorkContext | undefined;
   stats(): RecorderStats;
@@ -439,19 +468,28 @@ class RecorderImpl implements Recorder {
     return isPromise(started) ? started.then(ready) : ready(started);
   }
 
+  async beginCall<A extends unknown[]>(
+    name: string,
+    options: ToolOptions<A>,
+    args: A,
+  ): Promise<CallStart> {
+    const spec = toolSpec(name, options);
+    try {
+      return { allowed: true, call: await this.begin(spec, args) };
+    } catch (e) {
+      if (e instanceof SdkError) return { allowed: false, error: e };
+      throw e;
+    }
+  }
+
   async recordCall<T>(
     name: string,
     options: RecordCallOptions<T>,
     body: () => T | PromiseLike<T>,
   ): Promise<CallOutcome<T>> {
-    const spec = toolSpec(name, options);
-    let call: ToolCall;
-    try {
-      call = await this.begin(spec, []);
-    } catch (e) {
-      if (e instanceof SdkError) return { ran: false, error: e };
-      throw e;
-    }
+    const started = await this.beginCall(name, options, []);
+    if (!started.allowed) return { ran: false, error: started.error };
+    const call = started.call;
     let value: T;
     try {
       value = await body();

@@ -7,7 +7,7 @@ import { buildSdk, tempDir } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FORBIDDEN =
-  /@provenant\/(server|ledger|identity|policy|cli)|packages\/(server|ledger|identity|policy|cli)\/|better-sqlite3|\/pg\/|fastify|cedar|\/ai\/|pino|sdk-trace/;
+  /@provenant\/(server|ledger|identity|policy|cli)|packages\/(server|ledger|identity|policy|cli)\/|better-sqlite3|\/pg\/|fastify|cedar|\/ai\/|pino|sdk-trace|@openai\/agents|langchain|@google\/adk|claude-agent-sdk/;
 
 describe('the SDK stays light', () => {
   it('depends on @provenant/core, jose and @opentelemetry/api only', () => {

@@ -140,6 +140,10 @@ export class ToolCall {
     return isPromise(decided) ? decided.then(made, refused) : made(decided);
   }
 
+  get decisionId(): string {
+    return this.decision.decisionId;
+  }
+
   get denied(): boolean {
     return this.decision.decision === 'deny';
   }
