@@ -13,31 +13,46 @@ import { PolicyDeniedError, createRecorder } from '@provenant/sdk';
 const POLICIES = fileURLToPath(new URL('../policies/', import.meta.url));
 const serve = process.argv.includes('--serve');
 
-// 1. A collector: the one at PROVENANT_URL, or one of our own in a temp folder.
-let url = process.env.PROVENANT_URL;
+// 1. A collector: the one that answers at PROVENANT_URL (default http://127.0.0.1:7410, where
+// `npm start` listens), else a throwaway one of our own on a free port, in a temp folder.
+const DEFAULT_URL = 'http://127.0.0.1:7410';
+const REPLAY_PORT = 7411; // the hint's port for serving the throwaway data again: not npm start's
+let url = (process.env.PROVENANT_URL ?? DEFAULT_URL).replace(/\/+$/, '');
 let adminToken = process.env.PROVENANT_ADMIN_TOKEN;
 let running = null;
-let dataDir = process.env.PROVENANT_DATA;
-if (url) {
-  adminToken ??= dataDir ? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim() : undefined;
-  if (!adminToken)
-    fail('Set PROVENANT_ADMIN_TOKEN (or PROVENANT_DATA) to register the demo agents.');
+let dataDir = process.env.PROVENANT_DATA ?? 'provenant-data';
+if (await answers(url)) {
+  if (!adminToken) {
+    try {
+      adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    } catch {
+      fail(
+        `A collector answers at ${url}, but ${join(dataDir, 'admin.token')} cannot be read: set ` +
+          'PROVENANT_DATA to its data folder (or PROVENANT_ADMIN_TOKEN) to register the demo agents.',
+      );
+    }
+  }
+  console.log(
+    `collector  ${url}  (the one running; admin token from ${adminToken === process.env.PROVENANT_ADMIN_TOKEN ? 'PROVENANT_ADMIN_TOKEN' : join(dataDir, 'admin.token')})`,
+  );
 } else {
   const { startCollector } = await import('@provenant/server');
   dataDir = mkdtempSync(join(tmpdir(), 'provenant-demo-'));
-  adminToken = randomBytes(16).toString('hex');
   running = await startCollector({
     dataDir,
     host: '127.0.0.1',
     port: 0,
     policiesDir: POLICIES,
     identity: { devLogin: true },
-    adminToken,
+    // Its admin token is written to <data>/admin.token, where the CLI hints below read it.
   });
+  adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   url = running.url;
+  console.log(
+    `No collector answers at ${process.env.PROVENANT_URL ?? DEFAULT_URL} (start one with \`npm start\` to keep the records);\n` +
+      `collector  ${url}  (a throwaway one on a free port, data in ${dataDir})`,
+  );
 }
-console.log(`collector  ${url}${running ? `  (data in ${dataDir})` : ''}`);
-
 // 2. The principals: alice, and one instance each of the planner and the researcher.
 const suffix = randomBytes(2).toString('hex');
 const planner = await agentIdentity(
@@ -145,8 +160,11 @@ await session.run(async () => {
 await recorder.drain(10_000);
 await recorder.close();
 
-// 5. What landed.
-const res = await fetch(`${url}/v1/events?trace_id=${session.traceId}&limit=1000`);
+// 5. What landed (reading needs a role: the admin token holds every one).
+const res = await fetch(`${url}/v1/events?trace_id=${session.traceId}&limit=1000`, {
+  headers: { authorization: `Bearer ${adminToken}` },
+});
+if (!res.ok) fail(`Reading the trace failed: HTTP ${res.status} ${await res.text()}`);
 const { events } = await res.json();
 console.log(`\n${events.length} records in trace ${session.traceId}:\n`);
 for (const e of events) {
@@ -162,19 +180,37 @@ console.log(`\ntrace id   ${session.traceId}`);
 console.log(`task id    ${taskId}`);
 if (running && !serve) {
   await running.close();
-  console.log(`\nInspect it (the collector stopped; its data stays in ${dataDir}):`);
-  console.log(`  npx provenant serve --data ${dataDir} --port 7410 &`);
+  const at = `http://127.0.0.1:${REPLAY_PORT}`;
+  console.log(`\nInspect it (the throwaway collector stopped; its data stays in ${dataDir}):`);
   console.log(
-    `  npx provenant events --server http://127.0.0.1:7410 --trace-id ${session.traceId}`,
+    `  npx provenant serve --data ${dataDir} --port ${REPLAY_PORT} --dev-login --policies examples/policies &`,
   );
   console.log(
-    `  npx provenant events --server http://127.0.0.1:7410 --task-id ${taskId}   # with decisions`,
+    `  npx provenant events --server ${at} --data ${dataDir} --trace-id ${session.traceId}`,
+  );
+  console.log(
+    `  npx provenant events --server ${at} --data ${dataDir} --task-id ${taskId}   # with decisions`,
   );
 } else {
-  console.log(
-    `\nInspect it:\n  npx provenant events --server ${url} --trace-id ${session.traceId}`,
-  );
+  // The CLI reads the admin token from --data (default ./provenant-data) and the server from
+  // --server (default http://127.0.0.1:7410).
+  const server = url === DEFAULT_URL ? '' : ` --server ${url}`;
+  const data = dataDir === 'provenant-data' ? '' : ` --data ${dataDir}`;
+  console.log(`\nInspect it:`);
+  console.log(`  npx provenant events${server}${data} --trace-id ${session.traceId}`);
+  console.log(`  npx provenant events${server}${data} --task-id ${taskId}   # with decisions`);
   if (running) console.log('\nServing until Ctrl-C.');
+}
+
+/** Whether a Provenant collector answers at `base` (its /healthz, within a second). */
+async function answers(base) {
+  try {
+    const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const body = await r.json();
+    return typeof body?.status === 'string';
+  } catch {
+    return false;
+  }
 }
 
 async function attempt(label, fn) {

@@ -32,6 +32,9 @@ const cli = (args: string[], server = true) =>
 
 describe('policy decisions through the CLI and a running collector', () => {
   it('decides, records, replays, and shows drift after the policy folder changes', async () => {
+    expect(collector.stdout()).toMatch(
+      /policies: .*policies \(6 policies, policy set sha256:[0-9a-f]{64}\), reloaded on change/,
+    );
     const key = join(root, 'researcher.key.json');
     expect((await cli(['principals', 'add', '--kind', 'human', '--id', 'user:alice'])).status).toBe(
       0,
@@ -140,4 +143,70 @@ describe('policy decisions through the CLI and a running collector', () => {
     );
     expect(bad.status).toBe(3);
   });
+});
+
+describe('a collector with no policy set', () => {
+  const bare = join(root, 'bare');
+  let c: CollectorProcess;
+  beforeAll(async () => {
+    c = await startCollectorProcess(bare, ['--dev-login']);
+  });
+  afterAll(async () => {
+    c.child.kill('SIGTERM');
+    await c.exited;
+  });
+
+  it('says so in its banner, denies, and explain-decision agrees with the record (no_policy_set)', async () => {
+    expect(c.stdout()).toMatch(/policies: none loaded: every decision is deny \(no_policy_set\)/);
+    const run = (args: string[]) =>
+      runCliAsync([...args, '--server', c.url], {
+        PROVENANT_DATA: bare,
+        PROVENANT_HOME: join(root, 'home'),
+        PROVENANT_TOKEN: c.admin.authorization.slice('Bearer '.length),
+      });
+    const key = join(root, 'bare-researcher.key.json');
+    expect((await run(['principals', 'add', '--kind', 'human', '--id', 'user:alice'])).status).toBe(
+      0,
+    );
+    const add = await run([
+      'principals',
+      'add',
+      '--kind',
+      'agent_instance',
+      '--trust-domain',
+      'acme.test',
+      '--agent',
+      'researcher',
+      '--instance',
+      '7f3a',
+      '--generate-key',
+      key,
+    ]);
+    expect(add.status, add.stderr).toBe(0);
+    const alice = (await run(['dev-login', 'alice', '--scope', 'repo:read'])).stdout.trim();
+    const token = (
+      await run(['token', 'exchange', '--subject-token', alice, '--key', key])
+    ).stdout.trim();
+    const res = await fetch(`${c.url}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
+      }),
+    });
+    const decision = (await res.json()) as {
+      decision: string;
+      decision_id: string;
+      reason: string;
+    };
+    expect(decision).toMatchObject({ decision: 'deny', reason: 'no_policy_set' });
+
+    const explained = await run(['explain-decision', decision.decision_id]);
+    expect(explained.status, explained.stderr).toBe(0);
+    expect(explained.stdout).toMatch(/: DENY: no policy set was loaded \(no_policy_set\)/);
+    expect(explained.stdout).toMatch(
+      /replay on the recorded set: DENY: no policy set was loaded \(no_policy_set\) — same answer/,
+    );
+    expect(explained.stdout).not.toMatch(/no policy matched/);
+  }, 60_000);
 });

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { MemoryPrincipalDirectory, parsePrincipal } from '@provenant/identity';
 import type { VerifiedCredential } from '@provenant/identity';
-import { CedarEngine, DecisionPoint, readPolicyFolder } from '@provenant/policy';
+import {
+  CedarEngine,
+  DecisionPoint,
+  EMPTY_POLICY_SET_DIGEST,
+  readPolicyFolder,
+} from '@provenant/policy';
 import type { ActionInput } from '@provenant/policy';
 import { parseFlags, serverUrl } from '../lib/args.js';
 import { EXIT, usageError } from '../lib/errors.js';
@@ -10,26 +15,54 @@ import { readCredential } from '../lib/credential.js';
 import type { CommandContext } from '../main.js';
 
 interface Explanation {
-  recorded: {
+  recorded: Answer & {
     decision_id: string;
     engine: string;
     engine_version: string;
     policy_set: string;
-    decision: string;
-    determining: string[];
     time: number;
     request: { principal: { id: string }; action: { id: string }; resource: { id: string } };
   };
-  replayed: { decision: string; determining: string[] };
+  replayed: Answer;
   current: {
     policySet: string;
-    decision: { decision: string; determining: string[] };
+    decision: Answer;
     drift: string | null;
   } | null;
 }
 
-const by = (d: { decision: string; determining: string[] }) =>
-  `${d.decision.toUpperCase()}${d.determining.length ? ` by ${d.determining.join(', ')}` : ' (no policy matched: default deny)'}`;
+interface Answer {
+  decision: string;
+  determining: string[];
+  /** Why the decision point answered as it did (recorded decisions only). */
+  reason?: string;
+  errors?: string[];
+}
+
+/**
+ * A decision in words, with the reason the record gives: a set that was not loaded
+ * (`no_policy_set`) is said as such, never as "no policy matched".
+ */
+function by(d: Answer, policySet?: string): string {
+  const verdict = d.decision.toUpperCase();
+  if (d.determining.length > 0) return `${verdict} by ${d.determining.join(', ')}`;
+  const first = d.errors?.[0] !== undefined ? `: ${d.errors[0]}` : '';
+  const reason = d.reason ?? (policySet === EMPTY_POLICY_SET_DIGEST ? 'no_policy_set' : undefined);
+  switch (reason) {
+    case 'no_policy_set':
+      return `${verdict}: no policy set was loaded (no_policy_set)`;
+    case 'engine_error':
+      return `${verdict}: the policy engine could not evaluate it (engine_error${first})`;
+    case 'resource_outside_catalog':
+      return `${verdict}: the resource is outside the action catalog (resource_outside_catalog${first})`;
+    case 'fail_open':
+      return `${verdict}: let through without a decision (fail_open${first})`;
+    default:
+      return d.decision === 'deny'
+        ? `${verdict}: no policy permits it (default deny)`
+        : `${verdict} (no determining policy)`;
+  }
+}
 
 export async function explainDecision(
   args: readonly string[],
@@ -58,10 +91,10 @@ export async function explainDecision(
   }
   const r = e.recorded;
   ctx.out(
-    `Decision ${r.decision_id} at ${new Date(r.time).toISOString()}: ${by(r)}\n` +
+    `Decision ${r.decision_id} at ${new Date(r.time).toISOString()}: ${by(r, r.policy_set)}\n` +
       `  ${r.request.principal.id} → ${r.request.action.id} on ${r.request.resource.id}\n` +
       `  engine ${r.engine} ${r.engine_version}, policy set ${r.policy_set}\n` +
-      `  replay on the recorded set: ${by(e.replayed)} — ${same ? 'same answer' : 'DIFFERENT from the record'}\n` +
+      `  replay on the recorded set: ${by(e.replayed, r.policy_set)} — ${same ? 'same answer' : 'DIFFERENT from the record'}\n` +
       (e.current
         ? `  current set ${e.current.policySet}: ${by(e.current.decision)}${e.current.drift ? ` — ${e.current.drift}` : ' — no drift'}\n`
         : '  no current policy set loaded\n'),

@@ -267,6 +267,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       `  log origin: ${collector.log.origin}\n` +
       `  verifier key: ${collector.log.verifierKey}\n` +
       `  issuer: ${collector.identity.config.issuer} (admin token in ${dataDir}/admin.token)\n` +
+      policiesLine(values.policies, collector.policy.point.current()) +
       (witnesses.length === 0
         ? ''
         : `  witnesses: ${witnesses.length}, policy ${witnessPolicy ?? witnesses.length} of ${witnesses.length}\n`) +
@@ -355,4 +356,18 @@ function redactUrl(url: string): string {
   } catch {
     return 'postgres';
   }
+}
+
+/**
+ * What the decision point will answer by: the folder and the set it loaded, or that nothing is
+ * loaded and every decision is deny (`no_policy_set`).
+ */
+export function policiesLine(
+  dir: string | undefined,
+  set: { digest: string; policyIds: readonly string[] } | null,
+): string {
+  if (dir === undefined || set === null) {
+    return '  policies: none loaded: every decision is deny (no_policy_set); --policies DIR loads a folder\n';
+  }
+  return `  policies: ${dir} (${set.policyIds.length} ${set.policyIds.length === 1 ? 'policy' : 'policies'}, policy set ${set.digest}), reloaded on change\n`;
 }

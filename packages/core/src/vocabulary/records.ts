@@ -138,11 +138,18 @@ export interface CoverageFacts {
   readonly instance: string | null;
 }
 
-/** The coverage facts of a record. */
-export function coverageFacts(r: ClassifiableRecord): CoverageFacts {
+/**
+ * The coverage facts of a record. `concludesIntent`: the record is the outcome of a fail-closed
+ * action whose intent (`pending`) is already in the ledger (the collector checks it at ingest):
+ * the action is counted once, by its intent, so the outcome counts as no action.
+ */
+export function coverageFacts(
+  r: ClassifiableRecord,
+  options: { readonly concludesIntent?: boolean } = {},
+): CoverageFacts {
   let flags = 0;
   let instance: string | null = null;
-  if (isActionRecord(r)) {
+  if (isActionRecord(r) && options.concludesIntent !== true) {
     const c = r.action?.class;
     flags = COVERAGE_FLAG.action;
     for (const f of ACTION_CLASS_FLAGS) if (c?.[f] === true) flags |= COVERAGE_CLASS_BIT[f];

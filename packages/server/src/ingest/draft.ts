@@ -41,6 +41,11 @@ export interface Draft {
   readonly attribution: Attribution;
   /** A security event to record although the record itself is kept (flagged). */
   readonly alert?: AttributionAlert;
+  /**
+   * The id of the intent (`pending`) this record is the outcome of: the action counts once in
+   * coverage, by its intent (stages/concludes.ts).
+   */
+  readonly concludes?: string;
 }
 
 /** A record ready for the log (`seal`). */

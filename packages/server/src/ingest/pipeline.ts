@@ -5,7 +5,8 @@
  *
  *   (access hook: authenticate, role) → admit → read (the adapter) → per record: parse → attribute → required level
  *   → correlate decision → required level (again: the decision may raise the class) → claim a
- *   single-use decision → redact → seal → append (one commit, with the attribution alerts)
+ *   single-use decision → redact → mark an intent's outcome (coverage counts the action once)
+ *   → seal → append (one commit, with the attribution alerts)
  *   → reclaim (a record whose id a weaker one holds is stored beside it, ./reclaim.ts)
  *
  * Each per-record stage is a function from a draft to a new draft or a rejection (./draft.ts);
@@ -28,6 +29,7 @@ import { requireLevel } from './stages/required-level.js';
 import { seal } from './stages/seal.js';
 import { reclaimSquatted } from './reclaim.js';
 import { claimSingleUse } from './stages/single-use.js';
+import { markConclusions } from './stages/concludes.js';
 import { sourceOf } from './source.js';
 
 /** Records prepared between two turns of the event loop. */
@@ -128,13 +130,15 @@ export async function ingest<Body>(
 
 /** The per-record stages this collector runs for one request. */
 export function recordStages(
-  ctx: Pick<CollectorContext, 'identity' | 'policy'>,
+  ctx: Pick<CollectorContext, 'identity' | 'policy'> & Partial<Pick<CollectorContext, 'storage'>>,
   credential: VerifiedCredential | null,
   argsDigestAsSent: boolean,
 ): (input: unknown) => Promise<Prepared> {
-  const { identity, policy } = ctx;
+  const { identity, policy, storage } = ctx;
+  // An outcome following its intent is the same action (coverage counts it once).
+  const conclusions = storage ? [markConclusions(storage)] : [];
   // Without identity the collector keeps records as sent, asserted (policy needs identity).
-  if (!identity) return composeStages(assertedAttribution, []);
+  if (!identity) return composeStages(assertedAttribution, conclusions);
   const rules = policy?.config.auditRules;
   const required = requireLevel(identity.config.minimumLevels, rules);
   return composeStages(attributeWith(identity.directory, identity.config.skewSec, credential), [
@@ -148,6 +152,7 @@ export function recordStages(
           redactArguments(policy.config.auditRules, policy.config.hmacKey, argsDigestAsSent),
         ]
       : []),
+    ...conclusions,
   ]);
 }
 

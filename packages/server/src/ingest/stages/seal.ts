@@ -43,7 +43,7 @@ export function seal(draft: Draft): Sealed | Rejection {
       taskId: record.task_id ?? null,
       traceId: record.trace?.trace_id ?? null,
       level,
-      coverage: coverageFacts(record),
+      coverage: coverageFacts(record, { concludesIntent: draft.concludes !== undefined }),
     },
   };
 }
