@@ -8,6 +8,7 @@ import {
   createPostgresPool,
   migratePostgres,
 } from '../src/storage/postgres/index.js';
+import { MIGRATIONS } from '../src/storage/postgres/schema.js';
 import { skipPostgres, startTestPostgres } from '../../../test/support/postgres.js';
 import type { TestPostgres } from '../../../test/support/postgres.js';
 import {
@@ -117,6 +118,57 @@ describe.skipIf(skip)('postgres driver', () => {
     }
     const long = await s.queryEntries({ coverage: { lifetimeGtSec: 3600 }, limit: 100 });
     expect(long.map((e) => e.leafIndex)).toEqual([4]);
+    await s.close();
+  });
+
+  it('migrates a schema-3 ledger: grant facts of the older rule are recomputed, a forged grant no longer counts', async () => {
+    const url = await server.newDatabase();
+    const pool = createPostgresPool(url);
+    // The schema as it was before: every grant record stored with its lifetime, the
+    // producer-posted one (LEGACY_RECORDS) too.
+    await migratePostgres(pool, MIGRATIONS.slice(0, 3), 'ledger');
+    await pool.end();
+    const entries = legacyEntries().map((e, i) => {
+      const r = LEGACY_RECORDS[i]!.record;
+      const c = r['credential'] as { iat: number; exp: number } | undefined;
+      const grant = r['type'] === 'credential.issued' || r['type'] === 'delegation.granted';
+      return grant && c ? { ...e, coverage: { ...e.coverage!, lifetimeSec: c.exp - c.iat } } : e;
+    });
+    const raw = createPostgresPool(url);
+    for (const e of entries) {
+      await raw.query(
+        `INSERT INTO ledger_entries (leaf_index, id, record, leaf_hash, type, time_us, initiator,
+           actor, task_id, trace_id, level, cov_flags, cov_lifetime, cov_instance)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [
+          e.leafIndex,
+          e.id,
+          e.canonical,
+          Buffer.from(e.leafHash),
+          e.type,
+          e.timeUs,
+          e.initiator,
+          e.actor,
+          e.taskId,
+          e.traceId,
+          e.level,
+          e.coverage!.flags,
+          e.coverage!.lifetimeSec,
+          e.coverage!.instance,
+        ],
+      );
+    }
+    await raw.end();
+    const s = await PostgresStorage.open(url);
+    expect(await s.lacksCoverageFacts({})).toBe(true);
+    const rule = (canonical: string) => coverageFacts(JSON.parse(canonical) as EventRecord);
+    expect(await s.fillCoverageFacts(rule)).toBe(
+      entries.filter((e) => e.coverage!.lifetimeSec !== null).length,
+    );
+    const counts = await s.coverageCounts({}, [300, 900, 3600]);
+    expect(sorted(counts)).toEqual(sorted(reference(legacyEntries(), {})));
+    expect(counts.lifetimes.maxSec).toBe(7200); // not the forged 100,000 s
+    expect(await s.queryEntries({ coverage: { lifetimeGtSec: 7200 }, limit: 10 })).toEqual([]);
     await s.close();
   });
 

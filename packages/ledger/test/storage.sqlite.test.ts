@@ -87,6 +87,55 @@ describe('sqlite driver', () => {
     await s.close();
   });
 
+  it('migrates a schema-2 file: grant facts of the older rule are recomputed, a forged grant no longer counts', async () => {
+    // A ledger written before coverage counted only the issuer's own grants: every grant record
+    // was stored with its lifetime, the producer-posted one (LEGACY_RECORDS) too.
+    const file = join(dir, 'v2.db');
+    const olderRule = (i: number) => {
+      const l = LEGACY_RECORDS[i]!;
+      const c = l.record['credential'] as { iat: number; exp: number } | undefined;
+      const grant =
+        l.record['type'] === 'credential.issued' || l.record['type'] === 'delegation.granted';
+      return { ...l.facts, lifetimeSec: grant && c ? c.exp - c.iat : l.facts.lifetimeSec };
+    };
+    const entries = legacyEntries().map((e, i) => ({ ...e, coverage: olderRule(i) }));
+    const forged = LEGACY_RECORDS.findIndex(
+      (l) => l.facts.lifetimeSec === null && l.record['credential'],
+    );
+    expect(entries[forged]!.coverage.lifetimeSec).toBe(100_000);
+    const old = new SqliteStorage(file);
+    const batch = makeBatch({ size: 0, hashes: [] }, entries.length, (i) => entries[i]!).batch;
+    await old.append(batch);
+    await old.close();
+    const db = new Database(file);
+    db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema_version'").run();
+    db.close();
+
+    // Read-only, the older facts are not trusted: coverage is counted from the records.
+    const ro = new SqliteStorage(file, { readonly: true });
+    expect(await ro.lacksCoverageFacts({})).toBe(true);
+    await ro.close();
+
+    const s = new SqliteStorage(file);
+    expect(await s.lacksCoverageFacts({})).toBe(true);
+    const rule = (canonical: string) => coverageFacts(JSON.parse(canonical) as EventRecord);
+    // Only the entries that had a lifetime are filled again.
+    expect(await s.fillCoverageFacts(rule)).toBe(
+      entries.filter((e) => e.coverage.lifetimeSec !== null).length,
+    );
+    const counts = await s.coverageCounts({}, [300, 900, 3600]);
+    expect(sorted(counts)).toEqual(sorted(reference(legacyEntries(), {})));
+    expect(counts.lifetimes.maxSec).toBe(7200); // not the forged 100,000 s
+    const forgedRows = await s.queryEntries({ coverage: { lifetimeGtSec: 7200 }, limit: 10 });
+    expect(forgedRows).toEqual([]);
+    await s.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
+      value: '3',
+    });
+    check.close();
+  });
+
   it('keeps committed batches across reopen', async () => {
     const file = join(dir, 'reopen.db');
     const s1 = new SqliteStorage(file);
@@ -226,5 +275,101 @@ describe('sqlite read worker', () => {
       { cwd: join(dirname(fileURLToPath(import.meta.url)), '..') },
     );
     expect(stdout.trim()).toBe('0');
+  });
+});
+
+describe('sqlite write worker', () => {
+  const fresh = () => join(dir, `c${n++}.db`);
+
+  it('commits off the event loop: the loop turns while an append is in flight', async () => {
+    const turnsDuring = async (s: SqliteStorage) => {
+      let turns = 0;
+      let done = false;
+      const append = s.append(makeBatch({ size: 0, hashes: [] }, 5000).batch);
+      void append.finally(() => (done = true));
+      while (!done) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turns++;
+      }
+      await append;
+      expect((await s.readState()).size).toBe(5000);
+      await s.close();
+      return turns;
+    };
+    // On the main connection the commit is over before the first turn.
+    expect(await turnsDuring(new SqliteStorage(fresh(), { writeWorker: false }))).toBe(1);
+    expect(await turnsDuring(new SqliteStorage(fresh()))).toBeGreaterThan(1);
+  });
+
+  it('lets appends posted before close finish, durable for the next connection', async () => {
+    const file = fresh();
+    const s = new SqliteStorage(file);
+    const first = makeBatch({ size: 0, hashes: [] }, 100);
+    const a = s.append(first.batch);
+    const b = s.append(makeBatch(first.frontier, 100).batch);
+    await s.close();
+    await Promise.all([a, b]);
+    const again = new SqliteStorage(file, { readonly: true });
+    expect((await again.readState()).size).toBe(200);
+    await again.close();
+    await expect(s.append(makeBatch({ size: 0, hashes: [] }, 1).batch)).rejects.toMatchObject({
+      code: 'storage_unavailable',
+    });
+  });
+
+  it('hands back refusals and SQLite errors as StorageErrors, and nothing half-written', async () => {
+    const s = new SqliteStorage(fresh());
+    const first = makeBatch({ size: 0, hashes: [] }, 10);
+    await s.append(first.batch);
+    // Built on a size the log no longer has.
+    await expect(s.append(first.batch)).rejects.toMatchObject({ code: 'storage_conflict' });
+    // A UNIQUE violation half-way through a batch: the SQLite error, rolled back as a whole.
+    const next = makeBatch(first.frontier, 10, (i) =>
+      i === 15 ? { id: first.batch.entries[0]!.id } : {},
+    );
+    await expect(s.append(next.batch)).rejects.toMatchObject({ code: 'storage_conflict' });
+    expect((await s.readState()).size).toBe(10);
+    // The worker stays usable.
+    await s.append(makeBatch(first.frontier, 10).batch);
+    expect((await s.readState()).size).toBe(20);
+    await s.close();
+  });
+
+  it('refuses the append in flight when its worker dies, and the next append starts another', async () => {
+    const s = new SqliteStorage(fresh());
+    const first = makeBatch({ size: 0, hashes: [] }, 2000);
+    const inFlight = s.append(first.batch).catch((e: unknown) => e);
+    const worker = (s as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer
+      .worker;
+    await worker.terminate();
+    const outcome = await inFlight;
+    // Either it committed before the worker ended, or it is refused: never a half batch.
+    const size = (await s.readState()).size;
+    if (outcome === undefined) expect(size).toBe(2000);
+    else {
+      expect(outcome).toMatchObject({ code: 'storage_unavailable' });
+      expect([0, 2000]).toContain(size);
+    }
+    const base = size === 0 ? { size: 0, hashes: [] } : first.frontier;
+    await s.append(makeBatch(base, 5).batch);
+    expect((await s.readState()).size).toBe(size + 5);
+    await s.close();
+  });
+
+  it('an idle writer does not keep a process alive (a real process, the built package)', async () => {
+    const file = fresh();
+    const script = `
+      import { SqliteStorage } from '@provenant/ledger/sqlite';
+      import { makeBatch } from '@provenant/ledger/testing';
+      const s = new SqliteStorage(${JSON.stringify(file)});
+      await s.append(makeBatch({ size: 0, hashes: [] }, 3).batch);
+      console.log((await s.readState()).size);
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { cwd: join(dirname(fileURLToPath(import.meta.url)), '..'), timeout: 20_000 },
+    );
+    expect(stdout.trim()).toBe('3');
   });
 });

@@ -180,7 +180,8 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   }
   try {
     log = await Log.open({ storage, signer, ingest: config.cluster ? 'queue' : 'direct' });
-    // Entries of a ledger migrated from schema 1 get their coverage facts once, here.
+    // Entries stored without coverage facts (a ledger migrated from schema 1, or the grants of
+    // one from before only the issuer's own grants counted) get them once, here.
     await fillCoverageFacts(storage);
     // A row deleted from the middle leaves the tree and checkpoints intact (the open check
     // passes): one count over the entries finds it, so the collector does not start healthy.

@@ -275,7 +275,7 @@ describe('coverage: every count links to exactly its records', () => {
     await checkLinks(roApp, roReport, want);
     await ro.close();
 
-    // … and opened for writing it is migrated to schema 2, its facts filled from the records by
+    // … and opened for writing it is migrated to schema 3, its facts filled from the records by
     // core's rule (the collector does this at start).
     const migrated = new SqliteStorage(oldFile);
     expect(await migrated.lacksCoverageFacts({})).toBe(true);
@@ -299,7 +299,7 @@ describe('coverage: every count links to exactly its records', () => {
     const db = new Database(oldFile, { readonly: true });
     expect(
       db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string },
-    ).toEqual({ value: '2' });
+    ).toEqual({ value: '3' });
     db.close();
   });
 

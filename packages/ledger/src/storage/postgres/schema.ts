@@ -60,6 +60,13 @@ ALTER TABLE ledger_entries ADD COLUMN cov_flags INTEGER, ADD COLUMN cov_lifetime
 CREATE INDEX ledger_entries_cov_missing ON ledger_entries (time_us) WHERE cov_flags IS NULL;
 CREATE INDEX ledger_entries_cov_lifetime ON ledger_entries (cov_lifetime) WHERE cov_lifetime IS NOT NULL;
 `,
+  // Coverage facts of entries with a credential lifetime, computed by the older rule (every
+  // `credential.issued` counted, a producer's forged ones too; now only the issuer's own):
+  // forgotten, so the collector fills them again with core's current rule at start.
+  `
+UPDATE ledger_entries SET cov_flags = NULL, cov_lifetime = NULL, cov_instance = NULL
+ WHERE cov_lifetime IS NOT NULL;
+`,
 ];
 
 /** The newest schema this code knows; a database at a newer version is refused. */

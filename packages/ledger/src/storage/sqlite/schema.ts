@@ -2,7 +2,14 @@ import type Database from 'better-sqlite3';
 
 // 2: the coverage facts columns (cov_flags, cov_lifetime, cov_instance); a version-1 file is
 // migrated when opened for writing (columns added, NULL until the collector fills them).
-export const SCHEMA_VERSION = '2';
+// 3: the facts of entries with a credential lifetime are recomputed: before it, every
+// `credential.issued` record had its lifetime counted, a producer's forged ones too; since, only
+// the issuer's own grants (core's `coverageFacts`). The migration forgets those facts (NULL), and
+// the collector fills them again with the current rule at start, as for a version-1 file.
+export const SCHEMA_VERSION = '3';
+
+/** The versions a file opened read-only may have (older ones are not migrated then). */
+export const READABLE_VERSIONS: readonly string[] = ['1', '2', SCHEMA_VERSION];
 
 // Secondary indexes end in the implicit rowid (= leaf_index), so "filter, then page by leaf
 // index" is one index range scan. Partial indexes skip the NULLs that most records have.
@@ -54,8 +61,29 @@ CREATE INDEX IF NOT EXISTS entries_cov_missing ON entries(time_us) WHERE cov_fla
 CREATE INDEX IF NOT EXISTS entries_cov_lifetime ON entries(cov_lifetime) WHERE cov_lifetime IS NOT NULL;
 `;
 
+/**
+ * Brings a file opened for writing from `version` to SCHEMA_VERSION, one transaction per step;
+ * returns the version it is at (unchanged when it is not one this code migrates).
+ */
+export function migrate(db: Database.Database, version: string | undefined): string | undefined {
+  if (version === '1') version = migrateToCoverage(db);
+  if (version === '2') version = forgetGrantFacts(db);
+  return version;
+}
+
+/** Schema 2 → 3: the facts of entries with a lifetime, computed by the older rule, forgotten. */
+function forgetGrantFacts(db: Database.Database): string {
+  db.transaction(() => {
+    db.exec(
+      'UPDATE entries SET cov_flags = NULL, cov_lifetime = NULL, cov_instance = NULL WHERE cov_lifetime IS NOT NULL',
+    );
+    db.prepare(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`).run();
+  })();
+  return '3';
+}
+
 /** Schema 1 → 2 in one transaction: coverage columns added (`fillCoverageFacts` fills them). */
-export function migrateToCoverage(db: Database.Database): void {
+function migrateToCoverage(db: Database.Database): string {
   db.transaction(() => {
     const columns = new Set(
       (db.prepare('PRAGMA table_info(entries)').all() as { name: string }[]).map((c) => c.name),
@@ -70,6 +98,7 @@ export function migrateToCoverage(db: Database.Database): void {
     db.exec(
       'DROP INDEX IF EXISTS entries_time; CREATE INDEX entries_time ON entries(time_us, cov_flags, level)',
     );
-    db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(SCHEMA_VERSION);
+    db.prepare(`UPDATE meta SET value = '2' WHERE key = 'schema_version'`).run();
   })();
+  return '2';
 }

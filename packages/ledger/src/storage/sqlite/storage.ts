@@ -5,7 +5,7 @@ import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from
 
 /** Entries filled per transaction by fillCoverageFacts (the event loop runs between batches). */
 const FILL_BATCH = 1000;
-import { StorageError, checkLeafIndices, checkpointConflict, noQueue } from '../errors.js';
+import { StorageError } from '../errors.js';
 import { contiguousHashes, findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import type {
@@ -21,7 +21,10 @@ import type {
 import { LOW_SPACE_BYTES, freeBytes, sqliteWriteError } from './errors.js';
 import { SqliteReadWorker } from './read-worker.js';
 import type { Read } from './read-worker.js';
-import { COVERAGE_DDL, DDL, SCHEMA_VERSION, migrateToCoverage } from './schema.js';
+import { APPEND_SQL, appendRefusal, appendRows, toAppendRows } from './append.js';
+import type { AppendRows, AppendStatements } from './append.js';
+import { SqliteWriteWorker } from './write-worker.js';
+import { COVERAGE_DDL, DDL, READABLE_VERSIONS, SCHEMA_VERSION, migrate } from './schema.js';
 
 const RANGE_SQL =
   'SELECT * FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index';
@@ -38,6 +41,13 @@ export interface SqliteStorageOptions {
    * (offline verification has no event loop to keep free) and for `:memory:`.
    */
   readonly readWorker?: boolean;
+  /**
+   * Commit appends on a connection of their own in a worker thread (./write-worker.ts), so the
+   * inserts and the durable commit never hold the event loop either. Default: on for a writable
+   * file; off for `:memory:` (one connection only). Point reads and the rare other writes (the
+   * coverage fill at start, health's write probe) stay on this connection.
+   */
+  readonly writeWorker?: boolean;
 }
 
 /**
@@ -49,15 +59,17 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   private readonly db: Database.Database;
   private readonly readonly: boolean;
   private readonly stmts;
-  private readonly appendTx: (batch: AppendBatch) => void;
+  private readonly appendTx: (rows: AppendRows) => void;
   private readonly queryCache = new Map<string, Database.Statement>();
-  /** False for a version-1 file opened read-only: no coverage columns. */
+  /** False for an older file opened read-only: no coverage facts of the current rule. */
   private readonly coverageColumns: boolean;
   private readonly file: string;
   /** When an append last failed for lack of disk space; null once a write succeeds again. */
   private fullSince: string | null = null;
   /** Where the large reads run, or null: on this connection. */
   private readonly reader: SqliteReadWorker | null;
+  /** Where appends commit, or null: on this connection. */
+  private readonly writer: SqliteWriteWorker | null = null;
 
   constructor(file: string, options: SqliteStorageOptions = {}) {
     this.file = file;
@@ -83,19 +95,25 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         .run(SCHEMA_VERSION);
     }
     let version = this.tryGetMeta('schema_version');
-    if (version === '1' && !this.readonly) {
+    if (!this.readonly && version !== SCHEMA_VERSION) {
       try {
-        migrateToCoverage(this.db);
+        version = migrate(this.db, version);
       } catch (e) {
         this.db.close();
-        throw new StorageError('storage_unavailable', `Cannot migrate ${file} to schema 2.`, {
-          cause: (e as Error).message,
-        });
+        throw new StorageError(
+          'storage_unavailable',
+          `Cannot migrate ${file} to schema ${SCHEMA_VERSION}.`,
+          { cause: (e as Error).message },
+        );
       }
-      version = SCHEMA_VERSION;
     }
+    // A file opened read-only at an older schema has no facts, or facts of an older rule: its
+    // coverage is counted from the records themselves (`lacksCoverageFacts`).
     this.coverageColumns = version === SCHEMA_VERSION;
-    if (version !== SCHEMA_VERSION && !(version === '1' && this.readonly)) {
+    if (
+      version === undefined ||
+      !(this.readonly ? READABLE_VERSIONS.includes(version) : version === SCHEMA_VERSION)
+    ) {
       this.db.close();
       throw new StorageError(
         'storage_corrupt',
@@ -135,51 +153,14 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
       };
       return;
     }
-    const insertEntry = db.prepare(
-      `INSERT INTO entries (leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level, cov_flags, cov_lifetime, cov_instance)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
-    const insertCheckpoint = db.prepare(
-      'INSERT INTO checkpoints (size, root_hash, note) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING',
-    );
-    const size = this.stmts.size;
-    const checkpointAt = this.stmts.checkpoint;
-    this.appendTx = db.transaction((batch: AppendBatch) => {
-      if (batch.dequeue !== undefined && batch.dequeue.length > 0) throw noQueue(this.kind);
-      const stored = (size.get()?.n ?? -1) + 1;
-      if (stored !== batch.fromSize) {
-        throw new StorageError(
-          'storage_conflict',
-          `Batch built on size ${batch.fromSize} but the log has ${stored} entries.`,
-        );
-      }
-      checkLeafIndices(batch);
-      for (const e of batch.entries) {
-        insertEntry.run(
-          e.leafIndex,
-          e.id,
-          e.canonical,
-          e.leafHash,
-          e.type,
-          e.timeUs,
-          e.initiator,
-          e.actor,
-          e.taskId,
-          e.traceId,
-          e.level,
-          e.coverage?.flags ?? null,
-          e.coverage?.lifetimeSec ?? null,
-          e.coverage?.instance ?? null,
-        );
-      }
-      for (const n of batch.nodes) insertNode.run(n.level, n.index, n.hash);
-      const c = batch.checkpoint;
-      if (insertCheckpoint.run(c.size, c.rootHash, c.note).changes === 0) {
-        // Write-once: the same checkpoint again changes nothing, another one is refused.
-        if (checkpointAt.get(c.size)?.note !== c.note) throw checkpointConflict(c.size);
-      }
-    });
+    const statements = Object.fromEntries(
+      Object.entries(APPEND_SQL).map(([name, sql]) => [name, db.prepare(sql)]),
+    ) as AppendStatements;
+    this.appendTx = db.transaction((rows: AppendRows) => appendRows(statements, rows));
+    this.writer =
+      (options.writeWorker ?? true) && inFile
+        ? new SqliteWriteWorker(file, (e) => this.writeFailed(e))
+        : null;
   }
 
   async readState(): Promise<LogState> {
@@ -192,24 +173,37 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   }
 
   async append(batch: AppendBatch): Promise<void> {
+    if (this.readonly) {
+      throw new StorageError('storage_read_only', 'The ledger was opened read-only.');
+    }
+    const rows = toAppendRows(batch, this.kind);
+    if (this.writer) {
+      await this.writer.append(rows);
+      this.fullSince = null;
+      return;
+    }
     try {
-      this.appendTx(batch);
+      this.appendTx(rows);
       this.fullSince = null;
     } catch (e) {
       // better-sqlite3 rolls the transaction back, and SQLite may already have (SQLITE_FULL,
       // SQLITE_IOERR); make sure no half-written batch stays open on this connection.
       this.rollbackIfOpen();
-      if (e instanceof StorageError) throw e;
-      const message = (e as Error).message;
-      if (/UNIQUE constraint failed/.test(message)) {
-        throw new StorageError('storage_conflict', 'An entry of this batch is already stored.', {
-          cause: message,
-        });
-      }
-      const error = sqliteWriteError(e, this.file, 'The ledger database refused the write.');
-      if (error.code === 'storage_full') this.fullSince ??= new Date().toISOString();
-      throw error;
+      throw appendRefusal(e as Error) ?? this.writeFailed(e as Error);
     }
+  }
+
+  /** A write the database refused, as a StorageError; remembers a full disk for `health`. */
+  private writeFailed(e: Error & { code?: unknown }): StorageError {
+    if (e instanceof StorageError) return e;
+    if (/UNIQUE constraint failed/.test(e.message)) {
+      return new StorageError('storage_conflict', 'An entry of this batch is already stored.', {
+        cause: e.message,
+      });
+    }
+    const error = sqliteWriteError(e, this.file, 'The ledger database refused the write.');
+    if (error.code === 'storage_full') this.fullSince ??= new Date().toISOString();
+    return error;
   }
 
   async findExisting(ids: readonly string[]): Promise<Map<string, ExistingEntry>> {
@@ -436,7 +430,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     if (!this.coverageColumns) {
       throw new StorageError(
         'storage_read_only',
-        'This ledger file predates coverage facts (schema 1); open it for writing once to migrate it.',
+        `This ledger file predates the current coverage facts (schema ${SCHEMA_VERSION}); open it for writing once to migrate it.`,
       );
     }
   }
@@ -501,6 +495,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
     await this.reader?.close();
     if (this.db.open) this.db.close();
   }
