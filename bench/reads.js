@@ -6,9 +6,9 @@
 //   2. ingest records/s with the readers ≥ 0.8× ingest records/s without them.
 // The phases alternate (quiet, readers, quiet, readers) on the same collector so drift on a
 // shared machine falls on both; /healthz is sampled in every phase by one client, one request at
-// a time, a 20 ms pause between requests.
+// a time, a 20 ms pause between requests, from a thread of its own (./lib/health-sampler.js).
 //
-//   node bench/reads.js [--quick] [--no-write]
+//   node bench/reads.js [--quick] [--no-write] [--cpu-prof DIR]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { uuidv7 } from '@provenant/core';
 import { buildLedger } from './lib/ledger.js';
+import { startHealthSampler } from './lib/health-sampler.js';
 import { keepAliveAgent, runConcurrently, send } from './lib/http.js';
 import { recordGenerator } from './lib/records.js';
 import {
@@ -36,12 +37,13 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (values.help) {
-  console.log('node bench/reads.js [--quick] [--no-write]');
+  console.log('node bench/reads.js [--quick] [--no-write] [--cpu-prof DIR]');
   process.exit(0);
 }
 const quick = values.quick;
@@ -78,8 +80,10 @@ const planted = (type, extra) => ({
   ...extra,
 });
 
+/** Posts `records` (an array, or a body already stringified) and checks every one was accepted. */
 async function post(agent, url, records) {
-  const body = JSON.stringify(records);
+  const body = typeof records === 'string' ? records : JSON.stringify(records);
+  const count = typeof records === 'string' ? BATCH : records.length;
   const res = await send(agent, `${url}/v1/events`, {
     method: 'POST',
     body,
@@ -91,8 +95,8 @@ async function post(agent, url, records) {
   if (res.status !== 200)
     throw new Error(`ingest answered ${res.status}: ${res.body.slice(0, 300)}`);
   const answer = JSON.parse(res.body);
-  if (answer.accepted.length !== records.length)
-    throw new Error(`ingest accepted ${answer.accepted.length}/${records.length}`);
+  if (answer.accepted.length !== count)
+    throw new Error(`ingest accepted ${answer.accepted.length}/${count}`);
 }
 
 /**
@@ -125,25 +129,17 @@ async function plant(agent, url) {
 
 /** One phase: PHASE_RECORDS ingested over INGEST_CONNECTIONS; readers optional; health sampled. */
 async function phase(url, gen, { readers, actionId, auth }) {
+  // Bodies are made before the phase starts, as bench/ingest.js does.
   const bodies = [];
   for (let i = 0; i < PHASE_RECORDS; i += BATCH) {
     const batch = [];
     for (let j = 0; j < BATCH; j++) batch.push(gen.next());
-    bodies.push(batch);
+    bodies.push(JSON.stringify(batch));
   }
   let done = false;
-  const health = [];
   const reads = { provenance: 0, trace: 0, failed: 0 };
-  const healthAgent = keepAliveAgent(1);
-  const healthLoop = (async () => {
-    while (!done) {
-      const t = now();
-      const res = await send(healthAgent, `${url}/healthz`);
-      if (res.status !== 200) throw new Error(`healthz answered ${res.status}`);
-      health.push(msSince(t));
-      await sleep(20);
-    }
-  })();
+  // In a thread of its own, so it times the collector and not this process's event loop.
+  const sampler = startHealthSampler(url, { pauseMs: 20 });
   const readAgent = keepAliveAgent(READERS);
   const reader = async (i) => {
     // Half provenance of the planted action, half trace pages walked with their cursors.
@@ -174,12 +170,12 @@ async function phase(url, gen, { readers, actionId, auth }) {
     ms = msSince(start);
     done = true;
   });
-  const settled = await Promise.allSettled([ingest, healthLoop, ...readerRuns]);
+  const settled = await Promise.allSettled([ingest, ...readerRuns]);
+  const health = await sampler.stop();
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   agent.destroy();
   readAgent.destroy();
-  healthAgent.destroy();
   return { ms, perSec: (PHASE_RECORDS / ms) * 1000, health, reads };
 }
 
@@ -189,7 +185,9 @@ const results = { phases: [] };
 try {
   say(`building a ${fmtInt(SIZE)}-entry ledger in ${dir}`);
   results.ledger = await buildLedger(dir, SIZE, say);
-  collector = await startCollector(dir, { args: ['--anonymous-ingest', 'asserted'] });
+  // --cpu-prof DIR: a V8 CPU profile of the collector (bench/profile-summary.js reads it).
+  const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
+  collector = await startCollector(dir, { nodeArgs, args: ['--anonymous-ingest', 'asserted'] });
   const tokenFile = join(dir, 'admin.token');
   // The admin token holds every role: reads that need one (issue 19) pass.
   const auth = existsSync(tokenFile)
@@ -272,7 +270,7 @@ ${date}; ${mach.nproc} × ${mach.model}, ${mach.ramGiB.toFixed(1)} GiB RAM, Node
 
 ${table}
 
-A collector process (\`provenant serve\`, SQLite) on a ledger of ${fmtInt(SIZE)} generated records (~1.1 KB each, built in-process), plus ${fmtInt(PLANTED + 1)} hostile records posted anonymously: an action of \`user:victim\`, and one trace of ${fmtInt(PLANTED)} records chained span to span (${fmtInt(PLANTED)} deep), every one of them also a planted \`security.alert\` about the action or a \`credential.revoked\` of the victim, for provenance's searches to wade through. ${ROUNDS} rounds of two phases on the same collector, quiet then with readers: ${fmtInt(PHASE_RECORDS)} records ingested per phase in batches of ${BATCH} over ${INGEST_CONNECTIONS} keep-alive connections; in the reader phases ${READERS} more clients loop from before ingest starts until it ends, 4 on \`GET /v1/events/{id}/provenance\` of the victim's action (its searches read verified rows only, so the planted ones stay in the storage) and 4 walking the trace's pages (1,000 records each) by \`next\`; ${fmtInt(reads.provenance)} provenance answers and ${fmtInt(reads.trace)} trace pages in all. \`/healthz\` is sampled in every phase by one more client, one request at a time with 20 ms between. The ratio is records/s over the reader phases against records/s over the quiet phases. Per phase: ${perPhase}. The load generator runs on the same machine as the collector.`;
+A collector process (\`provenant serve\`, SQLite) on a ledger of ${fmtInt(SIZE)} generated records (~1.1 KB each, built in-process), plus ${fmtInt(PLANTED + 1)} hostile records posted anonymously: an action of \`user:victim\`, and one trace of ${fmtInt(PLANTED)} records chained span to span (${fmtInt(PLANTED)} deep), every one of them also a planted \`security.alert\` about the action or a \`credential.revoked\` of the victim, for provenance's searches to wade through. ${ROUNDS} rounds of two phases on the same collector, quiet then with readers: ${fmtInt(PHASE_RECORDS)} records ingested per phase in batches of ${BATCH} over ${INGEST_CONNECTIONS} keep-alive connections; in the reader phases ${READERS} more clients loop from before ingest starts until it ends, 4 on \`GET /v1/events/{id}/provenance\` of the victim's action (its searches read verified rows only, so the planted ones stay in the storage) and 4 walking the trace's pages (1,000 records each) by \`next\`; ${fmtInt(reads.provenance)} provenance answers and ${fmtInt(reads.trace)} trace pages in all. \`/healthz\` is sampled in every phase by one more client, one request at a time with 20 ms between, from a worker thread of the benchmark process (so its latencies are the collector's, not waits for the load generator's own event loop); request bodies are stringified before each phase. The ratio is records/s over the reader phases against records/s over the quiet phases. Per phase: ${perPhase}. The load generator runs on the same machine as the collector.`;
 if (!values['no-write']) {
   const file = writeSection('reads', markdown);
   console.log(`recorded in ${file}`);

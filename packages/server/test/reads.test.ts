@@ -142,7 +142,83 @@ describe('buildTraceTree', () => {
     expect(JSON.stringify(roots).length).toBeGreaterThan(0); // serializable: no stack overflow
     expect(walk(roots)).toHaveLength(n);
   });
+
+  it('drops exactly the links that would close a cycle, as walking up from the parent finds them', () => {
+    // Random spans, parent spans and causes over few values, so cycles of every length occur;
+    // the parents chosen must be those of the plain rule (walk up the candidate's ancestors).
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n) + 0;
+    for (let round = 0; round < 20; round++) {
+      const n = 300;
+      const ids = Array.from({ length: n }, () => uuidv7());
+      const records = ids.map((id, i) => ({
+        leafIndex: i,
+        record: record({
+          id,
+          time: new Date(Date.UTC(2026, 10, 27) + rand(50)).toISOString(),
+          trace: {
+            trace_id: PLANTED_TRACE,
+            span_id: span(rand(120) + 1),
+            ...(rand(5) === 0 ? {} : { parent_span_id: span(rand(120) + 1) }),
+          },
+          ...(rand(3) === 0 ? { cause: { record_id: ids[rand(n)]! } } : {}),
+        }) as never,
+      }));
+      const expected = referenceParents(records);
+      const got = new Map(
+        walk(buildTraceTree(records, n + 1)).map(({ node }) => [
+          node.id,
+          `${node.parent_id}:${node.linked_by}`,
+        ]),
+      );
+      expect(got).toEqual(expected);
+    }
+  });
 });
+
+/** The parent rule with the cycle check done the plain way (walk up), for comparison. */
+function referenceParents(
+  records: readonly { record: { id: string; time: string; trace?: never; cause?: never } }[],
+): Map<string, string> {
+  type R = {
+    id: string;
+    time: string;
+    trace?: { span_id?: string; parent_span_id?: string };
+    cause?: { record_id?: string };
+  };
+  const rs = records.map((r, i) => ({ r: r.record as unknown as R, i }));
+  const sorted = [...rs].sort((a, b) => Date.parse(a.r.time) - Date.parse(b.r.time) || a.i - b.i);
+  const bySpan = new Map<string, number>();
+  for (const { r, i } of sorted) {
+    const s = r.trace?.span_id;
+    if (s !== undefined && !bySpan.has(s)) bySpan.set(s, i);
+  }
+  const byId = new Map(rs.map(({ r, i }) => [r.id, i]));
+  const parent = new Array<number | null>(rs.length).fill(null);
+  const how = new Array<string>(rs.length).fill('none');
+  const isAncestor = (candidate: number, of: number) => {
+    for (let p: number | null = candidate; p !== null; p = parent[p]!) if (p === of) return true;
+    return false;
+  };
+  for (const { r, i } of rs) {
+    const ps = r.trace?.parent_span_id;
+    const viaSpan = ps === undefined ? undefined : bySpan.get(ps);
+    const viaCause = r.cause?.record_id === undefined ? undefined : byId.get(r.cause.record_id);
+    for (const [p, h] of [
+      [viaSpan, 'span'],
+      [viaCause, 'cause'],
+    ] as const) {
+      if (p !== undefined && p !== i && !isAncestor(p, i)) {
+        parent[i] = p;
+        how[i] = h;
+        break;
+      }
+    }
+  }
+  return new Map(
+    rs.map(({ r, i }) => [r.id, `${parent[i] === null ? null : rs[parent[i]!]!.r.id}:${how[i]}`]),
+  );
+}
 
 describe('provenance over planted records', () => {
   it('keeps planted records out of its searches: they neither join the chain nor use its bound', async () => {

@@ -39,6 +39,12 @@ interface Linked {
   readonly fields: Omit<TraceNode, 'linked_by' | 'parent_id' | 'children'>;
   readonly timeMs: number;
   parent: Linked | null;
+  /**
+   * Towards the root of this node's tree (union-find, compressed as it is followed): a node
+   * takes its parent once, in record order, while it is still a root itself, so a link closes a
+   * cycle exactly when the parent's root is the node.
+   */
+  up: Linked | null;
   linkedBy: TraceNode['linked_by'];
   readonly children: Linked[];
   /** The node served, once placed. */
@@ -76,6 +82,7 @@ export function buildTraceTree(
     },
     timeMs: Date.parse(r.time),
     parent: null,
+    up: null,
     linkedBy: 'none',
     children: [],
     out: null,
@@ -87,9 +94,17 @@ export function buildTraceTree(
     if (span !== null && !bySpan.has(span)) bySpan.set(span, n);
   }
   const byId = new Map(linked.map((n) => [n.fields.id, n]));
-  const isAncestor = (candidate: Linked, of: Linked) => {
-    for (let p: Linked | null = candidate; p; p = p.parent) if (p === of) return true;
-    return false;
+  // The root of `n`'s tree, in near-constant time (walking `parent` would make a chain of n
+  // records cost n² steps).
+  const rootOf = (n: Linked): Linked => {
+    let root = n;
+    while (root.up) root = root.up;
+    for (let p = n; p.up && p.up !== root;) {
+      const next: Linked = p.up;
+      p.up = root;
+      p = next;
+    }
+    return root;
   };
   records.forEach(({ record: r }, i) => {
     const n = linked[i]!;
@@ -100,8 +115,10 @@ export function buildTraceTree(
       [viaSpan, 'span'],
       [viaCause, 'cause'],
     ] as const) {
-      if (parent && parent !== n && !isAncestor(parent, n)) {
+      // `n` has no parent yet, so it is an ancestor of `parent` only as the root of its tree.
+      if (parent && parent !== n && rootOf(parent) !== n) {
         n.parent = parent;
+        n.up = parent;
         n.linkedBy = how;
         parent.children.push(n);
         break;
