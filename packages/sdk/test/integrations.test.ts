@@ -90,6 +90,9 @@ describe('OpenTelemetry', () => {
         'provenant.initiator': 'user:alice',
         'provenant.decision.id': rec!.policy!.decision_id,
         'provenant.record.id': rec!.id,
+        // What the collector compares with the decision the span cites.
+        'provenant.action': rec!.action!.name,
+        'provenant.action.resource': rec!.action!.resource,
       });
       // The collector decides the attribution level; the SDK never claims one on a span.
       expect(toolSpan.attributes).not.toHaveProperty('provenant.attribution.level');

@@ -302,7 +302,12 @@ describe('a single-use decision across a restart (SQLite)', () => {
 
 describe('decision replay over OTLP (POST /v1/traces)', () => {
   let n = 0;
-  function span(decisionId: string) {
+  /** A tool span citing `decisionId`; its resource attribute as given (none with null). */
+  function span(
+    decisionId: string,
+    resource: string | null = 'repo:acme/payments',
+    tool = 'github.delete_repo',
+  ) {
     n++;
     const traceId = `${'d'.repeat(16)}${n.toString(16).padStart(16, '0')}`;
     const spanId = (0x7000 + n).toString(16).padStart(16, '0');
@@ -318,15 +323,16 @@ describe('decision replay over OTLP (POST /v1/traces)', () => {
                 {
                   traceId,
                   spanId,
-                  name: 'execute_tool github.delete_repo',
+                  name: `execute_tool ${tool}`,
                   startTimeUnixNano: String(startNs),
                   endTimeUnixNano: String(startNs + 1_000_000n),
                   attributes: [
                     attr('gen_ai.operation.name', 'execute_tool'),
-                    attr('gen_ai.tool.name', 'github.delete_repo'),
+                    attr('gen_ai.tool.name', tool),
                     attr('gen_ai.agent.id', plannerId),
                     attr('enduser.id', 'alice'),
                     attr('provenant.decision.id', decisionId),
+                    ...(resource === null ? [] : [attr('provenant.action.resource', resource)]),
                   ],
                 },
               ],
@@ -360,13 +366,49 @@ describe('decision replay over OTLP (POST /v1/traces)', () => {
     const first = span(d.decision_id);
     expect((await postSpan(app, s.plannerToken, first.body)).partialSuccess).toBeUndefined();
     expect(await read(app, `/v1/events/${first.id}`)).toMatchObject({
-      action: { name: 'github.delete_repo', class: ALL, risk: 'critical' },
+      action: {
+        name: 'github.delete_repo',
+        resource: 'repo:acme/payments',
+        class: ALL,
+        risk: 'critical',
+      },
       policy: { decision_id: d.decision_id, decision: 'allow', engine: 'cedar' },
       attribution: { level: 'verified', reasons: [] },
     });
     const second = await postSpan(app, s.plannerToken, span(d.decision_id).body);
     expect(second.partialSuccess).toMatchObject({ rejectedSpans: '1' });
     expect(second.partialSuccess.errorMessage).toContain('decision_reused');
+  });
+
+  it('refuses a span citing a privileged decision made for another resource, or naming none', async () => {
+    const { app, s } = await setup();
+    const d = await decide(app, s.plannerToken, deleteRepo(ALL));
+    for (const resource of ['repo:acme/website', null]) {
+      const laundered = span(d.decision_id, resource);
+      const answer = await postSpan(app, s.plannerToken, laundered.body);
+      expect(answer.partialSuccess).toMatchObject({ rejectedSpans: '1' });
+      expect(answer.partialSuccess.errorMessage).toContain('decision_mismatch');
+      expect(answer.partialSuccess.errorMessage).toContain('resource');
+      const stored = await app.inject({
+        headers: { authorization: `Bearer ${ADMIN}` },
+        url: `/v1/events/${laundered.id}`,
+      });
+      expect(stored.statusCode).toBe(404);
+    }
+    // Refused, not used up: the span of the action decided on still passes.
+    const right = span(d.decision_id);
+    expect((await postSpan(app, s.plannerToken, right.body)).partialSuccess).toBeUndefined();
+  });
+
+  it('flags a span citing a low-stakes decision without its resource, and alerts', async () => {
+    const { app, s } = await setup();
+    const d = await decide(app, s.plannerToken, getFile);
+    const bare = span(d.decision_id, null, getFile.name);
+    expect((await postSpan(app, s.plannerToken, bare.body)).partialSuccess).toBeUndefined();
+    const stored = (await read(app, `/v1/events/${bare.id}`)) as Json;
+    expect(stored['policy']).toBeUndefined();
+    expect(stored).toMatchObject({ attribution: { reasons: ['decision_mismatch'] } });
+    expect(await alertNames(app)).toContain('ingest.decision_mismatch');
   });
 
   it('refuses a span citing a privileged decision after its window', async () => {

@@ -83,6 +83,38 @@ describe('OTLP decoding', () => {
     expect((tool!['outcome'] as Record<string, unknown>)['result_digest']).toMatch(/^sha256:/);
   });
 
+  it("maps a tool span's provenant.action and provenant.action.resource to the action decided on", () => {
+    const memory = new InMemorySpanExporter();
+    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+    const tracer = provider.getTracer('decode-test', '0.1.0');
+    const attributes = {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': 'delete_repo',
+      'provenant.decision.id': 'd-1',
+    };
+    tracer
+      .startSpan('execute_tool delete_repo', {
+        attributes: {
+          ...attributes,
+          'provenant.action': 'github.delete_repo',
+          'provenant.action.resource': 'repo:acme/payments',
+        },
+      })
+      .end();
+    tracer.startSpan('execute_tool delete_repo', { attributes }).end();
+    const [named, bare] = mapSpans(
+      decodeTraceRequest(ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans())!),
+    ).map((m) => (m.kind === 'record' ? (m.record['action'] as Record<string, unknown>) : null));
+    expect(named).toMatchObject({
+      name: 'github.delete_repo',
+      resource: 'repo:acme/payments',
+      tool: { name: 'delete_repo' },
+    });
+    // Without them: the tool name, and no resource (a cited decision is then a mismatch).
+    expect(bare).toMatchObject({ name: 'delete_repo', tool: { name: 'delete_repo' } });
+    expect(bare).not.toHaveProperty('resource');
+  });
+
   it('refuses truncated protobuf, wrong wire types and invalid UTF-8', () => {
     const body = ProtobufTraceSerializer.serializeRequest(sdkSpans())!;
     const fail = (bytes: Uint8Array) => {

@@ -45,6 +45,7 @@ export function decorateToolSpan(
     'provenant.action': action.name,
     'provenant.outcome': record.outcome?.status ?? 'success',
   });
+  if (action.resource !== undefined) attrs['provenant.action.resource'] = action.resource;
   if (action.tool?.call_id !== undefined) attrs['gen_ai.tool.call.id'] = action.tool.call_id;
   if (record.policy && citeDecision) attrs['provenant.decision.id'] = record.policy.decision_id;
   setAttributes(span, attrs);

@@ -21,6 +21,8 @@
  * | `create_agent`: its own `gen_ai.agent.*`    | the created agent: `action.resource`, `args`;  |
  * |                                             | the actor is the creator (nearest ancestor's)  |
  * | `gen_ai.tool.name`, `gen_ai.tool.call.id`   | `action.tool.name`, `.call_id`                 |
+ * | `provenant.action` (a tool span)            | `action.name` (else the tool name)             |
+ * | `provenant.action.resource` (a tool span)   | `action.resource` (compared with the decision) |
  * | `gen_ai.tool.call.arguments` / `.result`    | `action.args_digest` / `outcome.result_digest` |
  * | `gen_ai.conversation.id`, `session.id`      | `conversation_id`, `session_id`                |
  * | trace id, span id, parent span id           | `trace.trace_id`, `.span_id`, `.parent_span_id`|
@@ -179,7 +181,11 @@ function mapSpan(span: OtlpSpan, byId: ReadonlyMap<string, OtlpSpan>): SpanMappi
     const toolName =
       stringAttr(span.attributes, 'gen_ai.tool.name') ??
       (span.name.startsWith('execute_tool ') ? span.name.slice(13).trim() || undefined : undefined);
-    action['name'] = toolName ?? 'execute_tool';
+    // The action and resource as the SDK names them (GenAI has no resource attribute): what a
+    // cited decision is compared with at ingest, as for a record posted to /v1/events.
+    action['name'] = stringAttr(span.attributes, 'provenant.action') ?? toolName ?? 'execute_tool';
+    const resource = stringAttr(span.attributes, 'provenant.action.resource');
+    if (resource !== undefined) action['resource'] = resource;
     if (toolName !== undefined) {
       const tool: Record<string, unknown> = { name: toolName };
       const callId = stringAttr(span.attributes, 'gen_ai.tool.call.id');

@@ -117,7 +117,8 @@ export function validUntilOf(d: Decision): number {
 /**
  * What of the record the decision was not made for. A class or risk the record leaves out is
  * not a difference (the decided one is filled in); one it names must be the decided one, lower
- * or higher. A record under no verified credential was not made under the decision's.
+ * or higher. The resource must be named, and be the decided one. A record under no verified
+ * credential was not made under the decision's.
  */
 function mismatches(
   record: EventRecord,
@@ -131,8 +132,9 @@ function mismatches(
   if (record.actor && request.principal.id !== record.actor.id) problems.push('actor');
   // A record that names no action cannot be the one decided on (nor use up a single-use one).
   if (!action || decided.name !== action.name) problems.push('action');
-  if (action?.resource !== undefined && decided.resource !== action.resource)
-    problems.push('resource');
+  // The decision was made on a resource: a record that names none (an OTLP span without
+  // `provenant.action.resource`, say) or another one is not the action decided on.
+  if (action?.resource !== decided.resource) problems.push('resource');
   const claimedClass = action?.class;
   if (claimedClass && ACTION_CLASS_FLAGS.some((f) => claimedClass[f] !== decided.class[f]))
     problems.push('class');
