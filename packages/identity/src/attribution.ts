@@ -104,10 +104,12 @@ export function attribute(
   }
 
   // Hops root first: chain[i] handed authority to chain[i + 1]. The last hop produced this
-  // credential; earlier ones its ancestors (those after the root credential, if there was one).
+  // credential; earlier ones its ancestors (those after the root credential, if there was one),
+  // leaving out the credentials addressed to an agent, which added no hop.
   const { chain } = credential;
   const hopCount = chain.length - 1;
-  const jtis = [...credential.ancestors, credential.jti];
+  const addressed = credential.addressed ?? [];
+  const jtis = [...credential.ancestors, credential.jti].filter((j) => !addressed.includes(j));
   const hopJti = (i: number): string | undefined => jtis[jtis.length - hopCount + i];
   if (record.delegation !== undefined) {
     if (record.delegation.length !== hopCount) {

@@ -29,6 +29,11 @@ export interface CredentialClaims {
   may_act?: { sub: string };
   /** jtis of the credentials this one was exchanged from, root first. */
   ancestors?: string[];
+  /**
+   * Those of `ancestors` that were addressed to an agent (RFC 8693 `audience`): each kept the
+   * chain as it was, so it is no hop of its own.
+   */
+  addressed?: string[];
   /** RFC 9068 §7.2.1.1: the registry roles of the holder (at most `producer` when delegated). */
   roles?: string[];
 }

@@ -41,6 +41,8 @@ export {
   type TrustedAlg,
   type TrustedIssuer,
   type VerifiedCredential,
+  type VerifyOptions,
+  namesAudience,
 } from './verify.js';
 export { verifyClientAssertion, type ClientAssertionOptions } from './assertion.js';
 export {

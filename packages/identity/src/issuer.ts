@@ -21,7 +21,8 @@ import {
   type PrincipalDirectory,
 } from './principals.js';
 import { MemoryReplayCache, type ReplayCache, type RevocationStore } from './revocation.js';
-import type { TrustedIssuer, VerifiedCredential } from './verify.js';
+import { namesAudience } from './verify.js';
+import type { TrustedIssuer, VerifiedCredential, VerifyOptions } from './verify.js';
 
 export { OAuthError, toOAuthError, type OAuthErrorCode } from './errors.js';
 export type { RevocationStore } from './revocation.js';
@@ -48,7 +49,7 @@ export interface IssuerOptions {
   keys: IssuerKeyRing;
   directory: PrincipalDirectory;
   /** Verifies subject tokens; must trust this issuer's keys (see `keyRingIssuer`). */
-  verifier: { verify(token: string): Promise<VerifiedCredential> };
+  verifier: { verify(token: string, options?: VerifyOptions): Promise<VerifiedCredential> };
   /** Spends client-assertion jtis. */
   replay: ReplayCache;
   /**
@@ -109,6 +110,8 @@ export interface WitnessEvent {
   exp: number;
   ancestors: string[];
   grant: Grant;
+  /** A credential addressed to an agent (RFC 8693 `audience`, `resource`): its `aud`. */
+  audience?: string[];
 }
 
 /**
@@ -146,6 +149,14 @@ export interface ExchangeRequest {
   actorTokenType: typeof TOKEN_TYPE_JWT;
   scope?: string[];
   requestedLifetimeSec?: number;
+  /**
+   * RFC 8693 §2.1 `audience`: the principal id of the agent the new credential is for. With it
+   * (or `resource`) the exchange addresses the subject credential: the actor must be its holder,
+   * the chain stays as it is, and only that agent can use the result, by exchanging it in turn.
+   */
+  audience?: string;
+  /** RFC 8693 §2.1 / RFC 8707 `resource`: the URI of the service it is for (an A2A endpoint). */
+  resource?: string;
 }
 
 /** A `TrustedIssuer` for this issuer's own credentials, following the ring's rotations. */
@@ -245,9 +256,11 @@ export class Issuer {
       }
       const now = this.clock();
       const fromIdToken = req.subjectTokenType === TOKEN_TYPE_ID_TOKEN;
+      // Its audience is checked below, once the actor is known: a credential addressed to an
+      // agent is exchanged by that agent alone.
       const subject = fromIdToken
         ? await this.verifyIdToken(req.subjectToken, req.scope, now)
-        : await this.o.verifier.verify(req.subjectToken);
+        : await this.o.verifier.verify(req.subjectToken, { audience: null });
       if (!fromIdToken && subject.claims.iss !== this.o.issuer) {
         throw new OAuthError(
           'invalid_grant',
@@ -258,6 +271,28 @@ export class Issuer {
         );
       }
       const actor = await this.authenticate(req.actorToken, now);
+      const forUs =
+        fromIdToken ||
+        [this.o.audience, ...(this.o.resources ?? [])].some((a) =>
+          namesAudience(subject.claims.aud, a),
+        );
+      if (!forUs && !namesAudience(subject.claims.aud, actor.id)) {
+        throw new CredentialError(
+          'wrong_audience',
+          'The subject credential is addressed to another agent.',
+          { claim: 'aud' },
+        );
+      }
+      if (req.audience !== undefined || req.resource !== undefined) {
+        if (fromIdToken || !forUs) {
+          throw new OAuthError(
+            'invalid_request',
+            'Only a credential of this collector can be addressed to an agent.',
+            { code: 'audience_not_allowed' },
+          );
+        }
+        return this.address(subject, actor, req, now);
+      }
       const plan = planExchange({
         subject,
         actor,
@@ -278,6 +313,9 @@ export class Issuer {
       const act = nestAct(plan.actors);
       if (act !== undefined) claims.act = act;
       if (ancestors.length > 0) claims.ancestors = ancestors;
+      // A subject addressed to this actor added no hop: the hops' credentials are the others.
+      const addressed = [...(subject.addressed ?? []), ...(forUs ? [] : [subject.jti])];
+      if (addressed.length > 0) claims.addressed = addressed;
       return this.issue(claims, plan.iat, {
         type: 'delegation.granted',
         jti: claims.jti,
@@ -293,6 +331,115 @@ export class Issuer {
         ancestors,
         grant: fromIdToken ? 'id_token' : 'token_exchange',
       });
+    });
+  }
+
+  /**
+   * The subject credential addressed to one agent (RFC 8693 `audience`, `resource`): the same
+   * initiator and chain, scopes as requested within its own, a lifetime within its own, `aud`
+   * the agent (and the resource), `may_act` the agent. Only its holder may ask, and only for a
+   * registered, enabled agent. The agent it names cannot act with it: it exchanges it for a
+   * credential of its own (`exchange` accepts a subject addressed to its actor), which adds
+   * the hop holder → agent to the chain.
+   */
+  private async address(
+    subject: VerifiedCredential,
+    actor: Principal,
+    req: ExchangeRequest,
+    now: number,
+  ): Promise<IssuedCredential> {
+    const holder = subject.actors[0] ?? subject.subject;
+    if (actor.id !== holder) {
+      throw new OAuthError(
+        'invalid_request',
+        "Only the credential's holder may address it to another agent.",
+        { code: 'audience_not_holder' },
+      );
+    }
+    const audience = req.audience;
+    if (audience === undefined) {
+      throw new OAuthError(
+        'invalid_target',
+        'Name the agent the credential is for in "audience".',
+        {
+          code: 'audience_required',
+        },
+      );
+    }
+    const target = this.o.directory.get(audience);
+    if (
+      target === undefined ||
+      (target.kind !== 'agent_instance' && target.kind !== 'agent') ||
+      audience === holder
+    ) {
+      throw new OAuthError('invalid_target', 'The audience is not another registered agent.', {
+        code: 'audience_unknown',
+      });
+    }
+    if (target.disabled) {
+      throw new OAuthError('invalid_target', `${audience} is disabled.`, {
+        code: 'audience_disabled',
+      });
+    }
+    const resource = req.resource;
+    if (
+      resource !== undefined &&
+      (resource.length > 1024 || !URL.canParse(resource) || new URL(resource).hash !== '')
+    ) {
+      throw new OAuthError(
+        'invalid_target',
+        '"resource" must be an absolute URI with no fragment.',
+        {
+          code: 'invalid_resource',
+        },
+      );
+    }
+    const asked = req.scope === undefined ? undefined : normalizeScopes(req.scope);
+    if (req.scope !== undefined && asked === undefined) {
+      throw new DelegationError(
+        'invalid_scope',
+        'The requested scope is not a list of OAuth scope tokens.',
+      );
+    }
+    const notHeld = (asked ?? []).filter((x) => !subject.scope.includes(x));
+    if (notHeld.length > 0) {
+      throw new DelegationError(
+        'invalid_scope',
+        "The requested scope is wider than the credential's.",
+        {
+          notHeld,
+        },
+      );
+    }
+    const scope = asked ?? [...subject.scope];
+    const iat = Math.floor(now / 1000);
+    const exp = Math.min(subject.exp, iat + this.rootLifetime(req.requestedLifetimeSec));
+    if (exp <= iat) {
+      throw new DelegationError('subject_expired', 'The subject credential has expired.');
+    }
+    const claims = this.claims(subject.subject, iat, exp, scope, [], now);
+    claims.aud = resource === undefined ? [audience] : [audience, resource];
+    claims.may_act = { sub: audience };
+    if (subject.claims.task_id !== undefined) claims.task_id = subject.claims.task_id;
+    if (subject.claims.act !== undefined) claims.act = subject.claims.act;
+    const ancestors = [...subject.ancestors, subject.jti];
+    claims.ancestors = ancestors;
+    if (subject.addressed !== undefined) claims.addressed = [...subject.addressed];
+    return this.issue(claims, iat, {
+      type: 'credential.issued',
+      jti: claims.jti,
+      parentJti: subject.jti,
+      sub: subject.subject,
+      actor: holder,
+      from: holder,
+      to: audience,
+      scope,
+      roles: [],
+      iat,
+      exp,
+      ancestors,
+      grant: 'token_exchange',
+      audience: [...claims.aud],
     });
   }
 

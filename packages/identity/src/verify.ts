@@ -54,11 +54,37 @@ export interface VerifiedCredential {
   exp: number;
   /** jtis of the credentials this one was exchanged from, root first. */
   ancestors: string[];
+  /** Those of `ancestors` addressed to an agent: no hop of the chain (see `CredentialClaims`). */
+  addressed?: string[];
   /**
    * The known roles of its `roles` claim (RFC 9068 §7.2.1.1), in `ROLES` order; [] when none.
    * With a directory, only those the holder still holds (see `CredentialVerifier.verify`).
    */
   roles: Role[];
+}
+
+/** How one presentation of a credential is checked. */
+export interface VerifyOptions {
+  /**
+   * The audience `aud` must name: default the verifier's own. `null` leaves it to the caller,
+   * who must check `claims.aud` itself (the issuer's token exchange does: a credential addressed
+   * to an agent may be exchanged by that agent alone).
+   */
+  audience?: string | readonly string[] | null;
+}
+
+/** Whether `aud` (a string or a list) names `audience`. */
+export function namesAudience(aud: string | readonly string[], audience: string): boolean {
+  return typeof aud === 'string' ? aud === audience : aud.includes(audience);
+}
+
+/** Refuses `v` unless its `aud` names `audience` (with a list, any one of it); null: no check. */
+function checkAudience(v: VerifiedCredential, audience: string | readonly string[] | null): void {
+  if (audience === null) return;
+  const wanted = typeof audience === 'string' ? [audience] : audience;
+  if (!wanted.some((a) => namesAudience(v.claims.aud, a))) {
+    fail('wrong_audience', 'The credential\'s "aud" does not name this audience.', 'aud');
+  }
 }
 
 export interface CredentialVerifierOptions {
@@ -135,8 +161,9 @@ export class CredentialVerifier {
    * their types, the `act` chain's depth; then, on every call including cache hits, revocation
    * of the credential or any ancestor, and (with a directory) its principals.
    */
-  async verify(token: string): Promise<VerifiedCredential> {
+  async verify(token: string, options: VerifyOptions = {}): Promise<VerifiedCredential> {
     if (typeof token !== 'string') fail('malformed_token', 'The credential is not a string.');
+    const audience = options.audience === undefined ? this.audience : options.audience;
     if (token.length > this.maxTokenBytes) {
       fail('token_too_large', `The credential is larger than ${this.maxTokenBytes} bytes.`);
     }
@@ -151,11 +178,14 @@ export class CredentialVerifier {
         this.cache.delete(tokenDigest);
         throw e;
       }
+      checkAudience(cached, audience);
       return this.withCurrentRoles(cached);
     }
 
     const verified = await this.verifyCold(token, tokenDigest, now);
     this.checkLive(verified, now);
+    // A refusal is not cached: nor is a credential refused for its audience.
+    checkAudience(verified, audience);
     this.cache.set(tokenDigest, verified);
     return this.withCurrentRoles(verified);
   }
@@ -220,7 +250,7 @@ export class CredentialVerifier {
       ({ payload } = await jwtVerify(token, trusted.getKey, {
         algorithms: trusted.issuer.algorithms,
         issuer: iss,
-        audience: this.audience,
+        // The audience is checked on every presentation (checkAudience), cached or not.
         clockTolerance: this.skewSec,
         currentDate: new Date(now * 1000),
         requiredClaims: ['sub', 'jti', 'iat', 'exp'],
@@ -324,6 +354,16 @@ export function readCredentialClaims(
     }
     claims.ancestors = [...(ancestors as string[])];
   }
+  const addressed = payload['addressed'];
+  if (addressed !== undefined) {
+    if (
+      !Array.isArray(addressed) ||
+      !addressed.every((a) => typeof a === 'string' && claims.ancestors?.includes(a) === true)
+    ) {
+      fail('malformed_token', '"addressed" must list jtis of "ancestors".', 'addressed');
+    }
+    claims.addressed = [...(addressed as string[])];
+  }
   const roles = payload['roles'];
   if (roles !== undefined) {
     if (
@@ -355,6 +395,7 @@ function freezeVerified(
     iat: claims.iat,
     exp: claims.exp,
     ancestors: claims.ancestors ?? [],
+    ...(claims.addressed === undefined ? {} : { addressed: claims.addressed }),
     // Roles another trusted issuer names that Provenant does not know carry no authority here.
     roles: ROLES.filter((r) => claims.roles?.includes(r) === true),
   };
@@ -368,6 +409,7 @@ function freezeVerified(
     claims.aud,
     claims.may_act,
     claims.ancestors,
+    claims.addressed,
     claims.roles,
     claims,
     actors,

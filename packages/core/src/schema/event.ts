@@ -132,6 +132,14 @@ const credentialSchema = z.strictObject({
   grant: z
     .enum(['client_credentials', 'token_exchange', 'id_token', 'dev_login', 'sign_in'])
     .exactOptional(),
+  aud: z
+    .array(text(MAX_ID))
+    .min(1)
+    .max(MAX_LIST)
+    .describe(
+      'A credential addressed to an agent (RFC 8693 audience, resource): its audiences, the agent first.',
+    )
+    .exactOptional(),
   roles: z
     .array(z.enum(ROLES))
     .max(ROLES.length)

@@ -228,6 +228,26 @@ export function checkChain(
           : `${(parent.scope ?? []).join(' ') || '(none)'} → ${(child.scope ?? []).join(' ') || '(none)'}`,
     );
   }
+  // A credential addressed to an agent (the hop across processes, e.g. over A2A) is used only
+  // by that agent, exchanging it: the grant after it must be the hop from its holder to it.
+  grants.forEach((g, i) => {
+    const aud = g.credential?.aud;
+    if (g.type !== 'credential.issued' || aud === undefined) return;
+    const sent = g.delegation?.[0];
+    const next = grants[i + 1];
+    const taken = next?.type === 'delegation.granted' ? next.delegation?.[0] : undefined;
+    check(
+      `addressed:${i}`,
+      sent !== undefined &&
+        taken !== undefined &&
+        taken.from === sent.from &&
+        taken.to === aud[0] &&
+        sent.to === aud[0],
+      taken
+        ? `${g.credential?.jti} addressed to ${aud.join(' ')} by ${sent?.from ?? 'nobody named'}; exchanged by ${taken.to} as ${next?.credential?.jti}`
+        : `${g.credential?.jti} addressed to ${aud.join(' ')} was not exchanged by it`,
+    );
+  });
   const before = chain.revocations.filter((r) => seconds(r.time) <= at);
   check(
     'not_revoked',
@@ -302,6 +322,14 @@ export function narrate(chain: ProvenanceChain): string[] {
     );
   }
   chain.grants.forEach((g, i) => {
+    const aud = g.credential?.aud;
+    if (g.type === 'credential.issued' && aud !== undefined) {
+      const hop = g.delegation?.[0];
+      lines.push(
+        `${shortName(hop?.from)} sent ${shortName(aud[0])} a credential for it alone (${g.credential?.jti}; audience ${aud.join(' ')})`,
+      );
+      return;
+    }
     if (g.type !== 'delegation.granted') return;
     const hop = g.delegation?.[0];
     const scope = (g.credential?.scope ?? []).join(' ') || 'no scopes';

@@ -434,6 +434,7 @@ export function witnessRecord(
       ancestors: [...w.ancestors],
       grant: w.grant,
       ...(w.parentJti === undefined ? {} : { parent_jti: w.parentJti }),
+      ...(w.audience === undefined ? {} : { aud: [...w.audience] }),
     },
   };
   if (w.from !== undefined && w.to !== undefined) {

@@ -102,6 +102,8 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           );
         }
         const lifetime = form.get('requested_lifetime');
+        const audience = form.get('audience');
+        const resource = form.get('resource');
         issued = await id.issuer.exchange({
           subjectToken,
           subjectTokenType: subjectTokenType as never,
@@ -109,6 +111,8 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           actorTokenType: actorTokenType as never,
           ...(scopeOf(form) ? { scope: scopeOf(form)! } : {}),
           ...(lifetime !== undefined ? { requestedLifetimeSec: Number(lifetime) } : {}),
+          ...(audience !== undefined ? { audience } : {}),
+          ...(resource !== undefined ? { resource } : {}),
         });
       } else if (grant === 'authorization_code') {
         // `provenant login`: the code the sign-in callback sent to the CLI's loopback listener.
@@ -165,12 +169,15 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       const token = form.get('token');
       if (!token) throw new OAuthError('invalid_request', 'Revocation needs the token to revoke.');
       // Holding the credential is the authority to revoke it (RFC 7009); it must be one of ours.
-      const verified = await id.subjectVerifier.verify(token).catch((e: unknown) => {
-        throw new OAuthError(
-          'invalid_request',
-          `The token is not a valid credential of this issuer: ${(e as Error).message}`,
-        );
-      });
+      // Of any audience: a credential addressed to an agent is revoked the same way.
+      const verified = await id.subjectVerifier
+        .verify(token, { audience: null })
+        .catch((e: unknown) => {
+          throw new OAuthError(
+            'invalid_request',
+            `The token is not a valid credential of this issuer: ${(e as Error).message}`,
+          );
+        });
       const w = await id.issuer.revoke(verified);
       const now = (ctx.clock ?? Date.now)();
       const p = prepareOwnRecord(witnessRecord(w, id.config.issuer, id.directory, now), {
