@@ -23,6 +23,8 @@ import {
   LEDGER_FILE,
   SIGNIN_KEY_FILE,
 } from './data-folder.js';
+import { AuthorizationService } from './signin/authorization.js';
+import { ClientMetadataResolver } from './signin/client-metadata.js';
 import { loadOrCreateSignInKey } from './signin/login-state.js';
 import type { SignInOptions, SignInService } from './signin/service.js';
 import { loadOrCreateAdminToken } from './identity/admin.js';
@@ -96,6 +98,11 @@ export interface CollectorConfig {
    */
   readonly signIn?: Omit<SignInOptions, 'key' | 'baseUrl'>;
   /**
+   * Client ID Metadata Documents: `allowPrivateAddresses` lets the collector fetch them from
+   * loopback and private addresses (tests, a lab; never where strangers choose the URL).
+   */
+  readonly clientMetadata?: { readonly allowPrivateAddresses?: boolean };
+  /**
    * Host names answered besides the listener's own (the loopback names, the bound address and
    * the issuer URL's host, on their port): `name` (any port) or `name:port`.
    */
@@ -166,14 +173,22 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   let policy: PolicyService;
   const publicUrl = config.issuerUrl ?? url;
   // openid-client loads only for a collector that signs humans in.
+  const signInKey = loadOrCreateSignInKey(join(config.dataDir, SIGNIN_KEY_FILE));
   const signIn =
     config.signIn === undefined
       ? undefined
       : new (await import('./signin/service.js')).SignInService({
           ...config.signIn,
-          key: loadOrCreateSignInKey(join(config.dataDir, SIGNIN_KEY_FILE)),
+          key: signInKey,
           baseUrl: publicUrl,
         });
+  const authorization = new AuthorizationService({
+    key: signInKey,
+    issuer: publicUrl,
+    resources: config.identity?.resources ?? [],
+    clientMetadata: new ClientMetadataResolver(config.clientMetadata ?? {}),
+    ...(config.signIn?.clock === undefined ? {} : { clock: config.signIn.clock }),
+  });
   const trusted = [...(config.identity?.trustedIdTokenIssuers ?? [])];
   if (signIn && !trusted.some((t) => t.iss === signIn.config.issuer)) {
     trusted.push(signIn.trustedIssuer());
@@ -307,6 +322,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
             ]),
       ],
       ...(signIn ? { signIn } : {}),
+      authorization,
       detector: new Detector({
         ...DEFAULT_DETECTION_CONFIG,
         maxChainDepth: identity.config.policy.maxChainDepth,

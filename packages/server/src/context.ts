@@ -1,6 +1,7 @@
 import type { Log, LogStorage } from '@provenant/ledger';
 import type { AlertLimiter } from './identity/attributor.js';
 import type { IdentityService } from './identity/service.js';
+import type { AuthorizationService } from './signin/authorization.js';
 import type { PolicyService } from './policy/service.js';
 import type { Detector } from './investigate/detections.js';
 import type { SignInService } from './signin/service.js';
@@ -103,6 +104,11 @@ export interface CollectorContext {
   readonly logProblems?: () => readonly LogProblem[];
   /** Human sign-in through an OpenID provider (routes/signin.ts); none answers 404 there. */
   readonly signIn?: SignInService;
+  /**
+   * The authorization endpoint (`/v1/auth/authorize`) and its codes, for the CLI and MCP
+   * clients; humans sign in there through `signIn`, or the dev sign-in under `--dev-login`.
+   */
+  readonly authorization?: AuthorizationService;
 }
 
 /** Something wrong with the stored log itself, as `GET /healthz` reports it. */

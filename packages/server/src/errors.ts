@@ -212,6 +212,27 @@ export const WIRE_ERRORS = {
   },
   role_required: { status: 403, text: 'The caller holds none of the roles the route needs.' },
   session_required: { status: 401, text: 'No console session; sign in first.' },
+  // the authorization endpoint (GET /v1/auth/authorize): refusals it cannot send to the client
+  client_unknown: {
+    status: 400,
+    text: 'The client_id is neither provenant-cli nor the https URL of a client metadata document.',
+  },
+  client_metadata_unavailable: {
+    status: 400,
+    text: "The client's metadata document cannot be fetched (status, redirect, type, size, time).",
+  },
+  client_metadata_address_refused: {
+    status: 400,
+    text: "The client's metadata document is on a loopback, private or reserved address.",
+  },
+  client_metadata_invalid: {
+    status: 400,
+    text: "The client's metadata document is invalid (client_id not its URL, redirect_uris, secret).",
+  },
+  redirect_uri_unregistered: {
+    status: 400,
+    text: 'The redirect_uri is not one the client registered; the collector does not redirect there.',
+  },
   // witness (`provenant witness`, C2SP tlog-witness POST /add-checkpoint)
   malformed_add_checkpoint: {
     status: 400,

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   CLI_CLIENT_ID,
-  CLI_CODE_TTL_SEC,
+  CODE_TTL_SEC,
   RedeemedCodes,
-  issueCliCode,
-  parseCliAuthorization,
-  redeemCliCode,
-} from '../src/signin/cli-codes.js';
+  issueCode,
+  parseAuthorizationRequest,
+  redeemCode,
+} from '../src/signin/authorization.js';
+import { ClientMetadataResolver } from '../src/signin/client-metadata.js';
 import { checkSignInConfig, parseRoleMappings } from '../src/signin/config.js';
 import type { SignInConfig } from '../src/signin/config.js';
 import { openLoginState, seal, unseal } from '../src/signin/login-state.js';
@@ -120,6 +121,7 @@ describe('CLI codes', () => {
   const key = new Uint8Array(32).fill(9);
   const verifier = 'a'.repeat(43);
   const cli = {
+    clientId: CLI_CLIENT_ID,
     redirectUri: 'http://127.0.0.1:5555/callback',
     state: 's',
     codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
@@ -134,23 +136,28 @@ describe('CLI codes', () => {
     ]);
 
   it('is good once, within its minute', () => {
-    const code = issueCliCode(key, user, cli, 1_000_000);
+    const code = issueCode(key, user, 'oidc', cli, 1_000_000);
     const redeemed = new RedeemedCodes();
-    expect(redeemCliCode(key, form(code), redeemed, 1_000_000 + 59_000)).toEqual(user);
-    expect(() => redeemCliCode(key, form(code), redeemed, 1_000_000 + 59_000)).toThrow(
+    expect(redeemCode(key, form(code), redeemed, 1_000_000 + 59_000)).toEqual({
+      user,
+      via: 'oidc',
+    });
+    expect(() => redeemCode(key, form(code), redeemed, 1_000_000 + 59_000)).toThrow(
       expect.objectContaining({ details: { code: 'code_replayed' } }),
     );
-    const late = issueCliCode(key, user, cli, 1_000_000);
+    const late = issueCode(key, user, 'oidc', cli, 1_000_000);
     expect(() =>
-      redeemCliCode(key, form(late), new RedeemedCodes(), 1_000_000 + CLI_CODE_TTL_SEC * 1000),
+      redeemCode(key, form(late), new RedeemedCodes(), 1_000_000 + CODE_TTL_SEC * 1000),
     ).toThrow(expect.objectContaining({ details: { code: 'code_expired' } }));
     // A login cookie is no code, though sealed with the same key.
-    expect(() => redeemCliCode(key, form(seal(key, 'login', user)), redeemed, 0)).toThrow(
+    expect(() => redeemCode(key, form(seal(key, 'login', user)), redeemed, 0)).toThrow(
       expect.objectContaining({ details: { code: 'code_invalid' } }),
     );
   });
 
-  it('accepts only a loopback redirect with a port, the CLI client and S256', () => {
+  it('accepts only a loopback redirect with a port, the CLI client and S256', async () => {
+    const deps = { clientMetadata: new ClientMetadataResolver(), resources: [] };
+    const parse = (q: Record<string, unknown>) => parseAuthorizationRequest(q, deps);
     const ok = {
       response_type: 'code',
       client_id: CLI_CLIENT_ID,
@@ -159,8 +166,12 @@ describe('CLI codes', () => {
       code_challenge: cli.codeChallenge,
       code_challenge_method: 'S256',
     };
-    expect(parseCliAuthorization(ok).redirectUri).toBe(ok.redirect_uri);
-    expect(parseCliAuthorization({ ...ok, redirect_uri: 'http://[::1]:5555/cb' }).state).toBe('s');
+    expect(await parse(ok)).toMatchObject({ ok: true, request: { redirectUri: ok.redirect_uri } });
+    expect(await parse({ ...ok, redirect_uri: 'http://[::1]:5555/cb' })).toMatchObject({
+      ok: true,
+      request: { state: 's' },
+    });
+    // Refused here, never redirected: the client or its redirect URI is not known good.
     for (const bad of [
       { redirect_uri: 'http://localhost:5555/callback' },
       { redirect_uri: 'http://127.0.0.1/callback' },
@@ -168,12 +179,23 @@ describe('CLI codes', () => {
       { redirect_uri: 'http://10.0.0.1:5555/callback' },
       { redirect_uri: 'http://u:p@127.0.0.1:5555/callback' },
       { client_id: 'other' },
-      { code_challenge_method: 'plain' },
-      { code_challenge: 'short' },
-      { response_type: 'token' },
-      { state: '' },
+      { client_id: ['provenant-cli', 'provenant-cli'] },
     ]) {
-      expect(() => parseCliAuthorization({ ...ok, ...bad }), JSON.stringify(bad)).toThrow();
+      await expect(parse({ ...ok, ...bad }), JSON.stringify(bad)).rejects.toThrow();
+    }
+    // Sent back to the (checked) redirect URI, with the error.
+    for (const [bad, error] of [
+      [{ code_challenge_method: 'plain' }, 'invalid_request'],
+      [{ code_challenge: 'short' }, 'invalid_request'],
+      [{ response_type: 'token' }, 'unsupported_response_type'],
+      [{ state: '' }, 'invalid_request'],
+      [{ resource: 'https://mcp.example/mcp' }, 'invalid_target'],
+      [{ scope: 'a "b' }, 'invalid_scope'],
+    ] as const) {
+      expect(await parse({ ...ok, ...bad }), JSON.stringify(bad)).toMatchObject({
+        ok: false,
+        refusal: { redirectUri: ok.redirect_uri, error },
+      });
     }
   });
 });

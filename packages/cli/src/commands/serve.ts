@@ -145,6 +145,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'oidc-user-claim': { type: 'string' },
     'oidc-scope': { type: 'string' },
     resource: { type: 'string', multiple: true },
+    'client-metadata-allow-private': { type: 'boolean' },
     policies: { type: 'string' },
     'audit-rules': { type: 'string' },
     'fail-open-low-risk': { type: 'boolean' },
@@ -252,6 +253,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     ...(witnesses.length === 0 ? {} : { witnesses }),
     ...(witnessPolicy === undefined ? {} : { witnessPolicy }),
     ...(signIn ? { signIn: { config: signIn } } : {}),
+    ...(values['client-metadata-allow-private']
+      ? { clientMetadata: { allowPrivateAddresses: true } }
+      : {}),
     allowedHosts: checked(listFlag(values['allowed-hosts']), parseAllowedHost, 'allowed-hosts'),
     allowedOrigins: checked(
       listFlag(values['allowed-origins']),

@@ -43,6 +43,9 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
                     collector issues audience-bound credentials for (RFC 8707 resource=); repeat.
                     Such a credential is accepted by that resource (and its token exchange
                     here), never by the collector's own API; any other resource is refused
+  --client-metadata-allow-private
+                    fetch clients' metadata documents (an MCP client's https client_id) from
+                    loopback and private addresses too: tests and labs only (SSRF otherwise)
   --policies DIR    Cedar policy folder (*.cedar + schema.cedarschema + actions.json, the action
                     catalog) for the decision point; validated at start, reloaded on change (an
                     invalid change keeps the old set)

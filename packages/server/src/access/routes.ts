@@ -45,7 +45,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/session/logout': 'optional',
   'GET /v1/auth/login': 'public',
   'GET /v1/auth/callback': 'public',
-  'GET /v1/auth/authorize': 'public', // the CLI's `provenant login`
+  // The authorization endpoint (the CLI's `provenant login`, MCP clients) and, under
+  // --dev-login without a provider, its dev sign-in form (same origin, checked by the route).
+  'GET /v1/auth/authorize': 'public',
+  'POST /v1/auth/authorize/dev-login': 'public',
   'POST /v1/auth/logout': 'optional',
   'GET /v1/auth/session': 'optional',
 

@@ -115,15 +115,25 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           ...(resource !== undefined ? { resource } : {}),
         });
       } else if (grant === 'authorization_code') {
-        // `provenant login`: the code the sign-in callback sent to the CLI's loopback listener.
-        if (!ctx.signIn) {
-          throw new OAuthError(
-            'unsupported_grant_type',
-            'This collector has no sign-in configured.',
-          );
+        // A code of the authorization endpoint: the CLI's, or an MCP client's (PKCE, public).
+        if (!ctx.authorization) {
+          throw new OAuthError('unsupported_grant_type', 'This collector signs nobody in.');
         }
-        const user = ctx.signIn.redeemCliCode(form);
-        issued = await id.issuer.signIn({ subject: user.subject, roles: user.roles });
+        const redeemed = ctx.authorization.redeem(form);
+        issued =
+          redeemed.via === 'dev'
+            ? await id.issuer.devLogin(
+                redeemed.user.subject.slice('user:'.length),
+                redeemed.scope === undefined ? undefined : [...redeemed.scope],
+                undefined,
+                redeemed.resource,
+              )
+            : await id.issuer.signIn({
+                subject: redeemed.user.subject,
+                roles: redeemed.user.roles,
+                ...(redeemed.scope === undefined ? {} : { scope: redeemed.scope }),
+                ...(redeemed.resource === undefined ? {} : { resource: redeemed.resource }),
+              });
       } else if (grant === GRANT_DEV_LOGIN) {
         const user = form.get('username');
         if (!user) throw new OAuthError('invalid_request', 'dev-login needs a username.');
@@ -136,7 +146,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       } else {
         throw new OAuthError(
           'unsupported_grant_type',
-          'Supported: client_credentials, token exchange (RFC 8693).',
+          'Supported: client_credentials, authorization_code, token exchange (RFC 8693).',
         );
       }
       await witness(issued);
@@ -227,6 +237,8 @@ export function authorizationServerMetadata(
     code_challenge_methods_supported: ['S256'],
     // RFC 9207: every authorization response carries `iss`.
     authorization_response_iss_parameter_supported: true,
+    // A client_id may be the https URL of its metadata document (signin/client-metadata.ts).
+    client_id_metadata_document_supported: true,
     grant_types_supported: [...(Array.isArray(grants) ? grants : []), 'authorization_code'],
     // private_key_jwt for workloads (aud: the issuer or the token endpoint); none for public
     // clients (the CLI), which prove the code with PKCE.

@@ -1,11 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readSecretFile, writeSecretFile } from '@provenant/ledger';
+import type { AuthorizationRequest } from './authorization.js';
 
 /**
  * What a sign-in in progress must remember between the redirect to the provider and the
- * callback: the state, the nonce, the PKCE verifier, where to go afterwards and, for the CLI,
- * its own authorization request. It travels in a cookie sealed with AES-256-GCM under the
+ * callback: the state, the nonce, the PKCE verifier, where to go afterwards and, for a client
+ * of the authorization endpoint (the CLI, an MCP client), its authorization request. It travels in a cookie sealed with AES-256-GCM under the
  * collector's sign-in key, so the collector keeps nothing per attempt (no memory an attacker
  * can fill) and any member of a cluster holding the same key can finish it.
  */
@@ -17,16 +18,8 @@ export interface LoginState {
   readonly returnTo: string;
   /** Unix ms after which the attempt is refused. */
   readonly expiresAt: number;
-  /** Present when the CLI started the sign-in (`/v1/auth/authorize`). */
-  readonly cli?: CliAuthorization;
-}
-
-/** The CLI's RFC 8252 authorization request to the collector. */
-export interface CliAuthorization {
-  readonly redirectUri: string;
-  readonly state: string;
-  /** S256 of the CLI's own PKCE verifier. */
-  readonly codeChallenge: string;
+  /** Present when a client's authorization request started it (`/v1/auth/authorize`). */
+  readonly authorization?: AuthorizationRequest;
 }
 
 /** How long a sign-in may take from the redirect to the callback. */
@@ -34,8 +27,11 @@ export const LOGIN_TTL_SEC = 600;
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** The additional data binds a sealed value to its use: a sealed CLI code is no login cookie. */
-export type SealPurpose = 'login' | 'cli-code';
+/**
+ * The additional data binds a sealed value to its use: a sealed code is no login cookie, nor a
+ * dev sign-in page's sealed request.
+ */
+export type SealPurpose = 'login' | 'code' | 'authorize';
 
 /** Seals JSON under `key` (32 bytes) for one purpose: base64url(iv ‖ ciphertext ‖ tag). */
 export function seal(key: Uint8Array, purpose: SealPurpose, value: unknown): string {

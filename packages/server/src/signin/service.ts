@@ -6,8 +6,8 @@ import { isPrincipalId } from '@provenant/identity';
 import type { TrustedIssuer } from '@provenant/identity';
 import { RequestError } from '../errors.js';
 import type { SignInConfig } from './config.js';
-import type { CliAuthorization, LoginState } from './login-state.js';
-import { RedeemedCodes, issueCliCode, redeemCliCode } from './cli-codes.js';
+import type { AuthorizationRequest } from './authorization.js';
+import type { LoginState } from './login-state.js';
 import { LOGIN_TTL_SEC, openLoginState, seal } from './login-state.js';
 import { RelyingParty } from './relying-party.js';
 import type { RelyingPartyOptions } from './relying-party.js';
@@ -35,7 +35,6 @@ export class SignInService {
   readonly key: Uint8Array;
   readonly baseUrl: string;
   readonly clock: () => number;
-  private readonly redeemed = new RedeemedCodes();
 
   constructor(o: SignInOptions) {
     if (o.key.length !== 32) throw new TypeError('The sign-in key must be 32 bytes.');
@@ -79,7 +78,7 @@ export class SignInService {
   /** A fresh login: the provider URL to redirect to and the sealed state for the cookie. */
   async begin(
     returnTo: string,
-    cli?: CliAuthorization,
+    authorization?: AuthorizationRequest,
   ): Promise<{ url: URL; sealed: string; state: LoginState }> {
     const state: LoginState = {
       state: oidc.randomState(),
@@ -87,7 +86,7 @@ export class SignInService {
       verifier: oidc.randomPKCECodeVerifier(),
       returnTo,
       expiresAt: this.clock() + LOGIN_TTL_SEC * 1000,
-      ...(cli === undefined ? {} : { cli }),
+      ...(authorization === undefined ? {} : { authorization }),
     };
     const url = await this.rp.authorizationUrl(state);
     return { url, sealed: seal(this.key, 'login', state), state };
@@ -121,16 +120,6 @@ export class SignInService {
     const verified = await this.rp.finish(callbackUrl, login);
     const claims = { ...verified.userinfo, ...verified.claims };
     return this.userOf(claims, { ...verified.claims, ...verified.userinfo });
-  }
-
-  /** The code the CLI's loopback listener receives for `user` (single use, one minute). */
-  cliCode(user: SignedInUser, cli: CliAuthorization): string {
-    return issueCliCode(this.key, user, cli, this.clock());
-  }
-
-  /** The signed-in user a CLI code stands for, checked as RFC 6749 §4.1.3 and RFC 7636 ask. */
-  redeemCliCode(form: ReadonlyMap<string, string>): SignedInUser {
-    return redeemCliCode(this.key, form, this.redeemed, this.clock());
   }
 
   /** The principal and roles of verified claims; `roleClaims` prefers UserInfo's groups. */
