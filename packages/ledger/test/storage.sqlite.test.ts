@@ -356,6 +356,39 @@ describe('sqlite write worker', () => {
     await s.close();
   });
 
+  it('commits beside another connection writing the same file (as the registry and policy stores do)', async () => {
+    const file = fresh();
+    const s = new SqliteStorage(file);
+    const other = new Database(file);
+    other.pragma('busy_timeout = 5000');
+    other.exec('CREATE TABLE IF NOT EXISTS side (n INTEGER)');
+    const insert = other.prepare('INSERT INTO side (n) VALUES (?)');
+    let stop = false;
+    let writes = 0;
+    // The other connection commits between every turn of the event loop while the worker appends.
+    const writer = (async () => {
+      while (!stop) {
+        insert.run(writes++);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    let frontier: { size: number; hashes: readonly Uint8Array[] } = { size: 0, hashes: [] };
+    try {
+      for (let round = 0; round < 30; round++) {
+        const next = makeBatch(frontier, 200);
+        await s.append(next.batch);
+        frontier = next.frontier;
+      }
+    } finally {
+      stop = true;
+      await writer;
+    }
+    expect((await s.readState()).size).toBe(6000);
+    expect(writes).toBeGreaterThan(30);
+    other.close();
+    await s.close();
+  });
+
   it('an idle writer does not keep a process alive (a real process, the built package)', async () => {
     const file = fresh();
     const script = `

@@ -156,7 +156,11 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     const statements = Object.fromEntries(
       Object.entries(APPEND_SQL).map(([name, sql]) => [name, db.prepare(sql)]),
     ) as AppendStatements;
-    this.appendTx = db.transaction((rows: AppendRows) => appendRows(statements, rows));
+    // BEGIN IMMEDIATE: the write lock is taken first (waiting out another writer of the file, a
+    // registry or policy store, under the busy timeout). A deferred transaction would read the
+    // size first and then fail to upgrade, with no wait (SQLITE_BUSY), if another connection
+    // committed in between.
+    this.appendTx = db.transaction((rows: AppendRows) => appendRows(statements, rows)).immediate;
     this.writer =
       (options.writeWorker ?? true) && inFile
         ? new SqliteWriteWorker(file, (e) => this.writeFailed(e))

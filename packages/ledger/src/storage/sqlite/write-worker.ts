@@ -20,7 +20,8 @@ import type { AppendRows } from './append.js';
  */
 
 // Plain JavaScript given as `eval` source (see ./read-worker.ts for why), with the transaction
-// body itself, `appendRows`, inserted as source text: one definition for both connections.
+// body itself, `appendRows`, inserted as source text: one definition for both connections. The
+// transaction is IMMEDIATE (see SqliteStorage: another connection to the file commits in between).
 const WORKER_SOURCE = `
 (async () => {
   const { parentPort, workerData } = await import('node:worker_threads');
@@ -33,7 +34,7 @@ const WORKER_SOURCE = `
   db.pragma('busy_timeout = 5000');
   const s = {};
   for (const [name, sql] of Object.entries(workerData.sql)) s[name] = db.prepare(sql);
-  const append = db.transaction((rows) => appendRows(s, rows));
+  const append = db.transaction((rows) => appendRows(s, rows)).immediate;
   parentPort.on('message', (m) => {
     if (m.close) {
       db.close();
