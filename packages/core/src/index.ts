@@ -80,6 +80,8 @@ export {
   SCOPE_CEILING_RECORD_TYPE,
   isRole,
   type Role,
+  OUTCOME_STATUSES,
+  type OutcomeStatus,
   type ActionClass,
   type ActionClassFlag,
   type ActionClassFlags,

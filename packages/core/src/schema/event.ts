@@ -9,6 +9,7 @@ import {
   ATTRIBUTION_LEVELS,
   CAUSE_KINDS,
   EVENT_SCHEMA,
+  OUTCOME_STATUSES,
   PRINCIPAL_KINDS,
 } from '../vocabulary/kinds.js';
 import { MAX_RECORD_BYTES } from '../vocabulary/limits.js';
@@ -224,7 +225,7 @@ const policyRefSchema = z.strictObject({
 });
 
 const outcomeSchema = z.strictObject({
-  status: z.enum(['success', 'error', 'denied', 'pending']),
+  status: z.enum(OUTCOME_STATUSES),
   duration_ms: z.number().min(0).exactOptional(),
   result_digest: contentDigest
     .describe('Digest of the result; keyed like args_digest under a rule that is not "full".')

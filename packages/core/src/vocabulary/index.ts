@@ -2,8 +2,14 @@
  * `@provenant/core/vocabulary`: the record's vocabulary and the rules every part shares, with no
  * Node built-in and no zod, so the console and any runtime can import it.
  */
-export { ATTRIBUTION_LEVELS, CAUSE_KINDS, EVENT_SCHEMA, PRINCIPAL_KINDS } from './kinds.js';
-export type { AttributionLevel } from './kinds.js';
+export {
+  ATTRIBUTION_LEVELS,
+  CAUSE_KINDS,
+  EVENT_SCHEMA,
+  OUTCOME_STATUSES,
+  PRINCIPAL_KINDS,
+} from './kinds.js';
+export type { AttributionLevel, OutcomeStatus } from './kinds.js';
 export { MAX_CREDENTIAL_LIFETIME_SEC, MAX_RECORD_BYTES } from './limits.js';
 export {
   PRINCIPAL_ID_PREFIXES,

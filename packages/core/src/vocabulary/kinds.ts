@@ -6,6 +6,10 @@ export const EVENT_SCHEMA = 'provenant.event/v1';
 export const ATTRIBUTION_LEVELS = ['verified', 'pooled', 'asserted', 'unattributed'] as const;
 export type AttributionLevel = (typeof ATTRIBUTION_LEVELS)[number];
 
+/** The statuses an action's `outcome` may have. */
+export const OUTCOME_STATUSES = ['success', 'error', 'denied', 'pending'] as const;
+export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
+
 export const PRINCIPAL_KINDS = [
   'human',
   'agent',

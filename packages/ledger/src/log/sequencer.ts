@@ -274,6 +274,9 @@ function toNewEntry(e: PreparedEntry, leafIndex: number): NewEntry {
     taskId: e.taskId,
     traceId: e.traceId,
     level: e.level,
+    actionName: e.actionName ?? null,
+    resource: e.resource ?? null,
+    outcome: e.outcome ?? null,
     coverage: e.coverage ?? null,
   };
 }

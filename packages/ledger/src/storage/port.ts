@@ -21,6 +21,15 @@ export interface EntryIndexFields {
   readonly taskId: string | null;
   readonly traceId: string | null;
   readonly level: string;
+  /** `action.name` of the record; absent or null: it has none. */
+  readonly actionName?: string | null;
+  /**
+   * `action.resource`; absent or null: none. Kept only beside an action name (a record's
+   * resource is its action's): a driver stores null when `actionName` is null.
+   */
+  readonly resource?: string | null;
+  /** `outcome.status` (core's OUTCOME_STATUSES); absent or null: none. */
+  readonly outcome?: string | null;
   /** What the coverage report aggregates (./coverage.ts); absent or null: not computed. */
   readonly coverage?: CoverageFacts | null;
 }
@@ -61,7 +70,23 @@ export interface AppendBatch {
   readonly dequeue?: readonly number[];
 }
 
-export interface EntryFilter {
+/**
+ * The console's one search box (`q`): entries matching any of these lookups (an OR), each one
+ * indexed. The caller decides which apply to its text (an id only when it is a UUID, …).
+ */
+export interface SearchTerms {
+  readonly id?: string;
+  readonly traceId?: string;
+  readonly initiator?: string;
+  readonly actor?: string;
+  /** A resource prefix. */
+  readonly resource?: string;
+  /** An action-name glob (see `EntryFilter.action`). */
+  readonly action?: string;
+}
+
+/** What a filter selects, without paging: what `countEntries` counts. */
+export interface EntrySelection {
   readonly initiator?: string;
   readonly actor?: string;
   readonly type?: string;
@@ -74,9 +99,36 @@ export interface EntryFilter {
   readonly toUs?: number;
   /** Only entries whose coverage facts pass this filter (entries without facts never do). */
   readonly coverage?: CoverageFactsFilter;
+  /**
+   * Action-name glob: `*` matches any run of characters (also none), every other character
+   * only itself (case-sensitive); without `*` an exact name.
+   */
+  readonly action?: string;
+  /** Resource prefix (`repo:acme/` matches `repo:acme/payments`; the whole value matches too). */
+  readonly resource?: string;
+  /** Outcome status, exactly. */
+  readonly outcome?: string;
+  /** Only entries matching at least one of these lookups (and every other condition). */
+  readonly anyOf?: SearchTerms;
+}
+
+export interface EntryFilter extends EntrySelection {
   /** Only entries with a leaf index strictly greater than this (cursor pagination). */
   readonly afterLeafIndex?: number;
+  /** Only entries with a leaf index strictly less than this. */
+  readonly beforeLeafIndex?: number;
+  /**
+   * Which `limit` entries, in which order: `asc` (default) the lowest leaf indices first, `desc`
+   * the highest (newest in log order) first.
+   */
+  readonly order?: 'asc' | 'desc';
   readonly limit: number;
+}
+
+/** How many entries a selection holds: exact, or (`exact: false`) at least `count`. */
+export interface EntryCount {
+  readonly count: number;
+  readonly exact: boolean;
 }
 
 /** One entry as read back for verification: its leaf data (the canonical bytes) and stored hash. */
@@ -118,6 +170,12 @@ export interface LogStorage {
   /** Hashes at one level, indices [start, start + count) that exist, in order, up to the first gap. */
   getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]>;
   queryEntries(filter: EntryFilter): Promise<StoredEntry[]>;
+  /**
+   * How many entries match: exact when at most `cap` do, else `{ count: cap, exact: false }`
+   * (at least `cap`). A driver may answer exactly beyond the cap; its cost stays bounded by the
+   * cap for the indexed lookups (action, resource, outcome, search terms).
+   */
+  countEntries(selection: EntrySelection, cap: number): Promise<EntryCount>;
   /** Checkpoint of exactly this size, or null. */
   getCheckpoint(size: number): Promise<StoredCheckpoint | null>;
   /**

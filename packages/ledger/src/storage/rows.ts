@@ -16,6 +16,10 @@ export interface EntryRow {
   task_id: string | null;
   trace_id: string | null;
   level: string;
+  /** Absent on a ledger of an older schema opened read-only. */
+  action_name?: string | null;
+  resource?: string | null;
+  outcome?: string | null;
 }
 
 export interface CheckpointRow {
@@ -37,6 +41,9 @@ export function toEntry(row: EntryRow): StoredEntry {
     taskId: row.task_id,
     traceId: row.trace_id,
     level: row.level,
+    actionName: row.action_name ?? null,
+    resource: row.resource ?? null,
+    outcome: row.outcome ?? null,
   };
 }
 

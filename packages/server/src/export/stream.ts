@@ -2,13 +2,13 @@
  * Paging through a ledger for exports: one page of records in memory at a time, in log order,
  * up to a fixed tree size so an export of a growing log ends.
  */
-import type { EntryFilter, LogStorage, StoredEntry } from '@provenant/ledger';
+import type { EntrySelection, LogStorage, StoredEntry } from '@provenant/ledger';
 import { recordWithIntegrity } from '../routes/records.js';
 import { formatLine } from './formats.js';
 import type { ExportFormat } from './formats.js';
 import type { ServedRecord } from './ocsf.js';
 
-export type ExportFilter = Omit<EntryFilter, 'limit' | 'afterLeafIndex'>;
+export type ExportFilter = EntrySelection;
 
 export interface ExportPagesOptions {
   readonly pageSize?: number;

@@ -1,15 +1,12 @@
 import { isUuid } from '@provenant/core';
 import type { AttributionLevel } from '@provenant/core';
 import { hasIngestQueue } from '@provenant/ledger';
-import type { EntryFilter } from '@provenant/ledger';
-import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../errors.js';
 import { mediaTypeOf, splitBody } from '../ingest/body.js';
 import { ingest } from '../ingest/pipeline.js';
-import { timeToMicros } from '../ingest/time.js';
 import type { CollectorContext } from '../context.js';
-import { decodeCursor, encodeCursor, parseLimit } from './paging.js';
+import { TOTAL_CAP, encodeEventsCursor, pageFilter, parseEventsQuery } from './events-query.js';
 import { recordWithIntegrity } from './records.js';
 import { toBase64 } from '@provenant/core';
 
@@ -29,19 +26,6 @@ interface Rejected {
   code: string;
   message: string;
 }
-
-const QUERY_PARAMS = new Set([
-  'initiator',
-  'actor',
-  'type',
-  'task_id',
-  'trace_id',
-  'level',
-  'from',
-  'to',
-  'limit',
-  'cursor',
-]);
 
 export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   app.post('/v1/events', async (request, reply) => {
@@ -95,12 +79,24 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   });
 
   app.get('/v1/events', async (request, reply) => {
-    const query = request.query as Record<string, unknown>;
-    const filter = parseFilter(query);
-    const entries = await ctx.storage.queryEntries(filter);
-    const last = entries.at(-1);
-    const next = entries.length === filter.limit && last ? encodeCursor(last.leafIndex) : null;
-    const body = `{"events":[${entries.map(recordWithIntegrity).join(',')}],"next_cursor":${JSON.stringify(next)}}`;
+    const query = parseEventsQuery(request.query as Record<string, unknown>);
+    const { filter, reversed } = pageFilter(query);
+    const [read, total] = await Promise.all([
+      ctx.storage.queryEntries(filter),
+      ctx.storage.countEntries(query.selection, TOTAL_CAP),
+    ]);
+    const more = read.length > query.limit;
+    const page = read.slice(0, query.limit);
+    if (reversed) page.reverse();
+    const first = page[0];
+    const last = page.at(-1);
+    const cursor = (kind: 'next' | 'prev', leaf: number | undefined) =>
+      leaf === undefined ? null : encodeEventsCursor(query.order, kind, leaf);
+    // Reading backwards (a previous page), "more" is before the page; forwards, after it.
+    const next = reversed || more ? cursor('next', last?.leafIndex) : null;
+    const prev =
+      query.page.kind === 'first' || (reversed && !more) ? null : cursor('prev', first?.leafIndex);
+    const body = `{"events":[${page.map(recordWithIntegrity).join(',')}],"next_cursor":${JSON.stringify(next)},"prev_cursor":${JSON.stringify(prev)},"total":${JSON.stringify(total)}}`;
     return reply.type('application/json; charset=utf-8').send(body);
   });
 
@@ -139,60 +135,6 @@ async function findEntry(ctx: CollectorContext, id: string) {
     );
   }
   throw new RequestError('not_found', `No record with id ${id}.`);
-}
-
-function parseFilter(query: Record<string, unknown>): EntryFilter {
-  for (const key of Object.keys(query)) {
-    if (!QUERY_PARAMS.has(key)) {
-      throw new RequestError('invalid_parameter', `Unknown query parameter "${key.slice(0, 64)}".`);
-    }
-  }
-  const str = (key: string): string | undefined => {
-    const v = query[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.length === 0 || v.length > 1024) {
-      throw new RequestError(
-        'invalid_parameter',
-        `Query parameter "${key}" must be given once, 1-1024 characters.`,
-      );
-    }
-    return v;
-  };
-  const time = (key: string): number | undefined => {
-    const v = str(key);
-    if (v === undefined) return undefined;
-    const us = timeToMicros(v);
-    if (Number.isNaN(us)) {
-      throw new RequestError(
-        'invalid_parameter',
-        `"${key}" must be an RFC 3339 timestamp such as 2026-11-27T13:05:01Z.`,
-      );
-    }
-    return us;
-  };
-  const level = str('level');
-  if (level !== undefined && !(ATTRIBUTION_LEVELS as readonly string[]).includes(level)) {
-    throw new RequestError(
-      'invalid_parameter',
-      `"level" must be one of ${ATTRIBUTION_LEVELS.join(', ')}.`,
-    );
-  }
-  const limit = parseLimit(str('limit'), 1000, 100);
-  const cursor = str('cursor');
-  const filter: { -readonly [K in keyof EntryFilter]: EntryFilter[K] } = { limit };
-  const set = <K extends keyof EntryFilter>(k: K, v: EntryFilter[K] | undefined) => {
-    if (v !== undefined) filter[k] = v;
-  };
-  set('initiator', str('initiator'));
-  set('actor', str('actor'));
-  set('type', str('type'));
-  set('taskId', str('task_id'));
-  set('traceId', str('trace_id'));
-  set('level', level);
-  set('fromUs', time('from'));
-  set('toUs', time('to'));
-  if (cursor !== undefined) filter.afterLeafIndex = decodeCursor(cursor);
-  return filter;
 }
 
 export function parseNonNegativeInt(value: unknown, name: string): number {

@@ -8,7 +8,8 @@ import { EXPORT_FORMATS, isExportFormat } from '../export/formats.js';
 import { exportChunks } from '../export/stream.js';
 import type { ExportFilter } from '../export/stream.js';
 
-const PARAMS: Readonly<Record<string, keyof ExportFilter | 'format'>> = {
+type ExportParam = 'initiator' | 'actor' | 'type' | 'taskId' | 'traceId' | 'level' | 'fromUs' | 'toUs';
+const PARAMS: Readonly<Record<string, ExportParam | 'format'>> = {
   format: 'format',
   initiator: 'initiator',
   actor: 'actor',
@@ -50,7 +51,7 @@ export function exportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
 }
 
 function parseExportFilter(query: Record<string, unknown>): ExportFilter {
-  const filter: { -readonly [K in keyof ExportFilter]: ExportFilter[K] } = {};
+  const filter: { -readonly [K in ExportParam]?: ExportFilter[K] } = {};
   for (const [key, value] of Object.entries(query)) {
     const field = PARAMS[key];
     if (field === undefined || !Object.hasOwn(PARAMS, key)) {

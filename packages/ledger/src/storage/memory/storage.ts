@@ -2,9 +2,12 @@ import type { NodeId } from '../../merkle/index.js';
 import { CoverageCounter, matchesCoverage } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
 import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
+import { globMatcher } from '../search.js';
 import type {
   AppendBatch,
+  EntryCount,
   EntryFilter,
+  EntrySelection,
   EnqueueOutcome,
   ExistingEntry,
   IngestQueue,
@@ -180,14 +183,23 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
   async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {
     this.assertOpen();
     const out: StoredEntry[] = [];
-    for (let i = (filter.afterLeafIndex ?? -1) + 1; i < this.entries.length; i++) {
-      const e = this.entries[i]!;
-      if (matches(e, filter)) {
-        out.push(e);
-        if (out.length >= filter.limit) break;
-      }
+    const test = matcher(filter);
+    const low = Math.max((filter.afterLeafIndex ?? -1) + 1, 0);
+    const high = Math.min(filter.beforeLeafIndex ?? this.entries.length, this.entries.length);
+    const desc = filter.order === 'desc';
+    for (let k = 0; k < high - low && out.length < filter.limit; k++) {
+      const e = this.entries[desc ? high - 1 - k : low + k]!;
+      if (test(e)) out.push(e);
     }
     return out;
+  }
+
+  async countEntries(selection: EntrySelection, _cap: number): Promise<EntryCount> {
+    this.assertOpen();
+    const test = matcher(selection);
+    let count = 0;
+    for (const e of this.entries) if (test(e)) count++;
+    return { count, exact: true };
   }
 
   async lacksCoverageFacts(range: CoverageRange): Promise<boolean> {
@@ -242,7 +254,33 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
 
 const encoder = new TextEncoder();
 
-function matches(e: StoredEntry, f: EntryFilter): boolean {
+/** A test of one entry against a selection (the glob compiled once). */
+function matcher(f: EntrySelection): (e: StoredEntry) => boolean {
+  const action = f.action === undefined ? null : globMatcher(f.action);
+  const terms = f.anyOf;
+  const anyAction = terms?.action === undefined ? null : globMatcher(terms.action);
+  const any = (e: StoredEntry): boolean =>
+    terms === undefined ||
+    (terms.id !== undefined && e.id === terms.id) ||
+    (terms.traceId !== undefined && e.traceId === terms.traceId) ||
+    (terms.initiator !== undefined && e.initiator === terms.initiator) ||
+    (terms.actor !== undefined && e.actor === terms.actor) ||
+    (terms.resource !== undefined && resourceOf(e)?.startsWith(terms.resource) === true) ||
+    (anyAction !== null && typeof e.actionName === 'string' && anyAction(e.actionName));
+  return (e) =>
+    matches(e, f) &&
+    (action === null || (typeof e.actionName === 'string' && action(e.actionName))) &&
+    (f.resource === undefined || resourceOf(e)?.startsWith(f.resource) === true) &&
+    (f.outcome === undefined || e.outcome === f.outcome) &&
+    any(e);
+}
+
+/** The resource as the SQL drivers keep it: only beside an action name. */
+function resourceOf(e: StoredEntry): string | null {
+  return typeof e.actionName === 'string' ? (e.resource ?? null) : null;
+}
+
+function matches(e: StoredEntry, f: EntrySelection): boolean {
   return (
     (f.initiator === undefined || e.initiator === f.initiator) &&
     (f.actor === undefined || e.actor === f.actor) &&

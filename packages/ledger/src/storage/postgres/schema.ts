@@ -67,6 +67,22 @@ CREATE INDEX ledger_entries_cov_lifetime ON ledger_entries (cov_lifetime) WHERE 
 UPDATE ledger_entries SET cov_flags = NULL, cov_lifetime = NULL, cov_instance = NULL
  WHERE cov_lifetime IS NOT NULL;
 `,
+  // The search columns (../search.ts), filled from each stored record (the fields the collector
+  // extracts at ingest). "C" collation: a resource prefix is a byte range, whatever the
+  // database's locale. Each index ends in leaf_index, so an equality on its columns is read in
+  // leaf order; only non-success outcomes are indexed (most records succeed).
+  `
+ALTER TABLE ledger_entries ADD COLUMN action_name TEXT COLLATE "C", ADD COLUMN resource TEXT COLLATE "C",
+  ADD COLUMN outcome TEXT COLLATE "C";
+UPDATE ledger_entries SET action_name = record::jsonb #>> '{action,name}',
+  resource = CASE WHEN record::jsonb #>> '{action,name}' IS NULL THEN NULL
+    ELSE record::jsonb #>> '{action,resource}' END,
+  outcome = record::jsonb #>> '{outcome,status}'
+  WHERE record LIKE '{%';
+CREATE INDEX ledger_entries_action ON ledger_entries (action_name, leaf_index) WHERE action_name IS NOT NULL;
+CREATE INDEX ledger_entries_resource ON ledger_entries (resource, action_name, leaf_index) WHERE resource IS NOT NULL;
+CREATE INDEX ledger_entries_outcome ON ledger_entries (outcome, leaf_index) WHERE outcome <> 'success';
+`,
 ];
 
 /** The newest schema this code knows; a database at a newer version is refused. */
@@ -80,3 +96,5 @@ export const LOCK_SEQUENCER = 0x70726f76_0003n;
 
 export const ENTRY_COLUMNS =
   'leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level';
+/** What reads select: the entry columns and the search columns. */
+export const READ_COLUMNS = `${ENTRY_COLUMNS}, action_name, resource, outcome`;

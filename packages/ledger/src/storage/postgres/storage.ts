@@ -5,9 +5,20 @@ import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from
 import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
 import { contiguousHashes, findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
+import {
+  hasConditions,
+  leafBounds,
+  planStreams,
+  selectionConditions,
+  streamsSql,
+  usesSearch,
+} from '../search.js';
+import type { CoverageSql, Dialect, KeyReader } from '../search.js';
 import type {
   AppendBatch,
+  EntryCount,
   EntryFilter,
+  EntrySelection,
   EnqueueOutcome,
   ExistingEntry,
   IngestQueue,
@@ -37,7 +48,7 @@ import {
   toQueued,
 } from './queue.js';
 import type { PendingRow } from './queue.js';
-import { ENTRY_COLUMNS, LOCK_APPEND, MIGRATIONS } from './schema.js';
+import { ENTRY_COLUMNS, LOCK_APPEND, MIGRATIONS, READ_COLUMNS } from './schema.js';
 
 export interface PostgresStorageOptions extends PostgresPoolOptions {
   /**
@@ -149,10 +160,11 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
       const es = batch.entries;
       if (es.length > 0) {
         await client.query(
-          `INSERT INTO ledger_entries (${ENTRY_COLUMNS}, cov_flags, cov_lifetime, cov_instance)
+          `INSERT INTO ledger_entries (${ENTRY_COLUMNS}, cov_flags, cov_lifetime, cov_instance,
+             action_name, resource, outcome)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::text[],
              $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-             $12::integer[], $13::float8[], $14::text[])`,
+             $12::integer[], $13::float8[], $14::text[], $15::text[], $16::text[], $17::text[])`,
           [
             es.map((e) => e.leafIndex),
             es.map((e) => e.id),
@@ -168,6 +180,9 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
             es.map((e) => e.coverage?.flags ?? null),
             es.map((e) => e.coverage?.lifetimeSec ?? null),
             es.map((e) => e.coverage?.instance ?? null),
+            es.map((e) => e.actionName ?? null),
+            es.map((e) => ((e.actionName ?? null) === null ? null : (e.resource ?? null))),
+            es.map((e) => e.outcome ?? null),
           ],
         );
       }
@@ -251,7 +266,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
 
   async getEntryById(id: string): Promise<StoredEntry | null> {
     const { rows } = await this.query<EntryRow>(
-      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE id = $1`,
+      `SELECT ${READ_COLUMNS} FROM ledger_entries WHERE id = $1`,
       [id],
     );
     return rows[0] ? toEntry(rows[0]) : null;
@@ -259,7 +274,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
 
   async getEntries(start: number, count: number): Promise<StoredEntry[]> {
     const { rows } = await this.query<EntryRow>(
-      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries
+      `SELECT ${READ_COLUMNS} FROM ledger_entries
         WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index`,
       [start, start + count],
     );
@@ -320,49 +335,124 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
   }
 
   async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {
-    const params: (string | number)[] = [filter.afterLeafIndex ?? -1];
-    const where: string[] = ['leaf_index > $1'];
-    const add = (sql: string, value: string | number | undefined) => {
-      if (value === undefined) return;
-      params.push(value);
-      where.push(`${sql} $${params.length}`);
-    };
-    add('initiator =', filter.initiator);
-    add('actor =', filter.actor);
-    add('type =', filter.type);
-    add('task_id =', filter.taskId);
-    add('trace_id =', filter.traceId);
-    add('level =', filter.level);
-    add('time_us >=', filter.fromUs);
-    add('time_us <', filter.toUs);
-    const c = filter.coverage;
-    if (c !== undefined) {
-      where.push('cov_flags IS NOT NULL');
-      if (c.flagsAll !== undefined) {
-        params.push(c.flagsAll);
-        where.push(`(cov_flags & $${params.length}) = $${params.length}`);
-      }
-      if (c.flagsNone !== undefined) {
-        params.push(c.flagsNone);
-        where.push(`(cov_flags & $${params.length}) = 0`);
-      }
-      if (c.levels !== undefined) {
-        params.push(JSON.stringify(c.levels));
-        where.push(`level IN (SELECT jsonb_array_elements_text($${params.length}::jsonb))`);
-      }
-      if (c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined)
-        where.push('cov_lifetime IS NOT NULL');
-      add('cov_lifetime >', c.lifetimeGtSec);
-      add('cov_lifetime <=', c.lifetimeLeSec);
+    const q = await this.entriesQuery(filter);
+    if (q === null) return [];
+    return (await this.query<EntryRow>(q.sql, q.params)).rows.map(toEntry);
+  }
+
+  /** The plan PostgreSQL chooses for `queryEntries(filter)` (EXPLAIN, one line a step). */
+  async queryPlan(filter: EntryFilter): Promise<string[]> {
+    const q = await this.entriesQuery(filter);
+    if (q === null) return [];
+    const { rows } = await this.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${q.sql}`, q.params);
+    return rows.map((r) => r['QUERY PLAN']);
+  }
+
+  /** The statement of `queryEntries`, or null when nothing can match. */
+  private async entriesQuery(
+    filter: EntryFilter,
+  ): Promise<{ sql: string; params: (string | number)[] } | null> {
+    const dir = filter.order === 'desc' ? 'DESC' : 'ASC';
+    const params: (string | number)[] = [];
+    const d = pgDialect(params);
+    if (usesSearch(filter)) {
+      const { streams, overlapping } = await planStreams(filter, this.keys);
+      if (streams.length === 0) return null;
+      const union = streamsSql(
+        'ledger_entries',
+        streams,
+        filter,
+        d,
+        pgCoverageSql,
+        (d) => leafBounds(filter, d),
+        dir,
+        filter.limit,
+        overlapping,
+      );
+      return {
+        sql: `SELECT ${READ_COLUMNS} FROM ledger_entries WHERE leaf_index IN (${union})
+               ORDER BY leaf_index ${dir} LIMIT ${d.param(filter.limit)}`,
+        params,
+      };
     }
-    params.push(filter.limit);
-    const { rows } = await this.query<EntryRow>(
-      `SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE ${where.join(' AND ')}
-        ORDER BY leaf_index LIMIT $${params.length}`,
+    const where = [...leafBounds(filter, d), ...selectionConditions(filter, d, pgCoverageSql, false)];
+    const w = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+    return {
+      sql: `SELECT ${READ_COLUMNS} FROM ledger_entries${w} ORDER BY leaf_index ${dir} LIMIT ${d.param(filter.limit)}`,
+      params,
+    };
+  }
+
+  async countEntries(selection: EntrySelection, cap: number): Promise<EntryCount> {
+    if (!hasConditions(selection)) {
+      const { rows } = await this.query<{ n: number | null }>(
+        'SELECT max(leaf_index) AS n FROM ledger_entries',
+      );
+      const n = rows[0]?.n;
+      return { count: n === null || n === undefined ? 0 : Number(n) + 1, exact: true };
+    }
+    const { streams, overlapping } = usesSearch(selection)
+      ? await planStreams(selection, this.keys)
+      : { streams: [{ kind: 'all' } as const], overlapping: false };
+    if (streams.length === 0) return { count: 0, exact: true };
+    const params: (string | number)[] = [];
+    const d = pgDialect(params);
+    const union = streamsSql(
+      'ledger_entries',
+      streams,
+      selection,
+      d,
+      pgCoverageSql,
+      () => [],
+      null,
+      cap + 1,
+      overlapping,
+    );
+    const { rows } = await this.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (${union} LIMIT ${d.param(cap + 1)}) AS c`,
       params,
     );
-    return rows.map(toEntry);
+    const n = rows[0]?.n ?? 0;
+    return n > cap ? { count: cap, exact: false } : { count: n, exact: true };
   }
+
+  /** The distinct keys of the search indexes, one index seek each. */
+  private readonly keys: KeyReader = {
+    nextAction: async (after, from, to) => {
+      const params: string[] = [after ?? from];
+      let sql = `SELECT action_name AS k FROM ledger_entries WHERE action_name ${after === null ? '>=' : '>'} $1`;
+      if (to !== null) {
+        params.push(to);
+        sql += ' AND action_name < $2';
+      }
+      const { rows } = await this.query<{ k: string }>(
+        `${sql} ORDER BY action_name LIMIT 1`,
+        params,
+      );
+      return rows[0]?.k ?? null;
+    },
+    nextResourceAction: async (after, from, to) => {
+      if (after !== null) {
+        const { rows } = await this.query<{ a: string }>(
+          `SELECT action_name AS a FROM ledger_entries WHERE resource = $1 AND action_name > $2
+            ORDER BY action_name LIMIT 1`,
+          [after[0], after[1]],
+        );
+        if (rows[0]) return [after[0], rows[0].a] as const;
+      }
+      const params: string[] = [after === null ? from : after[0]];
+      let sql = `SELECT resource AS r, action_name AS a FROM ledger_entries WHERE resource ${after === null ? '>=' : '>'} $1`;
+      if (to !== null) {
+        params.push(to);
+        sql += ' AND resource < $2';
+      }
+      const { rows } = await this.query<{ r: string; a: string }>(
+        `${sql} ORDER BY resource, action_name LIMIT 1`,
+        params,
+      );
+      return rows[0] ? ([rows[0].r, rows[0].a] as const) : null;
+    },
+  };
 
   async lacksCoverageFacts(range: CoverageRange): Promise<boolean> {
     const { where, params } = pgRange(range);
@@ -527,3 +617,36 @@ function pgRange(range: CoverageRange): { where: string; params: number[] } {
   }
   return { where, params };
 }
+
+/** PostgreSQL's SQL: `$n` placeholders, LIKE (its `%`, `_` and `\\` quoted), no `+column`. */
+function pgDialect(params: (string | number)[]): Dialect & { unindexed(c: string): string } {
+  return {
+    param(value) {
+      params.push(value);
+      return `$${params.length}`;
+    },
+    glob(column, glob) {
+      params.push(glob.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%'));
+      return `${column} LIKE $${params.length}`;
+    },
+    unindexed: (column) => column,
+  };
+}
+
+/** PostgreSQL's coverage conditions (the levels as one JSON parameter). */
+const pgCoverageSql: CoverageSql = (c, d) => {
+  const where = ['cov_flags IS NOT NULL'];
+  if (c.flagsAll !== undefined) {
+    const p = d.param(c.flagsAll);
+    where.push(`(cov_flags & ${p}) = ${p}`);
+  }
+  if (c.flagsNone !== undefined) where.push(`(cov_flags & ${d.param(c.flagsNone)}) = 0`);
+  if (c.levels !== undefined) {
+    where.push(`level IN (SELECT jsonb_array_elements_text(${d.param(JSON.stringify(c.levels))}::jsonb))`);
+  }
+  if (c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined)
+    where.push('cov_lifetime IS NOT NULL');
+  if (c.lifetimeGtSec !== undefined) where.push(`cov_lifetime > ${d.param(c.lifetimeGtSec)}`);
+  if (c.lifetimeLeSec !== undefined) where.push(`cov_lifetime <= ${d.param(c.lifetimeLeSec)}`);
+  return where;
+};

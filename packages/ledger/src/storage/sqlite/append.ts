@@ -28,13 +28,13 @@ export interface AppendRows {
 }
 
 /** The index columns after (leaf_index, id, record, leaf_hash), in APPEND_SQL.insertEntry order. */
-const FACETS = 10;
+const FACETS = 13;
 
 /** The statements of an append; prepared by whichever connection runs `appendRows`. */
 export const APPEND_SQL = {
   size: 'SELECT max(leaf_index) AS n FROM entries',
-  insertEntry: `INSERT INTO entries (leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level, cov_flags, cov_lifetime, cov_instance)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertEntry: `INSERT INTO entries (leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level, cov_flags, cov_lifetime, cov_instance, action_name, resource, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertNode: 'INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)',
   insertCheckpoint:
     'INSERT INTO checkpoints (size, root_hash, note) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING',
@@ -68,6 +68,10 @@ export function toAppendRows(batch: AppendBatch, kind: string): AppendRows {
     facets[f++] = e.coverage?.flags ?? null;
     facets[f++] = e.coverage?.lifetimeSec ?? null;
     facets[f++] = e.coverage?.instance ?? null;
+    const name = e.actionName ?? null;
+    facets[f++] = name;
+    facets[f++] = name === null ? null : (e.resource ?? null);
+    facets[f++] = e.outcome ?? null;
   }
   const nodes = new Array<number>(2 * batch.nodes.length);
   const nodeHashes = new Uint8Array(32 * batch.nodes.length);
@@ -109,7 +113,7 @@ export function appendRows(s: AppendStatements, b: AppendRows): void {
       `Batch built on size ${b.fromSize} but the log has ${stored} entries.`,
     );
   }
-  const width = 10; // FACETS (a constant of this file's module, not in scope in the worker)
+  const width = 13; // FACETS (a constant of this file's module, not in scope in the worker)
   for (let i = 0, f = 0; i < b.ids.length; i++, f += width) {
     const v = b.facets;
     s.insertEntry.run(
@@ -127,6 +131,9 @@ export function appendRows(s: AppendStatements, b: AppendRows): void {
       v[f + 7],
       v[f + 8],
       v[f + 9],
+      v[f + 10],
+      v[f + 11],
+      v[f + 12],
     );
   }
   for (let i = 0; i < b.nodes.length; i += 2) {

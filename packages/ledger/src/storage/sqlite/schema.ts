@@ -6,10 +6,15 @@ import type Database from 'better-sqlite3';
 // `credential.issued` record had its lifetime counted, a producer's forged ones too; since, only
 // the issuer's own grants (core's `coverageFacts`). The migration forgets those facts (NULL), and
 // the collector fills them again with the current rule at start, as for a version-1 file.
-export const SCHEMA_VERSION = '3';
+// 4: the search columns (action_name, resource, outcome), filled from the stored records, and
+// their indexes (migrateToSearch).
+export const SCHEMA_VERSION = '4';
 
 /** The versions a file opened read-only may have (older ones are not migrated then). */
-export const READABLE_VERSIONS: readonly string[] = ['1', '2', SCHEMA_VERSION];
+export const READABLE_VERSIONS: readonly string[] = ['1', '2', '3', SCHEMA_VERSION];
+
+/** The first version with the search columns (older files opened read-only cannot search). */
+export const SEARCH_VERSION = '4';
 
 // Secondary indexes end in the implicit rowid (= leaf_index), so "filter, then page by leaf
 // index" is one index range scan. Partial indexes skip the NULLs that most records have.
@@ -29,7 +34,10 @@ CREATE TABLE IF NOT EXISTS entries (
   level TEXT NOT NULL,
   cov_flags INTEGER,
   cov_lifetime INTEGER,
-  cov_instance TEXT
+  cov_instance TEXT,
+  action_name TEXT,
+  resource TEXT,
+  outcome TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS entries_id ON entries(id);
 CREATE INDEX IF NOT EXISTS entries_initiator ON entries(initiator) WHERE initiator IS NOT NULL;
@@ -68,7 +76,43 @@ CREATE INDEX IF NOT EXISTS entries_cov_lifetime ON entries(cov_lifetime) WHERE c
 export function migrate(db: Database.Database, version: string | undefined): string | undefined {
   if (version === '1') version = migrateToCoverage(db);
   if (version === '2') version = forgetGrantFacts(db);
+  if (version === '3') version = migrateToSearch(db);
   return version;
+}
+
+// Schema 4: the search columns' indexes (../search.ts reads them). Each ends in the rowid, so an
+// equality on its columns is read in leaf order either way. (resource, action_name) answers a
+// resource prefix and "this action on this resource" alike; only non-success outcomes are
+// indexed (most records succeed, and a success is found by reading in leaf order anyway).
+export const SEARCH_DDL = `
+CREATE INDEX IF NOT EXISTS entries_action ON entries(action_name) WHERE action_name IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_resource ON entries(resource, action_name) WHERE resource IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_outcome ON entries(outcome) WHERE outcome <> 'success';
+`;
+
+/**
+ * Schema 3 → 4 in one transaction: the search columns added and filled from each stored record
+ * (the fields the collector extracts at ingest: action.name, action.resource when there is a
+ * name, outcome.status), then indexed. It reads and rewrites every row once.
+ */
+function migrateToSearch(db: Database.Database): string {
+  db.transaction(() => {
+    const columns = new Set(
+      (db.prepare('PRAGMA table_info(entries)').all() as { name: string }[]).map((c) => c.name),
+    );
+    for (const name of ['action_name', 'resource', 'outcome']) {
+      if (!columns.has(name)) db.exec(`ALTER TABLE entries ADD COLUMN ${name} TEXT`);
+    }
+    db.exec(`UPDATE entries SET
+      action_name = json_extract(record, '$.action.name'),
+      resource = CASE WHEN json_extract(record, '$.action.name') IS NULL THEN NULL
+        ELSE json_extract(record, '$.action.resource') END,
+      outcome = json_extract(record, '$.outcome.status')
+      WHERE json_valid(record)`);
+    db.exec(SEARCH_DDL);
+    db.prepare(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`).run();
+  })();
+  return '4';
 }
 
 /** Schema 2 → 3: the facts of entries with a lifetime, computed by the older rule, forgotten. */

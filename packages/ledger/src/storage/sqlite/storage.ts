@@ -8,9 +8,20 @@ const FILL_BATCH = 1000;
 import { StorageError } from '../errors.js';
 import { contiguousHashes, findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
+import {
+  hasConditions,
+  leafBounds,
+  planStreams,
+  selectionConditions,
+  streamsSql,
+  usesSearch,
+} from '../search.js';
+import type { CoverageSql, Dialect, KeyReader } from '../search.js';
 import type {
   AppendBatch,
+  EntryCount,
   EntryFilter,
+  EntrySelection,
   ExistingEntry,
   LeafSource,
   LogState,
@@ -24,7 +35,15 @@ import type { Read } from './read-worker.js';
 import { APPEND_SQL, appendRefusal, appendRows, toAppendRows } from './append.js';
 import type { AppendRows, AppendStatements } from './append.js';
 import { SqliteWriteWorker } from './write-worker.js';
-import { COVERAGE_DDL, DDL, READABLE_VERSIONS, SCHEMA_VERSION, migrate } from './schema.js';
+import {
+  COVERAGE_DDL,
+  DDL,
+  READABLE_VERSIONS,
+  SCHEMA_VERSION,
+  SEARCH_DDL,
+  SEARCH_VERSION,
+  migrate,
+} from './schema.js';
 
 const RANGE_SQL =
   'SELECT * FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index';
@@ -63,6 +82,8 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   private readonly queryCache = new Map<string, Database.Statement>();
   /** False for an older file opened read-only: no coverage facts of the current rule. */
   private readonly coverageColumns: boolean;
+  /** False for a file from before schema 4 opened read-only: no search columns. */
+  private readonly searchColumns: boolean;
   private readonly file: string;
   /** When an append last failed for lack of disk space; null once a write succeeds again. */
   private fullSince: string | null = null;
@@ -110,6 +131,8 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     // A file opened read-only at an older schema has no facts, or facts of an older rule: its
     // coverage is counted from the records themselves (`lacksCoverageFacts`).
     this.coverageColumns = version === SCHEMA_VERSION;
+    // One opened read-only from before the search columns reads, but cannot search.
+    this.searchColumns = version !== undefined && version >= SEARCH_VERSION;
     if (
       version === undefined ||
       !(this.readonly ? READABLE_VERSIONS.includes(version) : version === SCHEMA_VERSION)
@@ -120,7 +143,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         `${file} is not a Provenant ledger of schema version ${SCHEMA_VERSION}.`,
       );
     }
-    if (!this.readonly) this.db.exec(COVERAGE_DDL);
+    if (!this.readonly) this.db.exec(COVERAGE_DDL + SEARCH_DDL);
     const db = this.db;
     this.stmts = {
       size: db.prepare<[], { n: number | null }>('SELECT max(leaf_index) AS n FROM entries'),
@@ -260,60 +283,54 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   }
 
   async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {
-    const where: string[] = ['leaf_index > ?'];
-    const params: (string | number)[] = [filter.afterLeafIndex ?? -1];
-    const eq = (column: string, value: string | undefined) => {
-      if (value !== undefined) {
-        where.push(`${column} = ?`);
-        params.push(value);
-      }
-    };
-    eq('initiator', filter.initiator);
-    eq('actor', filter.actor);
-    eq('type', filter.type);
-    eq('task_id', filter.taskId);
-    eq('trace_id', filter.traceId);
-    // A level has few values: never let it drive the query when another filter can (the unary
-    // `+` keeps SQLite off entries_level), so "verified rows of this second" reads that second.
-    const others = where.length > 1 || filter.fromUs !== undefined || filter.toUs !== undefined;
-    eq(others ? '+level' : 'level', filter.level);
-    if (filter.fromUs !== undefined) {
-      where.push('time_us >= ?');
-      params.push(filter.fromUs);
+    const q = await this.entriesQuery(filter);
+    return q === null ? [] : (await this.read<EntryRow>(q.sql, q.params)).map(toEntry);
+  }
+
+  /**
+   * The plan SQLite chooses for `queryEntries(filter)` (EXPLAIN QUERY PLAN, one line a step):
+   * tests hold the indexes to it, so a change that loses one fails.
+   */
+  async queryPlan(filter: EntryFilter): Promise<string[]> {
+    const q = await this.entriesQuery(filter);
+    if (q === null) return [];
+    return (this.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params) as { detail: string }[]).map(
+      (r) => r.detail,
+    );
+  }
+
+  /** The statement of `queryEntries`, or null when nothing can match. */
+  private async entriesQuery(
+    filter: EntryFilter,
+  ): Promise<{ sql: string; params: (string | number)[] } | null> {
+    const dir = filter.order === 'desc' ? 'DESC' : 'ASC';
+    if (filter.coverage !== undefined) this.assertCoverageColumns();
+    const params: (string | number)[] = [];
+    const d = sqliteDialect(params);
+    if (usesSearch(filter)) {
+      // An action, resource, outcome or search-box selection: planned (../search.ts).
+      this.assertSearchColumns();
+      const { streams, overlapping } = await planStreams(filter, this.keys);
+      if (streams.length === 0) return null;
+      const union = streamsSql(
+        'entries',
+        streams,
+        filter,
+        d,
+        this.coverageSql,
+        (d) => leafBounds(filter, d),
+        dir,
+        filter.limit,
+        overlapping,
+      );
+      const sql = `SELECT * FROM entries WHERE leaf_index IN (${union}) ORDER BY leaf_index ${dir} LIMIT ${d.param(filter.limit)}`;
+      return { sql, params };
     }
-    if (filter.toUs !== undefined) {
-      where.push('time_us < ?');
-      params.push(filter.toUs);
-    }
-    if (filter.coverage !== undefined) {
-      this.assertCoverageColumns();
-      const c = filter.coverage;
-      where.push('cov_flags IS NOT NULL');
-      if (c.flagsAll !== undefined) {
-        where.push('(cov_flags & ?) = ?');
-        params.push(c.flagsAll, c.flagsAll);
-      }
-      if (c.flagsNone !== undefined) {
-        where.push('(cov_flags & ?) = 0');
-        params.push(c.flagsNone);
-      }
-      if (c.levels !== undefined) {
-        where.push(
-          c.levels.length === 0 ? '0' : `level IN (${c.levels.map(() => '?').join(', ')})`,
-        );
-        params.push(...c.levels);
-      }
-      if (c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined)
-        where.push('cov_lifetime IS NOT NULL');
-      if (c.lifetimeGtSec !== undefined) {
-        where.push('cov_lifetime > ?');
-        params.push(c.lifetimeGtSec);
-      }
-      if (c.lifetimeLeSec !== undefined) {
-        where.push('cov_lifetime <= ?');
-        params.push(c.lifetimeLeSec);
-      }
-    }
+    const where = [
+      ...leafBounds(filter, d),
+      ...selectionConditions(filter, d, this.coverageSql, false),
+    ];
+    const w = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
     params.push(filter.limit);
     const c = filter.coverage;
     // A coverage filter: find the leaf indices in a covering index (entries_time, or the few
@@ -327,11 +344,97 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
           : 'entries_time';
     const sql =
       index === null
-        ? `SELECT * FROM entries WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT ?`
+        ? `SELECT * FROM entries${w} ORDER BY leaf_index ${dir} LIMIT ?`
         : `SELECT * FROM entries WHERE leaf_index IN (SELECT leaf_index FROM entries INDEXED BY ${index}
-             WHERE ${where.join(' AND ')} ORDER BY leaf_index LIMIT ?) ORDER BY leaf_index`;
-    return (await this.read<EntryRow>(sql, params)).map(toEntry);
+             ${w} ORDER BY leaf_index ${dir} LIMIT ?) ORDER BY leaf_index ${dir}`;
+    return { sql, params };
   }
+
+  async countEntries(selection: EntrySelection, cap: number): Promise<EntryCount> {
+    if (!hasConditions(selection)) {
+      const n = this.stmts.size.get()?.n;
+      return { count: n === null || n === undefined ? 0 : n + 1, exact: true };
+    }
+    if (usesSearch(selection)) this.assertSearchColumns();
+    if (selection.coverage !== undefined) this.assertCoverageColumns();
+    const { streams, overlapping } = usesSearch(selection)
+      ? await planStreams(selection, this.keys)
+      : { streams: [{ kind: 'all' } as const], overlapping: false };
+    if (streams.length === 0) return { count: 0, exact: true };
+    const params: (string | number)[] = [];
+    const d = sqliteDialect(params);
+    const union = streamsSql(
+      'entries',
+      streams,
+      selection,
+      d,
+      this.coverageSql,
+      () => [],
+      null,
+      cap + 1,
+      overlapping,
+    );
+    const rows = await this.read<{ n: number }>(
+      `SELECT count(*) AS n FROM (${union} LIMIT ${d.param(cap + 1)})`,
+      params,
+    );
+    const n = rows[0]?.n ?? 0;
+    return n > cap ? { count: cap, exact: false } : { count: n, exact: true };
+  }
+
+  /** The distinct keys of the search indexes, one seek each (on this connection: tiny reads). */
+  private readonly keys: KeyReader = {
+    nextAction: async (after, from, to) => {
+      const params: string[] = [after ?? from];
+      let sql = `SELECT action_name AS k FROM entries WHERE action_name ${after === null ? '>=' : '>'} ?`;
+      if (to !== null) {
+        sql += ' AND action_name < ?';
+        params.push(to);
+      }
+      const row = this.cached(`${sql} ORDER BY action_name LIMIT 1`).get(...params) as
+        | { k: string }
+        | undefined;
+      return row?.k ?? null;
+    },
+    nextResourceAction: async (after, from, to) => {
+      if (after !== null) {
+        const same = this.cached(
+          'SELECT action_name AS a FROM entries WHERE resource = ? AND action_name > ? ORDER BY action_name LIMIT 1',
+        ).get(after[0], after[1]) as { a: string } | undefined;
+        if (same) return [after[0], same.a] as const;
+      }
+      const params: string[] = [after === null ? from : after[0]];
+      let sql = `SELECT resource AS r, action_name AS a FROM entries WHERE resource ${after === null ? '>=' : '>'} ?`;
+      if (to !== null) {
+        sql += ' AND resource < ?';
+        params.push(to);
+      }
+      const row = this.cached(`${sql} ORDER BY resource, action_name LIMIT 1`).get(...params) as
+        | { r: string; a: string }
+        | undefined;
+      return row ? ([row.r, row.a] as const) : null;
+    },
+  };
+
+  /** SQLite's coverage conditions (the levels as a list of parameters). */
+  private readonly coverageSql: CoverageSql = (c, d) => {
+    const where = ['cov_flags IS NOT NULL'];
+    if (c.flagsAll !== undefined) {
+      const p = d.param(c.flagsAll);
+      where.push(`(cov_flags & ${p}) = ${d.param(c.flagsAll)}`);
+    }
+    if (c.flagsNone !== undefined) where.push(`(cov_flags & ${d.param(c.flagsNone)}) = 0`);
+    if (c.levels !== undefined) {
+      where.push(
+        c.levels.length === 0 ? '0' : `level IN (${c.levels.map((l) => d.param(l)).join(', ')})`,
+      );
+    }
+    if (c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined)
+      where.push('cov_lifetime IS NOT NULL');
+    if (c.lifetimeGtSec !== undefined) where.push(`cov_lifetime > ${d.param(c.lifetimeGtSec)}`);
+    if (c.lifetimeLeSec !== undefined) where.push(`cov_lifetime <= ${d.param(c.lifetimeLeSec)}`);
+    return where;
+  };
 
   /** A read that can be large: in the worker when there is one, else on this connection. */
   private async read<T>(sql: string, params: readonly (string | number)[]): Promise<T[]> {
@@ -428,6 +531,15 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
       this.queryCache.set(sql, stmt);
     }
     return stmt;
+  }
+
+  private assertSearchColumns(): void {
+    if (!this.searchColumns) {
+      throw new StorageError(
+        'storage_read_only',
+        'This ledger file predates the search columns (schema 3); open it for writing once to migrate it.',
+      );
+    }
   }
 
   private assertCoverageColumns(): void {
@@ -528,4 +640,19 @@ function rangeSql(range: CoverageRange): { where: string; params: number[] } {
     params.push(range.toUs);
   }
   return { where, params };
+}
+
+/** SQLite's SQL: `?` placeholders, GLOB (its `?` and `[` quoted), `+column` for unindexed. */
+function sqliteDialect(params: (string | number)[]): Dialect & { unindexed(c: string): string } {
+  return {
+    param(value) {
+      params.push(value);
+      return '?';
+    },
+    glob(column, glob) {
+      params.push(glob.replace(/[[?]/g, (c) => `[${c}]`));
+      return `${column} GLOB ?`;
+    },
+    unindexed: (column) => `+${column}`,
+  };
 }

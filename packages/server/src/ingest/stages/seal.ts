@@ -43,6 +43,9 @@ export function seal(draft: Draft): Sealed | Rejection {
       taskId: record.task_id ?? null,
       traceId: record.trace?.trace_id ?? null,
       level,
+      actionName: record.action?.name ?? null,
+      resource: record.action?.resource ?? null,
+      outcome: record.outcome?.status ?? null,
       coverage: coverageFacts(record, { concludesIntent: draft.concludes !== undefined }),
     },
   };
