@@ -14,9 +14,11 @@ import type { TestPostgres } from '../../../test/support/postgres.js';
 import {
   LEGACY_RECORDS,
   describeDriverContract,
+  expectSearchLike,
   legacyEntries,
   makeBatch,
   pendingEntry,
+  preSearchEntries,
   reference,
   sorted,
 } from '../src/testing/index.js';
@@ -169,6 +171,36 @@ describe.skipIf(skip)('postgres driver', () => {
     expect(sorted(counts)).toEqual(sorted(reference(legacyEntries(), {})));
     expect(counts.lifetimes.maxSec).toBe(7200); // not the forged 100,000 s
     expect(await s.queryEntries({ coverage: { lifetimeGtSec: 7200 }, limit: 10 })).toEqual([]);
+    await s.close();
+  });
+
+  it('migrates a schema-4 ledger (migration 5): search columns filled from the stored records', async () => {
+    const url = await server.newDatabase();
+    const pool = createPostgresPool(url);
+    await migratePostgres(pool, MIGRATIONS.slice(0, 4), 'ledger');
+    const entries = preSearchEntries();
+    for (const e of entries) {
+      await pool.query(
+        `INSERT INTO ledger_entries (leaf_index, id, record, leaf_hash, type, time_us, initiator,
+           actor, task_id, trace_id, level) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [
+          e.leafIndex,
+          e.id,
+          e.canonical,
+          Buffer.from(e.leafHash),
+          e.type,
+          e.timeUs,
+          e.initiator,
+          e.actor,
+          e.taskId,
+          e.traceId,
+          e.level,
+        ],
+      );
+    }
+    await pool.end();
+    const s = await PostgresStorage.open(url);
+    await expectSearchLike(s, entries);
     await s.close();
   });
 

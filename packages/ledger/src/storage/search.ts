@@ -19,8 +19,13 @@ import type { EntrySelection, SearchTerms } from './port.js';
 /** Distinct keys a glob or prefix is expanded to before it is read as one sorted range. */
 export const MAX_STREAM_KEYS = 64;
 
-/** One index lookup: equalities, or (a `range`) a prefix or glob read as a sorted range. */
-export type Stream =
+/**
+ * One index lookup: equalities, or (a `range`) a prefix or glob read as a sorted range.
+ * `search`: a lookup of the search box's, which says nothing of the selection's own terms.
+ */
+export type Stream = StreamLookup & { readonly search?: true };
+
+type StreamLookup =
   | { readonly kind: 'eq'; readonly column: EqColumn; readonly value: string }
   | { readonly kind: 'action'; readonly name: string }
   | { readonly kind: 'resourceAction'; readonly resource: string; readonly name: string }
@@ -146,7 +151,10 @@ export async function planStreams(
   s: EntrySelection,
   keys: KeyReader,
 ): Promise<{ streams: Stream[]; overlapping: boolean }> {
-  if (s.anyOf !== undefined) return { streams: await searchStreams(s.anyOf, keys), overlapping: true };
+  if (s.anyOf !== undefined) {
+    const streams = await searchStreams(s.anyOf, keys);
+    return { streams: streams.map((st) => ({ ...st, search: true })), overlapping: true };
+  }
   if (s.resource !== undefined) {
     return { streams: await resourceStreams(s.resource, s.action, keys), overlapping: false };
   }
@@ -189,7 +197,10 @@ export function streamConditions(stream: Stream, d: Dialect): string[] {
       // The literal repeats the partial index's own condition, so the planner may use it.
       return [`outcome = ${d.param(stream.status)}`, `outcome <> 'success'`];
     case 'actionRange':
-      return [...rangeConditions('action_name', globPrefix(stream.glob), d), d.glob('action_name', stream.glob)];
+      return [
+        ...rangeConditions('action_name', globPrefix(stream.glob), d),
+        d.glob('action_name', stream.glob),
+      ];
     case 'resourceRange':
       return [
         ...rangeConditions('resource', stream.prefix, d),
@@ -217,6 +228,7 @@ function rangeConditions(column: string, prefix: string, d: Dialect): string[] {
 export function residualTerms(s: EntrySelection, stream: Stream): EntrySelection {
   const { anyOf: _a, ...rest } = s;
   const out: { -readonly [K in keyof EntrySelection]: EntrySelection[K] } = { ...rest };
+  if (stream.search) return out;
   if (stream.kind === 'resourceAction' || stream.kind === 'resourceRange') {
     delete out.resource;
     delete out.action;
@@ -250,8 +262,7 @@ export function selectionConditions(
   eq('type', s.type);
   eq('task_id', s.taskId);
   eq('trace_id', s.traceId);
-  const others =
-    keyed || where.length > 0 || s.fromUs !== undefined || s.toUs !== undefined;
+  const others = keyed || where.length > 0 || s.fromUs !== undefined || s.toUs !== undefined;
   if (s.level !== undefined)
     where.push(`${others ? d.unindexed('level') : 'level'} = ${d.param(s.level)}`);
   if (s.outcome !== undefined) where.push(`${d.unindexed('outcome')} = ${d.param(s.outcome)}`);

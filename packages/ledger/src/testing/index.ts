@@ -7,10 +7,18 @@
 import type { LogStorage } from '../storage/port.js';
 import { describeCoverageContract } from './coverage-contract.js';
 import { describeIngestQueueContract } from './queue-contract.js';
+import { describeSearchContract } from './search-contract.js';
 import { describeStorageContract } from './storage-contract.js';
 
 export { describeStorageContract, makeBatch } from './storage-contract.js';
 export { describeIngestQueueContract, pendingEntry } from './queue-contract.js';
+export {
+  SELECTIONS,
+  describeSearchContract,
+  expectSearchLike,
+  preSearchEntries,
+  searchFields,
+} from './search-contract.js';
 export {
   LEGACY_RECORDS,
   describeCoverageContract,
@@ -24,4 +32,5 @@ export function describeDriverContract(name: string, open: () => Promise<LogStor
   describeStorageContract(name, open);
   describeIngestQueueContract(name, open);
   describeCoverageContract(name, open);
+  describeSearchContract(name, open);
 }

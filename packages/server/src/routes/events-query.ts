@@ -15,8 +15,7 @@ export type EventsOrder = 'asc' | 'desc';
 
 /** Where a page starts: the first, or after (`next`) / before (`prev`) a leaf in the order. */
 export type EventsPage =
-  | { readonly kind: 'first' }
-  | { readonly kind: 'next' | 'prev'; readonly leafIndex: number };
+  { readonly kind: 'first' } | { readonly kind: 'next' | 'prev'; readonly leafIndex: number };
 
 export interface EventsQuery {
   readonly selection: EntrySelection;
@@ -175,7 +174,11 @@ function checkGlob(v: string, name: string): void {
  * (`n` next, `p` previous) and the leaf index the page continues from. `c1.` cursors (issued
  * before there was an order) page forwards in log order.
  */
-export function encodeEventsCursor(order: EventsOrder, kind: 'next' | 'prev', leafIndex: number): string {
+export function encodeEventsCursor(
+  order: EventsOrder,
+  kind: 'next' | 'prev',
+  leafIndex: number,
+): string {
   const payload = `${order === 'asc' ? 'a' : 'd'}${kind === 'next' ? 'n' : 'p'}${leafIndex}`;
   return `c2.${Buffer.from(payload).toString('base64url')}`;
 }

@@ -8,7 +8,8 @@ import { EXPORT_FORMATS, isExportFormat } from '../export/formats.js';
 import { exportChunks } from '../export/stream.js';
 import type { ExportFilter } from '../export/stream.js';
 
-type ExportParam = 'initiator' | 'actor' | 'type' | 'taskId' | 'traceId' | 'level' | 'fromUs' | 'toUs';
+type ExportParam =
+  'initiator' | 'actor' | 'type' | 'taskId' | 'traceId' | 'level' | 'fromUs' | 'toUs';
 const PARAMS: Readonly<Record<string, ExportParam | 'format'>> = {
   format: 'format',
   initiator: 'initiator',

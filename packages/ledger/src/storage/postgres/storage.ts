@@ -369,13 +369,19 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
         filter.limit,
         overlapping,
       );
+      // The union's first `limit` leaf indices first, then those rows by primary key: never a
+      // walk of the table matched against the union.
       return {
-        sql: `SELECT ${READ_COLUMNS} FROM ledger_entries WHERE leaf_index IN (${union})
-               ORDER BY leaf_index ${dir} LIMIT ${d.param(filter.limit)}`,
+        sql: `SELECT ${READ_COLUMNS.replace(/(^|, )/g, '$1e.')} FROM (${union}
+               ORDER BY leaf_index ${dir} LIMIT ${d.param(filter.limit)}) AS k
+               JOIN ledger_entries e ON e.leaf_index = k.leaf_index ORDER BY e.leaf_index ${dir}`,
         params,
       };
     }
-    const where = [...leafBounds(filter, d), ...selectionConditions(filter, d, pgCoverageSql, false)];
+    const where = [
+      ...leafBounds(filter, d),
+      ...selectionConditions(filter, d, pgCoverageSql, false),
+    ];
     const w = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
     return {
       sql: `SELECT ${READ_COLUMNS} FROM ledger_entries${w} ORDER BY leaf_index ${dir} LIMIT ${d.param(filter.limit)}`,
@@ -642,7 +648,9 @@ const pgCoverageSql: CoverageSql = (c, d) => {
   }
   if (c.flagsNone !== undefined) where.push(`(cov_flags & ${d.param(c.flagsNone)}) = 0`);
   if (c.levels !== undefined) {
-    where.push(`level IN (SELECT jsonb_array_elements_text(${d.param(JSON.stringify(c.levels))}::jsonb))`);
+    where.push(
+      `level IN (SELECT jsonb_array_elements_text(${d.param(JSON.stringify(c.levels))}::jsonb))`,
+    );
   }
   if (c.hasLifetime || c.lifetimeGtSec !== undefined || c.lifetimeLeSec !== undefined)
     where.push('cov_lifetime IS NOT NULL');

@@ -294,9 +294,9 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   async queryPlan(filter: EntryFilter): Promise<string[]> {
     const q = await this.entriesQuery(filter);
     if (q === null) return [];
-    return (this.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params) as { detail: string }[]).map(
-      (r) => r.detail,
-    );
+    return (
+      this.db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(...q.params) as { detail: string }[]
+    ).map((r) => r.detail);
   }
 
   /** The statement of `queryEntries`, or null when nothing can match. */
@@ -392,8 +392,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         params.push(to);
       }
       const row = this.cached(`${sql} ORDER BY action_name LIMIT 1`).get(...params) as
-        | { k: string }
-        | undefined;
+        { k: string } | undefined;
       return row?.k ?? null;
     },
     nextResourceAction: async (after, from, to) => {
@@ -410,8 +409,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         params.push(to);
       }
       const row = this.cached(`${sql} ORDER BY resource, action_name LIMIT 1`).get(...params) as
-        | { r: string; a: string }
-        | undefined;
+        { r: string; a: string } | undefined;
       return row ? ([row.r, row.a] as const) : null;
     },
   };
@@ -537,7 +535,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     if (!this.searchColumns) {
       throw new StorageError(
         'storage_read_only',
-        'This ledger file predates the search columns (schema 3); open it for writing once to migrate it.',
+        'This ledger file predates the search columns (schema 4); open it for writing once to migrate it.',
       );
     }
   }
