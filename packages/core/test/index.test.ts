@@ -36,6 +36,7 @@ it('exports exactly the public API', () => {
       'EVENT_JSON_SCHEMA_ID',
       'EVENT_SCHEMA',
       'MAX_RECORD_BYTES',
+      'OUTCOME_STATUSES',
       'PRINCIPAL_KINDS',
       'ProvenantError',
       'UUID_PATTERN',
