@@ -133,7 +133,7 @@ describe('sqlite driver', () => {
     await s.close();
     const check = new Database(file, { readonly: true });
     expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
-      value: '3',
+      value: '4',
     });
     check.close();
   });

@@ -13,6 +13,9 @@ export const SCHEMA_VERSION = '4';
 /** The versions a file opened read-only may have (older ones are not migrated then). */
 export const READABLE_VERSIONS: readonly string[] = ['1', '2', '3', SCHEMA_VERSION];
 
+/** The first version whose coverage facts follow core's current rule. */
+export const COVERAGE_RULE_VERSION = '3';
+
 /** The first version with the search columns (older files opened read-only cannot search). */
 export const SEARCH_VERSION = '4';
 

@@ -37,6 +37,7 @@ import type { AppendRows, AppendStatements } from './append.js';
 import { SqliteWriteWorker } from './write-worker.js';
 import {
   COVERAGE_DDL,
+  COVERAGE_RULE_VERSION,
   DDL,
   READABLE_VERSIONS,
   SCHEMA_VERSION,
@@ -130,9 +131,9 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     }
     // A file opened read-only at an older schema has no facts, or facts of an older rule: its
     // coverage is counted from the records themselves (`lacksCoverageFacts`).
-    this.coverageColumns = version === SCHEMA_VERSION;
+    this.coverageColumns = Number(version) >= Number(COVERAGE_RULE_VERSION);
     // One opened read-only from before the search columns reads, but cannot search.
-    this.searchColumns = version !== undefined && version >= SEARCH_VERSION;
+    this.searchColumns = Number(version) >= Number(SEARCH_VERSION);
     if (
       version === undefined ||
       !(this.readonly ? READABLE_VERSIONS.includes(version) : version === SCHEMA_VERSION)
