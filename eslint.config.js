@@ -30,6 +30,12 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': 'off' },
   },
   {
+    // @google/adk's package exports make the import-x resolver fail ("node with invalid interface
+    // loaded as resolver") on the files that import it; the modules they import stay checked.
+    files: ['packages/sdk/src/integrations/adk.ts', 'test/e2e/adk*.test.ts'],
+    rules: { 'import-x/no-cycle': 'off' },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: {
       globals: {
