@@ -57,7 +57,13 @@ async function post(path: string, body: unknown, csrf?: string | null): Promise<
 
 /** Who is signed in, and sign-out; for sessions, the way out goes through the CSRF token. */
 export function SessionBar({ session, changed }: { session: SessionInfo; changed: () => void }) {
-  if (!session.signed_in) return null;
+  if (!session.signed_in) {
+    return (
+      <div className="session" data-testid="session">
+        <span>Not signed in</span>
+      </div>
+    );
+  }
   const signOut = async () => {
     const path = session.via === 'oidc' ? '/v1/auth/logout' : '/v1/session/logout';
     const res = await post(path, {}, session.csrf_token);
@@ -72,7 +78,8 @@ export function SessionBar({ session, changed }: { session: SessionInfo; changed
   return (
     <div className="session" data-testid="session">
       <span>
-        Signed in as <strong>{session.subject}</strong> ({session.roles.join(', ') || 'no role'})
+        Signed in as <strong data-testid="session-user">{session.subject}</strong>{' '}
+        <span className="muted-on-dark">({session.roles.join(', ') || 'no role'})</span>
       </span>
       {session.via !== 'admin_token' && session.via !== 'credential' && (
         <button type="button" onClick={() => void signOut()}>

@@ -15,6 +15,7 @@ export {
   PRINCIPAL_ID_PREFIXES,
   impliedKind,
   recordedKind,
+  shortName,
   spiffeAgentParts,
   type PrincipalKind,
 } from './principal-kind.js';

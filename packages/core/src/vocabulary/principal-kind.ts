@@ -49,3 +49,15 @@ export function spiffeAgentParts(id: string): { agent: string; instance?: string
   const a = SPIFFE_AGENT.exec(id);
   return a ? { agent: a[1]! } : undefined;
 }
+
+/**
+ * A principal's name as a sentence or a picture shows it: `user:alice` → alice,
+ * `spiffe://td/agent/planner/instance/19c2` → planner/19c2; any other id as it is.
+ */
+export function shortName(id: string | undefined): string {
+  if (id === undefined) return 'someone unknown';
+  const spiffe = SPIFFE_AGENT_INSTANCE.exec(id);
+  if (spiffe) return `${spiffe[1]}/${spiffe[2]}`;
+  const user = /^user:(.+)$/.exec(id);
+  return user ? user[1]! : id;
+}

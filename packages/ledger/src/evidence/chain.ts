@@ -1,5 +1,5 @@
 import type { EventRecord } from '@provenant/core';
-import { WITNESS_REASONS, isGrantRecord, witnessedAs } from '@provenant/core/vocabulary';
+import { WITNESS_REASONS, isGrantRecord, shortName, witnessedAs } from '@provenant/core/vocabulary';
 
 /**
  * The chain of responsibility of one action, joined from the three witnesses' records: the
@@ -299,15 +299,6 @@ export function checkChain(
       : chain.alerts.map((a) => `${a.action?.name} at ${a.time}`).join('; '),
   );
   return checks;
-}
-
-/** `user:alice` → alice; `spiffe://td/agent/planner/instance/19c2` → planner/19c2. */
-export function shortName(id: string | undefined): string {
-  if (id === undefined) return 'someone unknown';
-  const spiffe = /^spiffe:\/\/[^/]+\/agent\/([^/]+)\/instance\/([^/]+)$/.exec(id);
-  if (spiffe) return `${spiffe[1]}/${spiffe[2]}`;
-  const user = /^user:(.+)$/.exec(id);
-  return user ? user[1]! : id;
 }
 
 /** The chain as a few readable sentences, root first. */
