@@ -112,12 +112,13 @@ describe('web console in Chromium', () => {
     await expect.poll(() => page.getByTestId('event-row').count()).toBe(1);
     expect(page.url()).toContain('type=tool.called');
     await shot(page, 'events');
-    expect(await page.getByRole('button', { name: 'Next page' }).count()).toBe(0);
+    // One record: no older page (the pager's button is there, disabled).
+    expect(await page.getByRole('button', { name: 'Older →' }).isDisabled()).toBe(true);
     // Cursor paging, two records a page.
     await page.goto(`${collector.url}/#/events?limit=2`);
     await expect.poll(() => page.getByTestId('event-row').count()).toBe(2);
     const first = await page.getByTestId('event-row').allInnerTexts();
-    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByRole('button', { name: 'Older →' }).click();
     await page.waitForURL(/cursor=/);
     await expect.poll(() => page.getByTestId('event-row').first().innerText()).not.toBe(first[0]);
     expect(await page.getByTestId('event-row').count()).toBe(2);
@@ -177,7 +178,9 @@ describe('web console in Chromium', () => {
     const { page, errors } = await open(`#/provenance/${scenario.actionId}`);
     const verdict = page.getByTestId('browser-verdict');
     await verdict.waitFor();
-    expect(await verdict.innerText()).toMatch(/^✓ Every record verified in this browser/);
+    expect(await verdict.innerText()).toMatch(
+      /^✓ Checkpoint signature valid \(signed by .+\); 5 of 5 records proven included/,
+    );
     const narrative = await page.getByTestId('narrative').innerText();
     expect(narrative).toContain('alice asked planner/19c2 with repo:read repo:write');
     expect(narrative).toContain('planner/19c2 delegated repo:read to researcher/7f3a');
@@ -185,16 +188,28 @@ describe('web console in Chromium', () => {
     const inclusion = await page.getByTestId('browser-inclusion').allInnerTexts();
     expect(inclusion).toHaveLength(5);
     expect(inclusion.every((t) => t.trim() === '✓')).toBe(true);
-    const nodes = await page.getByTestId('chain-node').allInnerTexts();
-    expect(nodes.map((n) => n.split(/\s/)[0])).toEqual([
+    // The chain of actors, each witness record a mark on its hop, proven included here.
+    expect(await page.getByTestId('hop-name').allInnerTexts()).toEqual([
+      'alice',
+      'planner/19c2',
+      'researcher/7f3a',
+      'github.get_file',
+    ]);
+    const marks = await page
+      .getByTestId('hop-mark')
+      .evaluateAll((ms) => ms.map((m) => m.getAttribute('data-kind')));
+    expect(marks).toEqual([
       'credential',
       'delegation',
       'delegation',
       'decision',
-      'action',
+      'outcome',
+      'attribution',
     ]);
-    expect(nodes.every((n) => n.includes('✓'))).toBe(true);
-    expect(await page.locator('.chain').innerText()).toContain('user:alice');
+    expect(await page.getByTestId('mark-included').allInnerTexts()).toEqual(
+      Array(5).fill('in log ✓'),
+    );
+    expect(await page.getByTestId('hops').innerText()).toContain('user:alice');
     await shot(page, 'provenance');
     expect(errors).toEqual([]);
     await page.context().close();
@@ -217,7 +232,7 @@ describe('web console in Chromium', () => {
     const verdict = page.getByTestId('browser-verdict');
     await verdict.waitFor();
     expect(await verdict.innerText()).toMatch(
-      /^✗ Verification in this browser FAILED: 1 of 5 record\(s\) not proven included/,
+      /^✗ Checkpoint signature valid .*; inclusion FAILED: only 4 of 5 records proven included/,
     );
     const inclusion = await page.getByTestId('browser-inclusion').allInnerTexts();
     expect(inclusion.filter((t) => t.trim() === '✗')).toHaveLength(1);
@@ -307,7 +322,9 @@ describe('web console in Chromium', () => {
     const size = collector.log.size;
     expect(await page.getByTestId('log-size').innerText()).toContain(String(size));
     expect(await page.getByTestId('log-size').innerText()).toContain('✓');
-    // Keyboard: Tab reaches the navigation links, Enter follows one.
+    // Keyboard: Tab reaches the skip link, then the navigation links; Enter follows one.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.waitForURL(/#\/events$/);

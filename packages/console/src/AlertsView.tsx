@@ -129,11 +129,25 @@ export function AlertsView({ query }: { query: string }) {
                         <About alert={a} />
                       </td>
                       <td>
-                        <span title={a.initiator?.id}>
-                          {a.initiator ? shortName(a.initiator.id) : '—'}
-                        </span>
-                        {' → '}
-                        <span title={a.actor?.id}>{a.actor ? shortName(a.actor.id) : '—'}</span>
+                        {a.initiator || a.actor ? (
+                          <>
+                            <span title={a.initiator?.id}>
+                              {a.initiator ? shortName(a.initiator.id) : '—'}
+                            </span>
+                            {' → '}
+                            <span title={a.actor?.id}>{a.actor ? shortName(a.actor.id) : '—'}</span>
+                          </>
+                        ) : (
+                          <span className="muted">
+                            {t.claimedActor && (
+                              <span title={t.claimedActor}>
+                                claims {shortName(t.claimedActor)}
+                                <br />
+                              </span>
+                            )}
+                            {t.source && <>from {t.source}</>}
+                          </span>
+                        )}
                       </td>
                       <td className="detail">{t.detail}</td>
                     </tr>

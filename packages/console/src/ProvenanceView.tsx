@@ -141,7 +141,7 @@ export function ProvenanceView({ id }: { id: string }) {
         ?
       </h2>
       <p className="muted">
-        Record <code>{answer.subject}</code>
+        Record <code data-testid="prov-subject">{answer.subject}</code>
         {action?.time ? ` at ${action.time}` : ''}
         {action?.trace ? (
           <>
@@ -178,10 +178,12 @@ export function ProvenanceView({ id }: { id: string }) {
         </div>
         <div className={`verdict tone-${answer.ok ? 'ok' : 'bad'}`} data-testid="server-verdict">
           <h3>Collector&apos;s checks</h3>
-          <Mark ok={answer.ok} />{' '}
-          {answer.ok
-            ? `all ${answer.checks.length} passed`
-            : `${failed.length} of ${answer.checks.length} failed: ${failed.map((c) => c.id).join(', ')}`}
+          <p data-testid="server-checks">
+            <Mark ok={answer.ok} />{' '}
+            {answer.ok
+              ? `all ${answer.checks.length} passed`
+              : `${failed.length} of ${answer.checks.length} failed: ${failed.map((c) => c.id).join(', ')}`}
+          </p>
         </div>
         <div className={`verdict tone-${verdict.ok ? 'ok' : 'bad'}`}>
           <h3>Checked in this browser</h3>

@@ -70,7 +70,7 @@ describe('actorHops', () => {
     const tool = actorHops(a).at(-1);
     expect(tool?.marks.slice(0, 2).map((m) => [m.text, m.tone])).toEqual([
       ['decision: denied', 'bad'],
-      ['denied', 'bad'],
+      ['outcome: denied', 'bad'],
     ]);
   });
 
@@ -113,7 +113,7 @@ describe('actorHops', () => {
     expect(marks(hops[0])).toEqual(['missing:warn']);
     expect(marks(hops[1])).toEqual(['missing:warn']);
     expect(marks(hops[2])).toEqual(['missing:warn', 'outcome:ok', 'attribution:warn']);
-    expect(hops[2]!.marks[2]!.text).toBe('asserted');
+    expect(hops[2]!.marks[2]!.text).toBe('attribution: asserted');
   });
 
   it('shows a decision the action cites but the decision point never recorded', () => {

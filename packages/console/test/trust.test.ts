@@ -69,6 +69,21 @@ describe('alertTarget', () => {
       related: [],
       code: 'denial_burst',
       detail: 'denied 6 times',
+      source: null,
+      claimedActor: null,
+    });
+  });
+
+  it('names the source and the claimed actor of input below verified', () => {
+    const t = alertTarget({
+      action: {
+        resource: 'record:x',
+        args: { source: 'anonymous:2f67', claimed_actor: 'spiffe://td/agent/w/instance/9' },
+      },
+    });
+    expect(t).toMatchObject({
+      source: 'anonymous:2f67',
+      claimedActor: 'spiffe://td/agent/w/instance/9',
     });
   });
 

@@ -272,7 +272,7 @@ export function actorHops(answer: ProvenanceInput): Hop[] {
   const outcome = outcomeLabel(action.outcome?.status);
   tool.push({
     kind: 'outcome',
-    text: outcome.text,
+    text: `outcome: ${outcome.text}`,
     tone: outcome.tone,
     detail: action.outcome?.error
       ? `${outcome.explain} ${action.outcome.error.code}${action.outcome.error.message ? `: ${action.outcome.error.message}` : ''}`
@@ -282,7 +282,7 @@ export function actorHops(answer: ProvenanceInput): Hop[] {
   const level = levelLabel(action.attribution?.level);
   tool.push({
     kind: 'attribution',
-    text: level.text,
+    text: `attribution: ${level.text}`,
     tone: level.tone,
     detail: `${level.explain}${action.attribution?.reasons.length ? ` (${action.attribution.reasons.join(', ')})` : ''}`,
     recordId: null,

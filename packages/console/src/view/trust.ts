@@ -91,6 +91,9 @@ export interface AlertTarget {
   readonly related: readonly { readonly label: string; readonly id: string }[];
   readonly code: string;
   readonly detail: string;
+  /** Who sent input below `verified` that the alert is about, and whom it claimed. */
+  readonly source: string | null;
+  readonly claimedActor: string | null;
 }
 
 interface AlertShape {
@@ -124,7 +127,15 @@ export function alertTarget(alert: AlertShape): AlertTarget {
   }
   const code = alert.outcome?.error?.code ?? alert.action?.name ?? 'alert';
   const detail = str('detail') ?? alert.outcome?.error?.message ?? '';
-  return { recordId, refused, related, code, detail };
+  return {
+    recordId,
+    refused,
+    related,
+    code,
+    detail,
+    source: str('source') ?? null,
+    claimedActor: str('claimed_actor') ?? null,
+  };
 }
 
 /** An alert is always shown in red, whatever its outcome says (the alert itself was written). */
