@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import { getJson } from './api.ts';
 import { useLoad } from './useLoad.ts';
+import { Badge } from './ui/Badge.tsx';
+import { levelLabel, recordStatus } from './view/trust.ts';
 
 interface TraceNode {
   id: string;
@@ -28,11 +30,17 @@ interface TracePage {
 }
 
 function Node({ n, root = false }: { n: TraceNode; root?: boolean }) {
+  const status = recordStatus({
+    type: n.type,
+    ...(n.action ? { action: { name: n.action } } : {}),
+    ...(n.outcome ? { outcome: { status: n.outcome } } : {}),
+  });
   return (
     <li>
       <span className="muted">{n.time}</span> <strong>{n.type}</strong> <code>{n.actor ?? ''}</code>{' '}
-      {n.action ? `${n.action} ${n.resource ?? ''}` : ''}
-      {n.outcome ? ` → ${n.outcome}` : ''} {n.level ? <em>[{n.level}]</em> : null}{' '}
+      {n.action ? `${n.action} ${n.resource ?? ''}` : ''}{' '}
+      {status && (n.outcome || n.type === 'security.alert') ? <Badge label={status} /> : null}{' '}
+      {n.level ? <Badge label={levelLabel(n.level)} /> : null}{' '}
       {n.action ? <a href={`#/provenance/${n.id}`}>provenance</a> : null}
       {root && n.parent_id ? <span className="muted"> (continues under {n.parent_id})</span> : null}
       {n.children.length > 0 && (
@@ -87,7 +95,13 @@ function Timeline({ roots }: { roots: TraceNode[] }) {
               cx={x}
               cy={10}
               r={6}
-              fill={n.outcome === 'success' || !n.outcome ? '#0b57d0' : '#b3261e'}
+              fill={
+                n.outcome === 'success' || !n.outcome
+                  ? '#0b57d0'
+                  : n.outcome === 'pending'
+                    ? '#e0a526'
+                    : '#b3261e'
+              }
             >
               <title>{`${n.time} ${n.type} ${n.action ?? ''}`}</title>
             </circle>

@@ -114,6 +114,30 @@ describe('actorHops', () => {
     expect(marks(hops[1])).toEqual(['missing:warn']);
     expect(marks(hops[2])).toEqual(['missing:warn', 'outcome:ok', 'attribution:warn']);
     expect(hops[2]!.marks[2]!.text).toBe('attribution: asserted');
+    expect(hops[1]!.marks[0]!.detail).toBe(
+      'The record names this actor acting for alice; no credential proves it.',
+    );
+  });
+
+  it('draws a claimed delegation chain without a credential as claims, not as evidence', () => {
+    const a = answer();
+    delete entry(a, 'action').record.credential;
+    a.evidence.entries = [entry(a, 'action')];
+    const hops = actorHops(a);
+    expect(hops.map((h) => h.name)).toEqual([
+      'alice',
+      'planner/19c2',
+      'researcher/7f3a',
+      'github.get_file',
+    ]);
+    expect(hops.slice(0, 3).map(marks)).toEqual([
+      ['missing:warn'],
+      ['missing:warn'],
+      ['missing:warn'],
+    ]);
+    expect(hops[2]!.marks[0]!.detail).toBe(
+      'The record says planner/19c2 delegated to this actor; no credential proves it.',
+    );
   });
 
   it('shows a decision the action cites but the decision point never recorded', () => {

@@ -221,7 +221,9 @@ export function actorHops(answer: ProvenanceInput): Hop[] {
             kind: 'missing',
             text: 'claimed, no credential',
             tone: 'warn',
-            detail: `The record says ${shortName(from)} handed this on; no credential proves it.`,
+            detail: (action.delegation ?? []).some((h) => h.from === from && h.to === id)
+              ? `The record says ${shortName(from)} delegated to this actor; no credential proves it.`
+              : `The record names this actor acting for ${shortName(from)}; no credential proves it.`,
             recordId: null,
           },
     );
