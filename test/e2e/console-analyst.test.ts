@@ -325,6 +325,24 @@ describe('the analyst in the console (Chromium, 1280×800, a ledger of 3,000 rec
     await page.waitForURL(/q=github.delete_repo/);
     await expect.poll(() => summary(page)).toContain('of 2.');
     expect((await focused()).text).toBe('search-box');
+    // Paging with the keyboard keeps the focus on the button pressed.
+    await page.getByTestId('search-box').fill('repo:acme/svc-1');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => summary(page)).toContain('Records 1–50 of');
+    await page.getByRole('button', { name: 'Older →' }).first().focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => summary(page)).toContain('Records 51–100 of');
+    expect((await focused()).text).toBe('Older →');
+    await page.keyboard.press('Shift+Tab');
+    expect((await focused()).text).toBe('← Newer');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => summary(page)).toContain('Records 1–50 of');
+    // The first page has no newer one: the focus goes to the summary, not to the page's top.
+    expect((await focused()).text).toBe('events-summary');
+    await page.getByTestId('search-box').fill('github.delete_repo');
+    await page.getByTestId('search-box').press('Enter');
+    await expect.poll(() => summary(page)).toContain('of 2.');
+    await page.getByTestId('search-box').focus();
     // On to the first provenance link, and Enter opens it.
     for (let i = 0; i < 40 && (await focused()).text !== 'provenance-link'; i++) {
       await page.keyboard.press('Tab');

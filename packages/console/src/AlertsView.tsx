@@ -3,6 +3,7 @@ import { isActionRecord, shortName } from '@provenant/core/vocabulary';
 import { getJson } from './api.ts';
 import type { EventsPage } from './EventsView.tsx';
 import { Badge, Time } from './ui/Badge.tsx';
+import { Pager } from './ui/Pager.tsx';
 import { useLoad } from './useLoad.ts';
 import { apiQuery, pageSummary, parseSearch, searchQuery, turnPage } from './view/search.ts';
 import type { SearchState } from './view/search.ts';
@@ -59,6 +60,8 @@ export function AlertsView({ query }: { query: string }) {
     filters: { type: 'security.alert' },
   };
   const load = useLoad(() => getJson<EventsPage>(`/v1/events?${apiQuery(state)}`), [query]);
+  const prev = load.state === 'ok' ? (load.value.prev_cursor ?? null) : null;
+  const next = load.state === 'ok' ? load.value.next_cursor : null;
   return (
     <section aria-labelledby="alerts-h">
       <h2 id="alerts-h">Alerts</h2>
@@ -75,31 +78,26 @@ export function AlertsView({ query }: { query: string }) {
       {load.state === 'ok' && (
         <>
           <div className="results-head">
-            <p data-testid="alerts-summary" aria-live="polite">
+            <p id="alerts-summary" data-testid="alerts-summary" aria-live="polite" tabIndex={-1}>
               {load.value.events.length === 0 && !state.cursor
                 ? 'No alerts.'
                 : pageSummary(state.page, state.limit, load.value.events.length, load.value.total)}
             </p>
-            <nav className="pager" aria-label="Pages">
-              <button
-                type="button"
-                disabled={!load.value.prev_cursor}
-                onClick={() =>
-                  load.value.prev_cursor && go(turnPage(state, load.value.prev_cursor, -1))
-                }
-              >
-                ← Newer
-              </button>
-              <button
-                type="button"
-                disabled={!load.value.next_cursor}
-                onClick={() =>
-                  load.value.next_cursor && go(turnPage(state, load.value.next_cursor, 1))
-                }
-              >
-                Older →
-              </button>
-            </nav>
+            <Pager
+              fallback="alerts-summary"
+              buttons={[
+                {
+                  key: 'prev',
+                  label: '← Newer',
+                  go: prev ? () => go(turnPage(state, prev, -1)) : null,
+                },
+                {
+                  key: 'next',
+                  label: 'Older →',
+                  go: next ? () => go(turnPage(state, next, 1)) : null,
+                },
+              ]}
+            />
           </div>
           {load.value.events.length > 0 && (
             <table className="events">

@@ -3,6 +3,7 @@ import type { EventRecord } from '@provenant/core';
 import { useEffect, useState } from 'react';
 import { getJson } from './api.ts';
 import { Badge, Time } from './ui/Badge.tsx';
+import { Pager } from './ui/Pager.tsx';
 import { useLoad } from './useLoad.ts';
 import {
   FILTER_KEYS,
@@ -296,7 +297,7 @@ export function EventsView({ query }: { query: string }) {
   );
 }
 
-function Pager({
+function EventsPager({
   page,
   state,
   turn,
@@ -307,26 +308,24 @@ function Pager({
 }) {
   const desc = state.order === 'desc';
   const prev = page.prev_cursor ?? null;
+  const next = page.next_cursor;
   return (
-    <nav className="pager" aria-label="Pages">
-      <button
-        type="button"
-        disabled={!state.cursor}
-        onClick={() => go({ ...state, cursor: '', page: 1 })}
-      >
-        {desc ? 'Newest' : 'Oldest'}
-      </button>
-      <button type="button" disabled={!prev} onClick={() => prev && turn(prev, -1)}>
-        {desc ? '← Newer' : '← Older'}
-      </button>
-      <button
-        type="button"
-        disabled={!page.next_cursor}
-        onClick={() => page.next_cursor && turn(page.next_cursor, 1)}
-      >
-        {desc ? 'Older →' : 'Newer →'}
-      </button>
-    </nav>
+    <Pager
+      fallback="events-summary"
+      buttons={[
+        {
+          key: 'first',
+          label: desc ? 'Newest' : 'Oldest',
+          go: state.cursor ? () => go({ ...state, cursor: '', page: 1 }) : null,
+        },
+        {
+          key: 'prev',
+          label: desc ? '← Newer' : '← Older',
+          go: prev ? () => turn(prev, -1) : null,
+        },
+        { key: 'next', label: desc ? 'Older →' : 'Newer →', go: next ? () => turn(next, 1) : null },
+      ]}
+    />
   );
 }
 
@@ -342,7 +341,7 @@ function Results({
   return (
     <>
       <div className="results-head">
-        <p data-testid="events-summary" aria-live="polite">
+        <p id="events-summary" data-testid="events-summary" aria-live="polite" tabIndex={-1}>
           {pageSummary(state.page, state.limit, page.events.length, page.total)}{' '}
           <span className="muted">
             {state.order === 'desc' ? 'Newest first' : 'Oldest first'}
@@ -351,7 +350,7 @@ function Results({
               : ''}
           </span>
         </p>
-        <Pager page={page} state={state} turn={turn} />
+        <EventsPager page={page} state={state} turn={turn} />
       </div>
       <table className="events">
         <thead>
@@ -370,7 +369,7 @@ function Results({
           ))}
         </tbody>
       </table>
-      {page.events.length > 10 && <Pager page={page} state={state} turn={turn} />}
+      {page.events.length > 10 && <EventsPager page={page} state={state} turn={turn} />}
     </>
   );
 }
