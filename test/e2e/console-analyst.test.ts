@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector } from '@provenant/server';
 import type { RunningCollector } from '@provenant/server';
 import { CONSOLE_DIST } from '../../packages/server/src/routes/console.js';
-import { buildAnalystLedger } from '../support/analyst-ledger.js';
+import { RESEARCHER, buildAnalystLedger } from '../support/analyst-ledger.js';
 import type { AnalystLedger } from '../support/analyst-ledger.js';
 import { ADMIN, ADMIN_HEADERS, POLICIES } from '../support/collector.js';
 
@@ -127,6 +127,16 @@ describe('the analyst in the console (Chromium, 1280×800, a ledger of 3,000 rec
       'repo:acme/payments-old',
     ]);
     await shot(page, 'search-resource');
+    // Every record of the actor, from its name; the filter shows as a chip that removes it.
+    await rows.first().getByRole('link', { name: 'researcher/7f3a' }).click();
+    await page.waitForURL(/actor=spiffe/);
+    const byActor = await api({ actor: RESEARCHER, order: 'desc', limit: '50' });
+    await expect.poll(() => summary(page)).toContain(`of ${byActor.total.count}.`);
+    expect(await page.getByRole('list', { name: 'Other filters' }).innerText()).toContain(
+      `actor: ${RESEARCHER}`,
+    );
+    await page.goBack();
+    await expect.poll(() => summary(page)).toContain('Records 1–2 of 2.');
     await page
       .getByRole('link', { name: 'Provenance of github.delete_repo on repo:acme/payments-old' })
       .click();

@@ -414,9 +414,9 @@ function Row({ e }: { e: EventRecord }) {
         {status ? <Badge label={status} testId="status" /> : <span className="muted">—</span>}
       </td>
       <td>
-        <span title={e.initiator?.id}>{e.initiator ? shortName(e.initiator.id) : '—'}</span>
+        <Who id={e.initiator?.id} param="initiator" />
         {' → '}
-        <span title={e.actor?.id}>{e.actor ? shortName(e.actor.id) : '—'}</span>
+        <Who id={e.actor?.id} param="actor" />
       </td>
       <td>
         <Badge label={level} testId="level" />
@@ -429,5 +429,16 @@ function Row({ e }: { e: EventRecord }) {
         ) : null}
       </td>
     </tr>
+  );
+}
+
+/** A principal's short name, linked to every record that names it in that place. */
+function Who({ id, param }: { id: string | undefined; param: 'initiator' | 'actor' }) {
+  if (id === undefined) return <span className="muted">—</span>;
+  const q = new URLSearchParams({ [param]: id });
+  return (
+    <a href={`#/events?${q}`} className="who" title={`Every record with ${param} ${id}`}>
+      {shortName(id)}
+    </a>
   );
 }
