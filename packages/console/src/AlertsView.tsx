@@ -1,5 +1,5 @@
 import type { EventRecord } from '@provenant/core';
-import { isActionRecord, shortName } from '@provenant/core/vocabulary';
+import { shortName } from '@provenant/core/vocabulary';
 import { getJson } from './api.ts';
 import type { EventsPage } from './EventsView.tsx';
 import { Badge, Time } from './ui/Badge.tsx';
@@ -7,17 +7,12 @@ import { Pager } from './ui/Pager.tsx';
 import { useLoad } from './useLoad.ts';
 import { apiQuery, pageSummary, parseSearch, searchQuery, turnPage } from './view/search.ts';
 import type { SearchState } from './view/search.ts';
-import { ALERT_LABEL, alertTarget } from './view/trust.ts';
+import { ALERT_LABEL, alertTarget, recordHref } from './view/trust.ts';
 
 const go = (s: SearchState) => {
   const q = searchQuery({ ...s, filters: {} });
   window.location.hash = `#/alerts${q ? `?${q}` : ''}`;
 };
-
-/** Where the console shows a record: an action's provenance, else the record itself. */
-export function recordHref(id: string, type: string | undefined): string {
-  return type !== undefined && isActionRecord({ type }) ? `#/provenance/${id}` : `#/record/${id}`;
-}
 
 /** What one alert is about, as links. */
 function About({ alert }: { alert: EventRecord }) {

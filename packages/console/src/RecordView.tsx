@@ -3,8 +3,7 @@ import { isActionRecord } from '@provenant/core/vocabulary';
 import { getJson } from './api.ts';
 import { Badge, Time } from './ui/Badge.tsx';
 import { useLoad } from './useLoad.ts';
-import { alertTarget, levelLabel, recordStatus } from './view/trust.ts';
-import { recordHref } from './AlertsView.tsx';
+import { alertTarget, levelLabel, recordHref, recordStatus } from './view/trust.ts';
 
 /** One record as stored (`GET /v1/events/{id}`), with its status, attribution and links. */
 export function RecordView({ id }: { id: string }) {

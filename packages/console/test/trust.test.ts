@@ -5,6 +5,7 @@ import {
   decisionLabel,
   levelLabel,
   outcomeLabel,
+  recordHref,
   recordStatus,
 } from '../src/view/trust.ts';
 import { browserVerdict } from '../src/view/verdict.ts';
@@ -105,6 +106,15 @@ describe('alertTarget', () => {
     expect(
       alertTarget({ action: { args: { reclaimed_record_id: 'not-a-uuid' } } }).related,
     ).toEqual([]);
+  });
+});
+
+describe('recordHref', () => {
+  it("opens an action's provenance and any other record as a record", () => {
+    expect(recordHref('a-1', 'tool.called')).toBe('#/provenance/a-1');
+    expect(recordHref('a-1', 'policy.decision')).toBe('#/record/a-1');
+    expect(recordHref('a-1', undefined)).toBe('#/record/a-1');
+    expect(recordHref('a/../x', 'tool.called')).toBe('#/provenance/a%2F..%2Fx');
   });
 });
 

@@ -165,3 +165,9 @@ export function recordStatus(r: StatusShape): Label | null {
   if (isActionRecord(r)) return outcomeLabel(r.outcome?.status);
   return null;
 }
+
+/** Where the console shows a record: an action's provenance, else the record itself. */
+export function recordHref(id: string, type: string | undefined): string {
+  const path = type !== undefined && isActionRecord({ type }) ? 'provenance' : 'record';
+  return `#/${path}/${encodeURIComponent(id)}`;
+}
