@@ -31,13 +31,7 @@ import { reclaimSquatted } from './reclaim.js';
 import { claimSingleUse } from './stages/single-use.js';
 import { markConclusions } from './stages/concludes.js';
 import { sourceOf } from './source.js';
-
-/**
- * Most milliseconds of record preparation between two turns of the event loop: a batch is
- * prepared in slices of about this much work, so a request waiting behind one (`/healthz`, a
- * refusal, another batch's commit answer) waits for a slice, not for the whole batch.
- */
-const PREPARE_SLICE_MS = 4;
+import { SLICE_MS, Slices } from '../lib/slices.js';
 
 export interface IngestRequest<Body> {
   /** The request's verified credential (the access hook checked it), or null when it sent none. */
@@ -92,15 +86,12 @@ export async function ingest<Body>(
 
   const prepare = recordStages(ctx, credential, request.argsDigestAsSent ?? false);
   const prepared: Prepared[] = [];
-  let slice = performance.now();
-  for (let i = 0; i < inputs.length; i++) {
-    // A large batch is prepared in slices: between them the event loop answers other requests
-    // (a refusal from the transport guards, /healthz), instead of waiting for the whole batch.
-    if (performance.now() - slice >= PREPARE_SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      slice = performance.now();
-    }
-    prepared.push(await prepare(inputs[i]));
+  // A large batch is prepared in slices: between them the event loop answers other requests
+  // (a refusal from the transport guards, /healthz), instead of waiting for the whole batch.
+  const slices = new Slices(SLICE_MS);
+  for (const input of inputs) {
+    await slices.turn();
+    prepared.push(await prepare(input));
   }
 
   const source = sourceOf(credential, request.clientAddress, ctx.deploymentKey);

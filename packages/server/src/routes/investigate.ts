@@ -17,6 +17,7 @@ import {
 import { provenanceOf } from '../investigate/provenance.js';
 import { ReadGate } from '../investigate/gate.js';
 import { buildTraceTree } from '../investigate/trace.js';
+import { SLICE_MS, Slices } from '../lib/slices.js';
 import { PDP_PRINCIPAL } from '../policy/service.js';
 import { parseNonNegativeInt } from './events.js';
 import { decodeCursor, encodeCursor, parseLimit } from './paging.js';
@@ -104,16 +105,14 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
         ...(after === undefined ? {} : { afterLeafIndex: after }),
       });
       const page = read.slice(0, limit);
-      return {
-        entries: page,
-        truncated: read.length > limit,
-        roots: buildTraceTree(
-          page.map((e) => ({
-            record: JSON.parse(e.canonical) as EventRecord,
-            leafIndex: e.leafIndex,
-          })),
-        ),
-      };
+      // Parsed in slices: a page of 1,000 records is several ms of the event loop.
+      const slices = new Slices(SLICE_MS);
+      const records = [];
+      for (const e of page) {
+        await slices.turn();
+        records.push({ record: JSON.parse(e.canonical) as EventRecord, leafIndex: e.leafIndex });
+      }
+      return { entries: page, truncated: read.length > limit, roots: buildTraceTree(records) };
     });
     if (entries.length === 0 && after === undefined)
       throw new RequestError('not_found', `No record of trace ${traceId}.`);
