@@ -314,6 +314,14 @@ describe('the analyst in the console (Chromium, 1280×800, a ledger of 3,000 rec
           outline: s ? `${s.outlineStyle} ${s.outlineWidth}` : '',
         };
       });
+    // The skip link jumps past the header: the next Tab is the search box.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.keyboard.press('Tab');
+    expect((await focused()).text).toBe('search-box');
+    await page.reload();
+    await page.getByTestId('events-summary').waitFor();
     const order: string[] = [];
     for (let i = 0; i < 7; i++) {
       await page.keyboard.press('Tab');

@@ -6,7 +6,7 @@ import type { Hop } from '../src/view/hops.ts';
 type Rec = Record<string, unknown> & {
   id: string;
   time: string;
-  credential?: { jti: string };
+  credential?: { jti: string; [k: string]: unknown };
   outcome?: { status: string };
   policy?: Record<string, unknown>;
 };
@@ -202,6 +202,30 @@ describe('actorHops', () => {
     expect(hops[3]!.marks[3]).toMatchObject({
       text: 'alert: detect.scope_exceeded',
       recordId: 'al-1',
+    });
+  });
+
+  it('draws an agent acting in its own name with the credential it was issued', () => {
+    const a = answer();
+    const action = entry(a, 'action').record;
+    const researcher = {
+      id: 'spiffe://acme.test/agent/researcher/instance/7f3a',
+      kind: 'agent_instance',
+    };
+    action['initiator'] = researcher;
+    delete action['delegation'];
+    const own = entry(a, 'credential');
+    own.record['credential'] = { jti: 'j-own', grant: 'client_credentials', sub: researcher.id };
+    a.evidence.entries = [own, entry(a, 'decision'), entry(a, 'action')];
+    const hops = actorHops(a);
+    expect(hops.map((h) => [h.role, h.name])).toEqual([
+      ['agent', 'researcher/7f3a'],
+      ['tool call', 'github.get_file'],
+    ]);
+    expect(hops[0]!.marks[0]).toMatchObject({
+      kind: 'credential',
+      tone: 'ok',
+      text: 'credential issued (client_credentials)',
     });
   });
 
