@@ -9,6 +9,11 @@ export const WIRE_ERROR = {
   parse_error: -32700,
   invalid_request: -32600,
   internal_error: -32603,
+  // MCP 2026-07-28's own codes (HeaderMismatch, UnsupportedProtocolVersion)
+  header_mismatch: -32020,
+  unsupported_protocol_version: -32022,
+  // New Provenant codes go outside JSON-RPC's reserved range, as MCP 2026-07-28 asks
+  session_not_owned: -31001,
   policy_denied: -32010,
   decision_unavailable: -32011,
   intent_not_durable: -32012,

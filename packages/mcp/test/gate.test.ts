@@ -4,9 +4,9 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { digestOf } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import { remotePdp } from '@provenant/sdk';
-import type { Recorder } from '@provenant/sdk';
+import type { Pdp, Recorder } from '@provenant/sdk';
 import { memoryDecisions } from '@provenant/sdk/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WIRE_ERROR, createPolicyGate, parseConfig } from '../src/index.js';
 import type { PolicyGateOptions } from '../src/index.js';
 import { PROXY, memoryWorld, rig } from './helpers.js';
@@ -239,6 +239,75 @@ describe('policy gate', () => {
     await expect(call).rejects.toThrow(/stop|abort/i);
     const rec = await settledOutcomeOf(await traceOf(r), 'slow');
     expect(rec.outcome).toMatchObject({ status: 'error', error: { code: 'call_cancelled' } });
+  });
+
+  it('never forwards a call cancelled before its decision, records it cancelled, answers nothing', async () => {
+    // The decision is held until the client has cancelled: the cancellation arrives first.
+    let asked!: () => void;
+    const askedFor = new Promise<void>((resolve) => (asked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held: Pdp = {
+      decide: async (request) => {
+        asked();
+        await released;
+        return who.decisions.decide(request);
+      },
+    };
+    const heldRecorder = who.recorder({ pdp: held });
+    const r = await rig(
+      createPolicyGate({ recorder: heldRecorder, config: CONFIG, initiatorToken: who.alice }),
+    );
+    rigs.push(r);
+    const answers: unknown[] = [];
+    r.rawClientSide.onmessage = (m) => void answers.push(m);
+    const meta = { traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01` };
+    await r.rawClientSide.send({
+      jsonrpc: '2.0',
+      id: 'early-1',
+      method: 'tools/call',
+      params: { name: 'read_file', arguments: { repo: 'acme/payments', path: 'x' }, _meta: meta },
+    });
+    await askedFor;
+    await r.rawClientSide.send({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 'early-1', reason: 'changed my mind' },
+    });
+    release();
+    // The outcome is recorded once the decision comes back; wait for it, not for a time.
+    const cancelled = await vi.waitFor(
+      async () => {
+        await heldRecorder.flush();
+        const recs = who
+          .toolCalls()
+          .filter(
+            (e) => e.trace?.trace_id === 'c'.repeat(32) && e.action?.tool?.name === 'read_file',
+          );
+        expect(recs.at(-1)?.outcome?.status).toBe('error');
+        return recs.at(-1)!;
+      },
+      { timeout: 10_000 },
+    );
+    expect(cancelled.outcome).toMatchObject({
+      error: {
+        code: 'call_cancelled',
+        message: expect.stringContaining('before it was forwarded'),
+      },
+    });
+    // A later call on the same relay is answered: the cancelled one never was, nor forwarded.
+    await r.rawClientSide.send({ jsonrpc: '2.0', id: 'later', method: 'tools/list' });
+    await vi.waitFor(
+      () => expect(answers.some((a) => (a as { id?: unknown }).id === 'later')).toBe(true),
+      { timeout: 10_000 },
+    );
+    expect(answers.filter((a) => (a as { id?: unknown }).id === 'early-1')).toEqual([]);
+    const sawEarly = r.serverSaw.filter((m) => {
+      const x = m as { id?: unknown; params?: { requestId?: unknown } };
+      return x.id === 'early-1' || x.params?.requestId === 'early-1';
+    });
+    expect(sawEarly).toEqual([]);
+    await heldRecorder.close();
   });
 
   it('filters tools/list to what policy allows, with the flag', async () => {

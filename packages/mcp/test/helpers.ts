@@ -106,6 +106,8 @@ export interface Rig {
   relay: Relay;
   /** The relay's two transports' far ends, for sending raw messages. */
   rawClientSide: InMemoryTransport;
+  /** Every message the relay sent the server, in order. */
+  serverSaw: unknown[];
   close(): Promise<void>;
 }
 
@@ -115,6 +117,12 @@ export async function rig(interceptor?: Interceptor, connectClient = true): Prom
   const [proxyServerSide, serverEnd] = InMemoryTransport.createLinkedPair();
   const server = createFixtureServer({ onCrash: () => void serverEnd.close() });
   await server.connect(serverEnd);
+  const serverSaw: unknown[] = [];
+  const send = proxyServerSide.send.bind(proxyServerSide);
+  proxyServerSide.send = (message, options) => {
+    serverSaw.push(message);
+    return send(message, options);
+  };
   const relay = createRelay({
     client: proxyClientSide,
     server: proxyServerSide,
@@ -128,6 +136,7 @@ export async function rig(interceptor?: Interceptor, connectClient = true): Prom
     server,
     relay,
     rawClientSide: clientEnd,
+    serverSaw,
     close: async () => {
       await client.close();
       await relay.close();

@@ -204,6 +204,16 @@ export interface Recorder {
     options: ToolOptions<A>,
     args: A,
   ): Promise<CallStart>;
+  /**
+   * Records a call refused before any decision was asked for it (e.g. by a proxy's transport
+   * check): a `tool.called` record, `denied` with this error and no policy reference, in the
+   * calling code's session. Returns the record's id. Throws only a caller mistake (TypeError).
+   */
+  recordRefusal(
+    name: string,
+    options: ToolOptions<[]>,
+    error: { readonly code: string; readonly message?: string },
+  ): string;
   /** The context of the calling code, if any. */
   current(): WorkContext | undefined;
   stats(): RecorderStats;
@@ -502,6 +512,22 @@ class RecorderImpl implements Recorder {
     if (failure) call.failWith(failure, result);
     else call.finish(result);
     return { ran: true, value };
+  }
+
+  recordRefusal(
+    name: string,
+    options: ToolOptions<[]>,
+    error: { readonly code: string; readonly message?: string },
+  ): string {
+    const spec = toolSpec(name, options);
+    const ctx = storage.getStore();
+    if (!ctx) {
+      throw new TypeError(
+        `${name} was refused outside a session: wrap the work in recorder.session().`,
+      );
+    }
+    this.checkOpen();
+    return ToolCall.refusal(this.env, spec, ctx, error);
   }
 
   /** A cached decision synchronously; otherwise the decision point's answer. */

@@ -20,7 +20,9 @@ import {
   whyDenied,
 } from '@provenant/sdk';
 import type { Pdp, Recorder, SdkErrorCode, Session } from '@provenant/sdk';
+import { SERVER_INFO_META_KEY } from '@modelcontextprotocol/server';
 import { jsonText } from '../digest.js';
+import { SERVED_VERSIONS } from '../era.js';
 import type { ResultText } from '../digest.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { Forwarded, Interceptor, Upstream } from '../relay/relay.js';
@@ -51,6 +53,16 @@ export interface PolicyGate extends Interceptor {
    * session its calls will use); rejects when the issuer refuses it.
    */
   authenticate(token: string): Promise<Session>;
+  /**
+   * Records a gated call refused before it was decided (a transport check, e.g. a header
+   * mismatch) for this initiator credential; nothing is forwarded. Other methods are not
+   * recorded (resolves false). Rejects when the issuer refuses the credential.
+   */
+  refuseUnforwarded(
+    token: string,
+    request: JSONRPCRequest,
+    error: { readonly code: string; readonly message: string },
+  ): Promise<boolean>;
   /** Tools learned from the server's `tools/list` answers, with their annotations. */
   knownTools(): ReadonlyMap<string, ToolAnnotations | undefined>;
 }
@@ -128,9 +140,13 @@ interface Answered {
 function answered(answer: Forwarded): Answered {
   if (answer.kind === 'cancelled') {
     const why = answer.reason ? `: ${answer.reason}` : '';
+    const when = answer.forwarded ? '' : ' before it was forwarded (the server never saw it)';
     return {
       response: null,
-      failure: { code: 'call_cancelled', message: `The client cancelled the request${why}.` },
+      failure: {
+        code: 'call_cancelled',
+        message: `The client cancelled the request${when}${why}.`,
+      },
     };
   }
   let response: Answer;
@@ -177,6 +193,19 @@ function answered(answer: Forwarded): Answered {
 }
 
 const METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get']);
+
+/**
+ * A `server/discover` answer lists the revisions the server supports; through the proxy, only
+ * those the proxy serves too (a client must not pick one the proxy cannot gate).
+ */
+function servedDiscover(response: JSONRPCMessage, result: Record<string, unknown>): JSONRPCMessage {
+  const versions = result['supportedVersions'];
+  if (!Array.isArray(versions)) return response;
+  return {
+    ...(response as object),
+    result: { ...result, supportedVersions: versions.filter((v) => SERVED_VERSIONS.includes(v)) },
+  } as unknown as JSONRPCMessage;
+}
 const RENEW_BEFORE_MS = 30_000;
 const MAX_SESSIONS = 1_000;
 
@@ -234,6 +263,35 @@ class Gate implements PolicyGate {
       () => this.sessions.delete(key),
     );
     return entry.session;
+  }
+
+  async refuseUnforwarded(
+    token: string,
+    request: JSONRPCRequest,
+    error: { readonly code: string; readonly message: string },
+  ): Promise<boolean> {
+    if (!METHODS.has(request.method)) return false;
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const meta = (params['_meta'] ?? undefined) as Record<string, unknown> | undefined;
+    const incoming = traceparentFromMcpMeta(meta) ? (meta?.['traceparent'] as string) : undefined;
+    const session = await this.session(token, incoming);
+    const c = this.classify(request.method, params);
+    session.run(() =>
+      this.o.recorder.recordRefusal(
+        c.action,
+        {
+          resource: c.resource,
+          class: c.class,
+          risk: c.risk,
+          server: c.server,
+          toolName: c.toolName,
+          callId: () => String(request.id),
+          args: () => c.args,
+        },
+        error,
+      ),
+    );
+    return true;
   }
 
   private classify(method: string, params: Record<string, unknown>): Classified {
@@ -336,6 +394,11 @@ class Gate implements PolicyGate {
       if (typeof info?.name === 'string' && info.name !== '') this.serverName = info.name;
       return response;
     }
+    // Revision 2026-07-28: every result may name its server in `_meta` (no initialize).
+    const meta = result['_meta'] as Record<string, unknown> | undefined;
+    const info = meta?.[SERVER_INFO_META_KEY] as { name?: unknown } | undefined;
+    if (typeof info?.name === 'string' && info.name !== '') this.serverName = info.name;
+    if (request.method === 'server/discover') return servedDiscover(response, result);
     if (request.method !== 'tools/list' || !Array.isArray(result['tools'])) return response;
     const tools = result['tools'] as { name?: unknown; annotations?: ToolAnnotations }[];
     for (const t of tools) {

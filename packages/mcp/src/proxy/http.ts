@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AuthInfo } from '@modelcontextprotocol/server';
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import type { AuthInfo, InboundModernRoute, JSONRPCRequest } from '@modelcontextprotocol/server';
 import {
   bearerToken,
   hostRefusal,
@@ -28,7 +29,10 @@ import { createPolicyGate } from '../policy/gate.js';
 import type { ProxyConfig } from '../policy/config.js';
 import { createRelay } from '../relay/relay.js';
 import type { Relay } from '../relay/relay.js';
+import { MODERN_VERSIONS, SERVED_VERSIONS, checkStandardHeaders, envelopeVersion } from '../era.js';
+import type { HeaderMismatch } from '../era.js';
 import { FrontHttpTransport } from '../transport/http-front.js';
+import { ModernExchangeTransport } from '../transport/http-modern.js';
 import { UpstreamHttpTransport } from '../transport/http-upstream.js';
 import { audienceRefusal } from './audience.js';
 import { recorderFor } from './recording.js';
@@ -59,8 +63,10 @@ export interface HttpProxyOptions extends RecordingOptions {
 export interface RunningHttpProxy {
   /** The MCP endpoint, e.g. http://127.0.0.1:8931/mcp. */
   readonly url: string;
-  /** Active MCP sessions. */
+  /** Active MCP sessions (earlier revisions: the 2026-07-28 revision has none). */
   sessions(): number;
+  /** 2026-07-28 requests in flight (each its own exchange), answered or cancelled when done. */
+  exchanges(): number;
   close(): Promise<void>;
 }
 
@@ -82,7 +88,13 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
     ...(o.filterTools ? { filterTools: true, pdp: remotePdp(o.collectorUrl, fetch) } : {}),
   });
   const upstream = new URL(o.upstream);
-  const sessions = new Map<string, { transport: FrontHttpTransport; relay: Relay }>();
+  /** Sessions of the earlier revisions, each with the credential subject that opened it. */
+  const sessions = new Map<
+    string,
+    { transport: FrontHttpTransport; relay: Relay; owner: string }
+  >();
+  /** The modern exchanges in flight (one relay each), closed with the proxy. */
+  const exchanges = new Set<Relay>();
   let base = '';
   const metadataUrl = () => `${base}${RESOURCE_METADATA_PATH}`;
 
@@ -116,13 +128,13 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
     return text === '' ? undefined : JSON.parse(text);
   };
 
-  const newSession = async (): Promise<FrontHttpTransport> => {
+  const newSession = async (owner: string): Promise<FrontHttpTransport> => {
     // The SDK's Streamable HTTP transports on both sides; the answers to intercepted requests
     // go from one to the other as the server's bytes (see transport/http-*.ts).
     const client = new FrontHttpTransport({
       rawMethods: gate.methods,
       sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void sessions.set(id, { transport: client, relay }),
+      onsessioninitialized: (id) => void sessions.set(id, { transport: client, relay, owner }),
     });
     const server = new UpstreamHttpTransport(upstream, { rawMethods: gate.methods });
     // Ending the client's session ends the upstream one too (DELETE, as the spec describes).
@@ -142,6 +154,164 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       if (client.sessionId !== undefined) sessions.delete(client.sessionId);
     });
     return client;
+  };
+
+  /** The request's credential checked (the session it opens); undefined: answered 401. */
+  const authenticate = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<AuthInfo | undefined> => {
+    const bearer = bearerToken(req.headers.authorization);
+    if (bearer === undefined) {
+      unauthorized(res);
+      return undefined;
+    }
+    const token = bearer;
+    // RFC 8707: never a credential bound to another resource (the MCP authorization spec's
+    // audience validation), before the collector is asked anything about it.
+    const notForUs = audienceRefusal(token, `${base}${MCP_PATH}`);
+    if (notForUs !== undefined) {
+      unauthorized(res, 'invalid_token', notForUs);
+      return undefined;
+    }
+    try {
+      const session = await gate.authenticate(token);
+      const c = session.context.credential;
+      return {
+        token,
+        clientId: session.context.initiator.id,
+        scopes: [...c.scope],
+        expiresAt: c.exp,
+      };
+    } catch (e) {
+      unauthorized(res, 'invalid_token', (e as Error).message);
+      return undefined;
+    }
+  };
+
+  const refuse = (res: ServerResponse, status: number, answer: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer));
+  };
+
+  /**
+   * A request of the 2026-07-28 revision: no session; its version and standard headers checked
+   * first (before its credential), then it goes through a relay of its own to one upstream
+   * exchange, the answer's stream being the request's (its closing, the cancellation).
+   */
+  const modern = async (req: IncomingMessage, res: ServerResponse, route: InboundModernRoute) => {
+    if (route.messageKind === 'notification') {
+      // This revision defines no client notifications over HTTP (closing a stream cancels).
+      res.writeHead(202).end();
+      return;
+    }
+    const request = route.message;
+    const version = envelopeVersion(request);
+    if (version === undefined || !MODERN_VERSIONS.includes(version)) {
+      refuse(
+        res,
+        400,
+        wireError(request.id, 'unsupported_protocol_version', 'Unsupported protocol version', {
+          supported: SERVED_VERSIONS,
+          requested: version ?? null,
+        }),
+      );
+      return;
+    }
+    const mismatch = checkStandardHeaders(
+      {
+        protocolVersion: header(req, 'mcp-protocol-version'),
+        method: header(req, 'mcp-method'),
+        name: header(req, 'mcp-name'),
+      },
+      request,
+    );
+    if (mismatch) {
+      refuse(res, 400, headerMismatch(request, mismatch));
+      void recordMismatch(req, request, mismatch);
+      return;
+    }
+    const auth = await authenticate(req, res);
+    if (!auth) return;
+    const client = new ModernExchangeTransport(req, res, request, auth);
+    const server = new UpstreamHttpTransport(upstream, {
+      rawMethods: gate.methods,
+      // Mcp-Param-* headers are the server's to check: passed on as they came.
+      transport: { requestInit: { headers: paramHeaders(req) } },
+    });
+    const relay = createRelay({
+      client,
+      server,
+      interceptor: gate,
+      onError: (side, e) => log(`mcp-proxy: ${side}: ${e.message}`),
+    });
+    exchanges.add(relay);
+    try {
+      await relay.start();
+      await client.done;
+    } finally {
+      await relay.close();
+      exchanges.delete(relay);
+    }
+  };
+
+  /**
+   * A header mismatch is refused before the credential is looked at; when the request carries
+   * one the issuer accepts, the refusal is recorded for that initiator too.
+   */
+  const recordMismatch = async (
+    req: IncomingMessage,
+    request: JSONRPCRequest,
+    mismatch: HeaderMismatch,
+  ) => {
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) {
+      log(`mcp-proxy: refused a request with no credential: header mismatch: ${mismatch.message}`);
+      return;
+    }
+    try {
+      await gate.refuseUnforwarded(token, request, {
+        code: 'header_mismatch',
+        message: `Header mismatch: ${mismatch.message}.`,
+      });
+    } catch (e) {
+      log(`mcp-proxy: a header mismatch could not be recorded: ${(e as Error).message}`);
+    }
+  };
+
+  /** A request of an earlier revision: the session its `initialize` opened, owner checked. */
+  const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    const auth = await authenticate(req, res);
+    if (!auth) return;
+    const sid = req.headers['mcp-session-id'];
+    let transport: FrontHttpTransport | undefined;
+    if (typeof sid === 'string') {
+      const session = sessions.get(sid);
+      if (!session) {
+        jsonRpcError(res, 404, 'Session not found.');
+        return;
+      }
+      // A session is its opener's: another subject's valid credential does not reach it.
+      if (session.owner !== auth.clientId) {
+        refuse(
+          res,
+          403,
+          wireError(
+            null,
+            'session_not_owned',
+            'This session was opened with another credential subject; start your own.',
+          ),
+        );
+        return;
+      }
+      transport = session.transport;
+    } else if (req.method === 'POST' && isInitialize(body)) {
+      transport = await newSession(auth.clientId!);
+    } else {
+      jsonRpcError(res, 400, 'No valid session id; start with initialize.');
+      return;
+    }
+    await transport.handleRequest(Object.assign(req, { auth }), res, body);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -183,64 +353,49 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       res.end(JSON.stringify({ error: { code: 'not_found', message: 'Not found.' } }));
       return;
     }
-    const bearer = bearerToken(req.headers.authorization);
-    if (bearer === undefined) {
-      unauthorized(res);
-      return;
-    }
-    const token = bearer;
-    // RFC 8707: never a credential bound to another resource (the MCP authorization spec's
-    // audience validation), before the collector is asked anything about it.
-    const notForUs = audienceRefusal(token, `${base}${MCP_PATH}`);
-    if (notForUs !== undefined) {
-      unauthorized(res, 'invalid_token', notForUs);
-      return;
-    }
-    let auth: AuthInfo;
-    try {
-      const session = await gate.authenticate(token);
-      const c = session.context.credential;
-      auth = {
-        token,
-        clientId: session.context.initiator.id,
-        scopes: [...c.scope],
-        expiresAt: c.exp,
-      };
-    } catch (e) {
-      unauthorized(res, 'invalid_token', (e as Error).message);
-      return;
-    }
     let body: unknown;
     if (req.method === 'POST') {
       try {
         body = await readBody(req);
       } catch {
-        res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: null,
-            error: { code: -32700, message: 'Parse error' },
-          }),
-        );
+        refuse(res, 400, {
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: -32700, message: 'Parse error' },
+        });
         return;
       }
     }
-    const sid = req.headers['mcp-session-id'];
-    let transport: FrontHttpTransport | undefined;
-    if (typeof sid === 'string') {
-      transport = sessions.get(sid)?.transport;
-      if (!transport) {
-        jsonRpcError(res, 404, 'Session not found.');
-        return;
+    // The era, per request, as revision 2026-07-28 says: a modern `_meta` envelope is served
+    // statelessly, anything else (initialize, a session's traffic) by the session it belongs to.
+    const route = classifyInboundRequest({
+      httpMethod: req.method ?? 'GET',
+      ...optional('protocolVersionHeader', header(req, 'mcp-protocol-version')),
+      ...optional('mcpMethodHeader', header(req, 'mcp-method')),
+      ...optional('mcpNameHeader', header(req, 'mcp-name')),
+      body,
+    });
+    if (route.kind === 'reject') {
+      // Header and version mismatches first (a transport check); any other malformed request
+      // only to a client with a credential.
+      if (route.code !== -32020 && route.code !== -32022 && !(await authenticate(req, res))) return;
+      const id = idOf(body);
+      refuse(res, route.httpStatus, {
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: route.code,
+          message: route.message,
+          ...(route.data !== undefined ? { data: route.data } : {}),
+        },
+      });
+      if (route.code === -32020 && isRequest(body)) {
+        void recordMismatch(req, body, { header: 'MCP-Protocol-Version', message: route.message });
       }
-    } else if (req.method === 'POST' && isInitialize(body)) {
-      transport = await newSession();
-    } else {
-      jsonRpcError(res, 400, 'No valid session id; start with initialize.');
       return;
     }
-    await transport.handleRequest(Object.assign(req, { auth }), res, body);
+    if (route.kind === 'modern') await modern(req, res, route);
+    else await legacy(req, res, body);
   };
 
   const http: HttpServer = createServer((req, res) => {
@@ -266,9 +421,11 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
   return {
     url: `${base}${MCP_PATH}`,
     sessions: () => sessions.size,
+    exchanges: () => exchanges.size,
     close: async () => {
       for (const s of [...sessions.values()]) await s.relay.close();
       sessions.clear();
+      for (const relay of [...exchanges]) await relay.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await recorder.flush();
@@ -292,4 +449,40 @@ function isInitialize(body: unknown): boolean {
     (m) =>
       typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'initialize',
   );
+}
+
+/** One header's value (a repeated one joined, as Node does). */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+const optional = <K extends string>(key: K, value: string | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, string>>;
+
+/** The `Mcp-Param-*` headers of a request, to pass on upstream unchanged. */
+function paramHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (k.startsWith('mcp-param-') && v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+function headerMismatch(request: JSONRPCRequest, m: HeaderMismatch) {
+  return wireError(request.id, 'header_mismatch', `Header mismatch: ${m.message}`, {
+    header: m.header,
+    ...(m.value !== undefined ? { value: m.value } : {}),
+    ...(m.body !== undefined ? { body: m.body } : {}),
+  });
+}
+
+function idOf(body: unknown): string | number | null {
+  const id = (body as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+function isRequest(body: unknown): body is JSONRPCRequest {
+  const b = body as { method?: unknown; id?: unknown } | undefined;
+  return typeof b?.method === 'string' && (typeof b.id === 'string' || typeof b.id === 'number');
 }

@@ -12,6 +12,7 @@ import type {
   MessageExtraInfo,
   RequestId,
 } from '@modelcontextprotocol/server';
+import { LEGACY_VERSIONS, MODERN_VERSIONS, SERVED_VERSIONS, envelopeVersion } from '../era.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { RelayTransport } from '../transport/capabilities.js';
 import { RawResponse } from '../transport/scan.js';
@@ -24,7 +25,12 @@ import { checkMessage, wireError } from '../wire.js';
 export type Forwarded =
   | { readonly kind: 'response'; readonly message: JSONRPCMessage & { id: RequestId } }
   | { readonly kind: 'raw'; readonly response: RawResponse }
-  | { readonly kind: 'cancelled'; readonly reason: string | undefined };
+  | {
+      readonly kind: 'cancelled';
+      readonly reason: string | undefined;
+      /** Whether the server had the request (false: the client cancelled it first). */
+      readonly forwarded: boolean;
+    };
 
 export interface Upstream {
   /**
@@ -76,6 +82,8 @@ interface InFlight {
   readonly request: JSONRPCRequest;
   readonly progressToken: unknown;
   readonly extra: MessageExtraInfo | undefined;
+  /** Cancels a modern request on a per-request-stream transport (closes its stream). */
+  readonly abort?: AbortController;
   /** Set while an interceptor waits for the server's answer. */
   waiter?: { resolve(f: Forwarded): void; reject(e: Error): void };
 }
@@ -85,12 +93,53 @@ const keyOf = (id: RequestId): string => `${typeof id}:${id}`;
 const progressTokenOf = (r: JSONRPCRequest): unknown =>
   (r.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta?.progressToken;
 
+const agreedVersion = (response: JSONRPCMessage): string | undefined => {
+  const v = (response as { result?: { protocolVersion?: unknown } }).result?.protocolVersion;
+  return typeof v === 'string' ? v : undefined;
+};
+
+/**
+ * `UnsupportedProtocolVersion` (-32022) for a request whose `_meta` envelope claims a revision
+ * the proxy does not serve: it cannot gate a protocol it does not know.
+ */
+function unsupportedVersion(request: JSONRPCRequest): JSONRPCMessage | undefined {
+  const v = envelopeVersion(request);
+  if (v === undefined || MODERN_VERSIONS.includes(v)) return undefined;
+  return wireError(request.id, 'unsupported_protocol_version', 'Unsupported protocol version', {
+    supported: SERVED_VERSIONS,
+    requested: v,
+  });
+}
+
+/**
+ * An `initialize` asking for a revision the proxy does not serve asks the server for the newest
+ * one it does: as a server, the proxy answers an unknown version with one it supports.
+ */
+function servedInitialize(request: JSONRPCRequest): JSONRPCRequest {
+  const params = request.params as { protocolVersion?: unknown } | undefined;
+  const asked = params?.protocolVersion;
+  if (typeof asked !== 'string' || LEGACY_VERSIONS.includes(asked)) return request;
+  return { ...request, params: { ...params, protocolVersion: LEGACY_VERSIONS[0] } };
+}
+
 export function createRelay(options: RelayOptions): Relay {
   return new RelayImpl(options);
 }
 
+/**
+ * An intercepted request from the moment the interceptor takes it until it answers: whether the
+ * client cancelled it, and whether it was forwarded yet.
+ */
+interface Taken {
+  cancelled: boolean;
+  reason: string | undefined;
+  forwarded: boolean;
+}
+
 class RelayImpl implements Relay {
   private readonly inflight = new Map<string, InFlight>();
+  /** Intercepted requests the interceptor is still answering, by the client's request id. */
+  private readonly taken = new Map<string, Taken>();
   private readonly handlers = new Set<Promise<void>>();
   private upstreamClosed = false;
   private clientClosed = false;
@@ -142,24 +191,37 @@ class RelayImpl implements Relay {
         this.toServer(m.message);
         return;
       case 'notification': {
-        if (m.message.method === 'notifications/cancelled') this.cancelled(m.message);
+        // A cancellation of a request the server never saw stays here (cancelled() says so).
+        if (m.message.method === 'notifications/cancelled' && !this.cancelled(m.message)) return;
         this.toServer(m.message);
         return;
       }
       case 'request': {
-        const request = m.message as JSONRPCRequest;
+        let request = m.message as JSONRPCRequest;
         if (this.upstreamClosed) {
           this.toClient(this.closedError(request.id));
           return;
         }
-        const entry: InFlight = { request, extra, progressToken: progressTokenOf(request) };
+        const refused = unsupportedVersion(request);
+        if (refused) {
+          this.toClient(refused);
+          return;
+        }
+        if (request.method === 'initialize') request = servedInitialize(request);
         const interceptor = this.o.interceptor;
         if (interceptor?.methods.has(request.method)) {
           this.intercept(interceptor, request, extra);
           return;
         }
+        const abort = this.abortFor(request);
+        const entry: InFlight = {
+          request,
+          extra,
+          progressToken: progressTokenOf(request),
+          ...(abort ? { abort } : {}),
+        };
         this.inflight.set(keyOf(request.id), entry);
-        this.o.server.send(request).catch((e: Error) => {
+        this.send(request, abort).catch((e: Error) => {
           this.o.onError?.('server', e);
           if (!this.inflight.delete(keyOf(request.id))) return;
           this.toClient(
@@ -179,21 +241,32 @@ class RelayImpl implements Relay {
     request: JSONRPCRequest,
     extra: MessageExtraInfo | undefined,
   ): void {
+    const takenKey = keyOf(request.id);
+    const taken: Taken = { cancelled: false, reason: undefined, forwarded: false };
+    this.taken.set(takenKey, taken);
     const upstream: Upstream = {
       forward: (req) =>
         new Promise<Forwarded>((resolve, reject) => {
+          // Cancelled while the interceptor decided: the server never sees it.
+          if (taken.cancelled) {
+            resolve({ kind: 'cancelled', reason: taken.reason, forwarded: false });
+            return;
+          }
           if (this.upstreamClosed) {
             reject(new UpstreamClosedError(this.closeReason()));
             return;
           }
+          taken.forwarded = true;
           const key = keyOf(req.id);
+          const abort = this.abortFor(req);
           this.inflight.set(key, {
             request: req,
             extra,
             progressToken: progressTokenOf(req),
             waiter: { resolve, reject },
+            ...(abort ? { abort } : {}),
           });
-          this.o.server.send(req).catch((e: Error) => {
+          this.send(req, abort).catch((e: Error) => {
             this.inflight.delete(key);
             reject(new UpstreamClosedError(e.message));
           });
@@ -206,23 +279,53 @@ class RelayImpl implements Relay {
         return wireError(request.id, 'internal_error', 'The proxy failed to handle the request.');
       })
       .then((answer) => {
-        if (answer) this.toClient(answer);
+        // A cancelled request gets no answer, whatever the interceptor made of it.
+        if (answer && !taken.cancelled) this.toClient(answer);
       })
-      .finally(() => this.handlers.delete(done));
+      .finally(() => {
+        if (this.taken.get(takenKey) === taken) this.taken.delete(takenKey);
+        this.handlers.delete(done);
+      });
     this.handlers.add(done);
   }
 
-  private cancelled(n: JSONRPCMessage & { method: string }): void {
+  /**
+   * The client cancelled a request. An intercepted one not yet forwarded is never forwarded (and
+   * its notification stays here: false); one in flight ends as cancelled, and the server hears of
+   * it (true), as for any other request.
+   */
+  private cancelled(n: JSONRPCMessage & { method: string }): boolean {
     const params = (n as { params?: { requestId?: unknown; reason?: unknown } }).params;
     const id = params?.requestId;
-    if (typeof id !== 'string' && typeof id !== 'number') return;
+    if (typeof id !== 'string' && typeof id !== 'number') return true;
+    const reason = typeof params?.reason === 'string' ? params.reason : undefined;
+    const taken = this.taken.get(keyOf(id));
+    if (taken && !taken.cancelled) {
+      taken.cancelled = true;
+      taken.reason = reason;
+      if (!taken.forwarded) return false;
+    }
     const entry = this.inflight.get(keyOf(id));
-    if (!entry?.waiter) return;
-    this.inflight.delete(keyOf(id));
-    entry.waiter.resolve({
-      kind: 'cancelled',
-      reason: typeof params?.reason === 'string' ? params.reason : undefined,
-    });
+    if (!entry) return true;
+    // On a per-request stream, closing the request's stream is the cancellation upstream.
+    const passOn = entry.abort === undefined;
+    entry.abort?.abort();
+    if (entry.waiter || !passOn) this.inflight.delete(keyOf(id));
+    entry.waiter?.resolve({ kind: 'cancelled', reason, forwarded: true });
+    return passOn;
+  }
+
+  /** A signal to cancel a modern request with, on a transport where that closes its stream. */
+  private abortFor(request: JSONRPCRequest): AbortController | undefined {
+    if (!this.o.server.hasPerRequestStream) return undefined;
+    const v = envelopeVersion(request);
+    return v !== undefined && MODERN_VERSIONS.includes(v) ? new AbortController() : undefined;
+  }
+
+  private send(request: JSONRPCRequest, abort: AbortController | undefined): Promise<void> {
+    return abort
+      ? this.o.server.send(request, { requestSignal: abort.signal })
+      : this.o.server.send(request);
   }
 
   // ---- server → client ---------------------------------------------------------------------
@@ -253,7 +356,17 @@ class RelayImpl implements Relay {
       entry.waiter.resolve({ kind: 'response', message: m.message });
       return;
     }
-    if (entry.request.method === 'initialize') this.negotiated(m.message);
+    if (entry.request.method === 'initialize' && !this.negotiated(m.message)) {
+      this.toClient(
+        wireError(
+          m.message.id,
+          'unsupported_protocol_version',
+          'The MCP server agreed to a protocol revision this proxy does not serve.',
+          { supported: SERVED_VERSIONS, requested: agreedVersion(m.message) ?? null },
+        ),
+      );
+      return;
+    }
     const hook = this.o.interceptor?.onResponse;
     if (!hook) {
       this.toClient(m.message);
@@ -336,12 +449,17 @@ class RelayImpl implements Relay {
     return latest?.request.id;
   }
 
-  /** Tells both transports the protocol version the server agreed to (HTTP needs it). */
-  private negotiated(response: JSONRPCMessage): void {
-    const v = (response as { result?: { protocolVersion?: unknown } }).result?.protocolVersion;
-    if (typeof v !== 'string') return;
+  /**
+   * Tells both transports the protocol version the server agreed to (HTTP needs it); false when
+   * it is one the proxy does not serve (it must not relay a session it cannot gate).
+   */
+  private negotiated(response: JSONRPCMessage): boolean {
+    const v = agreedVersion(response);
+    if (v === undefined) return true;
+    if (!LEGACY_VERSIONS.includes(v)) return false;
     this.o.client.setProtocolVersion?.(v);
     this.o.server.setProtocolVersion?.(v);
+    return true;
   }
 
   private malformed(side: 'client' | 'server', id: RequestId | null, reason: string): void {

@@ -19,6 +19,12 @@ export interface RelayTransport extends Transport {
   onrawresponse?: ((response: RawResponse) => boolean) | undefined;
   /** Set by the relay: an answer to this request was malformed and could not be parsed (why). */
   onbadanswer?: ((id: RequestId, reason: string) => void) | undefined;
+  /**
+   * Each request travels on its own stream, and closing it cancels the request (Streamable HTTP
+   * in revision 2026-07-28): the relay cancels a forwarded modern request by aborting the
+   * `requestSignal` it sent it with, instead of sending `notifications/cancelled`.
+   */
+  readonly hasPerRequestStream?: boolean;
   /** Sends an answer as the bytes the server sent (else the relay sends its parsed message). */
   sendRaw?(response: RawResponse): Promise<void>;
 }

@@ -52,7 +52,7 @@ export interface FrontHttpOptions extends StreamableHTTPServerTransportOptions {
 }
 
 /** The SSE stream answering one request this transport took from the SDK transport. */
-class RequestStream {
+export class RequestStream {
   private timer: NodeJS.Timeout | undefined;
   private done = false;
 

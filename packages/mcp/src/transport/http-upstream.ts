@@ -66,6 +66,8 @@ export class UpstreamHttpTransport implements RelayTransport {
   /** An answer to this request was malformed and too large to parse again (why). */
   onbadanswer?: ((id: RequestId, reason: string) => void) | undefined;
 
+  /** A modern request is cancelled by closing its stream (`requestSignal`). */
+  readonly hasPerRequestStream = true;
   private readonly sdk: StreamableHTTPClientTransport;
   /** Taken SSE responses, waiting for their stand-ins to come through the SDK transport. */
   private readonly held = new Map<number, RawResponse>();

@@ -144,6 +144,31 @@ export class ToolCall {
     return this.decision.decisionId;
   }
 
+  /**
+   * A call refused before its decision was asked for (the caller's own check): recorded as
+   * `denied` with that error and no policy reference. Returns the record's id.
+   */
+  static refusal(
+    env: ToolCallEnv,
+    spec: ToolSpec,
+    ctx: WorkContext,
+    error: { readonly code: string; readonly message?: string },
+  ): string {
+    const call = new ToolCall(
+      env,
+      ctx,
+      spec,
+      bareAction(spec, resourceOf(spec, [])),
+      unknownDecision,
+      true,
+    );
+    const e: { code: string; message?: string } = { code: error.code.slice(0, 128) || 'Error' };
+    if (error.message) e.message = error.message.slice(0, 4096);
+    const id = newId();
+    void call.record({ status: 'denied', error: e }, undefined, { id });
+    return id;
+  }
+
   get denied(): boolean {
     return this.decision.decision === 'deny';
   }
