@@ -29,7 +29,7 @@ import { createPolicyGate } from '../policy/gate.js';
 import type { ProxyConfig } from '../policy/config.js';
 import { createRelay } from '../relay/relay.js';
 import type { Relay } from '../relay/relay.js';
-import { MODERN_VERSIONS, SERVED_VERSIONS, checkStandardHeaders, envelopeVersion } from '../era.js';
+import { MODERN_VERSIONS, checkStandardHeaders, envelopeVersion } from '../era.js';
 import type { HeaderMismatch } from '../era.js';
 import { FrontHttpTransport } from '../transport/http-front.js';
 import { ModernExchangeTransport } from '../transport/http-modern.js';
@@ -212,7 +212,7 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
         res,
         400,
         wireError(request.id, 'unsupported_protocol_version', 'Unsupported protocol version', {
-          supported: SERVED_VERSIONS,
+          supported: MODERN_VERSIONS,
           requested: version ?? null,
         }),
       );
@@ -239,6 +239,7 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       // Mcp-Param-* headers are the server's to check: passed on as they came.
       transport: { requestInit: { headers: paramHeaders(req) } },
     });
+    client.statusOf = (id) => server.statusOf(id);
     const relay = createRelay({
       client,
       server,

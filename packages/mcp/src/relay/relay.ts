@@ -12,7 +12,7 @@ import type {
   MessageExtraInfo,
   RequestId,
 } from '@modelcontextprotocol/server';
-import { LEGACY_VERSIONS, MODERN_VERSIONS, SERVED_VERSIONS, envelopeVersion } from '../era.js';
+import { LEGACY_VERSIONS, MODERN_VERSIONS, envelopeVersion } from '../era.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { RelayTransport } from '../transport/capabilities.js';
 import { RawResponse } from '../transport/scan.js';
@@ -106,7 +106,7 @@ function unsupportedVersion(request: JSONRPCRequest): JSONRPCMessage | undefined
   const v = envelopeVersion(request);
   if (v === undefined || MODERN_VERSIONS.includes(v)) return undefined;
   return wireError(request.id, 'unsupported_protocol_version', 'Unsupported protocol version', {
-    supported: SERVED_VERSIONS,
+    supported: MODERN_VERSIONS,
     requested: v,
   });
 }
@@ -362,7 +362,7 @@ class RelayImpl implements Relay {
           m.message.id,
           'unsupported_protocol_version',
           'The MCP server agreed to a protocol revision this proxy does not serve.',
-          { supported: SERVED_VERSIONS, requested: agreedVersion(m.message) ?? null },
+          { supported: LEGACY_VERSIONS, requested: agreedVersion(m.message) ?? null },
         ),
       );
       return;

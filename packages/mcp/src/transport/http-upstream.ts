@@ -33,9 +33,12 @@ import type {
   StreamableHTTPClientTransportOptions,
   TransportSendOptions,
 } from '@modelcontextprotocol/client';
+import { envelopeVersion } from '../era.js';
 import { LineScanner } from './scan.js';
 import type { RelayTransport } from './capabilities.js';
 import type { RawResponse } from './scan.js';
+
+const keyOf = (id: RequestId): string => `${typeof id}:${id}`;
 
 /** A malformed answer larger than this is not handed to the SDK transport to parse again. */
 const REPARSE_LIMIT = 1 << 20;
@@ -74,6 +77,8 @@ export class UpstreamHttpTransport implements RelayTransport {
   /** Stand-ins whose responses were handed over without them (their stream failed). */
   private readonly settled = new Set<number>();
   private nextMark = 1;
+  /** The HTTP statuses of error answers (a 2026-07-28 server's 400 and 404), by request. */
+  private readonly statuses = new Map<string, number>();
   /** The intercepted request the SDK transport is sending in this async context, if any. */
   private readonly sending = new AsyncLocalStorage<RequestId>();
   /**
@@ -172,12 +177,52 @@ export class UpstreamHttpTransport implements RelayTransport {
         ? this.sending.getStore()
         : undefined;
     const response = await base(url, init);
+    if (!response.ok && response.status !== 401 && typeof init?.body === 'string') {
+      const answered = await this.errorAnswer(response, init.body);
+      if (answered) return answered;
+    }
     if (id === undefined || response.status !== 200 || !response.body) return response;
     // The media type read as the SDK transport reads it.
     const type = mediaTypeEssence(response.headers.get('content-type'));
     if (type === 'application/json') return this.takeJson(response, id);
     if (type === 'text/event-stream') return this.takeSse(response, id);
     return response;
+  }
+
+  /**
+   * A 2026-07-28 server answers some JSON-RPC errors with an HTTP status (400 for -32020, -32022
+   * or -32602, 404 for -32601): the SDK transport would report those as transport failures, not
+   * as the answer they are. Such a body, addressed to the request sent, goes to the SDK transport
+   * as a plain JSON answer, and its status is kept for the client (`statusOf`).
+   */
+  private async errorAnswer(response: Response, sent: string): Promise<Response | undefined> {
+    let id: unknown;
+    try {
+      const m = JSON.parse(sent) as { id?: unknown; params?: unknown };
+      if (envelopeVersion(m) === undefined) return undefined;
+      id = m.id;
+    } catch {
+      return undefined;
+    }
+    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+    const text = await response.text().catch(() => '');
+    let body: { id?: unknown; error?: { code?: unknown } } | undefined;
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      body = undefined;
+    }
+    if (body?.id !== id || typeof body.error?.code !== 'number') {
+      // Not an answer: the SDK transport reports the status as before.
+      return new Response(text, { status: response.status, headers: response.headers });
+    }
+    this.statuses.set(keyOf(id), response.status);
+    return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+  }
+
+  /** The HTTP status an upstream answered this request's error with, when it was not 200. */
+  statusOf(id: RequestId): number | undefined {
+    return this.statuses.get(keyOf(id));
   }
 
   private async takeJson(response: Response, id: RequestId): Promise<Response> {
