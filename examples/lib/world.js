@@ -68,6 +68,10 @@ export async function world(name) {
     alice,
     planner,
     researcher,
+    /** Registers one more agent instance; answers its identity. */
+    agent,
+    /** The admin token's header, for reads. */
+    admin,
     /** Prints the task's records as the collector stored them. */
     async print(taskId) {
       const res = await fetch(`${url}/v1/events?task_id=${taskId}&limit=1000`, { headers: admin });

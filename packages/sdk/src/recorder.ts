@@ -137,6 +137,11 @@ export interface SessionOptions {
   readonly lifetimeSec?: number;
   /** Continue an incoming trace (W3C `traceparent`). */
   readonly traceparent?: string;
+  /**
+   * The credential came from another agent (e.g. over A2A, addressed to this one): the
+   * invocation's cause is `delegation`, not the initiator's own prompt.
+   */
+  readonly delegated?: boolean;
 }
 
 export interface DelegateOptions {
@@ -334,8 +339,15 @@ class RecorderImpl implements Recorder {
       sampled: trace.sampled,
       invocationId: newId(),
     };
-    const causeKind = initiator.kind === 'workflow' ? 'workflow_trigger' : 'human_prompt';
-    this.opened(ctx, token, trace.spanId, options.prompt, promptId, undefined, {
+    const causeKind =
+      options.delegated === true
+        ? 'delegation'
+        : initiator.kind === 'workflow'
+          ? 'workflow_trigger'
+          : 'human_prompt';
+    const promptCause: Cause | undefined =
+      options.delegated === true ? { kind: 'delegation' } : undefined;
+    this.opened(ctx, token, trace.spanId, options.prompt, promptId, promptCause, {
       kind: causeKind,
       ...(promptId ? { record_id: promptId } : {}),
     });

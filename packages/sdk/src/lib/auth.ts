@@ -57,7 +57,19 @@ export interface CredentialIssuer {
     actor: AgentIdentity,
     scope?: readonly string[],
     lifetimeSec?: number,
+    target?: ExchangeTarget,
   ): Promise<string>;
+}
+
+/**
+ * RFC 8693 §2.1 `audience` / `resource`: address the subject credential to another agent. The
+ * actor must hold it; the answer keeps the chain and only that agent can exchange it.
+ */
+export interface ExchangeTarget {
+  /** The principal id of the agent the credential is for. */
+  readonly audience: string;
+  /** The URI of its endpoint (e.g. an A2A agent's URL). */
+  readonly resource?: string;
 }
 
 /** Talks to the issuer: discovers the token endpoint once, signs assertions, exchanges tokens. */
@@ -114,11 +126,9 @@ export class IssuerClient implements CredentialIssuer {
     actor: AgentIdentity,
     scope?: readonly string[],
     lifetimeSec?: number,
+    target?: ExchangeTarget,
   ): Promise<string> {
-    let endpoint: string;
-    let res: Response;
-    try {
-      endpoint = await this.tokenEndpoint();
+    return this.token(actor, async (endpoint) => {
       const form = new URLSearchParams({
         grant_type: GRANT_TOKEN_EXCHANGE,
         subject_token: subjectToken,
@@ -128,6 +138,33 @@ export class IssuerClient implements CredentialIssuer {
       });
       if (scope !== undefined && scope.length > 0) form.set('scope', scope.join(' '));
       if (lifetimeSec !== undefined) form.set('requested_lifetime', String(lifetimeSec));
+      if (target !== undefined) form.set('audience', target.audience);
+      if (target?.resource !== undefined) form.set('resource', target.resource);
+      return form;
+    });
+  }
+
+  /** RFC 6749 §4.4 with an RFC 7523 assertion: a credential of the agent for itself. */
+  async clientCredentials(actor: AgentIdentity, scope?: readonly string[]): Promise<string> {
+    return this.token(actor, async (endpoint) => {
+      const form = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await this.assertion(actor, endpoint),
+      });
+      if (scope !== undefined && scope.length > 0) form.set('scope', scope.join(' '));
+      return form;
+    });
+  }
+
+  private async token(
+    actor: AgentIdentity,
+    formFor: (endpoint: string) => Promise<URLSearchParams>,
+  ): Promise<string> {
+    let res: Response;
+    try {
+      const endpoint = await this.tokenEndpoint();
+      const form = await formFor(endpoint);
       res = await this.fetchFn(endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -149,7 +186,7 @@ export class IssuerClient implements CredentialIssuer {
       if (typeof body.error === 'string') fields.oauthError = body.error;
       if (typeof body.provenant_code === 'string') fields.provenantCode = body.provenant_code;
       throw new TokenExchangeError(
-        `Token exchange for ${actor.principal} refused: ${typeof body.error_description === 'string' ? body.error_description : `HTTP ${res.status}`}`,
+        `A credential for ${actor.principal} was refused: ${typeof body.error_description === 'string' ? body.error_description : `HTTP ${res.status}`}`,
         fields,
       );
     }
