@@ -11,6 +11,7 @@ it('exports exactly the public API', () => {
       'NO_ACTION_CLASS',
       'actionClassFlagList',
       'ACTION_RECORD_TYPES',
+      'AGENT_RECORD_TYPES',
       'COVERAGE_FLAG',
       'GRANT_RECORD_TYPES',
       'MAX_CREDENTIAL_LIFETIME_SEC',

@@ -13,7 +13,13 @@ import {
   PRINCIPAL_KINDS,
 } from '../vocabulary/kinds.js';
 import { MAX_RECORD_BYTES } from '../vocabulary/limits.js';
-import { ACTION_CLASS_FLAGS, type ActionClassFlag } from '../vocabulary/records.js';
+import {
+  ACTION_CLASS_FLAGS,
+  ACTION_RECORD_TYPES,
+  AGENT_RECORD_TYPES,
+  WITNESS_RECORD_TYPES,
+  type ActionClassFlag,
+} from '../vocabulary/records.js';
 import { ROLES } from '../vocabulary/roles.js';
 import { hasLoneSurrogate } from '../lib/unicode.js';
 import { describeIssue } from '../lib/describe-issue.js';
@@ -285,7 +291,12 @@ export const eventRecordSchema = z.strictObject({
   type: z
     .string()
     .max(MAX_TYPE)
-    .regex(TYPE_PATTERN, { error: 'must be a dotted lowercase name such as "tool.called"' }),
+    .regex(TYPE_PATTERN, { error: 'must be a dotted lowercase name such as "tool.called"' })
+    .describe(
+      `What the record is. Actions: ${ACTION_RECORD_TYPES.join(', ')}; an agent's course: ` +
+        `${AGENT_RECORD_TYPES.join(', ')}; the collector's witnesses: ` +
+        `${WITNESS_RECORD_TYPES.join(', ')}; or another dotted name.`,
+    ),
   initiator: principalSchema.describe('The root of responsibility.').exactOptional(),
   cause: causeSchema.describe('Why this step happened.').exactOptional(),
   actor: actorSchema.describe('Who executed this step.').exactOptional(),

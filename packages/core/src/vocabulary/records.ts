@@ -32,6 +32,13 @@ export const WITNESS_RECORD_TYPES = [
   'scope.ceiling_set',
 ] as const;
 
+/**
+ * Record types of an agent's own course (neither actions nor witnesses): a prompt received; an
+ * invocation — a session, a delegation, an A2A request received (cause `delegation`), or one
+ * refused (outcome `denied`); an agent created.
+ */
+export const AGENT_RECORD_TYPES = ['prompt.received', 'agent.invoked', 'agent.created'] as const;
+
 /** Records of a credential handed out: the report measures their lifetime; chains start at them. */
 export const GRANT_RECORD_TYPES = ['credential.issued', 'delegation.granted'] as const;
 
