@@ -12,6 +12,12 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import {
+  Client as V2Client,
+  PrivateKeyJwtProvider as V2PrivateKeyJwtProvider,
+  StreamableHTTPClientTransport as V2Transport,
+  UnauthorizedError as V2UnauthorizedError,
+} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -804,5 +810,70 @@ describe('authorization code through the OpenID provider (oidc-provider, a real 
     );
     expect(r.status).toBe(400);
     expect(r.body['error']).toBe('invalid_scope');
+  });
+});
+
+describe("the v2 SDK's OAuth client (@modelcontextprotocol/client 2.x)", () => {
+  it('authorization code via the dev sign-in, iss checked by the SDK, then a tool call', async () => {
+    const provider = new DocumentClientProvider(`${documents}/client.json`);
+    const first = new V2Transport(new URL(dev.proxyUrl), { authProvider: provider as never });
+    await expect(
+      new V2Client({ name: 'v2-client', version: '1.0.0' }).connect(first),
+    ).rejects.toThrow(V2UnauthorizedError);
+    const back = await devSignIn(dev, provider.authorizationUrl!.href, 'alice');
+    // The whole callback: the SDK checks iss (RFC 9207) against the metadata's issuer.
+    await first.finishAuth(back.searchParams);
+    const client = new V2Client({ name: 'v2-client', version: '1.0.0' });
+    await client.connect(
+      new V2Transport(new URL(dev.proxyUrl), { authProvider: provider as never }),
+    );
+    try {
+      const result = await client.callTool({
+        name: 'read_file',
+        arguments: { repo: 'acme/web', path: 'README.md' },
+      });
+      expect(result.isError).not.toBe(true);
+      expect(decodeJwt(provider.tokens()!.access_token)).toMatchObject({
+        sub: 'user:alice',
+        aud: dev.proxyUrl,
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a callback whose iss is not the collector is refused by the SDK (mix-up defence)', async () => {
+    const provider = new DocumentClientProvider(`${documents}/client.json`);
+    const first = new V2Transport(new URL(dev.proxyUrl), { authProvider: provider as never });
+    await expect(
+      new V2Client({ name: 'v2-client', version: '1.0.0' }).connect(first),
+    ).rejects.toThrow();
+    const back = await devSignIn(dev, provider.authorizationUrl!.href, 'alice');
+    back.searchParams.set('iss', 'https://attacker.example');
+    await expect(first.finishAuth(back.searchParams)).rejects.toThrow(/issuer|iss/i);
+  });
+
+  it("client credentials with the v2 PrivateKeyJwtProvider (aud: the collector's issuer)", async () => {
+    const provider = new V2PrivateKeyJwtProvider({
+      clientId: WORKLOAD,
+      privateKey: workload.identity.jwk as Record<string, unknown>,
+      algorithm: 'EdDSA',
+      scope: 'repo:read',
+      expectedIssuer: dev.collector.url,
+    });
+    const client = new V2Client({ name: 'v2-workload', version: '1.0.0' });
+    await client.connect(new V2Transport(new URL(dev.proxyUrl), { authProvider: provider }));
+    try {
+      expect(decodeJwt((await provider.tokens())!.access_token)).toMatchObject({
+        sub: WORKLOAD,
+        aud: dev.proxyUrl,
+      });
+      // Authenticated; the example policies deny a workload's own read.
+      await expect(
+        client.callTool({ name: 'read_file', arguments: { repo: 'acme/web', path: 'x' } }),
+      ).rejects.toThrow(/Denied by policy/);
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -16,7 +16,7 @@ const DEV_SESSION_MS = 8 * 60 * 60 * 1000;
 const USER = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** Fixed windows: at most `perClient` attempts per address and `total` in all per minute. */
-class SignInLimiter {
+export class SignInLimiter {
   private windowStart = 0;
   private total = 0;
   private readonly perKey = new Map<string, number>();

@@ -3,6 +3,7 @@ import type { CollectorContext } from '../context.js';
 import { RequestError, toWireError } from '../errors.js';
 import { readCookie, setCookie } from '../signin/cookies.js';
 import { fromOwnOrigin } from '../access/control.js';
+import { SignInLimiter } from './session.js';
 import type { AuthorizationRequest, AuthorizationService } from '../signin/authorization.js';
 import { LOGIN_TTL_SEC } from '../signin/login-state.js';
 import type { LoginState } from '../signin/login-state.js';
@@ -64,6 +65,8 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     ),
   );
 
+  // Development only; more attempts than the console's, since each client authorization is one.
+  const devLimiter = new SignInLimiter(30, 120);
   const authorizationService = (): AuthorizationService => {
     if (!ctx.authorization || (!ctx.signIn && ctx.identity?.config.devLogin !== true)) {
       throw new RequestError(
@@ -116,6 +119,9 @@ export function signInRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           'csrf_failed',
           'The dev sign-in form posts from this collector only (Origin).',
         );
+      }
+      if (!devLimiter.allow(request.ip, (ctx.clock ?? Date.now)())) {
+        throw new RequestError('sign_in_rate_limited', 'Too many sign-ins; retry in a minute.');
       }
       const form = formOf(request.body, request.headers['content-type']);
       const authorization = auth.openRequest(form.get('request') ?? '');

@@ -12,7 +12,7 @@
  * redirect is followed (a 3xx is refused); at most `maxBytes` (5 KiB, the draft's suggestion)
  * and `timeoutMs` (5 s) in all; `application/json` only. A valid document is cached for its
  * `Cache-Control: max-age` (60 s to 24 h; 5 minutes without one; `no-store` not at all), at
- * most 1,000 of them; one fetch at a time per URL.
+ * most 1,000 of them; one fetch at a time per URL, 16 at a time in all.
  */
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
@@ -41,6 +41,8 @@ export interface ClientMetadataOptions {
 const MAX_URL = 2048;
 const MAX_REDIRECT_URIS = 32;
 const MAX_CACHED = 1000;
+/** Fetches under way at once, all URLs together: a stranger cannot make the collector a crawler. */
+const MAX_IN_FLIGHT = 16;
 const DEFAULT_TTL_SEC = 300;
 const MIN_TTL_SEC = 60;
 const MAX_TTL_SEC = 86_400;
@@ -144,6 +146,9 @@ export class ClientMetadataResolver {
     if (hit !== undefined) this.cache.delete(clientId);
     let pending = this.inFlight.get(clientId);
     if (pending === undefined) {
+      if (this.inFlight.size >= MAX_IN_FLIGHT) {
+        throw unavailable(clientId, 'too many metadata documents are being fetched; retry');
+      }
       pending = this.fetchDocument(clientId).finally(() => this.inFlight.delete(clientId));
       this.inFlight.set(clientId, pending);
     }
