@@ -207,6 +207,25 @@ describe('provenant login through the identity provider (RFC 8252 loopback, PKCE
   });
 });
 
+describe('provenant login, a collector that signs nobody in', () => {
+  it('says so at once (the authorization endpoint is advertised, and answers 404)', async () => {
+    const { startCollector } = await import('@provenant/server');
+    const bare = await startCollector({ dataDir: join(root, 'bare'), host: '127.0.0.1', port: 0 });
+    try {
+      let err = '';
+      const status = await main(['login', '--collector', bare.url, '--timeout', '5'], {
+        env: { XDG_CONFIG_HOME: join(root, 'bare-home') },
+        out: () => {},
+        err: (t) => (err += t),
+      });
+      expect(status).not.toBe(0);
+      expect(err).toContain('no identity provider configured');
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
 describe('provenant serve --oidc-* (the real program)', () => {
   it('wires the flags: discovery, the client secret from its file, the role mapping', async () => {
     const port = await freePort();

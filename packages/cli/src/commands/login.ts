@@ -143,7 +143,7 @@ export async function logout(args: readonly string[], ctx: CommandContext): Prom
   return EXIT.ok;
 }
 
-/** The collector's RFC 8414 metadata, which names its authorization endpoint when sign-in is on. */
+/** The collector's RFC 8414 metadata, once its authorization endpoint is known to sign humans in. */
 async function discover(base: string): Promise<oidc.Configuration> {
   let config: oidc.Configuration;
   try {
@@ -159,7 +159,16 @@ async function discover(base: string): Promise<oidc.Configuration> {
       EXIT.unavailable,
     );
   }
-  if (config.serverMetadata().authorization_endpoint === undefined) {
+  const endpoint = config.serverMetadata().authorization_endpoint;
+  // The endpoint is always advertised (MCP clients need it even for client_credentials); a
+  // collector that signs nobody in answers it 404 signin_not_configured.
+  const answer =
+    endpoint === undefined
+      ? undefined
+      : await fetch(endpoint, { redirect: 'manual', signal: AbortSignal.timeout(15_000) })
+          .then(async (res) => (res.status === 404 ? await res.text() : ''))
+          .catch(() => '');
+  if (endpoint === undefined || (answer ?? '').includes('signin_not_configured')) {
     throw new CliError(
       'signin_not_configured',
       `${base} has no identity provider configured for sign-in (serve --oidc-issuer … --oidc-client-id …).`,
