@@ -350,13 +350,13 @@ describe('the analyst in the console (Chromium, 1280×800, a ledger of 3,000 rec
     await page.getByRole('button', { name: 'Older →' }).first().focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => summary(page)).toContain('Records 51–100 of');
-    expect((await focused()).text).toBe('Older →');
+    await expect.poll(async () => (await focused()).text).toBe('Older →');
     await page.keyboard.press('Shift+Tab');
     expect((await focused()).text).toBe('← Newer');
     await page.keyboard.press('Enter');
     await expect.poll(() => summary(page)).toContain('Records 1–50 of');
     // The first page has no newer one: the focus goes to the summary, not to the page's top.
-    expect((await focused()).text).toBe('events-summary');
+    await expect.poll(async () => (await focused()).text).toBe('events-summary');
     await page.getByTestId('search-box').fill('github.delete_repo');
     await page.getByTestId('search-box').press('Enter');
     await expect.poll(() => summary(page)).toContain('of 2.');

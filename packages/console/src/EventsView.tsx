@@ -1,4 +1,11 @@
-import { ATTRIBUTION_LEVELS, isActionRecord, shortName } from '@provenant/core/vocabulary';
+import {
+  ACTION_RECORD_TYPES,
+  ATTRIBUTION_LEVELS,
+  OUTCOME_STATUSES,
+  WITNESS_RECORD_TYPES,
+  isActionRecord,
+  shortName,
+} from '@provenant/core/vocabulary';
 import type { EventRecord } from '@provenant/core';
 import { useEffect, useState } from 'react';
 import { getJson } from './api.ts';
@@ -7,7 +14,6 @@ import { Pager } from './ui/Pager.tsx';
 import { useLoad } from './useLoad.ts';
 import {
   FILTER_KEYS,
-  OUTCOMES,
   RANGES,
   apiQuery,
   localToRfc3339,
@@ -42,6 +48,13 @@ const CHIP_LABELS: Readonly<Record<FilterKey, string>> = {
   trace_id: 'trace',
   task_id: 'task',
 };
+/** The types the Type field suggests: actions, the witnesses' records, a session's records. */
+const RECORD_TYPES = [
+  ...ACTION_RECORD_TYPES,
+  'prompt.received',
+  'agent.invoked',
+  ...WITNESS_RECORD_TYPES,
+];
 /** Filters with a field of their own in the form; the others show as chips. */
 const FORM_FILTERS: ReadonlySet<FilterKey> = new Set(['outcome', 'level', 'type']);
 
@@ -193,7 +206,7 @@ export function EventsView({ query }: { query: string }) {
               onChange={(e) => set('outcome', e.target.value)}
             >
               <option value="">any</option>
-              {OUTCOMES.map((o) => (
+              {OUTCOME_STATUSES.map((o) => (
                 <option key={o} value={o}>
                   {o}
                 </option>
@@ -222,16 +235,7 @@ export function EventsView({ query }: { query: string }) {
             />
           </label>
           <datalist id="record-types">
-            {[
-              'tool.called',
-              'action.performed',
-              'policy.decision',
-              'credential.issued',
-              'delegation.granted',
-              'credential.revoked',
-              'security.alert',
-              'prompt.received',
-            ].map((t) => (
+            {RECORD_TYPES.map((t) => (
               <option key={t} value={t} />
             ))}
           </datalist>

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useLayoutEffect, useRef } from 'react';
 
 export interface PagerButton {
   readonly key: string;
@@ -22,7 +22,7 @@ export function Pager({
   fallback: string;
 }) {
   const refs = useRef<Record<string, HTMLButtonElement | null>>({});
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (pressed === null) return;
     const button = refs.current[pressed];
     pressed = null;

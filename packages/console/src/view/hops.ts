@@ -85,6 +85,15 @@ function roleOf(kind: PrincipalKind | undefined, agentsBefore: number): HopRole 
 const scopes = (s: readonly string[] | undefined) =>
   s && s.length > 0 ? s.join(' ') : 'no scopes';
 
+/** The mark of the issuer's `credential.issued` record on the hop it was issued to. */
+const issuedMark = (r: EventRecord, c: NonNullable<EventRecord['credential']>): HopMark => ({
+  kind: 'credential',
+  text: `credential issued (${c.grant ?? 'grant unknown'})`,
+  tone: 'ok',
+  detail: `${c.jti}: ${scopes(c.scope)}; by ${r.actor?.id ?? '?'} at ${r.time}`,
+  recordId: r.id,
+});
+
 /** The actors of the action, root first, each once in a row. */
 function actorPath(action: EventRecord): string[] {
   const path: string[] = [];
@@ -146,13 +155,7 @@ export function actorHops(answer: ProvenanceInput): Hop[] {
       const root = credentials.find((c) => (c.credential?.sub ?? c.initiator?.id) === id);
       if (root?.credential) {
         grantJti[i] = root.credential.jti;
-        m.push({
-          kind: 'credential',
-          text: `credential issued (${root.credential.grant ?? 'grant unknown'})`,
-          tone: 'ok',
-          detail: `${root.credential.jti}: ${scopes(root.credential.scope)}; by ${root.actor?.id ?? '?'} at ${root.time}`,
-          recordId: root.id,
-        });
+        m.push(issuedMark(root, root.credential));
       } else if (id !== action.initiator?.id) {
         m.push({
           kind: 'missing',
@@ -199,13 +202,7 @@ export function actorHops(answer: ProvenanceInput): Hop[] {
     const own = credentials.find((c) => c.credential?.sub === id);
     if (own?.credential) {
       grantJti[i] = own.credential.jti;
-      m.push({
-        kind: 'credential',
-        text: `credential issued (${own.credential.grant ?? 'grant unknown'})`,
-        tone: 'ok',
-        detail: `${own.credential.jti}: ${scopes(own.credential.scope)}; by ${own.actor?.id ?? '?'} at ${own.time}`,
-        recordId: own.id,
-      });
+      m.push(issuedMark(own, own.credential));
       return;
     }
     m.push(

@@ -3,8 +3,13 @@
  * denied deletion never looks like an allowed push and an asserted record never wears the
  * green of a verified one. Pure: values in, labels and tones out.
  */
-import { ATTRIBUTION_LEVELS, isActionRecord } from '@provenant/core/vocabulary';
-import type { AttributionLevel } from '@provenant/core/vocabulary';
+import {
+  ATTRIBUTION_LEVELS,
+  OUTCOME_STATUSES,
+  isActionRecord,
+  isUuid,
+} from '@provenant/core/vocabulary';
+import type { AttributionLevel, OutcomeStatus } from '@provenant/core/vocabulary';
 
 /** `ok` green, `bad` red, `pending` amber, `warn` amber outline, `neutral` no colour. */
 export type Tone = 'ok' | 'bad' | 'pending' | 'warn' | 'neutral';
@@ -16,7 +21,7 @@ export interface Label {
   readonly explain: string;
 }
 
-const OUTCOMES: Readonly<Record<string, Label>> = {
+const OUTCOMES: Readonly<Record<OutcomeStatus, Label>> = {
   success: { text: 'success', tone: 'ok', explain: 'The action ran and succeeded.' },
   denied: { text: 'denied', tone: 'bad', explain: 'The action was refused and did not run.' },
   error: { text: 'error', tone: 'bad', explain: 'The action ran and failed.' },
@@ -27,14 +32,17 @@ const OUTCOMES: Readonly<Record<string, Label>> = {
   },
 };
 
+const isOutcome = (s: string): s is OutcomeStatus =>
+  (OUTCOME_STATUSES as readonly string[]).includes(s);
+
 /** An outcome status (`outcome.status`), or none recorded. */
 export function outcomeLabel(status: string | undefined | null): Label {
   if (status === undefined || status === null) {
     return { text: 'no outcome', tone: 'warn', explain: 'The record names no outcome.' };
   }
-  return (
-    OUTCOMES[status] ?? { text: status, tone: 'warn', explain: `Unknown outcome "${status}".` }
-  );
+  return isOutcome(status)
+    ? OUTCOMES[status]
+    : { text: status, tone: 'warn', explain: `Unknown outcome "${status}".` };
 }
 
 const LEVELS: Readonly<Record<AttributionLevel, Label>> = {
@@ -107,8 +115,6 @@ interface AlertShape {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The links an alert offers. Ingest alerts about a record that contradicted its credential
  * (`rejected_record_id`) name a record that was never stored; the console says so instead of
@@ -122,7 +128,7 @@ export function alertTarget(alert: AlertShape): AlertTarget {
   const refused = recordId !== null && str('rejected_record_id') === recordId;
   const related: { label: string; id: string }[] = [];
   const reclaimed = str('reclaimed_record_id');
-  if (reclaimed !== undefined && UUID.test(reclaimed)) {
+  if (reclaimed !== undefined && isUuid(reclaimed)) {
     related.push({ label: 'stored as', id: reclaimed });
   }
   const code = alert.outcome?.error?.code ?? alert.action?.name ?? 'alert';
