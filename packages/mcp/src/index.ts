@@ -1,5 +1,12 @@
 export { createRelay } from './relay/relay.js';
-export type { Forwarded, Interceptor, Relay, RelayOptions, Upstream } from './relay/relay.js';
+export type {
+  ClientSession,
+  Forwarded,
+  Interceptor,
+  Relay,
+  RelayOptions,
+  Upstream,
+} from './relay/relay.js';
 export { createPolicyGate } from './policy/gate.js';
 export type { PolicyGate, PolicyGateOptions } from './policy/gate.js';
 export { loadConfig, parseConfig } from './policy/config.js';

@@ -162,7 +162,16 @@ describe('Streamable HTTP, revision 2026-07-28 (stateless) beside the earlier on
     const [read] = await recordsOf('read_file');
     expect(read).toMatchObject({
       initiator: { id: 'user:alice' },
-      action: { name: 'github.get_file', resource: 'repo:acme/payments' },
+      action: {
+        name: 'github.get_file',
+        resource: 'repo:acme/payments',
+        tool: {
+          name: 'read_file',
+          method: 'tools/call',
+          protocol_version: MODERN,
+          client: { name: 'modern-test', version: '3.1.4' },
+        },
+      },
       outcome: { status: 'success' },
     });
     const [failed] = (await recordsOf('fail')).slice(-1);
@@ -195,6 +204,57 @@ describe('Streamable HTTP, revision 2026-07-28 (stateless) beside the earlier on
     expect(recs.some((r) => r.trace?.trace_id === 'a'.repeat(32))).toBe(true);
   });
 
+  it('keeps the rounds of an input_required call in one trace, whatever the retry carries', async () => {
+    const traceOf = (t: string) => `00-${t.repeat(32)}-${'1'.repeat(16)}-01`;
+    const auth = { authorization: `Bearer ${who.alice}` };
+    const elicits = { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } };
+    const first = await post(
+      {
+        id: 'r1',
+        method: 'tools/call',
+        params: {
+          name: 'confirm',
+          arguments: { what: 'rounds' },
+          _meta: { ...envelope(), ...elicits, traceparent: traceOf('e') },
+        },
+      },
+      auth,
+    );
+    const round = (await answerOf(first)) as {
+      result: { resultType: string; requestState: string };
+    };
+    expect(round.result.resultType).toBe('input_required');
+    // The retry: a new id, the echoed state, and a traceparent of another trace.
+    const retry = await post(
+      {
+        id: 'r2',
+        method: 'tools/call',
+        params: {
+          name: 'confirm',
+          arguments: { what: 'rounds' },
+          inputResponses: { ok: { action: 'accept', content: { ok: true } } },
+          requestState: round.result.requestState,
+          _meta: { ...envelope(), ...elicits, traceparent: traceOf('f') },
+        },
+      },
+      auth,
+    );
+    expect(text(((await answerOf(retry)) as { result: unknown }).result)).toContain('rounds');
+    const rounds = await vi.waitFor(
+      async () => {
+        await recorder.flush();
+        const r = who
+          .toolCalls()
+          .filter((e) => ['r1', 'r2'].includes(e.action?.tool?.call_id ?? ''))
+          .filter((e) => e.outcome?.status !== 'pending');
+        expect(r.length).toBe(2);
+        return r;
+      },
+      { timeout: 10_000 },
+    );
+    expect(rounds.map((r) => r.trace?.trace_id)).toEqual(['e'.repeat(32), 'e'.repeat(32)]);
+  });
+
   it('serves a 1.x SDK client (2025-11-25, a session) from the same proxy at the same time', async () => {
     const client = new Client1({ name: 'legacy-test', version: '1.0.0' });
     await client.connect(
@@ -215,7 +275,12 @@ describe('Streamable HTTP, revision 2026-07-28 (stateless) beside the earlier on
       await client.close();
     }
     const recs = await recordsOf('read_file');
-    expect(recs.some((r) => r.initiator?.id === 'user:bob')).toBe(true);
+    // The session's revision and clientInfo, from its initialize.
+    expect(recs.find((r) => r.initiator?.id === 'user:bob')?.action?.tool).toMatchObject({
+      method: 'tools/call',
+      protocol_version: '2025-11-25',
+      client: { name: 'legacy-test', version: '1.0.0' },
+    });
   });
 
   it("refuses a second user's valid credential on the first user's session (403)", async () => {

@@ -186,6 +186,16 @@ const actionSchema = z.strictObject({
       server: text(MAX_NAME).exactOptional(),
       name: text(MAX_NAME),
       call_id: text(MAX_ID).exactOptional(),
+      method: text(MAX_NAME)
+        .describe('The MCP request method, e.g. "tools/call" (the Mcp-Method header).')
+        .exactOptional(),
+      protocol_version: text(MAX_NAME)
+        .describe('The MCP protocol revision the call was made in, e.g. "2026-07-28".')
+        .exactOptional(),
+      client: z
+        .strictObject({ name: text(MAX_NAME), version: text(MAX_NAME).exactOptional() })
+        .describe("The MCP client's self-reported clientInfo (display only, not verified).")
+        .exactOptional(),
     })
     .exactOptional(),
   resource: text(MAX_ID).exactOptional(),

@@ -20,12 +20,13 @@ import {
   whyDenied,
 } from '@provenant/sdk';
 import type { Pdp, Recorder, SdkErrorCode, Session } from '@provenant/sdk';
+import { createHash } from 'node:crypto';
 import { SERVER_INFO_META_KEY } from '@modelcontextprotocol/server';
 import { jsonText } from '../digest.js';
-import { SERVED_VERSIONS } from '../era.js';
+import { SERVED_VERSIONS, clientInfoOf, envelopeVersion } from '../era.js';
 import type { ResultText } from '../digest.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
-import type { Forwarded, Interceptor, Upstream } from '../relay/relay.js';
+import type { ClientSession, Forwarded, Interceptor, Upstream } from '../relay/relay.js';
 import type { RawResponse } from '../transport/scan.js';
 import { wireError } from '../wire.js';
 import type { WireErrorCode } from '../wire.js';
@@ -135,6 +136,16 @@ interface Answered {
   readonly response: Answer | null;
   readonly failure?: { readonly code: string; readonly message: string };
   readonly result?: { readonly bytes: number; readonly sha256: string } | undefined;
+  /** A 2026-07-28 `input_required` round: the `requestState` the retry will echo, if any. */
+  readonly inputRequired?: { readonly requestState?: string };
+}
+
+/** Reads a result's `resultType` and `requestState` (a 2026-07-28 round trip). */
+function roundOf(resultType: unknown, requestState: unknown): Pick<Answered, 'inputRequired'> {
+  if (resultType !== 'input_required') return {};
+  return {
+    inputRequired: typeof requestState === 'string' ? { requestState } : {},
+  };
 }
 
 function answered(answer: Forwarded): Answered {
@@ -189,7 +200,29 @@ function answered(answer: Forwarded): Answered {
       ...(text ? { result: { bytes: text.bytes, sha256: text.sha256 } } : {}),
     };
   }
-  return { response, result: text && { bytes: text.bytes, sha256: text.sha256 } };
+  const round =
+    answer.kind === 'raw'
+      ? roundOf(answer.response.result?.resultType, answer.response.result?.requestState)
+      : roundOf(
+          (answer.message as { result?: { resultType?: unknown } }).result?.resultType,
+          (answer.message as { result?: { requestState?: unknown } }).result?.requestState,
+        );
+  return { response, result: text && { bytes: text.bytes, sha256: text.sha256 }, ...round };
+}
+
+/**
+ * What a record says of the MCP call: its method (the `Mcp-Method` header), its revision and the
+ * client's self-reported name — from the request's `_meta` envelope (2026-07-28), else from the
+ * session's `initialize`.
+ */
+function mcpOf(request: JSONRPCRequest, session: ClientSession) {
+  const protocolVersion = envelopeVersion(request) ?? session.protocolVersion;
+  const client = clientInfoOf(request) ?? session.clientInfo;
+  return {
+    method: request.method,
+    ...(protocolVersion !== undefined ? { protocolVersion } : {}),
+    ...(client !== undefined ? { client } : {}),
+  };
 }
 
 const METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get']);
@@ -209,6 +242,37 @@ function servedDiscover(response: JSONRPCMessage, result: Record<string, unknown
 const RENEW_BEFORE_MS = 30_000;
 const MAX_SESSIONS = 1_000;
 
+const ROUND_TTL_MS = 10 * 60_000;
+const MAX_ROUNDS = 1_000;
+
+/**
+ * The trace of each `input_required` round still awaiting its retry, by the credential and the
+ * `requestState` the retry echoes (hashed: the state is the server's and may be large); bounded,
+ * oldest first out, and forgotten after ten minutes.
+ */
+class RoundTraces {
+  private readonly traces = new Map<string, { traceparent: string; at: number }>();
+
+  private key(token: string, state: string): string {
+    return createHash('sha256').update(token).update('\u0000').update(state).digest('hex');
+  }
+
+  get(token: string, state: string): string | undefined {
+    const k = this.key(token, state);
+    const t = this.traces.get(k);
+    if (t === undefined || Date.now() - t.at > ROUND_TTL_MS) return undefined;
+    return t.traceparent;
+  }
+
+  set(token: string, state: string, traceparent: string): void {
+    if (this.traces.size >= MAX_ROUNDS) {
+      const oldest = this.traces.keys().next();
+      if (!oldest.done) this.traces.delete(oldest.value);
+    }
+    this.traces.set(this.key(token, state), { traceparent, at: Date.now() });
+  }
+}
+
 export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
   return new Gate(options);
 }
@@ -217,6 +281,7 @@ class Gate implements PolicyGate {
   readonly methods = METHODS;
   private readonly tools = new Map<string, ToolAnnotations | undefined>();
   private readonly sessions = new Map<string, { session: Promise<Session>; renewAt: number }>();
+  private readonly rounds = new RoundTraces();
   private serverName = 'mcp';
   private readonly config: ProxyConfig;
 
@@ -285,6 +350,7 @@ class Gate implements PolicyGate {
           risk: c.risk,
           server: c.server,
           toolName: c.toolName,
+          mcp: mcpOf(request, {}),
           callId: () => String(request.id),
           args: () => c.args,
         },
@@ -311,9 +377,13 @@ class Gate implements PolicyGate {
     const params = (request.params ?? {}) as Record<string, unknown>;
     const meta = (params['_meta'] ?? undefined) as Record<string, unknown> | undefined;
     const incoming = traceparentFromMcpMeta(meta) ? (meta?.['traceparent'] as string) : undefined;
+    // The retry of an input_required round joins the trace of the round it answers.
+    const state = typeof params['requestState'] === 'string' ? params['requestState'] : undefined;
+    const earlier = state !== undefined ? this.rounds.get(token, state) : undefined;
+    const trace = earlier ?? incoming;
     let session: Session;
     try {
-      session = await this.session(token, incoming);
+      session = await this.session(token, trace);
     } catch (e) {
       return wireError(
         id,
@@ -332,12 +402,11 @@ class Gate implements PolicyGate {
         { action: c.action },
       );
     }
+    // The client's traceparent is kept as it is; without one, the proxy's goes with the call.
+    const sent = incoming ?? session.traceparent();
     const forwarded: JSONRPCRequest = incoming
       ? request
-      : {
-          ...request,
-          params: { ...params, _meta: { ...meta, traceparent: session.traceparent() } },
-        };
+      : { ...request, params: { ...params, _meta: { ...meta, traceparent: sent } } };
     const outcome = await session.run(() =>
       this.o.recorder.recordCall<Answered>(
         c.action,
@@ -347,6 +416,7 @@ class Gate implements PolicyGate {
           risk: c.risk,
           server: c.server,
           toolName: c.toolName,
+          mcp: mcpOf(request, upstream.session),
           callId: () => String(id),
           args: () => c.args,
           failure: (a) => a.failure,
@@ -357,6 +427,8 @@ class Gate implements PolicyGate {
     );
     if (!outcome.ran) return this.refusal(id, outcome.error, c);
     if ('thrown' in outcome) return this.upstreamFailure(id, outcome.thrown);
+    const next = outcome.value.inputRequired?.requestState;
+    if (next !== undefined) this.rounds.set(token, next, trace ?? sent);
     return outcome.value.response;
   }
 

@@ -32,7 +32,17 @@ export type Forwarded =
       readonly forwarded: boolean;
     };
 
+/** What the relay knows of the client's connection (earlier revisions: from `initialize`). */
+export interface ClientSession {
+  /** The revision the server agreed to in `initialize`. */
+  readonly protocolVersion?: string;
+  /** The client's self-reported name and version from `initialize`. */
+  readonly clientInfo?: { readonly name: string; readonly version?: string };
+}
+
 export interface Upstream {
+  /** The connection this request came on (nothing for a 2026-07-28 request: it has none). */
+  readonly session: ClientSession;
   /**
    * Sends a request to the server and waits for its answer; rejects with `UpstreamClosedError`,
    * or `UpstreamMalformedError` when the answer is not JSON-RPC.
@@ -141,6 +151,7 @@ class RelayImpl implements Relay {
   /** Intercepted requests the interceptor is still answering, by the client's request id. */
   private readonly taken = new Map<string, Taken>();
   private readonly handlers = new Set<Promise<void>>();
+  private session: ClientSession = {};
   private upstreamClosed = false;
   private clientClosed = false;
   private resolveClosed!: () => void;
@@ -207,7 +218,11 @@ class RelayImpl implements Relay {
           this.toClient(refused);
           return;
         }
-        if (request.method === 'initialize') request = servedInitialize(request);
+        if (request.method === 'initialize') {
+          request = servedInitialize(request);
+          const info = clientInfoOf(request);
+          this.session = info ? { clientInfo: info } : {};
+        }
         const interceptor = this.o.interceptor;
         if (interceptor?.methods.has(request.method)) {
           this.intercept(interceptor, request, extra);
@@ -245,6 +260,7 @@ class RelayImpl implements Relay {
     const taken: Taken = { cancelled: false, reason: undefined, forwarded: false };
     this.taken.set(takenKey, taken);
     const upstream: Upstream = {
+      session: this.session,
       forward: (req) =>
         new Promise<Forwarded>((resolve, reject) => {
           // Cancelled while the interceptor decided: the server never sees it.
@@ -457,6 +473,7 @@ class RelayImpl implements Relay {
     const v = agreedVersion(response);
     if (v === undefined) return true;
     if (!LEGACY_VERSIONS.includes(v)) return false;
+    this.session = { ...this.session, protocolVersion: v };
     this.o.client.setProtocolVersion?.(v);
     this.o.server.setProtocolVersion?.(v);
     return true;
@@ -508,4 +525,16 @@ class RelayImpl implements Relay {
   private maybeClosed(): void {
     if (this.clientClosed && this.upstreamClosed) this.resolveClosed();
   }
+}
+
+/** `initialize`'s `params.clientInfo`, if it has a name. */
+function clientInfoOf(
+  request: JSONRPCRequest,
+): { readonly name: string; readonly version?: string } | undefined {
+  const info = (request.params as { clientInfo?: { name?: unknown; version?: unknown } })
+    ?.clientInfo;
+  if (typeof info?.name !== 'string' || info.name === '') return undefined;
+  return typeof info.version === 'string'
+    ? { name: info.name.slice(0, 256), version: info.version.slice(0, 256) }
+    : { name: info.name.slice(0, 256) };
 }

@@ -9,11 +9,16 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 
-/** What a response's `result` was: its SHA-256 (hex) and length, as sent, and `isError`. */
+/**
+ * What a response's `result` was: its SHA-256 (hex) and length, as sent, `isError`, and for a
+ * 2026-07-28 round trip its `resultType` and `requestState` (when they are short strings).
+ */
 export interface ResultSummary {
   readonly sha256: string;
   readonly bytes: number;
   readonly isError: boolean;
+  readonly resultType?: string;
+  readonly requestState?: string;
 }
 
 /**
@@ -83,7 +88,21 @@ const KEY_LIMIT = 64;
 /** The largest `error` member read from a streamed line (a larger one is parsed as before). */
 const ERROR_LIMIT = 64 * 1024;
 
-type Target = 'id' | 'jsonrpc' | 'error' | 'isError';
+type Target = 'id' | 'jsonrpc' | 'error' | ResultTarget;
+/** The members of `result` read (the rest is only hashed). */
+type ResultTarget = 'isError' | 'resultType' | 'requestState';
+const RESULT_TARGETS: ReadonlySet<string> = new Set(['isError', 'resultType', 'requestState']);
+const isResultTarget = (t: Target | undefined): t is ResultTarget =>
+  t !== undefined && RESULT_TARGETS.has(t);
+const stringOf = (raw: string | null | undefined): string | undefined => {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 export interface Scanned {
   /** Only whitespace. */
@@ -161,10 +180,14 @@ export class LineScanner implements Scanned {
     if (this.results === 1 && this.errors === 0) {
       if (!this.resultObject || this.sha256 === undefined) return undefined;
       const isError = this.raw.get('isError') === 'true';
+      const resultType = stringOf(this.raw.get('resultType'));
+      const requestState = stringOf(this.raw.get('requestState'));
       return new RawResponse(id, chunks, bytes, undefined, {
         sha256: this.sha256,
         bytes: this.resultBytes,
         isError,
+        ...(resultType !== undefined ? { resultType } : {}),
+        ...(requestState !== undefined ? { requestState } : {}),
       });
     }
     if (this.errors === 1 && this.results === 0) {
@@ -407,8 +430,8 @@ export class LineScanner implements Scanned {
         default:
           break;
       }
-    } else if (depth === 2 && this.inResult() && this.resKey === 'isError') {
-      this.startCapture('isError', i);
+    } else if (depth === 2 && this.inResult() && RESULT_TARGETS.has(this.resKey ?? '')) {
+      this.startCapture(this.resKey as ResultTarget, i);
     }
     if (b === LBRACE || b === LBRACKET) {
       this.stack.push(b);
@@ -478,8 +501,10 @@ export class LineScanner implements Scanned {
         this.hash = undefined;
         this.hashFrom = -1;
       }
-      if (this.capTarget !== undefined && this.capTarget !== 'isError') this.endCapture(buf, end);
-    } else if (depth === 2 && this.capTarget === 'isError') this.endCapture(buf, end);
+      if (this.capTarget !== undefined && !isResultTarget(this.capTarget)) {
+        this.endCapture(buf, end);
+      }
+    } else if (depth === 2 && isResultTarget(this.capTarget)) this.endCapture(buf, end);
     this.state = depth === 0 ? S.Done : S.After;
   }
 
@@ -493,7 +518,8 @@ export class LineScanner implements Scanned {
 
   private capture(piece: Buffer): void {
     if (this.capOver) return;
-    const limit = this.capTarget === 'error' ? ERROR_LIMIT : 1024;
+    const limit =
+      this.capTarget === 'error' ? ERROR_LIMIT : this.capTarget === 'requestState' ? 8192 : 1024;
     this.capSize += piece.length;
     if (this.capSize > limit) {
       this.capOver = true;

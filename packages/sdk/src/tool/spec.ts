@@ -17,6 +17,15 @@ export interface ToolOptions<A extends unknown[] = unknown[]> {
   /** `action.tool`: the MCP server or toolkit, and the tool's own name (default: after the last dot). */
   readonly server?: string;
   readonly toolName?: string;
+  /**
+   * `action.tool` for an MCP call: the request method (`tools/call`), the protocol revision
+   * and the client's self-reported `clientInfo`.
+   */
+  readonly mcp?: {
+    readonly method?: string;
+    readonly protocolVersion?: string;
+    readonly client?: { readonly name: string; readonly version?: string };
+  };
   /** The caller's id for this call (e.g. the model's tool call id). */
   readonly callId?: (...args: A) => string | undefined;
   /** What of the arguments is digested (default: the only argument, or the argument list). */
@@ -55,6 +64,15 @@ export function toolSpec<A extends unknown[]>(name: string, options: ToolOptions
     name: options.toolName ?? name.slice(name.lastIndexOf('.') + 1),
   };
   if (options.server !== undefined) tool.server = options.server;
+  const mcp = options.mcp;
+  if (mcp?.method !== undefined) tool.method = mcp.method;
+  if (mcp?.protocolVersion !== undefined) tool.protocol_version = mcp.protocolVersion;
+  if (mcp?.client !== undefined) {
+    tool.client =
+      mcp.client.version !== undefined
+        ? { name: mcp.client.name, version: mcp.client.version }
+        : { name: mcp.client.name };
+  }
   return {
     name,
     tool,
