@@ -108,10 +108,13 @@ describe('provenant CLI against a running collector', () => {
     );
   });
 
-  it('answers a bad filter with the server error code and exit 3', async () => {
+  it('answers a bad filter with the server error code and exit 2 (a usage error)', async () => {
     const r = await cli(['events', '--server', collector.url, '--level', 'trusted']);
-    expect(r.status).toBe(3);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/invalid_parameter/);
+    const cursor = await cli(['events', '--server', collector.url, '--cursor', 'forged']);
+    expect(cursor.status).toBe(2);
+    expect(cursor.stderr).toMatch(/invalid_cursor/);
   });
 
   it('exports every record as JSON lines, the same from the server and the data folder', async () => {

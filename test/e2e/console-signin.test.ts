@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, skipBrowser } from '../support/browser.js';
 import { CONSOLE_DIST } from '../../packages/server/src/routes/console.js';
 import { startSignInSetup } from '../../packages/server/test/signin-fixture.js';
 import type { SignInSetup } from '../../packages/server/test/signin-fixture.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const skip = skipBrowser();
 const root = mkdtempSync(join(tmpdir(), 'provenant-console-signin-'));
 let setup: SignInSetup;
 let browser: Browser;
@@ -54,7 +55,7 @@ async function whoAmI(page: Page): Promise<{ status: number; body: Record<string
   return { status: res.status(), body: (await res.json()) as Record<string, unknown> };
 }
 
-describe('the console signed in through the OpenID provider, in Chromium', () => {
+describe.skipIf(skip)('the console signed in through the OpenID provider, in Chromium', () => {
   it('lands an analyst on the page they asked for, with a session the console can use', async () => {
     const page = await signIn('alice', '/#/events');
     expect(new URL(page.url()).pathname).toBe('/');

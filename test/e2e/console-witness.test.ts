@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, skipBrowser } from '../support/browser.js';
 import { generateCosignerKey } from '@provenant/ledger';
 import { startCollector, startWitness } from '@provenant/server';
 import type { RunningCollector, RunningWitness } from '@provenant/server';
 import { CONSOLE_DIST } from '../../packages/server/src/routes/console.js';
 import { record } from '../../packages/server/test/helpers.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const skip = skipBrowser();
 const ORIGIN = 'console-witness.test/log';
 const root = mkdtempSync(join(tmpdir(), 'provenant-console-witness-'));
 
@@ -79,7 +80,7 @@ function cosignatureTime(note: string, name: string): number {
   return Number(bytes.readBigUInt64BE(4));
 }
 
-describe('web console: witness cosignatures', () => {
+describe.skipIf(skip)('web console: witness cosignatures', () => {
   it('checks the cosignature of each pinned witness in the browser', async () => {
     const note = await (await fetch(`${collector.url}/v1/log/checkpoint`)).text();
     expect(note).toContain('\u2014 w.test/console ');

@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, skipBrowser } from '../support/browser.js';
 import { uuidv7 } from '@provenant/core';
 import { startCollector } from '@provenant/server';
 import type { RunningCollector } from '@provenant/server';
@@ -16,7 +17,7 @@ import { CONSOLE_DIST, consoleRoutes } from '../../packages/server/src/routes/co
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/policies/', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const skip = skipBrowser();
 const root = mkdtempSync(join(tmpdir(), 'provenant-console-'));
 
 let collector: RunningCollector;
@@ -81,7 +82,7 @@ async function signIn(page: Page): Promise<void> {
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
 
-describe('web console in Chromium', () => {
+describe.skipIf(skip)('web console in Chromium', () => {
   it('shows no record before sign-in, signs in as an analyst, and signs out', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -191,8 +191,9 @@ describe('investigation through the CLI and a running collector', () => {
 
     const usage = await cli(['verify', '--bundle', file], false);
     expect(usage.status).toBe(2);
+    // An id that names no record is the caller's mistake: a usage error, not "cannot read".
     const missing = await cli(['explain', randomUUID()]);
-    expect(missing.status).toBe(3);
+    expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('not_found');
   }, 90_000);
 });

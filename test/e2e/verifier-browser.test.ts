@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, skipBrowser } from '../support/browser.js';
 import { deriveVectors } from '../../packages/ledger/test/verifier-derived.js';
 import { loadVectors } from '../../packages/ledger/test/vectors.js';
 import { runVectorCases } from '../support/verifier-vectors.js';
@@ -15,8 +15,7 @@ import type { CaseResult, MerkleVectors, NoteVectors } from '../support/verifier
 // The same vector cases as packages/ledger/test/verifier-vectors.test.ts, run inside Chromium
 // against `@provenant/core/verify` bundled for the browser (platform browser: a node:* import
 // would fail the bundle). Skipped only where there is no Chromium and this is not CI.
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const runnable = existsSync(CHROMIUM) || process.env['CI'] === 'true';
+const skip = skipBrowser();
 const ENTRY = fileURLToPath(new URL('./fixtures/verifier-browser-entry.ts', import.meta.url));
 
 const merkle = loadVectors<MerkleVectors>('rfc6962-merkle.json');
@@ -51,7 +50,7 @@ let server: Server;
 let url: string;
 
 beforeAll(async () => {
-  if (!runnable) return;
+  if (skip) return;
   const code = await bundleForBrowser(ENTRY);
   expect(code).not.toMatch(/from\s*["']node:/);
   server = createServer((req, res) => {
@@ -77,7 +76,7 @@ afterAll(async () => {
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
 });
 
-describe.skipIf(!runnable)('the runtime-neutral verifier in Chromium', () => {
+describe.skipIf(skip)('the runtime-neutral verifier in Chromium', () => {
   it('gives every vector case the result it has in Node', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];

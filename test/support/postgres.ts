@@ -17,13 +17,19 @@ export function postgresAvailable(): boolean {
   return Boolean(process.env[ENV_URL]) || findPostgresBin() !== null;
 }
 
-/** True when PostgreSQL tests should be skipped: never in CI, only where no server is found. */
+let said = false;
+
+/**
+ * True when PostgreSQL tests should be skipped: never in CI, only where no server is found, and
+ * then with one loud line saying what to install.
+ */
 export function skipPostgres(): boolean {
   if (postgresAvailable()) return false;
-  if (process.env['CI']) {
-    throw new Error(
-      `CI=true but no PostgreSQL: install the server binaries (initdb, pg_ctl) or set ${ENV_URL}.`,
-    );
+  const what = `no PostgreSQL: install the server binaries (initdb, pg_ctl; Debian/Ubuntu: apt-get install postgresql) or set ${ENV_URL}`;
+  if (process.env['CI']) throw new Error(`CI=true but ${what}.`);
+  if (!said) {
+    said = true;
+    process.stderr.write(`\n*** SKIPPING the PostgreSQL tests: ${what}. ***\n\n`);
   }
   return true;
 }

@@ -19,7 +19,8 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Run "provenant <command> --help" for a command's options, "provenant --version" for the version.
-Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 log or server unavailable.`;
+Exit codes: 0 ok, 1 a check failed, 2 usage error (a bad flag, or input the collector refused
+as wrong), 3 the log, a file or the server could not be read.`;
 
 /** The version of this package (read once, when asked). */
 export function version(): string {

@@ -122,7 +122,9 @@ export async function exportCommand(args: readonly string[], ctx: CommandContext
       const base = serverUrl(values.server, ctx.env);
       // --data is the offline source here, so the admin token comes from $PROVENANT_DATA.
       const token = readCredential(base, values.token, undefined, ctx.env);
-      const note = await (await httpGet(`${base}/v1/log/checkpoint`)).text();
+      const note = await (
+        await httpGet(`${base}/v1/log/checkpoint`, undefined, { fromInput: false })
+      ).text();
       const total = Number(/^.*\n(\d+)\n/.exec(note)?.[1] ?? 0);
       let cursor: string | null = null;
       do {

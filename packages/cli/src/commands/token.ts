@@ -54,7 +54,9 @@ export async function token(args: readonly string[], ctx: CommandContext): Promi
       throw usageError('That is not a JWT.');
     }
     const meta = (await (
-      await httpGet(`${base}/.well-known/oauth-authorization-server`)
+      await httpGet(`${base}/.well-known/oauth-authorization-server`, undefined, {
+        fromInput: false,
+      })
     ).json()) as {
       issuer: string;
       jwks_uri: string;

@@ -266,7 +266,9 @@ async function openServerSource(
 ): Promise<Source> {
   // /v1/log/checkpoint carries the witness cosignatures; /checkpoint is the latest as signed.
   const note = await (
-    await httpGet(`${base}${cosigned ? '/v1/log/checkpoint' : '/checkpoint'}`)
+    await httpGet(`${base}${cosigned ? '/v1/log/checkpoint' : '/checkpoint'}`, undefined, {
+      fromInput: false,
+    })
   ).text();
   const size = Number(/^.*\n(\d+)\n/.exec(note)?.[1] ?? Number.NaN);
   if (!Number.isSafeInteger(size)) {
@@ -283,7 +285,9 @@ async function openServerSource(
       // Both at once; the entries' failure first (it names the missing leaf).
       const [entries, leafHashes] = await Promise.allSettled([
         entryTile(base, tile, width, token),
-        httpGet(`${base}/${tilePath(0, tile, partial)}`).then((r) => r.arrayBuffer()),
+        httpGet(`${base}/${tilePath(0, tile, partial)}`, undefined, { fromInput: false }).then(
+          (r) => r.arrayBuffer(),
+        ),
       ]);
       if (entries.status === 'rejected') throw entries.reason;
       if (leafHashes.status === 'rejected') throw leafHashes.reason;
@@ -306,9 +310,9 @@ async function entryTile(
   token: string | undefined,
 ): Promise<ArrayBuffer> {
   const get = (w: number) =>
-    httpGet(`${base}/${entriesPath(tile, w < TILE ? w : undefined)}`, token).then((r) =>
-      r.arrayBuffer(),
-    );
+    httpGet(`${base}/${entriesPath(tile, w < TILE ? w : undefined)}`, token, {
+      fromInput: false,
+    }).then((r) => r.arrayBuffer());
   const missing = (e: unknown) =>
     e instanceof HttpError && (e.serverCode === 'log_entries_missing' || e.status === 404);
   try {

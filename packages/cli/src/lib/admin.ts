@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, EXIT, usageError } from './errors.js';
 import { readTextFile } from './files.js';
+import { exitCodeOfStatus } from './http.js';
 
 /** The admin token: --admin-token, $PROVENANT_ADMIN_TOKEN, or <data>/admin.token. */
 export function adminToken(
@@ -45,7 +46,8 @@ export async function adminRequest(url: string, token: string, body?: unknown): 
   };
   if (!res.ok) {
     const code = answer.error?.code ?? `HTTP ${res.status}`;
-    const exit = res.status === 400 || res.status === 401 ? EXIT.usage : EXIT.unavailable;
+    // A wrong admin token is the caller's mistake too (--token, --data).
+    const exit = res.status === 401 ? EXIT.usage : exitCodeOfStatus(res.status);
     throw new CliError(code, `${code}: ${answer.error?.message ?? ''}`, exit);
   }
   return answer;

@@ -9,7 +9,9 @@ export interface TokenAnswer {
 
 /** The token endpoint from the server's RFC 8414 metadata (it is also the assertion audience). */
 export async function tokenEndpoint(base: string): Promise<string> {
-  const meta = (await (await httpGet(`${base}/.well-known/oauth-authorization-server`)).json()) as {
+  const meta = (await (
+    await httpGet(`${base}/.well-known/oauth-authorization-server`, undefined, { fromInput: false })
+  ).json()) as {
     token_endpoint?: string;
   };
   if (typeof meta.token_endpoint !== 'string') {
