@@ -30,6 +30,15 @@ beforeAll(async () => {
       initiator: { id: 'user:alice', kind: 'human' },
       actor: { id: 'spiffe://cli.test/agent/planner/instance/1', kind: 'agent_instance' },
       task_id: `task-${i % 7}`,
+      ...(i % 3 === 0
+        ? {}
+        : {
+            action: {
+              name: i % 2 ? 'github.delete_repo' : 'slack.post_message',
+              resource: i % 2 ? `repo:acme/r${i % 5}` : 'slack:#ops',
+            },
+            outcome: { status: i % 4 === 1 ? 'error' : 'success' },
+          }),
     };
   });
   const res = await fetch(`${collector.url}/v1/events`, {
@@ -78,12 +87,17 @@ describe('provenant CLI against a running collector', () => {
       'prompt.received',
       '--limit',
       '5',
+      '--order',
+      'asc',
     ]);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^LEAF\s+TIME\s+TYPE\s+LEVEL\s+INITIATOR\s+ACTOR\s+ID$/);
+    expect(lines[0]).toMatch(
+      /^LEAF\s+TIME\s+TYPE\s+ACTION\s+RESOURCE\s+OUTCOME\s+LEVEL\s+INITIATOR\s+ACTOR\s+ID$/,
+    );
     expect(lines.slice(1).map((l) => Number(l.split(/\s+/)[0]))).toEqual([0, 3, 6, 9, 12]);
-    expect(r.stderr).toMatch(/^more: --cursor c2\./);
+    expect(r.stderr).toMatch(/^100 records match$/m);
+    expect(r.stderr).toMatch(/^more: --cursor c2\./m);
   });
 
   it('prints JSON lines and follows the cursor with --all', async () => {
@@ -97,6 +111,8 @@ describe('provenant CLI against a running collector', () => {
       '7',
       '--all',
       '--json',
+      '--order',
+      'asc',
     ]);
     expect(r.status).toBe(0);
     const records = r.stdout
@@ -115,6 +131,53 @@ describe('provenant CLI against a running collector', () => {
     const cursor = await cli(['events', '--server', collector.url, '--cursor', 'forged']);
     expect(cursor.status).toBe(2);
     expect(cursor.stderr).toMatch(/invalid_cursor/);
+    const order = await cli(['events', '--server', collector.url, '--order', 'sideways']);
+    expect(order.status).toBe(2);
+    expect(order.stderr).toMatch(/--order must be asc or desc/);
+  });
+
+  it('shows action, resource, outcome and level, newest first, with the API filters', async () => {
+    const r = await cli([
+      'events',
+      '--server',
+      collector.url,
+      '--action',
+      'github.*',
+      '--resource',
+      'repo:acme/r1',
+      '--outcome',
+      'error',
+      '--level',
+      'asserted',
+      '--limit',
+      '1000',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split('\n').slice(1);
+    // i % 3 !== 0, odd (github.delete_repo), i % 5 === 1 (repo:acme/r1), i % 4 === 1 (error).
+    const expected = [...Array(300).keys()]
+      .filter((i) => i % 3 !== 0 && i % 2 === 1 && i % 5 === 1 && i % 4 === 1)
+      .reverse();
+    expect(expected.length).toBeGreaterThan(3);
+    expect(rows.map((l) => Number(l.split(/\s+/)[0]))).toEqual(expected);
+    for (const l of rows) {
+      expect(l.split(/\s+/).slice(3, 7)).toEqual([
+        'github.delete_repo',
+        'repo:acme/r1',
+        'error',
+        'asserted',
+      ]);
+    }
+    expect(r.stderr).toMatch(new RegExp(`^${expected.length} records match$`, 'm'));
+    // --q: one search box, here a resource prefix.
+    const q = await cli(['events', '--server', collector.url, '--q', 'repo:acme/r1', '--json']);
+    expect(q.status, q.stderr).toBe(0);
+    const found = q.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: { resource: string } });
+    expect(found.length).toBeGreaterThan(0);
+    for (const e of found) expect(e.action.resource).toBe('repo:acme/r1');
   });
 
   it('exports every record as JSON lines, the same from the server and the data folder', async () => {
