@@ -209,7 +209,10 @@ try {
     encoding: 'utf8',
   });
   if (status.stdout.trim() !== '') {
-    fail(`the clone's working tree is not clean after the README:\n${status.stdout}`);
+    const lock = /^ M package-lock\.json$/m.test(status.stdout)
+      ? '\n(npm install rewrote package-lock.json: the committed lock file is stale; run npm install and commit it)'
+      : '';
+    fail(`the clone's working tree is not clean after the README:\n${status.stdout}${lock}`);
   }
   log(`ok: git status is clean; ${PLAN.length} README blocks accounted for`);
 } catch (e) {
