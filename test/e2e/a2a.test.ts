@@ -9,6 +9,12 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { Role } from '@a2a-js/sdk';
+import type { CallInterceptor } from '@a2a-js/sdk/client';
+import { ClientFactory, ClientFactoryOptions } from '@a2a-js/sdk/client';
+import { createRecorder } from '@provenant/sdk';
+import { a2aCredential } from '@provenant/sdk/a2a';
 import type { RunningCollector } from '@provenant/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_HEADERS, makeIdentity, register, testCollector } from '../support/collector.js';
@@ -230,4 +236,90 @@ describe('A2A between two agent processes', () => {
       ((await res.json()) as { error: { data: { reason: string }[] } }).error.data[0]!.reason,
     ).toBe('WRONG_AUDIENCE');
   });
+
+  it('refuses a tampered credential: its signature does not verify', async () => {
+    const { addressed } = await addressedByPlanner();
+    const [h, p, sig] = addressed.split('.');
+    const flipped = `${sig!.slice(0, -4)}${sig!.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    const res = await fetch(`${researcherUrl}/a2a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${h}.${p}.${flipped}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'SendMessage', params: {} }),
+    });
+    expect(res.status).toBe(401);
+    const body = (await res.json()) as { error: { data: { reason: string }[] } };
+    expect(body.error.data[0]!.reason).toBe('BAD_SIGNATURE');
+  });
+
+  it('refuses to act on a delegation revoked after it was sent, and records it', async () => {
+    const { addressed, plannerToken } = await addressedByPlanner();
+    // The planner's credential is revoked: everything exchanged from it goes with it.
+    const revoked = await fetch(`${c.url}/v1/token/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: plannerToken }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+    const fixed: CallInterceptor = {
+      async before(args) {
+        args.options = {
+          ...args.options,
+          serviceParameters: {
+            ...args.options?.serviceParameters,
+            authorization: `Bearer ${addressed}`,
+          },
+        };
+      },
+      async after() {},
+    };
+    const client = await new ClientFactory(
+      ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+        clientConfig: { interceptors: [fixed] },
+      }),
+    ).createFromUrl(researcherUrl);
+    const before = (await events(c.url, { type: 'tool.called', actor: RESEARCHER })).length;
+    const answer = await client.sendMessage({
+      tenant: '',
+      message: {
+        messageId: randomUUID(),
+        contextId: '',
+        taskId: '',
+        role: Role.ROLE_USER,
+        parts: [{ content: { $case: 'text', value: 'read it anyway' }, metadata: undefined }],
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: [],
+      },
+      configuration: undefined,
+      metadata: undefined,
+    });
+    const text = ('parts' in answer ? answer.parts : [])
+      .map((x) => (x.content?.$case === 'text' ? x.content.value : ''))
+      .join('');
+    expect(text).toMatch(/^failed: /);
+    expect((await events(c.url, { type: 'tool.called', actor: RESEARCHER })).length).toBe(before);
+    const recorded = (await refusals()).find(
+      (r) => r.outcome?.error?.code === 'delegation_refused',
+    );
+    expect(recorded).toMatchObject({
+      actor: { id: RESEARCHER },
+      attribution: { level: 'verified' },
+      action: { args: { 'presented.actor': PLANNER, 'presented.sub': 'user:alice' } },
+    });
+  });
 });
+
+/** The test acting as the planner: its credential, and one addressed to the researcher. */
+async function addressedByPlanner(): Promise<{ addressed: string; plannerToken: string }> {
+  const recorder = createRecorder({ collectorUrl: c.url, identity: s.planner, spool: false });
+  try {
+    const session = await recorder.session({ initiatorToken: s.alice });
+    const addressed = await session.run(() =>
+      a2aCredential(recorder, { collectorUrl: c.url, audience: RESEARCHER, scope: ['repo:read'] }),
+    );
+    await recorder.drain(5000);
+    return { addressed, plannerToken: session.context.credential.token };
+  } finally {
+    await recorder.close();
+  }
+}

@@ -19,6 +19,7 @@ import type { RequestContext, User } from '@a2a-js/sdk/server';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 import { uuidv7 } from '@provenant/core';
+import { TokenExchangeError } from '../errors.js';
 import { IssuerClient, checkIdentity, readIdentityFile } from '../lib/auth.js';
 import type { AgentIdentity } from '../lib/auth.js';
 import { actorOf } from '../lib/principal.js';
@@ -118,7 +119,10 @@ export type A2ARefusalCode =
   | 'not_yet_valid'
   | 'wrong_issuer'
   | 'wrong_audience'
-  | 'keys_unavailable';
+  | 'keys_unavailable'
+  /** Recorded by `invoked` (the request was answered by the agent): the collector refused to
+   * exchange the credential received (revoked, a principal disabled, the chain too deep…). */
+  | 'delegation_refused';
 
 export interface A2AServerOptions {
   /** This agent's recorder: its identity receives the delegation. */
@@ -410,16 +414,37 @@ export function provenantA2A(options: A2AServerOptions): ProvenantA2AServer {
       if (!(caller instanceof A2ACaller)) {
         throw new TypeError('invoked() needs a request verified by the provenantA2A middleware.');
       }
-      return options.recorder.session(
-        {
-          conversationId: requestContext.contextId,
-          ...sessionOptions,
-          initiatorToken: caller.token,
-          delegated: true,
-          ...(caller.traceparent === undefined ? {} : { traceparent: caller.traceparent }),
-        },
-        fn,
-      );
+      let started = false;
+      const run = async (): Promise<Awaited<R>> => {
+        try {
+          return await options.recorder.session(
+            {
+              conversationId: requestContext.contextId,
+              ...sessionOptions,
+              initiatorToken: caller.token,
+              delegated: true,
+              ...(caller.traceparent === undefined ? {} : { traceparent: caller.traceparent }),
+            },
+            () => {
+              started = true;
+              return fn();
+            },
+          );
+        } catch (e) {
+          // The collector refused the delegation itself (the session never started): recorded
+          // like the middleware's refusals, then thrown for the executor to answer.
+          if (!started && e instanceof TokenExchangeError) {
+            await record('delegation_refused', e.message, caller.traceparent, {
+              sub: caller.initiator,
+              actor: caller.chain.at(-1),
+              aud: [principal],
+              jti: caller.jti,
+            });
+          }
+          throw e;
+        }
+      };
+      return run();
     },
   };
 }
