@@ -71,6 +71,12 @@ describe('client metadata documents', () => {
     expect(fetches - before).toBe(1);
   });
 
+  it('resolves a host name itself, connecting only to the addresses it checked', async () => {
+    const id = `https://localhost:${new URL(base).port}/by-name.json`;
+    answers.set('/by-name.json', { body: doc(id) });
+    expect((await resolver().resolve(id)).clientId).toBe(id);
+  });
+
   it('refuses loopback and private addresses unless allowed (by literal and by name)', async () => {
     const strict = new ClientMetadataResolver({ ca: tls.cert });
     answers.set('/good2.json', { body: doc(`${base}/good2.json`) });
