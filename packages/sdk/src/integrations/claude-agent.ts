@@ -1,0 +1,203 @@
+/**
+ * `@provenant/sdk/claude-agent`: the Claude Agent SDK (`@anthropic-ai/claude-agent-sdk`, an
+ * optional peer; only its types are imported, so this module loads nothing of it).
+ *
+ * - `provenant.options(options)` adds hooks to the `query()` options: `PreToolUse` asks the
+ *   decision point before the tool runs (a refusal is `permissionDecision: "deny"` with the
+ *   reason, which the CLI hands the model; the tool does not run), `PostToolUse` and
+ *   `PostToolUseFailure` record the outcome; `canUseTool` decides a call the hooks did not.
+ * - A sub-agent (the `Agent` tool, whose frames carry its `tool_use_id` as
+ *   `parent_tool_use_id`; in hooks, `agent_id` and `agent_type`) acts under its own identity,
+ *   with a credential exchanged from the session's: `agents` is keyed by `agent_type`. The
+ *   `Agent` tool call itself is the delegation, not an action.
+ * - The CLI's ids are not W3C: `options()` puts `TRACEPARENT` in the CLI's environment.
+ *
+ * The options must be made inside `recorder.session()`: the hooks act in that context (the CLI
+ * calls them from the SDK's read loop, whose async context is not the caller's).
+ */
+import type {
+  CanUseTool,
+  HookCallbackMatcher,
+  HookEvent,
+  HookInput,
+  HookJSONOutput,
+  Options,
+  PermissionResult,
+} from '@anthropic-ai/claude-agent-sdk';
+import process from 'node:process';
+import type { WorkContext } from '../context.js';
+import type { OpenCall, Recorder } from '../recorder.js';
+import { formatTraceparent } from '../trace/traceparent.js';
+import {
+  beginToolCall,
+  delegateTo,
+  refusalText,
+  requireContext,
+  type FrameworkTools,
+  type SubAgents,
+} from './lib/framework.js';
+
+const NAME = 'claude-agent';
+/** The tools that start a sub-agent (`Agent`; `Task` in earlier releases of the CLI). */
+const AGENT_TOOLS = new Set(['Agent', 'Task']);
+
+export interface ClaudeAgentOptions {
+  /** How each tool is recorded, by tool name (`Read`, `Bash`, `mcp__server__tool` …). */
+  readonly tools?: FrameworkTools;
+  /** The sub-agents, by `agent_type`: identity and delegated scopes. */
+  readonly agents?: SubAgents;
+}
+
+type Hooks = Partial<Record<HookEvent, HookCallbackMatcher[]>>;
+
+export interface ClaudeAgentProvenance {
+  /**
+   * The `query()` options with Provenant's hooks added (before any of yours for the same
+   * event), `canUseTool` wrapped and `TRACEPARENT` in the CLI's environment. Call it inside
+   * `recorder.session()`.
+   */
+  options<O extends Options>(options?: O): O & { hooks: Hooks; canUseTool: CanUseTool };
+  /** The hooks alone, acting in the calling code's context. */
+  hooks(): Hooks;
+  /**
+   * A `canUseTool` that decides a call no `PreToolUse` hook decided, then asks `next` (default:
+   * allow with the input unchanged).
+   */
+  canUseTool(next?: CanUseTool): CanUseTool;
+}
+
+export function claudeAgentProvenance(
+  recorder: Recorder,
+  options: ClaudeAgentOptions = {},
+): ClaudeAgentProvenance {
+  const tools = options.tools ?? {};
+  const subAgents = options.agents ?? {};
+
+  /** What one session's hooks share: the open calls and the sub-agents' contexts. */
+  const bind = (root: WorkContext) => {
+    const open = new Map<string, OpenCall>();
+    const decided = new Set<string>();
+    const agents = new Map<string, Promise<WorkContext>>();
+
+    /** The main thread's context, or the sub-agent's (undefined: a sub-agent of unknown type). */
+    const contextOf = (agentId: string | undefined, agentType: string | undefined) => {
+      if (agentId === undefined) return Promise.resolve(root);
+      let ctx = agents.get(agentId);
+      if (!ctx) {
+        if (agentType === undefined) return undefined;
+        ctx = delegateTo(recorder, root, NAME, subAgents, agentType);
+        agents.set(agentId, ctx);
+      }
+      return ctx;
+    };
+
+    const decide = async (
+      toolName: string,
+      input: unknown,
+      toolUseId: string,
+      agentId: string | undefined,
+      agentType: string | undefined,
+    ): Promise<string | undefined> => {
+      decided.add(toolUseId);
+      const pending = contextOf(agentId, agentType);
+      if (!pending) return `Provenant refused this tool call: sub-agent ${agentId} is not known.`;
+      const ctx = await pending;
+      const started = await beginToolCall(recorder, ctx, tools, toolName, input, toolUseId);
+      if (!started.allowed) return refusalText(started.error);
+      open.set(toolUseId, started.call);
+      return undefined;
+    };
+
+    const hook = async (input: HookInput): Promise<HookJSONOutput> => {
+      switch (input.hook_event_name) {
+        case 'PreToolUse': {
+          // The sub-agent it starts is the delegation (its frames' parent_tool_use_id).
+          if (AGENT_TOOLS.has(input.tool_name)) return {};
+          const refusal = await decide(
+            input.tool_name,
+            input.tool_input,
+            input.tool_use_id,
+            input.agent_id,
+            input.agent_type,
+          );
+          if (refusal === undefined) return {};
+          return {
+            hookSpecificOutput: {
+              hookEventName: 'PreToolUse',
+              permissionDecision: 'deny',
+              permissionDecisionReason: refusal,
+            },
+          };
+        }
+        case 'SubagentStart': {
+          // Delegating starts now: the sub-agent's `agent.invoked` precedes its first call.
+          await contextOf(input.agent_id, input.agent_type);
+          return {};
+        }
+        case 'PostToolUse': {
+          take(input.tool_use_id)?.finish(input.tool_response);
+          return {};
+        }
+        case 'PostToolUseFailure': {
+          take(input.tool_use_id)?.failWith({ code: 'tool_error', message: input.error });
+          return {};
+        }
+        default:
+          return {};
+      }
+    };
+
+    const take = (id: string): OpenCall | undefined => {
+      const call = open.get(id);
+      open.delete(id);
+      decided.delete(id);
+      return call;
+    };
+
+    const hooks: Hooks = {
+      PreToolUse: [{ hooks: [hook] }],
+      PostToolUse: [{ hooks: [hook] }],
+      PostToolUseFailure: [{ hooks: [hook] }],
+      SubagentStart: [{ hooks: [hook] }],
+    };
+
+    const canUseTool =
+      (next?: CanUseTool): CanUseTool =>
+      async (toolName, input, o): Promise<PermissionResult | null> => {
+        if (!decided.has(o.toolUseID) && !AGENT_TOOLS.has(toolName)) {
+          const refusal = await decide(toolName, input, o.toolUseID, o.agentID, undefined);
+          if (refusal !== undefined) return { behavior: 'deny', message: refusal };
+        }
+        return next ? next(toolName, input, o) : { behavior: 'allow', updatedInput: input };
+      };
+
+    return { hooks, canUseTool };
+  };
+
+  return {
+    options<O extends Options>(o?: O) {
+      const root = requireContext(NAME);
+      const b = bind(root);
+      const merged: Hooks = { ...o?.hooks };
+      for (const [event, matchers] of Object.entries(b.hooks) as [
+        HookEvent,
+        HookCallbackMatcher[],
+      ][]) {
+        merged[event] = [...matchers, ...(o?.hooks?.[event] ?? [])];
+      }
+      const traceparent = formatTraceparent({
+        traceId: root.traceId,
+        spanId: root.spanId,
+        sampled: root.sampled,
+      });
+      return {
+        ...(o as O),
+        hooks: merged,
+        canUseTool: b.canUseTool(o?.canUseTool),
+        env: { ...(o?.env ?? process.env), TRACEPARENT: traceparent },
+      };
+    },
+    hooks: () => bind(requireContext(NAME)).hooks,
+    canUseTool: (next?: CanUseTool) => bind(requireContext(NAME)).canUseTool(next),
+  };
+}
