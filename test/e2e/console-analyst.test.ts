@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector } from '@provenant/server';
 import type { RunningCollector } from '@provenant/server';
@@ -55,22 +55,36 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** The signed-in analyst's cookies: one sign-in for the file (the collector rate-limits them). */
+let signedIn: Awaited<ReturnType<BrowserContext['storageState']>> | null = null;
+
+async function storageState() {
+  if (signedIn) return signedIn;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${collector.url}/`);
+  await page.getByLabel(/User/).fill('dana');
+  await page.getByRole('button', { name: 'Sign in (development)' }).click();
+  await page.getByTestId('session-user').waitFor();
+  signedIn = await context.storageState();
+  await context.close();
+  return signedIn;
+}
+
 /** A signed-in analyst's fresh page at 1280×800, recording console and page errors. */
 async function open(path: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    storageState: await storageState(),
+  });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${collector.url}/`);
-  await page.getByLabel(/User/).fill('dana');
-  await page.getByRole('button', { name: 'Sign in (development)' }).click();
-  await page.getByTestId('session-user').waitFor();
   await page.goto(`${collector.url}/${path}`);
-  // A fresh document, as a user opening the link has (a hash change keeps the old focus).
-  await page.reload();
+  await page.getByTestId('session-user').waitFor();
   return { page, errors };
 }
 
