@@ -26,7 +26,11 @@ export async function login(args: readonly string[], ctx: CommandContext): Promi
     port: { type: 'string' },
     timeout: { type: 'string' },
   });
-  const base = serverUrl(values.collector ?? values.server, ctx.env);
+  const base = serverUrl(
+    values.collector ?? values.server,
+    ctx.env,
+    values.collector !== undefined ? 'collector' : 'server',
+  );
   const port = intFlag(values.port, 'port', 0, 65535) ?? 0;
   const timeoutSec = intFlag(values.timeout, 'timeout', 1, 3600) ?? 300;
   const config = await discover(base);
@@ -121,7 +125,11 @@ export async function logout(args: readonly string[], ctx: CommandContext): Prom
     collector: { type: 'string' },
     server: { type: 'string' },
   });
-  const base = serverUrl(values.collector ?? values.server, ctx.env);
+  const base = serverUrl(
+    values.collector ?? values.server,
+    ctx.env,
+    values.collector !== undefined ? 'collector' : 'server',
+  );
   const held = removeCredential(ctx.env, base);
   if (held === undefined) {
     ctx.out(`Not signed in to ${base}.\n`);

@@ -25,7 +25,7 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
     throw usageError(`unexpected argument "${positionals[0]}"; put the server command after --.`);
   }
   if (!values.identity) throw usageError('--identity FILE is required.');
-  const collectorUrl = serverUrl(values.collector, ctx.env);
+  const collectorUrl = serverUrl(values.collector, ctx.env, 'collector');
   let config: ProxyConfig | undefined;
   try {
     config = values.config !== undefined ? loadConfig(values.config) : undefined;

@@ -31,13 +31,19 @@ export function intFlag(
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7410';
 
-export function serverUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+/** The collector's URL: the flag (named `name` in messages), else $PROVENANT_URL, else local. */
+export function serverUrl(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  name = 'server',
+): string {
   const url = flag ?? env['PROVENANT_URL'] ?? DEFAULT_SERVER;
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
   } catch {
-    throw usageError(`--server must be an http(s) URL; got "${url}".`);
+    const from = flag === undefined ? '$PROVENANT_URL' : `--${name}`;
+    throw usageError(`${from} must be an http(s) URL; got "${url}".`);
   }
   return url.replace(/\/+$/, '');
 }
