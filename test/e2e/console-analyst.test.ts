@@ -453,6 +453,13 @@ describe('the analyst in the console (Chromium, 1280×800, a ledger of 3,000 rec
       .poll(() => summary(page))
       .toContain(`of ${windowed.total.count.toLocaleString('en-US')}.`);
     expect(await rowIds(page)).toEqual(windowed.events.map((e) => e.id));
+    // A range that ends before it starts is refused in the form; the URL stays as it was.
+    const before = page.url();
+    await page.getByLabel('From (UTC)').fill('2026-12-04T10:30');
+    await page.getByLabel('To (UTC)').fill('2026-12-04T09:30');
+    await page.getByLabel('To (UTC)').press('Enter');
+    expect(await page.getByRole('alert').innerText()).toBe('"From" must be before "To".');
+    expect(page.url()).toBe(before);
     expect(errors).toEqual([]);
     await page.context().close();
   });

@@ -108,6 +108,10 @@ export function EventsView({ query }: { query: string }) {
         setFormError('The time range needs dates such as 2026-12-04T10:30 (UTC).');
         return;
       }
+      if (from && to && Date.parse(from) >= Date.parse(to)) {
+        setFormError('"From" must be before "To".');
+        return;
+      }
     } else if (draft.range) {
       from = rangeFrom(draft.range, Date.now()) ?? '';
     }
