@@ -41,4 +41,6 @@ export type { HttpProxyOptions, RunningHttpProxy } from './proxy/http.js';
 export { RawResponse } from './transport/scan.js';
 export type { ResultSummary } from './transport/scan.js';
 export { jsonText, resultDigest } from './digest.js';
+export { RECEIPT_META_KEY, receiptSigner } from './receipt.js';
+export type { Receipt, ReceiptKey, ReceiptSigner } from './receipt.js';
 export type { ResultText } from './digest.js';

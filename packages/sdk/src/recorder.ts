@@ -92,6 +92,11 @@ export interface RecordCallOptions<T> extends ToolOptions<[]> {
   readonly failure?: (value: T) => { readonly code: string; readonly message?: string } | undefined;
   /** What of an answer is digested as `result_digest` (default: the answer). */
   readonly result?: (value: T) => unknown;
+  /**
+   * The id to give the outcome record (a UUID, v7 recommended; default: a new one), so the
+   * caller can name the record before it reaches the collector (e.g. in a receipt).
+   */
+  readonly outcomeId?: string;
 }
 
 /** What a call recorded with `recordCall` came to: the body's answer, or why there is none. */
@@ -107,12 +112,19 @@ export type CallOutcome<T> =
 export interface OpenCall {
   /** The decision that allowed it. */
   readonly decisionId: string;
-  /** Records success, with the digest of what the tool returned. */
-  finish(result: unknown): void;
+  /**
+   * Records success, with the digest of what the tool returned. `id`: the outcome record's id
+   * (default: a new one); the same on `fail` and `failWith`.
+   */
+  finish(result: unknown, id?: string): void;
   /** Records what the tool threw as an error outcome (its class name and message). */
-  fail(thrown: unknown): void;
+  fail(thrown: unknown, id?: string): void;
   /** Records an error outcome with this code and message (the tool answered with a failure). */
-  failWith(error: { readonly code: string; readonly message?: string }, answer?: unknown): void;
+  failWith(
+    error: { readonly code: string; readonly message?: string },
+    answer?: unknown,
+    id?: string,
+  ): void;
 }
 
 /** What `beginCall` came to: the call may run (record its outcome on `call`), or why not. */
@@ -516,13 +528,13 @@ class RecorderImpl implements Recorder {
     try {
       value = await body();
     } catch (e) {
-      call.fail(e);
+      call.fail(e, options.outcomeId);
       return { ran: true, thrown: e };
     }
     const failure = options.failure?.(value);
     const result = options.result ? options.result(value) : value;
-    if (failure) call.failWith(failure, result);
-    else call.finish(result);
+    if (failure) call.failWith(failure, result, options.outcomeId);
+    else call.finish(result, options.outcomeId);
     return { ran: true, value };
   }
 

@@ -15,6 +15,7 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
     'initiator-token': { type: 'string' },
     config: { type: 'string' },
     'filter-tools': { type: 'boolean' },
+    receipts: { type: 'boolean' },
     spool: { type: 'string' },
     listen: { type: 'string' },
     upstream: { type: 'string' },
@@ -37,6 +38,7 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
     identity: values.identity,
     ...(config ? { config } : {}),
     ...(values['filter-tools'] ? { filterTools: true } : {}),
+    ...(values.receipts ? { receipts: true } : {}),
     ...(values.spool !== undefined ? { spoolDir: values.spool } : {}),
     log: (line: string) => ctx.err(`provenant ${line}\n`),
   };

@@ -4,6 +4,7 @@
  * own agent identity), classified (config, then the tool's annotations), decided by the policy
  * decision point, then forwarded or refused; intent, decision and outcome land in one trace.
  */
+import { uuidv7 } from '@provenant/core';
 import { MAX_CREDENTIAL_LIFETIME_SEC } from '@provenant/core/vocabulary';
 import type {
   JSONRPCMessage,
@@ -24,9 +25,12 @@ import { createHash } from 'node:crypto';
 import { SERVER_INFO_META_KEY } from '@modelcontextprotocol/server';
 import { jsonText } from '../digest.js';
 import { SERVED_VERSIONS, clientInfoOf, envelopeVersion } from '../era.js';
+import { RECEIPT_META_KEY } from '../receipt.js';
+import type { ReceiptSigner } from '../receipt.js';
 import type { ResultText } from '../digest.js';
 import { UpstreamClosedError, UpstreamMalformedError } from '../errors.js';
 import type { ClientSession, Forwarded, Interceptor, Upstream } from '../relay/relay.js';
+import { RawResponse as RawResponseClass } from '../transport/scan.js';
 import type { RawResponse } from '../transport/scan.js';
 import { wireError } from '../wire.js';
 import type { WireErrorCode } from '../wire.js';
@@ -46,6 +50,8 @@ export interface PolicyGateOptions {
   /** Credential lifetime to ask the issuer for, in seconds (default: the longest allowed, 3600). */
   readonly lifetimeSec?: number;
   readonly taskId?: string;
+  /** Signs a receipt into each answered call's result `_meta` (receipt.ts). */
+  readonly receipts?: ReceiptSigner;
 }
 
 export interface PolicyGate extends Interceptor {
@@ -225,6 +231,20 @@ function mcpOf(request: JSONRPCRequest, session: ClientSession) {
   };
 }
 
+/** The answer with its receipt in `result._meta` (a JSON-RPC error has no result: unchanged). */
+function withReceipt(response: Answer, receipt: unknown): Answer {
+  if (response instanceof RawResponseClass) {
+    return response.result ? response.withMeta(RECEIPT_META_KEY, receipt) : response;
+  }
+  const m = response as { result?: Record<string, unknown> };
+  if (typeof m.result !== 'object' || m.result === null) return response;
+  const meta = (m.result['_meta'] ?? {}) as Record<string, unknown>;
+  return {
+    ...(response as object),
+    result: { ...m.result, _meta: { ...meta, [RECEIPT_META_KEY]: receipt } },
+  } as unknown as Answer;
+}
+
 const METHODS: ReadonlySet<string> = new Set(['tools/call', 'resources/read', 'prompts/get']);
 
 /**
@@ -402,6 +422,8 @@ class Gate implements PolicyGate {
         { action: c.action },
       );
     }
+    // Named now, so that its receipt can name it before the collector has it.
+    const outcomeId = this.o.receipts ? uuidv7() : undefined;
     // The client's traceparent is kept as it is; without one, the proxy's goes with the call.
     const sent = incoming ?? session.traceparent();
     const forwarded: JSONRPCRequest = incoming
@@ -421,6 +443,7 @@ class Gate implements PolicyGate {
           args: () => c.args,
           failure: (a) => a.failure,
           result: (a) => a.result,
+          ...(outcomeId !== undefined ? { outcomeId } : {}),
         },
         async () => answered(await upstream.forward(forwarded)),
       ),
@@ -429,7 +452,9 @@ class Gate implements PolicyGate {
     if ('thrown' in outcome) return this.upstreamFailure(id, outcome.thrown);
     const next = outcome.value.inputRequired?.requestState;
     if (next !== undefined) this.rounds.set(token, next, trace ?? sent);
-    return outcome.value.response;
+    const response = outcome.value.response;
+    if (outcomeId === undefined || response === null) return response;
+    return withReceipt(response, this.o.receipts!.receipt(outcomeId, session.traceId));
   }
 
   /** The answer to a call the recorder refused before it was forwarded. */

@@ -35,7 +35,7 @@ import { FrontHttpTransport } from '../transport/http-front.js';
 import { ModernExchangeTransport } from '../transport/http-modern.js';
 import { UpstreamHttpTransport } from '../transport/http-upstream.js';
 import { audienceRefusal } from './audience.js';
-import { recorderFor } from './recording.js';
+import { receiptsFor, recorderFor } from './recording.js';
 import { wireError } from '../wire.js';
 import { InvalidConfigError } from '../errors.js';
 import type { RecordingOptions } from './recording.js';
@@ -81,8 +81,10 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
   let hosts: HostRule = { hosts: [], origins: extraOrigins, scheme: 'http' };
   const log = o.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const { recorder, owned } = recorderFor(o);
+  const receipts = receiptsFor(o);
   const gate = createPolicyGate({
     recorder,
+    ...(receipts ? { receipts } : {}),
     initiatorToken: (extra) => extra?.authInfo?.token,
     ...(o.config ? { config: o.config } : {}),
     ...(o.filterTools ? { filterTools: true, pdp: remotePdp(o.collectorUrl, fetch) } : {}),

@@ -1,6 +1,8 @@
 /** The recorder a proxy records through: given, or made from the collector and an identity. */
-import { createRecorder } from '@provenant/sdk';
+import { createRecorder, readIdentityFile } from '@provenant/sdk';
 import type { AgentIdentity, Recorder } from '@provenant/sdk';
+import { receiptSigner } from '../receipt.js';
+import type { ReceiptSigner } from '../receipt.js';
 
 export interface RecordingOptions {
   /** The collector (issuer, decision point, ledger), e.g. http://127.0.0.1:7410. */
@@ -11,6 +13,19 @@ export interface RecordingOptions {
   readonly spoolDir?: string;
   /** Record through this recorder instead (the caller closes it). */
   readonly recorder?: Recorder;
+  /**
+   * Put a signed receipt in each gated call's result (`_meta["io.provenant/receipt"]`, see
+   * receipt.ts), signed with `identity`'s key. Default false: results stay the server's bytes.
+   */
+  readonly receipts?: boolean;
+}
+
+/** The receipt signer the options ask for (needs `identity`). */
+export function receiptsFor(o: RecordingOptions): ReceiptSigner | undefined {
+  if (!o.receipts) return undefined;
+  if (o.identity === undefined) throw new TypeError('Receipts need the proxy identity (its key).');
+  const identity = typeof o.identity === 'string' ? readIdentityFile(o.identity) : o.identity;
+  return receiptSigner(identity, o.collectorUrl);
 }
 
 export function recorderFor(o: RecordingOptions): { recorder: Recorder; owned: boolean } {

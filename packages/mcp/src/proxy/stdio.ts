@@ -10,7 +10,7 @@ import type { ProxyConfig } from '../policy/config.js';
 import { createRelay } from '../relay/relay.js';
 import { spawnServer } from '../transport/process.js';
 import { StreamTransport } from '../transport/stream.js';
-import { recorderFor } from './recording.js';
+import { receiptsFor, recorderFor } from './recording.js';
 import type { RecordingOptions } from './recording.js';
 
 export interface StdioProxyOptions extends RecordingOptions {
@@ -48,8 +48,10 @@ export async function runStdioProxy(o: StdioProxyOptions): Promise<StdioProxyRes
   const client = new StreamTransport(input, o.output ?? process.stdout, {
     onClosing: () => input.pause(),
   });
+  const receipts = receiptsFor(o);
   const gate = createPolicyGate({
     recorder,
+    ...(receipts ? { receipts } : {}),
     initiatorToken: o.initiatorToken,
     ...(o.config ? { config: o.config } : {}),
     ...(o.filterTools ? { filterTools: true, pdp: remotePdp(o.collectorUrl, fetch) } : {}),

@@ -35,7 +35,47 @@ export class RawResponse {
     readonly error: { readonly code: number; readonly message: string } | undefined,
     /** A result response's result. */
     readonly result: ResultSummary | undefined,
+    /** Where the `{` of `result` and of `result._meta` (when an object) are, in the bytes. */
+    readonly at: { readonly result?: number; readonly meta?: number } = {},
   ) {}
+
+  /**
+   * The same response with one more `result._meta` member (`key`: `value`), spliced into the
+   * bytes without copying them: the server's bytes are kept, one small piece is added. The
+   * summary (and so the recorded digest) stays that of the result the server sent.
+   */
+  withMeta(key: string, value: unknown): RawResponse {
+    const member = `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+    const into = this.at.meta ?? this.at.result;
+    if (into === undefined || this.result === undefined) return this;
+    const text = this.at.meta !== undefined ? member : `"_meta":{${member}}`;
+    const empty = this.nextByte(into + 1) === RBRACE;
+    const piece = Buffer.from(empty ? text : `${text},`);
+    const chunks: Buffer[] = [];
+    let offset = 0;
+    for (const c of this.chunks) {
+      const cut = into + 1 - offset;
+      if (cut > 0 && cut <= c.length) {
+        chunks.push(c.subarray(0, cut), piece);
+        if (cut < c.length) chunks.push(c.subarray(cut));
+      } else chunks.push(c);
+      offset += c.length;
+    }
+    return new RawResponse(this.id, chunks, this.bytes + piece.length, this.error, this.result, {});
+  }
+
+  /** The first byte at or after `from` that is not JSON whitespace. */
+  private nextByte(from: number): number | undefined {
+    let offset = 0;
+    for (const c of this.chunks) {
+      for (let i = Math.max(0, from - offset); i < c.length; i++) {
+        const b = c[i]!;
+        if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return b;
+      }
+      offset += c.length;
+    }
+    return undefined;
+  }
 
   /** The message as an object, for transports that take objects (builds a second copy). */
   message(): JSONRPCMessage {
@@ -72,6 +112,7 @@ const N_EXP = 7;
 const NUM_END = new Set([N_ZERO, N_INT, N_FRAC, N_EXP]);
 
 const LBRACE = 0x7b;
+const RBRACE = 0x7d;
 const LBRACKET = 0x5b;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -149,6 +190,9 @@ export class LineScanner implements Scanned {
   private resultObject = false;
   private sha256: string | undefined;
   private resultBytes = 0;
+  private resultAt = -1;
+  private metaAt = -1;
+  private metaCount = 0;
 
   get empty(): boolean {
     return this.state === S.Root && this.fail === undefined;
@@ -182,13 +226,24 @@ export class LineScanner implements Scanned {
       const isError = this.raw.get('isError') === 'true';
       const resultType = stringOf(this.raw.get('resultType'));
       const requestState = stringOf(this.raw.get('requestState'));
-      return new RawResponse(id, chunks, bytes, undefined, {
-        sha256: this.sha256,
-        bytes: this.resultBytes,
-        isError,
-        ...(resultType !== undefined ? { resultType } : {}),
-        ...(requestState !== undefined ? { requestState } : {}),
-      });
+      return new RawResponse(
+        id,
+        chunks,
+        bytes,
+        undefined,
+        {
+          sha256: this.sha256,
+          bytes: this.resultBytes,
+          isError,
+          ...(resultType !== undefined ? { resultType } : {}),
+          ...(requestState !== undefined ? { requestState } : {}),
+        },
+        {
+          // One `_meta` object to add to, or none (then one is added); anything else: neither.
+          ...(this.resultAt >= 0 && this.metaCount === 0 ? { result: this.resultAt } : {}),
+          ...(this.metaAt >= 0 && this.metaCount === 1 ? { meta: this.metaAt } : {}),
+        },
+      );
     }
     if (this.errors === 1 && this.results === 0) {
       const raw = this.raw.get('error');
@@ -412,6 +467,7 @@ export class LineScanner implements Scanned {
         case 'result':
           this.results++;
           this.resultObject = b === LBRACE;
+          this.resultAt = this.pos + i;
           this.hash = createHash('sha256');
           this.hashFrom = i;
           this.hashBytes = 0;
@@ -432,6 +488,9 @@ export class LineScanner implements Scanned {
       }
     } else if (depth === 2 && this.inResult() && RESULT_TARGETS.has(this.resKey ?? '')) {
       this.startCapture(this.resKey as ResultTarget, i);
+    } else if (depth === 2 && this.inResult() && this.resKey === '_meta') {
+      this.metaCount++;
+      this.metaAt = b === LBRACE ? this.pos + i : -1;
     }
     if (b === LBRACE || b === LBRACKET) {
       this.stack.push(b);

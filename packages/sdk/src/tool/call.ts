@@ -216,16 +216,16 @@ export class ToolCall {
   }
 
   /** Records success, with the digest of what the tool returned. */
-  finish(result: unknown): void {
+  finish(result: unknown, id?: string): void {
     const outcome: Outcome = { status: 'success', duration_ms: this.elapsed() };
     const rd = safeDigest(result);
     if (rd) outcome.result_digest = rd;
-    void this.record(outcome, this.policy());
+    void this.record(outcome, this.policy(), id !== undefined ? { id } : {});
   }
 
   /** Records what the tool threw as an error outcome (its class name and message). */
-  fail(thrown: unknown): void {
-    this.failWith(errorOf(thrown));
+  fail(thrown: unknown, id?: string): void {
+    this.failWith(errorOf(thrown), undefined, id);
   }
 
   /**
@@ -233,13 +233,17 @@ export class ToolCall {
    * the digest of its answer when there is one: the collector keys it like any result digest,
    * so it never goes into the message, where it would be stored unkeyed.
    */
-  failWith(error: { readonly code: string; readonly message?: string }, answer?: unknown): void {
+  failWith(
+    error: { readonly code: string; readonly message?: string },
+    answer?: unknown,
+    id?: string,
+  ): void {
     const e: { code: string; message?: string } = { code: error.code.slice(0, 128) || 'Error' };
     if (error.message) e.message = error.message.slice(0, 4096);
     const outcome: Outcome = { status: 'error', duration_ms: this.elapsed(), error: e };
     const rd = answer === undefined ? undefined : safeDigest(answer);
     if (rd) outcome.result_digest = rd;
-    void this.record(outcome, this.policy());
+    void this.record(outcome, this.policy(), id !== undefined ? { id } : {});
   }
 
   private elapsed(): number {
