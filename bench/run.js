@@ -37,6 +37,7 @@ const NAMES = [
   'reads',
   'overload',
   'access',
+  'frameworks',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
@@ -52,6 +53,7 @@ const EXTRA = [
   'reads',
   'overload',
   'access',
+  'frameworks',
 ];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
@@ -62,7 +64,9 @@ PostgreSQL vs one on SQLite, and a 10-minute soak; cli-start = issue 13: provena
 on a 100,000-entry ledger; reads = issue 14: /healthz and ingest beside 8 readers of provenance
 and traces over hostile data; overload = issue 19: 100 clients posting 5 MB batches to a
 collector sized for less; access = issue 19: verified ingest with roles checked beside the
-baseline build's, PROVENANT_BENCH_BASELINE=DIR, see bench/access.js),
+baseline build's, PROVENANT_BENCH_BASELINE=DIR, see bench/access.js; frameworks = issue 20:
+the added caller cost per tool call of each agent-framework integration beside the same calls
+without Provenant and an OpenTelemetry span with 15 attributes),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -227,6 +231,12 @@ if (selected.includes('overload')) {
 if (selected.includes('access')) {
   say('access control benchmark (bench/access.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'access.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('frameworks')) {
+  say('agent framework integrations benchmark (bench/frameworks.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'frameworks.js'), ...flags], {
     stdio: 'inherit',
   });
 }

@@ -255,6 +255,7 @@ class RecorderImpl implements Recorder {
   private readonly host = hostname();
   private readonly env: ToolCallEnv;
   private closed = false;
+  private readonly specs = new WeakMap<object, ToolSpec>();
   private readonly counted = { recorded: 0, dropped: 0 };
 
   constructor(private readonly o: RecorderOptions) {
@@ -507,7 +508,12 @@ class RecorderImpl implements Recorder {
     options: ToolOptions<A>,
     args: A,
   ): Promise<CallStart> {
-    const spec = toolSpec(name, options);
+    // A framework integration passes the same options for every call of a tool: checked once.
+    let spec = this.specs.get(options);
+    if (spec?.name !== name) {
+      spec = toolSpec(name, options);
+      this.specs.set(options, spec);
+    }
     try {
       return { allowed: true, call: await this.begin(spec, args) };
     } catch (e) {

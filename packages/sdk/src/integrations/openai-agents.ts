@@ -71,7 +71,8 @@ export function openAIAgentsProvenance(
   recorder: Recorder,
   options: OpenAIAgentsOptions = {},
 ): OpenAIAgentsProvenance {
-  const tools: Record<string, FrameworkToolOptions | undefined> = { ...options.tools };
+  // A new table on each registration: the options made from a table are kept by it.
+  let tools: FrameworkTools = { ...options.tools };
   const subAgents = options.agents ?? {};
   const runs = new WeakMap<object, RunState>();
 
@@ -137,7 +138,7 @@ export function openAIAgentsProvenance(
       if (typeof name !== 'string' || name === '') {
         throw new TypeError(`${NAME}: a recorded tool needs a name.`);
       }
-      if (record) tools[name] = record;
+      if (record) tools = { ...tools, [name]: record };
       const execute = o.execute as (...a: unknown[]) => unknown;
       const recorded = async (input: unknown, rc?: RunContext<Context>, details?: Details) => {
         const callId = details?.toolCall?.callId;

@@ -66,20 +66,42 @@ export function beginToolCall(
   input: unknown,
   callId: string | undefined,
 ): Promise<CallStart> {
-  const o = (tools[toolName] ?? {}) as FrameworkToolOptions<unknown>;
-  const resource = o.resource ?? `tool:${toolName}`;
-  const options: ToolOptions<[unknown]> = {
-    resource: typeof resource === 'string' ? resource : (i: unknown) => resource(i),
-    toolName,
-    args: (i) => i,
-    ...(callId !== undefined ? { callId: () => callId } : {}),
-    ...(o.class !== undefined ? { class: o.class } : {}),
-    ...(o.risk !== undefined ? { risk: o.risk } : {}),
-    ...(o.redact !== undefined ? { redact: o.redact } : {}),
-    ...(o.recordArgs !== undefined ? { recordArgs: o.recordArgs } : {}),
-    ...(o.server !== undefined ? { server: o.server } : {}),
-  };
-  return storage.run(ctx, () => recorder.beginCall(o.action ?? toolName, options, [input]));
+  const { action, options } = optionsOf(tools, toolName);
+  return storage.run(ctx, () => recorder.beginCall(action, options, [input, callId]));
+}
+
+type CallArgs = [input: unknown, callId: string | undefined];
+const made = new WeakMap<
+  FrameworkTools,
+  Map<string, { action: string; options: ToolOptions<CallArgs> }>
+>();
+
+/** The recorder's options for one framework tool, made once per tools table and name. */
+function optionsOf(tools: FrameworkTools, toolName: string) {
+  let byName = made.get(tools);
+  if (!byName) {
+    byName = new Map();
+    made.set(tools, byName);
+  }
+  let got = byName.get(toolName);
+  if (!got) {
+    const o = (tools[toolName] ?? {}) as FrameworkToolOptions<unknown>;
+    const resource = o.resource ?? `tool:${toolName}`;
+    const options: ToolOptions<CallArgs> = {
+      resource: typeof resource === 'string' ? resource : (i: unknown) => resource(i),
+      toolName,
+      args: (i) => i,
+      callId: (_i, id) => id,
+      ...(o.class !== undefined ? { class: o.class } : {}),
+      ...(o.risk !== undefined ? { risk: o.risk } : {}),
+      ...(o.redact !== undefined ? { redact: o.redact } : {}),
+      ...(o.recordArgs !== undefined ? { recordArgs: o.recordArgs } : {}),
+      ...(o.server !== undefined ? { server: o.server } : {}),
+    };
+    got = { action: o.action ?? toolName, options };
+    byName.set(toolName, got);
+  }
+  return got;
 }
 
 /**
