@@ -215,11 +215,12 @@ async function adk() {
       plugins,
     });
     const s = await runner.sessionService.createSession({ appName: 'bench', userId: 'a' });
-    for await (const _ of runner.runAsync({
+    for await (const event of runner.runAsync({
       userId: 'a',
       sessionId: s.id,
       newMessage: { role: 'user', parts: [{ text: 'go' }] },
-    }));
+    }))
+      void event;
   };
   return compare('Google ADK', runWith([provenant.plugin()]), runWith([]));
 }
@@ -230,7 +231,7 @@ async function claude() {
   const provenant = claudeAgentProvenance(recorder, {
     tools: { mcp__github__get_file: TOOLS.get_file },
   });
-  const signal = new AbortController().signal;
+  const signal = AbortSignal.timeout(3_600_000);
   const base = { session_id: 's', transcript_path: '/dev/null', cwd: '/' };
   const input = { repo: 'acme/payments' };
   const fire = async (options, event) => {
