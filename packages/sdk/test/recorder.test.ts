@@ -422,6 +422,48 @@ describe('recordCall: recording around a call that answers every outcome itself'
   });
 });
 
+describe('beginCall: the decision in one hook, the outcome in another', () => {
+  const DELETE = {
+    resource: (i: { repo: string }) => `repo:${i.repo}`,
+    class: { irreversible: true },
+  };
+
+  it('hands back an open call past its durable intent, whose outcome is recorded later', async () => {
+    const started = await planner.session({ initiatorToken: w.alice, taskId: 'begin-1' }, () =>
+      planner.beginCall('github.delete_repo', DELETE, [{ repo: 'acme/old' }]),
+    );
+    expect(started.allowed).toBe(true);
+    // The intent is out before the hook answers; nothing else yet.
+    const before = w.records('begin-1').filter((r) => r.type === 'tool.called');
+    expect(before.map((r) => r.outcome?.status)).toEqual(['pending']);
+    if (started.allowed) started.call.finish({ deleted: true });
+    const recs = w.records('begin-1').filter((r) => r.type === 'tool.called');
+    expect(recs.map((r) => r.outcome?.status)).toEqual(['pending', 'success']);
+    expect(recs[1]!.cause?.record_id).toBe(recs[0]!.id);
+    expect(recs[1]!.policy?.decision_id).toBe(started.allowed ? started.call.decisionId : '');
+    expect(recs[1]!.action?.resource).toBe('repo:acme/old');
+  });
+
+  it('hands back a refusal, recorded, instead of throwing it; one options object serves every call', async () => {
+    const refused = await planner.session({ initiatorToken: w.alice, taskId: 'begin-2' }, () =>
+      planner.delegate(w.researcher, {}, () =>
+        planner.delegate(w.researcher, {}, async () => [
+          await planner.beginCall('github.delete_repo', DELETE, [{ repo: 'acme/a' }]),
+          await planner.beginCall('github.delete_repo', DELETE, [{ repo: 'acme/b' }]),
+        ]),
+      ),
+    );
+    expect(refused.map((r) => r.allowed)).toEqual([false, false]);
+    expect(!refused[0]!.allowed && refused[0]!.error).toBeInstanceOf(PolicyDeniedError);
+    const recs = w.records('begin-2').filter((r) => r.type === 'tool.called');
+    expect(recs.map((r) => [r.action?.resource, r.outcome?.status])).toEqual([
+      ['repo:acme/a', 'denied'],
+      ['repo:acme/b', 'denied'],
+    ]);
+    await expect(planner.beginCall('x.y', { resource: 'r' }, [])).rejects.toThrow(TypeError);
+  });
+});
+
 describe('decisions as the collector decided them', () => {
   /** A decision point whose catalog calls every action irreversible and single-use. */
   function catalogPdp() {
