@@ -3,9 +3,9 @@ import { createServer } from 'node:net';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { digestOf } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
-import { remotePdp } from '@provenant/sdk';
+import { createRecorder, remotePdp } from '@provenant/sdk';
 import type { Pdp, Recorder } from '@provenant/sdk';
-import { memoryDecisions } from '@provenant/sdk/testing';
+import { InMemoryRecordExporter, memoryDecisions } from '@provenant/sdk/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WIRE_ERROR, createPolicyGate, parseConfig } from '../src/index.js';
 import type { PolicyGateOptions } from '../src/index.js';
@@ -375,6 +375,33 @@ describe('policy gate, decision point and ledger trouble', () => {
       code: 'decision_unavailable',
       reason: 'collector_unreachable',
     });
+    await rec.close();
+  });
+
+  it('says the collector is unreachable when the initiator credential cannot be exchanged', async () => {
+    const port = await closedPort();
+    // The collector's own issuer (over HTTP) at a port nothing listens on.
+    const rec = createRecorder({
+      collectorUrl: `http://127.0.0.1:${port}`,
+      identity: who.proxy,
+      pdp: who.decisions,
+      exporter: new InMemoryRecordExporter(),
+    });
+    const r = await rig(
+      createPolicyGate({ recorder: rec, config: CONFIG, initiatorToken: who.alice }),
+    );
+    rigs.push(r);
+    const err = await r.client
+      .callTool({ name: 'read_file', arguments: { repo: 'acme/payments', path: 'x' } })
+      .then(
+        () => ({ code: 0, message: 'not refused', data: {} }),
+        (e: unknown) => e as { code: number; message: string; data: Record<string, unknown> },
+      );
+    expect(err.code).toBe(WIRE_ERROR.attribution_failed);
+    expect(err.message).toMatch(
+      /The proxy could not attribute the request: The collector at http:\/\/127\.0\.0\.1:\d+ is unreachable: its token endpoint did not answer \(ECONNREFUSED\)/,
+    );
+    expect(err.data).toMatchObject({ reason: 'collector_unreachable' });
     await rec.close();
   });
 

@@ -150,14 +150,22 @@ export class TokenExchangeError extends SdkError {
   readonly oauthError: string | undefined;
   readonly provenantCode: string | undefined;
   readonly status: number | undefined;
+  /** The issuer (the collector) did not answer at all. */
+  readonly unreachable: boolean;
   constructor(
     message: string,
-    fields: { oauthError?: string; provenantCode?: string; status?: number } = {},
+    fields: {
+      oauthError?: string;
+      provenantCode?: string;
+      status?: number;
+      unreachable?: boolean;
+    } = {},
   ) {
     super('token_exchange_failed', message, fields);
     this.oauthError = fields.oauthError;
     this.provenantCode = fields.provenantCode;
     this.status = fields.status;
+    this.unreachable = fields.unreachable === true;
   }
 }
 
@@ -165,6 +173,14 @@ export class InvalidIdentityError extends SdkError {
   constructor(message: string) {
     super('invalid_identity', message);
   }
+}
+
+/** What a failed fetch says about why: `ECONNREFUSED`, `ENOTFOUND`, … or its message. */
+export function networkCause(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return messageOf(e);
 }
 
 export function messageOf(e: unknown): string {

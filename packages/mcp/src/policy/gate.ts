@@ -17,6 +17,7 @@ import {
   IntentNotDurableError,
   PolicyDeniedError,
   SdkError,
+  TokenExchangeError,
   traceparentFromMcpMeta,
   whyDenied,
 } from '@provenant/sdk';
@@ -409,7 +410,11 @@ class Gate implements PolicyGate {
         id,
         'attribution_failed',
         `The proxy could not attribute the request: ${(e as Error).message}`,
-        e instanceof SdkError ? { reason: e.code } : {},
+        e instanceof TokenExchangeError && e.unreachable
+          ? { reason: 'collector_unreachable' }
+          : e instanceof SdkError
+            ? { reason: e.code }
+            : {},
       );
     }
     const c = this.classify(request.method, params);

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT, importJWK } from 'jose';
 import type { CryptoKey, JWK, KeyObject } from 'jose';
-import { InvalidIdentityError, TokenExchangeError, messageOf } from '../errors.js';
+import { InvalidIdentityError, TokenExchangeError, messageOf, networkCause } from '../errors.js';
 
 /** An agent instance's identity: its principal id and private key (the CLI's key file format). */
 export interface AgentIdentity {
@@ -171,6 +171,13 @@ export class IssuerClient implements CredentialIssuer {
         body: form.toString(),
       });
     } catch (e) {
+      // fetch rejects with a TypeError when nothing answers (refused, unresolvable, reset).
+      if (e instanceof TypeError) {
+        throw new TokenExchangeError(
+          `The collector at ${new URL(this.baseUrl).origin} is unreachable: its token endpoint did not answer (${networkCause(e)})`,
+          { unreachable: true },
+        );
+      }
       throw new TokenExchangeError(`The token endpoint could not be reached: ${messageOf(e)}`);
     }
     const body = (await res.json().catch(() => ({}))) as {

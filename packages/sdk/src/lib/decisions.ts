@@ -4,7 +4,7 @@
  */
 import type { Action } from '@provenant/core';
 import { ACTION_CLASS_FLAGS } from '@provenant/core/vocabulary';
-import { DecisionPointFailure } from '../errors.js';
+import { DecisionPointFailure, networkCause } from '../errors.js';
 
 export interface DecisionRequest {
   readonly action: {
@@ -99,14 +99,6 @@ export function remotePdp(collectorUrl: string, fetchFn: typeof fetch): Pdp {
       };
     },
   };
-}
-
-/** What a failed fetch says about why: `ECONNREFUSED`, `ENOTFOUND`, … or its message. */
-function networkCause(e: unknown): string {
-  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  if (typeof cause?.message === 'string') return cause.message;
-  return e instanceof Error ? e.message : String(e);
 }
 
 const RISKS: readonly unknown[] = ['low', 'medium', 'high', 'critical'];
