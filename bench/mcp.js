@@ -4,10 +4,18 @@
 //
 //   node bench/mcp.js [--quick] [--no-write]
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import {
+  Client as Client2,
+  StreamableHTTPClientTransport as Http2,
+} from '@modelcontextprotocol/client';
+import { StdioClientTransport as Stdio2 } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { startCollector } from '@provenant/server';
 import { MIB, measuredCall, memoryOf, rawClient } from '../packages/mcp/test/fixtures/large.js';
@@ -34,6 +42,8 @@ const CALLS = values.quick ? 200 : 1000;
 const WARMUP = 50;
 const FIXTURE = join(ROOT, 'packages', 'mcp', 'test', 'fixtures', 'stdio-server.js');
 const BIG = join(ROOT, 'packages', 'mcp', 'test', 'fixtures', 'big-server.js');
+// A v2 SDK server serving both eras (stdio: serveStdio; HTTP: createMcpHandler).
+const MODERN = join(ROOT, 'packages', 'mcp', 'test', 'fixtures', 'modern-server.js');
 const BIG_MB = 64;
 const PROXY = 'spiffe://acme.test/agent/mcp-proxy/instance/bench';
 const ADMIN = 'bench-admin';
@@ -118,8 +128,12 @@ try {
   );
 
   const call = { name: 'read_file', arguments: { repo: 'acme/payments', path: 'README.md' } };
-  const measure = async (transport) => {
-    const client = new Client({ name: 'bench', version: '1.0.0' });
+  const modernClient = () =>
+    new Client2(
+      { name: 'bench', version: '2.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+  const measure = async (transport, client = new Client({ name: 'bench', version: '1.0.0' })) => {
     await client.connect(transport);
     try {
       for (let i = 0; i < WARMUP; i++) await client.callTool(call);
@@ -167,6 +181,71 @@ try {
       ),
     );
   }
+  // Both eras from one proxy: the v2 server over stdio (2026-07-28, the v2 client pinned to it)
+  // and over Streamable HTTP (2026-07-28 with the v2 client; 2025-11-25 with the 1.x client).
+  const proxyArgs = (extra) => [
+    CLI,
+    'mcp-proxy',
+    '--identity',
+    identityFile,
+    '--collector',
+    collector.url,
+    '--config',
+    configFile,
+    ...extra,
+  ];
+  const stdioModern = { direct: [], proxied: [] };
+  for (let round = 0; round < 2; round++) {
+    stdioModern.direct.push(
+      await measure(
+        new Stdio2({ command: process.execPath, args: [MODERN, 'stdio'] }),
+        modernClient(),
+      ),
+    );
+    stdioModern.proxied.push(
+      await measure(
+        new Stdio2({
+          command: process.execPath,
+          args: proxyArgs(['--', process.execPath, MODERN, 'stdio']),
+          env: { ...process.env, PROVENANT_INITIATOR_TOKEN: alice },
+          stderr: 'ignore',
+        }),
+        modernClient(),
+      ),
+    );
+  }
+  const listening = (args) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    return new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (b) => {
+        out += b.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve({ url: m[1], child });
+      });
+      child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}): ${out}`)));
+    });
+  };
+  const upstream = await listening([MODERN, 'http']);
+  const front = await listening(proxyArgs(['--listen', '127.0.0.1:0', '--upstream', upstream.url]));
+  const bearer = { requestInit: { headers: { authorization: `Bearer ${alice}` } } };
+  const httpModern = { direct: [], proxied: [] };
+  const httpLegacy = { direct: [], proxied: [] };
+  try {
+    for (let round = 0; round < 2; round++) {
+      httpModern.direct.push(await measure(new Http2(new URL(upstream.url)), modernClient()));
+      httpModern.proxied.push(await measure(new Http2(new URL(front.url), bearer), modernClient()));
+      httpLegacy.direct.push(
+        await measure(new StreamableHTTPClientTransport(new URL(upstream.url))),
+      );
+      httpLegacy.proxied.push(
+        await measure(new StreamableHTTPClientTransport(new URL(front.url), bearer)),
+      );
+    }
+  } finally {
+    front.child.kill();
+    upstream.child.kill();
+  }
   // One large result (64 MiB of text in one tools/call answer), directly and through the proxy:
   // time, and the proxy's peak resident memory over what it held before the call (Linux).
   const large = async (command, args) => {
@@ -213,10 +292,23 @@ try {
   const p = { p50: best(proxied, 'p50'), p99: best(proxied, 'p99') };
   // Records must have landed: the proxy really recorded every call.
   await new Promise((r) => setTimeout(r, 1500));
-  const health = await (await fetch(`${collector.url}/healthz`)).json();
+  // /healthz gives its detail to a role only: the admin token's.
+  const health = await (
+    await fetch(`${collector.url}/healthz`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  ).json();
+  const pair = (m) => {
+    const dd = { p50: best(m.direct, 'p50'), p99: best(m.direct, 'p99') };
+    const pp = { p50: best(m.proxied, 'p50'), p99: best(m.proxied, 'p99') };
+    return { d: dd, p: pp, added: { p50: pp.p50 - dd.p50, p99: pp.p99 - dd.p99 } };
+  };
   result = {
     d,
     p,
+    eras: {
+      stdioModern: pair(stdioModern),
+      httpLegacy: pair(httpLegacy),
+      httpModern: pair(httpModern),
+    },
     added: { p50: p.p50 - d.p50, p99: p.p99 - d.p99 },
     ledger: health.log.size,
     big: { direct: bigDirect, proxied: bigProxied },
@@ -226,13 +318,25 @@ try {
   removeDir(dir);
 }
 
-const { d, p, added, big } = result;
-const met = added.p50 <= 1 && added.p99 <= 5;
+const { d, p, added, big, eras } = result;
+const meets = (a) => a.p50 <= 1 && a.p99 <= 5;
+const met = meets(added);
+const eraRow = (what, r) =>
+  `| ${what}, ${CALLS} calls, recording on, decision cached | ${fmtMs(r.d.p50)} / ${fmtMs(r.d.p99)} | ${fmtMs(r.p.p50)} / ${fmtMs(r.p.p99)} | ${fmtMs(r.added.p50)} / ${fmtMs(r.added.p99)} | added p50 ≤ 1 ms, p99 ≤ 5 ms | ${meets(r.added) ? 'met' : 'missed'} |`;
 const ratio = big.proxied.growth / big.proxied.bytes;
 const table = [
   '| benchmark | direct p50 / p99 | through the proxy p50 / p99 | added p50 / p99 | target | result |',
   '| --- | --- | --- | --- | --- | --- |',
-  `| MCP \`tools/call\` over stdio, ${CALLS} calls, recording on, decision cached | ${fmtMs(d.p50)} / ${fmtMs(d.p99)} | ${fmtMs(p.p50)} / ${fmtMs(p.p99)} | ${fmtMs(added.p50)} / ${fmtMs(added.p99)} | added p50 ≤ 1 ms, p99 ≤ 5 ms | ${met ? 'met' : 'missed'} |`,
+  `| MCP \`tools/call\` over stdio, 2025-11-25 (1.x SDK client and server), ${CALLS} calls, recording on, decision cached | ${fmtMs(d.p50)} / ${fmtMs(d.p99)} | ${fmtMs(p.p50)} / ${fmtMs(p.p99)} | ${fmtMs(added.p50)} / ${fmtMs(added.p99)} | added p50 ≤ 1 ms, p99 ≤ 5 ms | ${met ? 'met' : 'missed'} |`,
+  eraRow('MCP `tools/call` over stdio, 2026-07-28 (v2 SDK client and server)', eras.stdioModern),
+  eraRow(
+    'MCP `tools/call` over Streamable HTTP, 2025-11-25 (1.x client, v2 server, a session)',
+    eras.httpLegacy,
+  ),
+  eraRow(
+    'MCP `tools/call` over Streamable HTTP, 2026-07-28 (v2 client and server, stateless)',
+    eras.httpModern,
+  ),
 ].join('\n');
 const mib = (n) => `${(n / MIB).toFixed(1)} MiB`;
 const bigTable = [
@@ -246,6 +350,7 @@ const section = `## MCP attribution proxy (issue 6)
 
 - date: ${new Date().toUTCString()}
 - machine: ${m.nproc} × ${m.model}, ${m.ramGiB.toFixed(1)} GiB RAM, Node ${m.node}
+- load: 1-minute average ${loadavg()[0].toFixed(1)} at the end of the run (on ${m.nproc} cores)
 - command: \`node bench/mcp.js${values.quick ? ' --quick' : ''}\` (from \`npm run bench\`; total ${(msSince(t0) / 60_000).toFixed(1)} min)
 
 ${table}

@@ -401,7 +401,8 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
     else await legacy(req, res, body);
   };
 
-  const http: HttpServer = createServer((req, res) => {
+  // No Nagle delay: an SSE answer is written in pieces (headers, then events).
+  const http: HttpServer = createServer({ noDelay: true }, (req, res) => {
     handle(req, res).catch((e: Error) => {
       log(`mcp-proxy: http: ${e.message}`);
       if (!res.headersSent) jsonRpcError(res, 500, 'Internal error.');
