@@ -30,8 +30,13 @@ type StreamLookup =
   | { readonly kind: 'action'; readonly name: string }
   | { readonly kind: 'resourceAction'; readonly resource: string; readonly name: string }
   | { readonly kind: 'outcome'; readonly status: string }
-  | { readonly kind: 'actionRange'; readonly glob: string }
-  | { readonly kind: 'resourceRange'; readonly prefix: string; readonly glob?: string }
+  | { readonly kind: 'actionRange'; readonly glob: string; readonly dense?: true }
+  | {
+      readonly kind: 'resourceRange';
+      readonly prefix: string;
+      readonly glob?: string;
+      readonly dense?: true;
+    }
   /** Every entry (the other conditions decide). */
   | { readonly kind: 'all' };
 
@@ -47,6 +52,24 @@ export interface KeyReader {
     from: string,
     to: string | null,
   ): Promise<readonly [string, string] | null>;
+  /** How many entries pass these conditions, counting no further than `cap + 1`. */
+  countUpTo(conditions: (d: Dialect) => string[], cap: number): Promise<number>;
+}
+
+/**
+ * A range stream with more matches than this is read by walking the log in order (the matches
+ * are at least this dense: the first `limit` come soon); one with fewer is read from its index
+ * and sorted (at most this many index entries).
+ */
+export const DENSE_RANGE = 10_000;
+
+/** A range stream, marked `dense` when its index range holds more than DENSE_RANGE entries. */
+async function rangeStream(
+  stream: Extract<Stream, { kind: 'actionRange' | 'resourceRange' }>,
+  keys: KeyReader,
+): Promise<Stream> {
+  const n = await keys.countUpTo((d) => streamConditions(stream, d), DENSE_RANGE);
+  return n > DENSE_RANGE ? { ...stream, dense: true } : stream;
 }
 
 /** The text before a glob's first `*`: every match starts with it. */
@@ -98,7 +121,7 @@ async function actionStreams(glob: string, keys: KeyReader): Promise<Stream[]> {
       out.push({ kind: 'action', name: key });
     }
   }
-  return [{ kind: 'actionRange', glob }];
+  return [await rangeStream({ kind: 'actionRange', glob }, keys)];
 }
 
 /** The streams of a resource prefix (and action glob): one per distinct (resource, name). */
@@ -119,7 +142,12 @@ async function resourceStreams(
       out.push({ kind: 'resourceAction', resource: key[0], name: key[1] });
     }
   }
-  return [{ kind: 'resourceRange', prefix, ...(glob === undefined ? {} : { glob }) }];
+  return [
+    await rangeStream(
+      { kind: 'resourceRange', prefix, ...(glob === undefined ? {} : { glob }) },
+      keys,
+    ),
+  ];
 }
 
 /** The streams of the search box's terms: their union (an entry may be in several). */
@@ -182,6 +210,8 @@ export interface Dialect {
   param(value: string | number): string;
   /** A condition: `column` matches the action-name glob. */
   glob(column: string, glob: string): string;
+  /** The column, in a form the planner will not use an index for (SQLite's `+column`). */
+  unindexed(column: string): string;
 }
 
 /** The conditions that make an entry one of a stream's. */
@@ -238,6 +268,12 @@ export function residualTerms(s: EntrySelection, stream: Stream): EntrySelection
   return out;
 }
 
+function undense(stream: Stream): Stream {
+  if (!('dense' in stream)) return stream;
+  const { dense: _d, ...rest } = stream;
+  return rest;
+}
+
 /** How a driver writes a coverage filter (its SQL differs), given the dialect. */
 export type CoverageSql = (c: NonNullable<EntrySelection['coverage']>, d: Dialect) => string[];
 
@@ -248,7 +284,7 @@ export type CoverageSql = (c: NonNullable<EntrySelection['coverage']>, d: Dialec
  */
 export function selectionConditions(
   s: EntrySelection,
-  d: Dialect & { unindexed(column: string): string },
+  d: Dialect,
   coverage: CoverageSql,
   keyed: boolean,
 ): string[] {
@@ -283,14 +319,16 @@ export function streamsSql(
   table: string,
   streams: readonly Stream[],
   s: EntrySelection,
-  d: Dialect & { unindexed(column: string): string },
+  d: Dialect,
   coverage: CoverageSql,
   extra: (d: Dialect) => string[],
   order: 'ASC' | 'DESC' | null,
   limit: number,
   overlapping: boolean,
 ): string {
-  const parts = streams.map((stream, i) => {
+  const parts = streams.map((given, i) => {
+    // Counting reads the index whatever the density: no order to walk in.
+    const stream = order === null ? undense(given) : given;
     const where = [
       ...streamConditions(stream, d),
       ...selectionConditions(residualTerms(s, stream), d, coverage, stream.kind !== 'all'),

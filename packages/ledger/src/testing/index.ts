@@ -7,13 +7,14 @@
 import type { LogStorage } from '../storage/port.js';
 import { describeCoverageContract } from './coverage-contract.js';
 import { describeIngestQueueContract } from './queue-contract.js';
-import { describeSearchContract } from './search-contract.js';
+import { describeDenseSearchContract, describeSearchContract } from './search-contract.js';
 import { describeStorageContract } from './storage-contract.js';
 
 export { describeStorageContract, makeBatch } from './storage-contract.js';
 export { describeIngestQueueContract, pendingEntry } from './queue-contract.js';
 export {
   SELECTIONS,
+  describeDenseSearchContract,
   describeSearchContract,
   expectSearchLike,
   preSearchEntries,
@@ -33,4 +34,5 @@ export function describeDriverContract(name: string, open: () => Promise<LogStor
   describeIngestQueueContract(name, open);
   describeCoverageContract(name, open);
   describeSearchContract(name, open);
+  describeDenseSearchContract(name, open);
 }

@@ -424,6 +424,17 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
 
   /** The distinct keys of the search indexes, one index seek each. */
   private readonly keys: KeyReader = {
+    countUpTo: async (conditions, cap) => {
+      const params: (string | number)[] = [];
+      const d = pgDialect(params);
+      const where = conditions(d);
+      const w = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+      const { rows } = await this.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM ledger_entries${w} LIMIT ${d.param(cap + 1)}) AS c`,
+        params,
+      );
+      return rows[0]?.n ?? 0;
+    },
     nextAction: async (after, from, to) => {
       const params: string[] = [after ?? from];
       let sql = `SELECT action_name AS k FROM ledger_entries WHERE action_name ${after === null ? '>=' : '>'} $1`;
@@ -625,7 +636,7 @@ function pgRange(range: CoverageRange): { where: string; params: number[] } {
 }
 
 /** PostgreSQL's SQL: `$n` placeholders, LIKE (its `%`, `_` and `\\` quoted), no `+column`. */
-function pgDialect(params: (string | number)[]): Dialect & { unindexed(c: string): string } {
+function pgDialect(params: (string | number)[]): Dialect {
   return {
     param(value) {
       params.push(value);

@@ -385,6 +385,16 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
 
   /** The distinct keys of the search indexes, one seek each (on this connection: tiny reads). */
   private readonly keys: KeyReader = {
+    countUpTo: async (conditions, cap) => {
+      const params: (string | number)[] = [];
+      const where = conditions(sqliteDialect(params));
+      const w = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+      params.push(cap + 1);
+      const row = this.cached(`SELECT count(*) AS n FROM (SELECT 1 FROM entries${w} LIMIT ?)`).get(
+        ...params,
+      ) as { n: number };
+      return row.n;
+    },
     nextAction: async (after, from, to) => {
       const params: string[] = [after ?? from];
       let sql = `SELECT action_name AS k FROM entries WHERE action_name ${after === null ? '>=' : '>'} ?`;
@@ -642,7 +652,7 @@ function rangeSql(range: CoverageRange): { where: string; params: number[] } {
 }
 
 /** SQLite's SQL: `?` placeholders, GLOB (its `?` and `[` quoted), `+column` for unindexed. */
-function sqliteDialect(params: (string | number)[]): Dialect & { unindexed(c: string): string } {
+function sqliteDialect(params: (string | number)[]): Dialect {
   return {
     param(value) {
       params.push(value);
