@@ -36,8 +36,8 @@ export function floor(count, say) {
     db.pragma('synchronous = FULL');
     for (const sql of entriesDdl()) db.exec(sql);
     const insert = db.prepare(
-      `INSERT INTO entries (leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO entries (leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level, action_name, resource, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const tx = db.transaction((from, to) => {
       for (let i = from; i < to; i++) {
@@ -54,6 +54,9 @@ export function floor(count, say) {
           e.taskId,
           e.traceId,
           e.level,
+          e.actionName,
+          e.resource,
+          e.outcome,
         );
       }
     });
@@ -100,7 +103,12 @@ export async function http(connections, { records, warmup }, say, { nodeArgs = [
   const timed = bodies(records, gen);
   const bytes = timed.reduce((s, b) => s + b.body.length, 0);
   const dir = tempDir('ingest');
-  const collector = await startCollector(dir, { nodeArgs });
+  // Records without a credential, as the floor's rows: kept `asserted` (a production serve
+  // refuses them otherwise).
+  const collector = await startCollector(dir, {
+    nodeArgs,
+    args: ['--anonymous-ingest', 'asserted'],
+  });
   const agent = keepAliveAgent(connections);
   try {
     await runConcurrently(warm.length, connections, (i) => post(agent, collector.url, warm[i]));

@@ -38,6 +38,7 @@ const NAMES = [
   'overload',
   'access',
   'frameworks',
+  'events-search',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
@@ -54,6 +55,7 @@ const EXTRA = [
   'overload',
   'access',
   'frameworks',
+  'events-search',
 ];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
@@ -66,7 +68,9 @@ and traces over hostile data; overload = issue 19: 100 clients posting 5 MB batc
 collector sized for less; access = issue 19: verified ingest with roles checked beside the
 baseline build's, PROVENANT_BENCH_BASELINE=DIR, see bench/access.js; frameworks = issue 20:
 the added caller cost per tool call of each agent-framework integration beside the same calls
-without Provenant and an OpenTelemetry span with 15 attributes),
+without Provenant and an OpenTelemetry span with 15 attributes; events-search = issue 15:
+GET /v1/events by resource prefix and by action on a 1,000,000-record ledger beside the bare
+indexed SQLite read, and each search index's ingest cost),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -237,6 +241,12 @@ if (selected.includes('access')) {
 if (selected.includes('frameworks')) {
   say('agent framework integrations benchmark (bench/frameworks.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'frameworks.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('events-search')) {
+  say('events search benchmark (bench/events-search.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'events-search.js'), ...flags], {
     stdio: 'inherit',
   });
 }

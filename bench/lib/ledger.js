@@ -10,11 +10,12 @@ import { msSince, now } from './util.js';
 
 export const APPEND_BATCH = 10_000;
 
-export async function buildLedger(dir, size, say) {
+/** `generator`: where the records come from (default `recordGenerator()`, bench/lib/records.js). */
+export async function buildLedger(dir, size, say, { generator } = {}) {
   const signer = loadOrCreateSignerKey(dir, 'bench.provenant.local/ledger');
   const storage = new SqliteStorage(join(dir, LEDGER_FILE));
   const log = await Log.open({ storage, signer });
-  const gen = recordGenerator();
+  const gen = generator ?? recordGenerator();
   let prepareMs = 0;
   let appendMs = 0;
   const start = now();

@@ -149,3 +149,65 @@ export function delegatedRecords(n, user, actor, pad) {
     task_id: `task-${i % 100}`,
   }));
 }
+
+/**
+ * Actions of the events-search benchmark (issue 15): 8 tool servers × 5 operations = 40 action
+ * names, each server with its own resources (20 to 2,000 of them, 4,900 in all).
+ */
+const SEARCH_SERVERS = [
+  ['github', ['delete_repo', 'create_issue', 'get_file', 'push', 'merge_pr'], 'repo:acme/r', 500],
+  ['slack', ['post_message', 'read_channel', 'invite', 'archive', 'react'], 'channel:c', 100],
+  ['postgres', ['query', 'insert', 'update', 'delete', 'migrate'], 'db:acme/d', 50],
+  ['fs', ['write_file', 'read_file', 'delete_file', 'list_dir', 'chmod'], 'file:/srv/app/f', 1000],
+  ['jira', ['create_issue', 'transition', 'comment', 'assign', 'close'], 'issue:ACME-', 2000],
+  ['s3', ['put_object', 'get_object', 'delete_object', 'list', 'presign'], 'bucket:acme-', 30],
+  ['k8s', ['apply', 'delete', 'scale', 'logs', 'exec'], 'k8s:prod/ns', 20],
+  ['email', ['send', 'read', 'delete', 'forward', 'label'], 'mailbox:m', 200],
+];
+
+/** The resource the "who deleted repo X?" search looks for: 1 record in 500 touches it. */
+export const SEARCH_TARGET = 'repo:acme/payments';
+
+/** A small integer hash (xorshift-multiply), so the picks look random and stay reproducible. */
+function mix(n, salt) {
+  let x = (n + 1) * 0x9e3779b1 + salt * 0x85ebca6b;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x2c1b3c6d);
+  x ^= x >>> 12;
+  x = Math.imul(x, 0x297a2d39);
+  x ^= x >>> 15;
+  return x >>> 0;
+}
+
+/**
+ * `recordGenerator` with the actions, resources and outcomes of a varied deployment: 40 action
+ * names, 4,900 resources, outcomes 97% success, 2% error, 0.5% denied, 0.5% pending; 1 record
+ * in 500 is a github action on SEARCH_TARGET (a fifth of those deletes it).
+ */
+export function searchRecordGenerator(seedTimeMs) {
+  const base = recordGenerator(seedTimeMs);
+  let n = 0;
+  return {
+    next() {
+      const r = base.next();
+      const i = n++;
+      const [server, ops, prefix, count] = SEARCH_SERVERS[mix(i, 1) % SEARCH_SERVERS.length];
+      const target = i % 500 === 0;
+      const [srv, op] = target ? ['github', ops[0]] : [server, ops[mix(i, 2) % ops.length]];
+      const opName = target ? SEARCH_SERVERS[0][1][mix(i, 2) % 5] : op;
+      const resource = target ? SEARCH_TARGET : `${prefix}${mix(i, 3) % count}`;
+      const name = `${target ? 'github' : srv}.${opName}`;
+      r.action.name = name;
+      r.action.tool = {
+        server: `${target ? 'github' : srv}-mcp`,
+        name: opName,
+        call_id: `call_${i}`,
+      };
+      r.action.resource = resource;
+      r.action.args.target = resource;
+      const h = mix(i, 4) % 1000;
+      r.outcome.status = h < 5 ? 'denied' : h < 25 ? 'error' : h < 30 ? 'pending' : 'success';
+      return r;
+    },
+  };
+}

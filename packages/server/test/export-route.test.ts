@@ -75,6 +75,19 @@ describe('GET /v1/export', () => {
     expect(first.metadata.uid).toBe(ids[first.metadata.sequence!]);
   });
 
+  it('takes the search filters of GET /v1/events', async () => {
+    const count = async (q: string) => {
+      const res = await app.inject({ headers: asAdmin, url: `/v1/export?${q}` });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.body.trim() === '' ? 0 : lines(res.body).length;
+    };
+    expect(await count('action=github.*&type=prompt.received')).toBe(500);
+    expect(await count(`resource=${encodeURIComponent('repo:acme/')}&outcome=success`)).toBe(2500);
+    expect(await count(`resource=${encodeURIComponent('repo:acme/web')}`)).toBe(0);
+    expect(await count('q=github.delete_repo&outcome=denied')).toBe(0);
+    expect(await count(`q=${ids[7]}`)).toBe(1);
+  });
+
   it('refuses a bad format with unsupported_export_format, and other bad input', async () => {
     const bad = async (url: string, status: number, code: string) => {
       const res = await app.inject({ headers: asAdmin, method: 'GET', url });
@@ -96,6 +109,9 @@ describe('GET /v1/export', () => {
       'invalid_time_range',
     );
     await bad('/v1/export?__proto__=x', 400, 'invalid_parameter');
+    await bad('/v1/export?outcome=failed', 400, 'invalid_parameter');
+    await bad('/v1/export?limit=5', 400, 'invalid_parameter');
+    await bad('/v1/export?order=desc', 400, 'invalid_parameter');
   });
 
   it('answers an empty selection with an empty body', async () => {

@@ -1,26 +1,13 @@
 import { Readable } from 'node:stream';
-import { ATTRIBUTION_LEVELS } from '@provenant/core';
 import type { FastifyInstance } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
-import { timeToMicros } from '../ingest/time.js';
 import { EXPORT_FORMATS, isExportFormat } from '../export/formats.js';
 import { exportChunks } from '../export/stream.js';
+import { parseEventsQuery } from './events-query.js';
 import type { ExportFilter } from '../export/stream.js';
 
-type ExportParam =
-  'initiator' | 'actor' | 'type' | 'taskId' | 'traceId' | 'level' | 'fromUs' | 'toUs';
-const PARAMS: Readonly<Record<string, ExportParam | 'format'>> = {
-  format: 'format',
-  initiator: 'initiator',
-  actor: 'actor',
-  type: 'type',
-  task_id: 'taskId',
-  trace_id: 'traceId',
-  level: 'level',
-  from: 'fromUs',
-  to: 'toUs',
-};
+const PAGING = new Set(['limit', 'cursor', 'order']);
 
 /**
  * `GET /v1/export?format=jsonl|ocsf`: every matching record, in log order, as NDJSON streamed
@@ -51,40 +38,20 @@ export function exportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
   });
 }
 
+/**
+ * The selection of an export: the filters of `GET /v1/events` (routes/events-query.ts parses
+ * them), without its paging (`limit`, `cursor`, `order`): an export is every match, in log order.
+ */
 function parseExportFilter(query: Record<string, unknown>): ExportFilter {
-  const filter: { -readonly [K in ExportParam]?: ExportFilter[K] } = {};
-  for (const [key, value] of Object.entries(query)) {
-    const field = PARAMS[key];
-    if (field === undefined || !Object.hasOwn(PARAMS, key)) {
-      throw new RequestError('invalid_parameter', `Unknown query parameter "${key.slice(0, 64)}".`);
-    }
-    if (typeof value !== 'string' || value.length === 0 || value.length > 1024) {
+  const entries = Object.entries(query).filter(([key]) => key !== 'format');
+  for (const [key] of entries) {
+    if (PAGING.has(key)) {
       throw new RequestError(
         'invalid_parameter',
-        `Query parameter "${key}" must be given once, 1-1024 characters.`,
+        `"${key}" pages GET /v1/events; an export holds every matching record in log order.`,
       );
     }
-    if (field === 'format') continue;
-    if (field === 'fromUs' || field === 'toUs') {
-      const us = timeToMicros(value);
-      if (Number.isNaN(us)) {
-        throw new RequestError(
-          'invalid_parameter',
-          `"${key}" must be an RFC 3339 timestamp such as 2026-11-27T13:05:01Z.`,
-        );
-      }
-      filter[field] = us;
-    } else if (field === 'level' && !(ATTRIBUTION_LEVELS as readonly string[]).includes(value)) {
-      throw new RequestError(
-        'invalid_parameter',
-        `"level" must be one of ${ATTRIBUTION_LEVELS.join(', ')}.`,
-      );
-    } else {
-      filter[field] = value;
-    }
   }
-  if (filter.fromUs !== undefined && filter.toUs !== undefined && filter.fromUs >= filter.toUs) {
-    throw new RequestError('invalid_time_range', '"from" must be before "to".');
-  }
-  return filter;
+  // fromEntries: own keys only, so a "__proto__" parameter is seen (and refused) as any other.
+  return parseEventsQuery(Object.fromEntries(entries)).selection;
 }
