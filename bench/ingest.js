@@ -1,6 +1,7 @@
 // Benchmark 1: ingest throughput over HTTP keep-alive, durable acks, against the collector
 // running as a child process; floor: bare better-sqlite3 inserting the same rows.
 import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LEDGER_FILE } from '@provenant/server/offline';
 import { recordGenerator, entryOf } from './lib/records.js';
@@ -119,7 +120,15 @@ export async function http(connections, { records, warmup }, say, { nodeArgs = [
     const ms = msSince(start);
     const cpu1 = procCpu(collector.pid);
     const self = process.cpuUsage(self0);
-    const health = JSON.parse((await send(agent, `${collector.url}/healthz`)).body);
+    // The log size is in /healthz's detail, for the analyst or admin role (the admin token).
+    const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+    const health = JSON.parse(
+      (
+        await send(agent, `${collector.url}/healthz`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).body,
+    );
     // The collector may add records of its own (e.g. security alerts): never fewer than sent.
     const extraEntries = health.log.size - (warmup + records);
     if (extraEntries < 0) {

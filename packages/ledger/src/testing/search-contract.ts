@@ -190,7 +190,7 @@ export function describeSearchContract(name: string, open: () => Promise<LogStor
 export function describeDenseSearchContract(name: string, open: () => Promise<LogStorage>): void {
   describe(`${name} events search contract, dense ranges`, () => {
     let storage: LogStorage;
-    let entries: NewEntry[] = [];
+    const entries: NewEntry[] = [];
     const dense = (i: number): Partial<NewEntry> => ({
       actionName: `bulk.op${i % 3}`,
       resource: `bulk:${String(i % 100).padStart(3, '0')}`,
