@@ -18,11 +18,14 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { PostgresStorage } from '@provenant/ledger/postgres';
 import { startCollector } from '@provenant/server';
 import { LEDGER_FILE } from '@provenant/server/offline';
 import { buildLedger } from './lib/ledger.js';
 import { SEARCH_TARGET, entryOf, searchRecordGenerator } from './lib/records.js';
+import { query as pgQuery, startPostgres } from './lib/postgres.js';
 import { Database, entriesDdl } from './lib/sqlite.js';
+import { ENV_URL, findPostgresBin } from '../test/support/pg-server.js';
 import {
   fmtInt,
   fmtMs,
@@ -53,6 +56,8 @@ const SAMPLES = quick ? 50 : 200;
 const TARGET_MS = 50;
 const PAGE = 50;
 const INDEX_ROWS = quick ? 20_000 : 100_000;
+/** The PostgreSQL ledger (when PostgreSQL is installed): smaller, its build is the slow part. */
+const PG_SIZE = quick ? 50_000 : 300_000;
 
 const t0 = now();
 const say = (line) => console.log(`[${(msSince(t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
@@ -214,6 +219,7 @@ function insertCost(rows, extra, ddl) {
 const dir = tempDir('events-search');
 const results = { searches: [] };
 let collector = null;
+let pg = null;
 process.once('SIGINT', () => {
   removeDir(dir);
   process.exit(130);
@@ -283,8 +289,55 @@ try {
     db.close();
   }
   results.size = collector.log.size;
+  await collector.close();
+  collector = null;
+
+  // 3. The same searches on PostgreSQL, through a collector on it (`--postgres`).
+  if (process.env[ENV_URL] || findPostgresBin() !== null) {
+    say(`PostgreSQL: building a ${fmtInt(PG_SIZE)}-record ledger`);
+    pg = await startPostgres();
+    const url = await pg.newDatabase();
+    const pgDir = tempDir('events-search-pg');
+    try {
+      const built = await buildLedger(pgDir, PG_SIZE, say, {
+        generator: searchRecordGenerator(),
+        storage: await PostgresStorage.open(url),
+      });
+      say(`  built in ${(built.ms / 1000).toFixed(1)} s; PostgreSQL ${pg.version}`);
+      await pgQuery(url, 'ANALYZE ledger_entries');
+      collector = await startCollector({
+        dataDir: pgDir,
+        postgres: url,
+        host: '127.0.0.1',
+        port: 0,
+        logger: false,
+      });
+      const pgToken = readFileSync(join(pgDir, 'admin.token'), 'utf8').trim();
+      results.pg = { size: PG_SIZE, version: pg.version, searches: [] };
+      for (const s of SEARCHES) {
+        const url = `/v1/events?${s.query}&order=desc&limit=${PAGE}`;
+        const h = { authorization: `Bearer ${pgToken}` };
+        const first = await collector.app.inject({ url, headers: h });
+        if (first.statusCode !== 200) throw new Error(`${url}: ${first.statusCode} ${first.body}`);
+        const page = first.json();
+        const api = await sample(SAMPLES, 10, async () => {
+          const res = await collector.app.inject({ url, headers: h });
+          if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
+        });
+        results.pg.searches.push({ name: s.name, api, total: page.total });
+        say(`  ${s.name}: p50 ${fmtMs(api.p50)} p99 ${fmtMs(api.p99)}`);
+      }
+      await collector.close();
+      collector = null;
+    } finally {
+      removeDir(pgDir);
+    }
+  } else {
+    say('PostgreSQL: not installed here, skipped');
+  }
 } finally {
   await collector?.close();
+  await pg?.stop();
   removeDir(dir);
 }
 const loadEnd = loadavg()[0];
@@ -323,7 +376,17 @@ One SQLite ledger of ${fmtInt(results.size)} records (~1.1 KB each, bench/lib/re
 
 Ingest cost of the search indexes: ${fmtInt(INDEX_ROWS)} of the same records inserted bare (better-sqlite3, WAL, \`synchronous = FULL\`, 1,000 rows a transaction) into the entries table with the ledger's other indexes, then with each search index added, then all three; the better of two alternating rounds.
 
-${indexTable}`;
+${indexTable}
+${
+  results.pg
+    ? `
+The same searches on PostgreSQL ${results.pg.version} (fsync on, local socket, \`ANALYZE\` after the build): a ledger of ${fmtInt(results.pg.size)} records from the same generator, built through the storage driver in 10,000-entry batches, searched through a collector on it (\`startCollector\` with \`postgres\`), ${SAMPLES} requests each after 10 untimed.
+
+| Search on PostgreSQL (newest first, 50 a page) | API p99 (p50) | matches (\`total\`) |
+|---|---|---|
+${results.pg.searches.map((s) => `| ${s.name} | ${fmtMs(s.api.p99)} (${fmtMs(s.api.p50)}) | ${fmtTotal(s.total)} |`).join('\n')}`
+    : '\nPostgreSQL was not installed on this machine: its searches were not measured.'
+}`;
 if (!values['no-write']) {
   const file = writeSection('events-search', markdown);
   console.log(`recorded in ${file}`);

@@ -10,10 +10,14 @@ import { msSince, now } from './util.js';
 
 export const APPEND_BATCH = 10_000;
 
-/** `generator`: where the records come from (default `recordGenerator()`, bench/lib/records.js). */
-export async function buildLedger(dir, size, say, { generator } = {}) {
+/**
+ * `generator`: where the records come from (default `recordGenerator()`, bench/lib/records.js);
+ * `storage`: an open, empty storage to build in (default the folder's SQLite ledger); closed
+ * when built, as the SQLite one is.
+ */
+export async function buildLedger(dir, size, say, { generator, storage: given } = {}) {
   const signer = loadOrCreateSignerKey(dir, 'bench.provenant.local/ledger');
-  const storage = new SqliteStorage(join(dir, LEDGER_FILE));
+  const storage = given ?? new SqliteStorage(join(dir, LEDGER_FILE));
   const log = await Log.open({ storage, signer });
   const gen = generator ?? recordGenerator();
   let prepareMs = 0;
