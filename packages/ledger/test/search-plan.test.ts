@@ -86,6 +86,36 @@ describe('sqlite events search plans', () => {
   });
 });
 
+describe('sqlite events search plans, dense ranges', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'provenant-plan-dense-'));
+  let s: SqliteStorage;
+  beforeAll(async () => {
+    s = new SqliteStorage(join(dir, 'dense.db'));
+    let frontier: Frontier = { size: 0, hashes: [] };
+    for (let k = 0; k < 3; k++) {
+      const next = makeBatch(frontier, 4000, (i) => ({
+        actionName: `bulk.op${i % 3}`,
+        resource: `bulk:${String(i % 100).padStart(3, '0')}`,
+        outcome: 'success',
+      }));
+      await s.append(next.batch);
+      frontier = next.frontier;
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('walks the log newest first for a prefix of many keys and dense matches, sorting nothing', async () => {
+    const plan = await s.queryPlan({ resource: 'bulk:', order: 'desc', limit: 50 });
+    expect(plan).toContain('SCAN entries');
+    expect(plan.some((l) => l.includes('TEMP B-TREE') || l.includes('entries_resource'))).toBe(
+      false,
+    );
+  });
+});
+
 const skip = skipPostgres();
 
 describe.skipIf(skip)('postgres events search plans', () => {

@@ -18,6 +18,8 @@ import type { EntrySelection, SearchTerms } from './port.js';
 
 /** Distinct keys a glob or prefix is expanded to before it is read as one sorted range. */
 export const MAX_STREAM_KEYS = 64;
+/** Distinct keys looked at for a glob's matches (a glob may match few of the keys it spans). */
+const SCANNED_KEYS = MAX_STREAM_KEYS * 4;
 
 /**
  * One index lookup: equalities, or (a `range`) a prefix or glob read as a sorted range.
@@ -42,16 +44,19 @@ type StreamLookup =
 
 export type EqColumn = 'id' | 'trace_id' | 'initiator' | 'actor';
 
-/** Where a driver finds the distinct keys of its indexes, in index order. */
+/**
+ * Where a driver finds the distinct keys of its indexes, in index order, skipping through the
+ * index (one seek a key; PostgreSQL in one recursive statement, SQLite seek by seek in-process).
+ */
 export interface KeyReader {
-  /** The smallest action name > `after` (or >= `from` when `after` is null) below `to`. */
-  nextAction(after: string | null, from: string, to: string | null): Promise<string | null>;
-  /** The smallest (resource, action name) pair after `after` with from <= resource < to. */
-  nextResourceAction(
-    after: readonly [string, string] | null,
+  /** The first `max` distinct action names with from <= name < to (`to` null: no bound). */
+  actions(from: string, to: string | null, max: number): Promise<string[]>;
+  /** The first `max` distinct (resource, action name) pairs with from <= resource < to. */
+  resourceActions(
     from: string,
     to: string | null,
-  ): Promise<readonly [string, string] | null>;
+    max: number,
+  ): Promise<(readonly [string, string])[]>;
   /** How many entries pass these conditions, counting no further than `cap + 1`. */
   countUpTo(conditions: (d: Dialect) => string[], cap: number): Promise<number>;
 }
@@ -110,16 +115,10 @@ async function actionStreams(glob: string, keys: KeyReader): Promise<Stream[]> {
   if (!glob.includes('*')) return [{ kind: 'action', name: glob }];
   const from = globPrefix(glob);
   const to = from === '' ? null : prefixEnd(from);
-  const match = globMatcher(glob);
-  const out: Stream[] = [];
-  let key: string | null = null;
-  for (let seen = 0; seen < MAX_STREAM_KEYS * 4; seen++) {
-    key = await keys.nextAction(key, from, to);
-    if (key === null) return out;
-    if (match(key)) {
-      if (out.length === MAX_STREAM_KEYS) break;
-      out.push({ kind: 'action', name: key });
-    }
+  const names = await keys.actions(from, to, SCANNED_KEYS + 1);
+  const matched = names.slice(0, SCANNED_KEYS).filter(globMatcher(glob));
+  if (names.length <= SCANNED_KEYS && matched.length <= MAX_STREAM_KEYS) {
+    return matched.map((name) => ({ kind: 'action', name }));
   }
   return [await rangeStream({ kind: 'actionRange', glob }, keys)];
 }
@@ -131,16 +130,13 @@ async function resourceStreams(
   keys: KeyReader,
 ): Promise<Stream[]> {
   const to = prefixEnd(prefix);
+  // Without a glob every key is a stream: no more than one past the most are needed.
+  const scan = glob === undefined ? MAX_STREAM_KEYS : SCANNED_KEYS;
+  const pairs = await keys.resourceActions(prefix, to, scan + 1);
   const match = glob === undefined ? () => true : globMatcher(glob);
-  const out: Stream[] = [];
-  let key: readonly [string, string] | null = null;
-  for (let seen = 0; seen < MAX_STREAM_KEYS * 4; seen++) {
-    key = await keys.nextResourceAction(key, prefix, to);
-    if (key === null) return out;
-    if (match(key[1])) {
-      if (out.length === MAX_STREAM_KEYS) break;
-      out.push({ kind: 'resourceAction', resource: key[0], name: key[1] });
-    }
+  const matched = pairs.slice(0, scan).filter(([, name]) => match(name));
+  if (pairs.length <= scan && matched.length <= MAX_STREAM_KEYS) {
+    return matched.map(([resource, name]) => ({ kind: 'resourceAction', resource, name }));
   }
   return [
     await rangeStream(
@@ -212,6 +208,8 @@ export interface Dialect {
   glob(column: string, glob: string): string;
   /** The column, in a form the planner will not use an index for (SQLite's `+column`). */
   unindexed(column: string): string;
+  /** The table, read in its own (leaf) order rather than through an index (`NOT INDEXED`). */
+  walked(table: string): string;
 }
 
 /** The conditions that make an entry one of a stream's. */
@@ -336,7 +334,8 @@ export function streamsSql(
     ];
     const w = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
     const o = order === null ? '' : ` ORDER BY leaf_index ${order}`;
-    return `SELECT leaf_index FROM (SELECT leaf_index FROM ${table}${w}${o} LIMIT ${d.param(limit)}) AS s${i}`;
+    const from = 'dense' in stream && stream.dense ? d.walked(table) : table;
+    return `SELECT leaf_index FROM (SELECT leaf_index FROM ${from}${w}${o} LIMIT ${d.param(limit)}) AS s${i}`;
   });
   return parts.join(overlapping ? ' UNION ' : ' UNION ALL ');
 }

@@ -435,39 +435,39 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
       );
       return rows[0]?.n ?? 0;
     },
-    nextAction: async (after, from, to) => {
-      const params: string[] = [after ?? from];
-      let sql = `SELECT action_name AS k FROM ledger_entries WHERE action_name ${after === null ? '>=' : '>'} $1`;
-      if (to !== null) {
-        params.push(to);
-        sql += ' AND action_name < $2';
-      }
+    // A loose index scan: one recursive statement, one index seek per key.
+    actions: async (from, to, max) => {
+      const bound = to === null ? '' : ' AND action_name < $2';
       const { rows } = await this.query<{ k: string }>(
-        `${sql} ORDER BY action_name LIMIT 1`,
-        params,
+        `WITH RECURSIVE k(name) AS (
+           (SELECT action_name FROM ledger_entries WHERE action_name >= $1${bound}
+             ORDER BY action_name LIMIT 1)
+           UNION ALL
+           SELECT (SELECT e.action_name FROM ledger_entries e WHERE e.action_name > k.name${bound.replace('action_name', 'e.action_name')}
+                    ORDER BY e.action_name LIMIT 1)
+             FROM k WHERE k.name IS NOT NULL
+         )
+         SELECT name AS k FROM k WHERE name IS NOT NULL LIMIT ${to === null ? '$2' : '$3'}`,
+        to === null ? [from, max] : [from, to, max],
       );
-      return rows[0]?.k ?? null;
+      return rows.map((r) => r.k);
     },
-    nextResourceAction: async (after, from, to) => {
-      if (after !== null) {
-        const { rows } = await this.query<{ a: string }>(
-          `SELECT action_name AS a FROM ledger_entries WHERE resource = $1 AND action_name > $2
-            ORDER BY action_name LIMIT 1`,
-          [after[0], after[1]],
-        );
-        if (rows[0]) return [after[0], rows[0].a] as const;
-      }
-      const params: string[] = [after === null ? from : after[0]];
-      let sql = `SELECT resource AS r, action_name AS a FROM ledger_entries WHERE resource ${after === null ? '>=' : '>'} $1`;
-      if (to !== null) {
-        params.push(to);
-        sql += ' AND resource < $2';
-      }
+    resourceActions: async (from, to, max) => {
+      const bound = to === null ? '' : ' AND resource < $2';
       const { rows } = await this.query<{ r: string; a: string }>(
-        `${sql} ORDER BY resource, action_name LIMIT 1`,
-        params,
+        `WITH RECURSIVE k(r, a) AS (
+           (SELECT resource, action_name FROM ledger_entries WHERE resource >= $1${bound}
+             ORDER BY resource, action_name LIMIT 1)
+           UNION ALL
+           SELECT n.resource, n.action_name FROM k, LATERAL (
+             SELECT e.resource, e.action_name FROM ledger_entries e
+              WHERE (e.resource, e.action_name) > (k.r, k.a)${bound.replace('resource', 'e.resource')}
+              ORDER BY e.resource, e.action_name LIMIT 1) AS n
+         )
+         SELECT r, a FROM k LIMIT ${to === null ? '$2' : '$3'}`,
+        to === null ? [from, max] : [from, to, max],
       );
-      return rows[0] ? ([rows[0].r, rows[0].a] as const) : null;
+      return rows.map((r) => [r.r, r.a] as const);
     },
   };
 
@@ -647,6 +647,7 @@ function pgDialect(params: (string | number)[]): Dialect {
       return `${column} LIKE $${params.length}`;
     },
     unindexed: (column) => column,
+    walked: (table) => table,
   };
 }
 

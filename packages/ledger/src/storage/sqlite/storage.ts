@@ -395,33 +395,44 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
       ) as { n: number };
       return row.n;
     },
-    nextAction: async (after, from, to) => {
-      const params: string[] = [after ?? from];
-      let sql = `SELECT action_name AS k FROM entries WHERE action_name ${after === null ? '>=' : '>'} ?`;
-      if (to !== null) {
-        sql += ' AND action_name < ?';
-        params.push(to);
+    actions: async (from, to, max) => {
+      const first = this.cached(
+        `SELECT action_name AS k FROM entries WHERE action_name >= ?${to === null ? '' : ' AND action_name < ?'} ORDER BY action_name LIMIT 1`,
+      );
+      const next = this.cached(
+        `SELECT action_name AS k FROM entries WHERE action_name > ?${to === null ? '' : ' AND action_name < ?'} ORDER BY action_name LIMIT 1`,
+      );
+      const bound = to === null ? [] : [to];
+      const out: string[] = [];
+      let row = first.get(from, ...bound) as { k: string } | undefined;
+      while (row && out.length < max) {
+        out.push(row.k);
+        row = next.get(row.k, ...bound) as { k: string } | undefined;
       }
-      const row = this.cached(`${sql} ORDER BY action_name LIMIT 1`).get(...params) as
-        { k: string } | undefined;
-      return row?.k ?? null;
+      return out;
     },
-    nextResourceAction: async (after, from, to) => {
-      if (after !== null) {
-        const same = this.cached(
-          'SELECT action_name AS a FROM entries WHERE resource = ? AND action_name > ? ORDER BY action_name LIMIT 1',
-        ).get(after[0], after[1]) as { a: string } | undefined;
-        if (same) return [after[0], same.a] as const;
+    resourceActions: async (from, to, max) => {
+      const bound = to === null ? '' : ' AND resource < ?';
+      const first = this.cached(
+        `SELECT resource AS r, action_name AS a FROM entries WHERE resource >= ?${bound} ORDER BY resource, action_name LIMIT 1`,
+      );
+      const sameResource = this.cached(
+        'SELECT action_name AS a FROM entries WHERE resource = ? AND action_name > ? ORDER BY action_name LIMIT 1',
+      );
+      const nextResource = this.cached(
+        `SELECT resource AS r, action_name AS a FROM entries WHERE resource > ?${bound} ORDER BY resource, action_name LIMIT 1`,
+      );
+      const params = to === null ? [] : [to];
+      const out: (readonly [string, string])[] = [];
+      let key = first.get(from, ...params) as { r: string; a: string } | undefined;
+      while (key && out.length < max) {
+        out.push([key.r, key.a]);
+        const same = sameResource.get(key.r, key.a) as { a: string } | undefined;
+        key = same
+          ? { r: key.r, a: same.a }
+          : (nextResource.get(key.r, ...params) as { r: string; a: string } | undefined);
       }
-      const params: string[] = [after === null ? from : after[0]];
-      let sql = `SELECT resource AS r, action_name AS a FROM entries WHERE resource ${after === null ? '>=' : '>'} ?`;
-      if (to !== null) {
-        sql += ' AND resource < ?';
-        params.push(to);
-      }
-      const row = this.cached(`${sql} ORDER BY resource, action_name LIMIT 1`).get(...params) as
-        { r: string; a: string } | undefined;
-      return row ? ([row.r, row.a] as const) : null;
+      return out;
     },
   };
 
@@ -663,5 +674,6 @@ function sqliteDialect(params: (string | number)[]): Dialect {
       return `${column} GLOB ?`;
     },
     unindexed: (column) => `+${column}`,
+    walked: (table) => `${table} NOT INDEXED`,
   };
 }
