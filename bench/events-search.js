@@ -11,7 +11,7 @@
 // collector is started in-process on the data folder (`startCollector`) and the searches go
 // through `app.inject`, one at a time.
 //
-//   node bench/events-search.js [--quick] [--no-write]
+//   node bench/events-search.js [--quick] [--no-write] [--ledger DIR]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -42,12 +42,16 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    ledger: { type: 'string' },
+    'postgres-only': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (values.help) {
-  console.log('node bench/events-search.js [--quick] [--no-write]');
+  console.log(
+    'node bench/events-search.js [--quick] [--no-write] [--ledger DIR]\n  --ledger DIR  search the data folder a previous run kept (no build, no index costs, no PostgreSQL; DIR is left as it is)',
+  );
   process.exit(0);
 }
 const quick = values.quick;
@@ -219,7 +223,8 @@ function insertCost(rows, extra, ddl) {
   }
 }
 
-const dir = tempDir('events-search');
+const reuse = values.ledger ?? null;
+const dir = reuse ?? tempDir('events-search');
 const results = { searches: [] };
 let collector = null;
 let pg = null;
@@ -228,81 +233,89 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 try {
-  // 2. Index costs first, on a quiet process (no collector, no ledger in memory yet).
-  say(`ingest cost of each search index: ${fmtInt(INDEX_ROWS)} bare inserts, 1,000 a transaction`);
-  const gen = searchRecordGenerator();
-  const rows = Array.from({ length: INDEX_ROWS }, () => entryOf(gen.next()));
-  const all = entriesDdl();
-  const isSearch = (sql) => /entries_(action|resource|outcome)\b/.test(sql);
-  const base = all.filter((sql) => !isSearch(sql));
-  const search = all.filter(isSearch);
-  const variants = [
-    ['without the search indexes', []],
-    ...search.map((sql) => [`+ ${/INDEX (?:IF NOT EXISTS )?(\w+)/.exec(sql)[1]}`, [sql]]),
-    ['+ all three', search],
-  ];
-  results.index = [];
-  // Three rounds, alternating, keep the best of each (the machine is shared).
-  for (let round = 0; round < 3; round++) {
-    for (const [k, [label, extra]] of variants.entries()) {
-      const { us, cpuUs } = insertCost(rows, extra, base);
-      const was = results.index[k];
-      results.index[k] = {
-        label,
-        us: Math.min(us, was?.us ?? Infinity),
-        cpuUs: Math.min(cpuUs, was?.cpuUs ?? Infinity),
-      };
+  if (reuse === null && !values['postgres-only']) {
+    // 2. Index costs first, on a quiet process (no collector, no ledger in memory yet).
+    say(
+      `ingest cost of each search index: ${fmtInt(INDEX_ROWS)} bare inserts, 1,000 a transaction`,
+    );
+    const gen = searchRecordGenerator();
+    const rows = Array.from({ length: INDEX_ROWS }, () => entryOf(gen.next()));
+    const all = entriesDdl();
+    const isSearch = (sql) => /entries_(action|resource|outcome)\b/.test(sql);
+    const base = all.filter((sql) => !isSearch(sql));
+    const search = all.filter(isSearch);
+    const variants = [
+      ['without the search indexes', []],
+      ...search.map((sql) => [`+ ${/INDEX (?:IF NOT EXISTS )?(\w+)/.exec(sql)[1]}`, [sql]]),
+      ['+ all three', search],
+    ];
+    results.index = [];
+    // Three rounds, alternating, keep the best of each (the machine is shared).
+    for (let round = 0; round < 3; round++) {
+      for (const [k, [label, extra]] of variants.entries()) {
+        const { us, cpuUs } = insertCost(rows, extra, base);
+        const was = results.index[k];
+        results.index[k] = {
+          label,
+          us: Math.min(us, was?.us ?? Infinity),
+          cpuUs: Math.min(cpuUs, was?.cpuUs ?? Infinity),
+        };
+      }
     }
-  }
-  for (const r of results.index)
-    say(`  ${r.label}: ${r.cpuUs.toFixed(1)} µs CPU/row, ${r.us.toFixed(1)} µs wall/row`);
+    for (const r of results.index)
+      say(`  ${r.label}: ${r.cpuUs.toFixed(1)} µs CPU/row, ${r.us.toFixed(1)} µs wall/row`);
 
-  say(`building a ${fmtInt(SIZE)}-record ledger in ${dir}`);
-  const ledger = await buildLedger(dir, SIZE, say, { generator: searchRecordGenerator() });
-  results.build = ledger;
-  say(
-    `  built in ${(ledger.ms / 1000).toFixed(1)} s (Log.append ${fmtInt(ledger.appendPerSec)} entries/s)`,
-  );
-  collector = await startCollector({ dataDir: dir, host: '127.0.0.1', port: 0, logger: false });
-  const { app } = collector;
-  const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
-  const headers = { authorization: `Bearer ${token}` };
-  const db = new Database(join(dir, LEDGER_FILE), { readonly: true });
-  try {
-    for (const s of SEARCHES) {
-      const url = `/v1/events?${s.query}&order=desc&limit=${PAGE}`;
-      const first = await app.inject({ url, headers });
-      if (first.statusCode !== 200) throw new Error(`${url}: ${first.statusCode} ${first.body}`);
-      const page = first.json();
-      if (page.events.length === 0) throw new Error(`${url}: no records`);
-      // The second page too: the cursor's way is part of the search.
-      const next = `${url}&cursor=${page.next_cursor}`;
-      const api = await sample(SAMPLES, 10, async (i) => {
-        const res = await app.inject({
-          url: i % 4 === 3 && page.next_cursor ? next : url,
-          headers,
-        });
-        if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
-      });
-      const [sql, ...params] = s.bare;
-      const stmt = db.prepare(sql);
-      const bare = await sample(SAMPLES, 10, () => {
-        if (stmt.all(...params).length === 0) throw new Error(`bare: no rows for ${sql}`);
-      });
-      results.searches.push({ ...s, api, bare, total: page.total, events: page.events.length });
-      say(
-        `  ${s.name}: p50 ${fmtMs(api.p50)} p99 ${fmtMs(api.p99)} (total ${page.total.count}${page.total.exact ? '' : '+'}); bare p99 ${fmtMs(bare.p99)}`,
-      );
-    }
-  } finally {
-    db.close();
+    say(`building a ${fmtInt(SIZE)}-record ledger in ${dir}`);
+    const ledger = await buildLedger(dir, SIZE, say, { generator: searchRecordGenerator() });
+    results.build = ledger;
+    say(
+      `  built in ${(ledger.ms / 1000).toFixed(1)} s (Log.append ${fmtInt(ledger.appendPerSec)} entries/s)`,
+    );
   }
-  results.size = collector.log.size;
-  await collector.close();
-  collector = null;
+  if (!values['postgres-only']) {
+    collector = await startCollector({ dataDir: dir, host: '127.0.0.1', port: 0, logger: false });
+    const { app } = collector;
+    const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+    const headers = { authorization: `Bearer ${token}` };
+    const db = new Database(join(dir, LEDGER_FILE), { readonly: true });
+    try {
+      for (const s of SEARCHES) {
+        const url = `/v1/events?${s.query}&order=desc&limit=${PAGE}`;
+        const first = await app.inject({ url, headers });
+        if (first.statusCode !== 200) throw new Error(`${url}: ${first.statusCode} ${first.body}`);
+        const page = first.json();
+        if (page.events.length === 0) throw new Error(`${url}: no records`);
+        // The second page too: the cursor's way is part of the search.
+        const next = `${url}&cursor=${page.next_cursor}`;
+        const api = await sample(SAMPLES, 10, async (i) => {
+          const res = await app.inject({
+            url: i % 4 === 3 && page.next_cursor ? next : url,
+            headers,
+          });
+          if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
+        });
+        const [sql, ...params] = s.bare;
+        const stmt = db.prepare(sql);
+        const bare = await sample(SAMPLES, 10, () => {
+          if (stmt.all(...params).length === 0) throw new Error(`bare: no rows for ${sql}`);
+        });
+        results.searches.push({ ...s, api, bare, total: page.total, events: page.events.length });
+        say(
+          `  ${s.name}: p50 ${fmtMs(api.p50)} p99 ${fmtMs(api.p99)} (total ${page.total.count}${page.total.exact ? '' : '+'}); bare p99 ${fmtMs(bare.p99)}`,
+        );
+      }
+    } finally {
+      db.close();
+    }
+    results.size = collector.log.size;
+    await collector.close();
+    collector = null;
+  }
 
   // 3. The same searches on PostgreSQL, through a collector on it (`--postgres`).
-  if (process.env[ENV_URL] || findPostgresBin() !== null) {
+  if (reuse !== null) {
+    say('PostgreSQL: skipped (--ledger)');
+  } else if (process.env[ENV_URL] || findPostgresBin() !== null) {
     say(`PostgreSQL: building a ${fmtInt(PG_SIZE)}-record ledger`);
     pg = await startPostgres();
     const url = await pg.newDatabase();
@@ -347,7 +360,7 @@ try {
 } finally {
   await collector?.close();
   await pg?.stop();
-  removeDir(dir);
+  if (reuse === null) removeDir(dir);
 }
 const loadEnd = loadavg()[0];
 const totalMs = msSince(t0);
@@ -362,16 +375,18 @@ const table = [
       `| ${s.name} | ${fmtMs(s.api.p99)} (${fmtMs(s.api.p50)}) | ${fmtTotal(s.total)} | ${fmtMs(s.bare.p99)} (${fmtMs(s.bare.p50)}) | p99 ≤ ${TARGET_MS} ms | ${met(s.api.p99)} |`,
   ),
 ].join('\n');
-const none = results.index[0].us;
+const none = results.index?.[0];
+const delta = (v, base) =>
+  `${v - base >= 0 ? '+' : ''}${(v - base).toFixed(1)} µs (${(((v - base) / base) * 100).toFixed(0)}%)`;
 const indexTable = [
-  '| Entries table indexes | µs per inserted row | cost of the search index(es) |',
-  '|---|---|---|',
-  ...results.index.map(
+  '| Entries table indexes | CPU µs per inserted row | search index cost (CPU) | wall µs per row | search index cost (wall) |',
+  '|---|---|---|---|---|',
+  ...(results.index ?? []).map(
     (r, k) =>
-      `| ${r.label} | ${r.us.toFixed(1)} | ${k === 0 ? '—' : `${r.us - none >= 0 ? '+' : ''}${(r.us - none).toFixed(1)} µs (${(((r.us - none) / none) * 100).toFixed(0)}%)`} |`,
+      `| ${r.label} | ${r.cpuUs.toFixed(1)} | ${k === 0 ? '—' : delta(r.cpuUs, none.cpuUs)} | ${r.us.toFixed(1)} | ${k === 0 ? '—' : delta(r.us, none.us)} |`,
   ),
 ].join('\n');
-console.log(`\n${table}\n\n${indexTable}\n`);
+console.log(`\n${table}\n\n${results.index ? indexTable : ''}\n`);
 console.log(`total run time ${(totalMs / 60_000).toFixed(1)} min`);
 
 const command = `node bench/events-search.js${quick ? ' --quick' : ''}`;
@@ -381,11 +396,11 @@ ${date}; ${mach.nproc} × ${mach.model}, ${mach.ramGiB.toFixed(1)} GiB RAM, Node
 
 ${table}
 
-One SQLite ledger of ${fmtInt(results.size)} records (~1.1 KB each, bench/lib/records.js \`searchRecordGenerator\`: 40 action names over 8 tool servers, 4,900 resources, outcomes 97% success, 2% error, 0.5% denied, 0.5% pending; 1 record in 500 is a github action on \`${SEARCH_TARGET}\`), appended in-process in 10,000-entry batches (${fmtInt(results.build.appendPerSec)} entries/s), then a collector started in-process on the data folder. Each search is \`GET /v1/events?…&order=desc&limit=${PAGE}\` through \`app.inject\` with the admin token, the answer's \`total\` included (exact up to 10,000); every fourth request is the second page (its \`next_cursor\`); ${SAMPLES} timed requests after 10 untimed, one at a time. The baseline is one bare better-sqlite3 statement on the same file that reads the same first page's rows through the same index (for a glob or prefix of several keys, of one of its keys: what a single indexed lookup costs; \`repo:acme/\` is read walking the log, as the collector reads a prefix that dense).
+One SQLite ledger of ${fmtInt(results.size)} records (~1.1 KB each, bench/lib/records.js \`searchRecordGenerator\`: 40 action names over 8 tool servers, 4,900 resources, outcomes 97% success, 2% error, 0.5% denied, 0.5% pending; 1 record in 500 is a github action on \`${SEARCH_TARGET}\`), appended in-process in 10,000-entry batches (${results.build ? `${fmtInt(results.build.appendPerSec)} entries/s` : `built by an earlier run, searched again with --ledger`}), then a collector started in-process on the data folder. Each search is \`GET /v1/events?…&order=desc&limit=${PAGE}\` through \`app.inject\` with the admin token, the answer's \`total\` included (exact up to 10,000); every fourth request is the second page (its \`next_cursor\`); ${SAMPLES} timed requests after 10 untimed, one at a time. The baseline is one bare better-sqlite3 statement on the same file that reads the same first page's rows through the same index (for a glob or prefix of several keys, of one of its keys: what a single indexed lookup costs; \`repo:acme/\` is read walking the log, as the collector reads a prefix that dense).
 
-Ingest cost of the search indexes: ${fmtInt(INDEX_ROWS)} of the same records inserted bare (better-sqlite3, WAL, \`synchronous = FULL\`, 1,000 rows a transaction) into the entries table with the ledger's other indexes, then with each search index added, then all three; the best of three alternating rounds. CPU time (user + system of the inserting process) is the figure to read on a shared machine; wall time includes the waits for the other processes and the fsyncs.
+${results.index ? '' : '<!-- '}Ingest cost of the search indexes: ${fmtInt(INDEX_ROWS)} of the same records inserted bare (better-sqlite3, WAL, \`synchronous = FULL\`, 1,000 rows a transaction) into the entries table with the ledger's other indexes, then with each search index added, then all three; the best of three alternating rounds. CPU time (user + system of the inserting process) is the figure to read on a shared machine; wall time includes the waits for the other processes and the fsyncs.${results.index ? '' : ' -->'}
 
-${indexTable}
+${results.index ? indexTable : ''}
 ${
   results.pg
     ? `
