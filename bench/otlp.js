@@ -12,6 +12,8 @@
 // receiver's mapping makes of those spans, as JSON arrays of the same batch size.
 // Needs a build first: `npx tsc -b`.
 import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
@@ -151,7 +153,8 @@ async function post(agent, url, mode, { body, n }) {
 
 async function measure(mode, warm, timed) {
   const dir = tempDir(`otlp-${mode.replace('+', '-')}`);
-  const collector = await startCollector(dir);
+  // The spans carry no credential: recorded as asserted (anonymous ingest is off by default).
+  const collector = await startCollector(dir, { args: ['--anonymous-ingest', 'asserted'] });
   const agent = keepAliveAgent(CONNECTIONS);
   try {
     await runConcurrently(warm.length, CONNECTIONS, (i) =>
@@ -167,7 +170,15 @@ async function measure(mode, warm, timed) {
     const spans = timed.reduce((s, b) => s + b.n, 0);
     // Collector CPU per span: far steadier than wall-clock throughput on a shared machine.
     const cpuUs = ((cpu1.user - cpu0.user + cpu1.system - cpu0.system) / spans) * 1e6;
-    const health = JSON.parse((await send(agent, `${collector.url}/healthz`)).body);
+    // The log's size is health's detail, shown to a role: read it with the admin token.
+    const adminToken = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+    const health = JSON.parse(
+      (
+        await send(agent, `${collector.url}/healthz`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        })
+      ).body,
+    );
     const expected = warm.reduce((s, b) => s + b.n, 0) + spans;
     if (health.log.size < expected) {
       throw new Error(`${mode}: the log holds ${health.log.size} entries, expected ${expected}`);

@@ -39,7 +39,11 @@ async function idleNode() {
 /** Start a collector on `dataDir`, send records then proof requests, read its VmHWM. */
 async function load(dataDir, { records, proofs }, pickIds, nodeArgs) {
   const t = now();
-  const collector = await startCollector(dataDir, { nodeArgs });
+  // The records carry no credential: accepted as asserted (anonymous ingest is off by default).
+  const collector = await startCollector(dataDir, {
+    nodeArgs,
+    args: ['--anonymous-ingest', 'asserted'],
+  });
   const startMs = msSince(t);
   const afterStart = procStatus(collector.pid);
   const agent = keepAliveAgent(CONNECTIONS);
