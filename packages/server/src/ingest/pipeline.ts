@@ -31,7 +31,7 @@ import { reclaimSquatted } from './reclaim.js';
 import { claimSingleUse } from './stages/single-use.js';
 import { markConclusions } from './stages/concludes.js';
 import { sourceOf } from './source.js';
-import { SLICE_MS, Slices } from '../lib/slices.js';
+import { SLICE_MS, Slices, foreground } from '../lib/slices.js';
 
 export interface IngestRequest<Body> {
   /** The request's verified credential (the access hook checked it), or null when it sent none. */
@@ -72,7 +72,15 @@ export type IngestOutcome =
       readonly leafIndex: number | null;
     };
 
-export async function ingest<Body>(
+export function ingest<Body>(
+  ctx: CollectorContext,
+  request: IngestRequest<Body>,
+): Promise<{ body: Body; outcomes: IngestOutcome[] }> {
+  // Foreground work: investigation reads give way to it on the event loop (../lib/slices.ts).
+  return foreground(() => ingestRequest(ctx, request));
+}
+
+async function ingestRequest<Body>(
   ctx: CollectorContext,
   request: IngestRequest<Body>,
 ): Promise<{ body: Body; outcomes: IngestOutcome[] }> {

@@ -105,8 +105,9 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
         ...(after === undefined ? {} : { afterLeafIndex: after }),
       });
       const page = read.slice(0, limit);
-      // Parsed in slices: a page of 1,000 records is several ms of the event loop.
-      const slices = new Slices(SLICE_MS);
+      // Parsed in slices (a page of 1,000 records is several ms of the event loop), giving way
+      // to ingest.
+      const slices = new Slices(SLICE_MS, true);
       const records = [];
       for (const e of page) {
         await slices.turn();

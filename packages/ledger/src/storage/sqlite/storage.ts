@@ -148,6 +148,8 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     const db = this.db;
     this.stmts = {
       size: db.prepare<[], { n: number | null }>('SELECT max(leaf_index) AS n FROM entries'),
+      // `health` on every GET /healthz: one prepared statement, not one prepared a call.
+      ping: db.prepare('SELECT 1'),
       latestCheckpoint: db.prepare<[], CheckpointRow>(
         'SELECT size, root_hash, note FROM checkpoints ORDER BY size DESC LIMIT 1',
       ),
@@ -584,7 +586,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
     try {
-      this.db.prepare('SELECT 1').get();
+      this.stmts.ping.get();
     } catch (e) {
       return { ok: false, detail: (e as Error).message };
     }
