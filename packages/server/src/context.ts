@@ -44,7 +44,10 @@ export const DEFAULT_LIMITS: CollectorLimits = {
   bodyLimit: 8 * 1024 * 1024,
   maxRecordsPerRequest: 5_000,
   maxQueuedEntries: 200_000,
-  maxActiveReads: 2,
+  // One at a time: with the commit in its own thread ingest keeps both cores of a small host
+  // busy, and a second read's SQLite and page work took cores from it (bench/reads.js: ingest
+  // under 8 readers 0.57x with 2, 0.71x with 1; /healthz p99 104 -> 80 ms).
+  maxActiveReads: 1,
   maxQueuedReads: 64,
   // Each body in flight is held as text, then as parsed and prepared records: about ten times
   // its size at its peak (a 5 MB batch ~45 MiB). Bytes decide for large bodies: one of the
