@@ -4,15 +4,12 @@
 // tree) under its own identity with the whole chain verified.
 import { BaseLlm, FunctionTool, InMemoryRunner, LlmAgent } from '@google/adk';
 import type { BaseLlmConnection, LlmRequest, LlmResponse } from '@google/adk';
-import { createRecorder } from '@provenant/sdk';
-import type { Recorder } from '@provenant/sdk';
 import { adkProvenance } from '@provenant/sdk/adk';
-import type { RunningCollector } from '@provenant/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { testCollector as collector } from '../support/collector.js';
-import { PLANNER, RESEARCHER, events, scenario, tempDir } from '../support/sdk.js';
-import type { Scenario, Stored } from '../support/sdk.js';
+import { CRITICAL, plannerWorld, repoResource } from '../support/frameworks.js';
+import { PLANNER, RESEARCHER, events } from '../support/sdk.js';
+import type { Stored } from '../support/sdk.js';
 
 type Part = NonNullable<NonNullable<LlmResponse['content']>['parts']>[number];
 
@@ -35,30 +32,8 @@ const fc = (id: string, name: string, args: Record<string, unknown>): Part => ({
   functionCall: { id, name, args },
 });
 
-const tmp = tempDir('adk');
-let c: RunningCollector;
-let s: Scenario;
-let recorder: Recorder;
+const w = plannerWorld('adk');
 
-beforeAll(async () => {
-  c = await collector(tmp.dir);
-  s = await scenario(c.url);
-  recorder = createRecorder({
-    collectorUrl: c.url,
-    identity: s.planner,
-    agent: { name: 'planner' },
-    spool: false,
-    batch: { maxRecords: 100, maxDelayMs: 5 },
-  });
-});
-afterAll(async () => {
-  await recorder.close();
-  await c.close();
-  tmp.remove();
-});
-
-const CRITICAL = { privileged: true, irreversible: true, external: true };
-const repoResource = (i: { repo: string }) => `repo:${i.repo}`;
 const TOOLS = {
   get_file: { action: 'github.get_file', resource: repoResource },
   search_code: { action: 'github.search_code', resource: repoResource },
@@ -119,7 +94,7 @@ const ours = (got: Stored[]) => got.filter((r) => r.type !== 'policy.decision');
 
 describe('Google ADK', () => {
   it('decides each tool call in beforeToolCallback: allowed, denied (the tool response), privileged', async () => {
-    const provenant = adkProvenance(recorder, { tools: TOOLS });
+    const provenant = adkProvenance(w.recorder, { tools: TOOLS });
     const ran: string[] = [];
     const t = tools(ran);
     const model = new ScriptedLlm([
@@ -140,7 +115,7 @@ describe('Google ADK', () => {
       appName: 'adk-test',
       plugins: [provenant.plugin()],
     });
-    await recorder.session({ initiatorToken: s.alice, taskId: 'adk-1' }, () =>
+    await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'adk-1' }, () =>
       provenant.inTrace(() => run(runner, 'tidy up')),
     );
     expect(ran.sort()).toEqual(['get_file', 'push']);
@@ -152,8 +127,8 @@ describe('Google ADK', () => {
     expect(JSON.stringify(denied?.response)).toContain(
       'Provenant refused this tool call (policy_denied)',
     );
-    await recorder.flush();
-    const got = await events(c.url, { task_id: 'adk-1' });
+    await w.recorder.flush();
+    const got = await events(w.c.url, { task_id: 'adk-1' });
     const calls = toolCalls(got);
     const by = (name: string) => calls.filter((r) => r.action?.name === name);
     expect(by('github.get_file').map((r) => r.outcome?.status)).toEqual(['success']);
@@ -173,7 +148,7 @@ describe('Google ADK', () => {
   });
 
   it('records a failing tool as an error outcome', async () => {
-    const provenant = adkProvenance(recorder, { tools: TOOLS });
+    const provenant = adkProvenance(w.recorder, { tools: TOOLS });
     const ran: string[] = [];
     const t = tools(ran);
     const agent = new LlmAgent({
@@ -187,12 +162,12 @@ describe('Google ADK', () => {
       plugins: [provenant.plugin()],
     });
     // ADK answers the model with the error; the run goes on.
-    await recorder.session({ initiatorToken: s.alice, taskId: 'adk-2' }, () =>
+    await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'adk-2' }, () =>
       run(runner, 'search'),
     );
     expect(ran).toEqual(['search_code']);
-    await recorder.flush();
-    const [call] = toolCalls(await events(c.url, { task_id: 'adk-2' }));
+    await w.recorder.flush();
+    const [call] = toolCalls(await events(w.c.url, { task_id: 'adk-2' }));
     expect(call).toMatchObject({
       action: { name: 'github.search_code' },
       outcome: { status: 'error', error: { message: expect.stringContaining('rate limited') } },
@@ -201,9 +176,9 @@ describe('Google ADK', () => {
   });
 
   it('runs a sub-agent under its own identity, with the chain back to alice', async () => {
-    const provenant = adkProvenance(recorder, {
+    const provenant = adkProvenance(w.recorder, {
       tools: TOOLS,
-      agents: { researcher: { identity: s.researcher, scope: ['repo:read', 'repo:write'] } },
+      agents: { researcher: { identity: w.s.researcher, scope: ['repo:read', 'repo:write'] } },
     });
     const ran: string[] = [];
     const t = tools(ran);
@@ -229,12 +204,12 @@ describe('Google ADK', () => {
       appName: 'adk-test',
       plugins: [provenant.plugin()],
     });
-    await recorder.session({ initiatorToken: s.alice, taskId: 'adk-3' }, () =>
+    await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'adk-3' }, () =>
       run(runner, 'clean up'),
     );
     expect(ran).toEqual(['get_file']);
-    await recorder.flush();
-    const got = await events(c.url, { task_id: 'adk-3' });
+    await w.recorder.flush();
+    const got = await events(w.c.url, { task_id: 'adk-3' });
     const invoked = got.filter((r) => r.type === 'agent.invoked');
     expect(invoked.map((r) => r.actor?.id)).toEqual([PLANNER, RESEARCHER]);
     expect(invoked[1]!.cause).toEqual({ kind: 'delegation', record_id: invoked[0]!.id });

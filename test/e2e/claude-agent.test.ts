@@ -16,39 +16,14 @@ import type {
   SubagentStartHookInput,
   SyncHookJSONOutput,
 } from '@anthropic-ai/claude-agent-sdk';
-import { createRecorder } from '@provenant/sdk';
-import type { Recorder } from '@provenant/sdk';
 import { claudeAgentProvenance } from '@provenant/sdk/claude-agent';
-import type { RunningCollector } from '@provenant/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCollector as collector } from '../support/collector.js';
-import { PLANNER, RESEARCHER, events, scenario, tempDir } from '../support/sdk.js';
-import type { Scenario, Stored } from '../support/sdk.js';
+import { describe, expect, it } from 'vitest';
+import { CRITICAL, plannerWorld, repoResource } from '../support/frameworks.js';
+import { PLANNER, RESEARCHER, events } from '../support/sdk.js';
+import type { Stored } from '../support/sdk.js';
 
-const tmp = tempDir('claude-agent');
-let c: RunningCollector;
-let s: Scenario;
-let recorder: Recorder;
+const w = plannerWorld('claude-agent');
 
-beforeAll(async () => {
-  c = await collector(tmp.dir);
-  s = await scenario(c.url);
-  recorder = createRecorder({
-    collectorUrl: c.url,
-    identity: s.planner,
-    agent: { name: 'planner' },
-    spool: false,
-    batch: { maxRecords: 100, maxDelayMs: 5 },
-  });
-});
-afterAll(async () => {
-  await recorder.close();
-  await c.close();
-  tmp.remove();
-});
-
-const CRITICAL = { privileged: true, irreversible: true, external: true };
-const repoResource = (i: { repo: string }) => `repo:${i.repo}`;
 const TOOLS = {
   mcp__github__get_file: { action: 'github.get_file', resource: repoResource },
   mcp__github__search_code: { action: 'github.search_code', resource: repoResource },
@@ -129,10 +104,10 @@ const ours = (got: Stored[]) => got.filter((r) => r.type !== 'policy.decision');
 
 describe('Claude Agent SDK hooks', () => {
   it('decides each tool call in PreToolUse: allowed, denied (permissionDecision deny), failing, privileged', async () => {
-    const provenant = claudeAgentProvenance(recorder, { tools: TOOLS });
+    const provenant = claudeAgentProvenance(w.recorder, { tools: TOOLS });
     const repo = { repo: 'acme/payments' };
-    const traceparent = await recorder.session(
-      { initiatorToken: s.alice, taskId: 'cl-1' },
+    const traceparent = await w.recorder.session(
+      { initiatorToken: w.s.alice, taskId: 'cl-1' },
       async () => {
         const options = provenant.options({ allowedTools: ['mcp__github__get_file'] });
         expect(options.allowedTools).toEqual(['mcp__github__get_file']);
@@ -160,8 +135,8 @@ describe('Claude Agent SDK hooks', () => {
         return options.env?.['TRACEPARENT'];
       },
     );
-    await recorder.flush();
-    const got = await events(c.url, { task_id: 'cl-1' });
+    await w.recorder.flush();
+    const got = await events(w.c.url, { task_id: 'cl-1' });
     const calls = toolCalls(got);
     const by = (name: string) => calls.filter((r) => r.action?.name === name);
     expect(by('github.get_file').map((r) => r.outcome?.status)).toEqual(['success']);
@@ -186,13 +161,13 @@ describe('Claude Agent SDK hooks', () => {
   });
 
   it('runs a sub-agent (agent_id, agent_type) under its own identity, with the chain back to alice', async () => {
-    const provenant = claudeAgentProvenance(recorder, {
+    const provenant = claudeAgentProvenance(w.recorder, {
       tools: TOOLS,
-      agents: { researcher: { identity: s.researcher, scope: ['repo:read', 'repo:write'] } },
+      agents: { researcher: { identity: w.s.researcher, scope: ['repo:read', 'repo:write'] } },
     });
     const repo = { repo: 'acme/payments' };
     const sub: [string, string] = ['agent-7', 'researcher'];
-    await recorder.session({ initiatorToken: s.alice, taskId: 'cl-2' }, async () => {
+    await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'cl-2' }, async () => {
       const options = provenant.options();
       // The main thread's Agent tool call starts the sub-agent: the delegation, not an action.
       const agentCall = pre('a1', 'Agent', {
@@ -218,8 +193,8 @@ describe('Claude Agent SDK hooks', () => {
         permissionDecision: 'deny',
       });
     });
-    await recorder.flush();
-    const got = await events(c.url, { task_id: 'cl-2' });
+    await w.recorder.flush();
+    const got = await events(w.c.url, { task_id: 'cl-2' });
     const invoked = got.filter((r) => r.type === 'agent.invoked');
     expect(invoked.map((r) => r.actor?.id)).toEqual([PLANNER, RESEARCHER]);
     expect(invoked[1]!.cause).toEqual({ kind: 'delegation', record_id: invoked[0]!.id });
@@ -239,14 +214,14 @@ describe('Claude Agent SDK hooks', () => {
   });
 
   it('decides in canUseTool a call no hook decided, and leaves one a hook decided to the next', async () => {
-    const provenant = claudeAgentProvenance(recorder, { tools: TOOLS });
+    const provenant = claudeAgentProvenance(w.recorder, { tools: TOOLS });
     const asked: string[] = [];
     const next: CanUseTool = async (toolName, input) => {
       asked.push(toolName);
       return { behavior: 'allow', updatedInput: input };
     };
     const o = (toolUseID: string) => ({ signal, toolUseID, requestId: `req-${toolUseID}` });
-    await recorder.session({ initiatorToken: s.alice, taskId: 'cl-3' }, async () => {
+    await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'cl-3' }, async () => {
       const options = provenant.options({ canUseTool: next });
       const denied = await options.canUseTool(
         'mcp__slack__post_message',
@@ -264,8 +239,8 @@ describe('Claude Agent SDK hooks', () => {
       expect(allowed).toMatchObject({ behavior: 'allow' });
       expect(asked).toEqual(['mcp__github__get_file']);
     });
-    await recorder.flush();
-    const calls = toolCalls(await events(c.url, { task_id: 'cl-3' }));
+    await w.recorder.flush();
+    const calls = toolCalls(await events(w.c.url, { task_id: 'cl-3' }));
     // One decision each: canUseTool did not decide u2 again.
     expect(calls.map((r) => [r.action?.tool?.call_id, r.outcome?.status])).toEqual([
       ['u1', 'denied'],

@@ -4,41 +4,16 @@
 // under its own identity with the whole chain verified.
 import { END, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { fakeModel } from '@langchain/core/testing';
-import { createRecorder } from '@provenant/sdk';
-import type { Recorder } from '@provenant/sdk';
 import { langChainProvenance } from '@provenant/sdk/langchain';
-import type { RunningCollector } from '@provenant/server';
 import { AIMessage, ToolMessage, createAgent, tool } from 'langchain';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { testCollector as collector } from '../support/collector.js';
-import { PLANNER, RESEARCHER, events, scenario, tempDir } from '../support/sdk.js';
-import type { Scenario, Stored } from '../support/sdk.js';
+import { CRITICAL, plannerWorld, repoResource } from '../support/frameworks.js';
+import { PLANNER, RESEARCHER, events } from '../support/sdk.js';
+import type { Stored } from '../support/sdk.js';
 
-const tmp = tempDir('langchain');
-let c: RunningCollector;
-let s: Scenario;
-let recorder: Recorder;
+const w = plannerWorld('langchain');
 
-beforeAll(async () => {
-  c = await collector(tmp.dir);
-  s = await scenario(c.url);
-  recorder = createRecorder({
-    collectorUrl: c.url,
-    identity: s.planner,
-    agent: { name: 'planner' },
-    spool: false,
-    batch: { maxRecords: 100, maxDelayMs: 5 },
-  });
-});
-afterAll(async () => {
-  await recorder.close();
-  await c.close();
-  tmp.remove();
-});
-
-const CRITICAL = { privileged: true, irreversible: true, external: true };
-const repoResource = (i: { repo: string }) => `repo:${i.repo}`;
 const TOOLS = {
   get_file: { action: 'github.get_file', resource: repoResource },
   search_code: { action: 'github.search_code', resource: repoResource },
@@ -101,7 +76,7 @@ const ours = (got: Stored[]) => got.filter((r) => r.type !== 'policy.decision');
 
 describe('LangChain.js v1 createAgent', () => {
   it('decides each tool call in wrapToolCall: allowed, denied (error ToolMessage), failing, privileged', async () => {
-    const provenant = langChainProvenance(recorder, { tools: TOOLS });
+    const provenant = langChainProvenance(w.recorder, { tools: TOOLS });
     const ran: string[] = [];
     const t = tools(ran);
     const model = fakeModel()
@@ -117,8 +92,8 @@ describe('LangChain.js v1 createAgent', () => {
       middleware: [provenant.middleware()],
     });
     const seenMetadata: Record<string, unknown>[] = [];
-    const err = await recorder
-      .session({ initiatorToken: s.alice, taskId: 'lc-1' }, async () => {
+    const err = await w.recorder
+      .session({ initiatorToken: w.s.alice, taskId: 'lc-1' }, async () => {
         const first = await agent
           .invoke(
             { messages: [{ role: 'user', content: 'tidy up' }] },
@@ -139,8 +114,8 @@ describe('LangChain.js v1 createAgent', () => {
     // The failing tool's error is the framework's to handle: createAgent re-throws it.
     expect(err).toMatchObject({ message: expect.stringContaining('rate limited') });
     expect(ran.sort()).toEqual(['get_file', 'push', 'search_code']);
-    await recorder.flush();
-    const got = await events(c.url, { task_id: 'lc-1' });
+    await w.recorder.flush();
+    const got = await events(w.c.url, { task_id: 'lc-1' });
     const calls = toolCalls(got);
     const by = (name: string) => calls.filter((r) => r.action?.name === name);
     expect(by('github.get_file').map((r) => r.outcome?.status)).toEqual(['success']);
@@ -166,7 +141,7 @@ describe('LangChain.js v1 createAgent', () => {
   });
 
   it('answers a denied call with an error ToolMessage the model reads', async () => {
-    const provenant = langChainProvenance(recorder, { tools: TOOLS });
+    const provenant = langChainProvenance(w.recorder, { tools: TOOLS });
     const ran: string[] = [];
     const t = tools(ran);
     const agent = createAgent({
@@ -176,7 +151,7 @@ describe('LangChain.js v1 createAgent', () => {
       tools: [t.postMessage],
       middleware: [provenant.middleware()],
     });
-    const result = await recorder.session({ initiatorToken: s.alice, taskId: 'lc-2' }, () =>
+    const result = await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'lc-2' }, () =>
       agent.invoke({ messages: [{ role: 'user', content: 'post it' }] }),
     );
     expect(ran).toEqual([]);
@@ -188,9 +163,9 @@ describe('LangChain.js v1 createAgent', () => {
 
 describe('LangGraph sub-agents', () => {
   it('runs a sub-graph agent under its own identity, with the chain back to alice', async () => {
-    const provenant = langChainProvenance(recorder, {
+    const provenant = langChainProvenance(w.recorder, {
       tools: TOOLS,
-      agents: { researcher: { identity: s.researcher, scope: ['repo:read', 'repo:write'] } },
+      agents: { researcher: { identity: w.s.researcher, scope: ['repo:read', 'repo:write'] } },
     });
     const ran: string[] = [];
     const t = tools(ran);
@@ -227,12 +202,12 @@ describe('LangGraph sub-agents', () => {
       .addEdge('planner', 'researcher')
       .addEdge('researcher', END)
       .compile();
-    await recorder.session({ initiatorToken: s.alice, taskId: 'lg-1' }, () =>
+    await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'lg-1' }, () =>
       graph.invoke({ messages: [{ role: 'user', content: 'clean up' }] }),
     );
     expect(ran).toEqual(['get_file', 'get_file']);
-    await recorder.flush();
-    const got = await events(c.url, { task_id: 'lg-1' });
+    await w.recorder.flush();
+    const got = await events(w.c.url, { task_id: 'lg-1' });
     const invoked = got.filter((r) => r.type === 'agent.invoked');
     expect(invoked.map((r) => r.actor?.id)).toEqual([PLANNER, RESEARCHER]);
     expect(invoked[1]!.cause).toEqual({ kind: 'delegation', record_id: invoked[0]!.id });
@@ -253,12 +228,12 @@ describe('LangGraph sub-agents', () => {
   });
 
   it('delegates to a sub-agent invoked from a tool of its delegator', async () => {
-    const provenant = langChainProvenance(recorder, {
+    const provenant = langChainProvenance(w.recorder, {
       tools: {
         ...TOOLS,
         ask_researcher: { action: 'github.search_code', resource: 'repo:acme/payments' },
       },
-      agents: { researcher: { identity: s.researcher, scope: ['repo:read'] } },
+      agents: { researcher: { identity: w.s.researcher, scope: ['repo:read'] } },
     });
     const ran: string[] = [];
     const t = tools(ran);
@@ -283,11 +258,11 @@ describe('LangGraph sub-agents', () => {
       tools: [ask],
       middleware: [provenant.middleware()],
     });
-    await recorder.session({ initiatorToken: s.alice, taskId: 'lg-2' }, () =>
+    await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'lg-2' }, () =>
       planner.invoke({ messages: [{ role: 'user', content: 'read it' }] }),
     );
-    await recorder.flush();
-    const got = await events(c.url, { task_id: 'lg-2' });
+    await w.recorder.flush();
+    const got = await events(w.c.url, { task_id: 'lg-2' });
     const calls = toolCalls(got);
     expect(calls.map((r) => [r.actor?.id, r.action?.tool?.name, r.outcome?.status])).toEqual([
       [RESEARCHER, 'get_file', 'success'],

@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { testCollector as collector } from '../support/collector.js';
 import { PLANNER, RESEARCHER, events, scenario, tempDir } from '../support/sdk.js';
 import type { Scenario, Stored } from '../support/sdk.js';
+import { CRITICAL } from '../support/frameworks.js';
 
 /** A model that answers from a script: each turn the next response (tool calls, or text). */
 class ScriptedModel implements Model {
@@ -89,7 +90,6 @@ afterAll(async () => {
 });
 
 const repo = z.object({ repo: z.string() });
-const CRITICAL = { privileged: true, irreversible: true, external: true };
 
 function tools(provenant: ReturnType<typeof openAIAgentsProvenance>, ran: string[]) {
   return {
