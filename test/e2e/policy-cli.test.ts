@@ -35,36 +35,11 @@ describe('policy decisions through the CLI and a running collector', () => {
     expect(collector.stdout()).toMatch(
       /policies: .*policies \(6 policies, policy set sha256:[0-9a-f]{64}\), reloaded on change/,
     );
-    const key = join(root, 'researcher.key.json');
-    expect((await cli(['principals', 'add', '--kind', 'human', '--id', 'user:alice'])).status).toBe(
-      0,
+    const res = await researcherAsksToReadARepo(
+      cli,
+      collector.url,
+      join(root, 'researcher.key.json'),
     );
-    const add = await cli([
-      'principals',
-      'add',
-      '--kind',
-      'agent_instance',
-      '--trust-domain',
-      'acme.test',
-      '--agent',
-      'researcher',
-      '--instance',
-      '7f3a',
-      '--generate-key',
-      key,
-    ]);
-    expect(add.status, add.stderr).toBe(0);
-    const alice = (await cli(['dev-login', 'alice', '--scope', 'repo:read'])).stdout.trim();
-    const token = (
-      await cli(['token', 'exchange', '--subject-token', alice, '--key', key])
-    ).stdout.trim();
-    const res = await fetch(`${collector.url}/v1/decisions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({
-        action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
-      }),
-    });
     const decision = (await res.json()) as {
       decision: string;
       decision_id: string;
@@ -164,36 +139,7 @@ describe('a collector with no policy set', () => {
         PROVENANT_HOME: join(root, 'home'),
         PROVENANT_TOKEN: c.admin.authorization.slice('Bearer '.length),
       });
-    const key = join(root, 'bare-researcher.key.json');
-    expect((await run(['principals', 'add', '--kind', 'human', '--id', 'user:alice'])).status).toBe(
-      0,
-    );
-    const add = await run([
-      'principals',
-      'add',
-      '--kind',
-      'agent_instance',
-      '--trust-domain',
-      'acme.test',
-      '--agent',
-      'researcher',
-      '--instance',
-      '7f3a',
-      '--generate-key',
-      key,
-    ]);
-    expect(add.status, add.stderr).toBe(0);
-    const alice = (await run(['dev-login', 'alice', '--scope', 'repo:read'])).stdout.trim();
-    const token = (
-      await run(['token', 'exchange', '--subject-token', alice, '--key', key])
-    ).stdout.trim();
-    const res = await fetch(`${c.url}/v1/decisions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({
-        action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
-      }),
-    });
+    const res = await researcherAsksToReadARepo(run, c.url, join(root, 'bare-researcher.key.json'));
     const decision = (await res.json()) as {
       decision: string;
       decision_id: string;
@@ -210,3 +156,38 @@ describe('a collector with no policy set', () => {
     expect(explained.stdout).not.toMatch(/no policy matched/);
   }, 60_000);
 });
+
+type Cli = (args: string[]) => ReturnType<typeof runCliAsync>;
+
+/** Registers alice and the researcher through the CLI, then asks for the researcher's read. */
+async function researcherAsksToReadARepo(run: Cli, url: string, key: string): Promise<Response> {
+  expect((await run(['principals', 'add', '--kind', 'human', '--id', 'user:alice'])).status).toBe(
+    0,
+  );
+  const add = await run([
+    'principals',
+    'add',
+    '--kind',
+    'agent_instance',
+    '--trust-domain',
+    'acme.test',
+    '--agent',
+    'researcher',
+    '--instance',
+    '7f3a',
+    '--generate-key',
+    key,
+  ]);
+  expect(add.status, add.stderr).toBe(0);
+  const alice = (await run(['dev-login', 'alice', '--scope', 'repo:read'])).stdout.trim();
+  const token = (
+    await run(['token', 'exchange', '--subject-token', alice, '--key', key])
+  ).stdout.trim();
+  return fetch(`${url}/v1/decisions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      action: { name: 'github.get_file', resource: 'repo:acme/payments', risk: 'low' },
+    }),
+  });
+}
