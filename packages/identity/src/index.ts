@@ -26,6 +26,13 @@ export {
   type PrincipalDirectory,
   type PrincipalKind,
 } from './principals.js';
+export {
+  isJwksUrl,
+  jwksSource,
+  type JwksSource,
+  type JwksSourceOptions,
+  type JwksSourceStatus,
+} from './jwks-source.js';
 export { nestAct, type ActClaim, type CredentialClaims } from './claims.js';
 export { IssuerKeyRing, type SigningAlg, type SigningKey } from './keys.js';
 export {
