@@ -37,6 +37,7 @@ import type { AuditRules, PolicyEngine } from '@provenant/policy';
 import { SqlitePolicyStore } from './policy/store-sqlite.js';
 import { PostgresPolicyStore } from './policy/store-postgres.js';
 import { PostgresRegistryStore } from './identity/registry-postgres.js';
+import { InvestigationWorker } from './investigate/worker-client.js';
 import { fillCoverageFacts } from './investigate/coverage.js';
 import { DEFAULT_DETECTION_CONFIG, Detector } from './investigate/detections.js';
 import { PolicyService, loadOrCreateHmacKey } from './policy/service.js';
@@ -289,10 +290,13 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   }
   const adminToken =
     config.adminToken ?? loadOrCreateAdminToken(join(config.dataDir, ADMIN_TOKEN_FILE));
+  // Trace pages are built in a thread of their own on a SQLite ledger (started at the first).
+  const investigator = pgStores ? undefined : new InvestigationWorker(ledgerFile);
   const app = buildApp(
     {
       log,
       storage,
+      ...(investigator ? { investigator } : {}),
       limits,
       identity,
       policy,
@@ -350,6 +354,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
     cluster?.start();
   } catch (e) {
     await app.close();
+    await investigator?.close();
     await storage.close();
     await identity.close();
     await policy.close();
@@ -370,6 +375,7 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       (closing ??= (async () => {
         await cosigner?.close();
         await app.close(); // stop accepting; in-flight requests finish first
+        await investigator?.close();
         await cluster?.close(); // gives the lease up at once: another collector takes over
         await log.close();
         await storage.close();

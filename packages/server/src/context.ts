@@ -4,6 +4,7 @@ import type { IdentityService } from './identity/service.js';
 import type { AuthorizationService } from './signin/authorization.js';
 import type { PolicyService } from './policy/service.js';
 import type { Detector } from './investigate/detections.js';
+import type { InvestigationWorker } from './investigate/worker-client.js';
 import type { SignInService } from './signin/service.js';
 import type { Role } from './access/roles.js';
 import type { SessionStore } from './access/sessions.js';
@@ -112,6 +113,11 @@ export interface CollectorContext {
    * clients; humans sign in there through `signIn`, or the dev sign-in under `--dev-login`.
    */
   readonly authorization?: AuthorizationService;
+  /**
+   * Where heavy investigation answers are built off the event loop (a SQLite ledger's worker
+   * thread); none builds them on the loop, in slices.
+   */
+  readonly investigator?: InvestigationWorker;
 }
 
 /** Something wrong with the stored log itself, as `GET /healthz` reports it. */

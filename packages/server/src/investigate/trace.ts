@@ -1,4 +1,6 @@
 import type { EventRecord } from '@provenant/core';
+import type { LogStorage } from '@provenant/ledger';
+import { encodeCursor } from '../routes/paging.js';
 
 /** One record of a trace in its causal tree. */
 export interface TraceNode {
@@ -147,4 +149,56 @@ export function buildTraceTree(
   }
   // Nodes cut at the depth limit joined the roots late: order the roots by time again.
   return roots.sort(byTime).map((n) => n.out!);
+}
+
+/** One page of a trace, as GET /v1/traces/:trace_id answers it. */
+export interface TracePageQuery {
+  readonly traceId: string;
+  readonly limit: number;
+  /** The leaf index the page starts after (the cursor), if any. */
+  readonly after?: number;
+}
+
+export interface TracePage {
+  readonly trace_id: string;
+  readonly count: number;
+  readonly truncated: boolean;
+  readonly next_cursor: string | null;
+  readonly next: string | null;
+  readonly roots: TraceNode[];
+}
+
+/**
+ * A trace a page at a time, in log order: one bounded read and a tree of at most `limit`
+ * records, however large the trace. `turn` is awaited between records (the event loop's slices;
+ * a worker thread passes none). Null when the trace has no record past the cursor's start.
+ */
+export async function readTracePage(
+  storage: Pick<LogStorage, 'queryEntries'>,
+  query: TracePageQuery,
+  turn?: () => Promise<void>,
+): Promise<TracePage | null> {
+  const { traceId, limit, after } = query;
+  const read = await storage.queryEntries({
+    traceId,
+    limit: limit + 1,
+    ...(after === undefined ? {} : { afterLeafIndex: after }),
+  });
+  const page = read.slice(0, limit);
+  if (page.length === 0 && after === undefined) return null;
+  const records: TraceRecord[] = [];
+  for (const e of page) {
+    if (turn) await turn();
+    records.push({ record: JSON.parse(e.canonical) as EventRecord, leafIndex: e.leafIndex });
+  }
+  const truncated = read.length > limit;
+  const next = truncated ? encodeCursor(page.at(-1)!.leafIndex) : null;
+  return {
+    trace_id: traceId,
+    count: page.length,
+    truncated,
+    next_cursor: next,
+    next: next === null ? null : `/v1/traces/${traceId}?limit=${limit}&cursor=${next}`,
+    roots: buildTraceTree(records),
+  };
 }

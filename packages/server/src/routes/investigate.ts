@@ -16,11 +16,11 @@ import {
 } from '../investigate/coverage.js';
 import { provenanceOf } from '../investigate/provenance.js';
 import { ReadGate } from '../investigate/gate.js';
-import { buildTraceTree } from '../investigate/trace.js';
+import { readTracePage } from '../investigate/trace.js';
 import { SLICE_MS, Slices } from '../lib/slices.js';
 import { PDP_PRINCIPAL } from '../policy/service.js';
 import { parseNonNegativeInt } from './events.js';
-import { decodeCursor, encodeCursor, parseLimit } from './paging.js';
+import { decodeCursor, parseLimit } from './paging.js';
 
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
 /** Most records of one trace in one answer (and the default page); the rest by `next`. */
@@ -86,7 +86,7 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
 
   // A trace a page at a time, in log order: one bounded read, and a tree of at most
   // MAX_TRACE_PAGE records, however large the trace.
-  app.get('/v1/traces/:trace_id', async (request) => {
+  app.get('/v1/traces/:trace_id', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     onlyParams(query, ['limit', 'cursor']);
     const traceId = (request.params as { trace_id: string }).trace_id;
@@ -98,34 +98,21 @@ export function investigateRoutes(app: FastifyInstance, ctx: CollectorContext): 
     }
     const limit = parseLimit(query['limit'], MAX_TRACE_PAGE, MAX_TRACE_PAGE);
     const after = query['cursor'] === undefined ? undefined : decodeCursor(query['cursor']);
-    const { entries, truncated, roots } = await gate.run(async () => {
-      const read = await ctx.storage.queryEntries({
-        traceId,
-        limit: limit + 1,
-        ...(after === undefined ? {} : { afterLeafIndex: after }),
-      });
-      const page = read.slice(0, limit);
-      // Parsed in slices (a page of 1,000 records is several ms of the event loop), giving way
-      // to ingest.
-      const slices = new Slices(SLICE_MS, true);
-      const records = [];
-      for (const e of page) {
-        await slices.turn();
-        records.push({ record: JSON.parse(e.canonical) as EventRecord, leafIndex: e.leafIndex });
-      }
-      return { entries: page, truncated: read.length > limit, roots: buildTraceTree(records) };
-    });
-    if (entries.length === 0 && after === undefined)
-      throw new RequestError('not_found', `No record of trace ${traceId}.`);
-    const next = truncated ? encodeCursor(entries.at(-1)!.leafIndex) : null;
-    return {
-      trace_id: traceId,
-      count: entries.length,
-      truncated,
-      next_cursor: next,
-      next: next === null ? null : `/v1/traces/${traceId}?limit=${limit}&cursor=${next}`,
-      roots,
-    };
+    const page = { traceId, limit, ...(after === undefined ? {} : { after }) };
+    const notFound = () => new RequestError('not_found', `No record of trace ${traceId}.`);
+    const worker = ctx.investigator;
+    if (worker) {
+      // The whole answer is built off the event loop; it only writes the text.
+      const json = await gate.run(() => worker.trace(page));
+      if (json === null) throw notFound();
+      return reply.type('application/json; charset=utf-8').send(json);
+    }
+    // On the loop: parsed in slices (a page of 1,000 records is several ms), giving way to
+    // ingest.
+    const slices = new Slices(SLICE_MS, true);
+    const answer = await gate.run(() => readTracePage(ctx.storage, page, () => slices.turn()));
+    if (answer === null) throw notFound();
+    return answer;
   });
 
   /** `from` / `to` of a coverage request, checked. */
