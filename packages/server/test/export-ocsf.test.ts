@@ -1,242 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseEventRecord } from '@provenant/core';
 import { toOcsfApiActivity } from '../src/export/ocsf.js';
-import type { ServedRecord } from '../src/export/ocsf.js';
-import { record } from './helpers.js';
+import type { OcsfApiActivity, ServedRecord } from '../src/export/ocsf.js';
+import { asAdmin, record } from './helpers.js';
+import { investigationScenario, makeInvestigateApp } from './investigate-scenario.js';
+import { OCSF_FIXTURE_VERSION, apiActivityProblems, objectProblems } from './ocsf-schema.js';
 
-/**
- * The OCSF 1.3.0 API Activity class (6003), from the OCSF schema: its required attributes with
- * their types, and every attribute the class (with its base event and the security_control
- * profile) defines. Objects: the attributes each object used here defines.
- */
-type OcsfType = 'integer' | 'long' | 'timestamp' | 'string' | 'object' | 'array' | 'boolean';
-const REQUIRED_6003: Record<string, OcsfType> = {
-  activity_id: 'integer',
-  actor: 'object',
-  api: 'object',
-  category_uid: 'integer',
-  class_uid: 'integer',
-  metadata: 'object',
-  severity_id: 'integer',
-  src_endpoint: 'object',
-  time: 'timestamp',
-  type_uid: 'long',
-};
-const CLASS_6003_ATTRIBUTES = new Set([
-  'action',
-  'action_id',
-  'activity_id',
-  'activity_name',
-  'actor',
-  'api',
-  'attacks',
-  'authorizations',
-  'category_name',
-  'category_uid',
-  'class_name',
-  'class_uid',
-  'cloud',
-  'count',
-  'disposition',
-  'disposition_id',
-  'dst_endpoint',
-  'duration',
-  'end_time',
-  'enrichments',
-  'firewall_rule',
-  'http_request',
-  'http_response',
-  'malware',
-  'message',
-  'metadata',
-  'observables',
-  'raw_data',
-  'resources',
-  'severity',
-  'severity_id',
-  'src_endpoint',
-  'start_time',
-  'status',
-  'status_code',
-  'status_detail',
-  'status_id',
-  'time',
-  'timezone_offset',
-  'type_name',
-  'type_uid',
-  'unmapped',
-]);
-const OBJECT_ATTRIBUTES: Record<string, ReadonlySet<string>> = {
-  metadata: new Set([
-    'correlation_uid',
-    'event_code',
-    'labels',
-    'log_level',
-    'log_name',
-    'log_provider',
-    'log_version',
-    'logged_time',
-    'modified_time',
-    'original_time',
-    'processed_time',
-    'product',
-    'profiles',
-    'sequence',
-    'tenant_uid',
-    'uid',
-    'version',
-  ]),
-  product: new Set(['name', 'vendor_name', 'version', 'uid', 'lang', 'url_string', 'path']),
-  actor: new Set([
-    'app_name',
-    'app_uid',
-    'authorizations',
-    'idp',
-    'invoked_by',
-    'process',
-    'session',
-    'user',
-  ]),
-  user: new Set([
-    'account',
-    'credential_uid',
-    'domain',
-    'email_addr',
-    'full_name',
-    'groups',
-    'name',
-    'org',
-    'type',
-    'type_id',
-    'uid',
-    'uid_alt',
-  ]),
-  session: new Set([
-    'count',
-    'created_time',
-    'credential_uid',
-    'expiration_reason',
-    'expiration_time',
-    'is_mfa',
-    'is_remote',
-    'is_vpn',
-    'issuer',
-    'terminal',
-    'uid',
-    'uid_alt',
-    'uuid',
-  ]),
-  authorization: new Set(['decision', 'policy']),
-  policy: new Set(['data', 'desc', 'group', 'is_applied', 'name', 'uid', 'version']),
-  api: new Set(['group', 'operation', 'request', 'response', 'service', 'version']),
-  service: new Set(['labels', 'name', 'uid', 'version']),
-  request: new Set(['containers', 'data', 'flags', 'uid']),
-  response: new Set(['code', 'containers', 'data', 'error', 'error_message', 'flags', 'message']),
-  endpoint: new Set([
-    'domain',
-    'hostname',
-    'instance_uid',
-    'interface_name',
-    'interface_uid',
-    'ip',
-    'mac',
-    'name',
-    'port',
-    'svc_name',
-    'uid',
-  ]),
-  resource: new Set([
-    'cloud_partition',
-    'criticality',
-    'data',
-    'group',
-    'labels',
-    'name',
-    'namespace',
-    'owner',
-    'region',
-    'type',
-    'uid',
-    'version',
-  ]),
-};
-
-function typeOk(value: unknown, type: OcsfType): boolean {
-  switch (type) {
-    case 'integer':
-    case 'long':
-    case 'timestamp':
-      return Number.isSafeInteger(value);
-    case 'string':
-      return typeof value === 'string';
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'array':
-      return Array.isArray(value);
-    case 'object':
-      return typeof value === 'object' && value !== null && !Array.isArray(value);
-  }
-}
-
-function keysWithin(value: unknown, allowed: ReadonlySet<string>, where: string): void {
-  for (const key of Object.keys(value as object)) {
-    expect(allowed.has(key), `${where}.${key} is not an OCSF attribute`).toBe(true);
-  }
-}
-
-/** Checks an event against the 6003 definition; returns it for value assertions. */
-function checkApiActivity(event: Record<string, unknown>): void {
-  for (const [name, type] of Object.entries(REQUIRED_6003)) {
-    expect(event[name], `required ${name}`).toBeDefined();
-    expect(typeOk(event[name], type), `${name} is ${type}`).toBe(true);
-  }
-  keysWithin(event, CLASS_6003_ATTRIBUTES, 'event');
-  const e = event as unknown as ReturnType<typeof toOcsfApiActivity>;
-  expect(e.class_uid).toBe(6003);
-  expect(e.category_uid).toBe(6);
-  expect(e.type_uid).toBe(600300 + e.activity_id);
-  expect([0, 1, 2, 3, 4, 99]).toContain(e.activity_id);
-  expect([0, 1, 2, 3, 4, 5, 6, 99]).toContain(e.severity_id);
-  expect([0, 1, 2, 99]).toContain(e.status_id);
-  // metadata: product and version are required; product needs vendor_name.
-  keysWithin(e.metadata, OBJECT_ATTRIBUTES['metadata']!, 'metadata');
-  keysWithin(e.metadata.product, OBJECT_ATTRIBUTES['product']!, 'metadata.product');
-  expect(typeof e.metadata.version).toBe('string');
-  expect(typeof e.metadata.product.vendor_name).toBe('string');
-  // api.operation is required.
-  keysWithin(e.api, OBJECT_ATTRIBUTES['api']!, 'api');
-  expect(typeof e.api.operation).toBe('string');
-  if (e.api.service) keysWithin(e.api.service, OBJECT_ATTRIBUTES['service']!, 'api.service');
-  if (e.api.request) {
-    keysWithin(e.api.request, OBJECT_ATTRIBUTES['request']!, 'api.request');
-    expect(typeof e.api.request.uid).toBe('string'); // required in Request
-  }
-  if (e.api.response) keysWithin(e.api.response, OBJECT_ATTRIBUTES['response']!, 'api.response');
-  // actor: at least one of its identifying attributes.
-  keysWithin(e.actor, OBJECT_ATTRIBUTES['actor']!, 'actor');
-  if (e.actor.user) {
-    keysWithin(e.actor.user, OBJECT_ATTRIBUTES['user']!, 'actor.user');
-    expect(Number.isSafeInteger(e.actor.user.type_id)).toBe(true);
-  }
-  if (e.actor.session) {
-    keysWithin(e.actor.session, OBJECT_ATTRIBUTES['session']!, 'actor.session');
-    for (const t of ['created_time', 'expiration_time'] as const) {
-      if (e.actor.session[t] !== undefined)
-        expect(Number.isSafeInteger(e.actor.session[t])).toBe(true);
-    }
-  }
-  for (const a of e.actor.authorizations ?? []) {
-    keysWithin(a, OBJECT_ATTRIBUTES['authorization']!, 'actor.authorizations[]');
-    keysWithin(a.policy, OBJECT_ATTRIBUTES['policy']!, 'actor.authorizations[].policy');
-    expect(typeof a.decision).toBe('string');
-    expect(a.policy.name ?? a.policy.uid).toBeTypeOf('string');
-  }
-  // Network endpoints need at least one identifying attribute.
-  keysWithin(e.src_endpoint, OBJECT_ATTRIBUTES['endpoint']!, 'src_endpoint');
-  expect(Object.keys(e.src_endpoint).length).toBeGreaterThan(0);
-  if (e.dst_endpoint) keysWithin(e.dst_endpoint, OBJECT_ATTRIBUTES['endpoint']!, 'dst_endpoint');
-  for (const r of e.resources ?? []) keysWithin(r, OBJECT_ATTRIBUTES['resource']!, 'resources[]');
-  expect(typeOk(e.unmapped, 'object')).toBe(true);
+/** Checks an event against the OCSF schema's own definition of API Activity (6003). */
+function checkApiActivity(event: unknown): void {
+  expect(apiActivityProblems(event)).toEqual([]);
 }
 
 function served(overrides: Record<string, unknown> = {}, leafIndex = 7): ServedRecord {
@@ -281,7 +53,7 @@ describe('OCSF API Activity (6003) export', () => {
       outcome: { status: 'success', duration_ms: 412.4 },
     });
     const e = toOcsfApiActivity(r, { productVersion: '9.9.9' });
-    checkApiActivity(e as unknown as Record<string, unknown>);
+    checkApiActivity(e);
 
     expect(e.time).toBe(Date.UTC(2026, 10, 27, 13, 5, 1, 123));
     expect(e.activity_id).toBe(4); // github.delete_repo
@@ -290,9 +62,10 @@ describe('OCSF API Activity (6003) export', () => {
     expect(e.type_name).toBe('API Activity: Delete');
     expect(e.severity_id).toBe(5); // risk critical
     expect([e.status_id, e.status]).toEqual([1, 'Success']);
-    expect(e.duration).toBe(412);
+    expect(e).not.toHaveProperty('duration'); // OCSF's duration is an aggregate's window
     expect(e.metadata).toMatchObject({
-      version: '1.3.0',
+      version: OCSF_FIXTURE_VERSION,
+      profiles: ['security_control', 'ai_operation', 'trace'],
       product: { name: 'Provenant', vendor_name: 'Provenant', version: '9.9.9' },
       uid: r.id,
       sequence: 7,
@@ -344,9 +117,27 @@ describe('OCSF API Activity (6003) export', () => {
       name: 'researcher',
       hostname: 'worker-3',
     });
+    expect(e.ai_agent).toEqual({
+      uid: 'spiffe://acme.test/agent/researcher',
+      instance_uid: 'spiffe://acme.test/agent/researcher/instance/7f3a',
+      name: 'researcher',
+      version: '2.1.0',
+      type_id: 0,
+      type: 'Unknown',
+    });
+    // The last hop is the authority the actor acted under; the chain is every hop, root first.
+    expect(e.delegation).toEqual({
+      uid: 'j2',
+      parent_uid: 'j1',
+      created_time: 1795000000000,
+      issuer_uid: 'https://issuer.acme.test',
+    });
+    expect(e.trace).toEqual({ uid: '4bf92f3577b34da6a3ce929d0e0e4736' });
     expect(e.unmapped.provenant).toMatchObject({
       attribution: { level: 'verified', reasons: [] },
       delegation: DELEGATION,
+      delegation_chain: [{ uid: 'j1', issuer_uid: 'https://issuer.acme.test' }, e.delegation],
+      duration_ms: 412.4,
       task_id: 'task-981',
       conversation_id: 'conv-1',
       leaf_hash: `${'A'.repeat(43)}=`,
@@ -360,7 +151,7 @@ describe('OCSF API Activity (6003) export', () => {
         outcome: { status: 'error', error: { code: 'http_500', message: 'upstream down' } },
       }),
     );
-    checkApiActivity(failed as unknown as Record<string, unknown>);
+    checkApiActivity(failed);
     expect([failed.status_id, failed.status, failed.status_code, failed.status_detail]).toEqual([
       2,
       'Failure',
@@ -372,7 +163,7 @@ describe('OCSF API Activity (6003) export', () => {
     const denied = toOcsfApiActivity(
       served({ policy: { ...POLICY, decision: 'deny' }, outcome: { status: 'denied' } }),
     );
-    checkApiActivity(denied as unknown as Record<string, unknown>);
+    checkApiActivity(denied);
     expect([denied.status_id, denied.action_id, denied.action]).toEqual([2, 2, 'Denied']);
     expect([denied.disposition_id, denied.disposition]).toEqual([2, 'Blocked']);
     expect(denied.actor.authorizations?.[0]?.decision).toBe('deny');
@@ -384,7 +175,7 @@ describe('OCSF API Activity (6003) export', () => {
     delete (prompt as { trace?: unknown }).trace;
     delete (prompt as { integrity?: unknown }).integrity;
     const p = toOcsfApiActivity(prompt);
-    checkApiActivity(p as unknown as Record<string, unknown>);
+    checkApiActivity(p);
     expect(p.api.operation).toBe('prompt.received');
     expect([p.activity_id, p.status_id, p.severity_id]).toEqual([99, 0, 1]);
     expect(p.time).toBe(Date.UTC(2026, 10, 27, 13, 5, 1));
@@ -400,5 +191,194 @@ describe('OCSF API Activity (6003) export', () => {
     expect(activity('crm.update_contact')).toBe('Update');
     expect(activity('s3.delete_object')).toBe('Delete');
     expect(activity('shell.exec')).toBe('Other');
+  });
+});
+
+describe('OCSF delegation and ai_agent', () => {
+  it('names each hop by its credential and its parent by the credential it was exchanged from', () => {
+    // The collector stamps the verified credential's ancestors (root first): alice's root
+    // credential j0, then the planner's j1; the researcher's is j2.
+    const e = toOcsfApiActivity(
+      served({
+        delegation: DELEGATION,
+        credential: {
+          jti: 'j2',
+          iss: 'https://issuer.acme.test',
+          iat: 1795000000,
+          exp: 1795000300,
+          ancestors: ['j0', 'j1'],
+        },
+      }),
+    );
+    checkApiActivity(e);
+    const chain = e.unmapped.provenant['delegation_chain'] as unknown[];
+    expect(chain).toEqual([
+      { uid: 'j1', parent_uid: 'j0', issuer_uid: 'https://issuer.acme.test' },
+      {
+        uid: 'j2',
+        parent_uid: 'j1',
+        created_time: 1795000000000,
+        issuer_uid: 'https://issuer.acme.test',
+      },
+    ]);
+    for (const hop of chain) expect(objectProblems(hop, 'delegation')).toEqual([]);
+    expect(e.delegation).toEqual(chain[1]);
+  });
+
+  it('writes no delegation for a chain the collector did not verify (ids from input are the delegate’s own)', () => {
+    for (const level of ['asserted', 'unattributed'] as const) {
+      const r = served({
+        delegation: DELEGATION,
+        credential: { jti: 'j2', iss: 'https://issuer.acme.test', iat: 1, exp: 2 },
+      });
+      const e = toOcsfApiActivity({ ...r, attribution: { level, reasons: ['no_credential'] } });
+      checkApiActivity(e);
+      expect(e.delegation).toBeUndefined();
+      expect(e.unmapped.provenant['delegation_chain']).toBeUndefined();
+      // The claimed hops stay where they were, unmapped, beside the level that qualifies them.
+      expect(e.unmapped.provenant['delegation']).toEqual(DELEGATION);
+    }
+  });
+
+  it('maps the issuer’s delegation.granted witness to the delegation it created', () => {
+    const granted = served({
+      type: 'delegation.granted',
+      actor: { id: 'service:provenant-issuer', kind: 'service' },
+      delegation: [DELEGATION[1]],
+      credential: {
+        jti: 'j2',
+        iss: 'https://issuer.acme.test',
+        iat: 1795000000,
+        exp: 1795000300,
+        parent_jti: 'j1',
+        ancestors: ['j0', 'j1'],
+        grant: 'token_exchange',
+      },
+    });
+    delete (granted as { action?: unknown }).action;
+    const e = toOcsfApiActivity(granted);
+    checkApiActivity(e);
+    expect(e.delegation).toEqual({
+      uid: 'j2',
+      parent_uid: 'j1',
+      created_time: 1795000000000,
+      issuer_uid: 'https://issuer.acme.test',
+    });
+    expect(e.ai_agent).toBeUndefined(); // the issuer is a service, not an agent
+  });
+
+  it('maps an agent (not an instance) and leaves ai_agent out for other actors', () => {
+    const agent = toOcsfApiActivity(
+      served({ actor: { id: 'spiffe://acme.test/agent/planner', kind: 'agent', version: '2.1' } }),
+    );
+    checkApiActivity(agent);
+    expect(agent.ai_agent).toEqual({
+      uid: 'spiffe://acme.test/agent/planner',
+      name: 'planner',
+      version: '2.1',
+      type_id: 0,
+      type: 'Unknown',
+    });
+    const human = toOcsfApiActivity(served({ actor: { id: 'user:bob', kind: 'human' } }));
+    checkApiActivity(human);
+    expect(human.ai_agent).toBeUndefined();
+  });
+});
+
+describe('the OCSF schema check itself', () => {
+  const good = () =>
+    toOcsfApiActivity(
+      served({
+        policy: POLICY,
+        delegation: DELEGATION,
+        credential: {
+          jti: 'j2',
+          iss: 'https://issuer.acme.test',
+          iat: 1795000000,
+          exp: 1795000300,
+        },
+      }),
+    );
+
+  it('passes a mapped event and fails each kind of deviation', () => {
+    checkApiActivity(good());
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- edits reach anywhere in the event
+    const problems = (change: (e: Record<string, any>) => void) => {
+      const e = structuredClone(good()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- a free edit of the event
+      change(e);
+      return apiActivityProblems(e);
+    };
+    expect(problems((e) => (e['provenant_extra'] = 1))).toEqual([
+      'provenant_extra is not an attribute of api_activity',
+    ]);
+    expect(problems((e) => (e['actor']['app_uid'] = 7))).toEqual([
+      'actor.app_uid must be a string',
+    ]);
+    expect(problems((e) => (e['delegation']['depth'] = 2))).toEqual([
+      'delegation.depth is not an attribute of delegation',
+    ]);
+    expect(problems((e) => delete e['delegation']['uid'])).toEqual([
+      'delegation.uid is required in delegation',
+    ]);
+    expect(problems((e) => (e['delegation']['created_time'] = '2026-01-01'))).toEqual([
+      'delegation.created_time must be an integer (timestamp_t)',
+    ]);
+    expect(problems((e) => (e['ai_agent']['type_id'] = 5))).toEqual([
+      'ai_agent.type_id is 5, not one of 0, 1, 2, 3, 4, 99',
+    ]);
+    expect(problems((e) => (e['status'] = 'Failure'))).toEqual([
+      'status must be "Success" for status_id 1',
+    ]);
+    expect(problems((e) => delete e['api'])).toEqual(['api is required in api_activity']);
+    expect(problems((e) => (e['metadata']['profiles'] = ['security_control', 'trace']))).toEqual(
+      expect.arrayContaining([
+        'ai_agent belongs to the ai_operation profile, not in metadata.profiles',
+        'delegation belongs to the ai_operation profile, not in metadata.profiles',
+      ]),
+    );
+    expect(problems((e) => (e['type_uid'] = 600301))).toEqual([
+      'type_name must be "API Activity: Create" for type_uid 600301',
+      'type_uid must be 600304 (class_uid × 100 + activity_id)',
+    ]);
+    expect(problems((e) => (e['time'] = 1.5))).toEqual(['time must be an integer (timestamp_t)']);
+  });
+});
+
+describe('OCSF export of a real collector’s ledger', () => {
+  it('exports every record of a delegated, decided action valid against the schema, the chain linked by credentials', async () => {
+    const { app } = await makeInvestigateApp();
+    const s = await investigationScenario(app);
+    const res = await app.inject({ headers: asAdmin, url: '/v1/export?format=ocsf' });
+    expect(res.statusCode).toBe(200);
+    const events = res.body
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as OcsfApiActivity);
+    expect(events.length).toBeGreaterThan(8);
+    for (const e of events) {
+      expect(apiActivityProblems(e), `${e.metadata.event_code} ${e.metadata.uid}`).toEqual([]);
+    }
+    // The issuer's grants, root first: alice's sign-in, then planner, then researcher.
+    const issued = events.filter((e) => e.metadata.event_code === 'credential.issued');
+    const granted = events.filter((e) => e.metadata.event_code === 'delegation.granted');
+    expect(granted).toHaveLength(2);
+    const root = issued.at(-1)!.actor.session!.credential_uid!;
+    const [toPlanner, toResearcher] = granted.map((e) => e.delegation!);
+    expect(toPlanner!.parent_uid).toBe(root);
+    expect(toResearcher!.parent_uid).toBe(toPlanner!.uid);
+
+    const action = events.find((e) => e.metadata.uid === s.actionId)!;
+    expect(action.ai_agent).toMatchObject({
+      uid: 'spiffe://acme.test/agent/researcher',
+      instance_uid: 'spiffe://acme.test/agent/researcher/instance/7f3a',
+      name: 'researcher',
+    });
+    // The action's chain is the grants' own: the same uids, parents and times.
+    expect(action.unmapped.provenant['delegation_chain']).toEqual([
+      { uid: toPlanner!.uid, parent_uid: root, issuer_uid: toPlanner!.issuer_uid },
+      toResearcher,
+    ]);
+    expect(action.delegation).toEqual(toResearcher);
+    expect(action.metadata.profiles).toEqual(['security_control', 'ai_operation', 'trace']);
   });
 });

@@ -7,7 +7,8 @@ export const exportHelp = `provenant export --format jsonl|ocsf|otlp [--server U
 Exports every record (or those of --type, with time in [--from, --to)) in log order, read from
 a collector or a ledger folder (read-only):
   jsonl  each record with its integrity (leaf index and hash), one JSON object a line;
-  ocsf   each record as an OCSF 1.3 API Activity event (class_uid 6003), one a line;
+  ocsf   each record as an OCSF 1.9.0-dev API Activity event (class_uid 6003, with ai_agent
+         and delegation), one a line;
   otlp   each record as an OpenTelemetry span with GenAI attributes, sent over OTLP/HTTP
          to --otlp-endpoint (default http://127.0.0.1:4318/v1/traces) in batches of
          --batch (default 512), as OTLP/JSON or protobuf (--otlp-protocol), with any

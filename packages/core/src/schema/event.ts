@@ -127,7 +127,8 @@ const credentialSchema = z.strictObject({
   iat: unixSeconds,
   exp: unixSeconds,
   // The rest is written by the issuer in its own witness records (credential.issued,
-  // delegation.granted, credential.revoked); never a token.
+  // delegation.granted, credential.revoked); never a token. `ancestors` is also stamped by the
+  // collector's attribute stage from the verified credential (the OCSF export's parent_uid).
   sub: principalId.describe('The root initiator the credential acts for.').exactOptional(),
   scope: z.array(text(MAX_NAME)).max(MAX_LIST).exactOptional(),
   parent_jti: text(MAX_ID).describe('The credential this one was exchanged from.').exactOptional(),

@@ -1,7 +1,10 @@
 /**
- * Maps a `provenant.event/v1` record to an OCSF 1.3 **API Activity** event (class_uid 6003,
- * category_uid 6 "Application Activity"). Pure: no I/O, no clock; the same record always gives
- * the same event.
+ * Maps a `provenant.event/v1` record to an OCSF **API Activity** event (class_uid 6003,
+ * category_uid 6 "Application Activity"), schema 1.9.0-dev: ocsf/ocsf-schema `main` at
+ * a5cfc68 (the `ai_agent` object) with pull request #1665 at eaff97e (the `delegation` object of
+ * the `ai_operation` profile). Pure: no I/O, no clock; the same record always gives the same
+ * event. `packages/server/test/export-ocsf.test.ts` checks every field against that schema's own
+ * JSON (test/fixtures/ocsf).
  *
  * Where each record field goes:
  *
@@ -12,10 +15,16 @@
  * | `type`                                | `metadata.event_code`                                   |
  * | `time`                                | `time` (ms since the epoch), `metadata.original_time`   |
  * | `source.producer`                     | `metadata.log_provider`                                 |
- * | `trace.trace_id`                      | `metadata.correlation_uid`                              |
+ * | `trace.trace_id`                      | `metadata.correlation_uid`, `trace.uid`                 |
  * | `initiator`                           | `actor.user` (uid, name, type_id: human → User)         |
  * | `actor.id`, `actor.agent`             | `actor.app_uid`, `actor.app_name`; `src_endpoint.uid`   |
+ * | `actor` of kind agent / agent_instance| `ai_agent` (uid = the agent, instance_uid, name,        |
+ * |                                       | version)                                                |
  * | `delegation[-1].from`                 | `actor.invoked_by`                                      |
+ * | `delegation` (verified: the collector | `delegation` (the last hop: uid = its credential's jti, |
+ * | stamped the credential)               | parent_uid = the credential it was exchanged from,      |
+ * |                                       | created_time, issuer_uid); every hop, root first, in    |
+ * |                                       | `unmapped.provenant.delegation_chain`                   |
  * | `session_id`, `credential`            | `actor.session` (uid, credential_uid = jti, issuer,     |
  * |                                       | created_time = iat, expiration_time = exp)              |
  * | `policy`                              | `actor.authorizations[0]` (decision; policy.uid = the   |
@@ -29,17 +38,28 @@
  * | `action.risk`                         | `severity_id` / `severity`                              |
  * | `outcome.status`                      | `status_id` / `status`                                  |
  * | `outcome.error`                       | `status_code`, `status_detail`, `api.response.error`    |
- * | `outcome.duration_ms`                 | `duration`                                              |
  * | `source.host`                         | `src_endpoint.hostname` (else `.name` = the producer)   |
  * | `attribution`, `delegation`, `cause`, | `unmapped.provenant` (OCSF has no place for them)       |
  * | `credential.scope`, `action.class`,   |                                                         |
  * | digests, `task_id`, `conversation_id`,|                                                         |
- * | `trace`, `integrity.leaf_hash`        |                                                         |
+ * | `trace`, `outcome.duration_ms`,       |                                                         |
+ * | `integrity.leaf_hash`                 |                                                         |
+ *
+ * `outcome.duration_ms` is not `duration`: since 1.9 OCSF keeps `duration` for the window of an
+ * aggregate event (`count` > 1).
+ *
+ * A `delegation` object is written only for a chain the collector verified (attribution
+ * `verified` or `pooled`, with the credential it stamped): OCSF asks that delegation ids come
+ * from a trusted component, never from the delegate. Each hop's uid is the jti of the
+ * credential that hop produced; `parent_uid` is the credential it was exchanged from (the
+ * previous hop's, or the root credential's for the first hop), set on every hop that has one
+ * — only a chain rooted in an identity provider's ID token has a first hop without a parent.
  */
 import type { EventRecord, Integrity } from '@provenant/core';
 import { timeToMicros } from '../ingest/time.js';
 
-export const OCSF_VERSION = '1.3.0';
+/** The OCSF schema version the events follow (`metadata.version`). */
+export const OCSF_VERSION = '1.9.0-dev';
 export const OCSF_API_ACTIVITY_CLASS_UID = 6003;
 export const OCSF_APPLICATION_CATEGORY_UID = 6;
 
@@ -84,6 +104,25 @@ export interface OcsfActor {
   authorizations?: OcsfAuthorization[];
 }
 
+/** OCSF `ai_agent` (1.9.0-dev): the agent that acted. */
+export interface OcsfAiAgent {
+  /** The agent, stable across instances: its registered id, or its SPIFFE id without the instance. */
+  uid: string;
+  instance_uid?: string;
+  name?: string;
+  version?: string;
+  type_id: 0;
+  type: 'Unknown';
+}
+
+/** OCSF `delegation` (PR #1665): one hop of authority, named by the credential it produced. */
+export interface OcsfDelegation {
+  uid: string;
+  parent_uid?: string;
+  created_time?: number;
+  issuer_uid?: string;
+}
+
 export interface OcsfApiActivity {
   class_uid: 6003;
   class_name: 'API Activity';
@@ -104,7 +143,6 @@ export interface OcsfApiActivity {
   action?: 'Allowed' | 'Denied';
   disposition_id?: 1 | 2;
   disposition?: 'Allowed' | 'Blocked';
-  duration?: number;
   message: string;
   metadata: {
     version: string;
@@ -127,6 +165,9 @@ export interface OcsfApiActivity {
   src_endpoint: { uid?: string; name?: string; hostname?: string };
   dst_endpoint?: { name: string; svc_name: string };
   resources?: { uid: string; type?: string; name?: string }[];
+  ai_agent?: OcsfAiAgent;
+  delegation?: OcsfDelegation;
+  trace?: { uid: string };
   unmapped: { provenant: Record<string, unknown> };
 }
 
@@ -183,7 +224,7 @@ export function toOcsfApiActivity(
       uid: record.id,
       event_code: record.type,
       original_time: record.time,
-      profiles: record.policy ? ['security_control'] : [],
+      profiles: [],
     },
     actor: actorOf(record),
     api: { operation },
@@ -193,7 +234,18 @@ export function toOcsfApiActivity(
 
   if (record.integrity) event.metadata.sequence = record.integrity.leaf_index;
   if (record.source) event.metadata.log_provider = record.source.producer;
-  if (record.trace) event.metadata.correlation_uid = record.trace.trace_id;
+  if (record.trace) {
+    event.metadata.correlation_uid = record.trace.trace_id;
+    event.trace = { uid: record.trace.trace_id };
+  }
+  const agent = aiAgentOf(record);
+  if (agent) event.ai_agent = agent;
+  const chain = delegationChainOf(record);
+  const last = chain?.at(-1);
+  if (chain && last) {
+    event.delegation = last;
+    event.unmapped.provenant['delegation_chain'] = chain;
+  }
 
   const error = record.outcome?.error;
   if (error) {
@@ -203,9 +255,6 @@ export function toOcsfApiActivity(
     if (error.message !== undefined) event.api.response.error_message = error.message;
   } else if (record.outcome?.status === 'denied') {
     event.status_detail = 'denied by policy';
-  }
-  if (record.outcome?.duration_ms !== undefined) {
-    event.duration = Math.round(record.outcome.duration_ms);
   }
   if (record.policy) {
     event.action_id = record.policy.decision === 'allow' ? 1 : 2;
@@ -240,6 +289,11 @@ export function toOcsfApiActivity(
         : { uid: resource, name: resource },
     ];
   }
+  // A profile is named when the event carries one of its attributes.
+  const profiles = event.metadata.profiles;
+  if (record.policy) profiles.push('security_control');
+  if (event.ai_agent || event.delegation) profiles.push('ai_operation');
+  if (event.trace) profiles.push('trace');
   return event;
 }
 
@@ -321,6 +375,58 @@ function actorOf(record: EventRecord): OcsfActor {
   return actor;
 }
 
+const SPIFFE_INSTANCE_SUFFIX = /\/instance\/[^/]+$/;
+
+/** The acting agent as OCSF `ai_agent`, for an actor of kind `agent` or `agent_instance`. */
+function aiAgentOf(record: EventRecord): OcsfAiAgent | undefined {
+  const actor = record.actor;
+  if (!actor || (actor.kind !== 'agent' && actor.kind !== 'agent_instance')) return undefined;
+  const isInstance = actor.kind === 'agent_instance' || SPIFFE_INSTANCE_SUFFIX.test(actor.id);
+  const agent: OcsfAiAgent = {
+    uid: isInstance ? actor.id.replace(SPIFFE_INSTANCE_SUFFIX, '') : actor.id,
+    type_id: 0,
+    type: 'Unknown',
+  };
+  // The instance's own id is the SPIFFE id that names it; `actor.instance` is unique only
+  // within its agent.
+  if (isInstance) agent.instance_uid = actor.id;
+  else if (actor.instance !== undefined) agent.instance_uid = actor.instance;
+  const name = actor.agent ?? /\/agent\/([^/]+)/.exec(actor.id)?.[1];
+  if (name !== undefined) agent.name = name;
+  if (actor.version !== undefined) agent.version = actor.version;
+  return agent;
+}
+
+/**
+ * The record's delegation hops, root first, as OCSF `delegation` objects: only for a chain the
+ * collector verified (it stamped the credential: attribution `verified` or `pooled`), and only
+ * hops that name their credential. The parent of a hop is the credential its own was exchanged
+ * from: the one before it in the credential's lineage (`ancestors`, root first, then `jti`).
+ */
+function delegationChainOf(record: ServedRecord): OcsfDelegation[] | undefined {
+  const { credential, delegation, attribution } = record;
+  if (!credential || !delegation || delegation.length === 0) return undefined;
+  if (attribution?.level !== 'verified' && attribution?.level !== 'pooled') return undefined;
+  const lineage = [...(credential.ancestors ?? []), credential.jti];
+  const chain: OcsfDelegation[] = [];
+  let previous: string | undefined;
+  for (const hop of delegation) {
+    if (hop.jti === undefined) {
+      previous = undefined;
+      continue;
+    }
+    const at = lineage.lastIndexOf(hop.jti);
+    const parent = at > 0 ? lineage[at - 1] : previous;
+    const object: OcsfDelegation = { uid: hop.jti };
+    if (parent !== undefined) object.parent_uid = parent;
+    if (hop.jti === credential.jti) object.created_time = credential.iat * 1000;
+    object.issuer_uid = credential.iss;
+    chain.push(object);
+    previous = hop.jti;
+  }
+  return chain.length > 0 ? chain : undefined;
+}
+
 function messageOf(record: EventRecord, operation: string): string {
   const who = record.actor?.agent ?? record.actor?.id ?? 'an unknown actor';
   const forWhom = record.initiator ? ` for ${record.initiator.id}` : '';
@@ -346,6 +452,7 @@ function unmappedOf(record: ServedRecord): Record<string, unknown> {
   put('action_class', record.action?.class);
   put('args_digest', record.action?.args_digest);
   put('result_digest', record.outcome?.result_digest);
+  put('duration_ms', record.outcome?.duration_ms);
   put('outcome_status', record.outcome?.status);
   put('task_id', record.task_id);
   put('conversation_id', record.conversation_id);

@@ -56,12 +56,20 @@ export function attributeWith(
 
 function withCredential(
   record: EventRecord,
-  { claims }: VerifiedCredential,
+  { claims, ancestors }: VerifiedCredential,
   result: Extract<AttributionResult, { ok: true }>,
 ): EventRecord {
   return {
     ...record,
-    credential: { jti: claims.jti, iss: claims.iss, iat: claims.iat, exp: claims.exp },
+    // `ancestors` (verified, root first) names each hop's parent credential: the OCSF export's
+    // `delegation.parent_uid` for the first hop.
+    credential: {
+      jti: claims.jti,
+      iss: claims.iss,
+      iat: claims.iat,
+      exp: claims.exp,
+      ...(ancestors.length > 0 ? { ancestors: [...ancestors] } : {}),
+    },
     ...(!record.delegation && result.delegation ? { delegation: result.delegation } : {}),
     ...(!record.initiator && result.initiator ? { initiator: result.initiator } : {}),
     ...(!record.actor && result.actor ? { actor: result.actor } : {}),
