@@ -6,13 +6,14 @@
  */
 import { ACTION_CLASS_FLAGS, digestOf, uuidv7 } from '@provenant/core';
 import type { ActionClassFlag } from '@provenant/core';
-import type { PrincipalDirectory, VerifiedCredential } from '@provenant/identity';
+import type { PrincipalDirectory } from '@provenant/identity';
 import {
   EMPTY_POLICY_SET_DIGEST,
   compareNames,
   type DecisionRequest,
   type EngineDecision,
   type LoadedPolicySet,
+  type PdpEvidence,
   type PolicyEngine,
   type PolicySetSource,
 } from './engine.js';
@@ -25,7 +26,7 @@ import {
   type CatalogedAction,
 } from './catalog.js';
 import { PolicyError } from './errors.js';
-import { buildDecisionRequest, type ActionInput } from './request.js';
+import { buildDecisionRequest, type ActionInput, type DecisionAuthority } from './request.js';
 
 /** Why a decision is what it is. */
 export type DecisionReason =
@@ -72,6 +73,8 @@ export interface Decision {
   valid_until: number;
   /** Privileged or irreversible as decided: one action's records may cite it, no more. */
   single_use: boolean;
+  /** The external PDP that decided (the `authzen` engine), when one did. */
+  pdp?: PdpEvidence;
 }
 
 export interface FailPolicy {
@@ -134,7 +137,7 @@ export class DecisionPoint {
 
   /** Decides whether the credential's current actor may take `action`. Never throws for the engine. */
   async decide(
-    credential: VerifiedCredential,
+    credential: DecisionAuthority,
     action: ActionInput,
     directory: PrincipalDirectory,
   ): Promise<Decision> {
@@ -187,6 +190,7 @@ export class DecisionPoint {
       determining: [...answer.determining],
       errors: [...answer.errors],
       reason: 'policy',
+      ...(answer.pdp === undefined ? {} : { pdp: { ...answer.pdp } }),
     };
   }
 

@@ -65,6 +65,18 @@ export interface EngineDecision {
   determining: string[];
   /** Policies that failed to evaluate (and so were ignored), as `<policy id>: <message>`. */
   errors: string[];
+  /** An engine that asked an external PDP (`authzen`): which one decided, and on what. */
+  pdp?: PdpEvidence;
+}
+
+/** Which external PDP decided, and a digest of what was exchanged with it. */
+export interface PdpEvidence {
+  /** The PDP's identifier (AuthZEN `policy_decision_point`). */
+  pdp: string;
+  /** The `X-Request-ID` sent, which the PDP echoed. */
+  request_id: string;
+  /** `digestOf({ request, response })`: the AuthZEN request body sent and the answer's body. */
+  exchange_digest: string;
 }
 
 /**

@@ -7,6 +7,7 @@ export {
   type EngineDecision,
   type EntityUid,
   type LoadedPolicySet,
+  type PdpEvidence,
   type PolicyEngine,
   type PolicyFile,
   type PolicySetSource,
@@ -18,7 +19,7 @@ export {
   type MemoryPolicy,
 } from './engines/memory/index.js';
 export { readPolicyFolder, watchPolicyFolder, type WatchOptions } from './folder.js';
-export { buildDecisionRequest, type ActionInput } from './request.js';
+export { buildDecisionRequest, type ActionInput, type DecisionAuthority } from './request.js';
 export {
   ACTION_CATALOG_FILE,
   catalogAction,

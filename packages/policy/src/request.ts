@@ -6,7 +6,7 @@
  */
 import type { JsonValue } from '@provenant/core';
 import { ACTION_CLASS_FLAGS, type ActionClassFlags, impliedKind } from '@provenant/core';
-import type { PrincipalDirectory, PrincipalKind, VerifiedCredential } from '@provenant/identity';
+import type { PrincipalDirectory, PrincipalKind } from '@provenant/identity';
 import type { CedarEntity, DecisionRequest, EntityUid } from './engine.js';
 
 /** The action to decide on, as the caller describes it. */
@@ -20,6 +20,22 @@ export interface ActionInput {
   risk?: 'low' | 'medium' | 'high' | 'critical';
   /** Used only when the credential names no task: the credential's `task_id` wins. */
   taskId?: string;
+}
+
+/**
+ * Who a decision is for: what `buildDecisionRequest` reads of a verified credential. A
+ * `VerifiedCredential` is one; the AuthZEN facade builds one from what a trusted PEP asserted.
+ */
+export interface DecisionAuthority {
+  /** The root initiator. */
+  readonly subject: string;
+  /** The actors, the current one first. */
+  readonly actors: readonly string[];
+  /** Root first. */
+  readonly chain: readonly string[];
+  readonly scope: readonly string[];
+  readonly jti: string;
+  readonly claims: { readonly task_id?: string | undefined };
 }
 
 /** The Cedar entity type of each principal kind. */
@@ -53,7 +69,7 @@ const SPIFFE_AGENT = /^spiffe:\/\/[^/]+\/agent\/([^/]+)\/instance\/[^/]+$/;
  * - entities: the principal, its agent definition(s), the initiator and the resource.
  */
 export function buildDecisionRequest(
-  credential: VerifiedCredential,
+  credential: DecisionAuthority,
   action: ActionInput,
   directory: PrincipalDirectory,
   now: number,

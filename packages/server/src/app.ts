@@ -7,6 +7,7 @@ import { fromFastifyError } from './fastify-errors.js';
 import { eventRoutes } from './routes/events.js';
 import { logRoutes } from './routes/log.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { authzenRoutes } from './routes/authzen.js';
 import { principalRoutes } from './routes/principals.js';
 import { tokenRoutes } from './routes/token.js';
 import { investigateRoutes } from './routes/investigate.js';
@@ -141,6 +142,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   tokenRoutes(app, ctx);
   principalRoutes(app, ctx);
   decisionRoutes(app, ctx);
+  authzenRoutes(app, ctx);
   investigateRoutes(app, ctx);
   exportRoutes(app, ctx);
   otlpRoutes(app, ctx);

@@ -46,6 +46,16 @@ export const WIRE_ERRORS = {
     retryAfterSec: 1,
   },
   method_not_allowed: { status: 405, text: 'The route does not accept this method.' },
+  // AuthZEN Authorization API facade (POST /access/v1/evaluation, /evaluations)
+  invalid_evaluation_request: {
+    status: 400,
+    text: 'The body is not an AuthZEN evaluation request (subject, action, resource).',
+  },
+  invalid_request_id: { status: 400, text: 'X-Request-ID is not 1-256 visible ASCII characters.' },
+  subject_mismatch: {
+    status: 403,
+    text: "The subject the PEP names is not the credential's actor or subject.",
+  },
   tree_size_out_of_range: { status: 400, text: 'The tree size is 0 or larger than the log.' },
   leaf_index_out_of_range: { status: 400, text: 'The record is not in a tree of that size.' },
   invalid_tile_path: { status: 404, text: 'Not a canonical tlog-tiles path.' },

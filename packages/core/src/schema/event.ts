@@ -239,6 +239,31 @@ const policyRefSchema = z.strictObject({
       "Whether the collector's action catalog described the action (class and risk are then the catalog's, raised by the caller's) or only the caller's claim did.",
     )
     .exactOptional(),
+  authzen: z
+    .strictObject({
+      request_id: text(256)
+        .describe('The X-Request-ID the PEP sent to this AuthZEN facade (echoed in the answer).')
+        .exactOptional(),
+      subject: z
+        .enum(['credential', 'pep'])
+        .describe(
+          "How the facade knew the subject: the caller's verified credential names it, or a trusted PEP (the admin token) asserted it.",
+        )
+        .exactOptional(),
+      pdp: text(MAX_ID)
+        .describe('The external AuthZEN PDP that decided (its policy_decision_point identifier).')
+        .exactOptional(),
+      pdp_request_id: text(256)
+        .describe('The X-Request-ID this collector sent to that PDP, and the PDP echoed.')
+        .exactOptional(),
+      exchange_digest: digest
+        .describe(
+          'Digest of the canonical {request, response} pair exchanged with that PDP, to be matched against its own record.',
+        )
+        .exactOptional(),
+    })
+    .describe('AuthZEN Authorization API 1.0: the facade request or the external PDP that decided.')
+    .exactOptional(),
 });
 
 const outcomeSchema = z.strictObject({

@@ -56,6 +56,12 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/events': 'ingest',
   'POST /v1/traces': 'ingest',
   'POST /v1/decisions': 'producer',
+  // AuthZEN Authorization API 1.0 (routes/authzen.ts): any verified credential asks about
+  // itself (the route refuses a subject it does not name), the admin token is a trusted PEP;
+  // the route refuses every other caller. The metadata is public.
+  'POST /access/v1/evaluation': 'optional',
+  'POST /access/v1/evaluations': 'optional',
+  'GET /.well-known/authzen-configuration': 'public',
 
   // Analysts: records, traces, provenance, coverage, alerts.
   'GET /v1/events': 'analyst',

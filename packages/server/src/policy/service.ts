@@ -16,6 +16,7 @@ import {
 import type {
   ActionInput,
   AuditRules,
+  DecisionAuthority,
   Decision,
   EngineDecision,
   FailPolicy,
@@ -130,7 +131,7 @@ export class PolicyService {
 
   /** Decides, and resolves once the decision is stored. */
   async decide(
-    credential: VerifiedCredential,
+    credential: DecisionAuthority,
     action: ActionInput,
     directory: PrincipalDirectory,
   ): Promise<Decision> {
@@ -196,7 +197,24 @@ export function policyRefOf(d: Decision): NonNullable<EventRecord['policy']> {
     ...(d.reason ? { reason: d.reason } : {}),
     // Decisions stored before the catalog existed carry no standing.
     ...(d.catalog ? { catalog: d.catalog } : {}),
+    ...(d.pdp === undefined
+      ? {}
+      : {
+          authzen: {
+            pdp: d.pdp.pdp,
+            pdp_request_id: d.pdp.request_id,
+            exchange_digest: d.pdp.exchange_digest,
+          },
+        }),
   };
+}
+
+/** What the AuthZEN facade adds to its decisions' records (`policy.authzen`). */
+export interface FacadeNote {
+  /** The PEP's `X-Request-ID`. */
+  readonly requestId?: string;
+  /** How the subject was established. */
+  readonly subject: 'credential' | 'pep';
 }
 
 /**
@@ -205,32 +223,47 @@ export function policyRefOf(d: Decision): NonNullable<EventRecord['policy']> {
  */
 export function decisionRecord(
   d: Decision,
-  credential: VerifiedCredential,
+  credential: VerifiedCredential | null,
   kindOf: (id: string) => Principal['kind'],
+  facade?: FacadeNote,
 ): EventRecord {
-  const chain = credential.chain;
+  // The request's chain and initiator: the credential's, or what a trusted PEP asserted.
+  const chain = credential?.chain ?? contextStrings(d.request.context['chain']);
+  const initiator = credential?.subject ?? String(d.request.context['initiator']);
   const action = decidedAction(d);
+  const policy = policyRefOf(d);
+  if (facade !== undefined) {
+    policy.authzen = {
+      ...policy.authzen,
+      ...(facade.requestId === undefined ? {} : { request_id: facade.requestId }),
+      subject: facade.subject,
+    };
+  }
   const record: EventRecord = {
     schema: 'provenant.event/v1',
     id: uuidv7(d.time),
     time: new Date(d.time).toISOString(),
     type: 'policy.decision',
-    initiator: { id: credential.subject, kind: kindOf(credential.subject) },
+    initiator: { id: initiator, kind: kindOf(initiator) },
     cause: { kind: 'agent_decision' },
     actor: { id: PDP_PRINCIPAL, kind: 'service' },
-    credential: {
-      jti: credential.claims.jti,
-      iss: credential.claims.iss,
-      iat: credential.claims.iat,
-      exp: credential.claims.exp,
-    },
+    ...(credential === null
+      ? {}
+      : {
+          credential: {
+            jti: credential.claims.jti,
+            iss: credential.claims.iss,
+            iat: credential.claims.iat,
+            exp: credential.claims.exp,
+          },
+        }),
     action: {
       name: action.name,
       resource: action.resource,
       class: action.class,
       ...(action.risk ? { risk: action.risk } : {}),
     },
-    policy: policyRefOf(d),
+    policy,
   };
   if (chain.length > 1) {
     record.delegation = chain.slice(1).map((to, i) => ({ from: chain[i]!, to }));
@@ -239,6 +272,10 @@ export function decisionRecord(
   const taskId = d.request.context['task_id'];
   if (typeof taskId === 'string') record.task_id = taskId;
   return record;
+}
+
+function contextStrings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 /** The deployment's HMAC key for redacted arguments, created (0600) on first start. */
