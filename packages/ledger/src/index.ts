@@ -7,7 +7,7 @@
  */
 
 // Proofs and hashes (RFC 6962 / RFC 9162).
-export { HASH_SIZE, hashLeaf, hashChildren } from './merkle/hash.js';
+export { HASH_SIZE, hashLeaf, hashLeafText, hashChildren } from './merkle/hash.js';
 export { verifyInclusion, verifyConsistency } from './merkle/verify.js';
 export { MerkleError } from './merkle/errors.js';
 export type { MerkleErrorCode } from './merkle/errors.js';

@@ -37,6 +37,19 @@ export function hashLeaf(data: Uint8Array): Uint8Array {
   return sha256(buf);
 }
 
+// U+0000 is the one byte 0x00 in UTF-8: hashing '\0' + text is SHA-256(0x00 || utf8(text)).
+const LEAF_PREFIX_CHAR = String.fromCharCode(LEAF_PREFIX);
+
+/**
+ * RFC 6962 leaf hash of the UTF-8 bytes of `text`, without encoding them first: node:crypto
+ * encodes the string as it hashes. Equal to `hashLeaf(new TextEncoder().encode(text))` for
+ * every string (a lone surrogate becomes U+FFFD in both).
+ */
+export function hashLeafText(text: string): Uint8Array {
+  const b = hash('sha256', LEAF_PREFIX_CHAR + text, 'buffer');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** RFC 6962 interior node hash: SHA-256(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   if (left.length === HASH_SIZE && right.length === HASH_SIZE) {

@@ -8,6 +8,7 @@ import {
   consistencyPlan,
   hashChildren,
   hashLeaf,
+  hashLeafText,
   inclusionPlan,
   rangeNodes,
   rootFromLeafHashes,
@@ -416,5 +417,19 @@ describe('plans', () => {
       { level: 0, index: 12 },
     ]);
     expect(rangeNodes(5, 5)).toEqual([]);
+  });
+});
+
+describe('hashLeafText', () => {
+  it('hashes a string as the leaf of its UTF-8 bytes, for any text', () => {
+    const texts = [
+      '',
+      '{"a":1}',
+      'caf\u00e9 \u20ac \u{1f600}',
+      'x'.repeat(20_000),
+      '\u0000 leading nul',
+      'lone \ud800 surrogate', // U+FFFD in both encodings
+    ];
+    for (const t of texts) expect(toHex(hashLeafText(t))).toBe(toHex(hashLeaf(enc.encode(t))));
   });
 });

@@ -1,14 +1,17 @@
 import { MAX_RECORD_BYTES, canonicalize, coverageFacts } from '@provenant/core';
-import { hashLeaf } from '@provenant/ledger';
+import { hashLeafText } from '@provenant/ledger';
 import { reject } from '../draft.js';
 import type { Draft, Rejection, Sealed } from '../draft.js';
 import { timeToMicros } from '../time.js';
 
-const encoder = new TextEncoder();
+// A UTF-16 code unit is at most 3 UTF-8 bytes: a string this short is within the limit uncounted.
+const SURELY_WITHIN = Math.floor(MAX_RECORD_BYTES / 3);
 
 /**
  * Stage 6: the collector's attribution replaces whatever the input claimed; the record is
  * canonicalized (RFC 8785), bounded (`MAX_RECORD_BYTES`), hashed as a leaf, and its index facets are computed.
+ * The canonical text is hashed as it is (its UTF-8 bytes are never materialized here: the
+ * storage driver encodes it once, as it writes).
  */
 export function seal(draft: Draft): Sealed | Rejection {
   const record = { ...draft.record, attribution: draft.attribution };
@@ -19,12 +22,13 @@ export function seal(draft: Draft): Sealed | Rejection {
   } catch (e) {
     return reject(draft, 'not_canonicalizable', (e as Error).message);
   }
-  const bytes = encoder.encode(canonical);
-  if (bytes.length > MAX_RECORD_BYTES) {
+  const size =
+    canonical.length <= SURELY_WITHIN ? canonical.length : Buffer.byteLength(canonical, 'utf8');
+  if (size > MAX_RECORD_BYTES) {
     return reject(
       draft,
       'record_too_large',
-      `The canonical record is ${bytes.length} bytes; the limit is ${MAX_RECORD_BYTES}.`,
+      `The canonical record is ${size} bytes; the limit is ${MAX_RECORD_BYTES}.`,
     );
   }
   return {
@@ -35,7 +39,7 @@ export function seal(draft: Draft): Sealed | Rejection {
     entry: {
       id: record.id,
       canonical,
-      leafHash: hashLeaf(bytes),
+      leafHash: hashLeafText(canonical),
       type: record.type,
       timeUs: timeToMicros(record.time),
       initiator: record.initiator?.id ?? null,
