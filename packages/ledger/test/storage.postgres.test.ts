@@ -204,6 +204,28 @@ describe.skipIf(skip)('postgres driver', () => {
     await s.close();
   });
 
+  it('migrates a queue of schema 5 (migration 6): rows queued with their facets as JSON keep them', async () => {
+    const url = await server.newDatabase();
+    const pool = createPostgresPool(url);
+    await migratePostgres(pool, MIGRATIONS.slice(0, 5), 'ledger');
+    const queued = [pendingEntry(1), pendingEntry(2)];
+    for (const e of queued) {
+      const { id, canonical, leafHash, receivedUs, ...fields } = e;
+      await pool.query(
+        `INSERT INTO ledger_pending (id, record, leaf_hash, fields, received_us)
+           VALUES ($1, $2, $3, $4, $5)`,
+        [id, canonical, Buffer.from(leafHash), JSON.stringify(fields), receivedUs],
+      );
+    }
+    await pool.end();
+    const s = await PostgresStorage.open(url);
+    const rows = await s.readPending(10);
+    expect(rows.map(({ seq: _seq, leafHash: _h, ...rest }) => rest)).toEqual(
+      queued.map(({ leafHash: _h, ...rest }) => rest),
+    );
+    await s.close();
+  });
+
   it('finds a row deleted from the middle (the tree and checkpoints do not show it)', async () => {
     const url = await server.newDatabase();
     const s = await PostgresStorage.open(url, { poolSize: 2 });

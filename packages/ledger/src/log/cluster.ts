@@ -29,19 +29,18 @@ export class ClusterAppender {
 
   /**
    * Moves up to `limit` queued entries into the log (leaf indices, tree, checkpoint and their
-   * removal from the queue in one transaction). Returns how many left the queue. If another
+   * removal from the queue in one transaction). Returns how many left the queue. The sequencer
+   * reads only each row's seq and leaf hash: the members validated, canonicalized and hashed the
+   * records when they queued them, and the storage copies the bytes itself. If another
    * sequencer moved the tree meanwhile the storage refuses the batch (no fork) and the next call
    * starts from the stored tree.
    */
   sequencePending(limit = this.maxBatchEntries): Promise<number> {
     return this.sequencer.exclusive(async () => {
-      const rows = await this.queue.readPending(limit);
-      if (rows.length === 0) return 0;
-      await this.sequencer.commit(
-        [rows],
-        rows.map((r) => r.seq),
-      );
-      return rows.length;
+      const leaves = await this.queue.readPendingLeaves(limit);
+      if (leaves.length === 0) return 0;
+      await this.sequencer.commitQueued(leaves);
+      return leaves.length;
     });
   }
 

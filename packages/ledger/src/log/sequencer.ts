@@ -9,12 +9,16 @@ import {
   verifierKeyString,
 } from '../note/index.js';
 import type { NoteSignerKey, NoteVerifierKey } from '../note/index.js';
-import type { LogState, LogStorage, NewEntry, StoredCheckpoint } from '../storage/port.js';
+import type {
+  LogState,
+  LogStorage,
+  NewEntry,
+  PendingLeaf,
+  SequencedLeaf,
+  StoredCheckpoint,
+} from '../storage/port.js';
 import type { AppendOutcome, PreparedEntry } from './entry.js';
 import { LogError } from './errors.js';
-
-/** Rows taken out of the ingest queue by the commit that sequences them. */
-type Dequeue = readonly number[];
 
 /**
  * The sequencer: the verified frontier and latest checkpoint of the stored tree, and the one
@@ -136,14 +140,11 @@ export class Sequencer {
    * already stored (or earlier in the batch) with the same leaf hash is a duplicate with its
    * original leaf index, with another one an `id_conflict`. Call inside `exclusive`.
    */
-  async commit(
-    groups: readonly (readonly PreparedEntry[])[],
-    dequeue?: Dequeue,
-  ): Promise<AppendOutcome[][]> {
+  async commit(groups: readonly (readonly PreparedEntry[])[]): Promise<AppendOutcome[][]> {
     if (this.refusal !== null) throw new LogError('log_behind_witness', this.refusal);
     try {
       await this.resyncIfStale();
-      return await this.commitOnce(groups, dequeue);
+      return await this.commitOnce(groups);
     } catch (e) {
       // The batch may or may not be stored (a lost COMMIT answer, another sequencer): never
       // build on the in-memory frontier again before checking the stored one.
@@ -152,9 +153,69 @@ export class Sequencer {
     }
   }
 
+  /**
+   * Sequences queued entries (queue mode): gives each row whose id is not logged yet the next
+   * leaf, integrates their leaf hashes, signs the checkpoint, and has the storage move the rows
+   * (bytes and index columns, which never pass through here) and take them out of the queue in
+   * one transaction. A row whose id is logged already only leaves the queue. No id is read back
+   * first: the queue checked each against the log when it took it, and the read that found these
+   * rows joined the log's id index. Call inside `exclusive`.
+   */
+  async commitQueued(leaves: readonly PendingLeaf[]): Promise<void> {
+    if (this.refusal !== null) throw new LogError('log_behind_witness', this.refusal);
+    try {
+      await this.resyncIfStale();
+      await this.commitQueuedOnce(leaves);
+    } catch (e) {
+      this.stale = true; // as in `commit`
+      throw e;
+    }
+  }
+
+  private async commitQueuedOnce(leaves: readonly PendingLeaf[]): Promise<void> {
+    const fromSize = this.frontier.size;
+    const sequenced: SequencedLeaf[] = [];
+    const dequeue: number[] = [];
+    for (const l of leaves) {
+      if (l.logged) dequeue.push(l.seq);
+      else
+        sequenced.push({
+          seq: l.seq,
+          leafIndex: fromSize + sequenced.length,
+          leafHash: l.leafHash,
+        });
+    }
+    if (sequenced.length === 0 && dequeue.length === 0) return;
+    const { frontier, nodes } = appendLeafHashes(
+      this.frontier,
+      sequenced.map((q) => q.leafHash),
+    );
+    const checkpoint = this.checkpointOf(frontier);
+    await this.storage.append({
+      fromSize,
+      entries: [],
+      nodes,
+      checkpoint,
+      ...(sequenced.length > 0 ? { sequenced } : {}),
+      ...(dequeue.length > 0 ? { dequeue } : {}),
+    });
+    this.frontier = frontier;
+    this.checkpoint = checkpoint;
+  }
+
+  /** The checkpoint of `frontier`: the latest one again when it did not grow (queued duplicates). */
+  private checkpointOf(frontier: Frontier): StoredCheckpoint {
+    if (frontier.size === this.frontier.size) return this.checkpoint;
+    const rootHash = rootOfFrontier(frontier);
+    return {
+      size: frontier.size,
+      rootHash,
+      note: signCheckpoint(this.signer, frontier.size, rootHash),
+    };
+  }
+
   private async commitOnce(
     groups: readonly (readonly PreparedEntry[])[],
-    dequeue?: Dequeue,
   ): Promise<AppendOutcome[][]> {
     const ids: string[] = [];
     for (const g of groups) for (const e of g) ids.push(e.id);
@@ -176,29 +237,14 @@ export class Sequencer {
         return { status: 'accepted', leafIndex: entry.leafIndex, duplicate: false };
       }),
     );
-    if (fresh.length === 0 && !dequeue) return outcomes;
+    if (fresh.length === 0) return outcomes;
 
     const { frontier, nodes } = appendLeafHashes(
       this.frontier,
       fresh.map((e) => e.leafHash),
     );
-    const rootHash = rootOfFrontier(frontier);
-    // A batch of queued duplicates only leaves the queue: it re-signs the same size and root.
-    const checkpoint: StoredCheckpoint =
-      fresh.length === 0
-        ? this.checkpoint
-        : {
-            size: frontier.size,
-            rootHash,
-            note: signCheckpoint(this.signer, frontier.size, rootHash),
-          };
-    await this.storage.append({
-      fromSize,
-      entries: fresh,
-      nodes,
-      checkpoint,
-      ...(dequeue ? { dequeue } : {}),
-    });
+    const checkpoint = this.checkpointOf(frontier);
+    await this.storage.append({ fromSize, entries: fresh, nodes, checkpoint });
     this.frontier = frontier;
     this.checkpoint = checkpoint;
     return outcomes;

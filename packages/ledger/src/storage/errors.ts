@@ -37,12 +37,22 @@ export function noQueue(kind: string): StorageError {
 export function checkLeafIndices(batch: {
   readonly fromSize: number;
   readonly entries: readonly { readonly leafIndex: number; readonly id: string }[];
+  readonly sequenced?: readonly { readonly leafIndex: number; readonly seq: number }[];
 }): void {
   batch.entries.forEach((e, i) => {
     if (e.leafIndex !== batch.fromSize + i) {
       throw new StorageError(
         'storage_conflict',
         `Entry ${e.id} cannot take leaf ${e.leafIndex}; the batch starts at ${batch.fromSize}.`,
+      );
+    }
+  });
+  const after = batch.fromSize + batch.entries.length;
+  batch.sequenced?.forEach((q, i) => {
+    if (q.leafIndex !== after + i) {
+      throw new StorageError(
+        'storage_conflict',
+        `Queued entry ${q.seq} cannot take leaf ${q.leafIndex}; it follows leaf ${after + i - 1}.`,
       );
     }
   });

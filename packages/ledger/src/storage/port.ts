@@ -64,10 +64,28 @@ export interface AppendBatch {
   readonly nodes: readonly NewNode[];
   readonly checkpoint: StoredCheckpoint;
   /**
-   * Pending rows (by `seq`) this batch takes out of the ingest queue, in the same transaction;
-   * the driver refuses the batch if any of them is no longer queued.
+   * Queued rows this batch moves into the log (queue mode), taking the leaves after `entries`
+   * (`fromSize + entries.length + i`) in this order: the driver copies each row's canonical bytes
+   * and index columns from its queue itself, so they never pass through the sequencer, which
+   * only reads the leaf hashes (`IngestQueue.readPendingLeaves`). It refuses the batch if a row
+   * is no longer queued or holds another leaf hash, and removes the rows from the queue in the
+   * same transaction.
+   */
+  readonly sequenced?: readonly SequencedLeaf[];
+  /**
+   * Pending rows (by `seq`) this batch takes out of the ingest queue without logging them (their
+   * id is logged already), in the same transaction; the driver refuses the batch if any of them
+   * is no longer queued.
    */
   readonly dequeue?: readonly number[];
+}
+
+/** A queued row the sequencer gives a leaf (see `AppendBatch.sequenced`). */
+export interface SequencedLeaf {
+  readonly seq: number;
+  readonly leafIndex: number;
+  /** The row's leaf hash, as `readPendingLeaves` read it (the driver checks it is unchanged). */
+  readonly leafHash: Uint8Array;
 }
 
 /**
@@ -202,6 +220,14 @@ export interface QueuedEntry extends PendingEntry {
   readonly seq: number;
 }
 
+/** What the sequencer reads of a queued entry: its place in the queue and its leaf hash. */
+export interface PendingLeaf {
+  readonly seq: number;
+  readonly leafHash: Uint8Array;
+  /** The entry of the log that holds this row's id already (then the row only leaves), or null. */
+  readonly logged: ExistingEntry | null;
+}
+
 /**
  * What the queue found for one entry. The queue decides nothing about duplicates: it reports what
  * holds the id, and the log compares leaf hashes (the same rule as for direct appends).
@@ -229,6 +255,11 @@ export interface IngestQueue {
   enqueue(entries: readonly PendingEntry[]): Promise<EnqueueOutcome[]>;
   /** The oldest queued entries, by `seq`. */
   readPending(limit: number): Promise<QueuedEntry[]>;
+  /**
+   * The oldest queued entries, by `seq`, as the sequencer needs them: seq, leaf hash and whether
+   * the id is logged already; not their bytes (the append copies those, `AppendBatch.sequenced`).
+   */
+  readPendingLeaves(limit: number): Promise<PendingLeaf[]>;
   /** How many entries wait in the queue. */
   pendingCount(): Promise<number>;
   /** The queued entry with this id, or null (not queued: logged, or never received). */

@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hasIngestQueue, hashLeaf } from '../index.js';
-import type { EnqueueOutcome, IngestQueue, LogStorage, PendingEntry } from '../index.js';
+import type {
+  AppendBatch,
+  EnqueueOutcome,
+  IngestQueue,
+  LogStorage,
+  PendingEntry,
+} from '../index.js';
 import { makeBatch } from './storage-contract.js';
 
 const encoder = new TextEncoder();
@@ -18,7 +24,26 @@ export function pendingEntry(n: number, content = `{"n":${n}}`): PendingEntry {
     taskId: null,
     traceId: n % 3 === 0 ? 'b'.repeat(32) : null,
     level: 'verified',
+    // Every facet a record may carry, on some entries (each travels from queue to log).
+    ...(n % 2 === 1
+      ? {
+          actionName: 'github.create_issue',
+          resource: `repo:acme/${n}`,
+          outcome: 'error',
+          coverage: { flags: 3, lifetimeSec: 600, instance: `i-${n}` },
+        }
+      : {}),
     receivedUs: 1_800_000_000_100_000 + n,
+  };
+}
+
+/** An append that moves these queued rows into an empty log (`AppendBatch.sequenced`). */
+function sequencedBatch(rows: readonly { seq: number; leafHash: Uint8Array }[]): AppendBatch {
+  const { batch } = makeBatch(EMPTY, rows.length, (i) => ({ leafHash: rows[i]!.leafHash }));
+  return {
+    ...batch,
+    entries: [],
+    sequenced: rows.map((r, i) => ({ seq: r.seq, leafIndex: i, leafHash: r.leafHash })),
   };
 }
 
@@ -98,18 +123,37 @@ export function describeIngestQueueContract(name: string, open: () => Promise<Lo
       expect((await storage.getQueued(pendingEntry(1).id))?.canonical).toBe('{"n":1}');
     });
 
-    it('takes sequenced entries out of the queue in the append transaction', async () => {
-      await storage.enqueue([pendingEntry(1), pendingEntry(2), pendingEntry(3)]);
-      const rows = await storage.readPending(2);
-      const { batch } = makeBatch(EMPTY, 2, (i) => ({
-        id: rows[i]!.id,
-        canonical: rows[i]!.canonical,
-        leafHash: rows[i]!.leafHash,
-      }));
-      await storage.append({ ...batch, dequeue: rows.map((r) => r.seq) });
+    it('moves queued rows into the log in the append transaction, bytes and facets as queued', async () => {
+      const queued = [pendingEntry(1), pendingEntry(2), pendingEntry(3)];
+      await storage.enqueue(queued);
+      const leaves = await storage.readPendingLeaves(2);
+      expect(leaves.map((l) => l.logged)).toEqual([null, null]);
+      expect(leaves.map((l) => Buffer.from(l.leafHash).toString('hex'))).toEqual(
+        queued.slice(0, 2).map(hex),
+      );
+      await storage.append(sequencedBatch(leaves));
       expect(await storage.pendingCount()).toBe(1);
       expect((await storage.readState()).size).toBe(2);
-      expect(await storage.getQueued(rows[0]!.id)).toBeNull(); // logged now, not queued
+      const logged = await storage.getEntries(0, 2);
+      for (const [i, e] of logged.entries()) {
+        const q = queued[i]!;
+        expect(e).toMatchObject({
+          leafIndex: i,
+          id: q.id,
+          canonical: q.canonical,
+          type: q.type,
+          timeUs: q.timeUs,
+          initiator: q.initiator,
+          actor: q.actor,
+          traceId: q.traceId,
+          level: q.level,
+          actionName: q.actionName ?? null,
+          resource: q.resource ?? null,
+          outcome: q.outcome ?? null,
+        });
+        expect(hex(q)).toBe(Buffer.from(e.leafHash).toString('hex'));
+      }
+      expect(await storage.getQueued(queued[0]!.id)).toBeNull(); // logged now, not queued
       // A logged id is answered from the log, with its leaf index and stored hash.
       const outcomes = await storage.enqueue([pendingEntry(2), pendingEntry(2, '{"x":1}')]);
       expect(outcomes.map(withoutHash)).toEqual([
@@ -120,19 +164,43 @@ export function describeIngestQueueContract(name: string, open: () => Promise<Lo
       expect(await storage.pendingCount()).toBe(1);
     });
 
-    it('refuses a batch whose queued entries are gone, and stores nothing of it', async () => {
+    it('refuses to move a row that is gone or holds another hash, and stores nothing', async () => {
       await storage.enqueue([pendingEntry(1)]);
-      const [row] = await storage.readPending(1);
-      const { batch } = makeBatch(EMPTY, 1, () => ({
-        id: row!.id,
-        canonical: row!.canonical,
-        leafHash: row!.leafHash,
-      }));
-      await expect(storage.append({ ...batch, dequeue: [row!.seq + 1000] })).rejects.toMatchObject({
-        code: 'storage_conflict',
-      });
+      const [leaf] = await storage.readPendingLeaves(1);
+      const gone = { ...leaf!, seq: leaf!.seq + 1000 };
+      const otherHash = { ...leaf!, leafHash: new Uint8Array(32).fill(7) };
+      for (const rows of [[gone], [otherHash]]) {
+        await expect(storage.append(sequencedBatch(rows))).rejects.toMatchObject({
+          code: 'storage_conflict',
+        });
+      }
+      await expect(
+        storage.append({ ...sequencedBatch([leaf!]), dequeue: [leaf!.seq + 1000] }),
+      ).rejects.toMatchObject({ code: 'storage_conflict' });
       expect((await storage.readState()).size).toBe(0);
       expect(await storage.pendingCount()).toBe(1);
+    });
+
+    it('takes a row whose id is logged out of the queue without logging it again', async () => {
+      await storage.enqueue([pendingEntry(1)]);
+      const [leaf] = await storage.readPendingLeaves(1);
+      // The same id appended directly meanwhile (a collector without the queue).
+      const direct = makeBatch(EMPTY, 1, () => ({
+        id: pendingEntry(1).id,
+        leafHash: leaf!.leafHash,
+      }));
+      await storage.append(direct.batch);
+      const [again] = await storage.readPendingLeaves(1);
+      expect(again!.logged).toMatchObject({ leafIndex: 0 });
+      await storage.append({
+        fromSize: 1,
+        entries: [],
+        nodes: [],
+        checkpoint: direct.batch.checkpoint,
+        dequeue: [again!.seq],
+      });
+      expect(await storage.pendingCount()).toBe(0);
+      expect((await storage.readState()).size).toBe(1);
     });
   });
 }

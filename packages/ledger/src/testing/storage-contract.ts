@@ -224,6 +224,10 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
       await expect(storage.append({ ...batch, dequeue: [1] })).rejects.toMatchObject({
         code: 'storage_no_queue',
       });
+      const sequenced = [{ seq: 1, leafIndex: 0, leafHash: batch.entries[0]!.leafHash }];
+      await expect(storage.append({ ...batch, entries: [], sequenced })).rejects.toMatchObject({
+        code: 'storage_no_queue',
+      });
       expect((await storage.readState()).size).toBe(0);
     });
 

@@ -3,6 +3,7 @@ import { CoverageCounter, matchesCoverage } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
 import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
 import { globMatcher } from '../search.js';
+import { equalBytes } from '@provenant/core/vocabulary';
 import type {
   AppendBatch,
   EntryCount,
@@ -15,6 +16,7 @@ import type {
   LogState,
   LogStorage,
   PendingEntry,
+  PendingLeaf,
   QueuedEntry,
   StoredCheckpoint,
   StoredEntry,
@@ -51,23 +53,36 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
     const stored = this.checkpoints.get(batch.checkpoint.size);
     if (stored && stored.note !== batch.checkpoint.note) throw checkpointConflict(stored.size);
     const dequeue = batch.dequeue ?? [];
-    if (dequeue.length > 0) {
-      const queued = new Set([...this.queue.values()].map((q) => q.seq));
+    const sequenced = batch.sequenced ?? [];
+    // The queued rows this batch logs, as stored entries with their leaf indices.
+    const moved: StoredEntry[] = [];
+    if (dequeue.length > 0 || sequenced.length > 0) {
+      const queued = new Map([...this.queue.values()].map((q) => [q.seq, q]));
       for (const seq of dequeue) {
         if (!queued.has(seq)) {
           throw new StorageError('storage_conflict', `Queued entry ${seq} is no longer queued.`);
         }
       }
+      for (const s of sequenced) {
+        const q = queued.get(s.seq);
+        if (!q || !equalBytes(q.leafHash, s.leafHash)) {
+          throw new StorageError(
+            'storage_conflict',
+            `Queued entry ${s.seq} is no longer queued with that leaf hash.`,
+          );
+        }
+        moved.push(loggedEntry(q, s.leafIndex));
+      }
     }
     checkLeafIndices(batch);
     const ids = new Set<string>();
-    for (const e of batch.entries) {
+    for (const e of [...batch.entries, ...moved]) {
       if (this.byId.has(e.id) || ids.has(e.id)) {
         throw new StorageError('storage_conflict', `Entry ${e.id} is already stored.`);
       }
       ids.add(e.id);
     }
-    for (const e of batch.entries) {
+    for (const e of [...batch.entries, ...moved]) {
       this.entries.push(e);
       this.byId.set(e.id, e);
     }
@@ -79,10 +94,25 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
       this.checkpoints.set(batch.checkpoint.size, batch.checkpoint);
       this.latest = batch.checkpoint;
     }
-    if (dequeue.length > 0) {
-      const gone = new Set(dequeue);
+    if (dequeue.length > 0 || sequenced.length > 0) {
+      const gone = new Set([...dequeue, ...sequenced.map((q) => q.seq)]);
       for (const [id, q] of this.queue) if (gone.has(q.seq)) this.queue.delete(id);
     }
+  }
+
+  async readPendingLeaves(limit: number): Promise<PendingLeaf[]> {
+    this.assertOpen();
+    const out: PendingLeaf[] = [];
+    for (const q of this.queue.values()) {
+      if (out.length >= limit) break;
+      const e = this.byId.get(q.id);
+      out.push({
+        seq: q.seq,
+        leafHash: q.leafHash,
+        logged: e ? { leafIndex: e.leafIndex, leafHash: e.leafHash } : null,
+      });
+    }
+    return out;
   }
 
   async enqueue(entries: readonly PendingEntry[]): Promise<EnqueueOutcome[]> {
@@ -298,4 +328,18 @@ function inRange(e: StoredEntry, r: CoverageRange): boolean {
   return (
     (r.fromUs === undefined || e.timeUs >= r.fromUs) && (r.toUs === undefined || e.timeUs < r.toUs)
   );
+}
+
+/** A queued entry as the log stores it, at `leafIndex` (its queue fields dropped). */
+function loggedEntry(q: QueuedEntry, leafIndex: number): StoredEntry {
+  const { seq: _seq, receivedUs: _received, ...entry } = q;
+  const actionName = q.actionName ?? null;
+  return {
+    ...entry,
+    leafIndex,
+    actionName,
+    resource: actionName === null ? null : (q.resource ?? null),
+    outcome: q.outcome ?? null,
+    coverage: q.coverage ?? null,
+  };
 }

@@ -1,8 +1,14 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
-import type { EnqueueOutcome, PendingEntry, QueuedEntry } from '../port.js';
+import type {
+  EnqueueOutcome,
+  EntryIndexFields,
+  PendingEntry,
+  PendingLeaf,
+  QueuedEntry,
+} from '../port.js';
 import { toBuffer } from './pool.js';
-import { LOCK_APPEND } from './schema.js';
+import { FACET_COLUMNS, LOCK_APPEND } from './schema.js';
 
 /**
  * The ingest queue (IngestQueue) of the PostgreSQL driver: table ledger_pending, checked against
@@ -15,14 +21,66 @@ export interface PendingRow {
   id: string;
   record: string;
   leaf_hash: Buffer;
-  fields: string;
+  type: string;
+  time_us: number;
+  initiator: string | null;
+  actor: string | null;
+  task_id: string | null;
+  trace_id: string | null;
+  level: string;
+  cov_flags: number | null;
+  cov_lifetime: number | null;
+  cov_instance: string | null;
+  action_name: string | null;
+  resource: string | null;
+  outcome: string | null;
   received_us: number;
 }
 
-const PENDING_COLUMNS = 'seq, id, record, leaf_hash, fields, received_us';
+const PENDING_COLUMNS = `seq, id, record, leaf_hash, ${FACET_COLUMNS}, received_us`;
 export const READ_PENDING = `SELECT ${PENDING_COLUMNS} FROM ledger_pending ORDER BY seq LIMIT $1`;
 export const GET_QUEUED = `SELECT ${PENDING_COLUMNS} FROM ledger_pending WHERE id = $1`;
 export const PENDING_COUNT = 'SELECT count(*)::bigint AS n FROM ledger_pending';
+/**
+ * What the sequencer reads: seq and leaf hash of the oldest rows, and the log's entry of the same
+ * id (a row queued beside a direct append of that id), never the bytes.
+ */
+export const READ_PENDING_LEAVES = `SELECT p.seq, p.leaf_hash, e.leaf_index AS logged_index,
+  e.leaf_hash AS logged_hash FROM ledger_pending p LEFT JOIN ledger_entries e ON e.id = p.id
+  ORDER BY p.seq LIMIT $1`;
+
+export interface PendingLeafRow {
+  seq: number;
+  leaf_hash: Buffer;
+  logged_index: number | null;
+  logged_hash: Buffer | null;
+}
+
+export function toPendingLeaf(r: PendingLeafRow): PendingLeaf {
+  return {
+    seq: r.seq,
+    leafHash: r.leaf_hash,
+    logged:
+      r.logged_index === null ? null : { leafIndex: r.logged_index, leafHash: r.logged_hash! },
+  };
+}
+
+/**
+ * The statement that moves queued rows into the log (`AppendBatch.sequenced`): $1 seqs, $2
+ * their leaf indices, $3 the leaf hashes the sequencer integrated. A row whose hash differs is
+ * not copied (the caller compares the row count).
+ */
+export const MOVE_PENDING = `INSERT INTO ledger_entries (leaf_index, id, record, leaf_hash, ${FACET_COLUMNS})
+  SELECT v.leaf_index, p.id, p.record, p.leaf_hash, ${prefixed('p', FACET_COLUMNS)}
+  FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) AS v(seq, leaf_index, leaf_hash)
+  JOIN ledger_pending p ON p.seq = v.seq AND p.leaf_hash = v.leaf_hash`;
+
+function prefixed(table: string, columns: string): string {
+  return columns
+    .split(',')
+    .map((c) => `${table}.${c.trim()}`)
+    .join(', ');
+}
 
 /** Enqueues in one transaction on `client` (the caller rolls back and releases on failure). */
 export async function enqueueInTransaction(
@@ -66,14 +124,16 @@ export async function enqueueInTransaction(
   let inserted = new Set<string>();
   if (fresh.length > 0) {
     const { rows } = await client.query<{ id: string }>(
-      `INSERT INTO ledger_pending (id, record, leaf_hash, fields, received_us)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[])
+      `INSERT INTO ledger_pending (id, record, leaf_hash, ${FACET_COLUMNS}, received_us)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[],
+           $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::integer[],
+           $12::float8[], $13::text[], $14::text[], $15::text[], $16::text[], $17::bigint[])
          ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
         fresh.map((e) => e.id),
         fresh.map((e) => e.canonical),
         fresh.map((e) => toBuffer(e.leafHash)),
-        fresh.map(indexFieldsJson),
+        ...facetArrays(fresh),
         fresh.map((e) => e.receivedUs),
       ],
     );
@@ -107,20 +167,52 @@ export async function enqueueInTransaction(
 
 export function toQueued(r: PendingRow): QueuedEntry {
   return {
-    ...(JSON.parse(r.fields) as Omit<
-      QueuedEntry,
-      'seq' | 'id' | 'canonical' | 'leafHash' | 'receivedUs'
-    >),
     seq: r.seq,
     id: r.id,
     canonical: r.record,
     leafHash: r.leaf_hash,
+    type: r.type,
+    timeUs: r.time_us,
+    initiator: r.initiator,
+    actor: r.actor,
+    taskId: r.task_id,
+    traceId: r.trace_id,
+    level: r.level,
+    // The optional facets only when set, as the entry was queued.
+    ...(r.action_name === null ? {} : { actionName: r.action_name }),
+    ...(r.resource === null ? {} : { resource: r.resource }),
+    ...(r.outcome === null ? {} : { outcome: r.outcome }),
+    ...(r.cov_flags === null
+      ? {}
+      : {
+          coverage: {
+            flags: r.cov_flags,
+            lifetimeSec: r.cov_lifetime,
+            instance: r.cov_instance,
+          },
+        }),
     receivedUs: r.received_us,
   };
 }
 
-/** The index columns of a queued entry (everything but id, bytes, hash and receive time). */
-function indexFieldsJson(e: PendingEntry): string {
-  const { id: _id, canonical: _c, leafHash: _h, receivedUs: _r, ...fields } = e;
-  return JSON.stringify(fields);
+/**
+ * The index columns of entries as unnest arrays, in FACET_COLUMNS order (types text, bigint,
+ * text × 5, integer, float8, text × 4). A resource is kept only beside an action name.
+ */
+export function facetArrays(es: readonly EntryIndexFields[]): unknown[][] {
+  return [
+    es.map((e) => e.type),
+    es.map((e) => e.timeUs),
+    es.map((e) => e.initiator),
+    es.map((e) => e.actor),
+    es.map((e) => e.taskId),
+    es.map((e) => e.traceId),
+    es.map((e) => e.level),
+    es.map((e) => e.coverage?.flags ?? null),
+    es.map((e) => e.coverage?.lifetimeSec ?? null),
+    es.map((e) => e.coverage?.instance ?? null),
+    es.map((e) => e.actionName ?? null),
+    es.map((e) => ((e.actionName ?? null) === null ? null : (e.resource ?? null))),
+    es.map((e) => e.outcome ?? null),
+  ];
 }

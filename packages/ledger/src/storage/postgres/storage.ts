@@ -26,6 +26,7 @@ import type {
   LogState,
   LogStorage,
   PendingEntry,
+  PendingLeaf,
   QueuedEntry,
   StoredCheckpoint,
   StoredEntry,
@@ -42,12 +43,16 @@ import {
 import type { PostgresPoolOptions } from './pool.js';
 import {
   GET_QUEUED,
+  MOVE_PENDING,
   PENDING_COUNT,
   READ_PENDING,
+  READ_PENDING_LEAVES,
   enqueueInTransaction,
+  facetArrays,
+  toPendingLeaf,
   toQueued,
 } from './queue.js';
-import type { PendingRow } from './queue.js';
+import type { PendingLeafRow, PendingRow } from './queue.js';
 import { ENTRY_COLUMNS, LOCK_APPEND, MIGRATIONS, READ_COLUMNS } from './schema.js';
 
 export interface PostgresStorageOptions extends PostgresPoolOptions {
@@ -170,19 +175,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
             es.map((e) => e.id),
             es.map((e) => e.canonical),
             es.map((e) => toBuffer(e.leafHash)),
-            es.map((e) => e.type),
-            es.map((e) => e.timeUs),
-            es.map((e) => e.initiator),
-            es.map((e) => e.actor),
-            es.map((e) => e.taskId),
-            es.map((e) => e.traceId),
-            es.map((e) => e.level),
-            es.map((e) => e.coverage?.flags ?? null),
-            es.map((e) => e.coverage?.lifetimeSec ?? null),
-            es.map((e) => e.coverage?.instance ?? null),
-            es.map((e) => e.actionName ?? null),
-            es.map((e) => ((e.actionName ?? null) === null ? null : (e.resource ?? null))),
-            es.map((e) => e.outcome ?? null),
+            ...facetArrays(es),
           ],
         );
       }
@@ -209,7 +202,22 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
         );
         if (kept[0]?.note !== c.note) throw checkpointConflict(c.size);
       }
-      const dequeue = batch.dequeue ?? [];
+      const sequenced = batch.sequenced ?? [];
+      if (sequenced.length > 0) {
+        // Copied inside the database: the bytes never reach the sequencer (queue.ts).
+        const { rowCount } = await client.query(MOVE_PENDING, [
+          sequenced.map((q) => q.seq),
+          sequenced.map((q) => q.leafIndex),
+          sequenced.map((q) => toBuffer(q.leafHash)),
+        ]);
+        if (rowCount !== sequenced.length) {
+          throw new StorageError(
+            'storage_conflict',
+            'Some queued entries of this batch are no longer queued with the leaf hash read.',
+          );
+        }
+      }
+      const dequeue = [...(batch.dequeue ?? []), ...sequenced.map((q) => q.seq)];
       if (dequeue.length > 0) {
         const { rowCount } = await client.query(
           'DELETE FROM ledger_pending WHERE seq = ANY($1::bigint[])',
@@ -562,6 +570,11 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
   async readPending(limit: number): Promise<QueuedEntry[]> {
     const { rows } = await this.query<PendingRow>(READ_PENDING, [limit]);
     return rows.map(toQueued);
+  }
+
+  async readPendingLeaves(limit: number): Promise<PendingLeaf[]> {
+    const { rows } = await this.query<PendingLeafRow>(READ_PENDING_LEAVES, [limit]);
+    return rows.map(toPendingLeaf);
   }
 
   async getQueued(id: string): Promise<QueuedEntry | null> {

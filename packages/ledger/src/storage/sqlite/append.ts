@@ -45,7 +45,7 @@ export type AppendStatements = { readonly [K in keyof typeof APPEND_SQL]: Databa
 
 /** A batch in the form `appendRows` takes; refuses what no driver may store (leaf gaps, a queue). */
 export function toAppendRows(batch: AppendBatch, kind: string): AppendRows {
-  if (batch.dequeue !== undefined && batch.dequeue.length > 0) throw noQueue(kind);
+  if ((batch.dequeue?.length ?? 0) > 0 || (batch.sequenced?.length ?? 0) > 0) throw noQueue(kind);
   checkLeafIndices(batch);
   const n = batch.entries.length;
   const ids = new Array<string>(n);
