@@ -26,7 +26,19 @@ export type CredentialErrorCode =
   /** An ID token presented a second time (each is exchanged at most once). */
   | 'token_replayed'
   /** The issuer's keys could not be fetched (remote JWKS down or invalid): not the token's fault. */
-  | 'keys_unavailable';
+  | 'keys_unavailable'
+  /** The `typ` header is not the one this kind of token must carry (`txntoken+jwt`, `at+jwt`…). */
+  | 'wrong_typ'
+  /** A Txn-Token presented as a bearer credential: it belongs in the `Txn-Token` header. */
+  | 'txn_token_misplaced'
+  /** A JWT-SVID whose `sub` is not a SPIFFE id (SPIFFE-ID §2). */
+  | 'invalid_spiffe_id'
+  /** A JWT-SVID of a trust domain no bundle is configured for. */
+  | 'unknown_trust_domain'
+  /** A SPIFFE id neither registered nor matching a configured path pattern of its trust domain. */
+  | 'spiffe_id_not_allowed'
+  /** A token whose `exp` is further ahead than this kind of token may live. */
+  | 'lifetime_too_long';
 
 export class CredentialError extends ProvenantError {
   declare readonly code: CredentialErrorCode;
@@ -190,6 +202,12 @@ const CREDENTIAL_TO_OAUTH: Record<CredentialErrorCode, OAuthErrorCode> = {
   key_retired: 'invalid_grant',
   token_replayed: 'invalid_grant',
   keys_unavailable: 'temporarily_unavailable',
+  wrong_typ: 'invalid_grant',
+  txn_token_misplaced: 'invalid_grant',
+  invalid_spiffe_id: 'invalid_grant',
+  unknown_trust_domain: 'invalid_grant',
+  spiffe_id_not_allowed: 'invalid_grant',
+  lifetime_too_long: 'invalid_grant',
 };
 
 const DELEGATION_TO_OAUTH: Record<DelegationErrorCode, OAuthErrorCode> = {

@@ -33,6 +33,17 @@ export {
   type JwksSourceOptions,
   type JwksSourceStatus,
 } from './jwks-source.js';
+export {
+  JWT_SVID_ALGS,
+  SpiffeDirectory,
+  SvidVerifier,
+  checkPathPattern,
+  matchesPathPattern,
+  parseSpiffeId,
+  type SpiffeTrustDomain,
+  type SvidVerifierOptions,
+  type VerifiedSvid,
+} from './spiffe.js';
 export { nestAct, type ActClaim, type CredentialClaims } from './claims.js';
 export { IssuerKeyRing, type SigningAlg, type SigningKey } from './keys.js';
 export {
@@ -73,6 +84,7 @@ export {
   type IssuedCredential,
   type IssuerOptions,
   type SignInRequest,
+  type SvidEvidence,
   type SubjectTokenType,
   type WitnessEvent,
 } from './issuer.js';

@@ -15,6 +15,7 @@ import { fromJoseError, keyLookup } from './lib/jose-errors.js';
 import { normalizeScopes } from './lib/scope.js';
 import type { IssuerKeyRing } from './keys.js';
 import {
+  WORKLOAD_KINDS,
   grantedRoles,
   principalIdProblem,
   type Principal,
@@ -23,6 +24,7 @@ import {
 import { MemoryReplayCache, type ReplayCache, type RevocationStore } from './revocation.js';
 import { namesAudience } from './verify.js';
 import type { TrustedIssuer, VerifiedCredential, VerifyOptions } from './verify.js';
+import type { SvidVerifier, VerifiedSvid } from './spiffe.js';
 
 export { OAuthError, toOAuthError, type OAuthErrorCode } from './errors.js';
 export type { RevocationStore } from './revocation.js';
@@ -52,6 +54,12 @@ export interface IssuerOptions {
   verifier: { verify(token: string, options?: VerifyOptions): Promise<VerifiedCredential> };
   /** Spends client-assertion jtis. */
   replay: ReplayCache;
+  /**
+   * JWT-SVIDs accepted as client assertions and actor tokens (SPIFFE trust bundles). Its
+   * principals are looked up in `directory`, which should be a `SpiffeDirectory` over the
+   * registry when path patterns admit unregistered SVIDs.
+   */
+  svids?: SvidVerifier;
   /**
    * Spends ID tokens (each exchanged at most once), keyed by `idTokenReplayKey`; kept apart from
    * assertion jtis. Default: an in-memory cache (one process only).
@@ -112,6 +120,23 @@ export interface WitnessEvent {
   grant: Grant;
   /** A credential addressed to an agent (RFC 8693 `audience`, `resource`): its `aud`. */
   audience?: string[];
+  /** How the workload (the client, or the exchange's new actor) authenticated, with a JWT-SVID. */
+  authn?: SvidEvidence;
+}
+
+/** The evidence of a JWT-SVID authentication a witness record keeps (never the SVID). */
+export interface SvidEvidence {
+  method: 'jwt_svid';
+  spiffeId: string;
+  trustDomain: string;
+  /** The trust bundle key that verified the SVID. */
+  kid: string;
+}
+
+/** A workload authenticated at the token endpoint, and with what. */
+interface Authenticated {
+  principal: Principal;
+  svid?: VerifiedSvid;
 }
 
 /**
@@ -222,7 +247,7 @@ export class Issuer {
     return this.wire(async () => {
       const now = this.clock();
       const aud = this.audienceFor(resource);
-      const client = await this.authenticate(assertion, now);
+      const { principal: client, svid } = await this.authenticate(assertion, now);
       return this.issueRoot({
         aud,
         sub: client.id,
@@ -231,6 +256,7 @@ export class Issuer {
         roles: grantedRoles(client),
         grant: 'client_credentials',
         now,
+        ...(svid === undefined ? {} : { authn: svidEvidence(svid) }),
       });
     });
   }
@@ -270,7 +296,7 @@ export class Issuer {
           },
         );
       }
-      const actor = await this.authenticate(req.actorToken, now);
+      const { principal: actor, svid } = await this.authenticate(req.actorToken, now);
       const forUs =
         fromIdToken ||
         [this.o.audience, ...(this.o.resources ?? [])].some((a) =>
@@ -330,6 +356,7 @@ export class Issuer {
         exp: plan.exp,
         ancestors,
         grant: fromIdToken ? 'id_token' : 'token_exchange',
+        ...(svid === undefined ? {} : { authn: svidEvidence(svid) }),
       });
     });
   }
@@ -621,6 +648,7 @@ export class Issuer {
     roles: Role[];
     grant: Grant;
     now: number;
+    authn?: SvidEvidence;
   }): Promise<IssuedCredential> {
     const iat = Math.floor(r.now / 1000);
     const claims = this.claims(r.sub, iat, iat + r.lifetimeSec, r.scope, r.roles, r.now);
@@ -635,6 +663,7 @@ export class Issuer {
       exp: claims.exp,
       ancestors: [],
       grant: r.grant,
+      ...(r.authn === undefined ? {} : { authn: r.authn }),
     });
   }
 
@@ -675,8 +704,13 @@ export class Issuer {
     return resource;
   }
 
-  private authenticate(assertion: string, now: number): Promise<Principal> {
-    return verifyClientAssertion(assertion, {
+  /**
+   * Authenticates a workload by its RFC 7523 assertion: a JWT-SVID when `svids` claims it (a
+   * SPIFFE id of a configured trust domain whose bundle holds its key), else `private_key_jwt`.
+   */
+  private async authenticate(assertion: string, now: number): Promise<Authenticated> {
+    if (this.o.svids?.claims(assertion) === true) return this.authenticateSvid(assertion);
+    const principal = await verifyClientAssertion(assertion, {
       tokenEndpoint: this.o.tokenEndpoint,
       issuer: this.o.issuer,
       directory: this.o.directory,
@@ -684,6 +718,52 @@ export class Issuer {
       clock: () => now,
       skewSec: this.skewSec,
     });
+    return { principal };
+  }
+
+  /**
+   * A JWT-SVID as client authentication: verified against its trust bundle with `aud` this
+   * authorization server (issuer or token endpoint), single-use when it carries a `jti`; its
+   * SPIFFE id must be a registered workload or match a path pattern (through `directory`).
+   * Every refusal is `invalid_client` (401) with the precise code, or 503 when the bundle is
+   * out of reach.
+   */
+  private async authenticateSvid(assertion: string): Promise<Authenticated> {
+    let svid: VerifiedSvid;
+    try {
+      svid = await this.o.svids!.verify(assertion, {
+        audience: [this.o.issuer, this.o.tokenEndpoint],
+        singleUse: true,
+      });
+    } catch (e) {
+      if (!(e instanceof CredentialError)) throw e;
+      throw new OAuthError(
+        e.code === 'keys_unavailable' ? 'temporarily_unavailable' : 'invalid_client',
+        `The JWT-SVID is refused: ${e.message}`,
+        { code: e.code, ...(e.claim === undefined ? {} : { claim: e.claim }) },
+      );
+    }
+    const principal = this.o.directory.get(svid.spiffeId);
+    if (principal === undefined) {
+      throw new OAuthError(
+        'invalid_client',
+        `${svid.spiffeId} is neither registered nor allowed by a path pattern of ${svid.trustDomain}.`,
+        { code: 'spiffe_id_not_allowed' },
+      );
+    }
+    if (!WORKLOAD_KINDS.includes(principal.kind)) {
+      throw new OAuthError(
+        'invalid_client',
+        `A ${principal.kind} does not authenticate with a JWT-SVID.`,
+        { code: 'not_a_workload' },
+      );
+    }
+    if (principal.disabled) {
+      throw new OAuthError('unauthorized_client', `${svid.spiffeId} is disabled.`, {
+        code: 'principal_disabled',
+      });
+    }
+    return { principal, svid };
   }
 
   private claims(
@@ -868,6 +948,15 @@ export function idTokenReplayKey(payload: Record<string, unknown>): string {
       ? ['jti', payload['iss'], jti]
       : ['sub', payload['iss'], payload['sub'], payload['iat'], payload['nonce'] ?? null];
   return sha256Hex(Buffer.from(JSON.stringify(parts), 'utf8'));
+}
+
+function svidEvidence(svid: VerifiedSvid): SvidEvidence {
+  return {
+    method: 'jwt_svid',
+    spiffeId: svid.spiffeId,
+    trustDomain: svid.trustDomain,
+    kid: svid.kid,
+  };
 }
 
 /** How a credential of this issuer was granted, read back from its shape. */

@@ -159,7 +159,8 @@ export function isPrincipalId(id: unknown): id is string {
   return principalIdProblem(id) === undefined;
 }
 
-function spiffeIdProblem(id: string): string | undefined {
+/** Why `id` (starting `spiffe://`) is not a workload's SPIFFE id (SPIFFE-ID §2), or undefined. */
+export function spiffeIdProblem(id: string): string | undefined {
   if (Buffer.byteLength(id) > MAX_SPIFFE_ID) return `must be at most ${MAX_SPIFFE_ID} bytes`;
   const rest = id.slice('spiffe://'.length);
   const slash = rest.indexOf('/');

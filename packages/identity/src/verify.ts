@@ -22,6 +22,8 @@ export type { RevocationCheck } from './revocation.js';
 /** Signature algorithms a trusted issuer may use. Never `none`, never a shared secret (HS*). */
 export type TrustedAlg = 'EdDSA' | 'ES256' | 'RS256';
 const TRUSTED_ALGS: readonly TrustedAlg[] = ['EdDSA', 'ES256', 'RS256'];
+/** The `typ` of a Transaction Token (draft-ietf-oauth-transaction-tokens-10 "JWT Header"). */
+export const TXN_TOKEN_TYP = 'txntoken+jwt';
 
 export interface TrustedIssuer {
   /** The exact `iss` its tokens carry. */
@@ -221,6 +223,14 @@ export class CredentialVerifier {
       fail(
         decoded.failure === 'too_large' ? 'token_too_large' : 'malformed_token',
         decoded.message,
+      );
+    }
+    // Draft-ietf-oauth-transaction-tokens-10 "Using Txn-Tokens": never in Authorization.
+    if (decoded.header['typ'] === TXN_TOKEN_TYP) {
+      fail(
+        'txn_token_misplaced',
+        'A Txn-Token is not a credential: send it in the Txn-Token header, not Authorization.',
+        'typ',
       );
     }
     const alg = decoded.header['alg'];

@@ -166,6 +166,14 @@ export const WIRE_ERRORS = {
     status: 401,
     text: 'The credential is signed with an issuer key retired before it was issued.',
   },
+  wrong_typ: {
+    status: 401,
+    text: 'The token\'s "typ" header is not the one its kind must carry (at+jwt, txntoken+jwt).',
+  },
+  txn_token_misplaced: {
+    status: 401,
+    text: 'A Txn-Token was sent as Authorization: Bearer; it belongs in the Txn-Token header.',
+  },
   keys_unavailable: {
     status: 503,
     text: 'The keys of a trusted issuer cannot be read now; retry.',
@@ -385,6 +393,8 @@ export const LOCAL_TO_WIRE = {
   principal_disabled: 'principal_disabled',
   keys_unavailable: 'keys_unavailable',
   key_retired: 'key_retired',
+  wrong_typ: 'wrong_typ',
+  txn_token_misplaced: 'txn_token_misplaced',
   invalid_principal: 'invalid_principal',
   // identity: the token endpoint answers these as RFC 6749 errors itself (routes/token.ts)
   invalid_client: 'internal_error',
@@ -404,6 +414,10 @@ export const LOCAL_TO_WIRE = {
   temporarily_unavailable: 'internal_error',
   replay_cache_full: 'internal_error',
   token_replayed: 'internal_error',
+  invalid_spiffe_id: 'internal_error',
+  unknown_trust_domain: 'internal_error',
+  spiffe_id_not_allowed: 'internal_error',
+  lifetime_too_long: 'internal_error',
   // ledger: the log and its storage
   tree_size_out_of_range: 'tree_size_out_of_range',
   leaf_index_out_of_range: 'leaf_index_out_of_range',

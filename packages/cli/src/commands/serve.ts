@@ -13,6 +13,7 @@ import { usageError } from '../lib/errors.js';
 import { readFileSync } from 'node:fs';
 import { isRole, parseAllowedHost, parseAllowedOrigin } from '@provenant/core/vocabulary';
 import { parseAuditRules } from '@provenant/policy';
+import { checkPathPattern, jwksSource, type SpiffeTrustDomain } from '@provenant/identity';
 import type { AuditRules } from '@provenant/policy';
 
 function readAuditRules(file: string): AuditRules {
@@ -46,6 +47,64 @@ function parseWitnessFlag(spec: string): { url: string; verifierKey: string } {
     throw usageError(`--witness ${url}: ${(e as Error).message}`);
   }
   return { url, verifierKey: spec.slice(eq + 1).trim() };
+}
+
+/**
+ * A trusted key set flag, `NAME=FILE|URL` (`--spiffe-bundle TD=…`, `--txn-token-service ISS=…`,
+ * `--id-jag-issuer ISS=…`, `--chain-trust ISS=…`): the first "=" separates the name (a trust
+ * domain or an issuer) from where its JWK Set is read (`jwksSource`: a file or an http(s) URL).
+ */
+export function parseKeySetFlag(spec: string, flag: string): { name: string; location: string } {
+  const eq = spec.indexOf('=');
+  const name = eq < 0 ? '' : spec.slice(0, eq).trim();
+  const location = eq < 0 ? '' : spec.slice(eq + 1).trim();
+  if (name === '' || location === '') {
+    throw usageError(`--${flag} must be NAME=FILE|URL; got ${JSON.stringify(spec)}.`);
+  }
+  return { name, location };
+}
+
+/**
+ * `--spiffe-bundle TD=FILE|URL` (the JWT-SVID keys of a trust domain's SPIFFE bundle, JWKS form)
+ * and `--spiffe-path TD=PATTERN` (SVIDs of TD whose path matches are accepted unregistered).
+ */
+export function spiffeFlags(
+  bundles: readonly string[],
+  paths: readonly string[],
+): SpiffeTrustDomain[] {
+  const patterns = new Map<string, string[]>();
+  for (const spec of paths) {
+    const { name, location: pattern } = parseKeySetFlag(spec, 'spiffe-path');
+    try {
+      checkPathPattern(pattern);
+    } catch (e) {
+      throw usageError(`--spiffe-path: ${(e as Error).message}`);
+    }
+    patterns.set(name, [...(patterns.get(name) ?? []), pattern]);
+  }
+  const domains: SpiffeTrustDomain[] = [];
+  for (const spec of bundles) {
+    const { name, location } = parseKeySetFlag(spec, 'spiffe-bundle');
+    if (!/^[a-z0-9._-]+$/.test(name)) {
+      throw usageError(`--spiffe-bundle: ${JSON.stringify(name)} is not a trust domain name.`);
+    }
+    if (domains.some((d) => d.trustDomain === name)) {
+      throw usageError(`--spiffe-bundle: the trust domain ${name} is given twice.`);
+    }
+    let bundle;
+    try {
+      bundle = jwksSource(location, { use: 'jwt-svid' });
+    } catch (e) {
+      throw usageError(`--spiffe-bundle ${name}: ${(e as Error).message}`);
+    }
+    domains.push({ trustDomain: name, bundle, pathPatterns: patterns.get(name) ?? [] });
+    patterns.delete(name);
+  }
+  const orphan = [...patterns.keys()][0];
+  if (orphan !== undefined) {
+    throw usageError(`--spiffe-path ${orphan}=…: no --spiffe-bundle for that trust domain.`);
+  }
+  return domains;
 }
 
 /** `--limit NAME=N`: NAME is a collector limit in kebab case (`max-bodies-in-flight`). */
@@ -157,6 +216,8 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     limit: { type: 'string', multiple: true },
+    'spiffe-bundle': { type: 'string', multiple: true },
+    'spiffe-path': { type: 'string', multiple: true },
   });
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw usageError('--tls-cert and --tls-key go together.');
@@ -226,6 +287,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     throw usageError(`--dev-login-roles: "${unknownRole}" is not one of ${ROLES.join(', ')}.`);
   }
   const resources = (values.resource ?? []).map(parseResourceFlag);
+  const spiffe = spiffeFlags(values['spiffe-bundle'] ?? [], values['spiffe-path'] ?? []);
   const collector = await startCollector({
     dataDir,
     host,
@@ -237,6 +299,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       devLogin,
       trustedIdTokenIssuers: trusted,
       ...(resources.length === 0 ? {} : { resources }),
+      ...(spiffe.length === 0 ? {} : { spiffe }),
     },
     ...(devLogin ? { devSignIn: { roles: devLoginRoles as Role[] } } : {}),
     ...(values.policies === undefined ? {} : { policiesDir: values.policies }),
@@ -275,6 +338,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       (witnesses.length === 0
         ? ''
         : `  witnesses: ${witnesses.length}, policy ${witnessPolicy ?? witnesses.length} of ${witnesses.length}\n`) +
+      (spiffe.length === 0
+        ? ''
+        : `  SPIFFE trust domains: ${spiffe.map((d) => `${d.trustDomain} (${d.bundle.location}${d.pathPatterns?.length ? `, paths ${d.pathPatterns.join(' ')}` : ', registered ids only'})`).join('; ')}\n`) +
       (signIn
         ? `  sign-in: ${signIn.issuer} (client ${signIn.clientId}); callback ${collector.signIn?.callbackUrl ?? ''}\n`
         : '') +

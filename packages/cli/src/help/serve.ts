@@ -39,6 +39,15 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
                     trust the provider's ID tokens as token-exchange subject tokens with these
                     keys (without it, with --oidc-client-id, the discovered JWKS; audience
                     default: the client id)
+  --spiffe-bundle TD=FILE|URL
+                    trust the JWT-SVIDs of SPIFFE trust domain TD with the jwt-svid keys of its
+                    bundle (JWKS form; a file re-read on change, a URL fetched again every 5
+                    minutes): workloads authenticate with them as client assertions and actor
+                    tokens; repeat per trust domain
+  --spiffe-path TD=PATTERN
+                    also accept unregistered SVIDs of TD whose path matches PATTERN (* one
+                    segment, a final ** the rest: /agent/*/instance/*); repeat. Without it only
+                    SPIFFE ids registered as principals authenticate
   --resource URL    a protected resource (an MCP proxy's URL, e.g. https://mcp.example/mcp) this
                     collector issues audience-bound credentials for (RFC 8707 resource=); repeat.
                     Such a credential is accepted by that resource (and its token exchange

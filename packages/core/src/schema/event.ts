@@ -153,6 +153,17 @@ const credentialSchema = z.strictObject({
     .max(ROLES.length)
     .describe('The registry roles the credential carries (its `roles` claim).')
     .exactOptional(),
+  authn: z
+    .strictObject({
+      method: z.literal('jwt_svid'),
+      spiffe_id: principalId.describe("The SVID's SPIFFE id: the workload that authenticated."),
+      trust_domain: text(MAX_NAME),
+      kid: text(MAX_ID).describe('The trust bundle key that verified the SVID.'),
+    })
+    .describe(
+      'How the client (or the new actor of an exchange) authenticated, when with a SPIFFE JWT-SVID rather than its registered key.',
+    )
+    .exactOptional(),
 });
 
 /** Any JSON value, as `action.args` holds. */

@@ -38,6 +38,7 @@ export function fromJoseError(e: unknown): CredentialError {
       nbf: 'not_yet_valid',
       aud: 'wrong_audience',
       iss: 'wrong_issuer',
+      typ: 'wrong_typ',
     };
     const code: CredentialErrorCode =
       e.reason === 'missing' ? 'missing_claim' : (byClaim[e.claim] ?? 'malformed_token');

@@ -20,6 +20,8 @@ import {
   defaultRoles,
   grantedRoles,
   keyRingIssuer,
+  SpiffeDirectory,
+  SvidVerifier,
 } from '@provenant/identity';
 import type {
   ExchangePolicy,
@@ -28,6 +30,7 @@ import type {
   PrincipalDirectory,
   ReplayCache,
   RevocationStore,
+  SpiffeTrustDomain,
   TrustedIssuer,
   WitnessEvent,
 } from '@provenant/identity';
@@ -65,6 +68,11 @@ export interface IdentityConfig {
    * Default: no ceiling under `devLogin` (development), none granted (`[]`) otherwise.
    */
   readonly defaultScopeCeiling?: readonly string[];
+  /**
+   * SPIFFE trust domains whose JWT-SVIDs authenticate workloads at the token endpoint (as
+   * client assertions and actor tokens): `serve --spiffe-bundle TD=FILE|URL`, `--spiffe-path`.
+   */
+  readonly spiffe?: readonly SpiffeTrustDomain[];
 }
 
 export function defaultIdentityConfig(issuer: string): IdentityConfig {
@@ -98,6 +106,9 @@ export class IdentityService {
   readonly config: IdentityConfig;
   private readonly store: CachedRegistryStore;
 
+  /** The JWT-SVID verifier, when SPIFFE trust domains are configured. */
+  readonly svids: SvidVerifier | undefined;
+
   private constructor(
     store: CachedRegistryStore,
     config: IdentityConfig,
@@ -105,7 +116,6 @@ export class IdentityService {
     clock: () => number,
   ) {
     this.store = store;
-    this.directory = store.directory;
     this.config = config;
     this.keys = keys;
     const revocations: RevocationStore = {
@@ -115,6 +125,13 @@ export class IdentityService {
     const replay: ReplayCache = {
       useOnce: (jti, exp) => store.useAssertionJti(jti, exp, Math.floor(clock() / 1000)),
     };
+    this.svids =
+      config.spiffe === undefined || config.spiffe.length === 0
+        ? undefined
+        : new SvidVerifier({ trustDomains: config.spiffe, replay, clock, skewSec: config.skewSec });
+    // SVIDs a path pattern admits are principals wherever the registry is consulted.
+    this.directory =
+      this.svids === undefined ? store.directory : new SpiffeDirectory(store.directory, this.svids);
     const idTokenReplay: ReplayCache = {
       useOnce: (key, exp) => store.useIdToken(key, exp, Math.floor(clock() / 1000)),
     };
@@ -151,6 +168,7 @@ export class IdentityService {
       verifier: this.subjectVerifier,
       ...(config.resources === undefined ? {} : { resources: config.resources }),
       replay,
+      ...(this.svids === undefined ? {} : { svids: this.svids }),
       idTokenReplay,
       keyRetiredElsewhere: (kid) => store.isRevoked(retiredKeyEntry(kid)),
       ...(ceiling === undefined ? {} : { defaultScopeCeiling: ceiling }),
@@ -198,7 +216,8 @@ export class IdentityService {
     principal: Principal,
     now: number,
   ): Promise<{ principal: Principal; records: EventRecord[] }> {
-    const known = this.directory.get(principal.id);
+    // The registry alone: an SVID a path pattern admits is not registered yet.
+    const known = this.store.directory.get(principal.id);
     const stored: Principal = { ...principal };
     delete stored.roles;
     const scopes = principal.scopes ?? known?.scopes;
@@ -435,6 +454,16 @@ export function witnessRecord(
       grant: w.grant,
       ...(w.parentJti === undefined ? {} : { parent_jti: w.parentJti }),
       ...(w.audience === undefined ? {} : { aud: [...w.audience] }),
+      ...(w.authn === undefined
+        ? {}
+        : {
+            authn: {
+              method: w.authn.method,
+              spiffe_id: w.authn.spiffeId,
+              trust_domain: w.authn.trustDomain,
+              kid: w.authn.kid,
+            },
+          }),
     },
   };
   if (w.from !== undefined && w.to !== undefined) {
