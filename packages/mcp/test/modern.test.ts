@@ -3,6 +3,7 @@
  * SDK's client and server, pinned to it) and the earlier revisions by session (the 1.x SDK's
  * client), against one v2 server process that serves both.
  */
+import { executionAsyncResource } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -253,6 +254,25 @@ describe('Streamable HTTP, revision 2026-07-28 (stateless) beside the earlier on
       { timeout: 10_000 },
     );
     expect(rounds.map((r) => r.trace?.trace_id)).toEqual(['e'.repeat(32), 'e'.repeat(32)]);
+  });
+
+  it('leaves no async context store behind per request (each would slow every later promise)', async () => {
+    // On Node 20 and 22 every AsyncLocalStorage that has run stamps each new async resource of
+    // the process, for good: a store made per request made each call slower than the last.
+    const stamps = () =>
+      new Promise<number>((resolve) =>
+        setImmediate(() => resolve(Object.getOwnPropertySymbols(executionAsyncResource()).length)),
+      );
+    const client = await modernClient(proxy.url, who.alice);
+    try {
+      const call = { name: 'read_file', arguments: { repo: 'acme/payments', path: 'README' } };
+      await client.callTool(call);
+      const before = await stamps();
+      for (let i = 0; i < 20; i++) await client.callTool(call);
+      expect((await stamps()) - before).toBeLessThan(5);
+    } finally {
+      await client.close();
+    }
   });
 
   it('serves a 1.x SDK client (2025-11-25, a session) from the same proxy at the same time', async () => {

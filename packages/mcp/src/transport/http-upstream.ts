@@ -53,6 +53,19 @@ const NEWLINE = Buffer.from('\n');
 const FIELD_LIMIT = 16;
 const VALUE_LIMIT = 1024;
 
+/**
+ * The intercepted request an upstream transport's SDK transport is sending in this async context,
+ * if any. One store for every transport, never one each: on Node 20 and 22 an AsyncLocalStorage
+ * that has run stays in a list that every new promise and async resource of the process walks
+ * (nothing takes it out but `disable()`), so a store per transport — one per 2026-07-28 request —
+ * made each promise of the proxy slower with every request it had served (issue 16: 47–59 ms
+ * added per call after two thousand requests).
+ */
+const sending = new AsyncLocalStorage<{
+  readonly by: UpstreamHttpTransport;
+  readonly id: RequestId;
+}>();
+
 export interface UpstreamHttpOptions {
   /** The request methods whose answers may be taken as bytes (the interceptor's). */
   readonly rawMethods: ReadonlySet<string>;
@@ -79,8 +92,6 @@ export class UpstreamHttpTransport implements RelayTransport {
   private nextMark = 1;
   /** The HTTP statuses of error answers (a 2026-07-28 server's 400 and 404), by request. */
   private readonly statuses = new Map<string, number>();
-  /** The intercepted request the SDK transport is sending in this async context, if any. */
-  private readonly sending = new AsyncLocalStorage<RequestId>();
   /**
    * The last notification's POST. Each message is its own POST, so without this a request could
    * overtake the notification before it (the first request overtaking `initialized`).
@@ -128,7 +139,7 @@ export class UpstreamHttpTransport implements RelayTransport {
       this.o.rawMethods.has(method) &&
       id !== undefined;
     // The SDK transport's POST of it (in this async context) is the one whose answer is read here.
-    const post = () => (raw ? this.sending.run(id, send) : send());
+    const post = () => (raw ? sending.run({ by: this, id }, send) : send());
     const sent = this.notified.then(post, post);
     if (id === undefined && typeof method === 'string') this.notified = sent.catch(() => {});
     return sent;
@@ -172,9 +183,10 @@ export class UpstreamHttpTransport implements RelayTransport {
 
   /** The SDK transport's fetch: answers to intercepted requests are read here. */
   private async fetch(base: FetchLike, url: string | URL, init?: RequestInit): Promise<Response> {
+    const store = sending.getStore();
     const id =
-      init?.method === 'POST' && typeof init.body === 'string'
-        ? this.sending.getStore()
+      init?.method === 'POST' && typeof init.body === 'string' && store?.by === this
+        ? store.id
         : undefined;
     const response = await base(url, init);
     if (!response.ok && response.status !== 401 && typeof init?.body === 'string') {
