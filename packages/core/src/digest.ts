@@ -27,9 +27,17 @@ export function sha256Hex(bytes: Uint8Array): string {
  * `CanonicalizationError` when the value has no canonical form.
  */
 export function digestOf(value: unknown): string {
+  return digestOfCanonical(canonicalize(value));
+}
+
+/**
+ * `digestOf` of a value whose RFC 8785 canonical text (`canonicalize`) was taken earlier: a
+ * caller that must fix a value's content now but may hash it later keeps the text.
+ */
+export function digestOfCanonical(canonical: string): string {
   // Hashing the string hashes its UTF-8 encoding, which is exactly the canonical bytes
   // (canonicalize refuses lone surrogates, the one case where the encoding would be lossy).
-  return 'sha256:' + hash('sha256', canonicalize(value), 'hex');
+  return 'sha256:' + hash('sha256', canonical, 'hex');
 }
 
 /**

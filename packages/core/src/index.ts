@@ -41,6 +41,7 @@ export { EVENT_JSON_SCHEMA_ID, eventJsonSchema } from './schema/json-schema.js';
 export { UUID_PATTERN, isUuid, uuidv7, uuidv7Time } from './ids/uuidv7.js';
 export {
   digestOf,
+  digestOfCanonical,
   digestKeyId,
   hmacValue,
   keyDigest,

@@ -245,7 +245,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   return new RecorderImpl(options);
 }
 
-class RecorderImpl implements Recorder {
+/** Exported for the framework integrations of this package (`startIn`); not public API. */
+export class RecorderImpl implements Recorder {
   private readonly identity: AgentIdentity;
   private readonly issuer: CredentialIssuer;
   private readonly pdp: Pdp;
@@ -256,7 +257,15 @@ class RecorderImpl implements Recorder {
   private readonly env: ToolCallEnv;
   private closed = false;
   private readonly specs = new WeakMap<object, ToolSpec>();
+  private readonly lastKeys = new WeakMap<
+    ToolSpec,
+    { jti: string; resource: string; key: string }
+  >();
   private readonly counted = { recorded: 0, dropped: 0 };
+  /** Records made and not yet handed to the exporter, in the order they were made. */
+  private readonly pending: { credential: string; build: () => EventRecord }[] = [];
+  private handOverScheduled = false;
+  private readonly handOverBound = () => this.handOver();
 
   constructor(private readonly o: RecorderOptions) {
     const url = o.collectorUrl;
@@ -283,9 +292,9 @@ class RecorderImpl implements Recorder {
       clock: this.clock,
       host: this.host,
       checkOpen: () => this.checkOpen(),
-      admit: (lowRisk) => this.exporter.admit?.(lowRisk) ?? null,
+      admit: (lowRisk) => this.admit(lowRisk),
       decide: (ctx, spec, resource, now) => this.decide(ctx, spec, resource, now),
-      emit: (ctx, record, durable) => this.emit(ctx.credential.token, record, durable),
+      emit: (ctx, build, durable) => this.emit(ctx.credential.token, build, durable),
       dropped: () => void this.counted.dropped++,
     };
   }
@@ -295,8 +304,10 @@ class RecorderImpl implements Recorder {
   }
 
   stats(): RecorderStats {
+    const exported = this.exporter.stats?.() ?? IDLE_STATS;
     return {
-      ...(this.exporter.stats?.() ?? IDLE_STATS),
+      ...exported,
+      queued: exported.queued + this.pending.length,
       ...this.counted,
       decisionCacheHits: this.cache.hits,
       decisionCacheMisses: this.cache.misses,
@@ -304,16 +315,19 @@ class RecorderImpl implements Recorder {
   }
 
   flush(): Promise<void> {
+    this.handOver();
     return this.exporter.forceFlush();
   }
 
   async drain(timeoutMs?: number): Promise<boolean> {
+    this.handOver();
     if (this.exporter.drain) return this.exporter.drain(timeoutMs);
     await this.exporter.forceFlush();
     return true;
   }
 
   async close(): Promise<void> {
+    this.handOver();
     await this.exporter.shutdown();
     this.closed = true;
   }
@@ -432,18 +446,18 @@ class RecorderImpl implements Recorder {
   ): void {
     const made = { context: ctx, host: this.host, parentSpanId };
     if (promptId !== undefined && prompt !== undefined) {
-      this.export(token, [
-        promptRecord({
-          ...made,
-          id: promptId,
-          time: this.clock(),
-          prompt,
-          keepText: this.o.recordPrompts === true,
-          cause: promptCause,
-        }),
-      ]);
+      const record = promptRecord({
+        ...made,
+        id: promptId,
+        time: this.clock(),
+        prompt,
+        keepText: this.o.recordPrompts === true,
+        cause: promptCause,
+      });
+      this.queue(token, () => record);
     }
-    this.export(token, [invokedRecord({ ...made, time: this.clock(), cause })]);
+    const invoked = invokedRecord({ ...made, time: this.clock(), cause });
+    this.queue(token, () => invoked);
   }
 
   private enter<R>(ctx: WorkContext, fn: (() => R) | undefined): Session | Promise<Awaited<R>> {
@@ -514,12 +528,26 @@ class RecorderImpl implements Recorder {
       spec = toolSpec(name, options);
       this.specs.set(options, spec);
     }
+    return this.startIn(storage.getStore(), spec, args);
+  }
+
+  /**
+   * `beginCall` in `ctx` with a spec made once (the framework integrations' path): no switch
+   * of async context, and synchronous when the decision is cached and no intent is awaited.
+   */
+  startIn(
+    ctx: WorkContext | undefined,
+    spec: ToolSpec,
+    args: readonly unknown[],
+  ): CallStart | Promise<CallStart> {
+    let begun: ToolCall | Promise<ToolCall>;
     try {
-      return { allowed: true, call: await this.begin(spec, args) };
+      const started = ToolCall.start(this.env, spec, ctx, args);
+      begun = isPromise(started) ? started.then(ready) : ready(started);
     } catch (e) {
-      if (e instanceof SdkError) return { allowed: false, error: e };
-      throw e;
+      return refusedStart(e);
     }
+    return isPromise(begun) ? begun.then(allowedStart, refusedStart) : allowedStart(begun);
   }
 
   async recordCall<T>(
@@ -567,7 +595,7 @@ class RecorderImpl implements Recorder {
     resource: string,
     now: number,
   ): Decision | Promise<Decision> {
-    const key = `${ctx.credential.jti}\u0000${spec.name}\u0000${resource}`;
+    const key = this.cacheKey(ctx.credential.jti, spec, resource);
     const cached = this.cache.get(key, now);
     if (cached) return cached;
     return Promise.resolve(
@@ -582,22 +610,86 @@ class RecorderImpl implements Recorder {
     });
   }
 
+  /**
+   * The decision cache's key for (credential, action, resource); a tool's last key is reused,
+   * so the repeated calls of one tool under one credential build no string.
+   */
+  private cacheKey(jti: string, spec: ToolSpec, resource: string): string {
+    const last = this.lastKeys.get(spec);
+    if (last !== undefined && last.jti === jti && last.resource === resource) return last.key;
+    const key = `${jti}\u0000${spec.name}\u0000${resource}`;
+    this.lastKeys.set(spec, { jti, resource, key });
+    return key;
+  }
+
   // ---- records -----------------------------------------------------------------------------
 
-  /** Hands records made under `credential` to the exporter; queued, never waited for. */
-  private export(credential: string, records: EventRecord[]): void {
-    this.counted.recorded += records.length;
+  /** The exporter's admission, counting the records not handed over yet as queued. */
+  private admit(lowRisk: boolean): null | 'drop' | Promise<void> {
+    if (this.exporter.admit === undefined) return null;
+    const pending = this.pending.length;
+    let room = false;
+    try {
+      const admitted = this.exporter.admit(lowRisk, pending);
+      room = admitted === null;
+      return admitted;
+    } finally {
+      // No room: what is pending goes to the exporter now, where it can drain.
+      if (!room && pending > 0) this.handOver();
+    }
+  }
+
+  /**
+   * Queues a record made under `credential`; never waited for. An exporter that wants records
+   * as they are made (`eager`) gets it now; any other with the next batch, built then.
+   */
+  private queue(credential: string, build: () => EventRecord): void {
+    this.counted.recorded++;
+    if (this.exporter.eager === true) {
+      this.handTo(credential, [build()]);
+      return;
+    }
+    this.pending.push({ credential, build });
+    if (this.pending.length >= HAND_OVER_AT) this.handOver();
+    else if (!this.handOverScheduled) {
+      this.handOverScheduled = true;
+      setImmediate(this.handOverBound);
+    }
+  }
+
+  /**
+   * Builds the queued records and hands them to the exporter in the order they were made, one
+   * batch per run of records made under the same credential.
+   */
+  private handOver(): void {
+    this.handOverScheduled = false;
+    const items = this.pending.splice(0);
+    let i = 0;
+    while (i < items.length) {
+      const credential = items[i]!.credential;
+      const records: EventRecord[] = [];
+      while (i < items.length && items[i]!.credential === credential) {
+        records.push(items[i]!.build());
+        i++;
+      }
+      this.handTo(credential, records);
+    }
+  }
+
+  private handTo(credential: string, records: EventRecord[]): void {
     // A non-durable export resolves once queued; an exporter that fails it has nobody to tell.
     this.exporter.export({ records, credential }).catch(() => {});
   }
 
-  private emit(credential: string, record: EventRecord, durable: boolean): Promise<void> {
+  private emit(credential: string, build: () => EventRecord, durable: boolean): Promise<void> {
     if (!durable) {
-      this.export(credential, [record]);
+      this.queue(credential, build);
       return Promise.resolve();
     }
+    // An intent goes at once, after every record made before it.
+    this.handOver();
     this.counted.recorded++;
-    return this.exporter.export({ records: [record], credential, durable: true });
+    return this.exporter.export({ records: [build()], credential, durable: true });
   }
 
   private checkOpen(): void {
@@ -638,6 +730,17 @@ function httpExporter(
 }
 
 type Cause = NonNullable<EventRecord['cause']>;
+
+/** Queued records are handed to the exporter at this many even before the next turn. */
+const HAND_OVER_AT = 256;
+
+const allowedStart = (call: ToolCall): CallStart => ({ allowed: true, call });
+
+/** A refusal (an `SdkError`, recorded) as a `CallStart`; anything else is a caller mistake. */
+function refusedStart(e: unknown): CallStart {
+  if (e instanceof SdkError) return { allowed: false, error: e };
+  throw e;
+}
 
 /** A started call, denied (recorded, thrown) or past its intent. */
 function ready(call: ToolCall): ToolCall | Promise<ToolCall> {

@@ -58,15 +58,24 @@ export const IDLE_STATS: Readonly<ExporterStats> = {
  */
 export interface RecordExporter {
   export(batch: ExportBatch): Promise<void>;
+  /**
+   * Optional: true to be handed each record the moment it is made (the in-memory exporter, so
+   * a test reads a call's records as soon as the call returns). Otherwise the recorder builds
+   * records (their digests included) after the call and hands them over in batches: on the
+   * next turn of the event loop, before an intent, on `flush`, `drain` and `close`.
+   */
+  readonly eager?: boolean;
   /** Hands every queued record on (to the collector or the spool); resolves when tried. */
   forceFlush(): Promise<void>;
   /** Flushes, then refuses further work and releases what the exporter holds (files, timers). */
   shutdown(): Promise<void>;
   /**
    * Optional: room before a tool runs — null when there is room, otherwise wait (a promise),
-   * drop the record (`'drop'`, low-risk only), or throw (nothing has run yet).
+   * drop the record (`'drop'`, low-risk only), or throw (nothing has run yet). `pending`:
+   * records the recorder made and has not handed over yet (count them as queued; when there
+   * is no room, the recorder hands them over at once).
    */
-  admit?(lowRisk: boolean): null | 'drop' | Promise<void>;
+  admit?(lowRisk: boolean, pending?: number): null | 'drop' | Promise<void>;
   /** Optional: resolves true once everything is acknowledged downstream; false on timeout. */
   drain?(timeoutMs?: number): Promise<boolean>;
   /** Optional: counters for `recorder.stats()`. */

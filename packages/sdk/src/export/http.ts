@@ -81,11 +81,12 @@ export class HttpRecordExporter implements RecordExporter {
    * Admission before a tool runs: null when there is room, otherwise what to do — wait (a
    * promise), drop the record (`'drop'`), or an error to throw (nothing has run yet).
    */
-  admit(lowRisk: boolean): null | 'drop' | Promise<void> {
-    if (this.queue.length < this.o.maxQueued) return null;
+  admit(lowRisk: boolean, pending = 0): null | 'drop' | Promise<void> {
+    const held = this.queue.length + pending;
+    if (held < this.o.maxQueued) return null;
     if (this.o.overflow === 'fail') {
       throw new RecorderOverflowError(
-        `The recorder holds ${this.queue.length} records and the spool cannot take more.`,
+        `The recorder holds ${held} records and the spool cannot take more.`,
       );
     }
     if (this.o.overflow === 'drop-low-risk' && lowRisk) return 'drop';

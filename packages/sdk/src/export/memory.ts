@@ -19,6 +19,8 @@ export interface ExportedRecord {
 }
 
 export class InMemoryRecordExporter implements RecordExporter {
+  /** Each record is held the moment it is made: a test reads it right after the call. */
+  readonly eager = true;
   private readonly held: ExportedRecord[] = [];
   private stopped = false;
 

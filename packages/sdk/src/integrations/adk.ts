@@ -19,6 +19,7 @@ import { BasePlugin } from '@google/adk';
 import type { BaseTool, Context } from '@google/adk';
 import type { WorkContext } from '../context.js';
 import type { OpenCall, Recorder } from '../recorder.js';
+import { isPromise } from '../tool/call.js';
 import {
   beginToolCall,
   delegateTo,
@@ -62,8 +63,8 @@ export function adkProvenance(recorder: Recorder, options: AdkOptions = {}): Adk
     root: WorkContext,
     invocationId: string,
     agent: AgentNode | undefined,
-  ): Promise<WorkContext> => {
-    if (!agent?.parentAgent) return Promise.resolve(root);
+  ): WorkContext | Promise<WorkContext> => {
+    if (!agent?.parentAgent) return root;
     let byAgent = delegated.get(root);
     if (!byAgent) {
       byAgent = new Map();
@@ -72,7 +73,7 @@ export function adkProvenance(recorder: Recorder, options: AdkOptions = {}): Adk
     const key = `${invocationId}\u0000${agent.name}`;
     let ctx = byAgent.get(key);
     if (!ctx) {
-      ctx = contextOf(root, invocationId, agent.parentAgent).then((parent) =>
+      ctx = Promise.resolve(contextOf(root, invocationId, agent.parentAgent)).then((parent) =>
         delegateTo(recorder, parent, NAME, subAgents, agent.name),
       );
       byAgent.set(key, ctx);
@@ -120,9 +121,11 @@ export function adkProvenance(recorder: Recorder, options: AdkOptions = {}): Adk
         if (target) await contextOf(root, inv.invocationId, target);
         return undefined;
       }
-      const ctx = await contextOf(root, inv.invocationId, inv.agent);
+      const found = contextOf(root, inv.invocationId, inv.agent);
+      const ctx = isPromise(found) ? await found : found;
       const callId = toolContext.functionCallId;
-      const started = await beginToolCall(recorder, ctx, tools, tool.name, toolArgs, callId);
+      const start = beginToolCall(recorder, ctx, tools, tool.name, toolArgs, callId);
+      const started = isPromise(start) ? await start : start;
       if (!started.allowed) {
         return { error: refusalText(started.error), provenant: started.error.code };
       }

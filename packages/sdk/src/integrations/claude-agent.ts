@@ -26,7 +26,8 @@ import type {
 } from '@anthropic-ai/claude-agent-sdk';
 import process from 'node:process';
 import type { WorkContext } from '../context.js';
-import type { OpenCall, Recorder } from '../recorder.js';
+import type { CallStart, OpenCall, Recorder } from '../recorder.js';
+import { isPromise } from '../tool/call.js';
 import { formatTraceparent } from '../trace/traceparent.js';
 import {
   beginToolCall,
@@ -77,11 +78,14 @@ export function claudeAgentProvenance(
   const bind = (root: WorkContext) => {
     const open = new Map<string, OpenCall>();
     const decided = new Set<string>();
-    const agents = new Map<string, Promise<WorkContext>>();
+    const agents = new Map<string, WorkContext | Promise<WorkContext>>();
 
     /** The main thread's context, or the sub-agent's (undefined: a sub-agent of unknown type). */
-    const contextOf = (agentId: string | undefined, agentType: string | undefined) => {
-      if (agentId === undefined) return Promise.resolve(root);
+    const contextOf = (
+      agentId: string | undefined,
+      agentType: string | undefined,
+    ): WorkContext | Promise<WorkContext> | undefined => {
+      if (agentId === undefined) return root;
       let ctx = agents.get(agentId);
       if (!ctx) {
         if (agentType === undefined) return undefined;
@@ -91,21 +95,31 @@ export function claudeAgentProvenance(
       return ctx;
     };
 
-    const decide = async (
+    /** The refusal text, if the call is refused; its open call is kept by the tool use id. */
+    const started = (toolUseId: string, start: CallStart): string | undefined => {
+      if (!start.allowed) return refusalText(start.error);
+      open.set(toolUseId, start.call);
+      return undefined;
+    };
+
+    /** Decides a call; synchronous when its context is known and its decision cached. */
+    const decide = (
       toolName: string,
       input: unknown,
       toolUseId: string,
       agentId: string | undefined,
       agentType: string | undefined,
-    ): Promise<string | undefined> => {
+    ): string | undefined | Promise<string | undefined> => {
       decided.add(toolUseId);
-      const pending = contextOf(agentId, agentType);
-      if (!pending) return `Provenant refused this tool call: sub-agent ${agentId} is not known.`;
-      const ctx = await pending;
-      const started = await beginToolCall(recorder, ctx, tools, toolName, input, toolUseId);
-      if (!started.allowed) return refusalText(started.error);
-      open.set(toolUseId, started.call);
-      return undefined;
+      const ctx = contextOf(agentId, agentType);
+      if (!ctx) return `Provenant refused this tool call: sub-agent ${agentId} is not known.`;
+      const begin = (c: WorkContext) => {
+        const start = beginToolCall(recorder, c, tools, toolName, input, toolUseId);
+        return isPromise(start)
+          ? start.then((s) => started(toolUseId, s))
+          : started(toolUseId, start);
+      };
+      return isPromise(ctx) ? ctx.then(begin) : begin(ctx);
     };
 
     const hook = async (input: HookInput): Promise<HookJSONOutput> => {
@@ -113,13 +127,14 @@ export function claudeAgentProvenance(
         case 'PreToolUse': {
           // The sub-agent it starts is the delegation (its frames' parent_tool_use_id).
           if (AGENT_TOOLS.has(input.tool_name)) return {};
-          const refusal = await decide(
+          const decision = decide(
             input.tool_name,
             input.tool_input,
             input.tool_use_id,
             input.agent_id,
             input.agent_type,
           );
+          const refusal = isPromise(decision) ? await decision : decision;
           if (refusal === undefined) return {};
           return {
             hookSpecificOutput: {
@@ -165,7 +180,8 @@ export function claudeAgentProvenance(
       (next?: CanUseTool): CanUseTool =>
       async (toolName, input, o): Promise<PermissionResult | null> => {
         if (!decided.has(o.toolUseID) && !AGENT_TOOLS.has(toolName)) {
-          const refusal = await decide(toolName, input, o.toolUseID, o.agentID, undefined);
+          const decision = decide(toolName, input, o.toolUseID, o.agentID, undefined);
+          const refusal = isPromise(decision) ? await decision : decision;
           if (refusal !== undefined) return { behavior: 'deny', message: refusal };
         }
         return next ? next(toolName, input, o) : { behavior: 'allow', updatedInput: input };

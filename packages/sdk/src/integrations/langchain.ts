@@ -16,6 +16,7 @@ import type { WorkContext } from '../context.js';
 import { storage } from '../context.js';
 import { readIdentityFile } from '../lib/auth.js';
 import type { Recorder } from '../recorder.js';
+import { isPromise } from '../tool/call.js';
 import { formatTraceparent } from '../trace/traceparent.js';
 import {
   beginToolCall,
@@ -69,10 +70,11 @@ export function langChainProvenance(
     return p;
   };
 
-  const contextOf = (outer: WorkContext, agent: string | undefined): Promise<WorkContext> => {
-    if (agent === undefined || principalOf(agent) === outer.identity.principal) {
-      return Promise.resolve(outer);
-    }
+  const contextOf = (
+    outer: WorkContext,
+    agent: string | undefined,
+  ): WorkContext | Promise<WorkContext> => {
+    if (agent === undefined || principalOf(agent) === outer.identity.principal) return outer;
     let byAgent = delegated.get(outer);
     if (!byAgent) {
       byAgent = new Map();
@@ -94,9 +96,11 @@ export function langChainProvenance(
       return createMiddleware({
         name: agent === undefined ? 'provenant' : `provenant:${agent}`,
         wrapToolCall: async (request, handler) => {
-          const ctx = await contextOf(requireContext(NAME), agent);
+          const found = contextOf(requireContext(NAME), agent);
+          const ctx = isPromise(found) ? await found : found;
           const { name, args, id } = request.toolCall;
-          const started = await beginToolCall(recorder, ctx, tools, name, args, id);
+          const start = beginToolCall(recorder, ctx, tools, name, args, id);
+          const started = isPromise(start) ? await start : start;
           if (!started.allowed) {
             return new ToolMessage({
               content: refusalText(started.error),

@@ -21,6 +21,7 @@ import type {
 import type { WorkContext } from '../context.js';
 import { storage } from '../context.js';
 import type { OpenCall, Recorder } from '../recorder.js';
+import { isPromise } from '../tool/call.js';
 import { formatTraceparent } from '../trace/traceparent.js';
 import {
   beginToolCall,
@@ -62,7 +63,7 @@ export interface OpenAIAgentsProvenance {
 
 interface RunState {
   /** The context each agent of the run acts in, by agent name (the first agent: the session's). */
-  readonly agents: Map<string, Promise<WorkContext>>;
+  readonly agents: Map<string, WorkContext | Promise<WorkContext>>;
   /** Calls allowed by the guardrail, waiting for their `execute`, by the model's call id. */
   readonly open: Map<string, OpenCall>;
 }
@@ -85,11 +86,14 @@ export function openAIAgentsProvenance(
     return s;
   };
   /** The context `agent` acts in: its delegation's, or else (the run's first agent) the session's. */
-  const contextOf = (rc: RunContext<unknown>, agent: string): Promise<WorkContext> => {
+  const contextOf = (
+    rc: RunContext<unknown>,
+    agent: string,
+  ): WorkContext | Promise<WorkContext> => {
     const s = stateOf(rc);
     let ctx = s.agents.get(agent);
     if (!ctx) {
-      ctx = Promise.resolve(requireContext(NAME));
+      ctx = requireContext(NAME);
       s.agents.set(agent, ctx);
     }
     return ctx;
@@ -109,8 +113,9 @@ export function openAIAgentsProvenance(
       const s = stateOf(context);
       // Approval flows run the input guardrails twice for one call: decide it once.
       if (s.open.has(toolCall.callId)) return { behavior: { type: 'allow' as const } };
-      const ctx = await contextOf(context, agent.name);
-      const started = await beginToolCall(
+      const known = contextOf(context, agent.name);
+      const ctx = isPromise(known) ? await known : known;
+      const start = beginToolCall(
         recorder,
         ctx,
         tools,
@@ -118,6 +123,7 @@ export function openAIAgentsProvenance(
         parseArguments(toolCall.arguments),
         toolCall.callId,
       );
+      const started = isPromise(start) ? await start : start;
       if (!started.allowed) {
         return {
           behavior: { type: 'rejectContent' as const, message: refusalText(started.error) },
@@ -148,20 +154,15 @@ export function openAIAgentsProvenance(
         if (!call) {
           // Called without the guardrail (directly, or with guardrails stripped): decided here,
           // in the context of the calling code; a refusal is thrown, the SDK's error form.
-          const started = await beginToolCall(
-            recorder,
-            requireContext(NAME),
-            tools,
-            name,
-            input,
-            callId,
-          );
+          const start = beginToolCall(recorder, requireContext(NAME), tools, name, input, callId);
+          const started = isPromise(start) ? await start : start;
           if (!started.allowed) throw started.error;
           call = started.call;
         }
         let out: unknown;
         try {
-          out = await execute(input, rc, details);
+          const answer = execute(input, rc, details);
+          out = isPromise(answer) ? await answer : answer;
         } catch (e) {
           call.fail(e);
           throw e;
@@ -186,7 +187,7 @@ export function openAIAgentsProvenance(
         const s = stateOf(rc as RunContext<unknown>);
         // Handing back to an agent that already acts in this run keeps its context.
         if (s.agents.has(to.name)) return;
-        const parent = contextOf(rc as RunContext<unknown>, from.name);
+        const parent = Promise.resolve(contextOf(rc as RunContext<unknown>, from.name));
         const child = parent.then((p) => delegateTo(recorder, p, NAME, subAgents, to.name));
         // Its tool calls await it; the listener itself must not leave a rejection unhandled.
         child.catch(() => {});

@@ -1,5 +1,5 @@
 /** Argument redaction and digests: redacted values never leave the process, not even hashed. */
-import { digestOf } from '@provenant/core';
+import { canonicalize, digestOf } from '@provenant/core';
 
 export const REDACTED = '[redacted]';
 
@@ -31,6 +31,20 @@ export function safeDigest(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   try {
     return digestOf(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The canonical JSON of `value` (what `safeDigest` hashes); undefined when it has no JSON form.
+ * Taking it fixes the value's content now (a later change to the object is not recorded), so
+ * the hash can wait for the batch.
+ */
+export function canonicalText(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return canonicalize(value);
   } catch {
     return undefined;
   }

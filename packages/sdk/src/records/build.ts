@@ -11,6 +11,25 @@ export const PRODUCER = '@provenant/sdk@0.1.0';
 type Cause = NonNullable<EventRecord['cause']>;
 type Trace = NonNullable<EventRecord['trace']>;
 
+/** The second last formatted, e.g. `2026-12-04T04:25:27.` (records come many a second). */
+let second = NaN;
+const LAST_FOUR_DIGIT_YEAR = Date.UTC(10000, 0, 1);
+let secondText = '';
+
+/** `new Date(ms).toISOString()`, formatting each second's date and time once. */
+export function isoTime(time: number): string {
+  // Date's own rules beyond the four-digit years (and for anything but a time value).
+  if (!(time >= 0 && time < LAST_FOUR_DIGIT_YEAR)) return new Date(time).toISOString();
+  const ms = Math.trunc(time);
+  const s = Math.floor(ms / 1000);
+  if (s !== second) {
+    second = s;
+    secondText = new Date(s * 1000).toISOString().slice(0, 20);
+  }
+  const m = ms - s * 1000;
+  return `${secondText}${m < 10 ? '00' : m < 100 ? '0' : ''}${m}Z`;
+}
+
 /** What every record of a context shares. */
 interface Made {
   readonly context: WorkContext;
@@ -25,7 +44,7 @@ function base(o: Made, type: string, action: Action, cause: Cause, outcome: Outc
   const record: EventRecord = {
     schema: 'provenant.event/v1',
     id: o.id,
-    time: new Date(o.time).toISOString(),
+    time: isoTime(o.time),
     type,
     initiator: ctx.initiator,
     cause,

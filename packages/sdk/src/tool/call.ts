@@ -1,17 +1,20 @@
 /**
  * One call of a wrapped tool, one step per method: `start` (context, admission, decision),
  * then `deny`, or `intent` (durable first, when the tool fails closed) and `finish` or `fail`.
- * Each step that records builds its record with the pure builders and hands it to the
- * recorder's exporter; the active span is decorated apart.
+ * Each step that records fixes what it records now (ids, time, the canonical text of arguments
+ * and result) and hands the recorder a builder: the record is built with the pure builders, and
+ * its digests taken, when the recorder hands it to the exporter, off the caller's path. The
+ * active span is decorated at once.
  */
 import { performance } from 'node:perf_hooks';
+import { digestOfCanonical } from '@provenant/core';
 import type { Action, EventRecord, Outcome, PolicyRef } from '@provenant/core';
 import { ACTION_CLASS_FLAGS } from '@provenant/core/vocabulary';
 import type { WorkContext } from '../context.js';
 import { DecisionUnavailableError, PolicyDeniedError, SdkError } from '../errors.js';
 import type { Decision } from '../lib/decisions.js';
 import { newId } from '../lib/ids.js';
-import { safeDigest } from '../lib/redact.js';
+import { canonicalText } from '../lib/redact.js';
 import { toolRecord } from '../records/build.js';
 import { decorateToolSpan } from '../trace/decorate.js';
 import { activeSpan } from '../trace/otel.js';
@@ -33,8 +36,11 @@ export interface ToolCallEnv {
     resource: string,
     now: number,
   ): Decision | Promise<Decision>;
-  /** Exports one record made under `ctx` (resolves once durable for an intent). */
-  emit(ctx: WorkContext, record: EventRecord, durable: boolean): Promise<void>;
+  /**
+   * Exports one record made under `ctx`, built by `build` when it is handed to the exporter
+   * (at once for an intent, which resolves once durable; else with the next batch).
+   */
+  emit(ctx: WorkContext, build: () => EventRecord, durable: boolean): Promise<void>;
   /** Counts a record not kept (the `drop-low-risk` overflow policy). */
   dropped(): void;
 }
@@ -63,12 +69,16 @@ export class ToolCall {
   /** The intent this call's outcome follows (fail-closed tools only). */
   private causeId: string | undefined;
   private started = 0;
+  /** Whether `action` has its arguments' digest (added when the first record is built). */
+  private digestTaken = false;
 
   private constructor(
     private readonly env: ToolCallEnv,
     readonly context: WorkContext,
     readonly spec: ToolSpec,
+    /** The action without its arguments' digest (taken from `argsText` when built). */
     readonly action: Action,
+    private readonly argsText: string | undefined,
     readonly decision: Decision,
     /** False when admission dropped this call's records. */
     private readonly keep: boolean,
@@ -115,29 +125,62 @@ export class ToolCall {
     keep: boolean,
   ): ToolCall | Promise<ToolCall> {
     const resource = resourceOf(spec, args);
-    const made = (d: Decision) =>
-      new ToolCall(env, ctx, spec, asDecided(toolAction(spec, resource, args), d), d, keep);
-    const refused = (e: unknown): never => {
-      const call = new ToolCall(env, ctx, spec, bareAction(spec, resource), unknownDecision, true);
-      void call.record(
-        {
-          status: 'denied',
-          error: {
-            code: 'decision_unavailable',
-            message: String((e as Error)?.message ?? e).slice(0, 4096) || 'unavailable',
-          },
-        },
-        undefined,
-      );
-      throw new DecisionUnavailableError(spec.name, e);
-    };
     let decided: Decision | Promise<Decision>;
     try {
       decided = env.decide(ctx, spec, resource, now);
     } catch (e) {
-      return refused(e);
+      return ToolCall.unavailable(env, spec, ctx, resource, e);
     }
-    return isPromise(decided) ? decided.then(made, refused) : made(decided);
+    if (isPromise(decided)) {
+      return decided.then(
+        (d) => ToolCall.made(env, spec, ctx, args, resource, d, keep),
+        (e) => ToolCall.unavailable(env, spec, ctx, resource, e),
+      );
+    }
+    return ToolCall.made(env, spec, ctx, args, resource, decided, keep);
+  }
+
+  private static made(
+    env: ToolCallEnv,
+    spec: ToolSpec,
+    ctx: WorkContext,
+    args: readonly unknown[],
+    resource: string,
+    d: Decision,
+    keep: boolean,
+  ): ToolCall {
+    const { action, argsText } = toolAction(spec, resource, args);
+    return new ToolCall(env, ctx, spec, asDecided(action, d), argsText, d, keep);
+  }
+
+  /** No decision could be had: recorded as denied (`decision_unavailable`), then thrown. */
+  private static unavailable(
+    env: ToolCallEnv,
+    spec: ToolSpec,
+    ctx: WorkContext,
+    resource: string,
+    e: unknown,
+  ): never {
+    const call = new ToolCall(
+      env,
+      ctx,
+      spec,
+      bareAction(spec, resource),
+      undefined,
+      unknownDecision,
+      true,
+    );
+    void call.record(
+      {
+        status: 'denied',
+        error: {
+          code: 'decision_unavailable',
+          message: String((e as Error)?.message ?? e).slice(0, 4096) || 'unavailable',
+        },
+      },
+      undefined,
+    );
+    throw new DecisionUnavailableError(spec.name, e);
   }
 
   get decisionId(): string {
@@ -159,13 +202,14 @@ export class ToolCall {
       ctx,
       spec,
       bareAction(spec, resourceOf(spec, [])),
+      undefined,
       unknownDecision,
       true,
     );
     const e: { code: string; message?: string } = { code: error.code.slice(0, 128) || 'Error' };
     if (error.message) e.message = error.message.slice(0, 4096);
     const id = newId();
-    void call.record({ status: 'denied', error: e }, undefined, { id });
+    void call.record({ status: 'denied', error: e }, undefined, false, id);
     return id;
   }
 
@@ -209,7 +253,7 @@ export class ToolCall {
       return undefined;
     }
     const id = newId();
-    return this.record({ status: 'pending' }, this.policy(), { durable: true, id }).then(() => {
+    return this.record({ status: 'pending' }, this.policy(), true, id).then(() => {
       this.causeId = id;
       this.started = performance.now();
     });
@@ -218,9 +262,7 @@ export class ToolCall {
   /** Records success, with the digest of what the tool returned. */
   finish(result: unknown, id?: string): void {
     const outcome: Outcome = { status: 'success', duration_ms: this.elapsed() };
-    const rd = safeDigest(result);
-    if (rd) outcome.result_digest = rd;
-    void this.record(outcome, this.policy(), id !== undefined ? { id } : {});
+    void this.record(outcome, this.policy(), false, id, canonicalText(result));
   }
 
   /** Records what the tool threw as an error outcome (its class name and message). */
@@ -241,9 +283,7 @@ export class ToolCall {
     const e: { code: string; message?: string } = { code: error.code.slice(0, 128) || 'Error' };
     if (error.message) e.message = error.message.slice(0, 4096);
     const outcome: Outcome = { status: 'error', duration_ms: this.elapsed(), error: e };
-    const rd = answer === undefined ? undefined : safeDigest(answer);
-    if (rd) outcome.result_digest = rd;
-    void this.record(outcome, this.policy(), id !== undefined ? { id } : {});
+    void this.record(outcome, this.policy(), false, id, canonicalText(answer));
   }
 
   private elapsed(): number {
@@ -255,38 +295,68 @@ export class ToolCall {
     return { decision_id: d.decisionId, engine: d.engine, decision: d.decision };
   }
 
+  /**
+   * Records `outcome` for this call: the id, time, span and the canonical text of the result
+   * are fixed now; the record (digests, time text) is built when the recorder exports it.
+   */
   private record(
     outcome: Outcome,
     policy: PolicyRef | undefined,
-    { durable = false, id = newId() }: { durable?: boolean; id?: string } = {},
+    durable = false,
+    id: string = newId(),
+    resultText?: string,
   ): Promise<void> {
     if (!this.keep) {
       this.env.dropped();
       return Promise.resolve();
     }
     const ctx = this.context;
+    const time = this.env.clock();
+    const causeId = this.causeId;
     const span = activeSpan();
-    const record = toolRecord({
-      context: ctx,
-      id,
-      time: this.env.clock(),
-      host: this.env.host,
-      action: this.action,
-      outcome,
-      policy,
-      causeId: this.causeId,
-      trace: span
-        ? { trace_id: span.spanContext().traceId, span_id: span.spanContext().spanId }
-        : { trace_id: ctx.traceId, span_id: newSpanId(), parent_span_id: ctx.spanId },
-    });
+    const sc = span?.spanContext();
     // A single-use decision backs this call's records only, not also its span's.
-    if (span) decorateToolSpan(span, ctx, record, this.decision.singleUse !== true);
-    return this.env.emit(ctx, record, durable);
+    if (span) {
+      decorateToolSpan(span, ctx, {
+        id,
+        action: this.action,
+        status: outcome.status,
+        decisionId: policy && this.decision.singleUse !== true ? policy.decision_id : undefined,
+      });
+    }
+    const build = (): EventRecord => {
+      if (resultText !== undefined) outcome.result_digest = digestOfCanonical(resultText);
+      return toolRecord({
+        context: ctx,
+        id,
+        time,
+        host: this.env.host,
+        action: this.withDigest(),
+        outcome,
+        policy,
+        causeId,
+        trace: sc
+          ? { trace_id: sc.traceId, span_id: sc.spanId }
+          : { trace_id: ctx.traceId, span_id: newSpanId(), parent_span_id: ctx.spanId },
+      });
+    };
+    return this.env.emit(ctx, build, durable);
+  }
+
+  /** The action with its arguments' digest, taken once (for the call's first record built). */
+  private withDigest(): Action {
+    if (!this.digestTaken) {
+      this.digestTaken = true;
+      // This call's own action object (made for it): every record of the call shares it.
+      if (this.argsText !== undefined) this.action.args_digest = digestOfCanonical(this.argsText);
+    }
+    return this.action;
   }
 }
 
 /** The action with the class and risk it was decided with, as the collector expects. */
 function asDecided(action: Action, d: Decision): Action {
+  if (!d.class && !d.risk) return action;
   return {
     ...action,
     ...(d.class ? { class: d.class } : {}),

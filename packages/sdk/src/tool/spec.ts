@@ -1,7 +1,7 @@
 /** A wrapped tool's options, checked once when it is wrapped; the action each call records. */
 import { ACTION_CLASS_FLAGS, type ActionClassFlags } from '@provenant/core/vocabulary';
 import type { Action, JsonValue } from '@provenant/core';
-import { redact, safeDigest } from '../lib/redact.js';
+import { canonicalText, redact } from '../lib/redact.js';
 
 export type ToolClass = Partial<ActionClassFlags>;
 
@@ -94,32 +94,44 @@ export function resourceOf(spec: ToolSpec, args: readonly unknown[]): string {
     : (spec.resource as (...a: unknown[]) => string)(...args);
 }
 
-/** The action a call records: name, tool, resource, class, risk and the arguments' digest. */
-export function toolAction(spec: ToolSpec, resource: string, args: readonly unknown[]): Action {
+/**
+ * The action a call records (name, tool, resource, class, risk, the redacted arguments with
+ * `recordArgs`), and the canonical text of the redacted arguments: their digest
+ * (`args_digest`) is taken from it when the record is built, after the call.
+ */
+export function toolAction(
+  spec: ToolSpec,
+  resource: string,
+  args: readonly unknown[],
+): { action: Action; argsText: string | undefined } {
   const input = spec.args
     ? (spec.args as (...a: unknown[]) => unknown)(...args)
     : args.length === 1
       ? args[0]
       : args;
   const redacted = spec.redact.length > 0 ? redact(input, spec.redact) : input;
-  const action: Action = { name: spec.name, tool: spec.tool, resource };
   const callId = spec.callId
     ? (spec.callId as (...a: unknown[]) => string | undefined)(...args)
     : undefined;
-  if (callId !== undefined) action.tool = { ...spec.tool, call_id: callId };
+  const action: Action = {
+    name: spec.name,
+    tool: callId !== undefined ? { ...spec.tool, call_id: callId } : spec.tool,
+    resource,
+  };
   if (spec.cls) action.class = spec.cls;
   if (spec.risk) action.risk = spec.risk;
-  const argsDigest = safeDigest(redacted);
-  if (argsDigest) action.args_digest = argsDigest;
+  const argsText = canonicalText(redacted);
   if (
     spec.recordArgs &&
+    argsText !== undefined &&
     typeof redacted === 'object' &&
     redacted !== null &&
     !Array.isArray(redacted)
   ) {
-    action.args = redacted as Record<string, JsonValue>;
+    // A copy as the call had them: the tool may change its input object while it runs.
+    action.args = JSON.parse(argsText) as Record<string, JsonValue>;
   }
-  return action;
+  return { action, argsText };
 }
 
 /** The action as the decision point sees it (no arguments, no tool). */

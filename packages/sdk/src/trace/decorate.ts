@@ -2,7 +2,7 @@
  * What the SDK puts on the active span: GenAI semantic-convention attributes and the ids that
  * tie the span to its record. Never an attribution level: only the collector decides that.
  */
-import type { EventRecord } from '@provenant/core';
+import type { Action, Outcome } from '@provenant/core';
 import type { Span } from '@opentelemetry/api';
 import type { WorkContext } from '../context.js';
 import { setAttributes } from './otel.js';
@@ -26,27 +26,32 @@ export function decorateAgentSpan(span: Span, ctx: WorkContext): void {
   );
 }
 
+/** What a tool call's span says of one of its records. */
+export interface ToolSpanFacts {
+  /** The record's id. */
+  readonly id: string;
+  readonly action: Action;
+  readonly status: Outcome['status'];
+  /** The decision the record cites, when the span may cite it too. */
+  readonly decisionId?: string | undefined;
+}
+
 /**
- * The span of a tool call, after each of its records (the last one's id stays). With
- * `citeDecision` false the span does not name the record's decision: one the collector takes as
+ * The span of a tool call, after each of its records (the last one's id stays). Without
+ * `decisionId` the span does not name the record's decision: one the collector takes as
  * single-use backs the call's records, and a span exported to it as well would be a second use.
  */
-export function decorateToolSpan(
-  span: Span,
-  ctx: WorkContext,
-  record: EventRecord,
-  citeDecision = true,
-): void {
-  const action = record.action!;
+export function decorateToolSpan(span: Span, ctx: WorkContext, facts: ToolSpanFacts): void {
+  const action = facts.action;
   const attrs = who(ctx, {
     'gen_ai.operation.name': 'execute_tool',
     'gen_ai.tool.name': action.tool?.name ?? action.name,
-    'provenant.record.id': record.id,
+    'provenant.record.id': facts.id,
     'provenant.action': action.name,
-    'provenant.outcome': record.outcome?.status ?? 'success',
+    'provenant.outcome': facts.status,
   });
   if (action.resource !== undefined) attrs['provenant.action.resource'] = action.resource;
   if (action.tool?.call_id !== undefined) attrs['gen_ai.tool.call.id'] = action.tool.call_id;
-  if (record.policy && citeDecision) attrs['provenant.decision.id'] = record.policy.decision_id;
+  if (facts.decisionId !== undefined) attrs['provenant.decision.id'] = facts.decisionId;
   setAttributes(span, attrs);
 }

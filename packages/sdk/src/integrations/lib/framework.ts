@@ -7,7 +7,9 @@ import type { WorkContext } from '../../context.js';
 import { storage } from '../../context.js';
 import type { SdkError } from '../../errors.js';
 import type { AgentIdentity } from '../../lib/auth.js';
+import { RecorderImpl } from '../../recorder.js';
 import type { CallStart, Recorder, ToolOptions } from '../../recorder.js';
+import { toolSpec, type ToolSpec } from '../../tool/spec.js';
 
 /** How one framework tool is recorded: its action, resource, class and risk. */
 export interface FrameworkToolOptions<I = never> {
@@ -56,7 +58,8 @@ export function requireContext(integration: string): WorkContext {
 /**
  * Decides one tool call of a framework in `ctx`: recorded with the model's call id, the input
  * digested (after `redact`), the resource read from the input. A refusal is recorded and
- * handed back (`allowed: false`).
+ * handed back (`allowed: false`). Synchronous when the decision is cached and no intent must
+ * be made durable first (the recorder's own path; another `Recorder` is asked in `ctx`).
  */
 export function beginToolCall(
   recorder: Recorder,
@@ -65,19 +68,24 @@ export function beginToolCall(
   toolName: string,
   input: unknown,
   callId: string | undefined,
-): Promise<CallStart> {
-  const { action, options } = optionsOf(tools, toolName);
-  return storage.run(ctx, () => recorder.beginCall(action, options, [input, callId]));
+): CallStart | Promise<CallStart> {
+  const made = optionsOf(tools, toolName);
+  const args: CallArgs = [input, callId];
+  if (recorder instanceof RecorderImpl) return recorder.startIn(ctx, made.spec, args);
+  return storage.run(ctx, () => recorder.beginCall(made.action, made.options, args));
 }
 
 type CallArgs = [input: unknown, callId: string | undefined];
-const made = new WeakMap<
-  FrameworkTools,
-  Map<string, { action: string; options: ToolOptions<CallArgs> }>
->();
+interface Made {
+  readonly action: string;
+  readonly options: ToolOptions<CallArgs>;
+  /** The options checked once: what each call of the tool is recorded with. */
+  readonly spec: ToolSpec;
+}
+const made = new WeakMap<FrameworkTools, Map<string, Made>>();
 
 /** The recorder's options for one framework tool, made once per tools table and name. */
-function optionsOf(tools: FrameworkTools, toolName: string) {
+function optionsOf(tools: FrameworkTools, toolName: string): Made {
   let byName = made.get(tools);
   if (!byName) {
     byName = new Map();
@@ -98,7 +106,8 @@ function optionsOf(tools: FrameworkTools, toolName: string) {
       ...(o.recordArgs !== undefined ? { recordArgs: o.recordArgs } : {}),
       ...(o.server !== undefined ? { server: o.server } : {}),
     };
-    got = { action: o.action ?? toolName, options };
+    const action = o.action ?? toolName;
+    got = { action, options, spec: toolSpec(action, options) };
     byName.set(toolName, got);
   }
   return got;
