@@ -37,8 +37,8 @@ const { values } = parseArgs({
 const K = 50;
 // LangGraph races each of a step's tool calls against the step's abort signal (one listener
 // per call, removed when the call ends): K calls at once are K listeners on one signal, above
-// Node's warning threshold of 10 with or without Provenant (not a leak: test/e2e/langchain
-// counts them). Signals made from here on warn above K + 10 instead.
+// Node's warning threshold of 10 with or without Provenant (not a leak: the SDK's
+// test/frameworks.test.ts counts them). Signals made from here on warn above K + 10 instead.
 setMaxListeners(K + 10);
 const RUNS = values.quick ? 6 : 40;
 const t0 = now();

@@ -1,0 +1,108 @@
+// The framework integrations with the real framework packages and an in-memory recorder: what
+// they add to a framework's run (abort listeners), and what each reads from the framework.
+import { EventEmitter, getEventListeners, setMaxListeners } from 'node:events';
+import { fakeModel } from '@langchain/core/testing';
+import { AIMessage, createAgent, tool } from 'langchain';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Recorder } from '../src/index.js';
+import { langChainProvenance } from '../src/integrations/langchain.js';
+import { world } from './helpers.js';
+import type { World } from './helpers.js';
+
+let w: World;
+let recorder: Recorder;
+beforeAll(async () => {
+  w = await world();
+  recorder = w.recorder();
+});
+afterAll(() => recorder.close());
+
+/**
+ * Counts `abort` listeners per AbortSignal while `fn` runs: the most any one signal held at
+ * once, and how many are left on signals that still hold some at the end.
+ */
+async function countingAbortListeners(fn: () => Promise<void>) {
+  const held = new Map<AbortSignal, number>();
+  let peak = 0;
+  const add = EventTarget.prototype.addEventListener;
+  const remove = EventTarget.prototype.removeEventListener;
+  EventTarget.prototype.addEventListener = function (this: EventTarget, type, ...rest) {
+    if (type === 'abort' && this instanceof AbortSignal) {
+      const n = (held.get(this) ?? 0) + 1;
+      held.set(this, n);
+      peak = Math.max(peak, n);
+    }
+    return add.call(this, type, ...rest);
+  };
+  EventTarget.prototype.removeEventListener = function (this: EventTarget, type, ...rest) {
+    if (type === 'abort' && this instanceof AbortSignal && held.has(this)) {
+      held.set(this, held.get(this)! - 1);
+    }
+    return remove.call(this, type, ...rest);
+  };
+  try {
+    await fn();
+  } finally {
+    EventTarget.prototype.addEventListener = add;
+    EventTarget.prototype.removeEventListener = remove;
+  }
+  return { peak, left: [...held.values()].reduce((a, n) => a + Math.max(0, n), 0) };
+}
+
+describe('LangChain.js abort listeners', () => {
+  const K = 20;
+  const getFile = tool(async () => 'ok', {
+    name: 'get_file',
+    description: 'read',
+    schema: z.object({ repo: z.string() }),
+  });
+  const calls = Array.from({ length: K }, (_, i) => ({
+    name: 'get_file',
+    args: { repo: 'acme/payments' },
+    id: `c${i}`,
+  }));
+  /** Three runs of an agent whose model asks for K calls at once, with the caller's signal. */
+  const runs = (withProvenant: boolean, signal: AbortSignal) => async () => {
+    const provenant = langChainProvenance(recorder, {});
+    const session = await recorder.session({ initiatorToken: w.alice });
+    for (let i = 0; i < 3; i++) {
+      const model = fakeModel()
+        .respond(new AIMessage({ content: '', tool_calls: calls }))
+        .respond(new AIMessage('done'));
+      const agent = createAgent({
+        model,
+        tools: [getFile],
+        middleware: withProvenant ? [provenant.middleware()] : [],
+      });
+      await session.run(() =>
+        agent.invoke({ messages: [{ role: 'user', content: 'go' }] }, { signal }),
+      );
+    }
+  };
+
+  // K listeners on one signal is the framework's own doing: not worth Node's warning here.
+  const warnAt = EventEmitter.defaultMaxListeners;
+  beforeAll(() => setMaxListeners(K + 10));
+  afterAll(() => setMaxListeners(warnAt));
+
+  it('adds none: the framework holds one per parallel tool call and leaves what it leaves without Provenant', async () => {
+    const plainSignal = new AbortController().signal;
+    const withSignal = new AbortController().signal;
+    const plain = await countingAbortListeners(runs(false, plainSignal));
+    const recorded = await countingAbortListeners(runs(true, withSignal));
+    // LangGraph races each of a step's K tool calls against the step's signal: K at once (what
+    // set off MaxListenersExceededWarning in bench/frameworks.js), all removed when they end.
+    expect(plain.peak).toBe(K);
+    expect(recorded.peak).toBe(plain.peak);
+    expect(recorded.left).toBe(plain.left);
+    // On the caller's own signal, LangGraph (1.7.3) leaves one listener per invoke, with or
+    // without Provenant (its combined run signal is never disposed).
+    expect(getEventListeners(withSignal, 'abort').length).toBe(
+      getEventListeners(plainSignal, 'abort').length,
+    );
+    expect(
+      w.records().filter((r) => r.type === 'tool.called' && r.outcome?.status === 'success'),
+    ).toHaveLength(3 * K);
+  });
+});
