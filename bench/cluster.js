@@ -11,7 +11,8 @@
 // PostgreSQL is a throwaway server (initdb + pg_ctl in a temp folder, removed afterwards; fsync
 // on) unless PROVENANT_TEST_PG_URL names one. Needs a build first: `npx tsc -b`.
 import { Buffer } from 'node:buffer';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,13 +34,17 @@ import {
   writeSection,
 } from './lib/util.js';
 
-const HELP = `node bench/cluster.js [--quick] [--no-write] [--clients N] [--batch N] [--duration S] [--soak S] [--soak-fraction F]
+const HELP = `node bench/cluster.js [--quick] [--no-write] [--clients N] [--batch N] [--duration S] [--soak S] [--soak-fraction F] [--cpu-prof DIR] [--baseline DIR] [--no-sqlite]
 
   --clients N        concurrent clients of the maximum-throughput runs (default 16)
   --batch N          records per request (default 100)
   --duration S       measured seconds of each maximum-throughput run (default 30; --quick 8)
   --soak S           seconds of the soak (default 600; --quick 30)
-  --soak-fraction F  soak rate as a fraction of the cluster's measured maximum (default 0.7)`;
+  --soak-fraction F  soak rate as a fraction of the cluster's measured maximum (default 0.7)
+  --cpu-prof DIR     V8 CPU profiles of the collector processes, into DIR
+  --baseline DIR     also run setups (b) and (c) with another build's CLI (a worktree at DIR,
+                     built), in the same run, for a before/after
+  --no-sqlite        skip setup (a)`;
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +55,9 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     soak: { type: 'string' },
     'soak-fraction': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    baseline: { type: 'string' },
+    'no-sqlite': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -172,7 +180,10 @@ async function post(member, made, startMs, t, count) {
 // Collectors and their health.
 
 async function health(member) {
-  const res = await send(member.agent, `${member.url}/healthz`);
+  // The log size and cluster state are in /healthz's detail, for a role (the admin token).
+  const res = await send(member.agent, `${member.url}/healthz`, {
+    headers: { authorization: `Bearer ${member.adminToken}` },
+  });
   return JSON.parse(res.body);
 }
 
@@ -217,9 +228,22 @@ function cpuOf(members) {
   }, 0);
 }
 
-async function startMember(dir, args, label) {
-  const c = await startCollector(dir, { args, logLevel: 'warn' });
-  const member = { ...c, label, agent: keepAliveAgent(64) };
+const CPU_PROF = values['cpu-prof'] ? resolve(values['cpu-prof']) : null;
+if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
+const BASELINE_CLI = values.baseline
+  ? resolve(values.baseline, 'packages/cli/dist/bin/provenant.js')
+  : null;
+
+async function startMember(dir, args, label, cli = undefined) {
+  const c = await startCollector(dir, {
+    // The records carry no credential: accepted as asserted, as a production serve needs it said.
+    args: [...args, '--anonymous-ingest', 'asserted'],
+    logLevel: 'warn',
+    ...(cli ? { cli } : {}),
+    ...(CPU_PROF ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] } : {}),
+  });
+  const adminToken = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+  const member = { ...c, label, agent: keepAliveAgent(64), adminToken };
   say(`  ${label}: pid ${c.pid} at ${c.url}`);
   return member;
 }
@@ -257,7 +281,9 @@ function inclusionSampler(members) {
     const member = members[(via + 1) % members.length];
     const deadline = at + 120_000;
     while (performance.now() < deadline) {
-      const res = await send(member.agent, `${member.url}/v1/events/${id}`).catch(() => null);
+      const res = await send(member.agent, `${member.url}/v1/events/${id}`, {
+        headers: { authorization: `Bearer ${member.adminToken}` },
+      }).catch(() => null);
       if (res?.status === 200) {
         const leaf = JSON.parse(res.body).integrity?.leaf_index;
         if (typeof leaf !== 'number') throw new Error(`record ${id} served without a leaf index`);
@@ -530,7 +556,7 @@ process.once('SIGINT', () => {
 });
 try {
   // (a) one collector on SQLite.
-  {
+  if (!values['no-sqlite']) {
     say('(a) one collector on SQLite');
     const dir = tempDir('cluster-sqlite');
     dirs.push(dir);
@@ -540,38 +566,49 @@ try {
     await stopMembers(running.splice(0));
   }
   // (b) one collector on PostgreSQL, no --cluster.
-  {
-    say('(b) one collector on PostgreSQL (no --cluster)');
+  const single = async (name, cli) => {
+    say(`(b) one collector on PostgreSQL (no --cluster)${cli ? `, baseline ${cli}` : ''}`);
     const dir = tempDir('cluster-pg1');
     dirs.push(dir);
     const url = await pgServer.newDatabase();
-    const m = await startMember(dir, ['--postgres', url], 'pg-single');
+    const m = await startMember(dir, ['--postgres', url], name, cli);
     running.push(m);
-    results.push(
-      await maxThroughput({ name: 'pg-single', members: [m], pgPid: pgServer.pid, ackedTotal: 0 }),
-    );
+    results.push(await maxThroughput({ name, members: [m], pgPid: pgServer.pid, ackedTotal: 0 }));
+    await stopMembers(running.splice(0));
+  };
+  // (c) two collectors on PostgreSQL, --cluster: the first alone (it makes the keys), then the second.
+  const twoMembers = async (name, cli) => {
+    say(`(c) two collectors on PostgreSQL (--cluster)${cli ? `, baseline ${cli}` : ''}`);
+    const dir = tempDir('cluster-pg2');
+    dirs.push(dir);
+    const url = await pgServer.newDatabase();
+    const args = ['--postgres', url, '--cluster', '--issuer-url', ISSUER_URL];
+    running.push(await startMember(dir, args, 'member-1', cli));
+    running.push(await startMember(dir, args, 'member-2', cli));
+    await sleep(1500);
+    const setup = {
+      name,
+      cluster: true,
+      members: [...running],
+      pgPid: pgServer.pid,
+      ackedTotal: 0,
+    };
+    setup.roles0 = (await Promise.all(setup.members.map(health))).map((h) => h.cluster?.role);
+    say(`  roles: ${setup.roles0.join(', ')}`);
+    const result = await maxThroughput(setup);
+    result.roles = setup.roles0;
+    results.push(result);
+    return { setup, result };
+  };
+  if (BASELINE_CLI) {
+    await single('pg-single-baseline', BASELINE_CLI);
+    const base = await twoMembers('pg-cluster-baseline', BASELINE_CLI);
+    if (base.result.drainMs === null) throw new Error('the baseline cluster queue did not drain');
     await stopMembers(running.splice(0));
   }
-  // (c) two collectors on PostgreSQL, --cluster: the first alone (it makes the keys), then the second.
-  say('(c) two collectors on PostgreSQL (--cluster)');
-  const dir = tempDir('cluster-pg2');
-  dirs.push(dir);
-  const url = await pgServer.newDatabase();
-  const args = ['--postgres', url, '--cluster', '--issuer-url', ISSUER_URL];
-  running.push(await startMember(dir, args, 'member-1'));
-  running.push(await startMember(dir, args, 'member-2'));
-  await sleep(1500);
-  cluster = {
-    name: 'pg-cluster',
-    cluster: true,
-    members: [...running],
-    pgPid: pgServer.pid,
-    ackedTotal: 0,
-  };
-  cluster.roles0 = (await Promise.all(cluster.members.map(health))).map((h) => h.cluster?.role);
-  say(`  roles: ${cluster.roles0.join(', ')}`);
-  const max = await maxThroughput(cluster);
-  results.push(max);
+  await single('pg-single');
+  const { setup: clusterSetup, result: max } = await twoMembers('pg-cluster');
+  cluster = clusterSetup;
   if (max.drainMs === null) throw new Error('the cluster queue did not drain after the max run');
   const rate = Math.max(BATCH, Math.round(max.sustainedPerSec * SOAK_FRACTION));
   say(
@@ -608,7 +645,35 @@ const LABELS = {
   sqlite: '1 collector, SQLite',
   'pg-single': '1 collector, PostgreSQL (no --cluster)',
   'pg-cluster': '2 collectors, PostgreSQL --cluster',
+  'pg-single-baseline': '1 collector, PostgreSQL (no --cluster), baseline build',
+  'pg-cluster-baseline': '2 collectors, PostgreSQL --cluster, baseline build',
 };
+/**
+ * What sequencing costs the lease holder per record: its CPU less the follower's (both take half
+ * the requests, so the difference is the sequencer's work), per record acknowledged.
+ */
+const sequencerCpuUs = (r) => {
+  const seq = r.roles?.indexOf('sequencer') ?? -1;
+  const fol = r.roles?.indexOf('follower') ?? -1;
+  return seq < 0 || fol < 0 ? null : r.memberCpuUs[seq] - r.memberCpuUs[fol];
+};
+const clusterNotes = results
+  .filter((r) => r.roles)
+  .map(
+    (r) =>
+      `${LABELS[r.name]}: ${r.roles.map((role, i) => `member-${i + 1} (${role}) ${r.memberCpuUs[i].toFixed(0)}`).join(', ')}; the sequencer's own work ${sequencerCpuUs(r)?.toFixed(0) ?? '—'} µs per record (sequencer less follower)`,
+  );
+const ratioNotes = [
+  ['pg-cluster', 'pg-single'],
+  ['pg-cluster-baseline', 'pg-single-baseline'],
+]
+  .map(([c, one]) => [results.find((r) => r.name === c), results.find((r) => r.name === one)])
+  .filter(([c, one]) => c && one)
+  .map(
+    ([c, one]) =>
+      `${LABELS[c.name]}: acknowledged ${(c.ackedPerSec / one.ackedPerSec).toFixed(2)}× and into the tree ${(c.includedPerSec / one.ackedPerSec).toFixed(2)}× of ${LABELS[one.name]}`,
+  );
+for (const line of [...clusterNotes, ...ratioNotes]) say(line);
 const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`;
 const maxRows = results.map((r) => [
   LABELS[r.name],
@@ -722,7 +787,7 @@ Maximum throughput, same load generator, same run: ${CLIENTS} closed-loop client
 
 ${maxTable}
 
-Collector CPU of the cluster by member (µs per record acknowledged by both): ${cluster.members.map((m, i) => `${m.label} (${cluster.roles0[i]}) ${results.at(-1).memberCpuUs[i].toFixed(0)}`).join(', ')}.
+Collector CPU of each cluster by member (µs per record acknowledged by both): ${clusterNotes.join('. ')}. ${ratioNotes.join('. ')}.
 
 Soak at ${SOAK_FRACTION * 100}% of the cluster's measured maximum (the lower of its acknowledged and into-the-tree rates), open loop: requests are sent on schedule whatever the earlier ones are doing, and latency runs from when each request was due. The soak runs on the same two processes right after the maximum run (its queue drained first), so the RSS at its start still holds that run's heap; the series below shows where it settles.
 

@@ -209,7 +209,9 @@ async function openDataSource(dataDir: string, cosigned: boolean): Promise<Sourc
     throw new CliError('unreadable', `No ledger at ${file}.`, EXIT.unavailable);
   let storage: SqliteStorage;
   try {
-    storage = new SqliteStorage(file, { readonly: true });
+    // Leaves are read in the storage's read worker thread, one chunk ahead of the hashing on
+    // this one (storedLogInput): on two cores reading and hashing overlap.
+    storage = new SqliteStorage(file, { readonly: true, readWorker: true });
   } catch (e) {
     throw new CliError('unreadable', (e as Error).message, EXIT.unavailable);
   }

@@ -13,9 +13,18 @@ export function storedLogInput(
   storage: Pick<LogStorage, 'readLeaves' | 'getNodeRange'>,
   size: number,
 ): Pick<VerifyLogInput, 'chunks' | 'storedNodes'> {
+  // One chunk read ahead: while the verifier hashes a chunk, the next one is read (by the
+  // database server, or SQLite's read worker thread), so reading and hashing share the cores.
+  const read = (start: number) =>
+    start < size ? storage.readLeaves(start, Math.min(CHUNK, size - start)) : null;
   async function* chunks(): AsyncIterable<LeafSource[]> {
-    for (let start = 0; start < size; start += CHUNK) {
-      yield await storage.readLeaves(start, Math.min(CHUNK, size - start));
+    let next = read(0);
+    for (let start = 0; next !== null; start += CHUNK) {
+      const current = await next;
+      next = read(start + CHUNK);
+      // A read ahead that fails while this chunk is verified is reported when it is awaited.
+      next?.catch(() => {});
+      yield current;
     }
   }
   return {

@@ -58,7 +58,8 @@ export interface SqliteStorageOptions {
    * Run the reads that can be large (queryEntries, getEntries, readLeaves, coverageCounts) on a
    * read-only connection in a worker thread (./read-worker.ts), so they never block the event
    * loop that ingest and health answer on. Default: on for a writable file, off for `readonly`
-   * (offline verification has no event loop to keep free) and for `:memory:`.
+   * and for `:memory:` (offline verification turns it on: it reads the next leaves there while
+   * it hashes the last ones).
    */
   readonly readWorker?: boolean;
   /**
