@@ -89,6 +89,11 @@ export interface PolicyEngine {
   readonly name: string;
   readonly version: string;
   /**
+   * An engine that decides by policies it holds itself (an external PDP): the decision point
+   * loads the empty local set for it at start, and no policy folder.
+   */
+  readonly remote?: boolean;
+  /**
    * Parses and validates a policy set. Rejects with a `PolicyError` `invalid_policy_set`
    * carrying every parser and validator message in `messages` (and `details.messages`).
    */

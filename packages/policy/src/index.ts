@@ -14,6 +14,12 @@ export {
 } from './engine.js';
 export { CedarEngine } from './engines/cedar/index.js';
 export {
+  AuthzenEngine,
+  checkPdpUrl,
+  toAuthzen,
+  type AuthzenEngineOptions,
+} from './engines/authzen/index.js';
+export {
   MemoryEngine,
   type MemoryEngineOptions,
   type MemoryPolicy,

@@ -12,7 +12,7 @@ import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
 import { readFileSync } from 'node:fs';
 import { isRole, parseAllowedHost, parseAllowedOrigin } from '@provenant/core/vocabulary';
-import { parseAuditRules } from '@provenant/policy';
+import { AuthzenEngine, parseAuditRules } from '@provenant/policy';
 import { checkPathPattern, jwksSource, type SpiffeTrustDomain } from '@provenant/identity';
 import type { AuditRules } from '@provenant/policy';
 
@@ -208,6 +208,8 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     policies: { type: 'string' },
     'audit-rules': { type: 'string' },
     'fail-open-low-risk': { type: 'boolean' },
+    'authzen-pdp': { type: 'string' },
+    'authzen-pdp-token-file': { type: 'string' },
     'decision-validity': { type: 'string' },
     witness: { type: 'string', multiple: true },
     'witness-policy': { type: 'string' },
@@ -288,6 +290,12 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
   }
   const resources = (values.resource ?? []).map(parseResourceFlag);
   const spiffe = spiffeFlags(values['spiffe-bundle'] ?? [], values['spiffe-path'] ?? []);
+  const policyEngine = authzenEngineFlags(values);
+  if (policyEngine && values.policies !== undefined) {
+    throw usageError(
+      '--authzen-pdp and --policies exclude each other: the PDP decides by its own policies.',
+    );
+  }
   const collector = await startCollector({
     dataDir,
     host,
@@ -303,6 +311,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     },
     ...(devLogin ? { devSignIn: { roles: devLoginRoles as Role[] } } : {}),
     ...(values.policies === undefined ? {} : { policiesDir: values.policies }),
+    ...(policyEngine ? { policyEngine } : {}),
     ...(values['audit-rules'] === undefined
       ? {}
       : { auditRules: readAuditRules(values['audit-rules']) }),
@@ -334,7 +343,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       `  log origin: ${collector.log.origin}\n` +
       `  verifier key: ${collector.log.verifierKey}\n` +
       `  issuer: ${collector.identity.config.issuer} (admin token in ${dataDir}/admin.token)\n` +
-      policiesLine(values.policies, collector.policy.point.current()) +
+      (policyEngine
+        ? `  policies: decided by the AuthZEN PDP ${policyEngine.pdp}\n`
+        : policiesLine(values.policies, collector.policy.point.current())) +
       (witnesses.length === 0
         ? ''
         : `  witnesses: ${witnesses.length}, policy ${witnessPolicy ?? witnesses.length} of ${witnesses.length}\n`) +
@@ -414,6 +425,37 @@ function signInFlags(values: {
     });
   } catch (e) {
     throw usageError((e as Error).message);
+  }
+}
+
+/**
+ * `--authzen-pdp URL [--authzen-pdp-token-file FILE]`: an external AuthZEN PDP decides instead
+ * of the local Cedar engine; the token (read from a file, never the command line, where `ps`
+ * would show it) is the bearer presented to it.
+ */
+function authzenEngineFlags(values: {
+  'authzen-pdp'?: string | undefined;
+  'authzen-pdp-token-file'?: string | undefined;
+}): AuthzenEngine | undefined {
+  const pdp = values['authzen-pdp'];
+  const tokenFile = values['authzen-pdp-token-file'];
+  if (pdp === undefined) {
+    if (tokenFile !== undefined) throw usageError('--authzen-pdp-token-file needs --authzen-pdp.');
+    return undefined;
+  }
+  let token: string | undefined;
+  if (tokenFile !== undefined) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch {
+      throw usageError(`--authzen-pdp-token-file: cannot read ${tokenFile}.`);
+    }
+    if (token === '') throw usageError(`--authzen-pdp-token-file: ${tokenFile} is empty.`);
+  }
+  try {
+    return new AuthzenEngine({ pdp, ...(token === undefined ? {} : { token }) });
+  } catch (e) {
+    throw usageError(`--authzen-pdp: ${(e as Error).message}`);
   }
 }
 

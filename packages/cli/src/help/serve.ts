@@ -59,6 +59,11 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
                     catalog) for the decision point; validated at start, reloaded on change (an
                     invalid change keeps the old set)
   --audit-rules FILE  audit rules (JSON): which arguments are kept, redacted or digested
+  --authzen-pdp URL an external AuthZEN 1.0 PDP decides instead of local Cedar policies (not with
+                    --policies): https, or http on loopback; its metadata is read from
+                    URL/.well-known/authzen-configuration. Unreachable or malformed: deny
+  --authzen-pdp-token-file FILE  the bearer token presented to that PDP (for a Provenant
+                    collector as the PDP: its admin token, which makes this collector a trusted PEP)
   --fail-open-low-risk  allow low-risk actions when the decision point fails (default: deny)
   --decision-validity S  seconds a decision backs the records citing it (default 300)
   --witness URL=KEY a witness (provenant witness, or any C2SP tlog-witness) and its verifier key;

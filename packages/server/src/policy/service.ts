@@ -95,7 +95,10 @@ export class PolicyService {
     const cached = new CachedPolicyStore(store);
     // Decisions made before any set was loaded name the empty set: keep it replayable too.
     await cached.savePolicySet(EMPTY_POLICY_SET_DIGEST, { files: [] }, clock());
-    return new PolicyService(engine, cached, config, clock);
+    const service = new PolicyService(engine, cached, config, clock);
+    // An external PDP decides by its own policies: the local set is the empty one.
+    if (engine.remote === true) await service.load({ files: [] });
+    return service;
   }
 
   /** Loads a policy set; a set that fails validation is refused and the previous one stays. */
