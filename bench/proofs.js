@@ -47,17 +47,18 @@ export async function run({ quick, say, ledgerDir }) {
     const idOf = db.prepare('SELECT id FROM entries WHERE leaf_index = ?').pluck();
     const ids = leaves.map((i) => idOf.get(i));
 
-    // Floor: one stored hash read by primary key (a leaf hash, or an interior node hash).
+    // Floor: one stored row read by primary key (a leaf hash, or a hash tile of the tree).
     const leafHash = db.prepare('SELECT leaf_hash FROM entries WHERE leaf_index = ?').pluck();
-    const nodeHash = db.prepare('SELECT hash FROM nodes WHERE level = ? AND idx = ?').pluck();
-    const levels = Array.from({ length: total }, () => randInt(1, Math.floor(Math.log2(size))));
+    const tile = db.prepare('SELECT hashes FROM tiles WHERE level = ? AND idx = ?').pluck();
+    const tileLevels = Math.max(1, Math.ceil(Math.log2(size) / 8));
+    const levels = Array.from({ length: total }, () => randInt(0, tileLevels - 1));
     const readLeaf = (k) => {
       if (leafHash.get(leaves[k]) === undefined) throw new Error('missing leaf hash');
     };
     const readNode = (k) => {
       const l = levels[k];
-      if (nodeHash.get(l, randInt(0, Math.floor(size / 2 ** l) - 1)) === undefined) {
-        throw new Error('missing node hash');
+      if (tile.get(l, randInt(0, Math.floor(size / 2 ** (8 * l + 8)))) === undefined) {
+        throw new Error('missing hash tile');
       }
     };
 
@@ -87,7 +88,7 @@ export async function run({ quick, say, ledgerDir }) {
     };
     const rows = {
       leafRead: await measure('floor: leaf hash by primary key', readLeaf),
-      nodeRead: await measure('floor: node hash by primary key', readNode),
+      nodeRead: await measure('floor: hash tile by primary key', readNode),
       inclusion: await measure('log.inclusionProof', inclusion),
       consistency: await measure('log.consistencyProof', consistency),
       proofRoute: await measure('GET /v1/events/{id}/proof (inject)', proofRoute),

@@ -112,7 +112,7 @@ describe('provenant verify detects tampering (real process)', () => {
     db.close();
     const r = verify();
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/FAIL at leaf 16: subtree_mismatch: Leaves 16\.\.17/);
+    expect(r.stderr).toMatch(/FAIL at leaf 17: subtree_mismatch: Leaf 17 no longer hashes/);
   });
 
   it('names the leaf whose row was deleted', () => {
@@ -169,7 +169,7 @@ describe('provenant verify detects tampering (real process)', () => {
       UPDATE entries SET leaf_index = 6 WHERE leaf_index = -1;`);
     const r = verify();
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/FAIL at leaf 4: subtree_mismatch/);
+    expect(r.stderr).toMatch(/FAIL at leaf 5: subtree_mismatch/);
   });
 
   it('detects a truncated log against its own checkpoint', () => {

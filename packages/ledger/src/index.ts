@@ -11,7 +11,7 @@ export { HASH_SIZE, hashLeaf, hashLeafText, hashChildren } from './merkle/hash.j
 export { verifyInclusion, verifyConsistency } from './merkle/verify.js';
 export { MerkleError } from './merkle/errors.js';
 export type { MerkleErrorCode } from './merkle/errors.js';
-export type { NewNode, NodeId } from './merkle/index.js';
+export type { Frontier, NewNode, NodeId } from './merkle/index.js';
 
 // Signed notes and checkpoints (C2SP signed-note, tlog-checkpoint).
 export {
@@ -31,6 +31,11 @@ export type { NoteErrorCode } from './note/errors.js';
 // Tiles (C2SP tlog-tiles).
 export { TILE_WIDTH, TileError, entriesPath, parseTilePath, tilePath } from './tiles/path.js';
 export type { ParsedTilePath, TileErrorCode } from './tiles/path.js';
+// The tree as hash tiles: what an append adds to them, and nodes read back from them.
+export { TILE_HEIGHT, integrate } from './tiles/layout.js';
+export type { TileId, TileWrite } from './tiles/layout.js';
+export { readNodes } from './tiles/read.js';
+export type { TileReader } from './tiles/read.js';
 
 // The storage port, its in-memory driver and the coverage index.
 export type * from './storage/port.js';

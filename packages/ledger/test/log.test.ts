@@ -149,10 +149,10 @@ describe('Log', () => {
     const storage = new MemoryStorage();
     const log = await Log.open({ storage, signer });
     await log.append([entry(0), entry(1), entry(2)]);
-    // Tamper with a hash the open check reads (leaf 2 is on the frontier of a 3-leaf tree);
-    // edits elsewhere are found by a full `provenant verify`.
-    const stored = await storage.getEntries(2, 1);
-    (stored[0]!.leafHash as Uint8Array).set(new Uint8Array(32).fill(7));
+    // Tamper with a hash the open check reads (leaf 2 is on the frontier of a 3-leaf tree: the
+    // third hash of tile 0/0); edits elsewhere are found by a full `provenant verify`.
+    const tiles = (storage as unknown as { tiles: Map<string, Uint8Array> }).tiles;
+    tiles.get('0/0')!.set(new Uint8Array(32).fill(7), 64);
     await expect(Log.open({ storage, signer })).rejects.toMatchObject({ code: 'log_inconsistent' });
   });
 
@@ -362,10 +362,10 @@ describe('Log in queue mode (several collectors, one sequencer)', () => {
     await a.sequencePending();
     await b.refresh();
     let nodeReads = 0;
-    const getNodes = storage.getNodes.bind(storage);
-    storage.getNodes = async (ids) => {
+    const getTiles = storage.getTiles.bind(storage);
+    storage.getTiles = async (ids) => {
       nodeReads++;
-      return getNodes(ids);
+      return getTiles(ids);
     };
     expect(await b.refresh()).toBe(false);
     expect(nodeReads).toBe(0);

@@ -11,8 +11,11 @@ import {
 import { MIGRATIONS } from '../src/storage/postgres/schema.js';
 import { skipPostgres, startTestPostgres } from '../../../test/support/postgres.js';
 import type { TestPostgres } from '../../../test/support/postgres.js';
+import type { NewNode } from '../src/merkle/index.js';
+import { readNodes } from '../src/tiles/read.js';
 import {
   LEGACY_RECORDS,
+  checkpointOf,
   describeDriverContract,
   expectSearchLike,
   legacyEntries,
@@ -24,6 +27,19 @@ import {
 } from '../src/testing/index.js';
 
 const EMPTY = { size: 0, hashes: [] };
+
+/** The checkpoint of a hand-written older ledger (its migration to tiles checks the root). */
+async function insertCheckpoint(
+  pool: pg.Pool,
+  entries: readonly { leafHash: Uint8Array }[],
+): Promise<void> {
+  const c = checkpointOf(entries);
+  await pool.query('INSERT INTO ledger_checkpoints (size, root_hash, note) VALUES ($1, $2, $3)', [
+    c.size,
+    Buffer.from(c.rootHash),
+    c.note,
+  ]);
+}
 const skip = skipPostgres();
 
 describe.skipIf(skip)('postgres driver', () => {
@@ -92,6 +108,7 @@ describe.skipIf(skip)('postgres driver', () => {
         ],
       );
     }
+    await insertCheckpoint(pool, entries);
     await pool.end();
     const s = await PostgresStorage.open(url);
     // Migrated: the columns are there, NULL until the caller fills them with core's rule.
@@ -160,6 +177,7 @@ describe.skipIf(skip)('postgres driver', () => {
         ],
       );
     }
+    await insertCheckpoint(raw, entries);
     await raw.end();
     const s = await PostgresStorage.open(url);
     expect(await s.lacksCoverageFacts({})).toBe(true);
@@ -198,6 +216,7 @@ describe.skipIf(skip)('postgres driver', () => {
         ],
       );
     }
+    await insertCheckpoint(pool, entries);
     await pool.end();
     const s = await PostgresStorage.open(url);
     await expectSearchLike(s, entries);
@@ -224,6 +243,75 @@ describe.skipIf(skip)('postgres driver', () => {
       queued.map(({ leafHash: _h, ...rest }) => rest),
     );
     await s.close();
+  });
+
+  /** A schema-6 database as the code before tiles wrote it: the tree in ledger_nodes. */
+  async function schema6Database(count: number): Promise<{ url: string; nodes: NewNode[] }> {
+    const url = await server.newDatabase();
+    const s = await PostgresStorage.open(url);
+    const built = makeBatch(EMPTY, count);
+    await s.append(built.batch);
+    await s.close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP TABLE ledger_tiles;
+      CREATE TABLE ledger_nodes (level SMALLINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,
+        PRIMARY KEY (level, idx));
+      UPDATE provenant_schema SET version = 6 WHERE component = 'ledger';`);
+    const ns = built.nodes;
+    await admin.query(
+      `INSERT INTO ledger_nodes SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
+      [ns.map((n) => n.level), ns.map((n) => n.index), ns.map((n) => Buffer.from(n.hash))],
+    );
+    await admin.end();
+    return { url, nodes: ns };
+  }
+
+  it('migrates a schema-6 ledger to hash tiles (migration 7): rebuilt, checked, ledger_nodes dropped', async () => {
+    const { url, nodes } = await schema6Database(600);
+    const ro = await PostgresStorage.open(url, { readOnly: true });
+    const [legacy] = await ro.getTiles([{ level: 1, index: 0 }]);
+    expect(legacy!.length).toBe(32 * 2); // tree level 8: nodes 0 and 1 (leaves 0..511)
+    await ro.close();
+    const s = await PostgresStorage.open(url);
+    const all = await readNodes(s, nodes);
+    expect(all.map((h) => Buffer.from(h).toString('hex'))).toEqual(
+      nodes.map((n) => Buffer.from(n.hash).toString('hex')),
+    );
+    const [t0, partial] = await s.getTiles([
+      { level: 1, index: 0 },
+      { level: 0, index: 2 },
+    ]);
+    expect(Buffer.from(t0!)).toEqual(Buffer.from(legacy!));
+    expect(partial!.length).toBe(32 * (600 - 512));
+    await s.close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const { rows } = await admin.query(
+      "SELECT to_regclass('ledger_nodes') AS n, (SELECT version FROM provenant_schema WHERE component = 'ledger') AS v",
+    );
+    expect(rows[0]).toEqual({ n: null, v: 7 });
+    await admin.end();
+  });
+
+  it('does not migrate a ledger whose leaf hashes do not give the signed root', async () => {
+    const { url } = await schema6Database(300);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query('UPDATE ledger_entries SET leaf_hash = $1 WHERE leaf_index = 123', [
+      Buffer.alloc(32, 9),
+    ]);
+    await expect(PostgresStorage.open(url)).rejects.toMatchObject({
+      code: 'storage_corrupt',
+      message: expect.stringContaining(
+        'does not have the root of the latest checkpoint',
+      ) as unknown,
+    });
+    const { rows } = await admin.query(
+      "SELECT (SELECT count(*)::int FROM ledger_nodes) AS n, to_regclass('ledger_tiles') AS t, (SELECT version FROM provenant_schema WHERE component = 'ledger') AS v",
+    );
+    expect(rows[0]).toEqual({ n: 296, t: null, v: 6 });
+    await admin.end();
   });
 
   it('finds a row deleted from the middle (the tree and checkpoints do not show it)', async () => {

@@ -9,9 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { COVERAGE_FLAG } from '../src/index.js';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../src/storage/sqlite/index.js';
+import { readNodes } from '../src/tiles/read.js';
+import type { NewNode } from '../src/merkle/index.js';
 import { SqliteReadWorker } from '../src/storage/sqlite/read-worker.js';
 import {
   LEGACY_RECORDS,
+  checkpointOf,
   describeDriverContract,
   expectSearchLike,
   legacyEntries,
@@ -57,6 +60,8 @@ describe('sqlite driver', () => {
         e.level,
       );
     }
+    const c = checkpointOf(entries);
+    db.prepare('INSERT INTO checkpoints VALUES (?, ?, ?)').run(c.size, c.rootHash, c.note);
     db.close();
     const ro = new SqliteStorage(file, { readonly: true });
     expect(await ro.lacksCoverageFacts({})).toBe(true);
@@ -133,12 +138,12 @@ describe('sqlite driver', () => {
     await s.close();
     const check = new Database(file, { readonly: true });
     expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
-      value: '4',
+      value: '5',
     });
     check.close();
   });
 
-  it('migrates a schema-3 file to schema 4: search columns filled from the stored records, indexed', async () => {
+  it('migrates a schema-3 file to schema 4 (and on): search columns filled from the stored records, indexed', async () => {
     const file = join(dir, 'v3.db');
     const db = new Database(file);
     db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -169,6 +174,8 @@ describe('sqlite driver', () => {
         e.level,
       );
     }
+    const c = checkpointOf(entries);
+    db.prepare('INSERT INTO checkpoints VALUES (?, ?, ?)').run(c.size, c.rootHash, c.note);
     db.close();
     // Read-only (offline verification): read as it is, not migrated; a search says why not.
     const ro = new SqliteStorage(file, { readonly: true });
@@ -185,8 +192,86 @@ describe('sqlite driver', () => {
     await s.close();
     const check = new Database(file, { readonly: true });
     expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
+      value: '5',
+    });
+    check.close();
+  });
+
+  /**
+   * A schema-4 file as the code before tiles wrote it: the same entries and checkpoints, the
+   * tree as one row per subtree hash in table nodes.
+   */
+  async function schema4File(
+    name: string,
+    count: number,
+  ): Promise<{ file: string; nodes: NewNode[] }> {
+    const file = join(dir, name);
+    const s = new SqliteStorage(file);
+    const built = makeBatch({ size: 0, hashes: [] }, count);
+    await s.append(built.batch);
+    await s.close();
+    const db = new Database(file);
+    db.exec(`DROP TABLE tiles;
+      CREATE TABLE nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)) WITHOUT ROWID;
+      UPDATE meta SET value = '4' WHERE key = 'schema_version';`);
+    const insert = db.prepare('INSERT INTO nodes VALUES (?, ?, ?)');
+    for (const n of built.nodes) insert.run(n.level, n.index, n.hash);
+    db.close();
+    return { file, nodes: built.nodes };
+  }
+
+  it('migrates a schema-4 file to hash tiles: rebuilt, checked against the checkpoint, table nodes dropped', async () => {
+    const { file, nodes } = await schema4File('v4.db', 600);
+    // Read-only (offline verification), the older file reads its tree from table nodes.
+    const ro = new SqliteStorage(file, { readonly: true });
+    const [legacy] = await ro.getTiles([{ level: 1, index: 0 }]);
+    expect(legacy!.length).toBe(32 * 2); // tree level 8: nodes 0 and 1 (leaves 0..511)
+    await ro.close();
+    const s = new SqliteStorage(file);
+    const all = await readNodes(s, nodes);
+    expect(all.map((h) => Buffer.from(h).toString('hex'))).toEqual(
+      nodes.map((n) => Buffer.from(n.hash).toString('hex')),
+    );
+    const [t0, full, partial] = await s.getTiles([
+      { level: 1, index: 0 },
+      { level: 0, index: 1 },
+      { level: 0, index: 2 },
+    ]);
+    expect(Buffer.from(t0!)).toEqual(Buffer.from(legacy!));
+    expect(full!.length).toBe(32 * 256);
+    expect(partial!.length).toBe(32 * (600 - 512));
+    await s.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
+      value: '5',
+    });
+    expect(
+      check.prepare("SELECT name FROM sqlite_master WHERE name IN ('nodes', 'tiles')").all(),
+    ).toEqual([{ name: 'tiles' }]);
+    check.close();
+  });
+
+  it('does not migrate a schema-4 file whose leaf hashes do not give the signed root', async () => {
+    const { file } = await schema4File('v4-bad.db', 300);
+    const db = new Database(file);
+    db.prepare('UPDATE entries SET leaf_hash = ? WHERE leaf_index = 123').run(Buffer.alloc(32, 9));
+    db.close();
+    expect(() => new SqliteStorage(file)).toThrow(
+      expect.objectContaining({
+        code: 'storage_unavailable',
+        details: expect.objectContaining({
+          cause: expect.stringContaining('does not have the root of the latest checkpoint'),
+        }) as unknown,
+      }),
+    );
+    // Nothing changed: still schema 4, its nodes kept, no tiles.
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
       value: '4',
     });
+    expect(check.prepare('SELECT count(*) AS n FROM nodes').get()).toEqual({ n: 296 });
+    expect(check.prepare('SELECT count(*) AS n FROM tiles').get()).toEqual({ n: 0 });
     check.close();
   });
 

@@ -220,7 +220,18 @@ function downgrade(from: string, to: string): void {
   old.exec(`ATTACH DATABASE '${from}' AS cur`);
   old.exec(`INSERT INTO entries SELECT leaf_index, id, record, leaf_hash, type, time_us, initiator,
     actor, task_id, trace_id, level FROM cur.entries`);
-  old.exec('INSERT INTO nodes SELECT * FROM cur.nodes');
+  // The subtree hashes a read-only opening reads (those of every eighth level), from the tiles.
+  const insertNode = old.prepare('INSERT INTO nodes VALUES (?, ?, ?)');
+  const tiles = old.prepare('SELECT level, idx, hashes FROM cur.tiles WHERE level > 0').all() as {
+    level: number;
+    idx: number;
+    hashes: Buffer;
+  }[];
+  for (const t of tiles) {
+    for (let k = 0; k < t.hashes.length / 32; k++) {
+      insertNode.run(8 * t.level, 256 * t.idx + k, t.hashes.subarray(32 * k, 32 * k + 32));
+    }
+  }
   old.exec('INSERT INTO checkpoints SELECT * FROM cur.checkpoints');
   old.exec('DETACH DATABASE cur');
   old.close();

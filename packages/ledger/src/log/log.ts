@@ -2,6 +2,7 @@ import { assemble, consistencyPlan, inclusionPlan, rootPlan } from '../merkle/in
 import { parseVerifierKey, verifierKeyString } from '../note/index.js';
 import type { NoteSignerKey, NoteVerifierKey } from '../note/index.js';
 import { hasIngestQueue } from '../storage/port.js';
+import { readNodes } from '../tiles/read.js';
 import type { LogStorage, StoredCheckpoint } from '../storage/port.js';
 import { GroupCommit } from './batcher.js';
 import { ClusterAppender } from './cluster.js';
@@ -166,7 +167,7 @@ export class Log {
       );
     }
     const plan = inclusionPlan(leafIndex, treeSize);
-    return assemble(plan, await this.storage.getNodes(plan.nodes));
+    return assemble(plan, await readNodes(this.storage, plan.nodes));
   }
 
   async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
@@ -178,14 +179,14 @@ export class Log {
       );
     }
     const plan = consistencyPlan(from, to);
-    return assemble(plan, await this.storage.getNodes(plan.nodes));
+    return assemble(plan, await readNodes(this.storage, plan.nodes));
   }
 
-  /** The root hash of the tree at an earlier size, from stored subtree hashes. */
+  /** The root hash of the tree at an earlier size, from the stored hash tiles. */
   async rootAt(treeSize: number): Promise<Uint8Array> {
     this.checkTreeSize(treeSize);
     const plan = rootPlan(treeSize);
-    const [root] = assemble(plan, await this.storage.getNodes(plan.nodes));
+    const [root] = assemble(plan, await readNodes(this.storage, plan.nodes));
     return root!;
   }
 

@@ -1,5 +1,5 @@
 import { equalBytes } from '@provenant/core/vocabulary';
-import { appendLeafHashes, assemble, rootOfFrontier, rootPlan } from '../merkle/index.js';
+import { assemble, rootOfFrontier, rootPlan } from '../merkle/index.js';
 import type { Frontier } from '../merkle/index.js';
 import {
   formatCheckpoint,
@@ -17,6 +17,8 @@ import type {
   SequencedLeaf,
   StoredCheckpoint,
 } from '../storage/port.js';
+import { integrate } from '../tiles/layout.js';
+import { readNodes } from '../tiles/read.js';
 import type { AppendOutcome, PreparedEntry } from './entry.js';
 import { LogError } from './errors.js';
 
@@ -64,7 +66,7 @@ export class Sequencer {
       // (log_key_mismatch) before it could take a cluster's lease. Write-once: of two collectors
       // starting at once, the second re-reads what the first stored.
       try {
-        await storage.append({ fromSize: 0, entries: [], nodes: [], checkpoint: tree.checkpoint });
+        await storage.append({ fromSize: 0, entries: [], tiles: [], checkpoint: tree.checkpoint });
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         if (code !== 'storage_checkpoint_conflict' && code !== 'storage_conflict') throw e;
@@ -122,7 +124,7 @@ export class Sequencer {
       const root =
         next.frontier.size === size
           ? next.checkpoint.rootHash // verified against the stored nodes just now
-          : assemble(rootPlan(size), await this.storage.getNodes(rootPlan(size).nodes))[0]!;
+          : assemble(rootPlan(size), await readNodes(this.storage, rootPlan(size).nodes))[0]!;
       if (!equalBytes(root, this.checkpoint.rootHash)) {
         throw new LogError(
           'log_inconsistent',
@@ -186,7 +188,7 @@ export class Sequencer {
         });
     }
     if (sequenced.length === 0 && dequeue.length === 0) return;
-    const { frontier, nodes } = appendLeafHashes(
+    const { frontier, tiles } = integrate(
       this.frontier,
       sequenced.map((q) => q.leafHash),
     );
@@ -194,7 +196,7 @@ export class Sequencer {
     await this.storage.append({
       fromSize,
       entries: [],
-      nodes,
+      tiles,
       checkpoint,
       ...(sequenced.length > 0 ? { sequenced } : {}),
       ...(dequeue.length > 0 ? { dequeue } : {}),
@@ -239,12 +241,12 @@ export class Sequencer {
     );
     if (fresh.length === 0) return outcomes;
 
-    const { frontier, nodes } = appendLeafHashes(
+    const { frontier, tiles } = integrate(
       this.frontier,
       fresh.map((e) => e.leafHash),
     );
     const checkpoint = this.checkpointOf(frontier);
-    await this.storage.append({ fromSize, entries: fresh, nodes, checkpoint });
+    await this.storage.append({ fromSize, entries: fresh, tiles, checkpoint });
     this.frontier = frontier;
     this.checkpoint = checkpoint;
     return outcomes;
@@ -266,7 +268,7 @@ async function readVerifiedTree(
   state?: LogState,
 ): Promise<VerifiedTree> {
   state ??= await storage.readState();
-  const hashes = await storage.getNodes(rootPlan(state.size).nodes);
+  const hashes = await readNodes(storage, rootPlan(state.size).nodes);
   const frontier: Frontier = { size: state.size, hashes };
   const root = rootOfFrontier(frontier);
   const stored = state.checkpoint;

@@ -57,3 +57,48 @@ export function checkLeafIndices(batch: {
     }
   });
 }
+
+/**
+ * Tile writes must be well formed: whole hashes, from a position inside the tile, not past its
+ * 256th hash. (Whether a tile holds exactly `from` hashes each driver checks in its transaction.)
+ */
+export function checkTileWrites(
+  tiles: readonly {
+    readonly level: number;
+    readonly index: number;
+    readonly from: number;
+    readonly hashes: Uint8Array;
+  }[],
+): void {
+  for (const t of tiles) {
+    const n = t.hashes.length / 32;
+    if (
+      !Number.isSafeInteger(t.level) ||
+      t.level < 0 ||
+      t.level > 63 ||
+      !Number.isSafeInteger(t.index) ||
+      t.index < 0 ||
+      !Number.isInteger(t.from) ||
+      t.from < 0 ||
+      !Number.isInteger(n) ||
+      n < 1 ||
+      t.from + n > 256
+    ) {
+      throw new StorageError(
+        'storage_conflict',
+        `Tile ${t.level}/${t.index}: cannot add ${t.hashes.length} bytes of hashes at position ${t.from}.`,
+      );
+    }
+  }
+}
+
+/** A tile write that does not continue the stored tile: the batch was built on another tree. */
+export function tileConflict(
+  t: { readonly level: number; readonly index: number; readonly from: number },
+  stored: number,
+): StorageError {
+  return new StorageError(
+    'storage_conflict',
+    `Tile ${t.level}/${t.index} holds ${stored} hashes; the batch adds hashes from position ${t.from}.`,
+  );
+}

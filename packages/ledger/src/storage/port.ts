@@ -1,4 +1,4 @@
-import type { NewNode, NodeId } from '../merkle/index.js';
+import type { TileId, TileWrite } from '../tiles/layout.js';
 import type { CoverageFacts, CoverageFactsFilter } from './coverage.js';
 
 /**
@@ -6,8 +6,10 @@ import type { CoverageFacts, CoverageFactsFilter } from './coverage.js';
  * log (`../log`), so every driver gets the same guarantees from the same code.
  *
  * A driver keeps, for leaf index i: the canonical record bytes, their leaf hash, and the index
- * columns the query API filters on; for every complete subtree at level >= 1 its hash (so any
- * proof or root needs O(log n) point reads); and every signed checkpoint.
+ * columns the query API filters on; the Merkle tree as C2SP tlog-tiles hash tiles (../tiles/
+ * layout.ts: one row a tile, 256 hashes of every eighth tree level, a partial tile growing on the
+ * right edge), so any proof or root reads O(log n) tiles (../tiles/read.ts); and every signed
+ * checkpoint.
  */
 
 /** The columns of an entry that queries filter on, extracted from the record by the log. */
@@ -61,7 +63,12 @@ export interface AppendBatch {
   /** The size the batch was built on; a driver refuses the batch if the stored size differs. */
   readonly fromSize: number;
   readonly entries: readonly NewEntry[];
-  readonly nodes: readonly NewNode[];
+  /**
+   * What the batch adds to the hash tiles (`integrate` in ../tiles/layout.ts): level 0 the
+   * entries' leaf hashes, then every node of tree levels 8, 16, … the batch completes. A driver
+   * refuses the batch (`storage_conflict`) when a tile does not hold exactly `from` hashes.
+   */
+  readonly tiles: readonly TileWrite[];
   readonly checkpoint: StoredCheckpoint;
   /**
    * Queued rows this batch moves into the log (queue mode), taking the leaves after `entries`
@@ -168,7 +175,8 @@ export interface LogStorage {
   /**
    * Atomically stores a batch; resolves only once it is durable. Refuses (and stores nothing of)
    * a batch built on another size or whose entries do not take the leaves from `fromSize` on
-   * (`storage_conflict`), a checkpoint of a stored size with other bytes (checkpoints are
+   * (`storage_conflict`), tile writes that do not extend the stored tiles (`storage_conflict`),
+   * a checkpoint of a stored size with other bytes (checkpoints are
    * write-once: `storage_checkpoint_conflict`), and `dequeue` without an ingest queue
    * (`storage_no_queue`).
    */
@@ -183,10 +191,12 @@ export interface LogStorage {
    * in order, skipping none that exist: what offline verification reads (`verifyStoredLog`).
    */
   readLeaves(start: number, count: number): Promise<LeafSource[]>;
-  /** Hashes of complete subtrees (level 0 = leaf hashes); throws if any is missing. */
-  getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]>;
-  /** Hashes at one level, indices [start, start + count) that exist, in order, up to the first gap. */
-  getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]>;
+  /**
+   * The stored hash tiles, in the order asked: each as stored (32 bytes a hash, 256 for a full
+   * tile, fewer for the partial one on the right edge), null where none is stored. Proofs, roots
+   * and the tile routes read only these (../tiles/read.ts computes the levels between).
+   */
+  getTiles(ids: readonly TileId[]): Promise<(Uint8Array | null)[]>;
   queryEntries(filter: EntryFilter): Promise<StoredEntry[]>;
   /**
    * How many entries match: exact when at most `cap` do, else `{ count: cap, exact: false }`

@@ -52,22 +52,6 @@ export function toCheckpoint(row: CheckpointRow): StoredCheckpoint {
 }
 
 /**
- * The hashes of positions start, start + 1, … from rows in position order, up to the first gap:
- * a node range never hands back a hash out of its position (the storage contract).
- */
-export function contiguousHashes(
-  rows: readonly { i: number | string; h: Uint8Array }[],
-  start: number,
-): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const row of rows) {
-    if (Number(row.i) !== start + out.length) break;
-    out.push(row.h);
-  }
-  return out;
-}
-
-/**
  * `LogStorage.firstMissingLeaf` for an SQL entries table, through the driver's `query` (`$1` or
  * `?` as the placeholder). On an intact ledger it costs two cheap reads: the highest leaf index
  * and `count(*)` with no WHERE clause, which SQLite answers by counting the cells of its smallest

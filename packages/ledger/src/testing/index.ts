@@ -10,7 +10,7 @@ import { describeIngestQueueContract } from './queue-contract.js';
 import { describeDenseSearchContract, describeSearchContract } from './search-contract.js';
 import { describeStorageContract } from './storage-contract.js';
 
-export { describeStorageContract, makeBatch } from './storage-contract.js';
+export { checkpointOf, describeStorageContract, makeBatch } from './storage-contract.js';
 export { describeIngestQueueContract, pendingEntry } from './queue-contract.js';
 export {
   SELECTIONS,

@@ -195,7 +195,7 @@ export function describeIngestQueueContract(name: string, open: () => Promise<Lo
       await storage.append({
         fromSize: 1,
         entries: [],
-        nodes: [],
+        tiles: [],
         checkpoint: direct.batch.checkpoint,
         dequeue: [again!.seq],
       });

@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendLeafHashes, hashLeaf, rootOfFrontier } from '../merkle/index.js';
-import type { Frontier } from '../merkle/index.js';
+import type { Frontier, NewNode } from '../merkle/index.js';
 import { formatCheckpoint, generateSignerKey, parseSignerKey, signNote } from '../note/index.js';
 import { hasIngestQueue } from '../storage/port.js';
 import type { AppendBatch, LogStorage, NewEntry } from '../storage/port.js';
+import { integrate } from '../tiles/layout.js';
+import { readNodes } from '../tiles/read.js';
 
 const signer = parseSignerKey(generateSignerKey('contract.test/log').signerKey);
 const encoder = new TextEncoder();
@@ -13,7 +15,7 @@ export function makeBatch(
   frontier: Frontier,
   count: number,
   fields: (i: number) => Partial<NewEntry> = () => ({}),
-): { batch: AppendBatch; frontier: Frontier } {
+): { batch: AppendBatch; frontier: Frontier; nodes: NewNode[] } {
   const entries: NewEntry[] = [];
   for (let k = 0; k < count; k++) {
     const i = frontier.size + k;
@@ -33,7 +35,12 @@ export function makeBatch(
       ...fields(i),
     });
   }
-  const next = appendLeafHashes(
+  const next = integrate(
+    frontier,
+    entries.map((e) => e.leafHash),
+  );
+  // The reference: every node the append completes, as the tree's definition has it.
+  const { nodes } = appendLeafHashes(
     frontier,
     entries.map((e) => e.leafHash),
   );
@@ -46,14 +53,37 @@ export function makeBatch(
     batch: {
       fromSize: frontier.size,
       entries,
-      nodes: next.nodes,
+      tiles: next.tiles,
       checkpoint: { size: next.frontier.size, rootHash, note },
     },
     frontier: next.frontier,
+    nodes,
   };
 }
 
+/**
+ * The signed checkpoint of a tree of these entries' leaf hashes: for ledgers of an older schema
+ * written by hand, whose migration checks its rebuilt tree against the latest checkpoint.
+ */
+export function checkpointOf(entries: readonly Pick<NewEntry, 'leafHash'>[]): {
+  size: number;
+  rootHash: Uint8Array;
+  note: string;
+} {
+  const { frontier } = appendLeafHashes(
+    EMPTY,
+    entries.map((e) => e.leafHash),
+  );
+  const rootHash = rootOfFrontier(frontier);
+  const size = entries.length;
+  const note = signNote(formatCheckpoint({ origin: signer.name, size, rootHash, extensions: [] }), [
+    signer,
+  ]);
+  return { size, rootHash, note };
+}
+
 const EMPTY: Frontier = { size: 0, hashes: [] };
+const hex = (hs: readonly Uint8Array[]) => hs.map((h) => Buffer.from(h).toString('hex'));
 
 /** The behaviour every LogStorage driver must have; each driver's test file runs this suite. */
 export function describeStorageContract(name: string, open: () => Promise<LogStorage>): void {
@@ -79,7 +109,7 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
     });
 
     it('stores a batch and reads back entries, nodes and the checkpoint', async () => {
-      const { batch } = makeBatch(EMPTY, 10);
+      const { batch, nodes } = makeBatch(EMPTY, 10);
       await storage.append(batch);
       const state = await storage.readState();
       expect(state.size).toBe(10);
@@ -94,8 +124,8 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
       expect(Buffer.from(e3!.leafHash)).toEqual(Buffer.from(batch.entries[3]!.leafHash));
       const range = await storage.getEntries(2, 5);
       expect(range.map((e) => e.leafIndex)).toEqual([2, 3, 4, 5, 6]);
-      const node = batch.nodes.find((n) => n.level === 3 && n.index === 0)!;
-      const [leaf7, level3] = await storage.getNodes([
+      const node = nodes.find((n) => n.level === 3 && n.index === 0)!;
+      const [leaf7, level3] = await readNodes(storage, [
         { level: 0, index: 7 },
         { level: 3, index: 0 },
       ]);
@@ -140,25 +170,54 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
     it('throws storage_corrupt for a node it does not hold', async () => {
       const { batch } = makeBatch(EMPTY, 3);
       await storage.append(batch);
-      await expect(storage.getNodes([{ level: 0, index: 3 }])).rejects.toMatchObject({
+      await expect(readNodes(storage, [{ level: 0, index: 3 }])).rejects.toMatchObject({
         code: 'storage_corrupt',
       });
-      await expect(storage.getNodes([{ level: 2, index: 0 }])).rejects.toMatchObject({
+      await expect(readNodes(storage, [{ level: 2, index: 0 }])).rejects.toMatchObject({
         code: 'storage_corrupt',
       });
     });
 
-    it('returns node ranges in order and stops where the level ends', async () => {
-      const { batch } = makeBatch(EMPTY, 9);
-      await storage.append(batch);
-      expect((await storage.getNodeRange(0, 5, 10)).length).toBe(4);
-      const level1 = await storage.getNodeRange(1, 0, 10);
-      expect(level1.length).toBe(4);
-      const expected = batch.nodes.filter((n) => n.level === 1).sort((a, b) => a.index - b.index);
-      expect(level1.map((h) => Buffer.from(h).toString('hex'))).toEqual(
-        expected.map((n) => Buffer.from(n.hash).toString('hex')),
-      );
-      expect(await storage.getNodeRange(5, 0, 1)).toEqual([]);
+    it('keeps the tree as hash tiles: the partial tile grows, a full one holds 256 hashes', async () => {
+      const first = makeBatch(EMPTY, 200);
+      await storage.append(first.batch);
+      const second = makeBatch(first.frontier, 100);
+      await storage.append(second.batch);
+      const leaves = [...first.batch.entries, ...second.batch.entries].map((e) => e.leafHash);
+      const [full, partial, level1, none] = await storage.getTiles([
+        { level: 0, index: 0 },
+        { level: 0, index: 1 },
+        { level: 1, index: 0 },
+        { level: 0, index: 2 },
+      ]);
+      expect(hex([full!])).toEqual(hex([Buffer.concat(leaves.slice(0, 256))]));
+      expect(hex([partial!])).toEqual(hex([Buffer.concat(leaves.slice(256))]));
+      // Tree level 8, node 0 (leaves 0..255): the first hash of tile 1/0.
+      const node8 = second.nodes.find((n) => n.level === 8 && n.index === 0)!;
+      expect(hex([level1!])).toEqual(hex([node8.hash]));
+      expect(none).toBeNull();
+      // Every node of the levels between, computed from the tiles, is the tree's.
+      const all = [...first.nodes, ...second.nodes];
+      expect(hex(await readNodes(storage, all))).toEqual(hex(all.map((n) => n.hash)));
+    });
+
+    it('refuses tile writes that do not continue the stored tiles, and stores nothing of them', async () => {
+      const first = makeBatch(EMPTY, 4);
+      await storage.append(first.batch);
+      const next = makeBatch(first.frontier, 2);
+      const shifted = next.batch.tiles.map((t) => ({ ...t, from: t.from + 1 }));
+      await expect(storage.append({ ...next.batch, tiles: shifted })).rejects.toMatchObject({
+        code: 'storage_conflict',
+      });
+      const anew = next.batch.tiles.map((t) => ({ ...t, from: 0 }));
+      await expect(storage.append({ ...next.batch, tiles: anew })).rejects.toMatchObject({
+        code: 'storage_conflict',
+      });
+      const state = await storage.readState();
+      expect(state.size).toBe(4);
+      expect(((await storage.getTiles([{ level: 0, index: 0 }]))[0]?.length ?? 0) / 32).toBe(4);
+      await storage.append(next.batch);
+      expect((await storage.readState()).size).toBe(6);
     });
 
     it('filters entries by every index column and pages by leaf index', async () => {
@@ -202,7 +261,7 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
     it('keeps a checkpoint write-once: the same again changes nothing, another is refused', async () => {
       const first = makeBatch(EMPTY, 4);
       await storage.append(first.batch);
-      const again = { fromSize: 4, entries: [], nodes: [], checkpoint: first.batch.checkpoint };
+      const again = { fromSize: 4, entries: [], tiles: [], checkpoint: first.batch.checkpoint };
       await storage.append(again);
       // Another checkpoint of size 4 (another root, validly signed): a fork, never stored.
       const other = makeBatch(EMPTY, 4, (i) => ({ leafHash: new Uint8Array(32).fill(i + 1) })).batch
@@ -231,18 +290,11 @@ export function describeStorageContract(name: string, open: () => Promise<LogSto
       expect((await storage.readState()).size).toBe(0);
     });
 
-    it('stops a node range at the first gap, and names a missing node as corrupt', async () => {
+    it('names a node whose tile is not stored as corrupt', async () => {
       const { batch } = makeBatch(EMPTY, 8);
-      const gap = (n: { level: number; index: number }) => n.level === 1 && n.index === 2;
-      await storage.append({ ...batch, nodes: batch.nodes.filter((n) => !gap(n)) });
-      const level1 = batch.nodes.filter((n) => n.level === 1).sort((a, b) => a.index - b.index);
-      const hex = (hs: readonly Uint8Array[]) => hs.map((h) => Buffer.from(h).toString('hex'));
-      expect(hex(await storage.getNodeRange(1, 0, 4))).toEqual(
-        hex(level1.slice(0, 2).map((n) => n.hash)),
-      );
-      expect(await storage.getNodeRange(1, 2, 2)).toEqual([]);
-      expect(hex(await storage.getNodeRange(1, 3, 1))).toEqual(hex([level1[3]!.hash]));
-      await expect(storage.getNodes([{ level: 1, index: 2 }])).rejects.toMatchObject({
+      await storage.append({ ...batch, tiles: [] });
+      expect(await storage.getTiles([{ level: 0, index: 0 }])).toEqual([null]);
+      await expect(readNodes(storage, [{ level: 1, index: 2 }])).rejects.toMatchObject({
         code: 'storage_corrupt',
       });
     });

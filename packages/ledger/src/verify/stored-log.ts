@@ -1,4 +1,5 @@
 import type { LeafSource, LogStorage } from '../storage/port.js';
+import { readLevelRange } from '../tiles/read.js';
 import type { VerifyLogInput } from './verify-log.js';
 
 /** Leaves read per chunk: the verifier holds one chunk at a time. */
@@ -7,10 +8,10 @@ const CHUNK = 4096;
 /**
  * What `verifyLog` reads from a stored log, through the storage port only, so every driver is
  * verified by the same path: the leaves of [0, size) in chunks (`readLeaves`), and the stored
- * subtree hashes (`getNodeRange`) that localise reordered leaves.
+ * hash tiles (`getTiles`) that the recomputed tree is compared with, localising reordered leaves.
  */
 export function storedLogInput(
-  storage: Pick<LogStorage, 'readLeaves' | 'getNodeRange'>,
+  storage: Pick<LogStorage, 'readLeaves' | 'getTiles'>,
   size: number,
 ): Pick<VerifyLogInput, 'chunks' | 'storedNodes'> {
   // One chunk read ahead: while the verifier hashes a chunk, the next one is read (by the
@@ -29,25 +30,6 @@ export function storedLogInput(
   }
   return {
     chunks: chunks(),
-    storedNodes: (level, start, count) => alignedNodes(storage, level, start, count),
+    storedNodes: (level, start, count) => readLevelRange(storage, level, start, count),
   };
-}
-
-/**
- * Stored hashes of [start, start + count) at one level, undefined where none is stored. A range
- * read stops at a gap, so read again past each one (gaps are only in a damaged store).
- */
-async function alignedNodes(
-  storage: Pick<LogStorage, 'getNodeRange'>,
-  level: number,
-  start: number,
-  count: number,
-): Promise<(Uint8Array | undefined)[]> {
-  const out = new Array<Uint8Array | undefined>(count).fill(undefined);
-  for (let at = start; at < start + count;) {
-    const hashes = await storage.getNodeRange(level, at, start + count - at);
-    hashes.forEach((h, i) => (out[at - start + i] = h));
-    at += hashes.length + 1; // past the gap
-  }
-  return out;
 }

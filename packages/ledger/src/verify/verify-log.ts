@@ -1,10 +1,13 @@
 import { ProvenantError } from '@provenant/core/errors';
-import { appendLeafHashes, hashLeaf, rootOfFrontier } from '../merkle/index.js';
+import { hashLeaf, rootOfFrontier } from '../merkle/index.js';
 import type { Frontier } from '../merkle/index.js';
 import { openNote, parseCheckpoint } from '../note/index.js';
 import type { Checkpoint, NoteVerifierKey } from '../note/index.js';
 import { equalBytes } from '@provenant/core/vocabulary';
 import type { LeafSource } from '../storage/port.js';
+import { TILE_HEIGHT, integrate } from '../tiles/layout.js';
+import type { TileWrite } from '../tiles/layout.js';
+import { TILE_WIDTH } from '../tiles/path.js';
 
 /** Why a log failed verification; `leafIndex` names the first bad leaf when it is known. */
 export type LogVerificationCode =
@@ -47,9 +50,10 @@ export interface VerifyLogInput {
   /** Entries in leaf order, in chunks; the verifier never holds more than one chunk. */
   readonly chunks: AsyncIterable<readonly LeafSource[]> | Iterable<readonly LeafSource[]>;
   /**
-   * Stored hashes of complete subtrees at one level (>= 1), indices [start, start + count), in
-   * order, undefined where none is stored: to localise reordered leaves. One call per level and
-   * chunk keeps this to a range read, not a query per node.
+   * Stored hashes of complete subtrees at one tree level, indices [start, start + count), in
+   * order, undefined where none is stored: what the recomputed tree is compared with, to
+   * localise reordered leaves. Asked only for the levels hash tiles hold (0: the leaf hashes,
+   * 8, 16, …); one call per tile and chunk keeps this to a range read, not a query per node.
    */
   readonly storedNodes?: (
     level: number,
@@ -142,16 +146,16 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
       leafHashes.push(leafHash);
       // Check a known size that falls inside this chunk exactly at its position.
       if (known && expected + 1 === known.size) {
-        const partial = appendLeafHashes(frontier, leafHashes);
+        const partial = integrate(frontier, leafHashes);
         frontier = partial.frontier;
-        await checkNodes(partial.nodes, input.storedNodes);
+        await checkTiles(partial.tiles, input.storedNodes);
         leafHashes.length = 0;
         checkKnownAt(frontier.size, rootOfFrontier(frontier));
       }
     }
     if (leafHashes.length > 0) {
-      const next = appendLeafHashes(frontier, leafHashes);
-      await checkNodes(next.nodes, input.storedNodes);
+      const next = integrate(frontier, leafHashes);
+      await checkTiles(next.tiles, input.storedNodes);
       frontier = next.frontier;
     }
     input.onProgress?.(frontier.size, checkpoint.size);
@@ -174,44 +178,34 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
   return { checkpoint };
 }
 
-async function checkNodes(
-  nodes: readonly { level: number; index: number; hash: Uint8Array }[],
+/**
+ * Compares what the recomputed tree adds to each hash tile with the stored hashes there; throws
+ * for the finest mismatching node (lowest level, then lowest index: the writes come in that
+ * order), which localises best.
+ */
+async function checkTiles(
+  tiles: readonly TileWrite[],
   storedNodes: VerifyLogInput['storedNodes'],
 ): Promise<void> {
-  if (!storedNodes || nodes.length === 0) return;
-  // Nodes completed by appending a run of leaves form one index range per level.
-  const byLevel = new Map<number, { level: number; index: number; hash: Uint8Array }[]>();
-  for (const n of nodes) {
-    const list = byLevel.get(n.level);
-    if (list) list.push(n);
-    else byLevel.set(n.level, [n]);
-  }
-  let first: { level: number; index: number } | undefined;
-  for (const [level, list] of byLevel) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const n of list) {
-      if (n.index < lo) lo = n.index;
-      if (n.index > hi) hi = n.index;
-    }
-    const stored = await storedNodes(level, lo, hi - lo + 1);
-    for (const n of list) {
-      const s = stored[n.index - lo];
-      if (s && !equalBytes(s, n.hash)) {
-        // Report the finest mismatching subtree (it localises best), the first one on ties.
-        if (!first || n.level < first.level || (n.level === first.level && n.index < first.index)) {
-          first = n;
-        }
+  if (!storedNodes) return;
+  for (const t of tiles) {
+    const level = t.level * TILE_HEIGHT;
+    const start = t.index * TILE_WIDTH + t.from;
+    const count = t.hashes.length / 32;
+    const stored = await storedNodes(level, start, count);
+    for (let i = 0; i < count; i++) {
+      const s = stored[i];
+      if (s && !equalBytes(s, t.hashes.subarray(32 * i, 32 * i + 32))) {
+        const first = (start + i) * 2 ** level;
+        const last = first + 2 ** level - 1;
+        throw new LogVerificationError(
+          'subtree_mismatch',
+          level === 0
+            ? `Leaf ${first} no longer hashes to the leaf hash the tree stored when it was appended (records reordered, swapped or altered).`
+            : `Leaves ${first}..${last} no longer hash to the subtree hash stored when they were appended (records reordered, swapped or altered).`,
+          first,
+        );
       }
     }
-  }
-  if (first) {
-    const start = first.index * 2 ** first.level;
-    const last = start + 2 ** first.level - 1;
-    throw new LogVerificationError(
-      'subtree_mismatch',
-      `Leaves ${start}..${last} no longer hash to the subtree hash stored when they were appended (records reordered, swapped or altered).`,
-      start,
-    );
   }
 }

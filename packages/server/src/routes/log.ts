@@ -6,7 +6,6 @@ import { RequestError } from '../errors.js';
 import { parseNonNegativeInt } from './events.js';
 
 const TILE_WIDTH = 256;
-const TILE_HEIGHT = 8;
 
 export function logRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   const sendCheckpoint = (reply: FastifyReply, note = ctx.log.latestCheckpoint().note) =>
@@ -69,17 +68,19 @@ export function logRoutes(app: FastifyInstance, ctx: CollectorContext): void {
         }
         body = entryBundle(entries.map((e) => Buffer.from(e.canonical, 'utf8')));
       } else {
-        const hashes = await ctx.storage.getNodeRange(tile.level * TILE_HEIGHT, start, width);
-        if (hashes.length !== width) {
-          // Level 0 is the entries' leaf hashes: one missing inside the signed tree is a lost row.
+        // The stored tile as is (a prefix of it for a partial tile's width): no hashing.
+        const [stored] = await ctx.storage.getTiles([{ level: tile.level, index: tile.index }]);
+        const held = (stored?.length ?? 0) / 32;
+        if (held < width) {
+          // Level 0 holds the entries' leaf hashes: one missing inside the signed tree is lost.
           throw tile.level === 0 && start + width <= size
             ? new RequestError(
                 'log_entries_missing',
-                `Leaf ${start + hashes.length} is missing from the ledger, below the signed size ${size}.`,
+                `The hash of leaf ${start + held} is missing from the ledger, below the signed size ${size}.`,
               )
             : new RequestError('not_found', 'That tile is not in the log yet.');
         }
-        body = Buffer.concat(hashes);
+        body = Buffer.from(stored!.buffer, stored!.byteOffset, width * 32);
       }
       // Full tiles never change; partial ones are superseded as the log grows.
       const cache = tile.width === undefined ? 'public, max-age=31536000, immutable' : 'no-cache';

@@ -1,7 +1,13 @@
-import type { NodeId } from '../../merkle/index.js';
+import type { TileId } from '../../tiles/layout.js';
 import { CoverageCounter, matchesCoverage } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
-import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
+import {
+  StorageError,
+  checkLeafIndices,
+  checkTileWrites,
+  checkpointConflict,
+  tileConflict,
+} from '../errors.js';
 import { globMatcher } from '../search.js';
 import { equalBytes } from '@provenant/core/vocabulary';
 import type {
@@ -27,8 +33,8 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
   readonly kind = 'memory';
   private readonly entries: StoredEntry[] = [];
   private readonly byId = new Map<string, StoredEntry>();
-  /** levels[k - 1][i] = hash of the complete subtree at level k, index i. */
-  private readonly levels: Uint8Array[][] = [];
+  /** The hash tiles by `level/index`, each its hashes as stored (the partial one grows). */
+  private readonly tiles = new Map<string, Uint8Array>();
   private readonly checkpoints = new Map<number, StoredCheckpoint>();
   private latest: StoredCheckpoint | null = null;
   /** The ingest queue, in `seq` order (Map keeps insertion order). */
@@ -75,6 +81,11 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
       }
     }
     checkLeafIndices(batch);
+    checkTileWrites(batch.tiles);
+    for (const t of batch.tiles) {
+      const held = (this.tiles.get(`${t.level}/${t.index}`)?.length ?? 0) / 32;
+      if (held !== t.from) throw tileConflict(t, held);
+    }
     const ids = new Set<string>();
     for (const e of [...batch.entries, ...moved]) {
       if (this.byId.has(e.id) || ids.has(e.id)) {
@@ -86,9 +97,13 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
       this.entries.push(e);
       this.byId.set(e.id, e);
     }
-    for (const n of batch.nodes) {
-      const level = (this.levels[n.level - 1] ??= []);
-      level[n.index] = n.hash;
+    for (const t of batch.tiles) {
+      const key = `${t.level}/${t.index}`;
+      const held = this.tiles.get(key);
+      const next = new Uint8Array((held?.length ?? 0) + t.hashes.length);
+      if (held) next.set(held);
+      next.set(t.hashes, held?.length ?? 0);
+      this.tiles.set(key, next);
     }
     if (!stored) {
       this.checkpoints.set(batch.checkpoint.size, batch.checkpoint);
@@ -188,26 +203,9 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
     }));
   }
 
-  async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
+  async getTiles(ids: readonly TileId[]): Promise<(Uint8Array | null)[]> {
     this.assertOpen();
-    return ids.map(({ level, index }) => {
-      const hash = level === 0 ? this.entries[index]?.leafHash : this.levels[level - 1]?.[index];
-      if (!hash) {
-        throw new StorageError('storage_corrupt', `No stored hash for node ${level}/${index}.`);
-      }
-      return hash;
-    });
-  }
-
-  async getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]> {
-    this.assertOpen();
-    const out: Uint8Array[] = [];
-    for (let i = start; i < start + count; i++) {
-      const hash = level === 0 ? this.entries[i]?.leafHash : this.levels[level - 1]?.[i];
-      if (!hash) break;
-      out.push(hash);
-    }
-    return out;
+    return ids.map(({ level, index }) => this.tiles.get(`${level}/${index}`)?.slice() ?? null);
   }
 
   async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { StorageError } from '../errors.js';
 import { LOCK_MIGRATE } from './schema.js';
+import type { Migration } from './schema.js';
 
 // BIGINT columns come back as JS numbers: leaf indices and microsecond times stay far below
 // 2^53. Only this driver's pools use these parsers (pg's global defaults are left alone).
@@ -47,7 +48,7 @@ export function createPostgresPool(url: string, options: PostgresPoolOptions = {
  */
 export async function migratePostgres(
   pool: pg.Pool,
-  migrations: readonly string[],
+  migrations: readonly Migration[],
   component: string,
 ): Promise<void> {
   const client = await pool.connect();
@@ -69,7 +70,11 @@ export async function migratePostgres(
         `The PostgreSQL ${component} schema is at version ${current}, newer than this Provenant (${migrations.length}); refusing to run.`,
       );
     }
-    for (let v = current; v < migrations.length; v++) await client.query(migrations[v]!);
+    for (let v = current; v < migrations.length; v++) {
+      const step = migrations[v]!;
+      if (typeof step === 'string') await client.query(step);
+      else await step(client);
+    }
     if (current < migrations.length) {
       await client.query(
         `INSERT INTO provenant_schema (component, version) VALUES ($1, $2)
@@ -88,12 +93,15 @@ export async function migratePostgres(
   }
 }
 
-/** Read-only opening: the ledger schema must exist and not be newer than this code. */
+/**
+ * Read-only opening: the ledger schema must exist and not be newer than this code. Returns its
+ * version.
+ */
 export async function checkSchemaReadable(
   pool: pg.Pool,
   known: number,
   component: string,
-): Promise<void> {
+): Promise<number> {
   const { rows } = await pool
     .query<{ version: number }>('SELECT version FROM provenant_schema WHERE component = $1', [
       component,
@@ -109,6 +117,7 @@ export async function checkSchemaReadable(
       `The PostgreSQL ${component} schema is at version ${version}, newer than this Provenant (${known}).`,
     );
   }
+  return version;
 }
 
 /** Rolls back; true if the connection is broken (then it must not go back to the pool). */

@@ -1,3 +1,9 @@
+import type pg from 'pg';
+import { migrateToTiles } from './tiles.js';
+
+/** One migration: SQL, or a step that needs code (it runs in the migrations' transaction). */
+export type Migration = string | ((client: pg.ClientBase) => Promise<void>);
+
 /**
  * Versioned migrations, applied in order at start inside one transaction under an advisory lock
  * (so several collectors starting at once migrate once). Index i brings the schema to i + 1.
@@ -5,7 +11,7 @@
  * Secondary indexes end in leaf_index (SQLite's end in the implicit rowid), so "filter, then
  * page by leaf index" is one index range scan; partial indexes skip the NULLs most records have.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
 CREATE TABLE ledger_entries (
   leaf_index BIGINT PRIMARY KEY,
@@ -106,7 +112,14 @@ UPDATE ledger_pending SET type = f->>'type', time_us = (f->>'timeUs')::bigint,
 ALTER TABLE ledger_pending DROP COLUMN fields, ALTER COLUMN type SET NOT NULL,
   ALTER COLUMN time_us SET NOT NULL, ALTER COLUMN level SET NOT NULL;
 `,
+  // The Merkle tree as C2SP tlog-tiles hash tiles (ledger_tiles, one row a tile) instead of a row
+  // per subtree hash (ledger_nodes, dropped): rebuilt from the leaf hashes and checked against
+  // the latest checkpoint's root before the transaction commits (./tiles.ts).
+  migrateToTiles,
 ];
+
+/** The first version with hash tiles (an older database opened read-only reads ledger_nodes). */
+export const TILES_VERSION = 7;
 
 /** The newest schema this code knows; a database at a newer version is refused. */
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

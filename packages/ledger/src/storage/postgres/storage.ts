@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import type { NodeId } from '../../merkle/index.js';
+import type { TileId } from '../../tiles/layout.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
-import { StorageError, checkLeafIndices, checkpointConflict } from '../errors.js';
-import { contiguousHashes, findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
+import { StorageError, checkLeafIndices, checkTileWrites, checkpointConflict } from '../errors.js';
+import { findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import {
   hasConditions,
@@ -53,7 +53,8 @@ import {
   toQueued,
 } from './queue.js';
 import type { PendingLeafRow, PendingRow } from './queue.js';
-import { ENTRY_COLUMNS, LOCK_APPEND, MIGRATIONS, READ_COLUMNS } from './schema.js';
+import { ENTRY_COLUMNS, LOCK_APPEND, MIGRATIONS, READ_COLUMNS, TILES_VERSION } from './schema.js';
+import { writeTiles } from './tiles.js';
 
 export interface PostgresStorageOptions extends PostgresPoolOptions {
   /**
@@ -71,7 +72,8 @@ export interface PostgresStorageOptions extends PostgresPoolOptions {
 /**
  * PostgreSQL driver (node-postgres). One append is one transaction: it takes a transaction-level
  * advisory lock, checks the stored size, inserts every entry with one multi-row statement
- * (arrays unnested server-side), the nodes likewise, and the checkpoint, then commits. With
+ * (arrays unnested server-side), the hash tiles (new ones inserted, the partial ones extended:
+ * ./tiles.ts), and the checkpoint, then commits. With
  * `synchronous_commit = on` (forced for appends where the server's default is off), COMMIT
  * returns only after the WAL is flushed, so `append` resolves only once the batch is durable.
  *
@@ -88,6 +90,9 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
   /** The server's default is `synchronous_commit = off`: turn it on for appends. */
   private forceSyncCommit = false;
   private closed = false;
+
+  /** False for an older database opened read-only: its tree is in ledger_nodes. */
+  private hashTiles = true;
 
   private constructor(
     pool: pg.Pool,
@@ -108,7 +113,8 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
     );
     try {
       if (options.readOnly) {
-        await checkSchemaReadable(pool, MIGRATIONS.length, 'ledger');
+        const version = await checkSchemaReadable(pool, MIGRATIONS.length, 'ledger');
+        storage.hashTiles = version >= TILES_VERSION;
         return storage;
       }
       await migratePostgres(pool, MIGRATIONS, 'ledger');
@@ -162,6 +168,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
         );
       }
       checkLeafIndices(batch);
+      checkTileWrites(batch.tiles);
       const es = batch.entries;
       if (es.length > 0) {
         await client.query(
@@ -179,14 +186,7 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
           ],
         );
       }
-      const ns = batch.nodes;
-      if (ns.length > 0) {
-        await client.query(
-          `INSERT INTO ledger_nodes (level, idx, hash)
-           SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
-          [ns.map((n) => n.level), ns.map((n) => n.index), ns.map((n) => toBuffer(n.hash))],
-        );
-      }
+      await writeTiles(client, batch.tiles);
       const c = batch.checkpoint;
       const { rowCount: added } = await client.query(
         // No upsert: one size has one checkpoint, ever (a second is a conflict, never a fork).
@@ -298,48 +298,36 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
     return rows.map((r) => ({ leafIndex: r.i, data: r.d, storedLeafHash: r.h }));
   }
 
-  async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
+  async getTiles(ids: readonly TileId[]): Promise<(Uint8Array | null)[]> {
     if (ids.length === 0) return [];
-    const leaves: number[] = [];
-    const levels: number[] = [];
-    const indices: number[] = [];
-    for (const { level, index } of ids) {
-      if (level === 0) leaves.push(index);
-      else {
-        levels.push(level);
-        indices.push(index);
-      }
-    }
+    if (!this.hashTiles) return Promise.all(ids.map((id) => this.legacyTile(id)));
     const { rows } = await this.query<{ l: number; i: number; h: Buffer }>(
-      `SELECT 0 AS l, leaf_index AS i, leaf_hash AS h FROM ledger_entries
-        WHERE leaf_index = ANY($1::bigint[])
-       UNION ALL
-       SELECT n.level, n.idx, n.hash FROM ledger_nodes n
-         JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
-           ON n.level = w.level AND n.idx = w.idx`,
-      [leaves, levels, indices],
+      `SELECT t.level AS l, t.idx AS i, t.hashes AS h FROM ledger_tiles t
+         JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
+           ON t.level = w.level AND t.idx = w.idx`,
+      [ids.map((t) => t.level), ids.map((t) => t.index)],
     );
     const byKey = new Map<string, Buffer>();
     for (const r of rows) byKey.set(`${r.l}/${r.i}`, r.h);
-    return ids.map(({ level, index }) => {
-      const h = byKey.get(`${level}/${index}`);
-      if (!h) {
-        throw new StorageError('storage_corrupt', `No stored hash for node ${level}/${index}.`);
-      }
-      return h;
-    });
+    return ids.map(({ level, index }) => byKey.get(`${level}/${index}`) ?? null);
   }
 
-  async getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]> {
+  /**
+   * A tile of a database from before schema 7 opened read-only (offline verification of an
+   * older ledger): its hashes from the leaf hashes (level 0) or ledger_nodes, up to the first gap.
+   */
+  private async legacyTile({ level, index }: TileId): Promise<Uint8Array | null> {
     const { rows } = await this.query<{ i: number; h: Buffer }>(
       level === 0
         ? `SELECT leaf_index AS i, leaf_hash AS h FROM ledger_entries
             WHERE leaf_index >= $2 AND leaf_index < $3 AND $1::int = 0 ORDER BY leaf_index`
         : `SELECT idx AS i, hash AS h FROM ledger_nodes
             WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
-      [level, start, start + count],
+      [8 * level, 256 * index, 256 * index + 256],
     );
-    return contiguousHashes(rows, start);
+    let n = 0;
+    while (n < rows.length && Number(rows[n]!.i) === 256 * index + n) n++;
+    return n === 0 ? null : Buffer.concat(rows.slice(0, n).map((r) => r.h));
   }
 
   async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {

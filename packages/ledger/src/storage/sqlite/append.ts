@@ -1,5 +1,11 @@
 import type Database from 'better-sqlite3';
-import { StorageError, checkLeafIndices, checkpointConflict, noQueue } from '../errors.js';
+import {
+  StorageError,
+  checkLeafIndices,
+  checkTileWrites,
+  checkpointConflict,
+  noQueue,
+} from '../errors.js';
 import type { AppendBatch } from '../port.js';
 
 /**
@@ -16,10 +22,10 @@ export interface AppendRows {
   readonly leafHashes: Uint8Array;
   /** FACETS values per entry, entry order. */
   readonly facets: readonly (string | number | null)[];
-  /** (level, index) per node. */
-  readonly nodes: readonly number[];
-  /** Node hashes, 32 bytes each, node order. */
-  readonly nodeHashes: Uint8Array;
+  /** (level, index, from, hash count) per tile write (see TileWrite). */
+  readonly tiles: readonly number[];
+  /** The tile writes' hashes, 32 bytes each, one write after the other. */
+  readonly tileHashes: Uint8Array;
   readonly checkpoint: {
     readonly size: number;
     readonly rootHash: Uint8Array;
@@ -35,7 +41,12 @@ export const APPEND_SQL = {
   size: 'SELECT max(leaf_index) AS n FROM entries',
   insertEntry: `INSERT INTO entries (leaf_index, id, record, leaf_hash, type, time_us, initiator, actor, task_id, trace_id, level, cov_flags, cov_lifetime, cov_instance, action_name, resource, outcome)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  insertNode: 'INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)',
+  // A new tile, or hashes added to the partial one (only if it holds exactly `from` hashes).
+  // `||` of two blobs is text in SQLite: CAST back to BLOB keeps the bytes.
+  insertTile: 'INSERT INTO tiles (level, idx, hashes) VALUES (?, ?, ?)',
+  extendTile:
+    'UPDATE tiles SET hashes = CAST(hashes || ? AS BLOB) WHERE level = ? AND idx = ? AND length(hashes) = ?',
+  tileWidth: 'SELECT length(hashes) / 32 AS n FROM tiles WHERE level = ? AND idx = ?',
   insertCheckpoint:
     'INSERT INTO checkpoints (size, root_hash, note) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING',
   checkpointAt: 'SELECT note FROM checkpoints WHERE size = ?',
@@ -47,6 +58,7 @@ export type AppendStatements = { readonly [K in keyof typeof APPEND_SQL]: Databa
 export function toAppendRows(batch: AppendBatch, kind: string): AppendRows {
   if ((batch.dequeue?.length ?? 0) > 0 || (batch.sequenced?.length ?? 0) > 0) throw noQueue(kind);
   checkLeafIndices(batch);
+  checkTileWrites(batch.tiles);
   const n = batch.entries.length;
   const ids = new Array<string>(n);
   const records = new Array<string>(n);
@@ -73,12 +85,18 @@ export function toAppendRows(batch: AppendBatch, kind: string): AppendRows {
     facets[f++] = name === null ? null : (e.resource ?? null);
     facets[f++] = e.outcome ?? null;
   }
-  const nodes = new Array<number>(2 * batch.nodes.length);
-  const nodeHashes = new Uint8Array(32 * batch.nodes.length);
-  batch.nodes.forEach((node, i) => {
-    nodes[2 * i] = node.level;
-    nodes[2 * i + 1] = node.index;
-    nodeHashes.set(node.hash, 32 * i);
+  const tiles = new Array<number>(4 * batch.tiles.length);
+  let bytes = 0;
+  for (const t of batch.tiles) bytes += t.hashes.length;
+  const tileHashes = new Uint8Array(bytes);
+  let at = 0;
+  batch.tiles.forEach((t, i) => {
+    tiles[4 * i] = t.level;
+    tiles[4 * i + 1] = t.index;
+    tiles[4 * i + 2] = t.from;
+    tiles[4 * i + 3] = t.hashes.length / 32;
+    tileHashes.set(t.hashes, at);
+    at += t.hashes.length;
   });
   const c = batch.checkpoint;
   return {
@@ -87,16 +105,17 @@ export function toAppendRows(batch: AppendBatch, kind: string): AppendRows {
     records,
     leafHashes,
     facets,
-    nodes,
-    nodeHashes,
+    tiles,
+    tileHashes,
     checkpoint: { size: c.size, rootHash: c.rootHash, note: c.note },
   };
 }
 
 /**
  * The body of the append transaction (run inside `db.transaction`): the batch must start at the
- * stored size, every entry, node and the checkpoint are inserted, and a checkpoint already stored
- * at that size must be the same bytes (write-once).
+ * stored size, every entry and the checkpoint are inserted, each tile write creates its tile or
+ * extends the partial one holding exactly `from` hashes, and a checkpoint already stored at that
+ * size must be the same bytes (write-once).
  *
  * It runs on the main thread (an in-memory file, or `writeWorker: false`) and in the writer
  * worker, which receives it as source text (`String(appendRows)`): it uses nothing but its
@@ -136,8 +155,26 @@ export function appendRows(s: AppendStatements, b: AppendRows): void {
       v[f + 12],
     );
   }
-  for (let i = 0; i < b.nodes.length; i += 2) {
-    s.insertNode.run(b.nodes[i], b.nodes[i + 1], b.nodeHashes.subarray(16 * i, 16 * i + 32));
+  for (let i = 0, at = 0; i < b.tiles.length; i += 4) {
+    const [level, idx, from, count] = [
+      b.tiles[i]!,
+      b.tiles[i + 1]!,
+      b.tiles[i + 2]!,
+      b.tiles[i + 3]!,
+    ];
+    const hashes = b.tileHashes.subarray(at, at + 32 * count);
+    at += 32 * count;
+    const done =
+      from === 0
+        ? s.tileWidth.get(level, idx) === undefined && s.insertTile.run(level, idx, hashes).changes
+        : s.extendTile.run(hashes, level, idx, 32 * from).changes;
+    if (done !== 1) {
+      const held = (s.tileWidth.get(level, idx) as { n: number } | undefined)?.n ?? 0;
+      throw refuse(
+        'storage_conflict',
+        `Tile ${level}/${idx} holds ${held} hashes; the batch adds hashes from position ${from}.`,
+      );
+    }
   }
   const c = b.checkpoint;
   if (s.insertCheckpoint.run(c.size, c.rootHash, c.note).changes === 0) {

@@ -1,4 +1,9 @@
 import type Database from 'better-sqlite3';
+import { equalBytes } from '@provenant/core/vocabulary';
+import { EMPTY_FRONTIER, rootOfFrontier } from '../../merkle/append.js';
+import type { Frontier } from '../../merkle/append.js';
+import { integrate } from '../../tiles/layout.js';
+import { APPEND_SQL } from './append.js';
 
 // 2: the coverage facts columns (cov_flags, cov_lifetime, cov_instance); a version-1 file is
 // migrated when opened for writing (columns added, NULL until the collector fills them).
@@ -8,10 +13,16 @@ import type Database from 'better-sqlite3';
 // the collector fills them again with the current rule at start, as for a version-1 file.
 // 4: the search columns (action_name, resource, outcome), filled from the stored records, and
 // their indexes (migrateToSearch).
-export const SCHEMA_VERSION = '4';
+// 5: the Merkle tree as C2SP tlog-tiles hash tiles (table tiles, one row a tile) instead of a row
+// per subtree hash (table nodes, dropped): rebuilt from the stored leaf hashes, its root checked
+// against the latest checkpoint before the migration commits (migrateToTiles).
+export const SCHEMA_VERSION = '5';
 
 /** The versions a file opened read-only may have (older ones are not migrated then). */
-export const READABLE_VERSIONS: readonly string[] = ['1', '2', '3', SCHEMA_VERSION];
+export const READABLE_VERSIONS: readonly string[] = ['1', '2', '3', '4', SCHEMA_VERSION];
+
+/** The first version with hash tiles (an older file opened read-only reads table nodes). */
+export const TILES_VERSION = '5';
 
 /** The first version whose coverage facts follow core's current rule. */
 export const COVERAGE_RULE_VERSION = '3';
@@ -49,10 +60,10 @@ CREATE INDEX IF NOT EXISTS entries_type ON entries(type);
 CREATE INDEX IF NOT EXISTS entries_task ON entries(task_id) WHERE task_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_trace ON entries(trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS entries_level ON entries(level);
-CREATE TABLE IF NOT EXISTS nodes (
+CREATE TABLE IF NOT EXISTS tiles (
   level INTEGER NOT NULL,
   idx INTEGER NOT NULL,
-  hash BLOB NOT NULL,
+  hashes BLOB NOT NULL,
   PRIMARY KEY (level, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -80,7 +91,70 @@ export function migrate(db: Database.Database, version: string | undefined): str
   if (version === '1') version = migrateToCoverage(db);
   if (version === '2') version = forgetGrantFacts(db);
   if (version === '3') version = migrateToSearch(db);
+  if (version === '4') version = migrateToTiles(db);
   return version;
+}
+
+/** Leaf hashes read per step while the tiles are rebuilt. */
+const REBUILD_CHUNK = 65_536;
+
+/**
+ * Schema 4 → 5 in one transaction: the hash tiles rebuilt from the entries' leaf hashes (the
+ * same `integrate` as the sequencer's), the root of the rebuilt tree compared with the latest
+ * checkpoint's, and only then table nodes dropped and the version set. A ledger whose leaves
+ * have a gap, or whose rebuilt root is not the signed one, is not migrated (the error says why;
+ * nothing changes). It reads every leaf hash once and hashes once per leaf.
+ */
+function migrateToTiles(db: Database.Database): string {
+  db.transaction(() => {
+    db.exec('DELETE FROM tiles');
+    const insert = db.prepare(APPEND_SQL.insertTile);
+    const extend = db.prepare(APPEND_SQL.extendTile);
+    const read = db.prepare<[number, number], { i: number; h: Buffer }>(
+      'SELECT leaf_index AS i, leaf_hash AS h FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index',
+    );
+    const latest = db
+      .prepare<[], { size: number; root_hash: Buffer }>(
+        'SELECT size, root_hash FROM checkpoints ORDER BY size DESC LIMIT 1',
+      )
+      .get();
+    const end =
+      ((db.prepare('SELECT max(leaf_index) AS n FROM entries').get() as { n: number | null }).n ??
+        -1) + 1;
+    let frontier: Frontier = EMPTY_FRONTIER;
+    for (let start = 0; start < end; start += REBUILD_CHUNK) {
+      const rows = read.all(start, Math.min(end, start + REBUILD_CHUNK));
+      const hashes = rows.map((r, k) => {
+        if (r.i !== start + k) throw new Error(`leaf ${start + k} is missing from table entries`);
+        return r.h;
+      });
+      if (hashes.length < Math.min(REBUILD_CHUNK, end - start)) {
+        throw new Error(`leaf ${start + hashes.length} is missing from table entries`);
+      }
+      const next = integrate(frontier, hashes);
+      for (const t of next.tiles) {
+        const done =
+          t.from === 0
+            ? insert.run(t.level, t.index, t.hashes).changes
+            : extend.run(t.hashes, t.level, t.index, 32 * t.from).changes;
+        if (done !== 1) throw new Error(`tile ${t.level}/${t.index} could not be written`);
+      }
+      frontier = next.frontier;
+    }
+    if (latest === undefined ? end !== 0 : latest.size !== end) {
+      throw new Error(
+        `the ledger holds ${end} entries but its latest checkpoint is of size ${latest?.size ?? 'none'}`,
+      );
+    }
+    if (latest !== undefined && !equalBytes(rootOfFrontier(frontier), latest.root_hash)) {
+      throw new Error(
+        `the tree rebuilt from the ${end} stored leaf hashes does not have the root of the latest checkpoint (size ${latest.size})`,
+      );
+    }
+    db.exec('DROP TABLE IF EXISTS nodes');
+    db.prepare(`UPDATE meta SET value = '5' WHERE key = 'schema_version'`).run();
+  })();
+  return '5';
 }
 
 // Schema 4: the search columns' indexes (../search.ts reads them). Each ends in the rowid, so an

@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3';
-import type { NodeId } from '../../merkle/index.js';
+import type { TileId } from '../../tiles/layout.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
 import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
 
 /** Entries filled per transaction by fillCoverageFacts (the event loop runs between batches). */
 const FILL_BATCH = 1000;
 import { StorageError } from '../errors.js';
-import { contiguousHashes, findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
+import { findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
 import {
   hasConditions,
@@ -43,6 +43,7 @@ import {
   SCHEMA_VERSION,
   SEARCH_DDL,
   SEARCH_VERSION,
+  TILES_VERSION,
   migrate,
 } from './schema.js';
 
@@ -86,6 +87,8 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
   private readonly coverageColumns: boolean;
   /** False for a file from before schema 4 opened read-only: no search columns. */
   private readonly searchColumns: boolean;
+  /** False for a file from before schema 5 opened read-only: its tree is in table nodes. */
+  private readonly hashTiles: boolean;
   private readonly file: string;
   /** When an append last failed for lack of disk space; null once a write succeeds again. */
   private fullSince: string | null = null;
@@ -135,6 +138,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     this.coverageColumns = Number(version) >= Number(COVERAGE_RULE_VERSION);
     // One opened read-only from before the search columns reads, but cannot search.
     this.searchColumns = Number(version) >= Number(SEARCH_VERSION);
+    this.hashTiles = Number(version) >= Number(TILES_VERSION);
     if (
       version === undefined ||
       !(this.readonly ? READABLE_VERSIONS.includes(version) : version === SCHEMA_VERSION)
@@ -161,18 +165,11 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         'SELECT leaf_index, leaf_hash FROM entries WHERE id = ?',
       ),
       byId: db.prepare<[string], EntryRow>('SELECT * FROM entries WHERE id = ?'),
-      leafHash: db.prepare<[number], { h: Buffer }>(
-        'SELECT leaf_hash AS h FROM entries WHERE leaf_index = ?',
-      ),
-      node: db.prepare<[number, number], { h: Buffer }>(
-        'SELECT hash AS h FROM nodes WHERE level = ? AND idx = ?',
-      ),
-      leafRange: db.prepare<[number, number], { i: number; h: Buffer }>(
-        'SELECT leaf_index AS i, leaf_hash AS h FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index',
-      ),
-      nodeRange: db.prepare<[number, number, number], { i: number; h: Buffer }>(
-        'SELECT idx AS i, hash AS h FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx',
-      ),
+      tile: this.hashTiles
+        ? db.prepare<[number, number], { h: Buffer }>(
+            'SELECT hashes AS h FROM tiles WHERE level = ? AND idx = ?',
+          )
+        : null,
     };
     if (this.readonly) {
       this.appendTx = () => {
@@ -268,22 +265,29 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     }));
   }
 
-  async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
-    return ids.map(({ level, index }) => {
-      const row = level === 0 ? this.stmts.leafHash.get(index) : this.stmts.node.get(level, index);
-      if (!row) {
-        throw new StorageError('storage_corrupt', `No stored hash for node ${level}/${index}.`);
-      }
-      return row.h;
-    });
+  async getTiles(ids: readonly TileId[]): Promise<(Uint8Array | null)[]> {
+    const tile = this.stmts.tile;
+    if (tile === null) return ids.map((id) => this.legacyTile(id));
+    return ids.map(({ level, index }) => tile.get(level, index)?.h ?? null);
   }
 
-  async getNodeRange(level: number, start: number, count: number): Promise<Uint8Array[]> {
-    const rows =
+  /**
+   * A tile of a file from before schema 5 opened read-only (offline verification of an older
+   * ledger): its hashes from the leaf hashes (level 0) or table nodes, up to the first gap.
+   */
+  private legacyTile({ level, index }: TileId): Uint8Array | null {
+    const rows = (
       level === 0
-        ? this.stmts.leafRange.all(start, start + count)
-        : this.stmts.nodeRange.all(level, start, start + count);
-    return contiguousHashes(rows, start);
+        ? this.cached(
+            'SELECT leaf_index AS i, leaf_hash AS h FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index',
+          ).all(256 * index, 256 * index + 256)
+        : this.cached(
+            'SELECT idx AS i, hash AS h FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx',
+          ).all(8 * level, 256 * index, 256 * index + 256)
+    ) as { i: number; h: Buffer }[];
+    let n = 0;
+    while (n < rows.length && rows[n]!.i === 256 * index + n) n++;
+    return n === 0 ? null : Buffer.concat(rows.slice(0, n).map((r) => r.h));
   }
 
   async queryEntries(filter: EntryFilter): Promise<StoredEntry[]> {

@@ -6,7 +6,7 @@ import { APPEND_SQL, appendRefusal, appendRows } from './append.js';
 import type { AppendRows } from './append.js';
 
 /**
- * The ledger's write connection in a worker thread: appends (the inserts, the subtree hashes, the
+ * The ledger's write connection in a worker thread: appends (the inserts, the hash tiles, the
  * signed checkpoint, and the `synchronous = FULL` commit that makes them durable) run beside the
  * event loop that parses requests and answers `/healthz`, never on it (issue 14: a commit of a
  * few thousand entries and its fsync held the loop for tens to hundreds of milliseconds).
@@ -102,7 +102,7 @@ export class SqliteWriteWorker {
     // Keep the process alive only while a write is in flight.
     if (this.pending.size === 1) worker.ref();
     // The hash buffers are the batch's own copies (toAppendRows): moved, not copied.
-    const transfer = [rows.leafHashes.buffer, rows.nodeHashes.buffer] as ArrayBuffer[];
+    const transfer = [rows.leafHashes.buffer, rows.tileHashes.buffer] as ArrayBuffer[];
     worker.postMessage({ id, rows }, transfer);
     return done;
   }

@@ -1,0 +1,141 @@
+import { MerkleError } from '../merkle/errors.js';
+import { HASH_SIZE, hashChildren } from '../merkle/hash.js';
+import { isSafeIndex, popCount } from '../merkle/int.js';
+import type { Frontier } from '../merkle/append.js';
+import type { NodeId } from '../merkle/node.js';
+import { TILE_WIDTH } from './path.js';
+
+// The Merkle tree as C2SP tlog-tiles lays it out (https://c2sp.org/tlog-tiles, the revision of
+// 2024-09): the tile at level L and index N holds the hashes of tree level 8L, nodes
+// [256N, 256N + W), where W is 256 for a full tile and 1..255 for the partial tile on the right
+// edge. Only every eighth level is kept; a node of the levels between is the hash of a perfect
+// subtree of at most 128 hashes of the tile below it, computed when read. Storage keeps exactly
+// these tiles: one row a tile, as served by the tile routes.
+
+/** Tree levels a tile spans: tile level L holds tree level L * TILE_HEIGHT. */
+export const TILE_HEIGHT = 8;
+
+/** A hash tile: tile level L (tree level 8L) and index N (nodes [256N, 256N + 256)). */
+export interface TileId {
+  readonly level: number;
+  readonly index: number;
+}
+
+/**
+ * Hashes an append adds to one tile: the tile held `from` hashes before it (0 for a new tile),
+ * and `hashes` (32 bytes each) take positions `from`, `from + 1`, … A driver stores them only if
+ * the tile holds exactly `from` hashes (else the batch is refused: it was built on another tree).
+ */
+export interface TileWrite extends TileId {
+  readonly from: number;
+  readonly hashes: Uint8Array;
+}
+
+/** The tile holding node `index` of tree level `treeLevel` (a multiple of TILE_HEIGHT). */
+export function tileOf(treeLevel: number, index: number): TileId & { readonly offset: number } {
+  const n = Math.floor(index / TILE_WIDTH);
+  return { level: treeLevel / TILE_HEIGHT, index: n, offset: index - n * TILE_WIDTH };
+}
+
+interface OpenWrite {
+  readonly level: number;
+  readonly index: number;
+  readonly from: number;
+  readonly parts: Uint8Array[];
+}
+
+function closeWrite(w: OpenWrite): TileWrite {
+  const hashes = new Uint8Array(w.parts.length * HASH_SIZE);
+  for (let i = 0; i < w.parts.length; i++) hashes.set(w.parts[i]!, i * HASH_SIZE);
+  return { level: w.level, index: w.index, from: w.from, hashes };
+}
+
+/**
+ * Integrates leaf hashes into the tree whose frontier is given: the new frontier, and what the
+ * append adds to the hash tiles (level 0: the leaf hashes themselves; level L: every node of tree
+ * level 8L the append completes), one write per tile touched, ordered by level then index. The
+ * same hashing as `appendLeafHashes` (one `hashChildren` per completed node), without keeping
+ * the nodes of the levels no tile stores.
+ */
+export function integrate(
+  frontier: Frontier,
+  leafHashes: readonly Uint8Array[],
+): { frontier: Frontier; tiles: TileWrite[] } {
+  let size = frontier.size;
+  if (!isSafeIndex(size) || popCount(size) !== frontier.hashes.length) {
+    throw new MerkleError(
+      'bad_frontier',
+      `A frontier of size ${String(size)} cannot have ${frontier.hashes.length} hashes.`,
+    );
+  }
+  if (size + leafHashes.length > Number.MAX_SAFE_INTEGER) {
+    throw new MerkleError('bad_size', 'The tree would grow beyond 2^53 - 1 leaves.');
+  }
+  const stack = frontier.hashes.slice();
+  const open: (OpenWrite | undefined)[] = [];
+  const done: TileWrite[][] = [];
+  const emit = (tileLevel: number, node: number, hash: Uint8Array) => {
+    const index = Math.floor(node / TILE_WIDTH);
+    let w = open[tileLevel];
+    if (w === undefined || w.index !== index) {
+      if (w !== undefined) (done[tileLevel] ??= []).push(closeWrite(w));
+      w = { level: tileLevel, index, from: node - index * TILE_WIDTH, parts: [] };
+      open[tileLevel] = w;
+    }
+    w.parts.push(hash);
+  };
+  for (let i = 0; i < leafHashes.length; i++) {
+    let h = leafHashes[i]!;
+    if (h.length !== HASH_SIZE) {
+      throw new MerkleError('bad_hash_size', `Leaf hash ${i} is not ${HASH_SIZE} bytes.`);
+    }
+    emit(0, size, h);
+    // Leaf `size` closes one subtree per trailing one bit of `size`.
+    let t = size;
+    let level = 0;
+    while (t % 2 === 1) {
+      h = hashChildren(stack.pop()!, h);
+      t = (t - 1) / 2;
+      level++;
+      if (level % TILE_HEIGHT === 0) emit(level / TILE_HEIGHT, t, h);
+    }
+    stack.push(h);
+    size++;
+  }
+  const tiles: TileWrite[] = [];
+  for (let l = 0; l < open.length; l++) {
+    for (const w of done[l] ?? []) tiles.push(w);
+    const w = open[l];
+    if (w !== undefined) tiles.push(closeWrite(w));
+  }
+  return { frontier: { size, hashes: stack }, tiles };
+}
+
+/**
+ * Where a complete node's hash comes from: the tile holding its leftmost descendant at the tile
+ * level below it, and the run of `width` (a power of two, at most 128) hashes there it is the
+ * perfect subtree of.
+ */
+export function nodeSpan(node: NodeId): TileId & { readonly offset: number; width: number } {
+  const base = Math.floor(node.level / TILE_HEIGHT) * TILE_HEIGHT;
+  const width = 2 ** (node.level - base);
+  const tile = tileOf(base, node.index * width);
+  return { ...tile, width };
+}
+
+/**
+ * The hash of the perfect subtree over hashes [offset, offset + width) of a tile's bytes
+ * (`width` a power of two): `width - 1` hashes. The caller checks the tile holds them.
+ */
+export function subtreeOfTile(tile: Uint8Array, offset: number, width: number): Uint8Array {
+  const at = (i: number) => tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+  if (width === 1) return tile.slice(offset * HASH_SIZE, (offset + 1) * HASH_SIZE);
+  let row: Uint8Array[] = [];
+  for (let i = 0; i < width; i += 2) row.push(hashChildren(at(offset + i), at(offset + i + 1)));
+  while (row.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < row.length; i += 2) next.push(hashChildren(row[i]!, row[i + 1]!));
+    row = next;
+  }
+  return row[0]!;
+}

@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  EMPTY_FRONTIER,
+  appendLeafHashes,
+  assemble,
+  consistencyPlan,
+  inclusionPlan,
+  rootFromLeafHashes,
+  rootOfFrontier,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../src/merkle/index.js';
+import type { Frontier, NewNode } from '../../src/merkle/index.js';
+import { integrate, nodeSpan } from '../../src/tiles/layout.js';
+import type { TileId, TileWrite } from '../../src/tiles/layout.js';
+import { readNodes } from '../../src/tiles/read.js';
+
+const leaf = (i: number) => createHash('sha256').update(`leaf ${i}`).digest();
+const hex = (hs: readonly Uint8Array[]) => hs.map((h) => Buffer.from(h).toString('hex'));
+
+/** Tiles as a driver stores them: each write appended at its `from` (checked). */
+class Tiles {
+  readonly map = new Map<string, Buffer>();
+  apply(writes: readonly TileWrite[]): void {
+    for (const w of writes) {
+      const key = `${w.level}/${w.index}`;
+      const held = this.map.get(key) ?? Buffer.alloc(0);
+      expect(held.length / 32, key).toBe(w.from);
+      this.map.set(key, Buffer.concat([held, w.hashes]));
+    }
+  }
+  async getTiles(ids: readonly TileId[]): Promise<(Uint8Array | null)[]> {
+    return ids.map((t) => this.map.get(`${t.level}/${t.index}`) ?? null);
+  }
+}
+
+/** Appends `count` leaves in batches of the given sizes (cycled); the tiles and all nodes. */
+function grow(count: number, batches: readonly number[]) {
+  const tiles = new Tiles();
+  const nodes: NewNode[] = [];
+  let frontier: Frontier = EMPTY_FRONTIER;
+  let reference: Frontier = EMPTY_FRONTIER;
+  for (let at = 0, b = 0; at < count; b++) {
+    const n = Math.min(batches[b % batches.length]!, count - at);
+    const hashes = Array.from({ length: n }, (_, k) => leaf(at + k));
+    const next = integrate(frontier, hashes);
+    tiles.apply(next.tiles);
+    const ref = appendLeafHashes(reference, hashes);
+    nodes.push(...ref.nodes);
+    expect(hex(next.frontier.hashes)).toEqual(hex(ref.frontier.hashes));
+    frontier = next.frontier;
+    reference = ref.frontier;
+    at += n;
+  }
+  return { tiles, nodes, frontier };
+}
+
+/** The tiles' bottom rows as the tree's definition gives them: leaf hashes and level-8L nodes. */
+function referenceTiles(count: number, nodes: readonly NewNode[]): Map<string, Buffer> {
+  const rows = new Map<string, Buffer[]>();
+  const put = (level: number, index: number, hash: Uint8Array) => {
+    const key = `${level}/${Math.floor(index / 256)}`;
+    const row = rows.get(key) ?? [];
+    row[index % 256] = Buffer.from(hash);
+    rows.set(key, row);
+  };
+  for (let i = 0; i < count; i++) put(0, i, leaf(i));
+  for (const n of nodes) if (n.level % 8 === 0) put(n.level / 8, n.index, n.hash);
+  return new Map([...rows].map(([k, row]) => [k, Buffer.concat(row)]));
+}
+
+const COUNT = 66_000; // three tile levels: 257 full level-0 tiles, tile 1/0 full, tile 2/0
+let grown: ReturnType<typeof grow> | undefined;
+const tree = () => (grown ??= grow(COUNT, [1, 255, 3, 1000, 70, 4096]));
+
+describe('hash tiles (C2SP tlog-tiles layout)', () => {
+  it('integrates leaves into full and partial tiles of every eighth level, whatever the batches', () => {
+    const { tiles, nodes, frontier } = tree();
+    const reference = referenceTiles(COUNT, nodes);
+    expect([...tiles.map.keys()].sort()).toEqual([...reference.keys()].sort());
+    for (const [key, t] of reference) expect(tiles.map.get(key)!.equals(t), key).toBe(true);
+    expect(tiles.map.get('0/0')!.length).toBe(256 * 32);
+    expect(tiles.map.get('0/257')!.length).toBe((COUNT - 257 * 256) * 32);
+    expect(tiles.map.get('1/0')!.length).toBe(256 * 32);
+    expect(tiles.map.get('1/1')!.length).toBe(1 * 32); // level-8 node 256: leaves 65536..65791
+    expect(tiles.map.get('2/0')!.length).toBe(1 * 32); // level-16 node 0: leaves 0..65535
+    expect(tiles.map.size).toBe(258 + 2 + 1);
+    expect(rootOfFrontier(frontier)).toEqual(
+      rootFromLeafHashes(Array.from({ length: COUNT }, (_, i) => leaf(i))),
+    );
+  });
+
+  it('computes every node of the levels between from its tile', async () => {
+    const { tiles, nodes } = grow(5000, [777]);
+    expect(hex(await readNodes(tiles, nodes))).toEqual(hex(nodes.map((n) => n.hash)));
+    expect(nodeSpan({ level: 11, index: 3 })).toEqual({ level: 1, index: 0, offset: 24, width: 8 });
+  });
+
+  it('answers RFC 6962 inclusion and consistency proofs from the tiles', async () => {
+    const { tiles } = tree();
+    const sizes = [1, 2, 255, 256, 257, 65_535, 65_536, 65_537, 65_999, 66_000];
+    const roots = new Map<number, Uint8Array>();
+    let frontier: Frontier = EMPTY_FRONTIER;
+    for (const size of sizes) {
+      const more = Array.from({ length: size - frontier.size }, (_, k) => leaf(frontier.size + k));
+      frontier = integrate(frontier, more).frontier;
+      roots.set(size, rootOfFrontier(frontier));
+    }
+    for (const size of sizes) {
+      const root = roots.get(size)!;
+      for (const i of new Set([0, size - 1, Math.floor(size / 3), Math.floor(size / 2)])) {
+        const plan = inclusionPlan(i, size);
+        const proof = assemble(plan, await readNodes(tiles, plan.nodes));
+        verifyInclusion(leaf(i), i, size, proof, root);
+      }
+      for (const from of sizes.filter((s) => s <= size)) {
+        const plan = consistencyPlan(from, size);
+        const proof = assemble(plan, await readNodes(tiles, plan.nodes));
+        verifyConsistency(from, size, proof, roots.get(from)!, root);
+      }
+    }
+  });
+
+  it('refuses a frontier that does not match its size', () => {
+    expect(() => integrate({ size: 3, hashes: [leaf(0)] }, [leaf(1)])).toThrow(
+      expect.objectContaining({ code: 'bad_frontier' }),
+    );
+    expect(() => integrate(EMPTY_FRONTIER, [new Uint8Array(31)])).toThrow(
+      expect.objectContaining({ code: 'bad_hash_size' }),
+    );
+  });
+});
