@@ -310,7 +310,7 @@ describe('coverage: every count links to exactly its records', () => {
     const db = new Database(oldFile, { readonly: true });
     expect(
       db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string },
-    ).toEqual({ value: '4' });
+    ).toEqual({ value: '5' });
     db.close();
   });
 
