@@ -33,6 +33,7 @@ export { TILE_WIDTH, TileError, entriesPath, parseTilePath, tilePath } from './t
 export type { ParsedTilePath, TileErrorCode } from './tiles/path.js';
 // The tree as hash tiles: what an append adds to them, and nodes read back from them.
 export { TILE_HEIGHT, integrate } from './tiles/layout.js';
+export { EMPTY_FRONTIER, rootOfFrontier } from './merkle/append.js';
 export type { TileId, TileWrite } from './tiles/layout.js';
 export { readNodes } from './tiles/read.js';
 export type { TileReader } from './tiles/read.js';

@@ -58,10 +58,10 @@ function bytes(b: Uint8Array): Buffer {
 const REBUILD_CHUNK = 65_536;
 
 /**
- * Migration 6, in the migrations' transaction: the hash tiles rebuilt from the entries' leaf
+ * Migration 7, in the migrations' transaction: the hash tiles rebuilt from the entries' leaf
  * hashes (the sequencer's `integrate`), the rebuilt root compared with the latest checkpoint's,
  * and only then table ledger_nodes dropped. A gap in the leaves or another root throws: the
- * transaction rolls back and the database stays at version 5.
+ * transaction rolls back and the database stays at version 6.
  */
 export async function migrateToTiles(client: pg.ClientBase): Promise<void> {
   await client.query(`
