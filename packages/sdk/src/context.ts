@@ -27,3 +27,20 @@ export const storage = new AsyncLocalStorage<WorkContext>();
 export function currentContext(): WorkContext | undefined {
   return storage.getStore();
 }
+
+/** The contexts this process's recorders made (a framework may hand one back to us). */
+const made = new WeakSet<object>();
+
+/** Marks `ctx` as made here by a recorder; returns it. */
+export function madeContext(ctx: WorkContext): WorkContext {
+  made.add(ctx);
+  return ctx;
+}
+
+/**
+ * Whether `value` is a context a recorder of this process made: a framework's run context can
+ * carry one, but an object that only looks like one (e.g. parsed from a request) is not.
+ */
+export function isMadeContext(value: unknown): value is WorkContext {
+  return typeof value === 'object' && value !== null && made.has(value);
+}

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { Actor, EventRecord, Principal } from '@provenant/core';
 import { recordedKind } from '@provenant/core/vocabulary';
 import { newId } from './lib/ids.js';
-import { storage, type WorkContext } from './context.js';
+import { madeContext, storage, type WorkContext } from './context.js';
 import { IDLE_STATS, type ExporterStats, type RecordExporter } from './export/exporter.js';
 import { HttpRecordExporter, type OverflowPolicy } from './export/http.js';
 import { Spool, type FsyncPolicy } from './export/spool.js';
@@ -461,6 +461,7 @@ export class RecorderImpl implements Recorder {
   }
 
   private enter<R>(ctx: WorkContext, fn: (() => R) | undefined): Session | Promise<Awaited<R>> {
+    madeContext(ctx);
     const session: Session = {
       context: ctx,
       traceId: ctx.traceId,

@@ -106,3 +106,86 @@ describe('LangChain.js abort listeners', () => {
     ).toHaveLength(3 * K);
   });
 });
+
+describe('LangChain.js ToolRuntime.context', () => {
+  const ran: unknown[] = [];
+  const getFile = tool(
+    async ({ repo }: { repo: string }, runtime: { context?: { userId?: string } }) => {
+      ran.push(runtime.context?.userId);
+      return `# ${repo}`;
+    },
+    { name: 'get_file', description: 'read', schema: z.object({ repo: z.string() }) },
+  );
+  const agent = (contextSchema?: z.ZodObject) => {
+    const provenant = langChainProvenance(recorder, {
+      tools: { get_file: { action: 'github.get_file', resource: 'repo:acme/payments' } },
+    });
+    const model = fakeModel()
+      .respondWithTools([{ name: 'get_file', args: { repo: 'acme/payments' }, id: 'rt1' }])
+      .respond(new AIMessage('done'));
+    return {
+      provenant,
+      agent: createAgent({
+        model,
+        tools: [getFile],
+        middleware: [provenant.middleware()],
+        ...(contextSchema ? { contextSchema } : {}),
+      }),
+    };
+  };
+  const callsOf = (taskId: string) =>
+    w
+      .records(taskId)
+      .filter((r) => r.type === 'tool.called' && r.action?.name === 'github.get_file');
+
+  it('decides and records the run’s tool calls in the context the run carries, outside any session', async () => {
+    const { provenant, agent: a } = agent(z.object({ provenant: z.any(), userId: z.string() }));
+    const session = await recorder.session({ initiatorToken: w.alice, taskId: 'rt-carried' });
+    const carried = session.run(() => provenant.context());
+    expect(recorder.current()).toBeUndefined();
+    await a.invoke(
+      { messages: [{ role: 'user', content: 'read' }] },
+      { context: { ...carried, userId: 'u-1' } },
+    );
+    await recorder.flush();
+    const got = callsOf('rt-carried');
+    expect(got.map((r) => r.outcome?.status)).toEqual(['success']);
+    expect(got[0]).toMatchObject({
+      initiator: { id: 'user:alice' },
+      session_id: session.context.sessionId,
+      action: { tool: { call_id: 'rt1' } },
+    });
+    // The tool still sees the rest of the run's context.
+    expect(ran).toContain('u-1');
+  });
+
+  it('prefers the run’s context to the async context it was invoked in', async () => {
+    const { provenant, agent: a } = agent();
+    const forAlice = await recorder.session({ initiatorToken: w.alice, taskId: 'rt-alice' });
+    const forBob = await recorder.session({ initiatorToken: w.bob, taskId: 'rt-bob' });
+    const carried = forAlice.run(() => provenant.context());
+    await forBob.run(() =>
+      a.invoke({ messages: [{ role: 'user', content: 'read' }] }, { context: carried }),
+    );
+    await recorder.flush();
+    expect(callsOf('rt-alice')).toHaveLength(1);
+    expect(callsOf('rt-bob')).toHaveLength(0);
+  });
+
+  it('refuses a context that only looks like one (not made by a recorder here): the tool does not run', async () => {
+    const { provenant, agent: a } = agent();
+    const session = await recorder.session({ initiatorToken: w.alice, taskId: 'rt-forged' });
+    const lookalike = JSON.parse(JSON.stringify(session.run(() => provenant.context()))) as object;
+    const before = ran.length;
+    const err = await a
+      .invoke({ messages: [{ role: 'user', content: 'read' }] }, { context: lookalike })
+      .catch((e: unknown) => e);
+    // (LangGraph re-throws it as its own copy: compared by name and message.)
+    expect(err).toMatchObject({
+      name: 'TypeError',
+      message: expect.stringMatching(/not a Provenant context of this process/),
+    });
+    expect(ran.length).toBe(before);
+    expect(callsOf('rt-forged')).toHaveLength(0);
+  });
+});

@@ -8,12 +8,18 @@
  * - A sub-agent is an agent whose middleware names it (`middleware({ agent: 'researcher' })`):
  *   run as a LangGraph sub-graph node, or invoked from a tool of its delegator, its tool calls
  *   act under its own identity with a credential exchanged from the context it runs in.
+ * - Identity travels in the run's context (`ToolRuntime.context`, LangGraph's `Runtime.context`):
+ *   `agent.invoke(input, { context: { ...provenant.context() } })` carries the calling code's
+ *   Provenant context under the key `provenant`, so the run's tool calls act in it even where
+ *   the async context does not reach (a run started elsewhere, a stream consumed later). With a
+ *   `contextSchema`, declare the key (`provenant: z.any()`): zod drops undeclared keys. Without
+ *   it in the run's context, the middleware acts in the calling code's async context.
  * - LangChain's run ids are UUIDs, not W3C: `runConfig()` puts the W3C `traceparent` in the
  *   run's metadata, which every callback and LangSmith run of it carries.
  */
 import { ToolMessage, createMiddleware } from 'langchain';
 import type { WorkContext } from '../context.js';
-import { storage } from '../context.js';
+import { isMadeContext, madeContext, storage } from '../context.js';
 import { readIdentityFile } from '../lib/auth.js';
 import type { Recorder } from '../recorder.js';
 import { isPromise } from '../tool/call.js';
@@ -44,7 +50,16 @@ export interface LangChainProvenance {
   middleware(options?: { readonly agent?: string }): ReturnType<typeof createMiddleware>;
   /** Run config carrying the Provenant trace: `metadata.traceparent` (W3C), `metadata.provenant_invocation_id`. */
   runConfig(): { metadata: Record<string, string> };
+  /**
+   * The run context entry that carries the calling code's Provenant context to the run's tool
+   * calls (`ToolRuntime.context.provenant`): spread it into `invoke`'s `context`. Only a
+   * context a recorder of this process made is taken from there (never one parsed from input).
+   */
+  context(): { readonly [CONTEXT_KEY]: WorkContext };
 }
+
+/** The key of the run context (`ToolRuntime.context`) that carries the Provenant context. */
+export const CONTEXT_KEY = 'provenant';
 
 export function langChainProvenance(
   recorder: Recorder,
@@ -52,6 +67,7 @@ export function langChainProvenance(
 ): LangChainProvenance {
   const tools = options.tools ?? {};
   const subAgents = options.agents ?? {};
+  const hasSubAgents = Object.keys(subAgents).length > 0;
   const principals = new Map<string, string>();
   /** Each delegation made from a context, by sub-agent name (a context per parent tool call). */
   const delegated = new WeakMap<WorkContext, Map<string, Promise<WorkContext>>>();
@@ -96,7 +112,9 @@ export function langChainProvenance(
       return createMiddleware({
         name: agent === undefined ? 'provenant' : `provenant:${agent}`,
         wrapToolCall: async (request, handler) => {
-          const found = contextOf(requireContext(NAME), agent);
+          const carried = carriedContext(request.runtime);
+          const outer = carried ?? requireContext(NAME);
+          const found = contextOf(outer, agent);
           const ctx = isPromise(found) ? await found : found;
           const { name, args, id } = request.toolCall;
           const start = beginToolCall(recorder, ctx, tools, name, args, id);
@@ -112,8 +130,14 @@ export function langChainProvenance(
           const call = started.call;
           let out: Awaited<ReturnType<typeof handler>>;
           try {
-            // A fresh context object per call: a sub-agent run inside it is its own delegation.
-            out = await storage.run({ ...ctx }, () => handler(request));
+            // With sub-agents, a fresh context object per call: a sub-agent run inside it is its
+            // own delegation. Otherwise the handler needs the context only where the async
+            // context does not carry it (it came in the run's context).
+            if (hasSubAgents)
+              out = await storage.run(madeContext({ ...ctx }), () => handler(request));
+            else if (carried !== undefined || ctx !== outer)
+              out = await storage.run(ctx, () => handler(request));
+            else out = await handler(request);
           } catch (e) {
             call.fail(e);
             throw e;
@@ -132,6 +156,10 @@ export function langChainProvenance(
       });
     },
 
+    context() {
+      return { [CONTEXT_KEY]: requireContext(NAME) };
+    },
+
     runConfig() {
       const ctx = requireContext(NAME);
       return {
@@ -146,4 +174,24 @@ export function langChainProvenance(
       };
     },
   };
+}
+
+/**
+ * The Provenant context the run's context carries (`runtime.context.provenant`), if any. A
+ * value there that no recorder of this process made is refused (TypeError): it would name a
+ * credential the code running the agent never held.
+ */
+function carriedContext(
+  runtime: { readonly context?: unknown } | undefined,
+): WorkContext | undefined {
+  const given = runtime?.context;
+  if (typeof given !== 'object' || given === null || !(CONTEXT_KEY in given)) return undefined;
+  const value = (given as Record<string, unknown>)[CONTEXT_KEY];
+  if (value === undefined) return undefined;
+  if (!isMadeContext(value)) {
+    throw new TypeError(
+      `${NAME}: the run context's "${CONTEXT_KEY}" is not a Provenant context of this process (pass provenant.context()).`,
+    );
+  }
+  return value;
 }
