@@ -13,6 +13,7 @@ import type {
   PostToolUseFailureHookInput,
   PostToolUseHookInput,
   PreToolUseHookInput,
+  SDKTaskStartedMessage,
   SubagentStartHookInput,
   SyncHookJSONOutput,
 } from '@anthropic-ai/claude-agent-sdk';
@@ -198,6 +199,8 @@ describe('Claude Agent SDK hooks', () => {
     const invoked = got.filter((r) => r.type === 'agent.invoked');
     expect(invoked.map((r) => r.actor?.id)).toEqual([PLANNER, RESEARCHER]);
     expect(invoked[1]!.cause).toEqual({ kind: 'delegation', record_id: invoked[0]!.id });
+    // The Agent tool use that started it (its frames' parent_tool_use_id), the one open.
+    expect(invoked[1]!.action?.tool).toEqual({ name: 'Agent', call_id: 'a1' });
     const calls = toolCalls(got);
     expect(calls.map((r) => [r.action?.name, r.outcome?.status])).toEqual([
       ['github.get_file', 'success'],
@@ -211,6 +214,66 @@ describe('Claude Agent SDK hooks', () => {
         [PLANNER, RESEARCHER],
       ]);
     }
+  });
+
+  it('links each of two sub-agents of one type to its own Agent tool use from the stream, and neither without it', async () => {
+    const researcher = { identity: w.s.researcher, scope: ['repo:read'] };
+    const repo = { repo: 'acme/payments' };
+    const run = async (taskId: string, observed: boolean) => {
+      const provenant = claudeAgentProvenance(w.recorder, {
+        tools: TOOLS,
+        agents: { researcher },
+      });
+      await w.recorder.session({ initiatorToken: w.s.alice, taskId }, async () => {
+        const options = provenant.options();
+        const agentInput = { subagent_type: 'researcher', prompt: 'look', description: 'x' };
+        // Two Agent calls at once; the CLI starts their sub-agents in either order.
+        await fire(options, pre(`${taskId}-a1`, 'Agent', agentInput));
+        await fire(options, pre(`${taskId}-a2`, 'Agent', agentInput));
+        const starts: [string, string][] = [
+          [`${taskId}-s2`, `${taskId}-a2`],
+          [`${taskId}-s1`, `${taskId}-a1`],
+        ];
+        for (const [agentId, toolUseId] of starts) {
+          if (observed) {
+            // The stream's task_started names the tool use; a sub-agent frame says the same.
+            const started = {
+              type: 'system',
+              subtype: 'task_started',
+              task_id: agentId,
+              tool_use_id: toolUseId,
+              description: 'look',
+              uuid: '00000000-0000-4000-8000-000000000001',
+              session_id: base.session_id,
+            } satisfies SDKTaskStartedMessage;
+            provenant.observe(started);
+          }
+          await fire(options, {
+            ...base,
+            hook_event_name: 'SubagentStart',
+            agent_id: agentId,
+            agent_type: 'researcher',
+          } satisfies SubagentStartHookInput);
+          const id = `${agentId}-r`;
+          await fire(options, pre(id, 'mcp__github__get_file', repo, [agentId, 'researcher']));
+          await fire(options, post(id, 'mcp__github__get_file', repo, 'ok'));
+        }
+      });
+      await w.recorder.flush();
+      return (await events(w.c.url, { task_id: taskId })).filter(
+        (r) => r.type === 'agent.invoked' && r.actor?.id === RESEARCHER,
+      );
+    };
+    const linked = await run('cl-par-1', true);
+    expect(linked.map((r) => r.action?.tool)).toEqual([
+      { name: 'Agent', call_id: 'cl-par-1-a2' },
+      { name: 'Agent', call_id: 'cl-par-1-a1' },
+    ]);
+    // Hooks alone cannot tell the two apart: no link is recorded rather than a wrong one.
+    const unlinked = await run('cl-par-2', false);
+    expect(unlinked).toHaveLength(2);
+    expect(unlinked.map((r) => r.action?.tool)).toEqual([undefined, undefined]);
+    for (const r of [...linked, ...unlinked]) expect(r.attribution.level).toBe('verified');
   });
 
   it('decides in canUseTool a call no hook decided, and leaves one a hook decided to the next', async () => {

@@ -162,6 +162,12 @@ export interface DelegateOptions {
   readonly lifetimeSec?: number;
   readonly prompt?: string;
   readonly agent?: { readonly name?: string; readonly version?: string };
+  /**
+   * The delegator's tool call that starts this agent (e.g. the Claude Agent SDK's `Agent` tool
+   * use, whose id the sub-agent's frames carry as `parent_tool_use_id`): recorded as the
+   * `agent.invoked` action's `tool` (`name`, `call_id`).
+   */
+  readonly via?: { readonly tool: string; readonly callId?: string };
 }
 
 /** A context to run code in: the credential, chain, task and trace that its calls inherit. */
@@ -428,6 +434,7 @@ export class RecorderImpl implements Recorder {
       promptId,
       { kind: 'delegation', record_id: parent.invocationId },
       { kind: 'delegation', record_id: promptId ?? parent.invocationId },
+      options.via,
     );
     const span = activeSpan();
     if (span) decorateAgentSpan(span, ctx);
@@ -443,6 +450,7 @@ export class RecorderImpl implements Recorder {
     promptId: string | undefined,
     promptCause: Cause | undefined,
     cause: Cause,
+    via?: DelegateOptions['via'],
   ): void {
     const made = { context: ctx, host: this.host, parentSpanId };
     if (promptId !== undefined && prompt !== undefined) {
@@ -456,7 +464,7 @@ export class RecorderImpl implements Recorder {
       });
       this.queue(token, () => record);
     }
-    const invoked = invokedRecord({ ...made, time: this.clock(), cause });
+    const invoked = invokedRecord({ ...made, time: this.clock(), cause, via });
     this.queue(token, () => invoked);
   }
 

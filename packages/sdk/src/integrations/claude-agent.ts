@@ -9,7 +9,13 @@
  * - A sub-agent (the `Agent` tool, whose frames carry its `tool_use_id` as
  *   `parent_tool_use_id`; in hooks, `agent_id` and `agent_type`) acts under its own identity,
  *   with a credential exchanged from the session's: `agents` is keyed by `agent_type`. The
- *   `Agent` tool call itself is the delegation, not an action.
+ *   `Agent` tool call itself is the delegation, not an action: its `tool_use_id` (the
+ *   sub-agent's `parent_tool_use_id`) is recorded on the sub-agent's `agent.invoked` as
+ *   `action.tool` (`{ name: "Agent", call_id }`). Hooks name the sub-agent (`agent_id`), not
+ *   that tool use: `observe(message)` learns it exactly from the `query()` stream
+ *   (`task_started`: `task_id` and `tool_use_id`; a sub-agent's frames: `agent_id` and
+ *   `parent_tool_use_id`); without it, the one open `Agent` call for that `subagent_type`,
+ *   and none when several are open (never a guess).
  * - The CLI's ids are not W3C: `options()` puts `TRACEPARENT` in the CLI's environment.
  *
  * The options must be made inside `recorder.session()`: the hooks act in that context (the CLI
@@ -23,6 +29,7 @@ import type {
   HookJSONOutput,
   Options,
   PermissionResult,
+  SDKMessage,
 } from '@anthropic-ai/claude-agent-sdk';
 import process from 'node:process';
 import type { WorkContext } from '../context.js';
@@ -41,6 +48,8 @@ import {
 const NAME = 'claude-agent';
 /** The tools that start a sub-agent (`Agent`; `Task` in earlier releases of the CLI). */
 const AGENT_TOOLS = new Set(['Agent', 'Task']);
+/** The `subagent_type` of an `Agent` call that names none. */
+const DEFAULT_AGENT_TYPE = 'general-purpose';
 
 export interface ClaudeAgentOptions {
   /** How each tool is recorded, by tool name (`Read`, `Bash`, `mcp__server__tool` …). */
@@ -65,6 +74,16 @@ export interface ClaudeAgentProvenance {
    * allow with the input unchanged).
    */
   canUseTool(next?: CanUseTool): CanUseTool;
+  /**
+   * Reads a message of the `query()` stream for which `Agent` tool use started which sub-agent
+   * (pass each one: `for await (const m of query(…)) { provenant.observe(m); … }`).
+   */
+  observe(message: SDKMessage): void;
+}
+
+/** The `Agent` tool's input, as far as it is read here. */
+interface AgentToolInput {
+  readonly subagent_type?: unknown;
 }
 
 export function claudeAgentProvenance(
@@ -73,11 +92,29 @@ export function claudeAgentProvenance(
 ): ClaudeAgentProvenance {
   const tools = options.tools ?? {};
   const subAgents = options.agents ?? {};
+  /** The `Agent` tool use that started each sub-agent, by `agent_id`, as the stream says. */
+  const startedBy = new Map<string, string>();
 
   /** What one session's hooks share: the open calls and the sub-agents' contexts. */
   const bind = (root: WorkContext) => {
     const open = new Map<string, OpenCall>();
     const decided = new Set<string>();
+    /** The open `Agent` tool uses, by the `subagent_type` they start. */
+    const agentCalls = new Map<string, Set<string>>();
+
+    /** The `Agent` tool use that started sub-agent `agentId` of `agentType`, when certain. */
+    const parentToolUse = (agentId: string, agentType: string): string | undefined => {
+      const known = startedBy.get(agentId);
+      const waiting = agentCalls.get(agentType);
+      if (known !== undefined) {
+        waiting?.delete(known);
+        return known;
+      }
+      if (waiting?.size !== 1) return undefined;
+      const [only] = waiting;
+      waiting.clear();
+      return only;
+    };
     const agents = new Map<string, WorkContext | Promise<WorkContext>>();
 
     /** The main thread's context, or the sub-agent's (undefined: a sub-agent of unknown type). */
@@ -89,7 +126,16 @@ export function claudeAgentProvenance(
       let ctx = agents.get(agentId);
       if (!ctx) {
         if (agentType === undefined) return undefined;
-        ctx = delegateTo(recorder, root, NAME, subAgents, agentType);
+        const parent = parentToolUse(agentId, agentType);
+        ctx = delegateTo(
+          recorder,
+          root,
+          NAME,
+          subAgents,
+          agentType,
+          undefined,
+          parent !== undefined ? { tool: 'Agent', callId: parent } : undefined,
+        );
         agents.set(agentId, ctx);
       }
       return ctx;
@@ -126,7 +172,14 @@ export function claudeAgentProvenance(
       switch (input.hook_event_name) {
         case 'PreToolUse': {
           // The sub-agent it starts is the delegation (its frames' parent_tool_use_id).
-          if (AGENT_TOOLS.has(input.tool_name)) return {};
+          if (AGENT_TOOLS.has(input.tool_name)) {
+            const type = (input.tool_input as AgentToolInput | undefined)?.subagent_type;
+            const key = typeof type === 'string' ? type : DEFAULT_AGENT_TYPE;
+            let waiting = agentCalls.get(key);
+            if (!waiting) agentCalls.set(key, (waiting = new Set()));
+            waiting.add(input.tool_use_id);
+            return {};
+          }
           const decision = decide(
             input.tool_name,
             input.tool_input,
@@ -150,6 +203,10 @@ export function claudeAgentProvenance(
           return {};
         }
         case 'PostToolUse': {
+          if (AGENT_TOOLS.has(input.tool_name)) {
+            for (const waiting of agentCalls.values()) waiting.delete(input.tool_use_id);
+            return {};
+          }
           take(input.tool_use_id)?.finish(input.tool_response);
           return {};
         }
@@ -214,6 +271,23 @@ export function claudeAgentProvenance(
       };
     },
     hooks: () => bind(requireContext(NAME)).hooks,
+    observe(message: SDKMessage) {
+      const m = message as {
+        type?: unknown;
+        subtype?: unknown;
+        task_id?: unknown;
+        tool_use_id?: unknown;
+        agent_id?: unknown;
+        parent_tool_use_id?: unknown;
+      };
+      if (m.type === 'system' && m.subtype === 'task_started') {
+        if (typeof m.task_id === 'string' && typeof m.tool_use_id === 'string') {
+          startedBy.set(m.task_id, m.tool_use_id);
+        }
+      } else if (typeof m.agent_id === 'string' && typeof m.parent_tool_use_id === 'string') {
+        if (!startedBy.has(m.agent_id)) startedBy.set(m.agent_id, m.parent_tool_use_id);
+      }
+    },
     canUseTool: (next?: CanUseTool) => bind(requireContext(NAME)).canUseTool(next),
   };
 }

@@ -120,15 +120,24 @@ export function promptRecord(o: PromptRecordOptions): EventRecord {
 export interface InvokedRecordOptions extends Omit<Made, 'id'> {
   readonly cause: Cause;
   readonly parentSpanId: string;
+  /** The delegator's tool call that started this agent: the action's `tool`. */
+  readonly via?: { readonly tool: string; readonly callId?: string } | undefined;
 }
 
 /** `agent.invoked`: the record that starts a context (its id is the context's invocation id). */
 export function invokedRecord(o: InvokedRecordOptions): EventRecord {
   const ctx = o.context;
+  const action: Action = { name: 'agent.invoke', resource: agentResource(ctx) };
+  if (o.via !== undefined) {
+    action.tool =
+      o.via.callId !== undefined
+        ? { name: o.via.tool, call_id: o.via.callId }
+        : { name: o.via.tool };
+  }
   return base(
     { ...o, id: ctx.invocationId },
     'agent.invoked',
-    { name: 'agent.invoke', resource: agentResource(ctx) },
+    action,
     o.cause,
     { status: 'success' },
     agentTrace(ctx, o.parentSpanId),

@@ -125,6 +125,7 @@ export async function delegateTo(
   subAgents: SubAgents,
   name: string,
   prompt?: string,
+  via?: { readonly tool: string; readonly callId?: string },
 ): Promise<WorkContext> {
   const sub = subAgents[name];
   if (!sub) {
@@ -138,6 +139,7 @@ export async function delegateTo(
       ...(sub.lifetimeSec !== undefined ? { lifetimeSec: sub.lifetimeSec } : {}),
       ...(sub.agent !== undefined ? { agent: sub.agent } : {}),
       ...(prompt !== undefined ? { prompt } : {}),
+      ...(via !== undefined ? { via } : {}),
     }),
   );
   return session.context;
