@@ -38,7 +38,13 @@ export type CredentialErrorCode =
   /** A SPIFFE id neither registered nor matching a configured path pattern of its trust domain. */
   | 'spiffe_id_not_allowed'
   /** A token whose `exp` is further ahead than this kind of token may live. */
-  | 'lifetime_too_long';
+  | 'lifetime_too_long'
+  /** A JWT authorization grant (ID-JAG or another domain's) presented a second time. */
+  | 'grant_replayed'
+  /** A grant's `client_id` is not the client that authenticated the request. */
+  | 'client_mismatch'
+  /** A grant whose claims would transcribe its subject into another principal (`aud_sub`). */
+  | 'subject_transcribed';
 
 export class CredentialError extends ProvenantError {
   declare readonly code: CredentialErrorCode;
@@ -208,6 +214,9 @@ const CREDENTIAL_TO_OAUTH: Record<CredentialErrorCode, OAuthErrorCode> = {
   unknown_trust_domain: 'invalid_grant',
   spiffe_id_not_allowed: 'invalid_grant',
   lifetime_too_long: 'invalid_grant',
+  grant_replayed: 'invalid_grant',
+  client_mismatch: 'invalid_grant',
+  subject_transcribed: 'invalid_grant',
 };
 
 const DELEGATION_TO_OAUTH: Record<DelegationErrorCode, OAuthErrorCode> = {

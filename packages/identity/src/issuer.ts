@@ -12,6 +12,13 @@ import { checkExchangePolicy, planExchange, type ExchangePolicy } from './delega
 import { CredentialError, DelegationError, OAuthError, toOAuthError } from './errors.js';
 import { decodeCompact } from './lib/compact.js';
 import { fromJoseError, keyLookup } from './lib/jose-errors.js';
+import {
+  CHAIN_GRANT_TYP,
+  GRANT_TYPE_JWT_BEARER,
+  JwtGrantVerifier,
+  grantReplayKey,
+  type VerifiedJwtGrant,
+} from './jwt-grant.js';
 import { normalizeScopes } from './lib/scope.js';
 import type { IssuerKeyRing } from './keys.js';
 import {
@@ -91,9 +98,57 @@ export interface IssuerOptions {
   jwksUri?: string;
   /** Published `revocation_endpoint` (default: the issuer's origin + /v1/token/revoke). */
   revocationEndpoint?: string;
+  /**
+   * Enterprise IdPs whose ID-JAGs (draft-ietf-oauth-identity-assertion-authz-grant-04) sign a
+   * human in through the JWT bearer grant (`jwtBearer`).
+   */
+  idJagIssuers?: TrustedIssuer[];
+  /**
+   * Trust domains whose JWT authorization grants (draft-ietf-oauth-identity-chaining-17 §2.4)
+   * are accepted through the JWT bearer grant (`jwtBearer`).
+   */
+  chainIssuers?: TrustedIssuer[];
+  /**
+   * The authorization servers of other trust domains (their issuer identifiers) this issuer
+   * issues JWT authorization grants for (`chainGrant`, §2.3). Default: none.
+   */
+  chainAudiences?: readonly string[];
+  /**
+   * Spends JWT authorization grants (each accepted once), keyed by `grantReplayKey`, in its own
+   * namespace. Default: an in-memory cache (one process only).
+   */
+  grantReplay?: ReplayCache;
 }
 
-export type Grant = 'client_credentials' | 'token_exchange' | 'id_token' | 'dev_login' | 'sign_in';
+export type Grant =
+  | 'client_credentials'
+  | 'token_exchange'
+  | 'id_token'
+  | 'dev_login'
+  | 'sign_in'
+  /** From an ID-JAG (JWT bearer grant). */
+  | 'id_jag'
+  /** From another trust domain's JWT authorization grant (JWT bearer grant). */
+  | 'jwt_bearer'
+  /** A JWT authorization grant this issuer issued for another trust domain (token exchange). */
+  | 'chain_grant';
+
+/** The JWT authorization grant a credential was issued on, as its witness records it. */
+export interface JwtGrantWitness {
+  profile: VerifiedJwtGrant['profile'];
+  /** The grant's issuer (the IdP, or trust domain A). */
+  iss: string;
+  jti: string;
+  /** This authorization server, as the grant named it (trust domain B). */
+  aud: string;
+  /** The grant's `sub`, before any claims transcription. */
+  sub: string;
+  clientId?: string;
+  /** The grant's `act` chain, outermost first. */
+  act?: string[];
+  scope?: string[];
+  resource?: string[];
+}
 
 /** What the issuer witnessed, for the server to write as a ledger record. Never holds a token. */
 export interface WitnessEvent {
@@ -122,6 +177,8 @@ export interface WitnessEvent {
   audience?: string[];
   /** How the workload (the client, or the exchange's new actor) authenticated, with a JWT-SVID. */
   authn?: SvidEvidence;
+  /** A credential issued on a JWT authorization grant: the grant, both hops. */
+  jwtGrant?: JwtGrantWitness;
 }
 
 /** The evidence of a JWT-SVID authentication a witness record keeps (never the SVID). */
@@ -137,6 +194,42 @@ export interface SvidEvidence {
 interface Authenticated {
   principal: Principal;
   svid?: VerifiedSvid;
+}
+
+/** RFC 7523 §2.1 JWT bearer grant: an authorization grant of another trust domain. */
+export interface JwtBearerRequest {
+  /** The grant (`assertion`): an ID-JAG or a trusted domain's JWT authorization grant. */
+  assertion: string;
+  /** The client's own RFC 7523 client assertion: it becomes the credential's actor. */
+  clientAssertion: string;
+  scope?: string[];
+  requestedLifetimeSec?: number;
+}
+
+/**
+ * Identity chaining §2.3: a token exchange for a JWT authorization grant that another trust
+ * domain's authorization server (`audience` or `resource`) accepts.
+ */
+export interface ChainGrantRequest {
+  /** A credential of this issuer (`access_token` or `jwt` token type). */
+  subjectToken: string;
+  /** The holder's client assertion (RFC 7523): only the holder may carry its credential out. */
+  actorToken: string;
+  /** The other domain's authorization server, as a logical name (its issuer identifier). */
+  audience?: string;
+  /** The other domain's authorization server, as a URI (its issuer identifier). */
+  resource?: string;
+  scope?: string[];
+  requestedLifetimeSec?: number;
+}
+
+/** The issued JWT authorization grant and the witness record of its issue. */
+export interface IssuedGrant {
+  grant: string;
+  /** Seconds until `exp`. */
+  expiresIn: number;
+  scope: string[];
+  witness: WitnessEvent;
 }
 
 /**
@@ -218,6 +311,8 @@ export class Issuer {
   private readonly skewSec: number;
   private readonly idTokenIssuers = new Map<string, TrustedIssuer>();
   private readonly idTokenReplay: ReplayCache;
+  private readonly grants: JwtGrantVerifier;
+  private readonly grantReplay: ReplayCache;
 
   constructor(o: IssuerOptions) {
     checkExchangePolicy(o.policy);
@@ -236,6 +331,254 @@ export class Issuer {
     this.clock = o.clock ?? systemClock;
     this.skewSec = o.skewSec ?? 30;
     this.idTokenReplay = o.idTokenReplay ?? new MemoryReplayCache({ clock: this.clock });
+    this.grants = new JwtGrantVerifier({
+      idJagIssuers: o.idJagIssuers ?? [],
+      chainIssuers: o.chainIssuers ?? [],
+    });
+    this.grantReplay = o.grantReplay ?? new MemoryReplayCache({ clock: this.clock });
+    for (const a of o.chainAudiences ?? []) {
+      if (!URL.canParse(a)) throw new TypeError(`${JSON.stringify(a)} is not a URL.`);
+    }
+  }
+
+  /**
+   * RFC 7523 §2.1 JWT bearer grant (`urn:ietf:params:oauth:grant-type:jwt-bearer`): an ID-JAG
+   * of a trusted enterprise IdP, or a trusted trust domain's JWT authorization grant, presented
+   * by a registered client that authenticates with its own assertion. The grant is verified
+   * (`JwtGrantVerifier`) and spent (each `jti` once per issuer, `grant_replayed`); an ID-JAG's
+   * `client_id` must be the authenticated client, and so must a chained grant's when it names
+   * one (`client_mismatch`). The subject is the grant's own, namespaced, never transcribed into
+   * someone else (see `grantSubject`). The answer is a delegation from that subject to the
+   * client, as an ID-token exchange is, with scopes within the grant's and the subject's ceiling.
+   */
+  async jwtBearer(req: JwtBearerRequest): Promise<IssuedCredential> {
+    return this.wire(async () => {
+      const now = this.clock();
+      const { principal: client, svid } = await this.authenticate(req.clientAssertion, now);
+      const grant = await this.grants.verify(req.assertion, {
+        issuer: this.o.issuer,
+        tokenEndpoint: this.o.tokenEndpoint,
+        now,
+        skewSec: this.skewSec,
+      });
+      // Spent as soon as it verifies, whoever presented it: a stolen copy is tried once at most.
+      if (!(await this.grantReplay.useOnce(grantReplayKey(grant), grant.exp + this.skewSec))) {
+        throw new CredentialError('grant_replayed', 'This grant was already used.', {
+          claim: 'jti',
+        });
+      }
+      if (grant.clientId !== undefined && grant.clientId !== client.id) {
+        throw new CredentialError(
+          'client_mismatch',
+          'The grant was issued for another client (client_id).',
+          { claim: 'client_id' },
+        );
+      }
+      const subject = grantSubject(grant, this.o.directory);
+      const known = this.o.directory.get(subject);
+      const ceiling = known?.scopes ?? this.o.defaultScopeCeiling;
+      // The grant's scopes, within the subject's ceiling (a subset may be granted, -04 §4.4.1).
+      const held = grant.scope ?? ceiling ?? [];
+      const available = ceiling === undefined ? [...held] : held.filter((x) => ceiling.includes(x));
+      const iat = Math.floor(now / 1000);
+      const root: VerifiedCredential = {
+        tokenDigest: grant.tokenDigest,
+        claims: {
+          iss: grant.iss,
+          sub: subject,
+          aud: grant.aud,
+          iat,
+          exp: iat + this.o.policy.maxLifetimeSec,
+          jti: grant.jti,
+          scope: available.join(' '),
+        },
+        subject,
+        actors: [],
+        chain: [subject],
+        scope: available,
+        jti: grant.jti,
+        iat,
+        exp: iat + this.o.policy.maxLifetimeSec,
+        ancestors: [],
+        roles: [],
+      };
+      const plan = planExchange({
+        subject: root,
+        actor: client,
+        directory: this.o.directory,
+        ...(req.scope === undefined ? {} : { requestedScope: req.scope }),
+        ...(req.requestedLifetimeSec === undefined
+          ? {}
+          : { requestedLifetimeSec: req.requestedLifetimeSec }),
+        now,
+        policy: this.o.policy,
+      });
+      const roles = grantedRoles(client).filter((r) => DELEGABLE_ROLES.includes(r));
+      const claims = this.claims(plan.sub, plan.iat, plan.exp, plan.scope, roles, now);
+      const act = nestAct(plan.actors);
+      if (act !== undefined) claims.act = act;
+      return this.issue(claims, plan.iat, {
+        type: 'delegation.granted',
+        jti: claims.jti,
+        sub: plan.sub,
+        actor: client.id,
+        from: subject,
+        to: client.id,
+        scope: plan.scope,
+        roles,
+        iat: plan.iat,
+        exp: plan.exp,
+        ancestors: [],
+        grant: grant.profile === 'id_jag' ? 'id_jag' : 'jwt_bearer',
+        ...(svid === undefined ? {} : { authn: svidEvidence(svid) }),
+        jwtGrant: {
+          profile: grant.profile,
+          iss: grant.iss,
+          jti: grant.jti,
+          aud: grant.aud,
+          sub: grant.sub,
+          ...(grant.clientId === undefined ? {} : { clientId: grant.clientId }),
+          ...(grant.actors.length === 0 ? {} : { act: [...grant.actors] }),
+          ...(grant.scope === undefined ? {} : { scope: [...grant.scope] }),
+          ...(grant.resource === undefined ? {} : { resource: [...grant.resource] }),
+        },
+      });
+    });
+  }
+
+  /**
+   * Identity chaining §2.3 (draft-ietf-oauth-identity-chaining-17): a token exchange with
+   * `requested_token_type` `urn:ietf:params:oauth:token-type:jwt` for the authorization server
+   * of another trust domain, named by `audience` or `resource` (one of `chainAudiences`, else
+   * `invalid_target`). The subject credential must be this collector's and its holder must ask
+   * (`actorToken`). The grant keeps the subject (`sub`, never transcribed) and the chain (`act`),
+   * narrows the scopes as asked, is addressed to that server alone (`aud`), lives at most
+   * `GRANT_MAX_LIFETIME_SEC` and never beyond the subject credential, and is witnessed as
+   * `credential.issued` (`grant: chain_grant`, `aud`, `parent_jti`).
+   */
+  async chainGrant(req: ChainGrantRequest): Promise<IssuedGrant> {
+    return this.wire(async () => {
+      const now = this.clock();
+      const target = this.chainTarget(req.audience, req.resource);
+      // A credential for this collector's own API: not one bound to a resource or an agent.
+      const subject = await this.o.verifier.verify(req.subjectToken, {
+        audience: this.o.audience,
+      });
+      if (subject.claims.iss !== this.o.issuer) {
+        throw new OAuthError(
+          'invalid_grant',
+          "Only this issuer's credentials can be chained from here.",
+          { code: 'wrong_issuer' },
+        );
+      }
+      const { principal: actor, svid } = await this.authenticate(req.actorToken, now);
+      const holder = subject.actors[0] ?? subject.subject;
+      if (actor.id !== holder) {
+        throw new OAuthError(
+          'invalid_request',
+          "Only the credential's holder may carry it to another trust domain.",
+          { code: 'audience_not_holder' },
+        );
+      }
+      const asked = req.scope === undefined ? undefined : normalizeScopes(req.scope);
+      if (req.scope !== undefined && asked === undefined) {
+        throw new DelegationError(
+          'invalid_scope',
+          'The requested scope is not a list of OAuth scope tokens.',
+        );
+      }
+      const notHeld = (asked ?? []).filter((x) => !subject.scope.includes(x));
+      if (notHeld.length > 0) {
+        throw new DelegationError(
+          'invalid_scope',
+          "The requested scope is wider than the credential's.",
+          { notHeld },
+        );
+      }
+      const scope = asked ?? [...subject.scope];
+      const lifetime = req.requestedLifetimeSec ?? GRANT_DEFAULT_LIFETIME_SEC;
+      if (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > GRANT_MAX_LIFETIME_SEC) {
+        throw new DelegationError(
+          'invalid_lifetime',
+          `A grant's lifetime must be 1..${GRANT_MAX_LIFETIME_SEC} seconds.`,
+        );
+      }
+      const iat = Math.floor(now / 1000);
+      const exp = Math.min(subject.exp, iat + lifetime);
+      if (exp <= iat) {
+        throw new DelegationError('subject_expired', 'The subject credential has expired.');
+      }
+      const jti = uuidv7(now);
+      const key = this.o.keys.current();
+      if (this.o.keyRetiredElsewhere?.(key.kid) === true) {
+        throw new OAuthError(
+          'temporarily_unavailable',
+          "This issuer's signing key was retired; it needs the new issuer key ring.",
+          { code: 'key_retired' },
+        );
+      }
+      const claims: Record<string, unknown> = {
+        iss: this.o.issuer,
+        sub: subject.subject,
+        aud: target,
+        iat,
+        exp,
+        jti,
+        scope: scope.join(' '),
+      };
+      if (subject.claims.act !== undefined) claims['act'] = subject.claims.act;
+      const grant = await new SignJWT(claims)
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CHAIN_GRANT_TYP })
+        .sign(key.privateKey);
+      const ancestors = [...subject.ancestors, subject.jti];
+      return {
+        grant,
+        expiresIn: exp - iat,
+        scope,
+        witness: {
+          type: 'credential.issued',
+          jti,
+          parentJti: subject.jti,
+          sub: subject.subject,
+          actor: holder,
+          scope,
+          roles: [],
+          iat,
+          exp,
+          ancestors,
+          grant: 'chain_grant',
+          audience: [target],
+          ...(svid === undefined ? {} : { authn: svidEvidence(svid) }),
+        },
+      };
+    });
+  }
+
+  /** The other domain's authorization server a chained grant is for, or `invalid_target`. */
+  private chainTarget(audience: string | undefined, resource: string | undefined): string {
+    if (audience !== undefined && resource !== undefined && audience !== resource) {
+      throw new OAuthError(
+        'invalid_target',
+        '"audience" and "resource" name two authorization servers; name one.',
+        { code: 'chain_audience_unknown' },
+      );
+    }
+    const target = audience ?? resource;
+    if (target === undefined) {
+      throw new OAuthError(
+        'invalid_target',
+        'Name the authorization server of the other trust domain in "audience" or "resource".',
+        { code: 'audience_required' },
+      );
+    }
+    if (!(this.o.chainAudiences ?? []).includes(target)) {
+      throw new OAuthError(
+        'invalid_target',
+        `This authorization server issues no grant for ${JSON.stringify(target.slice(0, 200))}.`,
+        { code: 'chain_audience_unknown' },
+      );
+    }
+    return target;
   }
 
   /** RFC 6749 §4.4 with an RFC 7523 assertion: the workload gets a credential for itself. */
@@ -621,11 +964,19 @@ export class Issuer {
       jwks_uri: this.o.jwksUri ?? `${origin}/.well-known/jwks.json`,
       revocation_endpoint: this.o.revocationEndpoint ?? `${origin}/v1/token/revoke`,
       response_types_supported: [],
-      grant_types_supported: ['client_credentials', GRANT_TYPE_TOKEN_EXCHANGE],
+      grant_types_supported: [
+        'client_credentials',
+        GRANT_TYPE_TOKEN_EXCHANGE,
+        ...(this.grants.size > 0 ? [GRANT_TYPE_JWT_BEARER] : []),
+      ],
       token_endpoint_auth_methods_supported: ['private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'ES256'],
       revocation_endpoint_auth_methods_supported: ['none'],
       subject_token_types_supported: SUBJECT_TOKEN_TYPES,
+      // draft-ietf-oauth-identity-chaining-17 §3.
+      ...((this.o.chainAudiences ?? []).length > 0
+        ? { identity_chaining_requested_token_types_supported: [TOKEN_TYPE_JWT] }
+        : {}),
     };
   }
 
@@ -905,6 +1256,53 @@ export class Issuer {
       roles: [],
     };
   }
+}
+
+/** A chained grant's lifetime when none is asked for, and at most (the grant is a bearer token). */
+export const GRANT_DEFAULT_LIFETIME_SEC = 60;
+export const GRANT_MAX_LIFETIME_SEC = 300;
+
+/**
+ * The principal a grant's subject is here. An ID-JAG names the human as the IdP's ID tokens do
+ * (the draft requires the same identifier), so it maps as an ID-token sign-in does: `user:<sub>`
+ * when such a human is registered (and no `<iss>#<sub>` is), else `<iss>#<sub>`. A chained
+ * grant's subject is domain A's identifier, which means nothing in this registry: it is always
+ * namespaced, `<iss>#<sub>`, so domain A's `user:alice` never becomes this domain's.
+ *
+ * The only transcription a grant may carry is the ID-JAG `aud_sub` (this server's identifier for
+ * the user, by the IdP's word); Provenant does not let the issuer of a grant choose another
+ * principal, so an `aud_sub` naming anyone but the resolved subject is `subject_transcribed`.
+ */
+export function grantSubject(grant: VerifiedJwtGrant, directory: PrincipalDirectory): string {
+  const namespaced = `${grant.iss}#${grant.sub}`;
+  const local = `user:${grant.sub}`;
+  const subject =
+    grant.profile === 'id_jag' &&
+    directory.get(namespaced) === undefined &&
+    directory.get(local)?.kind === 'human'
+      ? local
+      : namespaced;
+  if (principalIdProblem(subject) !== undefined) {
+    throw new CredentialError('malformed_token', "The grant's subject cannot name a principal.", {
+      claim: 'sub',
+    });
+  }
+  if (
+    grant.audSub !== undefined &&
+    ![grant.sub, subject].includes(grant.audSub) &&
+    subject !== `user:${grant.audSub}`
+  ) {
+    throw new CredentialError(
+      'subject_transcribed',
+      'The grant would transcribe its subject into another principal (aud_sub).',
+      { claim: 'aud_sub' },
+    );
+  }
+  const known = directory.get(subject);
+  if (known !== undefined && known.kind !== 'human') {
+    throw new CredentialError('principal_unknown', `${subject} is not a human.`, { claim: 'sub' });
+  }
+  return subject;
 }
 
 /**

@@ -160,7 +160,7 @@ export function world(
   const replay = new MemoryReplayCache({ clock: clock.now });
   const policy = opts.policy ?? POLICY;
   let lookups = 0;
-  const base = keyRingIssuer(ISS, keys, policy.maxLifetimeSec, clock.now);
+  const base = keyRingIssuer(opts.issuer?.issuer ?? ISS, keys, policy.maxLifetimeSec, clock.now);
   const inner = base.jwks;
   const counted: JWTVerifyGetKey = (header, token) => {
     lookups++;

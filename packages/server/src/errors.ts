@@ -418,6 +418,9 @@ export const LOCAL_TO_WIRE = {
   unknown_trust_domain: 'internal_error',
   spiffe_id_not_allowed: 'internal_error',
   lifetime_too_long: 'internal_error',
+  grant_replayed: 'internal_error',
+  client_mismatch: 'internal_error',
+  subject_transcribed: 'internal_error',
   // ledger: the log and its storage
   tree_size_out_of_range: 'tree_size_out_of_range',
   leaf_index_out_of_range: 'leaf_index_out_of_range',

@@ -7,6 +7,7 @@ import {
   startCollector,
 } from '@provenant/server';
 import type { CollectorConfig, CollectorLimits, Role, UserClaim } from '@provenant/server';
+import type { TrustedAlg, TrustedIssuer } from '@provenant/identity';
 import { parseCosignerVerifierKey } from '@provenant/ledger';
 import { intFlag, parseFlags } from '../lib/args.js';
 import { usageError } from '../lib/errors.js';
@@ -180,6 +181,40 @@ export function parseResourceFlag(value: string): string {
   return value;
 }
 
+/**
+ * An issuer identifier (RFC 8414 §2): an http(s) URL with no query or fragment, kept exactly as
+ * written (it is compared with `iss` and `aud` as a string).
+ */
+function issuerUrlFlag(value: string, flag: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw usageError(`--${flag}: ${JSON.stringify(value)} is not a URL.`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || /[?#]/.test(value)) {
+    throw usageError(`--${flag}: ${value} must be an http(s) URL with no query or fragment.`);
+  }
+  return value;
+}
+
+/** What an ID-JAG issuer or a trusted domain may sign its grants with. */
+const GRANT_ALGS: TrustedAlg[] = ['EdDSA', 'ES256', 'RS256'];
+
+/**
+ * `--id-jag-issuer ISS=FILE|URL`, `--chain-trust ISS=FILE|URL`: a trusted issuer (an issuer
+ * identifier) and the key set its grants verify with, under the one JWKS source rule.
+ */
+export function trustedKeysFlag(spec: string, flag: string): TrustedIssuer {
+  const { name, location } = parseKeySetFlag(spec, flag);
+  const iss = issuerUrlFlag(name, flag);
+  try {
+    return { iss, jwks: jwksSource(location).getKey, algorithms: GRANT_ALGS };
+  } catch (e) {
+    throw usageError(`--${flag} ${iss}: ${(e as Error).message}`);
+  }
+}
+
 export async function serve(args: readonly string[], ctx: CommandContext): Promise<number> {
   const { values } = parseFlags(args, {
     data: { type: 'string' },
@@ -204,6 +239,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     'oidc-user-claim': { type: 'string' },
     'oidc-scope': { type: 'string' },
     resource: { type: 'string', multiple: true },
+    'id-jag-issuer': { type: 'string', multiple: true },
+    'chain-trust': { type: 'string', multiple: true },
+    'chain-audience': { type: 'string', multiple: true },
     'client-metadata-allow-private': { type: 'boolean' },
     policies: { type: 'string' },
     'audit-rules': { type: 'string' },
@@ -296,6 +334,13 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       '--authzen-pdp and --policies exclude each other: the PDP decides by its own policies.',
     );
   }
+  const idJagIssuers = (values['id-jag-issuer'] ?? []).map((v) =>
+    trustedKeysFlag(v, 'id-jag-issuer'),
+  );
+  const chainTrust = (values['chain-trust'] ?? []).map((v) => trustedKeysFlag(v, 'chain-trust'));
+  const chainAudiences = (values['chain-audience'] ?? []).map((v) =>
+    issuerUrlFlag(v, 'chain-audience'),
+  );
   const collector = await startCollector({
     dataDir,
     host,
@@ -308,6 +353,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       trustedIdTokenIssuers: trusted,
       ...(resources.length === 0 ? {} : { resources }),
       ...(spiffe.length === 0 ? {} : { spiffe }),
+      ...(idJagIssuers.length === 0 ? {} : { idJagIssuers }),
+      ...(chainTrust.length === 0 ? {} : { chainTrust }),
+      ...(chainAudiences.length === 0 ? {} : { chainAudiences }),
     },
     ...(devLogin ? { devSignIn: { roles: devLoginRoles as Role[] } } : {}),
     ...(values.policies === undefined ? {} : { policiesDir: values.policies }),
@@ -355,6 +403,15 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       (signIn
         ? `  sign-in: ${signIn.issuer} (client ${signIn.clientId}); callback ${collector.signIn?.callbackUrl ?? ''}\n`
         : '') +
+      (idJagIssuers.length === 0
+        ? ''
+        : `  ID-JAG issuers: ${idJagIssuers.map((t) => t.iss).join(', ')}\n`) +
+      (chainTrust.length === 0
+        ? ''
+        : `  chain trust (domain B for): ${chainTrust.map((t) => t.iss).join(', ')}\n`) +
+      (chainAudiences.length === 0
+        ? ''
+        : `  chain grants (domain A) for: ${chainAudiences.join(', ')}\n`) +
       (collector.log.extensionRefused === null
         ? ''
         : `  WARNING: log_behind_witness, appends refused: ${collector.log.extensionRefused}\n`) +

@@ -48,6 +48,18 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
                     also accept unregistered SVIDs of TD whose path matches PATTERN (* one
                     segment, a final ** the rest: /agent/*/instance/*); repeat. Without it only
                     SPIFFE ids registered as principals authenticate
+  --id-jag-issuer ISS=FILE|URL
+                    an enterprise IdP whose ID-JAGs (oauth-id-jag+jwt) sign a human in through the
+                    JWT bearer grant (RFC 7523 jwt-bearer at POST /v1/token), with its JWKS file or
+                    URL; each grant is accepted once (by jti); repeat for several
+  --chain-trust ISS=FILE|URL
+                    a trust domain whose JWT authorization grants (identity chaining) this
+                    collector accepts through the JWT bearer grant, with its JWKS file or URL
+                    (another collector's <issuer-url>/.well-known/jwks.json); repeat
+  --chain-audience URL
+                    the authorization server (issuer identifier) of another trust domain this
+                    collector issues JWT authorization grants for (token exchange with
+                    requested_token_type urn:ietf:params:oauth:token-type:jwt); repeat
   --resource URL    a protected resource (an MCP proxy's URL, e.g. https://mcp.example/mcp) this
                     collector issues audience-bound credentials for (RFC 8707 resource=); repeat.
                     Such a credential is accepted by that resource (and its token exchange

@@ -121,6 +121,30 @@ const delegationHopSchema = z.strictObject({
   scope: z.array(text(MAX_NAME)).max(MAX_LIST).exactOptional(),
 });
 
+/**
+ * The JWT authorization grant a credential was issued on (RFC 7523 `jwt-bearer`): the hop from
+ * the other trust domain, kept as the grant said it, before any claims transcription.
+ */
+const jwtGrantSchema = z.strictObject({
+  profile: z
+    .enum(['id_jag', 'identity_chaining'])
+    .describe(
+      'id_jag: an Identity Assertion JWT Authorization Grant of an enterprise IdP; identity_chaining: a grant of another trust domain.',
+    ),
+  iss: text(MAX_ID).describe("The grant's issuer: the IdP or trust domain A."),
+  jti: text(MAX_ID).describe("The grant's jti (each grant is accepted once)."),
+  aud: text(MAX_ID).describe('The authorization server that accepted it (trust domain B).'),
+  sub: text(MAX_ID).describe("The grant's subject as issued, before any claims transcription."),
+  client_id: text(MAX_ID).describe("The grant's client_id (ID-JAG).").exactOptional(),
+  act: z
+    .array(text(MAX_ID))
+    .max(MAX_HOPS)
+    .describe("The actors of the grant's act claim, outermost first.")
+    .exactOptional(),
+  scope: z.array(text(MAX_NAME)).max(MAX_LIST).exactOptional(),
+  resource: z.array(text(MAX_ID)).min(1).max(MAX_LIST).exactOptional(),
+});
+
 const credentialSchema = z.strictObject({
   jti: text(MAX_ID),
   iss: text(MAX_ID),
@@ -138,7 +162,16 @@ const credentialSchema = z.strictObject({
     .describe('Every credential this one derives from, root first.')
     .exactOptional(),
   grant: z
-    .enum(['client_credentials', 'token_exchange', 'id_token', 'dev_login', 'sign_in'])
+    .enum([
+      'client_credentials',
+      'token_exchange',
+      'id_token',
+      'dev_login',
+      'sign_in',
+      'id_jag',
+      'jwt_bearer',
+      'chain_grant',
+    ])
     .exactOptional(),
   aud: z
     .array(text(MAX_ID))
@@ -162,6 +195,11 @@ const credentialSchema = z.strictObject({
     })
     .describe(
       'How the client (or the new actor of an exchange) authenticated, when with a SPIFFE JWT-SVID rather than its registered key.',
+    )
+    .exactOptional(),
+  jwt_grant: jwtGrantSchema
+    .describe(
+      'The JWT authorization grant (RFC 7523) this credential was issued on: an ID-JAG or a grant of another trust domain.',
     )
     .exactOptional(),
 });

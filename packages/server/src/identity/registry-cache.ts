@@ -63,6 +63,9 @@ export class CachedRegistryStore implements RegistryStore {
   useIdToken(key: string, exp: number, now: number): Promise<boolean> {
     return this.backend.useIdToken(key, exp, now);
   }
+  useGrantJti(key: string, exp: number, now: number): Promise<boolean> {
+    return this.backend.useGrantJti(key, exp, now);
+  }
 
   /**
    * Reads the backend again (several collectors share it) and applies what another one changed;

@@ -12,6 +12,9 @@ CREATE TABLE registry_assertion_jtis (jti TEXT PRIMARY KEY, exp BIGINT NOT NULL)
   `
 CREATE TABLE registry_id_token_uses (key TEXT PRIMARY KEY, exp BIGINT NOT NULL);
 `,
+  `
+CREATE TABLE registry_jwt_grant_uses (key TEXT PRIMARY KEY, exp BIGINT NOT NULL);
+`,
 ];
 
 /**
@@ -67,8 +70,11 @@ export class PostgresRegistryStore implements RegistryStore {
   async useIdToken(key: string, exp: number, now: number): Promise<boolean> {
     return this.useOnce('registry_id_token_uses', 'key', key, exp, now);
   }
+  async useGrantJti(key: string, exp: number, now: number): Promise<boolean> {
+    return this.useOnce('registry_jwt_grant_uses', 'key', key, exp, now);
+  }
   private async useOnce(
-    table: 'registry_assertion_jtis' | 'registry_id_token_uses',
+    table: 'registry_assertion_jtis' | 'registry_id_token_uses' | 'registry_jwt_grant_uses',
     column: 'jti' | 'key',
     id: string,
     exp: number,
@@ -84,6 +90,7 @@ export class PostgresRegistryStore implements RegistryStore {
     if (++this.uses % ASSERTION_PURGE_EVERY === 0) {
       await this.pool.query('DELETE FROM registry_assertion_jtis WHERE exp < $1', [now]);
       await this.pool.query('DELETE FROM registry_id_token_uses WHERE exp < $1', [now]);
+      await this.pool.query('DELETE FROM registry_jwt_grant_uses WHERE exp < $1', [now]);
     }
     return true;
   }

@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS principals (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revocations (jti TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS assertion_jtis (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS id_token_uses (key TEXT PRIMARY KEY, exp INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS jwt_grant_uses (key TEXT PRIMARY KEY, exp INTEGER NOT NULL);
 `;
 
 /** The registry in the ledger's own SQLite file (separate tables, same database). */
@@ -39,6 +40,10 @@ export class SqliteRegistryStore implements RegistryStore {
         'INSERT INTO id_token_uses (key, exp) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET exp = excluded.exp WHERE id_token_uses.exp < ?',
       ),
       purgeIdTokens: this.db.prepare('DELETE FROM id_token_uses WHERE exp < ?'),
+      useGrant: this.db.prepare(
+        'INSERT INTO jwt_grant_uses (key, exp) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET exp = excluded.exp WHERE jwt_grant_uses.exp < ?',
+      ),
+      purgeGrants: this.db.prepare('DELETE FROM jwt_grant_uses WHERE exp < ?'),
     };
   }
 
@@ -60,6 +65,9 @@ export class SqliteRegistryStore implements RegistryStore {
   async useIdToken(key: string, exp: number, now: number): Promise<boolean> {
     return this.useOnce(this.stmts.useIdToken, key, exp, now);
   }
+  async useGrantJti(key: string, exp: number, now: number): Promise<boolean> {
+    return this.useOnce(this.stmts.useGrant, key, exp, now);
+  }
   private useOnce(use: Database.Statement, id: string, exp: number, now: number): boolean {
     const { changes } = this.write(() => use.run(id, exp, now));
     if (changes === 0) return false;
@@ -67,6 +75,7 @@ export class SqliteRegistryStore implements RegistryStore {
       this.write(() => {
         this.stmts.purgeAssertions.run(now);
         this.stmts.purgeIdTokens.run(now);
+        this.stmts.purgeGrants.run(now);
       });
     }
     return true;

@@ -8,7 +8,7 @@ export interface Revocation {
 
 /**
  * Where the identity state lives: principals (with their roles and scope ceilings), revoked
- * credentials, and the single-use ids already used — client-assertion `jti`s and ID tokens —
+ * credentials, and the single-use ids already used — client-assertion `jti`s, ID tokens and JWT authorization grants —
  * (so a replay is refused across restarts, and across collectors sharing one database). Every call resolves once what it wrote is durable. The collector reads
  * through `CachedRegistryStore` (registry-cache.ts), which keeps principals and revocations in
  * memory for the checks on the ingest path. The contract: `test/registry-contract.ts`.
@@ -36,6 +36,11 @@ export interface RegistryStore {
    * namespace: an assertion jti never spends an ID token, nor the reverse.
    */
   useIdToken(key: string, exp: number, now: number): Promise<boolean>;
+  /**
+   * The same for a JWT authorization grant (an ID-JAG or another trust domain's; `key` from
+   * identity's `grantReplayKey`), in a namespace of its own.
+   */
+  useGrantJti(key: string, exp: number, now: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -53,6 +58,7 @@ export class MemoryRegistryStore implements RegistryStore {
   private readonly revocations = new Map<string, number>();
   private readonly assertions = new Map<string, number>();
   private readonly idTokens = new Map<string, number>();
+  private readonly grants = new Map<string, number>();
   private uses = 0;
 
   async listPrincipals(): Promise<Principal[]> {
@@ -73,12 +79,15 @@ export class MemoryRegistryStore implements RegistryStore {
   async useIdToken(key: string, exp: number, now: number): Promise<boolean> {
     return this.useOnce(this.idTokens, key, exp, now);
   }
+  async useGrantJti(key: string, exp: number, now: number): Promise<boolean> {
+    return this.useOnce(this.grants, key, exp, now);
+  }
   private useOnce(seenIds: Map<string, number>, id: string, exp: number, now: number): boolean {
     const seen = seenIds.get(id);
     if (seen !== undefined && seen >= now) return false;
     seenIds.set(id, exp);
     if (++this.uses % ASSERTION_PURGE_EVERY === 0) {
-      for (const ids of [this.assertions, this.idTokens]) {
+      for (const ids of [this.assertions, this.idTokens, this.grants]) {
         for (const [k, e] of ids) if (e < now) ids.delete(k);
       }
     }

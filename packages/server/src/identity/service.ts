@@ -25,6 +25,7 @@ import {
 } from '@provenant/identity';
 import type {
   ExchangePolicy,
+  JwtGrantWitness,
   MinimumLevelPolicy,
   Principal,
   PrincipalDirectory,
@@ -59,6 +60,21 @@ export interface IdentityConfig {
   /** Enables the development sign-in (`provenant dev-login`); never in production. */
   readonly devLogin: boolean;
   readonly trustedIdTokenIssuers: readonly TrustedIssuer[];
+  /**
+   * Enterprise IdPs whose ID-JAGs sign a human in through the JWT bearer grant
+   * (`--id-jag-issuer ISS=FILE|URL`).
+   */
+  readonly idJagIssuers?: readonly TrustedIssuer[];
+  /**
+   * Trust domains whose JWT authorization grants this collector accepts, as domain B of identity
+   * chaining (`--chain-trust ISS=FILE|URL`).
+   */
+  readonly chainTrust?: readonly TrustedIssuer[];
+  /**
+   * The authorization servers of other trust domains this collector issues JWT authorization
+   * grants for, as domain A (`--chain-audience URL`).
+   */
+  readonly chainAudiences?: readonly string[];
   readonly minimumLevels: MinimumLevelPolicy;
   /** Where the issuer's signing keys persist (0600); none keeps them in memory only. */
   readonly keysFile?: string;
@@ -135,6 +151,9 @@ export class IdentityService {
     const idTokenReplay: ReplayCache = {
       useOnce: (key, exp) => store.useIdToken(key, exp, Math.floor(clock() / 1000)),
     };
+    const grantReplay: ReplayCache = {
+      useOnce: (key, exp) => store.useGrantJti(key, exp, Math.floor(clock() / 1000)),
+    };
     const ceiling = scopeCeilingOf(config);
     const own = keyRingIssuer(config.issuer, keys, config.policy.maxLifetimeSec, clock);
     // A key retired at once on any member (a registry entry) is refused here too, even if this
@@ -177,6 +196,10 @@ export class IdentityService {
       clock,
       tokenEndpoint: `${config.issuer}/v1/token`,
       trustedIdTokenIssuers: [...config.trustedIdTokenIssuers],
+      idJagIssuers: [...(config.idJagIssuers ?? [])],
+      chainIssuers: [...(config.chainTrust ?? [])],
+      chainAudiences: [...(config.chainAudiences ?? [])],
+      grantReplay,
       devLogin: config.devLogin,
     });
   }
@@ -464,6 +487,7 @@ export function witnessRecord(
               kid: w.authn.kid,
             },
           }),
+      ...(w.jwtGrant === undefined ? {} : { jwt_grant: jwtGrantRecord(w.jwtGrant) }),
     },
   };
   if (w.from !== undefined && w.to !== undefined) {
@@ -471,6 +495,23 @@ export function witnessRecord(
   }
   if (w.type === 'credential.revoked') record.cause = { kind: 'agent_decision' };
   return record;
+}
+
+/** The grant a credential was issued on, as the record keeps it (both hops, the original sub). */
+function jwtGrantRecord(
+  g: JwtGrantWitness,
+): NonNullable<NonNullable<EventRecord['credential']>['jwt_grant']> {
+  return {
+    profile: g.profile,
+    iss: g.iss,
+    jti: g.jti,
+    aud: g.aud,
+    sub: g.sub,
+    ...(g.clientId === undefined ? {} : { client_id: g.clientId }),
+    ...(g.act === undefined ? {} : { act: [...g.act] }),
+    ...(g.scope === undefined ? {} : { scope: [...g.scope] }),
+    ...(g.resource === undefined ? {} : { resource: [...g.resource] }),
+  };
 }
 
 async function loadOrCreateKeyRing(

@@ -1,5 +1,10 @@
-import { OAuthError } from '@provenant/identity';
-import type { IssuedCredential } from '@provenant/identity';
+import {
+  GRANT_TYPE_JWT_BEARER,
+  OAuthError,
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_JWT,
+} from '@provenant/identity';
+import type { IssuedCredential, IssuedGrant } from '@provenant/identity';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { appendRecords } from '../ingest/append.js';
@@ -55,6 +60,51 @@ const scopeOf = (form: Map<string, string>) => {
   return s === undefined ? undefined : s.split(' ').filter((x) => x.length > 0);
 };
 
+/** The parameters of an identity-chaining token exchange (§2.3). */
+function chainGrantRequest(form: Map<string, string>) {
+  const subjectToken = form.get('subject_token');
+  const subjectTokenType = form.get('subject_token_type');
+  const actorToken = form.get('actor_token');
+  const actorTokenType = form.get('actor_token_type');
+  if (!subjectToken || !actorToken || !subjectTokenType || !actorTokenType) {
+    throw new OAuthError(
+      'invalid_request',
+      "A grant for another domain needs subject_token, subject_token_type and the holder's actor_token, actor_token_type.",
+    );
+  }
+  if (
+    ![TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT].includes(subjectTokenType) ||
+    actorTokenType !== TOKEN_TYPE_JWT
+  ) {
+    throw new OAuthError('invalid_request', 'Unsupported subject_token_type or actor_token_type.', {
+      code: 'unsupported_token_type',
+    });
+  }
+  const lifetime = form.get('requested_lifetime');
+  const audience = form.get('audience');
+  const resource = form.get('resource');
+  return {
+    subjectToken,
+    actorToken,
+    ...(scopeOf(form) ? { scope: scopeOf(form)! } : {}),
+    ...(lifetime !== undefined ? { requestedLifetimeSec: Number(lifetime) } : {}),
+    ...(audience !== undefined ? { audience } : {}),
+    ...(resource !== undefined ? { resource } : {}),
+  };
+}
+
+/** The §2.3 answer: RFC 8693 §2.2.1, the grant as `access_token` of type `jwt`, `N_A`. */
+function sendGrant(reply: FastifyReply, issued: IssuedGrant) {
+  void reply.header('cache-control', 'no-store');
+  return reply.send({
+    access_token: issued.grant,
+    issued_token_type: TOKEN_TYPE_JWT,
+    token_type: 'N_A',
+    expires_in: issued.expiresIn,
+    scope: issued.scope.join(' '),
+  });
+}
+
 export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   const identity = () => {
     if (!ctx.identity) throw new RequestError('not_found', 'This collector runs no issuer.');
@@ -62,7 +112,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   };
 
   /** Writes the issuer's witness record before the token leaves: no unrecorded credential exists. */
-  const witness = async (issued: IssuedCredential) => {
+  const witness = async (issued: Pick<IssuedCredential, 'witness'>) => {
     const id = identity();
     const now = (ctx.clock ?? Date.now)();
     const p = prepareOwnRecord(witnessRecord(issued.witness, id.config.issuer, id.directory, now), {
@@ -78,6 +128,12 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       const form = parseForm(request.body, request.headers['content-type']);
       const grant = form.get('grant_type');
       let issued: IssuedCredential;
+      if (grant === GRANT_TOKEN_EXCHANGE && form.get('requested_token_type') === TOKEN_TYPE_JWT) {
+        // Identity chaining §2.3: a JWT authorization grant for another trust domain's AS.
+        const chained = await id.issuer.chainGrant(chainGrantRequest(form));
+        await witness(chained);
+        return sendGrant(reply, chained);
+      }
       if (grant === 'client_credentials') {
         if (form.get('client_assertion_type') !== ASSERTION_TYPE || !form.get('client_assertion')) {
           throw new OAuthError(
@@ -114,6 +170,23 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           ...(audience !== undefined ? { audience } : {}),
           ...(resource !== undefined ? { resource } : {}),
         });
+      } else if (grant === GRANT_TYPE_JWT_BEARER) {
+        // RFC 7523 §2.1: an ID-JAG or a trusted domain's grant, by an authenticated client.
+        const assertion = form.get('assertion');
+        if (!assertion) throw new OAuthError('invalid_request', 'jwt-bearer needs an assertion.');
+        if (form.get('client_assertion_type') !== ASSERTION_TYPE || !form.get('client_assertion')) {
+          throw new OAuthError(
+            'invalid_client',
+            'The JWT bearer grant needs the client to authenticate (private_key_jwt).',
+          );
+        }
+        const lifetime = form.get('requested_lifetime');
+        issued = await id.issuer.jwtBearer({
+          assertion,
+          clientAssertion: form.get('client_assertion')!,
+          ...(scopeOf(form) ? { scope: scopeOf(form)! } : {}),
+          ...(lifetime !== undefined ? { requestedLifetimeSec: Number(lifetime) } : {}),
+        });
       } else if (grant === 'authorization_code') {
         // A code of the authorization endpoint: the CLI's, or an MCP client's (PKCE, public).
         if (!ctx.authorization) {
@@ -146,7 +219,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       } else {
         throw new OAuthError(
           'unsupported_grant_type',
-          'Supported: client_credentials, authorization_code, token exchange (RFC 8693).',
+          'Supported: client_credentials, authorization_code, token exchange (RFC 8693), jwt-bearer (RFC 7523).',
         );
       }
       await witness(issued);

@@ -86,6 +86,22 @@ export function describeRegistryStoreContract(name: string, harness: RegistrySto
         await store.close();
       });
 
+      it('spends a JWT authorization grant once while it lives, apart from other ids', async () => {
+        const store = await open();
+        expect(await store.useGrantJti('g-1', NOW + 60, NOW)).toBe(true);
+        expect(await store.useGrantJti('g-1', NOW + 60, NOW + 30)).toBe(false);
+        expect(await store.useGrantJti('g-1', NOW + 60, NOW + 60)).toBe(false); // exp is inclusive
+        // Other namespaces: the same string as an assertion jti or an ID token is another id.
+        expect(await store.useAssertionJti('g-1', NOW + 60, NOW)).toBe(true);
+        expect(await store.useIdToken('g-1', NOW + 60, NOW)).toBe(true);
+        expect(await store.useGrantJti('g-1', NOW + 200, NOW + 61)).toBe(true); // expired: free
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, () => store.useGrantJti('g-race', NOW + 60, NOW)),
+        );
+        expect(answers.filter(Boolean)).toHaveLength(1);
+        await store.close();
+      });
+
       it('keeps roles and scope ceilings with a principal', async () => {
         const store = await open();
         const p = principal('user:dana', { roles: ['analyst', 'auditor'], scopes: ['repo:read'] });
@@ -108,12 +124,14 @@ export function describeRegistryStoreContract(name: string, harness: RegistrySto
   }
 
   describe(`registry store contract: ${name}, shared by two collectors`, () => {
-    it('refuses an assertion jti or an ID token the other collector took', async () => {
+    it('refuses an assertion jti, an ID token or a grant the other collector took', async () => {
       const [a, b] = await harness.openPair();
       expect(await a.useAssertionJti('shared-1', NOW + 60, NOW)).toBe(true);
       expect(await b.useAssertionJti('shared-1', NOW + 60, NOW)).toBe(false);
       expect(await a.useIdToken('id-1', NOW + 60, NOW)).toBe(true);
       expect(await b.useIdToken('id-1', NOW + 60, NOW)).toBe(false);
+      expect(await a.useGrantJti('grant-1', NOW + 60, NOW)).toBe(true);
+      expect(await b.useGrantJti('grant-1', NOW + 60, NOW)).toBe(false);
       await Promise.all([a.close(), b.close()]);
     });
 
@@ -147,11 +165,13 @@ export function describeRegistryStoreContract(name: string, harness: RegistrySto
         await first.saveRevocation('jti-1', NOW);
         await first.useAssertionJti('a-1', NOW + 60, NOW);
         await first.useIdToken('id-1', NOW + 60, NOW);
+        await first.useGrantJti('grant-1', NOW + 60, NOW);
         const again = await harness.reopen!(first);
         expect((await again.listPrincipals()).map((p) => p.id)).toEqual(['user:alice', 'user:bob']);
         expect(await again.listRevocations()).toEqual([{ jti: 'jti-1', at: NOW }]);
         expect(await again.useAssertionJti('a-1', NOW + 60, NOW)).toBe(false); // replay refused
         expect(await again.useIdToken('id-1', NOW + 60, NOW)).toBe(false); // and an ID token's
+        expect(await again.useGrantJti('grant-1', NOW + 60, NOW)).toBe(false); // and a grant's
         const cached = await CachedRegistryStore.open(again);
         expect(cached.directory.get('user:bob')).toEqual(principal('user:bob'));
         expect(cached.isRevoked('jti-1')).toBe(true);
