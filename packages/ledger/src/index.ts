@@ -63,8 +63,8 @@ export { Log, equalBytes } from './log/log.js';
 export type { AppendOutcome, LogOptions, PreparedEntry } from './log/log.js';
 export { LogError } from './log/errors.js';
 export type { LogErrorCode } from './log/errors.js';
-export { openPromise, PROMISE_HEADER } from './log/promise.js';
-export type { InclusionPromise } from './log/promise.js';
+export { BATCH_PROMISE_HEADER, openPromise, PROMISE_HEADER, promiseLeaf } from './log/promise.js';
+export type { InclusionPromise, PromiseProof } from './log/promise.js';
 export { loadOrCreateSignerKey, SIGNER_KEY_FILE, VERIFIER_KEY_FILE } from './log/keyfile.js';
 
 // Offline verification.

@@ -12,7 +12,8 @@ import {
   verifyInclusion,
 } from '../src/index.js';
 import type { AppendBatch, PreparedEntry } from '../src/index.js';
-import { PROMISE_HEADER, openPromise, signNote } from '../src/index.js';
+import { BATCH_PROMISE_HEADER, PROMISE_HEADER, openPromise, signNote } from '../src/index.js';
+import type { PromiseProof } from '../src/index.js';
 
 const keys = generateSignerKey('log.test/log');
 const signer = parseSignerKey(keys.signerKey);
@@ -256,7 +257,12 @@ describe('Log in queue mode (several collectors, one sequencer)', () => {
     const { storage, a } = await cluster();
     const [o] = await a.append([entry(1)]);
     expect(o).toMatchObject({ status: 'accepted', leafIndex: null, duplicate: false });
-    const promise = openPromise((o as { promise: string }).promise, verifier);
+    const { promise: note, promiseProof: proof } = o as {
+      promise: string;
+      promiseProof: PromiseProof;
+    };
+    expect(note.startsWith(`${BATCH_PROMISE_HEADER}\n`)).toBe(true);
+    const promise = openPromise(note, verifier, { id: entry(1).id, proof });
     expect(promise.id).toBe(entry(1).id);
     expect(Buffer.from(promise.leafHash)).toEqual(Buffer.from(entry(1).leafHash));
     expect(promise.receivedUs).toBe(1_800_000_000_000_001);
@@ -264,9 +270,9 @@ describe('Log in queue mode (several collectors, one sequencer)', () => {
     expect(a.size).toBe(0);
     // The promise does not verify under another key, nor once edited.
     const other = parseVerifierKey(generateSignerKey('log.test/log').verifierKey);
-    expect(() => openPromise((o as { promise: string }).promise, other)).toThrow();
-    const edited = (o as { promise: string }).promise.replace(entry(1).id, entry(2).id);
-    expect(() => openPromise(edited, verifier)).toThrow();
+    expect(() => openPromise(note, other, { id: entry(1).id, proof })).toThrow();
+    const edited = note.replace('\n1\n', '\n2\n');
+    expect(() => openPromise(edited, verifier, { id: entry(1).id, proof })).toThrow();
     // A note the log signed that is not a promise (a checkpoint) is refused as one.
     await a.sequencePending();
     expect(() => openPromise(a.latestCheckpoint().note, verifier)).toThrow(
@@ -280,6 +286,40 @@ describe('Log in queue mode (several collectors, one sequencer)', () => {
     expect(() => openPromise(bad, verifier)).toThrow(
       expect.objectContaining({ code: 'promise_malformed' }),
     );
+  });
+
+  it('signs one promise for the records queued together, each with its proof in the batch', async () => {
+    const { a } = await cluster();
+    const sent = [1, 2, 3, 4, 5, 6, 7].map((i) => entry(i));
+    const groups = await Promise.all([a.append(sent.slice(0, 3)), a.append(sent.slice(3))]);
+    const outcomes = groups.flat() as { promise: string; promiseProof: PromiseProof }[];
+    const notes = new Set(outcomes.map((o) => o.promise));
+    expect(notes.size).toBe(1); // one transaction, one signature
+    const [note] = [...notes] as [string];
+    outcomes.forEach((o, i) => {
+      const e = sent[i]!;
+      expect(o.promiseProof.index).toBe(i);
+      expect(openPromise(note, verifier, { id: e.id, proof: o.promiseProof }).id).toBe(e.id);
+      // Another record's id, another leaf hash or another place does not verify.
+      const wrong = (record: { id: string; proof: PromiseProof }) =>
+        expect(() => openPromise(note, verifier, record)).toThrow(
+          expect.objectContaining({ code: 'promise_malformed' }),
+        );
+      wrong({ id: sent[(i + 1) % 7]!.id, proof: o.promiseProof });
+      wrong({ id: e.id, proof: { ...o.promiseProof, leafHash: sent[(i + 1) % 7]!.leafHash } });
+      wrong({ id: e.id, proof: { ...o.promiseProof, index: (i + 1) % 7 } });
+      wrong({ id: e.id, proof: { ...o.promiseProof, path: o.promiseProof.path.slice(1) } });
+    });
+    // Without the record and its proof a batch promise proves nothing.
+    expect(() => openPromise(note, verifier)).toThrow(
+      expect.objectContaining({ code: 'promise_malformed' }),
+    );
+    // A re-send still queued gets a promise of its own, with its first receive time.
+    const [again] = await a.append([sent[0]!]);
+    expect(again).toMatchObject({ status: 'accepted', leafIndex: null, duplicate: true });
+    const own = openPromise((again as { promise: string }).promise, verifier);
+    expect(own.id).toBe(sent[0]!.id);
+    expect(own.receivedUs).toBe(1_800_000_000_000_001);
   });
 
   it('queues concurrent appends in one transaction, each answered with its own outcomes', async () => {

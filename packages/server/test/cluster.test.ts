@@ -72,7 +72,12 @@ async function post(c: RunningCollector, body: unknown, bearer?: string) {
   return {
     status: res.status,
     body: (await res.json()) as {
-      accepted: { id: string; leaf_index: number | null; promise?: string }[];
+      accepted: {
+        id: string;
+        leaf_index: number | null;
+        promise?: string;
+        promise_proof?: { leaf_hash: string; index: number; path: string[] };
+      }[];
       rejected: { code: string }[];
     },
   };
@@ -165,7 +170,14 @@ describe.skipIf(skip)('several collectors on one PostgreSQL (--cluster)', () => 
       expect(rb.status).toBe(200);
       for (const acc of [...ra.body.accepted, ...rb.body.accepted]) {
         expect(acc.leaf_index).toBeNull();
-        const promise = openPromise(acc.promise!, verifier);
+        // One signed batch promise for the request, each record with its proof in it.
+        const p = acc.promise_proof!;
+        const proof = {
+          leafHash: Buffer.from(p.leaf_hash, 'base64'),
+          index: p.index,
+          path: p.path.map((h) => Buffer.from(h, 'base64')),
+        };
+        const promise = openPromise(acc.promise!, verifier, { id: acc.id, proof });
         expect(promise.id).toBe(acc.id);
         expect(Math.abs(promise.receivedUs / 1000 - Date.now())).toBeLessThan(10_000);
       }

@@ -2,7 +2,7 @@ import { equalBytes } from '@provenant/core/vocabulary';
 import type { NoteSignerKey } from '../note/index.js';
 import type { IngestQueue } from '../storage/port.js';
 import type { AppendOutcome, PreparedEntry } from './entry.js';
-import { signPromise } from './promise.js';
+import { signBatchPromise, signPromise } from './promise.js';
 import type { Sequencer } from './sequencer.js';
 
 /**
@@ -44,9 +44,27 @@ export class ClusterAppender {
     });
   }
 
+  /**
+   * One queue transaction for every group; the records it queued share one signed batch promise
+   * (`provenant.promise/v2`: one signature, each record answered with its proof), a re-sent one
+   * still queued gets a promise of its own with its first receive time (`provenant.promise/v1`).
+   */
   private async enqueue(entries: readonly PreparedEntry[]): Promise<AppendOutcome[]> {
     const receivedUs = this.nowUs();
     const outcomes = await this.queue.enqueue(entries.map((e) => ({ ...e, receivedUs })));
+    const queued: number[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.status === 'queued') queued.push(i);
+    });
+    const batch =
+      queued.length === 0
+        ? null
+        : signBatchPromise(
+            this.signer,
+            receivedUs,
+            queued.map((i) => entries[i]!),
+          );
+    const proofOf = new Map(queued.map((i, k) => [i, batch!.proofs[k]!]));
     return outcomes.map((o, i): AppendOutcome => {
       const e = entries[i]!;
       // The queue reports what holds the id; the same rule as for direct appends decides.
@@ -55,16 +73,23 @@ export class ClusterAppender {
           ? { status: 'accepted', leafIndex: o.leafIndex, duplicate: true }
           : { status: 'id_conflict', leafIndex: o.leafIndex };
       }
-      const duplicate = o.status === 'already_queued';
-      if (duplicate && !equalBytes(o.leafHash, e.leafHash)) {
-        return { status: 'id_conflict', leafIndex: null };
+      if (o.status === 'queued') {
+        const promiseProof = proofOf.get(i)!;
+        return {
+          status: 'accepted',
+          leafIndex: null,
+          duplicate: false,
+          promise: batch!.note,
+          promiseProof,
+        };
       }
+      if (!equalBytes(o.leafHash, e.leafHash)) return { status: 'id_conflict', leafIndex: null };
       const promise = signPromise(this.signer, {
         id: e.id,
         leafHash: e.leafHash,
         receivedUs: o.receivedUs,
       });
-      return { status: 'accepted', leafIndex: null, duplicate, promise };
+      return { status: 'accepted', leafIndex: null, duplicate: true, promise };
     });
   }
 }

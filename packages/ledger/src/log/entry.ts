@@ -1,3 +1,4 @@
+import type { PromiseProof } from './promise.js';
 import type { EntryIndexFields } from '../storage/port.js';
 
 /** A record ready for the log: canonical bytes already hashed, index columns extracted. */
@@ -14,5 +15,7 @@ export type AppendOutcome =
       readonly duplicate: boolean;
       /** Queue mode: the signed promise of inclusion (`./promise.ts`). */
       readonly promise?: string;
+      /** With a batch promise (`provenant.promise/v2`): this record's place in it. */
+      readonly promiseProof?: PromiseProof;
     }
   | { readonly status: 'id_conflict'; readonly leafIndex: number | null };

@@ -1,6 +1,8 @@
+import { hashChildren, hashLeafText, rootFromInclusionProof } from '../merkle/index.js';
 import { decodeBase64, encodeBase64 } from '../note/base64.js';
 import { openNote, signNote } from '../note/index.js';
 import type { NoteSignerKey, NoteVerifierKey } from '../note/index.js';
+import { equalBytes } from '@provenant/core/vocabulary';
 import { LogError } from './errors.js';
 
 /**
@@ -28,6 +30,74 @@ export interface InclusionPromise {
 
 export const PROMISE_HEADER = 'provenant.promise/v1';
 
+/**
+ * A promise for the records queued together in one transaction (issue 18: one signature for the
+ * batch, not one for each record). The signed note's text is
+ *
+ *     provenant.promise/v2
+ *     <log origin>
+ *     <receive time, RFC 3339 UTC, microseconds>
+ *     <record count n>
+ *     <batch root, base64>
+ *
+ * where the batch root is the RFC 6962 Merkle tree hash of n leaves, leaf i being the text
+ * `<record id>\n<leaf hash, base64>\n` of the i-th record (`promiseLeaf`). Each record is
+ * answered with the note and its `PromiseProof`: its leaf hash, its index among the n and the
+ * audit path to the batch root (RFC 9162 inclusion proof).
+ */
+export const BATCH_PROMISE_HEADER = 'provenant.promise/v2';
+
+/** A record's place in a batch promise (`provenant.promise/v2`). */
+export interface PromiseProof {
+  readonly leafHash: Uint8Array;
+  readonly index: number;
+  readonly path: readonly Uint8Array[];
+}
+
+/** The leaf of a batch promise for one record: its id and leaf hash, hashed as RFC 6962 data. */
+export function promiseLeaf(id: string, leafHash: Uint8Array): Uint8Array {
+  return hashLeafText(`${id}\n${encodeBase64(leafHash)}\n`);
+}
+
+/**
+ * One signed note for records queued together at `receivedUs`, and each record's proof of its
+ * place in it (in the order given).
+ */
+export function signBatchPromise(
+  signer: NoteSignerKey,
+  receivedUs: number,
+  records: readonly { readonly id: string; readonly leafHash: Uint8Array }[],
+): { note: string; proofs: PromiseProof[] } {
+  const levels = [records.map((r) => promiseLeaf(r.id, r.leafHash))];
+  // Bottom-up, an odd last node moving up a level unpaired: the RFC 6962 tree hash.
+  for (let level = levels[0]!; level.length > 1;) {
+    const up: Uint8Array[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2) up.push(hashChildren(level[i]!, level[i + 1]!));
+    if (level.length % 2 === 1) up.push(level[level.length - 1]!);
+    levels.push(up);
+    level = up;
+  }
+  const root = levels[levels.length - 1]![0]!;
+  const text = [
+    BATCH_PROMISE_HEADER,
+    signer.name,
+    formatMicros(receivedUs),
+    String(records.length),
+    encodeBase64(root),
+  ]
+    .map((line) => `${line}\n`)
+    .join('');
+  const proofs = records.map((r, index): PromiseProof => {
+    const path: Uint8Array[] = [];
+    for (let l = 0, i = index; l < levels.length - 1; l++, i >>= 1) {
+      const sibling = levels[l]![i ^ 1];
+      if (sibling !== undefined) path.push(sibling);
+    }
+    return { leafHash: r.leafHash, index, path };
+  });
+  return { note: signNote(text, [signer]), proofs };
+}
+
 export function formatPromise(p: InclusionPromise): string {
   return [PROMISE_HEADER, p.origin, p.id, encodeBase64(p.leafHash), formatMicros(p.receivedUs)]
     .map((line) => `${line}\n`)
@@ -38,9 +108,18 @@ export function signPromise(signer: NoteSignerKey, p: Omit<InclusionPromise, 'or
   return signNote(formatPromise({ ...p, origin: signer.name }), [signer]);
 }
 
-/** Checks the signature with the log's verifier key and parses the promise. */
-export function openPromise(note: string, verifier: NoteVerifierKey): InclusionPromise {
+/**
+ * Checks the signature with the log's verifier key and parses the promise. A batch promise
+ * (`provenant.promise/v2`) needs the record's id and its `PromiseProof`, which must lead from
+ * that id and leaf hash to the signed batch root.
+ */
+export function openPromise(
+  note: string,
+  verifier: NoteVerifierKey,
+  record?: { readonly id: string; readonly proof: PromiseProof },
+): InclusionPromise {
   const { text } = openNote(note, [verifier]);
+  if (text.startsWith(`${BATCH_PROMISE_HEADER}\n`)) return openBatch(text, verifier, record);
   const lines = text.split('\n');
   const [header, origin, id, hash, time, end, ...rest] = lines;
   const leafHash = hash === undefined ? null : decodeBase64(hash);
@@ -58,6 +137,53 @@ export function openPromise(note: string, verifier: NoteVerifierKey): InclusionP
     throw new LogError('promise_malformed', 'The note is not a promise of inclusion of this log.');
   }
   return { origin, id, leafHash, receivedUs };
+}
+
+function openBatch(
+  text: string,
+  verifier: NoteVerifierKey,
+  record: { readonly id: string; readonly proof: PromiseProof } | undefined,
+): InclusionPromise {
+  const [, origin, time, count, root, end, ...rest] = text.split('\n');
+  const receivedUs = time === undefined ? NaN : parseMicros(time);
+  const n = count !== undefined && /^[1-9][0-9]{0,8}$/.test(count) ? Number(count) : NaN;
+  const rootHash = root === undefined ? null : decodeBase64(root);
+  if (
+    origin !== verifier.name ||
+    !Number.isSafeInteger(receivedUs) ||
+    !Number.isSafeInteger(n) ||
+    !rootHash ||
+    rootHash.length !== 32 ||
+    end !== '' ||
+    rest.length > 0
+  ) {
+    throw new LogError('promise_malformed', 'The note is not a promise of inclusion of this log.');
+  }
+  const proof = record?.proof;
+  if (!record || !proof || proof.leafHash.length !== 32) {
+    throw new LogError(
+      'promise_malformed',
+      "A batch promise needs the record's id, leaf hash and place in the batch.",
+    );
+  }
+  let implied: Uint8Array | null;
+  try {
+    implied = rootFromInclusionProof(
+      promiseLeaf(record.id, proof.leafHash),
+      proof.index,
+      n,
+      proof.path,
+    );
+  } catch {
+    implied = null;
+  }
+  if (!implied || !equalBytes(implied, rootHash)) {
+    throw new LogError(
+      'promise_malformed',
+      `The promise does not cover record ${record.id} with that leaf hash.`,
+    );
+  }
+  return { origin, id: record.id, leafHash: proof.leafHash, receivedUs };
 }
 
 function formatMicros(us: number): string {

@@ -16,6 +16,7 @@
  */
 import type { AttributionLevel } from '@provenant/core';
 import type { VerifiedCredential } from '@provenant/identity';
+import type { PromiseProof } from '@provenant/ledger';
 import type { CollectorContext } from '../context.js';
 import { RequestError } from '../errors.js';
 import { attributionAlertEntries, raisedAlerts } from './alerts.js';
@@ -56,6 +57,8 @@ export type IngestOutcome =
       readonly leafIndex: number | null;
       /** A cluster's signed promise of inclusion. */
       readonly promise?: string;
+      /** With a batch promise (`provenant.promise/v2`): the record's place in it. */
+      readonly promiseProof?: PromiseProof;
       /** The id a weaker record held: this record is stored beside it under `id`. */
       readonly reclaimedFrom?: string;
     }
@@ -129,6 +132,7 @@ async function ingestRequest<Body>(
       level: p.level,
       leafIndex: o.leafIndex,
       ...(o.promise === undefined ? {} : { promise: o.promise }),
+      ...(o.promiseProof === undefined ? {} : { promiseProof: o.promiseProof }),
       ...(moved ? { reclaimedFrom: moved.squattedId } : {}),
     };
   });

@@ -15,8 +15,13 @@ interface Accepted {
   /** Null on a collector of a cluster until the sequencer includes the record (`promise`). */
   leaf_index: number | null;
   attribution: { level: AttributionLevel };
-  /** A cluster's signed promise of inclusion (C2SP signed note, `provenant.promise/v1`). */
+  /**
+   * A cluster's signed promise of inclusion (C2SP signed note): `provenant.promise/v2` for the
+   * records queued together (then with `promise_proof`), `provenant.promise/v1` for one record.
+   */
   promise?: string;
+  /** The record's place in a `provenant.promise/v2` batch: leaf hash, index, audit path (base64). */
+  promise_proof?: { leaf_hash: string; index: number; path: string[] };
   /** The id the record was sent with, held by a weaker record: it is stored under `id`. */
   reclaimed_from?: string;
 }
@@ -62,6 +67,15 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           leaf_index: o.leafIndex,
           attribution: { level: o.level },
           ...(o.promise === undefined ? {} : { promise: o.promise }),
+          ...(o.promiseProof === undefined
+            ? {}
+            : {
+                promise_proof: {
+                  leaf_hash: toBase64(o.promiseProof.leafHash),
+                  index: o.promiseProof.index,
+                  path: o.promiseProof.path.map(toBase64),
+                },
+              }),
           ...(o.reclaimedFrom === undefined ? {} : { reclaimed_from: o.reclaimedFrom }),
         });
       } else if (o.status === 'rejected') {
