@@ -39,6 +39,7 @@ const NAMES = [
   'access',
   'frameworks',
   'events-search',
+  'authzen',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
@@ -56,6 +57,7 @@ const EXTRA = [
   'access',
   'frameworks',
   'events-search',
+  'authzen',
 ];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
@@ -70,7 +72,8 @@ baseline build's, PROVENANT_BENCH_BASELINE=DIR, see bench/access.js; frameworks 
 the added caller cost per tool call of each agent-framework integration beside the same calls
 without Provenant and an OpenTelemetry span with 15 attributes; events-search = issue 15:
 GET /v1/events by resource prefix and by action on a 1,000,000-record ledger beside the bare
-indexed SQLite read, and each search index's ingest cost),
+indexed SQLite read, and each search index's ingest cost; authzen = issue 17: POST
+/access/v1/evaluation over HTTP before the ledger write beside the same server's bare HTTP floor),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -247,6 +250,12 @@ if (selected.includes('frameworks')) {
 if (selected.includes('events-search')) {
   say('events search benchmark (bench/events-search.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'events-search.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('authzen')) {
+  say('AuthZEN evaluation benchmark (bench/authzen.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'authzen.js'), ...flags], {
     stdio: 'inherit',
   });
 }

@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// Benchmark of issue 17's AuthZEN facade: `POST /access/v1/evaluation` over HTTP (one
+// keep-alive connection, one request at a time) against `provenant serve` with the example
+// Cedar policies, beside the same server's bare HTTP floor (`GET /.well-known/authzen-configuration`)
+// in the same run.
+//
+// "Before the ledger write": every evaluation is answered only once its policy.decision record is
+// durable, so the client's round trip includes the commit. The route reports, in its
+// `Server-Timing` header, how long the decision took (`decide`) and how long the record's commit
+// took (`ledger`); the measure is the round trip less `ledger`. Both the whole round trip and the
+// server-side `decide` are reported too.
+//
+//   node bench/authzen.js [--quick] [--no-write]
+import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { keepAliveAgent, runConcurrently } from './lib/http.js';
+import {
+  ROOT,
+  fmtInt,
+  fmtMs,
+  machine,
+  msSince,
+  now,
+  removeDir,
+  startCollector,
+  summarize,
+  tempDir,
+  writeSection,
+} from './lib/util.js';
+import { request } from 'node:http';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const quick = values.quick;
+const t0 = now();
+const say = (line) => console.log(`[${(msSince(t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const N = quick ? 500 : 5000;
+const WARM = quick ? 100 : 500;
+
+/** One request; resolves with status, body, headers and the round trip in ms. */
+function timed(agent, url, { method = 'GET', body, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const start = now();
+    const req = request(url, { method, agent, headers }, (res) => {
+      const parts = [];
+      res.setEncoding('utf8');
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () =>
+        resolve({
+          ms: msSince(start),
+          status: res.statusCode,
+          body: parts.join(''),
+          headers: res.headers,
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const dur = (timing, name) => {
+  const m = new RegExp(`${name};dur=([0-9.]+)`).exec(timing ?? '');
+  return m ? Number(m[1]) : NaN;
+};
+
+const info = { date: new Date().toISOString(), machine: machine(), loadStart: loadavg() };
+const dir = tempDir('authzen');
+const c = await startCollector(dir, {
+  args: ['--dev-login', '--policies', join(ROOT, 'examples', 'policies')],
+});
+try {
+  const admin = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+  const agent = keepAliveAgent(8);
+  const reg = await timed(agent, `${c.url}/v1/principals`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'user:alice', kind: 'human', shared: false, disabled: false }),
+  });
+  if (reg.status !== 201) throw new Error(`register: ${reg.body}`);
+  const login = await timed(agent, `${c.url}/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:provenant:params:oauth:grant-type:dev-login',
+      username: 'alice',
+      scope: 'repo:read',
+    }).toString(),
+  });
+  const token = JSON.parse(login.body).access_token;
+  const evaluation = (i) => ({
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'x-request-id': `bench-${i}`,
+    },
+    body: JSON.stringify({
+      subject: { type: 'user', id: 'alice' },
+      action: { name: i % 4 === 3 ? 'github.delete_repo' : 'github.get_file' },
+      resource: { type: 'repo', id: 'acme/payments' },
+      context: { time: '2026-12-04T05:00:00Z' },
+    }),
+  });
+  const floor = [];
+  const total = [];
+  const beforeLedger = [];
+  const decide = [];
+  const ledger = [];
+  say(`warming up (${WARM} evaluations)`);
+  for (let i = 0; i < WARM; i++) await timed(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
+  say(`${fmtInt(N)} evaluations, alternating with the floor, one at a time`);
+  let allowed = 0;
+  for (let i = 0; i < N; i++) {
+    const f = await timed(agent, `${c.url}/.well-known/authzen-configuration`);
+    if (f.status !== 200) throw new Error(`floor: ${f.status}`);
+    floor.push(f.ms);
+    const r = await timed(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
+    if (r.status !== 200 || r.headers['x-request-id'] !== `bench-${i}`) {
+      throw new Error(`evaluation: ${r.status} ${r.body}`);
+    }
+    if (JSON.parse(r.body).decision === true) allowed++;
+    const l = dur(r.headers['server-timing'], 'ledger');
+    total.push(r.ms);
+    ledger.push(l);
+    beforeLedger.push(r.ms - l);
+    decide.push(dur(r.headers['server-timing'], 'decide'));
+  }
+  say('8 connections, decisions/s including the ledger write');
+  const M = quick ? 1000 : 8000;
+  const start = now();
+  await runConcurrently(M, 8, async (i) => {
+    const r = await timed(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
+    if (r.status !== 200) throw new Error(`evaluation: ${r.status} ${r.body}`);
+  });
+  const perSec = (M / msSince(start)) * 1000;
+  info.loadEnd = loadavg();
+
+  const s = {
+    floor: summarize(floor),
+    total: summarize(total),
+    before: summarize(beforeLedger),
+    decide: summarize(decide),
+    ledger: summarize(ledger),
+  };
+  const pair = (x) => `${fmtMs(x.p50)} / ${fmtMs(x.p99)}`;
+  const rows = [
+    [
+      'AuthZEN evaluation over HTTP before the ledger write (round trip less `ledger`), p50 / p99',
+      pair(s.before),
+      `${pair(s.floor)}: GET /.well-known/authzen-configuration`,
+      `${(s.before.p99 / s.floor.p99).toFixed(2)}× at p99`,
+      'p99 ≤ 2 ms',
+      s.before.p99 <= 2 ? 'met' : 'missed',
+    ],
+    [
+      'Server-side `decide` (parse, credential, Cedar), p50 / p99',
+      pair(s.decide),
+      '—',
+      '—',
+      'report',
+      '—',
+    ],
+    ['Record commit (`ledger`), p50 / p99', pair(s.ledger), '—', '—', 'report', '—'],
+    [
+      'Whole round trip including the ledger write, p50 / p99',
+      pair(s.total),
+      '—',
+      '—',
+      'report',
+      '—',
+    ],
+    [
+      'Evaluations/s including the ledger write (8 connections)',
+      `${fmtInt(perSec)}/s`,
+      '—',
+      '—',
+      'report',
+      '—',
+    ],
+  ];
+  const table = [
+    '| benchmark | measured | baseline (same run) | ratio | target | result |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+  console.log(`\n${table}\n`);
+  const load = (l) => l.map((x) => x.toFixed(2)).join(', ');
+  const section = `## AuthZEN evaluation (issue 17)
+
+- date: ${info.date}
+- machine: ${info.machine.nproc} × ${info.machine.model}, ${info.machine.ramGiB.toFixed(1)} GiB RAM, Node ${info.machine.node}
+- load average (1, 5, 15 min): ${load(info.loadStart)} at the start, ${load(info.loadEnd)} at the end
+- command: \`node bench/authzen.js${quick ? ' --quick' : ''}\` (total ${(msSince(t0) / 60_000).toFixed(1)} min)
+
+${table}
+
+\`provenant serve --dev-login --policies examples/policies\` as a child process on SQLite; alice's
+own credential (dev sign-in, \`repo:read\`) as the bearer; ${fmtInt(N)} \`POST /access/v1/evaluation\`
+requests one at a time on one keep-alive connection (after ${WARM} to warm up), three reads of
+\`repo:acme/payments\` (allowed) to one delete (denied: ${fmtInt(allowed)} allowed), each with its own
+\`X-Request-ID\`, alternating with the floor request on the same connection. Every answer comes after its
+\`policy.decision\` record is durable; the route's \`Server-Timing\` gives \`decide\` and \`ledger\` (the
+commit), and "before the ledger write" is the client's round trip less \`ledger\`.`;
+  if (!values['no-write']) console.log(`recorded in ${writeSection('authzen', section)}`);
+} finally {
+  await c.stop();
+  removeDir(dir);
+}
