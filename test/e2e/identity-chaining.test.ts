@@ -250,9 +250,20 @@ describe('identity chaining between two collector processes', () => {
         action: { name: 'github.get_file', resource: 'repo:acme/payments' },
       }),
     });
-    const ingested = (await res.json()) as { accepted: { attribution: { level: string } }[] };
+    const ingested = (await res.json()) as {
+      accepted: { id: string; attribution: { level: string } }[];
+    };
     expect(res.status, JSON.stringify(ingested)).toBe(200);
     expect(ingested.accepted[0]?.attribution.level).toBe('verified');
+    // Its provenance in B starts at A's grant: both hops, and A's subject as A named it.
+    const provenance = (await (
+      await fetch(`${B}/v1/events/${ingested.accepted[0]!.id}/provenance`, { headers: b.admin })
+    ).json()) as { narrative: string[]; checks: { id: string; ok: boolean; detail: string }[] };
+    expect(provenance.narrative).toContain(
+      `on the grant ${String(decodeJwt(grant).jti)} of ${A} for ${B}, whose subject there is user:alice (acting: planner/19c2)`,
+    );
+    const first = provenance.checks.find((c) => c.id === 'initiator_credential');
+    expect(first?.ok, first?.detail).toBe(true);
 
     const again = await presentAtB(grant);
     expect(again.status).toBe(400);

@@ -139,6 +139,42 @@ describe('joinChain and checkChain', () => {
     ]);
   });
 
+  it("names another domain's grant the first credential was issued on, both hops", () => {
+    const s = scenario();
+    const A = 'https://a.example';
+    const root = grant('delegation.granted', 'j2', ['repo:read'], { from: ALICE, to: PLANNER });
+    root.credential = {
+      ...root.credential!,
+      grant: 'jwt_bearer',
+      jwt_grant: {
+        profile: 'identity_chaining',
+        iss: A,
+        jti: 'grant-1',
+        aud: 'http://issuer.test',
+        sub: 'user:alice',
+        act: [PLANNER],
+      },
+    };
+    const action: EventRecord = {
+      ...s.action,
+      actor: { id: PLANNER, kind: 'agent_instance' },
+      delegation: [{ from: ALICE, to: PLANNER, jti: 'j2' }],
+      credential: { jti: 'j2', iss: 'http://issuer.test', iat: T0, exp: T0 + 300 },
+      policy: undefined!,
+    };
+    delete action.policy;
+    const chain = joinChain(action, [root]);
+    const checks = checkChain(chain);
+    expect(failing(checks).filter((c) => !c.startsWith('decision'))).toEqual([]);
+    expect(checks.find((c) => c.id === 'initiator_credential')?.detail).toContain(
+      `on ${A}'s grant grant-1`,
+    );
+    expect(narrate(chain).slice(0, 2)).toEqual([
+      expect.stringMatching(/^alice got credential j2 \(jwt_bearer; repo:read/),
+      `on the grant grant-1 of ${A} for http://issuer.test, whose subject there is user:alice (acting: planner/19c2)`,
+    ]);
+  });
+
   it('fails a hop that widens scope or outlives its parent', () => {
     const s = scenario();
     const wide = grant('delegation.granted', 'j3', ['repo:read', 'repo:admin'], {

@@ -169,10 +169,12 @@ export function checkChain(
     check(
       'initiator_credential',
       first !== undefined &&
-        first.type === 'credential.issued' &&
-        first.credential?.parent_jti === undefined,
+        first.credential?.parent_jti === undefined &&
+        (first.type === 'credential.issued' ||
+          (first.type === 'delegation.granted' &&
+            OUTSIDE_ROOT_GRANTS.includes(first.credential?.grant ?? ''))),
       first
-        ? `the chain starts at ${first.type} ${first.credential?.jti} (${first.credential?.grant ?? 'grant unknown'}) for ${first.credential?.sub ?? first.initiator?.id}`
+        ? `the chain starts at ${first.type} ${first.credential?.jti} (${first.credential?.grant ?? 'grant unknown'}) for ${first.credential?.sub ?? first.initiator?.id}${first.credential?.jwt_grant === undefined ? '' : `, on ${first.credential.jwt_grant.iss}'s grant ${first.credential.jwt_grant.jti}`}`
         : 'no first credential found',
     );
     const sameWindow =
@@ -301,6 +303,12 @@ export function checkChain(
   return checks;
 }
 
+/**
+ * Grants whose first credential is already a delegation to the agent: the human's proof came
+ * from outside (an OIDC ID token, an ID-JAG, another domain's JWT authorization grant).
+ */
+const OUTSIDE_ROOT_GRANTS: readonly string[] = ['id_token', 'id_jag', 'jwt_bearer'];
+
 /** The chain as a few readable sentences, root first. */
 export function narrate(chain: ProvenanceChain): string[] {
   const lines: string[] = [];
@@ -311,6 +319,13 @@ export function narrate(chain: ProvenanceChain): string[] {
     lines.push(
       `${shortName(c.sub ?? first.initiator?.id)} got credential ${c.jti} (${c.grant ?? 'issued'}; ${(c.scope ?? []).join(' ') || 'no scopes'}; valid ${iso(c.iat)} – ${iso(c.exp)})`,
     );
+    // Issued on another domain's grant: that hop, as the grant named it.
+    const g = c.jwt_grant;
+    if (g !== undefined) {
+      lines.push(
+        `${g.profile === 'id_jag' ? 'on the ID-JAG' : 'on the grant'} ${g.jti} of ${g.iss} for ${g.aud}, whose subject there is ${g.sub}${g.act === undefined ? '' : ` (acting: ${g.act.map(shortName).join(' ← ')})`}`,
+      );
+    }
   }
   chain.grants.forEach((g, i) => {
     const aud = g.credential?.aud;
