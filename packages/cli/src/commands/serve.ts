@@ -341,6 +341,14 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
   const chainAudiences = (values['chain-audience'] ?? []).map((v) =>
     issuerUrlFlag(v, 'chain-audience'),
   );
+  const trustedTwice = [...idJagIssuers, ...chainTrust]
+    .map((t) => t.iss)
+    .find((iss, i, all) => all.indexOf(iss) !== i);
+  if (trustedTwice !== undefined) {
+    throw usageError(
+      `${trustedTwice} is given twice (--id-jag-issuer and --chain-trust): an issuer is trusted for one kind of grant.`,
+    );
+  }
   const collector = await startCollector({
     dataDir,
     host,
