@@ -1,12 +1,16 @@
 // The framework integrations with the real framework packages and an in-memory recorder: what
 // they add to a framework's run (abort listeners), and what each reads from the framework.
 import { EventEmitter, getEventListeners, setMaxListeners } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Agent, MCPServerStdio, Runner, Usage, setTracingDisabled } from '@openai/agents';
+import type { Model } from '@openai/agents';
 import { fakeModel } from '@langchain/core/testing';
 import { AIMessage, createAgent, tool } from 'langchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Recorder } from '../src/index.js';
 import { langChainProvenance } from '../src/integrations/langchain.js';
+import { openAIAgentsProvenance } from '../src/integrations/openai-agents.js';
 import { world } from './helpers.js';
 import type { World } from './helpers.js';
 
@@ -187,5 +191,158 @@ describe('LangChain.js ToolRuntime.context', () => {
     });
     expect(ran.length).toBe(before);
     expect(callsOf('rt-forged')).toHaveLength(0);
+  });
+});
+
+describe('OpenAI Agents MCP tools', () => {
+  let ow: World;
+  let r: Recorder;
+  const noDeletes: Parameters<typeof world>[0] = (request) =>
+    request.action.name.endsWith('delete_repo')
+      ? { decision: 'deny', determining: ['no-deletes'], reason: 'no deletes' }
+      : 'allow';
+  beforeAll(async () => {
+    ow = await world(noDeletes);
+    r = ow.recorder();
+    setTracingDisabled(true);
+  });
+  afterAll(() => r.close());
+
+  /** A model whose turns are scripted: each call answers the next list of output items. */
+  const scripted = (...turns: unknown[][]) => {
+    let turn = 0;
+    const seen: unknown[] = [];
+    return {
+      seen,
+      // The SDK's Model, answering scripted output items (typed loosely: raw Responses items).
+      model: {
+        getResponse: async (req: { input: unknown }) => {
+          seen.push(req.input);
+          return { usage: new Usage(), output: turns[turn++] ?? [done] };
+        },
+        // eslint-disable-next-line require-yield -- never streamed
+        async *getStreamedResponse() {
+          throw new Error('not streamed');
+        },
+      } as unknown as Model,
+    };
+  };
+  const done = {
+    type: 'message',
+    role: 'assistant',
+    status: 'completed',
+    content: [{ type: 'output_text', text: 'done' }],
+  };
+  const calls = (taskId: string) => ow.records(taskId).filter((x) => x.type === 'tool.called');
+
+  it('decides each call of a local MCP server (a real stdio server) before it reaches the server', async () => {
+    const provenant = openAIAgentsProvenance(r, {
+      tools: {
+        read_file: { action: 'github.get_file', resource: 'repo:acme/payments' },
+        delete_repo: { action: 'github.delete_repo', resource: 'repo:acme/payments' },
+      },
+    });
+    const server = new MCPServerStdio({
+      name: 'github',
+      command: process.execPath,
+      args: [fileURLToPath(new URL('../../mcp/test/fixtures/stdio-server.js', import.meta.url))],
+    });
+    const mcp = provenant.mcpServer(server);
+    await mcp.connect();
+    try {
+      const call = (id: string, name: string, args: unknown) => ({
+        type: 'function_call',
+        callId: id,
+        name,
+        arguments: JSON.stringify(args),
+        status: 'completed',
+      });
+      const { model, seen } = scripted([
+        call('m1', 'read_file', { repo: 'acme/payments', path: 'README.md' }),
+        call('m2', 'delete_repo', { repo: 'acme/payments' }),
+        call('m3', 'fail', {}),
+      ]);
+      const agent = new Agent({ name: 'planner', model, mcpServers: [mcp] });
+      const result = await r.session({ initiatorToken: ow.alice, taskId: 'oa-mcp' }, () =>
+        new Runner({ tracingDisabled: true }).run(agent, 'go'),
+      );
+      expect(result.finalOutput).toBe('done');
+      await r.flush();
+      const got = calls('oa-mcp');
+      // (A refusal is recorded at once, an outcome when the server answers: order varies.)
+      expect(
+        got.map((x) => [x.action?.name, x.outcome?.status, x.action?.tool?.server]).sort(),
+      ).toEqual([
+        ['fail', 'error', 'github'],
+        ['github.delete_repo', 'denied', 'github'],
+        ['github.get_file', 'success', 'github'],
+      ]);
+      // The model was told of the refusal as the tool's output; the server never deleted.
+      const second = JSON.stringify(seen[1]);
+      expect(second).toContain('Policy denied github.delete_repo');
+      expect(second).toContain('contents of acme/payments/README.md');
+      expect(second).not.toContain('deleted');
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('decides a hosted MCP call in its approval, and records its outcome from the run’s mcp_call item', async () => {
+    const provenant = openAIAgentsProvenance(r, {
+      tools: {
+        read_file: { action: 'github.get_file', resource: 'repo:acme/payments' },
+        delete_repo: { action: 'github.delete_repo', resource: 'repo:acme/payments' },
+      },
+    });
+    const approval = (id: string, name: string) => ({
+      type: 'hosted_tool_call',
+      name: 'mcp_approval_request',
+      providerData: {
+        type: 'mcp_approval_request',
+        id,
+        name,
+        arguments: '{"repo":"acme/payments"}',
+        server_label: 'github',
+      },
+    });
+    const { model, seen } = scripted(
+      [approval('apr_1', 'read_file'), approval('apr_2', 'delete_repo')],
+      [
+        {
+          type: 'hosted_tool_call',
+          name: 'mcp_call',
+          providerData: {
+            type: 'mcp_call',
+            id: 'mcp_1',
+            approval_request_id: 'apr_1',
+            name: 'read_file',
+            arguments: '{"repo":"acme/payments"}',
+            server_label: 'github',
+            output: '# README',
+          },
+        },
+        done,
+      ],
+    );
+    const hosted = provenant.hostedMcpTool({
+      serverLabel: 'github',
+      serverUrl: 'https://mcp.example/github',
+    });
+    expect(hosted.providerData.require_approval).toBe('always');
+    const agent = new Agent({ name: 'planner', model, tools: [hosted] });
+    await r.session({ initiatorToken: ow.alice, taskId: 'oa-hosted' }, async () => {
+      const result = await new Runner({ tracingDisabled: true }).run(agent, 'go');
+      provenant.settle(result);
+    });
+    await r.flush();
+    expect(calls('oa-hosted').map((x) => [x.action?.name, x.outcome?.status])).toEqual([
+      ['github.delete_repo', 'denied'],
+      ['github.get_file', 'success'],
+    ]);
+    // The approval responses went back to the model: approve for one, the refusal for the other.
+    const second = JSON.stringify(seen[1]);
+    expect(second).toMatch(/"approve":true/);
+    expect(second).toMatch(/"approve":false/);
+    expect(second).toContain('Provenant refused');
   });
 });
