@@ -28,6 +28,8 @@ export {
   type JsonValue,
   type Outcome,
   type PolicyRef,
+  type Posture,
+  type Remediation,
   type Principal,
   type TraceContext,
 } from './schema/event.js';
@@ -90,4 +92,12 @@ export {
   type ClassifiableRecord,
   type CoverageFacts,
   type PrincipalKind,
+  POLICY_CHANGED_RECORD_TYPE,
+  POSTURE_LEVELS,
+  POSTURE_SIGNAL_SOURCES,
+  REMEDIATION_CAUSES,
+  REMEDIATION_TARGET_KINDS,
+  type PostureLevel,
+  type RemediationCause,
+  type RemediationTargetKind,
 } from './vocabulary/index.js';

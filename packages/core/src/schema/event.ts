@@ -21,6 +21,12 @@ import {
   type ActionClassFlag,
 } from '../vocabulary/records.js';
 import { ROLES } from '../vocabulary/roles.js';
+import {
+  POSTURE_LEVELS,
+  POSTURE_SIGNAL_SOURCES,
+  REMEDIATION_CAUSES,
+  REMEDIATION_TARGET_KINDS,
+} from '../vocabulary/remediation.js';
 import { hasLoneSurrogate } from '../lib/unicode.js';
 import { describeIssue } from '../lib/describe-issue.js';
 import { checkJsonBounds, type JsonBounds } from './json-bounds.js';
@@ -267,6 +273,26 @@ const actionSchema = z.strictObject({
     .exactOptional(),
 });
 
+// The risk state a decision was made under (AIMS §11): written by the decision point into its
+// own policy.decision record, from what the collector itself verified or raised.
+const postureSchema = z.strictObject({
+  level: z
+    .enum(POSTURE_LEVELS)
+    .describe('normal: no signal in the window; elevated: one or two; high: more, or a high one.'),
+  window_sec: z.int().min(0).describe('How far back the signals were read, seconds.'),
+  signals: z
+    .array(
+      z.strictObject({
+        source: z.enum(POSTURE_SIGNAL_SOURCES),
+        code: text(MAX_TYPE).describe('The alert code, e.g. "attribution_mismatch".'),
+        subject: principalId.describe('The principal of the chain the signal is about.'),
+        record_id: uuid.describe('The ledger record of the signal.'),
+      }),
+    )
+    .max(16)
+    .describe('The newest signals about the chain\'s principals, newest first.'),
+});
+
 const policyRefSchema = z.strictObject({
   decision_id: text(MAX_ID),
   engine: text(MAX_NAME),
@@ -313,6 +339,29 @@ const policyRefSchema = z.strictObject({
     })
     .describe('AuthZEN Authorization API 1.0: the facade request or the external PDP that decided.')
     .exactOptional(),
+  posture: postureSchema
+    .describe(
+      'The risk state the decision was made under (policy.decision records of the decision point only; never taken from the caller).',
+    )
+    .exactOptional(),
+});
+
+// A remediation (AIMS §11): why access changed and what it applies to. Written by the collector
+// on the records of the change itself (principal.disabled, credential.revoked,
+// issuer.key_rotated with retire_now, policy.changed).
+const remediationSchema = z.strictObject({
+  cause: z.enum(REMEDIATION_CAUSES),
+  remediates: z
+    .array(
+      z.strictObject({
+        kind: z.enum(REMEDIATION_TARGET_KINDS),
+        id: text(MAX_ID).describe(
+          'The principal id, the credential jti, the issuer key id or the policy-set digest.',
+        ),
+      }),
+    )
+    .min(1)
+    .max(MAX_LIST),
 });
 
 const outcomeSchema = z.strictObject({
@@ -396,6 +445,9 @@ export const eventRecordSchema = z.strictObject({
     .exactOptional(),
   action: actionSchema.exactOptional(),
   policy: policyRefSchema.exactOptional(),
+  remediation: remediationSchema
+    .describe('What access this record changed and why (the collector\'s own records only).')
+    .exactOptional(),
   outcome: outcomeSchema.exactOptional(),
   trace: traceContextSchema.exactOptional(),
   task_id: text(MAX_ID).exactOptional(),
@@ -417,6 +469,8 @@ export type DelegationHop = z.infer<typeof delegationHopSchema>;
 export type Credential = z.infer<typeof credentialSchema>;
 export type Action = z.infer<typeof actionSchema>;
 export type PolicyRef = z.infer<typeof policyRefSchema>;
+export type Posture = z.infer<typeof postureSchema>;
+export type Remediation = z.infer<typeof remediationSchema>;
 export type Outcome = z.infer<typeof outcomeSchema>;
 export type TraceContext = z.infer<typeof traceContextSchema>;
 export type Attribution = z.infer<typeof attributionSchema>;

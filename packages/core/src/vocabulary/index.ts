@@ -12,6 +12,16 @@ export {
 export type { AttributionLevel, OutcomeStatus } from './kinds.js';
 export { MAX_CREDENTIAL_LIFETIME_SEC, MAX_RECORD_BYTES } from './limits.js';
 export {
+  POLICY_CHANGED_RECORD_TYPE,
+  POSTURE_LEVELS,
+  POSTURE_SIGNAL_SOURCES,
+  REMEDIATION_CAUSES,
+  REMEDIATION_TARGET_KINDS,
+  type PostureLevel,
+  type RemediationCause,
+  type RemediationTargetKind,
+} from './remediation.js';
+export {
   PRINCIPAL_ID_PREFIXES,
   impliedKind,
   recordedKind,

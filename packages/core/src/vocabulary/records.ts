@@ -30,6 +30,7 @@ export const WITNESS_RECORD_TYPES = [
   'role.granted',
   'role.revoked',
   'scope.ceiling_set',
+  'policy.changed',
 ] as const;
 
 /**
@@ -55,6 +56,8 @@ const GRANTS: ReadonlySet<string> = new Set(GRANT_RECORD_TYPES);
 export const WITNESS_REASONS = {
   issuer: 'issuer_witness',
   decisionPoint: 'decision_point_witness',
+  /** The collector's records of registry changes (principals, roles, issuer keys). */
+  registry: 'collector_registry',
   alert: ['collector_alert', 'collector_detection'],
 } as const;
 

@@ -4,13 +4,16 @@ import { WITNESS_REASONS, isGrantRecord, shortName, witnessedAs } from '@provena
 /**
  * The chain of responsibility of one action, joined from the three witnesses' records: the
  * issuer's `credential.issued` / `delegation.granted` / `credential.revoked`, the decision
- * point's `policy.decision`, and the executor's action record. Pure: records in, checks out,
- * so the collector and an offline verifier of an evidence bundle compute exactly the same.
+ * point's `policy.decision`, and the executor's action record; and the remediations (AIMS) that
+ * apply to it: a principal of the chain disabled, an issuer key retired at once after a
+ * credential of the chain was issued, the decision's policy set replaced. Pure: records in,
+ * checks out, so the collector and an offline verifier of an evidence bundle compute exactly
+ * the same.
  */
 
 /** What a record is in a chain. */
 export type ChainRole =
-  'credential' | 'delegation' | 'decision' | 'action' | 'revocation' | 'alert';
+  'credential' | 'delegation' | 'decision' | 'action' | 'revocation' | 'remediation' | 'alert';
 
 export interface ProvenanceChain {
   readonly action: EventRecord;
@@ -23,6 +26,11 @@ export interface ProvenanceChain {
   readonly revocations: readonly EventRecord[];
   /** `security.alert` records about this action. */
   readonly alerts: readonly EventRecord[];
+  /**
+   * The collector's remediation records (`remediation` set) that apply to the chain, other than
+   * revocations (see `remediationApplies`).
+   */
+  readonly remediations: readonly EventRecord[];
 }
 
 export interface ChainCheck {
@@ -39,6 +47,8 @@ export interface ChainOptions {
   readonly decisionPoint: string;
   /** Clock skew tolerated when checking the credential window, seconds. */
   readonly skewSec: number;
+  /** The collector's principal: the writer of registry records (default `service:provenant-collector`). */
+  readonly collector?: string;
 }
 
 export const DEFAULT_CHAIN_OPTIONS: ChainOptions = {
@@ -117,7 +127,56 @@ export function joinChain(
       witnessedAs(r, WITNESS_REASONS.alert) &&
       alertSubject(r) === action.id,
   );
-  return { action, grants, missingJti, decision, revocations, alerts };
+  const writers = new Set([options.issuer, options.decisionPoint, options.collector ?? COLLECTOR]);
+  const remediations = candidates.filter(
+    (r) =>
+      r.remediation !== undefined &&
+      r.type !== 'credential.revoked' &&
+      writers.has(r.actor?.id ?? '') &&
+      witnessedAs(r, [WITNESS_REASONS.registry, WITNESS_REASONS.decisionPoint]) &&
+      remediationApplies(r, action, grants, decision),
+  );
+  return { action, grants, missingJti, decision, revocations, alerts, remediations };
+}
+
+const COLLECTOR = 'service:provenant-collector';
+
+/**
+ * Whether a remediation record applies to an action's chain: a principal it disables is the
+ * initiator, the actor or a hop of the chain; an issuer key it retires at once signed a
+ * credential of the chain (every key older than the retirement is dropped, so every credential
+ * issued before it); the policy set it replaces is the one the decision was made under.
+ */
+export function remediationApplies(
+  r: EventRecord,
+  action: EventRecord,
+  grants: readonly EventRecord[],
+  decision: EventRecord | null,
+): boolean {
+  const m = r.remediation;
+  if (!m) return false;
+  const targets = new Set(m.remediates.map((t) => `${t.kind} ${t.id}`));
+  switch (m.cause) {
+    case 'principal_disabled': {
+      const principals = [
+        action.initiator?.id,
+        action.actor?.id,
+        ...(action.delegation ?? []).flatMap((h) => [h.from, h.to]),
+      ];
+      return principals.some((p) => p !== undefined && targets.has(`principal ${p}`));
+    }
+    case 'key_retired': {
+      const retiredAt = seconds(r.time);
+      const issued = [...grants.map((g) => g.credential), action.credential];
+      return issued.some((c) => c !== undefined && c.iat <= retiredAt);
+    }
+    case 'policy_changed': {
+      const set = decision?.policy?.policy_set ?? action.policy?.policy_set;
+      return set !== undefined && targets.has(`policy_set ${set}`);
+    }
+    case 'credential_revoked':
+      return false; // joined as revocations
+  }
 }
 
 /** Every record of the chain with its role, in narrative order. */
@@ -129,6 +188,7 @@ export function chainRecords(chain: ProvenanceChain): { role: ChainRole; record:
   if (chain.decision) out.push({ role: 'decision', record: chain.decision });
   out.push({ role: 'action', record: chain.action });
   for (const r of chain.revocations) out.push({ role: 'revocation', record: r });
+  for (const r of chain.remediations) out.push({ role: 'remediation', record: r });
   for (const a of chain.alerts) out.push({ role: 'alert', record: a });
   return out;
 }
@@ -293,6 +353,17 @@ export function checkChain(
     action.outcome !== undefined,
     action.outcome ? `outcome ${action.outcome.status}` : 'the action records no outcome',
   );
+  // AIMS: a cached decision or a credential must not be used after a remediation took effect.
+  const remediatedBefore = chain.remediations.filter((r) => seconds(r.time) <= at);
+  check(
+    'not_remediated',
+    remediatedBefore.length === 0,
+    remediatedBefore.length === 0
+      ? chain.remediations.length === 0
+        ? 'no remediation applies to the chain'
+        : `remediated only after the action (${chain.remediations.map((r) => `${r.remediation?.cause} at ${r.time}`).join(', ')})`
+      : `remediated before the action: ${remediatedBefore.map((r) => `${r.remediation?.cause} at ${r.time}`).join(', ')}`,
+  );
   check(
     'no_alerts',
     chain.alerts.length === 0,
@@ -359,6 +430,22 @@ export function narrate(chain: ProvenanceChain): string[] {
   );
   for (const r of chain.revocations)
     lines.push(`credential ${r.credential?.jti} revoked at ${r.time}`);
+  for (const r of chain.remediations) lines.push(remediationLine(r));
   for (const a of chain.alerts) lines.push(`security alert ${a.action?.name} at ${a.time}`);
   return lines;
+}
+
+/** One remediation as a sentence: what changed, and when. */
+function remediationLine(r: EventRecord): string {
+  const targets = (r.remediation?.remediates ?? []).map((t) => shortName(t.id)).join(', ');
+  switch (r.remediation?.cause) {
+    case 'principal_disabled':
+      return `${targets} disabled at ${r.time} (remediation)`;
+    case 'key_retired':
+      return `issuer key ${targets} retired at once at ${r.time} (remediation: its credentials refused)`;
+    case 'policy_changed':
+      return `policy set ${targets} replaced at ${r.time} (remediation: its decisions superseded)`;
+    default:
+      return `${r.type} at ${r.time} (remediation)`;
+  }
 }

@@ -317,7 +317,12 @@ export class IdentityService {
     if (!p) return null;
     const disabled: Principal = { ...p, disabled: true };
     await this.store.savePrincipal(disabled);
-    return registryRecord('principal.disabled', disabled, now);
+    // A remediation (AIMS): every credential of this principal, and every chain through it, is
+    // refused from now on.
+    return {
+      ...registryRecord('principal.disabled', disabled, now),
+      remediation: { cause: 'principal_disabled', remediates: [{ kind: 'principal', id }] },
+    };
   }
 
   /**
@@ -363,6 +368,14 @@ export class IdentityService {
         args: { previous_kid: previous, retire_now: retireNow, retired_kids: dropped },
       },
     };
+    // Retired at once (a suspected leak): a remediation of every key dropped, so of every
+    // credential issued before now.
+    if (retireNow && dropped.length > 0) {
+      record.remediation = {
+        cause: 'key_retired',
+        remediates: dropped.map((kid) => ({ kind: 'issuer_key' as const, id: kid })),
+      };
+    }
     // Every member sharing the registry refuses the dropped keys too (at its next refresh).
     for (const kid of dropped) await this.store.saveRevocation(retiredKeyEntry(kid), now);
     // A cached verification must not outlive the key it was made with.
@@ -493,7 +506,14 @@ export function witnessRecord(
   if (w.from !== undefined && w.to !== undefined) {
     record.delegation = [{ from: w.from, to: w.to, jti: w.jti, scope: [...w.scope] }];
   }
-  if (w.type === 'credential.revoked') record.cause = { kind: 'agent_decision' };
+  if (w.type === 'credential.revoked') {
+    record.cause = { kind: 'agent_decision' };
+    // A remediation: this credential and every one exchanged from it are refused from now on.
+    record.remediation = {
+      cause: 'credential_revoked',
+      remediates: [{ kind: 'credential', id: w.jti }],
+    };
+  }
   return record;
 }
 

@@ -7,6 +7,7 @@ import { COLLECTOR_PRINCIPAL } from '../identity/service.js';
 import type { Sealed } from './draft.js';
 import { prepareOwnRecord } from './prepare.js';
 import type { IngestSource } from './source.js';
+import { postureTrackerOf } from '../policy/posture.js';
 
 /**
  * The one way records enter the log (the last ingest stage): appends `items` durably, in one
@@ -23,7 +24,9 @@ export async function appendRecords(
 ): Promise<AppendOutcome[]> {
   if (items.length === 0 && alongside.length === 0) return [];
   // One `append` call is one commit (group commit batches whole calls, never splits one).
-  const all = await ctx.log.append([...alongside, ...items.map((p) => p.entry)]);
+  const entries = [...alongside, ...items.map((p) => p.entry)];
+  const all = await ctx.log.append(entries);
+  observeAlerts(ctx, entries, all);
   const outcomes = all.slice(alongside.length);
   await appendDetections(ctx, items, outcomes, source);
   return outcomes;
@@ -61,5 +64,18 @@ async function appendDetections(
       if (p.ok) alerts.push(p.entry);
     }
   }
-  if (alerts.length > 0) await ctx.log.append(alerts);
+  if (alerts.length > 0) observeAlerts(ctx, alerts, await ctx.log.append(alerts));
+}
+
+/** The alerts that were stored as new feed the posture decisions are made under. */
+export function observeAlerts(
+  ctx: CollectorContext,
+  entries: readonly PreparedEntry[],
+  outcomes: readonly AppendOutcome[],
+): void {
+  const stored = entries.filter((e, i) => {
+    const o = outcomes[i];
+    return e.type === 'security.alert' && o?.status === 'accepted' && !o.duplicate;
+  });
+  if (stored.length > 0) postureTrackerOf(ctx).observe(stored);
 }

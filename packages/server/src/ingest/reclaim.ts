@@ -17,7 +17,7 @@ import { hasIngestQueue } from '@provenant/ledger';
 import type { AppendOutcome } from '@provenant/ledger';
 import type { CollectorContext } from '../context.js';
 import { COLLECTOR_PRINCIPAL } from '../identity/service.js';
-import { appendRecords } from './append.js';
+import { appendRecords, observeAlerts } from './append.js';
 import type { Sealed } from './draft.js';
 import { prepareOwnRecord } from './prepare.js';
 import { keyOf } from './source.js';
@@ -90,7 +90,7 @@ export async function reclaimSquatted(
     const p = prepareOwnRecord(own.record, own.attribution);
     if (p.ok) alerts.push(p.entry);
   }
-  if (alerts.length > 0) await ctx.log.append(alerts);
+  if (alerts.length > 0) observeAlerts(ctx, alerts, await ctx.log.append(alerts));
   return found.map((f, k) => ({
     index: f.index,
     item: f.item,

@@ -1,5 +1,7 @@
-import type { EventRecord } from '@provenant/core';
+import type { EventRecord, RemediationCause } from '@provenant/core';
 import {
+  POLICY_CHANGED_RECORD_TYPE,
+  REMEDIATION_CAUSES,
   ACTION_CLASSES,
   ATTRIBUTION_LEVELS,
   COVERAGE_CLASS_BIT,
@@ -8,7 +10,10 @@ import {
   coverageFacts,
   type ActionClass,
 } from '@provenant/core';
+import { WITNESS_REASONS, witnessedAs } from '@provenant/core/vocabulary';
 import { CoverageCounter, hasCoverageIndex, matchesCoverage } from '@provenant/ledger';
+import { COLLECTOR_PRINCIPAL, ISSUER_PRINCIPAL } from '../identity/service.js';
+import { PDP_PRINCIPAL } from '../policy/service.js';
 import type {
   CoverageCounts,
   CoverageFacts,
@@ -62,6 +67,10 @@ export const FRAMEWORK_MAP: Record<string, readonly string[]> = {
     'OWASP Agentic Top 10 ASI03 Identity & Privilege Abuse',
   ],
   without_decision: ['NIST AI RMF GOVERN', 'NIST CSF 2.0 PR.AA-05', 'NIST CSF 2.0 PR.PS-04'],
+  remediations: [
+    'draft-ietf-wimse-aims-00 §11 (remediation or revocation events and their cause)',
+    'NIST CSF 2.0 RS.MI-01',
+  ],
 };
 
 export interface RecordRef {
@@ -111,6 +120,20 @@ export interface CoverageReport {
     };
   };
   readonly without_decision: { count: number; items: RecordRef[]; href?: string };
+  /**
+   * The collector's remediation records of the range (AIMS): principals disabled, credentials
+   * revoked, issuer keys retired at once, policy sets replaced; newest first. `capped`: more
+   * than REMEDIATION_CAP of one type, counted up to it.
+   */
+  readonly remediations: {
+    readonly count: number;
+    readonly by_cause: Record<RemediationCause, number>;
+    readonly capped: boolean;
+    readonly items: (RecordRef & {
+      cause: RemediationCause;
+      remediates: { kind: string; id: string }[];
+    })[];
+  };
   readonly list_limit: number;
   /** Measure → the framework outcomes it evidences. */
   readonly frameworks: Record<string, readonly string[]>;
@@ -238,7 +261,78 @@ export async function coverageReport(
     hasCoverageIndex(storage) && !(await storage.lacksCoverageFacts(r))
       ? await storage.coverageCounts(r, LIFETIME_BOUNDS)
       : await countRecords(storage, r);
-  return withLinks(await reportFromCounts(storage, counts, range));
+  const [report, remediations] = await Promise.all([
+    reportFromCounts(storage, counts, range),
+    remediationsOf(storage, r),
+  ]);
+  return withLinks({ ...report, remediations });
+}
+
+/** Most records of one remediation type a report reads. */
+const REMEDIATION_CAP = 10_000;
+
+/** The types that carry remediations, the witness that writes each, and its reason. */
+const REMEDIATION_WRITERS: readonly (readonly [string, string, string])[] = [
+  ['principal.disabled', COLLECTOR_PRINCIPAL, WITNESS_REASONS.registry],
+  ['credential.revoked', ISSUER_PRINCIPAL, WITNESS_REASONS.issuer],
+  ['issuer.key_rotated', ISSUER_PRINCIPAL, WITNESS_REASONS.registry],
+  [POLICY_CHANGED_RECORD_TYPE, PDP_PRINCIPAL, WITNESS_REASONS.decisionPoint],
+];
+
+/**
+ * The remediations of [fromUs, toUs): read by type (rare types), counting only the collector's
+ * own records (the type's witness as actor, its reason in the attribution): a producer's record
+ * that claims a `remediation` counts for nothing.
+ */
+async function remediationsOf(
+  storage: LogStorage,
+  range: { fromUs?: number; toUs?: number },
+): Promise<CoverageReport['remediations']> {
+  const byCause = Object.fromEntries(REMEDIATION_CAUSES.map((c) => [c, 0])) as Record<
+    RemediationCause,
+    number
+  >;
+  const items: CoverageReport['remediations']['items'] = [];
+  let capped = false;
+  for (const [type, writer, reason] of REMEDIATION_WRITERS) {
+    let after: number | undefined;
+    for (let read = 0; ; ) {
+      const page = await storage.queryEntries({
+        ...range,
+        type,
+        level: 'verified',
+        limit: PAGE,
+        ...(after === undefined ? {} : { afterLeafIndex: after }),
+      });
+      read += page.length;
+      for (const e of page) {
+        if (e.actor !== writer) continue;
+        const r = JSON.parse(e.canonical) as EventRecord;
+        if (!r.remediation || !witnessedAs(r, [reason])) continue;
+        byCause[r.remediation.cause] += 1;
+        items.push({
+          ...ref(r),
+          cause: r.remediation.cause,
+          remediates: r.remediation.remediates.map((t) => ({ kind: t.kind, id: t.id })),
+        });
+      }
+      if (page.length < PAGE) break;
+      if (read >= REMEDIATION_CAP) {
+        capped = true;
+        break;
+      }
+      after = page.at(-1)!.leafIndex;
+    }
+  }
+  // Newest first: by time, then by id (UUIDv7s, in the order they were minted).
+  const key = (i: { time: string; id: string }) => `${new Date(i.time).toISOString()} ${i.id}`;
+  items.sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
+  return {
+    count: Object.values(byCause).reduce((a, b) => a + b, 0),
+    by_cause: byCause,
+    capped,
+    items: items.slice(0, LIST_LIMIT),
+  };
 }
 
 /**
@@ -281,7 +375,7 @@ async function reportFromCounts(
   storage: LogStorage,
   counts: CoverageCounts,
   range: CoverageRange,
-): Promise<CoverageReport> {
+): Promise<Omit<CoverageReport, 'remediations'>> {
   const byClass = Object.fromEntries(
     ACTION_CLASSES.map((c) => [c, emptyLevels()]),
   ) as CoverageReport['by_class'];

@@ -1,4 +1,4 @@
-import { GRANT_RECORD_TYPES, uuidv7Time } from '@provenant/core';
+import { GRANT_RECORD_TYPES, POLICY_CHANGED_RECORD_TYPE, uuidv7Time } from '@provenant/core';
 import type { EventRecord } from '@provenant/core';
 import {
   buildEvidenceBundle,
@@ -22,6 +22,7 @@ import type {
   StoredEntry,
 } from '@provenant/ledger';
 import { recordWithIntegrity } from '../routes/records.js';
+import { COLLECTOR_PRINCIPAL } from '../identity/service.js';
 
 /**
  * The I/O half of provenance: finds the witness records an action's chain can involve with the
@@ -29,8 +30,9 @@ import { recordWithIntegrity } from '../routes/records.js';
  * hands them to the pure joining and checks in `@provenant/ledger` (`joinChain`, `checkChain`),
  * and proves every record of the chain included under the latest signed checkpoint.
  *
- * Cost: one one-second time-index read per credential of the chain and one for the decision, two
- * reads of the rare revocation and alert types, plus O(log n) node reads per record of the
+ * Cost: one one-second time-index read per credential of the chain and one for the decision, five
+ * reads of rare types (revocations, alerts, and the remediations: principal.disabled,
+ * issuer.key_rotated, policy.changed), plus O(log n) node reads per record of the
  * chain for its inclusion proof. The fallback (ids that are not UUIDv7s, a missing grant) reads
  * the initiator's grants of two hours.
  *
@@ -126,6 +128,12 @@ class BoundedScan {
 
 const GRANT_TYPES: ReadonlySet<string> = new Set(GRANT_RECORD_TYPES);
 const DECISION_TYPES: ReadonlySet<string> = new Set(['policy.decision']);
+/** The record types that may carry a remediation (besides revocations), and who writes each. */
+const REMEDIATION_TYPES: readonly (readonly [string, (o: ChainOptions) => string])[] = [
+  ['principal.disabled', (o) => o.collector ?? COLLECTOR_PRINCIPAL],
+  ['issuer.key_rotated', (o) => o.issuer],
+  [POLICY_CHANGED_RECORD_TYPE, (o) => o.decisionPoint],
+];
 /** The issuer and decision point write their record within this of minting its UUIDv7 id. */
 const NEAR_US = 1_000_000;
 
@@ -220,7 +228,15 @@ async function candidates(
       decisions = await broad('policy.decision', options.decisionPoint);
     }
   }
-  const [revocations, alerts] = await Promise.all([
+  // Remediations (AIMS) name no initiator of the action: read by type, from the window's start.
+  const remediationReads = REMEDIATION_TYPES.map(([type, writer]) =>
+    scan.all(
+      `${type} since the chain began`,
+      { fromUs: at - WINDOW_US, type, level: 'verified' },
+      (e) => isWitness(e, writer(options)),
+    ),
+  );
+  const [revocations, alerts, ...remediations] = await Promise.all([
     // Written whenever they happen; a later one still matters to the investigator.
     scan.all(
       `credential.revoked of ${initiator}`,
@@ -233,9 +249,12 @@ async function candidates(
       { initiator, fromUs: at - WINDOW_US, type: 'security.alert', level: 'verified' },
       () => true,
     ),
+    ...remediationReads,
   ]);
   const unique = new Map<string, StoredEntry>();
-  for (const e of [...grants, ...decisions, ...revocations, ...alerts]) unique.set(e.id, e);
+  for (const e of [...grants, ...decisions, ...revocations, ...alerts, ...remediations.flat()]) {
+    unique.set(e.id, e);
+  }
   return [...unique.values()];
 }
 

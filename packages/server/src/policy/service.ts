@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readSecretFile, writeSecretFile } from '@provenant/ledger';
-import { uuidv7 } from '@provenant/core';
-import type { EventRecord, Principal } from '@provenant/core';
+import { POLICY_CHANGED_RECORD_TYPE, uuidv7 } from '@provenant/core';
+import type { EventRecord, Posture, Principal } from '@provenant/core';
 import type { PrincipalDirectory, VerifiedCredential } from '@provenant/identity';
 import {
   DecisionPoint,
@@ -66,6 +66,11 @@ export class PolicyService {
   private stopWatching: (() => void) | null = null;
   /** The last load failure (validator messages), for health and logs. */
   lastLoadError: string[] | null = null;
+  /**
+   * Called with the `policy.changed` record when a loaded set replaces another (not the first
+   * set after start); `load` resolves once it settles. The app writes it to the ledger.
+   */
+  onPolicyChanged: ((record: EventRecord) => Promise<void>) | null = null;
 
   private constructor(
     engine: PolicyEngine,
@@ -103,16 +108,21 @@ export class PolicyService {
 
   /** Loads a policy set; a set that fails validation is refused and the previous one stays. */
   async load(source: PolicySetSource): Promise<LoadedPolicySet> {
+    const previous = this.point.current()?.digest;
+    let set: LoadedPolicySet;
     try {
-      const set = await this.point.load(source);
+      set = await this.point.load(source);
       await this.store.savePolicySet(set.digest, set.source, this.clock());
       this.lastLoadError = null;
-      return set;
     } catch (e) {
       const messages = (e as { details?: { messages?: string[] } }).details?.messages;
       this.lastLoadError = messages ?? [(e as Error).message];
       throw e;
     }
+    if (previous !== undefined && previous !== set.digest && this.onPolicyChanged) {
+      await this.onPolicyChanged(policyChangedRecord(previous, set.digest, this.clock()));
+    }
+    return set;
   }
 
   /** Loads the configured folder and reloads it whenever it changes. */
@@ -222,13 +232,15 @@ export interface FacadeNote {
 
 /**
  * The decision point's witness record of one decision (allow or deny), with the action's class
- * and risk as decided (the catalog's, raised by the caller's), not as the caller claimed them.
+ * and risk as decided (the catalog's, raised by the caller's), not as the caller claimed them,
+ * and the risk state (`posture`, ./posture.ts) of the chain's principals it was made under.
  */
 export function decisionRecord(
   d: Decision,
   credential: VerifiedCredential | null,
   kindOf: (id: string) => Principal['kind'],
   facade?: FacadeNote,
+  posture?: Posture,
 ): EventRecord {
   // The request's chain and initiator: the credential's, or what a trusted PEP asserted.
   const chain = credential?.chain ?? contextStrings(d.request.context['chain']);
@@ -266,7 +278,7 @@ export function decisionRecord(
       class: action.class,
       ...(action.risk ? { risk: action.risk } : {}),
     },
-    policy,
+    policy: posture ? { ...policy, posture } : policy,
   };
   if (chain.length > 1) {
     record.delegation = chain.slice(1).map((to, i) => ({ from: chain[i]!, to }));
@@ -279,6 +291,28 @@ export function decisionRecord(
 
 function contextStrings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/**
+ * The decision point's record of a policy set replacing the active one: a remediation (AIMS) of
+ * the previous set, whose decisions no longer describe what the collector would answer
+ * (`explain-decision` replays them against both).
+ */
+export function policyChangedRecord(previous: string, next: string, now: number): EventRecord {
+  return {
+    schema: 'provenant.event/v1',
+    id: uuidv7(now),
+    time: new Date(now).toISOString(),
+    type: POLICY_CHANGED_RECORD_TYPE,
+    initiator: { id: PDP_PRINCIPAL, kind: 'service' },
+    actor: { id: PDP_PRINCIPAL, kind: 'service' },
+    action: {
+      name: 'policy.load',
+      resource: `policy_set:${next}`,
+      args: { previous_policy_set: previous, policy_set: next },
+    },
+    remediation: { cause: 'policy_changed', remediates: [{ kind: 'policy_set', id: previous }] },
+  };
 }
 
 /** The deployment's HMAC key for redacted arguments, created (0600) on first start. */

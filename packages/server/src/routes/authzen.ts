@@ -30,6 +30,7 @@ import { prepareOwnRecord } from '../ingest/prepare.js';
 import type { Sealed } from '../ingest/draft.js';
 import { actionOf, assertedAuthority, checkSubject } from '../authzen/map.js';
 import { decisionRecord } from '../policy/service.js';
+import { postureTrackerOf } from '../policy/posture.js';
 import type { FacadeNote } from '../policy/service.js';
 
 interface Evaluated {
@@ -133,8 +134,14 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
     const sealed: Sealed[] = [];
     for (const r of results) {
       if (r.decision === null) continue;
+      // The risk state of the request's chain (AIMS), from the collector's own alerts only.
+      const chain = r.decision.request.context['chain'];
+      const posture = postureTrackerOf(ctx).assess(
+        Array.isArray(chain) ? chain.filter((x): x is string => typeof x === 'string') : [],
+        r.decision.time,
+      );
       const p = prepareOwnRecord(
-        decisionRecord(r.decision, request.caller?.credential ?? null, kindOf, note),
+        decisionRecord(r.decision, request.caller?.credential ?? null, kindOf, note, posture),
         { level: 'verified', reasons: ['decision_point_witness'] },
       );
       if (p.ok) sealed.push(p);

@@ -8,6 +8,7 @@ import { RequestError } from '../errors.js';
 import { prepareOwnRecord } from '../ingest/prepare.js';
 import { decidedAction } from '@provenant/policy';
 import { decisionRecord } from '../policy/service.js';
+import { postureTrackerOf } from '../policy/posture.js';
 
 const RISKS = new Set(['low', 'medium', 'high', 'critical']);
 
@@ -80,8 +81,17 @@ function parseAction(raw: unknown): ActionInput {
   return out;
 }
 
-/** The policy decision point: decides for the bearer credential and records its own decision. */
+/**
+ * The policy decision point: decides for the bearer credential and records its own decision
+ * (with the posture it was made under), and records each policy set that replaces another.
+ */
 export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  if (ctx.policy) {
+    ctx.policy.onPolicyChanged = async (record) => {
+      const p = prepareOwnRecord(record, { level: 'verified', reasons: ['decision_point_witness'] });
+      if (p.ok) await appendRecords(ctx, [p]);
+    };
+  }
   const services = () => {
     if (!ctx.policy || !ctx.identity)
       throw new RequestError('not_found', 'This collector runs no decision point.');
@@ -101,7 +111,9 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
     const decision = await policy.decide(credential, action, identity.directory);
     const kindOf = (id: string) =>
       identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
-    const p = prepareOwnRecord(decisionRecord(decision, credential, kindOf), {
+    // The risk state of every principal of the chain, from the collector's own alerts only.
+    const posture = postureTrackerOf(ctx).assess(credential.chain, decision.time);
+    const p = prepareOwnRecord(decisionRecord(decision, credential, kindOf, undefined, posture), {
       level: 'verified',
       reasons: ['decision_point_witness'],
     });
