@@ -172,6 +172,70 @@ describe('actorHops', () => {
     });
   });
 
+  it('names each remediation on the hop it remediates, red when before the action', () => {
+    const a = answer();
+    const action = entry(a, 'action').record;
+    const planner = 'spiffe://acme.test/agent/planner/instance/19c2';
+    const at = (deltaMs: number) => new Date(Date.parse(action.time) + deltaMs).toISOString();
+    const remediation = (
+      id: string,
+      type: string,
+      time: string,
+      cause: string,
+      target: string,
+    ) => ({
+      role: 'remediation',
+      record: {
+        id,
+        type,
+        time,
+        actor: { id: 'service:provenant-collector', kind: 'service' },
+        remediation: { cause, remediates: [{ kind: 'x', id: target }] },
+      },
+    });
+    a.evidence.entries.push(
+      remediation('m-1', 'principal.disabled', at(1000), 'principal_disabled', planner),
+      remediation('m-2', 'issuer.key_rotated', at(2000), 'key_retired', 'kid-1'),
+      remediation('m-3', 'policy.changed', at(-1000), 'policy_changed', 'sha256:ab'),
+    );
+    const hops = actorHops(a);
+    expect(hops[1]!.marks.at(-1)).toMatchObject({
+      kind: 'remediation',
+      tone: 'warn',
+      text: 'principal disabled after',
+      recordId: 'm-1',
+    });
+    expect(hops[2]!.marks.at(-1)).toMatchObject({
+      kind: 'remediation',
+      text: 'issuer key retired after',
+      recordId: 'm-2',
+    });
+    const replaced = hops[3]!.marks.find((m) => m.kind === 'remediation');
+    expect(replaced).toMatchObject({
+      tone: 'bad',
+      text: 'policy set replaced before the action',
+      recordId: 'm-3',
+    });
+    expect(replaced?.detail).toContain('remediation policy_changed of sha256:ab');
+  });
+
+  it('shows the posture the decision was made under in its mark', () => {
+    const a = answer();
+    entry(a, 'decision').record.policy = {
+      ...entry(a, 'decision').record.policy,
+      posture: {
+        level: 'high',
+        window_sec: 900,
+        signals: [
+          { source: 'collector_alert', code: 'attribution_mismatch', subject: 'x', record_id: 'y' },
+        ],
+      },
+    };
+    expect(actorHops(a).at(-1)!.marks[0]!.detail).toMatch(
+      /; posture high \(attribution_mismatch in the last 15 min\)$/,
+    );
+  });
+
   it('puts alerts and failed checks on the hop they are about', () => {
     const a = answer();
     a.evidence.entries.push({

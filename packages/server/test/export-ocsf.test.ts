@@ -285,6 +285,46 @@ describe('OCSF delegation and ai_agent', () => {
   });
 });
 
+describe('OCSF posture and remediation', () => {
+  it('maps the posture a decision was made under to the risk level, and keeps a remediation', () => {
+    const decision = served({
+      type: 'policy.decision',
+      actor: { id: 'service:provenant-pdp', kind: 'service' },
+      policy: {
+        ...POLICY,
+        posture: {
+          level: 'high',
+          window_sec: 900,
+          signals: [
+            {
+              source: 'collector_alert',
+              code: 'attribution_mismatch',
+              subject: 'spiffe://acme.test/agent/researcher/instance/7f3a',
+              record_id: '01a23f63-537a-74bc-b494-abdca72de81f',
+            },
+          ],
+        },
+      },
+    });
+    const e = toOcsfApiActivity(decision);
+    checkApiActivity(e);
+    expect([e.risk_level_id, e.risk_level]).toEqual([3, 'High']);
+    expect(e.risk_details).toBe('posture high: attribution_mismatch in the last 900 s');
+    const disabled = served({
+      type: 'principal.disabled',
+      actor: { id: 'service:provenant-collector', kind: 'service' },
+      action: { name: 'principals.disable', resource: 'user:bob' },
+      remediation: {
+        cause: 'principal_disabled',
+        remediates: [{ kind: 'principal', id: 'user:bob' }],
+      },
+    });
+    const d = toOcsfApiActivity(disabled);
+    checkApiActivity(d);
+    expect(d.unmapped.provenant['remediation']).toEqual(disabled.remediation);
+  });
+});
+
 describe('the OCSF schema check itself', () => {
   const good = () =>
     toOcsfApiActivity(

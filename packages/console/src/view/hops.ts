@@ -40,6 +40,7 @@ export type MarkKind =
   | 'outcome'
   | 'attribution'
   | 'revocation'
+  | 'remediation'
   | 'alert'
   | 'missing'
   | 'check';
@@ -120,6 +121,13 @@ function checkHop(id: string, actors: number): number | null {
   }
   // not_revoked and no_alerts are drawn from their records; inclusion is checked per mark.
   return null;
+}
+
+/** The risk state a decision was made under, as the decision mark's detail ends. */
+function postureText(p: NonNullable<EventRecord['policy']>['posture']): string {
+  if (!p) return '';
+  const codes = [...new Set(p.signals.map((s) => s.code))].join(', ');
+  return `; posture ${p.level}${codes ? ` (${codes} in the last ${Math.round(p.window_sec / 60)} min)` : ''}`;
 }
 
 /** The hops of the chain of actors, human first, tool call last. Empty without an action. */
@@ -241,6 +249,34 @@ export function actorHops(answer: ProvenanceInput): Hop[] {
   }
 
   const tool: HopMark[] = [];
+  // Remediations (AIMS): a disabled principal on its hop, a key retired at once on the acting
+  // hop (whose credential it invalidates), a replaced policy set on the tool call.
+  const remediated: { at: number | 'tool'; mark: HopMark }[] = of('remediation').map((r) => {
+    const m = r.remediation;
+    const before = Date.parse(r.time) <= Date.parse(action.time);
+    const when = before ? 'before the action' : 'after';
+    const targets = (m?.remediates ?? []).map((t) => t.id).join(', ') || '?';
+    const mark = (text: string): HopMark => ({
+      kind: 'remediation',
+      text: `${text} ${when}`,
+      tone: before ? 'bad' : 'warn',
+      detail: `remediation ${m?.cause ?? '?'} of ${targets}, recorded by ${r.actor?.id ?? '?'} at ${r.time}`,
+      recordId: r.id,
+    });
+    switch (m?.cause) {
+      case 'principal_disabled': {
+        const at = path.findIndex((id) => m.remediates.some((t) => t.id === id));
+        return { at: at < 0 ? path.length - 1 : at, mark: mark('principal disabled') };
+      }
+      case 'key_retired':
+        return { at: path.length - 1, mark: mark('issuer key retired') };
+      case 'policy_changed':
+        return { at: 'tool', mark: mark('policy set replaced') };
+      default:
+        return { at: 'tool', mark: mark(r.type) };
+    }
+  });
+  for (const { at, mark } of remediated) if (at !== 'tool') marks[at]?.push(mark);
   if (decision) {
     const d = decisionLabel(decision.policy?.decision);
     const by = decision.policy?.determining?.join(', ') || 'no policy';
@@ -248,7 +284,7 @@ export function actorHops(answer: ProvenanceInput): Hop[] {
       kind: 'decision',
       text: `decision: ${d.text}`,
       tone: d.tone,
-      detail: `${decision.policy?.engine ?? '?'} ${decision.policy?.decision ?? '?'} by ${by}${decision.policy?.reason ? ` (${decision.policy.reason})` : ''}; recorded by ${decision.actor?.id ?? '?'} at ${decision.time}`,
+      detail: `${decision.policy?.engine ?? '?'} ${decision.policy?.decision ?? '?'} by ${by}${decision.policy?.reason ? ` (${decision.policy.reason})` : ''}; recorded by ${decision.actor?.id ?? '?'} at ${decision.time}${postureText(decision.policy?.posture)}`,
       recordId: decision.id,
     });
   } else if (action.policy) {
@@ -286,6 +322,7 @@ export function actorHops(answer: ProvenanceInput): Hop[] {
     detail: `${level.explain}${action.attribution?.reasons.length ? ` (${action.attribution.reasons.join(', ')})` : ''}`,
     recordId: null,
   });
+  for (const { at, mark } of remediated) if (at === 'tool') tool.push(mark);
   for (const a of of('alert')) {
     tool.push({
       kind: 'alert',

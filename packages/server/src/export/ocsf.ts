@@ -31,6 +31,8 @@
  * |                                       | policy set digest, policy.name = determining policies)  |
  * | `policy.decision`                     | `action_id` / `action` (Allowed / Denied),              |
  * |                                       | `disposition_id` / `disposition` (Allowed / Blocked)    |
+ * | `policy.posture`                      | `risk_level_id` / `risk_level` (normal Info, elevated   |
+ * |                                       | Medium, high High), `risk_details`                      |
  * | `action.name` (else `type`)           | `api.operation`; `activity_id` from its verb            |
  * | `action.tool.server`                  | `api.service.name`, `dst_endpoint.svc_name`             |
  * | `action.tool.call_id`                 | `api.request.uid`                                       |
@@ -143,6 +145,9 @@ export interface OcsfApiActivity {
   action?: 'Allowed' | 'Denied';
   disposition_id?: 1 | 2;
   disposition?: 'Allowed' | 'Blocked';
+  risk_level_id?: 0 | 2 | 3;
+  risk_level?: 'Info' | 'Medium' | 'High';
+  risk_details?: string;
   message: string;
   metadata: {
     version: string;
@@ -182,6 +187,12 @@ const ACTIVITY_VERBS: readonly [OcsfApiActivity['activity_id'], string, RegExp][
   [3, 'Update', /(^|[._-])(update|edit|set|patch|put|modify|rename|write|merge)/],
   [2, 'Read', /(^|[._-])(get|read|list|search|fetch|query|describe|view|download)/],
 ];
+
+const POSTURE_RISK = {
+  normal: [0, 'Info'],
+  elevated: [2, 'Medium'],
+  high: [3, 'High'],
+} as const;
 
 const SEVERITY = {
   low: [2, 'Low'],
@@ -261,6 +272,15 @@ export function toOcsfApiActivity(
     event.action = record.policy.decision === 'allow' ? 'Allowed' : 'Denied';
     event.disposition_id = record.policy.decision === 'allow' ? 1 : 2;
     event.disposition = record.policy.decision === 'allow' ? 'Allowed' : 'Blocked';
+    // The posture a decision was made under (AIMS), on the decision point's records.
+    const posture = record.policy.posture;
+    if (posture) {
+      const [id, level] = POSTURE_RISK[posture.level];
+      event.risk_level_id = id;
+      event.risk_level = level;
+      const codes = [...new Set(posture.signals.map((x) => x.code))];
+      event.risk_details = `posture ${posture.level}: ${codes.length > 0 ? codes.join(', ') : 'no signal'} in the last ${posture.window_sec} s`;
+    }
   }
 
   const tool = record.action?.tool;
@@ -443,6 +463,8 @@ function unmappedOf(record: ServedRecord): Record<string, unknown> {
   put('attribution', record.attribution);
   put('delegation', record.delegation);
   put('cause', record.cause);
+  put('remediation', record.remediation);
+  put('posture', record.policy?.posture);
   put('initiator_kind', record.initiator?.kind);
   put('actor_kind', record.actor?.kind);
   put('actor_version', record.actor?.version);
