@@ -52,6 +52,7 @@ it('exports exactly the public API', () => {
       'checkKnownValue',
       'digestKeyId',
       'digestOf',
+      'digestOfCanonical',
       'eventJsonSchema',
       'eventRecordSchema',
       'fromBase64Strict',

@@ -290,7 +290,7 @@ const postureSchema = z.strictObject({
       }),
     )
     .max(16)
-    .describe('The newest signals about the chain\'s principals, newest first.'),
+    .describe("The newest signals about the chain's principals, newest first."),
 });
 
 const policyRefSchema = z.strictObject({
@@ -446,7 +446,7 @@ export const eventRecordSchema = z.strictObject({
   action: actionSchema.exactOptional(),
   policy: policyRefSchema.exactOptional(),
   remediation: remediationSchema
-    .describe('What access this record changed and why (the collector\'s own records only).')
+    .describe("What access this record changed and why (the collector's own records only).")
     .exactOptional(),
   outcome: outcomeSchema.exactOptional(),
   trace: traceContextSchema.exactOptional(),

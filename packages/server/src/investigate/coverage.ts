@@ -296,7 +296,7 @@ async function remediationsOf(
   let capped = false;
   for (const [type, writer, reason] of REMEDIATION_WRITERS) {
     let after: number | undefined;
-    for (let read = 0; ; ) {
+    for (let read = 0; ;) {
       const page = await storage.queryEntries({
         ...range,
         type,

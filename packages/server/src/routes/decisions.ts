@@ -88,7 +88,10 @@ function parseAction(raw: unknown): ActionInput {
 export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   if (ctx.policy) {
     ctx.policy.onPolicyChanged = async (record) => {
-      const p = prepareOwnRecord(record, { level: 'verified', reasons: ['decision_point_witness'] });
+      const p = prepareOwnRecord(record, {
+        level: 'verified',
+        reasons: ['decision_point_witness'],
+      });
       if (p.ok) await appendRecords(ctx, [p]);
     };
   }
