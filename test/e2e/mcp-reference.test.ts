@@ -13,6 +13,7 @@ import { CLI } from './process.js';
 const require = createRequire(import.meta.url);
 const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const FILESYSTEM = require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js');
+const MEMORY = require.resolve('@modelcontextprotocol/server-memory/dist/index.js');
 
 let tmp: ReturnType<typeof tempDir>;
 let c: RunningCollector;
@@ -38,10 +39,20 @@ function config(name: string, tools: Record<string, unknown>): string {
   return file;
 }
 
-async function open(server: string[], configFile?: string) {
+/** The server directly and through the proxy (`env`: each side's server environment). */
+async function open(
+  server: string[],
+  configFile?: string,
+  env: { direct?: Record<string, string>; proxied?: Record<string, string> } = {},
+) {
   const direct = new Client({ name: 'direct', version: '1.0.0' });
   await direct.connect(
-    new StdioClientTransport({ command: process.execPath, args: server, stderr: 'ignore' }),
+    new StdioClientTransport({
+      command: process.execPath,
+      args: server,
+      stderr: 'ignore',
+      ...(env.direct ? { env: { ...(process.env as Record<string, string>), ...env.direct } } : {}),
+    }),
   );
   const proxied = new Client({ name: 'proxied', version: '1.0.0' });
   await proxied.connect(
@@ -59,7 +70,11 @@ async function open(server: string[], configFile?: string) {
         process.execPath,
         ...server,
       ],
-      env: { ...(process.env as Record<string, string>), PROVENANT_INITIATOR_TOKEN: who.alice },
+      env: {
+        ...(process.env as Record<string, string>),
+        ...env.proxied,
+        PROVENANT_INITIATOR_TOKEN: who.alice,
+      },
       stderr: 'ignore',
     }),
   );
@@ -178,5 +193,48 @@ describe('mcp-proxy in front of the official reference servers', () => {
     } finally {
       await close();
     }
+  }, 60_000);
+
+  it('server-memory: the same graph as direct, a denied delete never reaches it, all recorded', async () => {
+    const cfg = config('memory', {
+      create_entities: { action: 'github.get_file', resource: 'repo:acme/memory' },
+      read_graph: { action: 'github.get_file', resource: 'repo:acme/memory' },
+    });
+    // Each side its own memory file (server-memory keeps the graph in MEMORY_FILE_PATH).
+    const { direct, proxied, close } = await open([MEMORY], cfg, {
+      direct: { MEMORY_FILE_PATH: join(tmp.dir, 'memory-direct.jsonl') },
+      proxied: { MEMORY_FILE_PATH: join(tmp.dir, 'memory-proxied.jsonl') },
+    });
+    try {
+      expect((await proxied.listTools()).tools).toEqual((await direct.listTools()).tools);
+      const create = {
+        name: 'create_entities',
+        arguments: {
+          entities: [{ name: 'payments', entityType: 'service', observations: ['owned by alice'] }],
+        },
+      };
+      expect(JSON.stringify(await proxied.callTool(create))).toBe(
+        JSON.stringify(await direct.callTool(create)),
+      );
+      // Not in the config: its default action has no permit.
+      await expect(
+        proxied.callTool({ name: 'delete_entities', arguments: { entityNames: ['payments'] } }),
+      ).rejects.toThrow(/Denied by policy: .*\(decision [0-9a-f-]{36}\)/);
+      const read = { name: 'read_graph', arguments: {} };
+      const graph = await proxied.callTool(read);
+      expect(JSON.stringify(graph)).toBe(JSON.stringify(await direct.callTool(read)));
+      expect(JSON.stringify(graph)).toContain('owned by alice');
+    } finally {
+      await close();
+    }
+    expect(await finalRecord('create_entities', 'success')).toMatchObject({
+      initiator: { id: 'user:alice' },
+      actor: { id: PROXY },
+      attribution: { level: 'verified' },
+      action: { name: 'github.get_file', tool: { name: 'create_entities' } },
+    });
+    expect((await finalRecord('delete_entities', 'denied')).policy).toMatchObject({
+      decision: 'deny',
+    });
   }, 60_000);
 });
