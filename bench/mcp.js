@@ -26,6 +26,7 @@ import {
   machine,
   msSince,
   now,
+  procCpu,
   removeDir,
   summarize,
   tempDir,
@@ -91,15 +92,20 @@ try {
     }),
     admin,
   );
-  const { access_token: alice } = await post(
-    '/v1/token',
-    new URLSearchParams({
-      grant_type: 'urn:provenant:params:oauth:grant-type:dev-login',
-      username: 'alice',
-      scope: 'repo:read',
-    }).toString(),
-    { 'content-type': 'application/x-www-form-urlencoded' },
-  );
+  // A dev-login credential lives 5 minutes; on a loaded machine the run takes longer, so each
+  // proxy (and each HTTP run) is given a fresh one.
+  const aliceToken = async () =>
+    (
+      await post(
+        '/v1/token',
+        new URLSearchParams({
+          grant_type: 'urn:provenant:params:oauth:grant-type:dev-login',
+          username: 'alice',
+          scope: 'repo:read',
+        }).toString(),
+        { 'content-type': 'application/x-www-form-urlencoded' },
+      )
+    ).access_token;
   mkdirSync(join(dir, 'proxy'), { recursive: true });
   const identityFile = join(dir, 'proxy', 'identity.json');
   writeFileSync(
@@ -175,7 +181,7 @@ try {
             process.execPath,
             FIXTURE,
           ],
-          env: { ...process.env, PROVENANT_INITIATOR_TOKEN: alice },
+          env: { ...process.env, PROVENANT_INITIATOR_TOKEN: await aliceToken() },
           stderr: 'ignore',
         }),
       ),
@@ -207,7 +213,7 @@ try {
         new Stdio2({
           command: process.execPath,
           args: proxyArgs(['--', process.execPath, MODERN, 'stdio']),
-          env: { ...process.env, PROVENANT_INITIATOR_TOKEN: alice },
+          env: { ...process.env, PROVENANT_INITIATOR_TOKEN: await aliceToken() },
           stderr: 'ignore',
         }),
         modernClient(),
@@ -228,28 +234,62 @@ try {
   };
   const upstream = await listening([MODERN, 'http']);
   const front = await listening(proxyArgs(['--listen', '127.0.0.1:0', '--upstream', upstream.url]));
-  const bearer = { requestInit: { headers: { authorization: `Bearer ${alice}` } } };
+  // Each HTTP request carries the newest credential (renewed every minute): one run can outlast
+  // a credential on a loaded machine.
+  let current = await aliceToken();
+  const renew = setInterval(() => {
+    aliceToken().then(
+      (t) => (current = t),
+      () => {},
+    );
+  }, 60_000);
+  renew.unref();
+  const bearer = {
+    fetch: (url, init) => {
+      const headers = new globalThis.Headers(init?.headers);
+      headers.set('authorization', `Bearer ${current}`);
+      return fetch(url, { ...init, headers });
+    },
+  };
   const httpModern = { direct: [], proxied: [] };
   const httpLegacy = { direct: [], proxied: [] };
+  // The regression check of issue 16's defect (a store per request that made every later call
+  // slower): the HTTP proxy's CPU time per call, in each round of each era, by what it had
+  // served before. It must not grow as the proxy serves more requests.
+  const cpuOf = (pid) => {
+    const c = procCpu(pid);
+    return (c.user + c.system) * 1000;
+  };
+  const perCall = async (run) => {
+    const before = cpuOf(front.child.pid);
+    const summary = await run();
+    return { ...summary, cpu: (cpuOf(front.child.pid) - before) / (WARMUP + CALLS) };
+  };
   try {
     for (let round = 0; round < 2; round++) {
       httpModern.direct.push(await measure(new Http2(new URL(upstream.url)), modernClient()));
-      httpModern.proxied.push(await measure(new Http2(new URL(front.url), bearer), modernClient()));
+      httpModern.proxied.push(
+        await perCall(() => measure(new Http2(new URL(front.url), bearer), modernClient())),
+      );
       httpLegacy.direct.push(
         await measure(new StreamableHTTPClientTransport(new URL(upstream.url))),
       );
       httpLegacy.proxied.push(
-        await measure(new StreamableHTTPClientTransport(new URL(front.url), bearer)),
+        await perCall(() => measure(new StreamableHTTPClientTransport(new URL(front.url), bearer))),
       );
     }
   } finally {
+    clearInterval(renew);
     front.child.kill();
     upstream.child.kill();
   }
   // One large result (64 MiB of text in one tools/call answer), directly and through the proxy:
   // time, and the proxy's peak resident memory over what it held before the call (Linux).
   const large = async (command, args) => {
-    const c = rawClient(command, args, { ...process.env, PROVENANT_INITIATOR_TOKEN: alice });
+    const c = rawClient(command, args, {
+      ...process.env,
+      PROVENANT_INITIATOR_TOKEN: await aliceToken(),
+    });
     try {
       await c.initialize();
       const runs = [];
@@ -311,6 +351,10 @@ try {
     },
     added: { p50: p.p50 - d.p50, p99: p.p99 - d.p99 },
     ledger: health.log.size,
+    cpu: {
+      modern: httpModern.proxied.map((r) => r.cpu),
+      legacy: httpLegacy.proxied.map((r) => r.cpu),
+    },
     big: { direct: bigDirect, proxied: bigProxied },
   };
 } finally {
@@ -338,13 +382,35 @@ const table = [
     eras.httpModern,
   ),
 ].join('\n');
+// The regression check: the second round's CPU per call against the first's, the proxy having
+// served 2 × (warm-up + calls) more requests in between (a cost that grows with the requests
+// served, as issue 16's per-request store did, makes the second round dearer).
+const GROWTH = 1.25;
+const SLACK_MS = 0.05;
+const grows = (c) => c[1] > c[0] * GROWTH + SLACK_MS;
+const served = 2 * (WARMUP + CALLS);
+const cpuRow = (what, c, before) =>
+  `| ${what} | ${fmtMs(c[0])} (after ${before} requests) | ${fmtMs(c[1])} (after ${before + served}) | round 2 ≤ ${GROWTH} × round 1 + ${SLACK_MS} ms | ${grows(c) ? 'missed' : 'met'} |`;
+const cpuTable = [
+  "| regression check: the HTTP proxy process's CPU time per `tools/call` | round 1 | round 2 | target | result |",
+  '| --- | --- | --- | --- | --- |',
+  cpuRow(
+    'Streamable HTTP, 2026-07-28 (a relay and an upstream transport per request)',
+    result.cpu.modern,
+    0,
+  ),
+  cpuRow('Streamable HTTP, 2025-11-25 (one session per round)', result.cpu.legacy, WARMUP + CALLS),
+].join('\n');
+const regressed = grows(result.cpu.modern) || grows(result.cpu.legacy);
 const mib = (n) => `${(n / MIB).toFixed(1)} MiB`;
 const bigTable = [
   '| benchmark | direct | through the proxy | proxy peak memory growth | target | result |',
   '| --- | --- | --- | --- | --- | --- |',
   `| one \`tools/call\` answered with ${mib(big.proxied.bytes)} of text, over stdio (best of 3) | ${fmtMs(big.direct.ms)} | ${fmtMs(big.proxied.ms)} | ${Number.isNaN(ratio) ? 'not measured (no /proc)' : `${mib(big.proxied.growth)} (${ratio.toFixed(2)} × the answer; worst of 3)`} | < 1.6 × the answer (one copy) | ${Number.isNaN(ratio) ? 'n/a' : ratio < 1.6 ? 'met' : 'missed'} |`,
 ].join('\n');
-console.log(`\n${table}\n\n${bigTable}\n\nledger size after the run: ${result.ledger} records`);
+console.log(
+  `\n${table}\n\n${cpuTable}\n\n${bigTable}\n\nledger size after the run: ${result.ledger} records`,
+);
 const m = machine();
 const section = `## MCP attribution proxy (issue 6)
 
@@ -355,9 +421,17 @@ const section = `## MCP attribution proxy (issue 6)
 
 ${table}
 
+${cpuTable}
+
 ${bigTable}
 
 The official MCP \`Client\` over \`StdioClientTransport\` calls \`read_file\` on the stdio fixture server (packages/mcp/test/fixtures/stdio-server.js) ${CALLS} times one after another, after ${WARMUP} warm-up calls: directly, and through \`provenant mcp-proxy\` spawned as a real process in front of the same server, with the collector (the example policies) in the benchmark process. Through the proxy each call is attributed (alice's credential exchanged for the proxy's agent instance), decided (the decision cached after the first), forwarded, and recorded (batched, spooled). The proxy's config declares \`read_file\` a low-risk read (no privileged, irreversible or external flag), as an operator would for a read-only tool; a tool classed privileged, irreversible or external (the MCP default for a tool without annotations) also waits for its intent record to be durable before it runs, one more round trip to the collector per call (an exploratory run measured about 1.7 ms added p50 for that case). Two rounds alternate direct and proxied; the best of each is shown. The ledger held ${result.ledger} records at the end.
 
+The regression check (issue 16): the Streamable HTTP proxy of the rows above is one process serving both eras in turn (2026-07-28, then 2025-11-25, twice), so its second round of each era comes after ${served} more requests than its first. Its CPU time per call (Linux \`/proc/PID/stat\`, user + system, over the warm-up and the calls) must not grow from the first round to the second: a cost per request served — as the AsyncLocalStorage the proxy made per upstream transport was, stamped on every later promise of the process for good — makes the second round dearer, and the benchmark exits 1. Before that fix the proxy added 47–59 ms p50 per call over HTTP after two thousand requests (and 0.4 ms over stdio, which makes no transport per request).
+
 The large-result row: a raw line client calls \`big\` on packages/mcp/test/fixtures/big-server.js (a raw stdio MCP server writing a ${BIG_MB} MiB text result in pieces, result first and id last, as the official TypeScript SDK orders a response), directly and through the proxy. The proxy relays an intercepted call's answer as the bytes it read — scanned as they arrive for the envelope, \`isError\` and the SHA-256 of the \`result\` bytes, never decoded into a string or an object — so it holds one copy of the answer at most; memory growth is the proxy's peak resident memory during the call (Linux \`VmHWM\`, reset before the call) minus its resident memory before it. The relay before this change (parse, canonical JSON for the digest, re-serialization) measured 11.7 × the answer (750 MiB) on the first such call and 2.1 × once warm, and took about 1.0 s.`;
 if (!values['no-write']) console.log(`recorded in ${writeSection('mcp', section)}`);
+if (regressed) {
+  console.error('mcp: the HTTP proxy costs more CPU per call the more requests it has served');
+  process.exitCode = 1;
+}
