@@ -98,6 +98,17 @@ export function coverageText(r: CoverageReport): string {
     out.push(`${refLine(c)}  FLAG ${c.lifetime_sec}s jti ${clean(c.jti)}`);
   out.push('', `Actions without a decision: ${r.without_decision.count}`);
   out.push(...r.without_decision.items.map(refLine));
+  // A collector older than the AIMS fields answers no `remediations`.
+  const m = (r as Partial<CoverageReport>).remediations;
+  if (m) {
+    const causes = Object.entries(m.by_cause)
+      .map(([cause, n]) => `${cause} ${n}`)
+      .join(', ');
+    out.push('', `Remediations: ${m.count}${m.capped ? ' (capped)' : ''}; ${causes}`);
+    for (const i of m.items) {
+      out.push(`${refLine(i)}  ${i.cause} of ${clean(i.remediates.map((t) => t.id).join(', '))}`);
+    }
+  }
   out.push('', 'Frameworks each measure evidences:');
   for (const [measure, refs] of Object.entries(r.frameworks)) {
     out.push(`  ${measure}: ${refs.join('; ')}`);
@@ -106,6 +117,24 @@ export function coverageText(r: CoverageReport): string {
     out.push('', `(lists show at most ${r.list_limit} records each)`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The report's remediations (AIMS) as a section of the HTML report; none from an older collector. */
+function remediationsHtml(r: CoverageReport): string {
+  const m = (r as Partial<CoverageReport>).remediations;
+  if (!m) return '';
+  const causes = Object.entries(m.by_cause)
+    .map(([cause, n]) => `${esc(cause)} ${n}`)
+    .join(', ');
+  const rows = m.items
+    .map(
+      (i) =>
+        `<tr><td>${esc(i.time)}</td><td>${esc(i.type)}</td><td>${esc(i.cause)}</td><td>${esc(i.remediates.map((t) => t.id).join(', '))}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Remediations (${m.count}${m.capped ? '+' : ''})</h2>
+<p>${causes}</p>
+${rows === '' ? '<p>None.</p>' : `<table><tr><th>time</th><th>record</th><th>cause</th><th>remediates</th></tr>${rows}</table>`}`;
 }
 
 const esc = (s: string) =>
@@ -200,6 +229,7 @@ ${stackedBars([
 ${table(l.over_1h.items, (i) => `${l.over_1h.items[i]!.lifetime_sec}s`)}
 <h2>Actions without a decision (${num('without_decision', r.without_decision.count)})</h2>
 ${table(r.without_decision.items)}
+${remediationsHtml(r)}
 <h2>Frameworks</h2>
 <table><tr><th>measure</th><th>evidences</th></tr>${Object.entries(r.frameworks)
     .map(([m, refs]) => `<tr><td>${esc(m)}</td><td>${refs.map(esc).join('<br>')}</td></tr>`)
