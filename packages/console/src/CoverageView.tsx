@@ -36,6 +36,13 @@ interface Report {
     over_1h: { count: number };
   };
   without_decision: { count: number; items: { id: string; action: string | null }[] };
+  /** The collector's remediation records (AIMS); absent from an older collector. */
+  remediations?: {
+    count: number;
+    capped: boolean;
+    by_cause: Record<string, number>;
+    items: { id: string; cause: string; time: string; remediates: { id: string }[] }[];
+  };
   frameworks: Record<string, readonly string[]>;
   /** Measure → API address of its records (GET /v1/reports/coverage/records). */
   links?: Record<string, string>;
@@ -153,6 +160,30 @@ export function CoverageView() {
             </a>
           ))}
         </dd>
+        {r.remediations ? (
+          <>
+            <dt>
+              Remediations (principals disabled, credentials revoked, keys retired, policy changes)
+            </dt>
+            <dd data-testid="cov-remediations">
+              {r.remediations.count}
+              {r.remediations.capped ? '+' : ''} (
+              {Object.entries(r.remediations.by_cause)
+                .map(([cause, n]) => `${cause.replace(/_/g, ' ')} ${n}`)
+                .join(', ')}
+              ){' '}
+              {r.remediations.items.map((i) => (
+                <a
+                  key={i.id}
+                  href={`#/record/${i.id}`}
+                  title={`${i.time}: ${i.remediates.map((t) => t.id).join(', ')}`}
+                >
+                  {i.cause.replace(/_/g, ' ')}{' '}
+                </a>
+              ))}
+            </dd>
+          </>
+        ) : null}
         <dt>Credentials issued (longest lifetime; by lifetime)</dt>
         <dd data-testid="cov-credentials">
           <Count report={r} measure="credential_lifetimes" value={r.credential_lifetimes.count} /> (
