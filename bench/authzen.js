@@ -66,6 +66,18 @@ function timed(agent, url, { method = 'GET', body, headers = {} } = {}) {
   });
 }
 
+/** Connections the server reset under load (each request is sent again once, and counted). */
+let resets = 0;
+async function timedRetry(agent, url, init) {
+  try {
+    return await timed(agent, url, init);
+  } catch (e) {
+    if (e.code !== 'ECONNRESET') throw e;
+    resets++;
+    return timed(agent, url, init);
+  }
+}
+
 const dur = (timing, name) => {
   const m = new RegExp(`${name};dur=([0-9.]+)`).exec(timing ?? '');
   return m ? Number(m[1]) : NaN;
@@ -119,10 +131,10 @@ try {
   say(`${fmtInt(N)} evaluations, alternating with the floor, one at a time`);
   let allowed = 0;
   for (let i = 0; i < N; i++) {
-    const f = await timed(agent, `${c.url}/.well-known/authzen-configuration`);
+    const f = await timedRetry(agent, `${c.url}/.well-known/authzen-configuration`);
     if (f.status !== 200) throw new Error(`floor: ${f.status}`);
     floor.push(f.ms);
-    const r = await timed(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
+    const r = await timedRetry(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
     if (r.status !== 200 || r.headers['x-request-id'] !== `bench-${i}`) {
       throw new Error(`evaluation: ${r.status} ${r.body}`);
     }
@@ -137,7 +149,7 @@ try {
   const M = quick ? 1000 : 8000;
   const start = now();
   await runConcurrently(M, 8, async (i) => {
-    const r = await timed(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
+    const r = await timedRetry(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
     if (r.status !== 200) throw new Error(`evaluation: ${r.status} ${r.body}`);
   });
   const perSec = (M / msSince(start)) * 1000;
@@ -208,8 +220,13 @@ requests one at a time on one keep-alive connection (after ${WARM} to warm up), 
 \`repo:acme/payments\` (allowed) to one delete (denied: ${fmtInt(allowed)} allowed), each with its own
 \`X-Request-ID\`, alternating with the floor request on the same connection. Every answer comes after its
 \`policy.decision\` record is durable; the route's \`Server-Timing\` gives \`decide\` and \`ledger\` (the
-commit), and "before the ledger write" is the client's round trip less \`ledger\`.`;
+commit), and "before the ledger write" is the client's round trip less \`ledger\`. Connections reset by the
+server and sent again: ${resets}.`;
   if (!values['no-write']) console.log(`recorded in ${writeSection('authzen', section)}`);
+} catch (e) {
+  console.error(`collector stderr: ${c.stderr().slice(-2000)}`);
+  console.error(`collector exit: ${c.child.exitCode ?? c.child.signalCode ?? 'running'}`);
+  throw e;
 } finally {
   await c.stop();
   removeDir(dir);

@@ -38,3 +38,37 @@ describe('serve --authzen-pdp flags', () => {
     }
   });
 });
+
+describe('mcp-proxy --authzen-pdp', () => {
+  it('refuses an unsafe PDP URL, and HTTP mode, before starting anything', async () => {
+    const run = async (flags: string[]) => {
+      let err = '';
+      const status = await main(['mcp-proxy', '--identity', 'x.json', ...flags], {
+        env: { PROVENANT_INITIATOR_TOKEN: 't' },
+        out: () => {},
+        err: (t) => (err += t),
+      });
+      return { status, err };
+    };
+    const cases: [string[], RegExp][] = [
+      [['--authzen-pdp', 'http://pdp.example.com', '--', 'node', 'server.js'], /https URL/],
+      [['--authzen-pdp', 'nope', '--', 'node', 'server.js'], /https URL/],
+      [
+        [
+          '--authzen-pdp',
+          'https://pdp.example.com',
+          '--listen',
+          '8931',
+          '--upstream',
+          'http://127.0.0.1:1/mcp',
+        ],
+        /stdio mode only/,
+      ],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await run(flags);
+      expect(r.status, flags.join(' ')).toBe(EXIT.usage);
+      expect(r.err, flags.join(' ')).toMatch(message);
+    }
+  });
+});

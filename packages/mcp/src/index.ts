@@ -48,5 +48,5 @@ export { COAZ_ERROR, createCoazPep } from './coaz/pep.js';
 export type { CoazPepOptions } from './coaz/pep.js';
 export { declaredMappings, mapRequest } from './coaz/mapping.js';
 export type { Mapped, MappingOptions, TokenClaims } from './coaz/mapping.js';
-export { tokenValidator } from './coaz/token.js';
+export { collectorCredential, tokenValidator } from './coaz/token.js';
 export type { TokenValidation } from './coaz/token.js';

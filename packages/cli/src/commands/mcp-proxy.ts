@@ -21,6 +21,7 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
     upstream: { type: 'string' },
     'allowed-hosts': { type: 'string', multiple: true },
     'allowed-origins': { type: 'string', multiple: true },
+    'authzen-pdp': { type: 'string' },
   });
   if (positionals.length > 0) {
     throw usageError(`unexpected argument "${positionals[0]}"; put the server command after --.`);
@@ -44,6 +45,9 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
   };
   if (values.listen !== undefined || values.upstream !== undefined) {
     if (server.length > 0) throw usageError('HTTP mode takes --upstream, not a command.');
+    if (values['authzen-pdp'] !== undefined) {
+      throw usageError('--authzen-pdp is for stdio mode only (HTTP mode: not yet).');
+    }
     const list = (v: readonly string[] | undefined) =>
       (v ?? [])
         .flatMap((s) => s.split(','))
@@ -66,6 +70,16 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
   if (!token) {
     throw usageError('--initiator-token (or PROVENANT_INITIATOR_TOKEN) is required.');
   }
+  const authzenPdp = values['authzen-pdp'];
+  if (authzenPdp !== undefined) {
+    try {
+      const u = new URL(authzenPdp);
+      const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+      if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) throw new Error();
+    } catch {
+      throw usageError('--authzen-pdp must be an https URL (http only on a loopback address).');
+    }
+  }
   // A client stopping the proxy with a signal still gets the server stopped and records flushed.
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -76,6 +90,7 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
     command,
     args: commandArgs,
     initiatorToken: token,
+    ...(authzenPdp === undefined ? {} : { authzenPdp }),
     signal: stop.signal,
   }).finally(() => {
     process.off('SIGINT', onSignal);

@@ -29,6 +29,9 @@ resource_metadata, and the metadata is served at /.well-known/oauth-protected-re
                           the proxy's own; any other Origin is answered 403
   --config FILE           JSON mapping tool names to action, resource, class and risk
   --filter-tools          answer tools/list with only the tools policy allows
+  --authzen-pdp URL       stdio: also be a COAZ-MCP PEP (AuthZEN, Draft 1) at this AuthZEN 1.0
+                          PDP: every request is authorized there first (deny: JSON-RPC -32001,
+                          PDP unreachable: -32603), then gated and recorded as usual
   --receipts              put a signed receipt (record id, log, the proxy's signed promise) in
                           each gated call's result _meta["io.provenant/receipt"]
   --spool DIR             durable spool for collector outages (default: memory only)`;

@@ -25,3 +25,33 @@ export function tokenValidator(o: TokenValidation): (token: string) => Promise<T
     return payload as TokenClaims;
   };
 }
+
+/**
+ * The claims of `token`, a credential of the collector at `collectorUrl`, validated against the
+ * keys and issuer its RFC 8414 metadata names (read once): what the stdio proxy's PEP maps.
+ */
+export function collectorCredential(
+  collectorUrl: string,
+  token: string,
+  audience = 'provenant',
+): () => Promise<{ token: string; claims: TokenClaims }> {
+  let validate: Promise<(token: string) => Promise<TokenClaims>> | null = null;
+  const discover = async () => {
+    const res = await fetch(
+      `${collectorUrl.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`,
+    );
+    if (res.status !== 200) throw new Error(`the collector's metadata answered ${res.status}`);
+    const meta = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    if (typeof meta.issuer !== 'string' || typeof meta.jwks_uri !== 'string') {
+      throw new Error("the collector's metadata names no issuer and jwks_uri");
+    }
+    return tokenValidator({ jwks: meta.jwks_uri, issuer: meta.issuer, audience });
+  };
+  return async () => {
+    validate ??= discover().catch((e: unknown) => {
+      validate = null;
+      throw e;
+    });
+    return { token, claims: await (await validate)(token) };
+  };
+}

@@ -5,6 +5,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { remotePdp } from '@provenant/sdk';
+import { createCoazPep } from '../coaz/pep.js';
+import { collectorCredential } from '../coaz/token.js';
 import { createPolicyGate } from '../policy/gate.js';
 import type { ProxyConfig } from '../policy/config.js';
 import { createRelay } from '../relay/relay.js';
@@ -30,6 +32,11 @@ export interface StdioProxyOptions extends RecordingOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Stops the proxy (and the server) as if the client had gone away; records are flushed. */
   readonly signal?: AbortSignal;
+  /**
+   * Also be a COAZ-MCP PEP at this AuthZEN PDP (its base URL): every request is authorized
+   * there first, with the initiator's credential; a permitted call then goes through the gate.
+   */
+  readonly authzenPdp?: string;
 }
 
 export interface StdioProxyResult {
@@ -56,10 +63,17 @@ export async function runStdioProxy(o: StdioProxyOptions): Promise<StdioProxyRes
     ...(o.config ? { config: o.config } : {}),
     ...(o.filterTools ? { filterTools: true, pdp: remotePdp(o.collectorUrl, fetch) } : {}),
   });
+  const interceptor = o.authzenPdp
+    ? createCoazPep({
+        pdp: o.authzenPdp,
+        credential: collectorCredential(o.collectorUrl, o.initiatorToken),
+        next: gate,
+      })
+    : gate;
   const relay = createRelay({
     client,
     server: server.transport,
-    interceptor: gate,
+    interceptor,
     upstreamCloseReason: () => server.exitReason(),
     onError: (side, e) => log(`mcp-proxy: ${side}: ${e.message}`),
   });
