@@ -32,6 +32,7 @@ export {
   type Remediation,
   type Principal,
   type TraceContext,
+  type Correlation,
 } from './schema/event.js';
 export {
   checkJsonBounds,

@@ -44,6 +44,18 @@ export {
   type SvidVerifierOptions,
   type VerifiedSvid,
 } from './spiffe.js';
+export {
+  TOKEN_TYPE_TXN_TOKEN,
+  TXN_TOKEN_ALGS,
+  TXN_TOKEN_HEADER,
+  TXN_TOKEN_TYP,
+  TxnTokenVerifier,
+  txnTokenClaims,
+  type TrustedTxnTokenService,
+  type TxnTokenClaims,
+  type TxnTokenVerifierOptions,
+  type VerifiedTxnToken,
+} from './txn-token.js';
 export { nestAct, type ActClaim, type CredentialClaims } from './claims.js';
 export { IssuerKeyRing, type SigningAlg, type SigningKey } from './keys.js';
 export {
@@ -103,6 +115,8 @@ export {
   type IssuerOptions,
   type SignInRequest,
   type SvidEvidence,
+  type TxnTokenEvidence,
+  type TxnTokenRequest,
   type SubjectTokenType,
   type WitnessEvent,
 } from './issuer.js';

@@ -3,7 +3,15 @@
  * sign-in, development sign-in), revokes them, and describes for each the witness record the
  * server must write to the ledger — never the token itself.
  */
-import { DELEGABLE_ROLES, ROLES, isRole, sha256Hex, uuidv7, type Role } from '@provenant/core';
+import {
+  DELEGABLE_ROLES,
+  ROLES,
+  digestOf,
+  isRole,
+  sha256Hex,
+  uuidv7,
+  type Role,
+} from '@provenant/core';
 import { jwtVerify, SignJWT } from 'jose';
 import { verifyClientAssertion } from './assertion.js';
 import { nestAct, type CredentialClaims } from './claims.js';
@@ -32,6 +40,7 @@ import { MemoryReplayCache, type ReplayCache, type RevocationStore } from './rev
 import { namesAudience } from './verify.js';
 import type { TrustedIssuer, VerifiedCredential, VerifyOptions } from './verify.js';
 import type { SvidVerifier, VerifiedSvid } from './spiffe.js';
+import { TOKEN_TYPE_TXN_TOKEN, TXN_TOKEN_TYP, txnTokenClaims } from './txn-token.js';
 
 export { OAuthError, toOAuthError, type OAuthErrorCode } from './errors.js';
 export type { RevocationStore } from './revocation.js';
@@ -67,6 +76,12 @@ export interface IssuerOptions {
    * registry when path patterns admit unregistered SVIDs.
    */
   svids?: SvidVerifier;
+  /**
+   * Act as the trust domain's Txn-Token Service (draft-ietf-oauth-transaction-tokens-10): a
+   * token exchange asking `requested_token_type` txn_token gets one, `aud` this trust domain,
+   * living `lifetimeSec` (default 300) at most, and never beyond its subject credential.
+   */
+  txnTokens?: { trustDomain: string; lifetimeSec?: number };
   /**
    * Spends ID tokens (each exchanged at most once), keyed by `idTokenReplayKey`; kept apart from
    * assertion jtis. Default: an in-memory cache (one process only).
@@ -131,7 +146,9 @@ export type Grant =
   /** From another trust domain's JWT authorization grant (JWT bearer grant). */
   | 'jwt_bearer'
   /** A JWT authorization grant this issuer issued for another trust domain (token exchange). */
-  | 'chain_grant';
+  | 'chain_grant'
+  /** A Txn-Token this issuer issued as its trust domain's Txn-Token Service. */
+  | 'txn_token';
 
 /** The JWT authorization grant a credential was issued on, as its witness records it. */
 export interface JwtGrantWitness {
@@ -179,6 +196,36 @@ export interface WitnessEvent {
   authn?: SvidEvidence;
   /** A credential issued on a JWT authorization grant: the grant, both hops. */
   jwtGrant?: JwtGrantWitness;
+  /** A Txn-Token issued (grant `txn_token`; `jti` is its `txn`): what a record keeps of it. */
+  txnToken?: TxnTokenEvidence;
+}
+
+/** What a record keeps of a Txn-Token (draft -10 Privacy, "Logging"): never the token. */
+export interface TxnTokenEvidence {
+  txn: string;
+  /** `sha256:` of the token. */
+  tokenDigest: string;
+  /** `sha256:` of its canonical `tctx`, when it has one. */
+  tctxDigest?: string;
+  /** The workload that requested it. */
+  reqWl: string;
+  trustDomain: string;
+}
+
+/** A Txn-Token Request (draft -10 "Txn-Token Request"): an RFC 8693 exchange for a txn_token. */
+export interface TxnTokenRequest {
+  /** The requesting workload's RFC 7523 client assertion (its key, or a JWT-SVID). */
+  clientAssertion: string;
+  subjectToken: string;
+  subjectTokenType: string;
+  /** Must be the trust domain name. */
+  audience?: string;
+  /** The transaction's purpose: within the subject credential's scope. */
+  scope?: string[];
+  /** `request_details`: a JSON object, becomes `tctx`. */
+  requestDetails?: string;
+  /** `request_context`: a JSON object, becomes `rctx`. */
+  requestContext?: string;
 }
 
 /** The evidence of a JWT-SVID authentication a witness record keeps (never the SVID). */
@@ -814,6 +861,130 @@ export class Issuer {
   }
 
   /**
+   * A Txn-Token (draft-ietf-oauth-transaction-tokens-10, this issuer as the trust domain's TTS):
+   * the requesting workload authenticates (`clientAssertion`) and must hold the subject
+   * credential (one of this issuer's access tokens); `audience` must be the trust domain, the
+   * `scope` within the subject's (never unknown: refused when it is not held); `sub` is the
+   * subject's initiator, `req_wl` the requester, `tctx` / `rctx` the `request_details` /
+   * `request_context` objects as sent. Signed `typ: txntoken+jwt`; refused `unsupported_grant_type`
+   * when this issuer is no TTS.
+   */
+  async txnToken(req: TxnTokenRequest): Promise<IssuedCredential> {
+    return this.wire(async () => {
+      const tts = this.o.txnTokens;
+      if (tts === undefined) {
+        throw new OAuthError('unsupported_grant_type', 'This issuer is no Txn-Token Service.', {
+          code: 'txn_tokens_disabled',
+        });
+      }
+      if (req.audience !== tts.trustDomain) {
+        throw new OAuthError(
+          'invalid_target',
+          `A Txn-Token's audience must be the trust domain ${tts.trustDomain}.`,
+          { code: 'wrong_trust_domain' },
+        );
+      }
+      if (req.scope === undefined || req.scope.length === 0) {
+        throw new OAuthError('invalid_request', 'A Txn-Token Request needs its scope.', {
+          code: 'scope_required',
+        });
+      }
+      if (req.subjectTokenType !== TOKEN_TYPE_ACCESS_TOKEN) {
+        throw new OAuthError(
+          'invalid_request',
+          `The subject_token of a Txn-Token Request is one of this issuer's access tokens (${TOKEN_TYPE_ACCESS_TOKEN}).`,
+          { code: 'unsupported_token_type' },
+        );
+      }
+      const tctx = jsonObjectParam(req.requestDetails, 'request_details');
+      const rctx = jsonObjectParam(req.requestContext, 'request_context');
+      const now = this.clock();
+      const subject = await this.o.verifier.verify(req.subjectToken, { audience: null });
+      if (
+        subject.claims.iss !== this.o.issuer ||
+        ![this.o.audience, ...(this.o.resources ?? [])].some((a) =>
+          namesAudience(subject.claims.aud, a),
+        )
+      ) {
+        throw new CredentialError('wrong_audience', 'The subject credential is not for us.', {
+          claim: 'aud',
+        });
+      }
+      const { principal: requester, svid } = await this.authenticate(req.clientAssertion, now);
+      const holder = subject.actors[0] ?? subject.subject;
+      if (requester.id !== holder) {
+        throw new OAuthError(
+          'invalid_grant',
+          'Only the holder of the subject credential may ask for its Txn-Token.',
+          { code: 'not_subject_holder' },
+        );
+      }
+      const asked = normalizeScopes(req.scope);
+      if (asked === undefined) {
+        throw new DelegationError('invalid_scope', 'The scope is not a list of scope tokens.');
+      }
+      const notHeld = asked.filter((x) => !subject.scope.includes(x));
+      if (notHeld.length > 0) {
+        throw new DelegationError('invalid_scope', "The scope is wider than the subject's.", {
+          notHeld,
+        });
+      }
+      const iat = Math.floor(now / 1000);
+      const exp = Math.min(subject.exp, iat + (tts.lifetimeSec ?? 300));
+      if (exp <= iat) {
+        throw new DelegationError('subject_expired', 'The subject credential has expired.');
+      }
+      const claims = txnTokenClaims({
+        iss: this.o.issuer,
+        trustDomain: tts.trustDomain,
+        txn: uuidv7(now),
+        sub: subject.subject,
+        scope: asked,
+        reqWl: requester.id,
+        iat,
+        exp,
+        ...(tctx === undefined ? {} : { tctx }),
+        ...(rctx === undefined ? {} : { rctx }),
+      });
+      const key = this.signingKey();
+      const token = await new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: TXN_TOKEN_TYP })
+        .sign(key.privateKey);
+      const witness: WitnessEvent = {
+        type: 'credential.issued',
+        jti: claims.txn,
+        parentJti: subject.jti,
+        sub: subject.subject,
+        actor: requester.id,
+        scope: asked,
+        roles: [],
+        iat,
+        exp,
+        ancestors: [...subject.ancestors, subject.jti],
+        grant: 'txn_token',
+        ...(svid === undefined ? {} : { authn: svidEvidence(svid) }),
+        txnToken: {
+          txn: claims.txn,
+          tokenDigest: `sha256:${sha256Hex(Buffer.from(token, 'utf8'))}`,
+          ...(tctx === undefined ? {} : { tctxDigest: digestOf(tctx) }),
+          reqWl: requester.id,
+          trustDomain: tts.trustDomain,
+        },
+      };
+      const credentialClaims: CredentialClaims = {
+        iss: this.o.issuer,
+        sub: subject.subject,
+        aud: tts.trustDomain,
+        iat,
+        exp,
+        jti: claims.txn,
+        scope: claims.scope,
+      };
+      return { token, claims: credentialClaims, expiresIn: exp - iat, witness };
+    });
+  }
+
+  /**
    * Development sign-in: a credential for the registered, enabled human `user:<userId>`, with no
    * proof at all. Refused (`unsupported_grant_type`) unless the issuer was built with `devLogin`.
    */
@@ -977,6 +1148,9 @@ export class Issuer {
       ...((this.o.chainAudiences ?? []).length > 0
         ? { identity_chaining_requested_token_types_supported: [TOKEN_TYPE_JWT] }
         : {}),
+      ...(this.o.txnTokens === undefined
+        ? {}
+        : { requested_token_types_supported: [TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_TXN_TOKEN] }),
     };
   }
 
@@ -1142,6 +1316,15 @@ export class Issuer {
     iat: number,
     witness: WitnessEvent,
   ): Promise<IssuedCredential> {
+    const key = this.signingKey();
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CREDENTIAL_TYP })
+      .sign(key.privateKey);
+    return { token, claims, expiresIn: claims.exp - iat, witness };
+  }
+
+  /** The key to sign with now, unless it was retired at once elsewhere (`key_retired`). */
+  private signingKey(): ReturnType<IssuerKeyRing['current']> {
     const key = this.o.keys.current();
     if (this.o.keyRetiredElsewhere?.(key.kid) === true) {
       throw new OAuthError(
@@ -1150,10 +1333,7 @@ export class Issuer {
         { code: 'key_retired' },
       );
     }
-    const token = await new SignJWT({ ...claims })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CREDENTIAL_TYP })
-      .sign(key.privateKey);
-    return { token, claims, expiresIn: claims.exp - iat, witness };
+    return key;
   }
 
   /** Verifies an ID token from a trusted OIDC provider and presents it as a chain's root. */
@@ -1355,6 +1535,37 @@ function svidEvidence(svid: VerifiedSvid): SvidEvidence {
     trustDomain: svid.trustDomain,
     kid: svid.kid,
   };
+}
+
+const MAX_CONTEXT_BYTES = 4096;
+
+/** A `request_details` / `request_context` parameter: absent, or a JSON object of ≤ 4 KiB. */
+function jsonObjectParam(
+  value: string | undefined,
+  name: string,
+): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = value.length > MAX_CONTEXT_BYTES ? undefined : JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new OAuthError(
+      'invalid_request',
+      `"${name}" must be a JSON object of at most ${MAX_CONTEXT_BYTES} bytes.`,
+      { code: 'invalid_context' },
+    );
+  }
+  try {
+    digestOf(parsed);
+  } catch {
+    throw new OAuthError('invalid_request', `"${name}" cannot be canonicalized (RFC 8785).`, {
+      code: 'invalid_context',
+    });
+  }
+  return parsed as Record<string, unknown>;
 }
 
 /** How a credential of this issuer was granted, read back from its shape. */

@@ -14,7 +14,12 @@ import { usageError } from '../lib/errors.js';
 import { readFileSync } from 'node:fs';
 import { isRole, parseAllowedHost, parseAllowedOrigin } from '@provenant/core/vocabulary';
 import { AuthzenEngine, parseAuditRules } from '@provenant/policy';
-import { checkPathPattern, jwksSource, type SpiffeTrustDomain } from '@provenant/identity';
+import {
+  checkPathPattern,
+  jwksSource,
+  type SpiffeTrustDomain,
+  type TrustedTxnTokenService,
+} from '@provenant/identity';
 import type { AuditRules } from '@provenant/policy';
 
 function readAuditRules(file: string): AuditRules {
@@ -107,6 +112,40 @@ export function spiffeFlags(
   }
   return domains;
 }
+
+/**
+ * `--txn-trust-domain TD` (this collector is TD's Txn-Token Service and accepts TD's Txn-Tokens)
+ * and `--txn-token-service ISS=FILE|URL` (another TTS of TD whose Txn-Tokens it accepts).
+ */
+export function txnTokenFlags(
+  trustDomain: string | undefined,
+  services: readonly string[],
+): { trustDomain: string; services: TrustedTxnTokenService[] } | undefined {
+  if (trustDomain === undefined) {
+    if (services.length > 0) {
+      throw usageError('--txn-token-service needs --txn-trust-domain (the audience to check).');
+    }
+    return undefined;
+  }
+  if (trustDomain.trim() === '' || trustDomain.length > 255) {
+    throw usageError('--txn-trust-domain must name the trust domain (1-255 characters).');
+  }
+  return {
+    trustDomain,
+    services: services.map((spec) => {
+      const { name, location } = parseKeySetFlag(spec, 'txn-token-service');
+      try {
+        const source = jwksSource(location);
+        return { iss: name, keys: source.getKey, has: source.has };
+      } catch (e) {
+        throw usageError(`--txn-token-service ${name}: ${(e as Error).message}`);
+      }
+    }),
+  };
+}
+
+/** The start banner's name for the collector's own issuer. */
+const collectorIssuerName = (issuerUrl: string | undefined) => issuerUrl ?? 'this collector';
 
 /** `--limit NAME=N`: NAME is a collector limit in kebab case (`max-bodies-in-flight`). */
 const LIMIT_NAMES = new Map(
@@ -258,6 +297,8 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
     limit: { type: 'string', multiple: true },
     'spiffe-bundle': { type: 'string', multiple: true },
     'spiffe-path': { type: 'string', multiple: true },
+    'txn-trust-domain': { type: 'string' },
+    'txn-token-service': { type: 'string', multiple: true },
   });
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw usageError('--tls-cert and --tls-key go together.');
@@ -349,6 +390,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       `${trustedTwice} is given twice (--id-jag-issuer and --chain-trust): an issuer is trusted for one kind of grant.`,
     );
   }
+  const txnTokens = txnTokenFlags(values['txn-trust-domain'], values['txn-token-service'] ?? []);
   const collector = await startCollector({
     dataDir,
     host,
@@ -364,6 +406,7 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       ...(idJagIssuers.length === 0 ? {} : { idJagIssuers }),
       ...(chainTrust.length === 0 ? {} : { chainTrust }),
       ...(chainAudiences.length === 0 ? {} : { chainAudiences }),
+      ...(txnTokens === undefined ? {} : { txnTokens }),
     },
     ...(devLogin ? { devSignIn: { roles: devLoginRoles as Role[] } } : {}),
     ...(values.policies === undefined ? {} : { policiesDir: values.policies }),
@@ -408,6 +451,9 @@ export async function serve(args: readonly string[], ctx: CommandContext): Promi
       (spiffe.length === 0
         ? ''
         : `  SPIFFE trust domains: ${spiffe.map((d) => `${d.trustDomain} (${d.bundle.location}${d.pathPatterns?.length ? `, paths ${d.pathPatterns.join(' ')}` : ', registered ids only'})`).join('; ')}\n`) +
+      (txnTokens === undefined
+        ? ''
+        : `  Txn-Tokens: trust domain ${txnTokens.trustDomain}, issued here and accepted from ${[collectorIssuerName(values['issuer-url']), ...txnTokens.services.map((s) => s.iss)].join(', ')}\n`) +
       (signIn
         ? `  sign-in: ${signIn.issuer} (client ${signIn.clientId}); callback ${collector.signIn?.callbackUrl ?? ''}\n`
         : '') +

@@ -60,6 +60,14 @@ Starts the collector on the embedded SQLite ledger, or on PostgreSQL with --post
                     the authorization server (issuer identifier) of another trust domain this
                     collector issues JWT authorization grants for (token exchange with
                     requested_token_type urn:ietf:params:oauth:token-type:jwt); repeat
+  --txn-trust-domain TD
+                    Transaction Tokens (draft-ietf-oauth-transaction-tokens-10) of trust domain
+                    TD: the token endpoint issues them (requested_token_type txn_token), and
+                    ingest and decisions take the Txn-Token header, recording its
+                    txn (never the token)
+  --txn-token-service ISS=FILE|URL
+                    also accept the Txn-Tokens of another Txn-Token Service of TD, its keys a
+                    JWKS file or URL; repeat
   --resource URL    a protected resource (an MCP proxy's URL, e.g. https://mcp.example/mcp) this
                     collector issues audience-bound credentials for (RFC 8707 resource=); repeat.
                     Such a credential is accepted by that resource (and its token exchange

@@ -177,6 +177,7 @@ const credentialSchema = z.strictObject({
       'id_jag',
       'jwt_bearer',
       'chain_grant',
+      'txn_token',
     ])
     .exactOptional(),
   aud: z
@@ -388,6 +389,23 @@ const traceContextSchema = z.strictObject({
   parent_span_id: spanId.exactOptional(),
 });
 
+const correlationSchema = z.strictObject({
+  txn: text(MAX_ID).describe(
+    "The transaction id (`txn`) of the Txn-Token the record was sent or issued with (draft-ietf-oauth-transaction-tokens-10): one id across every workload of the transaction's trust domain, beside the W3C trace id.",
+  ),
+  txn_token: z
+    .strictObject({
+      digest: digest.describe('SHA-256 of the Txn-Token: never the token itself.'),
+      iss: text(MAX_ID).describe('The Txn-Token Service that signed it.'),
+      sub: text(MAX_ID).describe("The transaction's principal (its `sub`)."),
+      req_wl: text(MAX_ID).describe('The workload that requested it (its `req_wl`).'),
+      tctx_digest: digest
+        .describe('Digest of its RFC 8785 canonical `tctx` (the transaction context).')
+        .exactOptional(),
+    })
+    .exactOptional(),
+});
+
 const sourceSchema = z.strictObject({
   producer: text(MAX_NAME).describe(
     'The emitting software and version, e.g. "@provenant/sdk@0.1.0".',
@@ -450,6 +468,11 @@ export const eventRecordSchema = z.strictObject({
     .exactOptional(),
   outcome: outcomeSchema.exactOptional(),
   trace: traceContextSchema.exactOptional(),
+  correlation: correlationSchema
+    .describe(
+      'Correlation keys beside the trace: set by the collector from a verified Txn-Token header (or its own Txn-Token issuance); discarded from input.',
+    )
+    .exactOptional(),
   task_id: text(MAX_ID).exactOptional(),
   session_id: text(MAX_ID).exactOptional(),
   conversation_id: text(MAX_ID).exactOptional(),
@@ -473,6 +496,7 @@ export type Posture = z.infer<typeof postureSchema>;
 export type Remediation = z.infer<typeof remediationSchema>;
 export type Outcome = z.infer<typeof outcomeSchema>;
 export type TraceContext = z.infer<typeof traceContextSchema>;
+export type Correlation = z.infer<typeof correlationSchema>;
 export type Attribution = z.infer<typeof attributionSchema>;
 export type { AttributionLevel } from '../vocabulary/kinds.js';
 export type Integrity = z.infer<typeof integritySchema>;

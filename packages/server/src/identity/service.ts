@@ -22,6 +22,7 @@ import {
   keyRingIssuer,
   SpiffeDirectory,
   SvidVerifier,
+  TxnTokenVerifier,
 } from '@provenant/identity';
 import type {
   ExchangePolicy,
@@ -33,6 +34,7 @@ import type {
   RevocationStore,
   SpiffeTrustDomain,
   TrustedIssuer,
+  TrustedTxnTokenService,
   WitnessEvent,
 } from '@provenant/identity';
 import type { RegistryStore } from './registry.js';
@@ -89,6 +91,17 @@ export interface IdentityConfig {
    * client assertions and actor tokens): `serve --spiffe-bundle TD=FILE|URL`, `--spiffe-path`.
    */
   readonly spiffe?: readonly SpiffeTrustDomain[];
+  /**
+   * Transaction Tokens (draft-ietf-oauth-transaction-tokens-10) of `trustDomain`
+   * (`serve --txn-trust-domain`): the issuer is its Txn-Token Service (tokens living at most
+   * `lifetimeSec`, default 300), and ingest and decisions accept the
+   * `Txn-Token` header signed by it or by one of `services` (`--txn-token-service ISS=FILE|URL`).
+   */
+  readonly txnTokens?: {
+    readonly trustDomain: string;
+    readonly lifetimeSec?: number;
+    readonly services?: readonly TrustedTxnTokenService[];
+  };
 }
 
 export function defaultIdentityConfig(issuer: string): IdentityConfig {
@@ -124,6 +137,8 @@ export class IdentityService {
 
   /** The JWT-SVID verifier, when SPIFFE trust domains are configured. */
   readonly svids: SvidVerifier | undefined;
+  /** The `Txn-Token` header's verifier, when a trust domain for Txn-Tokens is configured. */
+  readonly txnTokens: TxnTokenVerifier | undefined;
 
   private constructor(
     store: CachedRegistryStore,
@@ -175,6 +190,17 @@ export class IdentityService {
       revocations,
     };
     this.verifier = new CredentialVerifier({ ...verifierOptions, audience: config.audience });
+    const txn = config.txnTokens;
+    this.txnTokens =
+      txn === undefined
+        ? undefined
+        : new TxnTokenVerifier({
+            trustDomain: txn.trustDomain,
+            // Its own Txn-Tokens, and those of the configured services.
+            services: [{ iss: config.issuer, keys: ownKeys }, ...(txn.services ?? [])],
+            clock,
+            skewSec: config.skewSec,
+          });
     this.subjectVerifier = new CredentialVerifier({
       ...verifierOptions,
       audience: [config.audience, ...(config.resources ?? [])],
@@ -188,6 +214,14 @@ export class IdentityService {
       ...(config.resources === undefined ? {} : { resources: config.resources }),
       replay,
       ...(this.svids === undefined ? {} : { svids: this.svids }),
+      ...(txn === undefined
+        ? {}
+        : {
+            txnTokens: {
+              trustDomain: txn.trustDomain,
+              ...(txn.lifetimeSec === undefined ? {} : { lifetimeSec: txn.lifetimeSec }),
+            },
+          }),
       idTokenReplay,
       keyRetiredElsewhere: (kid) => store.isRevoked(retiredKeyEntry(kid)),
       ...(ceiling === undefined ? {} : { defaultScopeCeiling: ceiling }),
@@ -225,6 +259,7 @@ export class IdentityService {
     if (changes.revocations.some((r) => r.jti.startsWith(RETIRED_KEY_PREFIX))) {
       this.verifier.clearCache();
       this.subjectVerifier.clearCache();
+      this.txnTokens?.clearCache();
     }
     return changes;
   }
@@ -382,6 +417,7 @@ export class IdentityService {
     if (retireNow) {
       this.verifier.clearCache();
       this.subjectVerifier.clearCache();
+      this.txnTokens?.clearCache();
     }
     return { kid: key.kid, retired: dropped, record };
   }
@@ -503,6 +539,18 @@ export function witnessRecord(
       ...(w.jwtGrant === undefined ? {} : { jwt_grant: jwtGrantRecord(w.jwtGrant) }),
     },
   };
+  if (w.txnToken !== undefined) {
+    record.correlation = {
+      txn: w.txnToken.txn,
+      txn_token: {
+        digest: w.txnToken.tokenDigest,
+        iss: issuer,
+        sub: w.sub,
+        req_wl: w.txnToken.reqWl,
+        ...(w.txnToken.tctxDigest === undefined ? {} : { tctx_digest: w.txnToken.tctxDigest }),
+      },
+    };
+  }
   if (w.from !== undefined && w.to !== undefined) {
     record.delegation = [{ from: w.from, to: w.to, jti: w.jti, scope: [...w.scope] }];
   }

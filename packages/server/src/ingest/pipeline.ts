@@ -15,6 +15,7 @@
  * record's way.
  */
 import type { AttributionLevel } from '@provenant/core';
+import type { Correlation } from '@provenant/core';
 import type { VerifiedCredential } from '@provenant/identity';
 import type { PromiseProof } from '@provenant/ledger';
 import type { CollectorContext } from '../context.js';
@@ -31,6 +32,7 @@ import { seal } from './stages/seal.js';
 import { reclaimSquatted } from './reclaim.js';
 import { claimSingleUse } from './stages/single-use.js';
 import { markConclusions } from './stages/concludes.js';
+import { correlateTxn } from './stages/correlate-txn.js';
 import { sourceOf } from './source.js';
 import { SLICE_MS, Slices, foreground } from '../lib/slices.js';
 
@@ -45,6 +47,8 @@ export interface IngestRequest<Body> {
   readonly clientAddress?: string;
   /** The candidates carry the call's arguments only as `args_digest` (see stages/redact.ts). */
   readonly argsDigestAsSent?: boolean;
+  /** The request's verified Txn-Token as records keep it (`correlation`), or null / absent. */
+  readonly correlation?: Correlation | null;
 }
 
 /** What became of one candidate record, in the order of `candidates`. */
@@ -95,7 +99,12 @@ async function ingestRequest<Body>(
   const inputs = request.candidates(body);
   if (ctx.policy) await ctx.policy.prefetchDecisions(decisionIdsOf(inputs));
 
-  const prepare = recordStages(ctx, credential, request.argsDigestAsSent ?? false);
+  const prepare = recordStages(
+    ctx,
+    credential,
+    request.argsDigestAsSent ?? false,
+    request.correlation ?? null,
+  );
   const prepared: Prepared[] = [];
   // A large batch is prepared in slices: between them the event loop answers other requests
   // (a refusal from the transport guards, /healthz), instead of waiting for the whole batch.
@@ -144,15 +153,18 @@ export function recordStages(
   ctx: Pick<CollectorContext, 'identity' | 'policy'> & Partial<Pick<CollectorContext, 'storage'>>,
   credential: VerifiedCredential | null,
   argsDigestAsSent: boolean,
+  correlation: Correlation | null = null,
 ): (input: unknown) => Promise<Prepared> {
   const { identity, policy, storage } = ctx;
   // An outcome following its intent is the same action (coverage counts it once).
   const conclusions = storage ? [markConclusions(storage)] : [];
+  const correlate = correlateTxn(correlation);
   // Without identity the collector keeps records as sent, asserted (policy needs identity).
-  if (!identity) return composeStages(assertedAttribution, conclusions);
+  if (!identity) return composeStages(assertedAttribution, [correlate, ...conclusions]);
   const rules = policy?.config.auditRules;
   const required = requireLevel(identity.config.minimumLevels, rules);
   return composeStages(attributeWith(identity.directory, identity.config.skewSec, credential), [
+    correlate,
     required,
     ...(policy
       ? [

@@ -9,6 +9,7 @@ import { prepareOwnRecord } from '../ingest/prepare.js';
 import { decidedAction } from '@provenant/policy';
 import { decisionRecord } from '../policy/service.js';
 import { postureTrackerOf } from '../policy/posture.js';
+import { correlationOf, txnTokenOf } from '../identity/txn-token.js';
 
 const RISKS = new Set(['low', 'medium', 'high', 'critical']);
 
@@ -110,13 +111,16 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
         'invalid_credential',
         "A decision needs the actor's credential: Authorization: Bearer <credential>.",
       );
+    const txn = await txnTokenOf(request, ctx);
     const action = parseAction(request.body);
     const decision = await policy.decide(credential, action, identity.directory);
     const kindOf = (id: string) =>
       identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
     // The risk state of every principal of the chain, from the collector's own alerts only.
     const posture = postureTrackerOf(ctx).assess(credential.chain, decision.time);
-    const p = prepareOwnRecord(decisionRecord(decision, credential, kindOf, undefined, posture), {
+    const record = decisionRecord(decision, credential, kindOf, undefined, posture);
+    if (txn !== null) record.correlation = correlationOf(txn);
+    const p = prepareOwnRecord(record, {
       level: 'verified',
       reasons: ['decision_point_witness'],
     });

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../errors.js';
 import { mediaTypeOf, splitBody } from '../ingest/body.js';
 import { ingest } from '../ingest/pipeline.js';
+import { correlationOf, txnTokenOf } from '../identity/txn-token.js';
 import type { CollectorContext } from '../context.js';
 import { TOTAL_CAP, encodeEventsCursor, pageFilter, parseEventsQuery } from './events-query.js';
 import { recordWithIntegrity } from './records.js';
@@ -41,8 +42,10 @@ export function eventRoutes(app: FastifyInstance, ctx: CollectorContext): void {
         'Send records as application/json (one record or an array) or application/x-ndjson.',
       );
     }
+    const txn = await txnTokenOf(request, ctx);
     const { body: items, outcomes } = await ingest(ctx, {
       credential: request.caller?.credential ?? null,
+      correlation: txn === null ? null : correlationOf(txn),
       clientAddress: request.ip,
       read: () => splitBody(request.body as string, type, ctx.limits.maxRecordsPerRequest),
       candidates: (items) => items.filter((i) => !i.malformed).map((i) => i.value),

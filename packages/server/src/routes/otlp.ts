@@ -5,6 +5,7 @@
  * `partial_success` when spans were rejected) on 200, `google.rpc.Status` on 4xx/5xx, each in
  * the request's encoding.
  */
+import { correlationOf, txnTokenOf } from '../identity/txn-token.js';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
@@ -78,8 +79,10 @@ export function otlpRoutes(app: FastifyInstance, ctx: CollectorContext): void {
           'Send OTLP traces as application/x-protobuf or application/json.',
         );
       }
+      const txn = await txnTokenOf(request, ctx);
       const { body, outcomes } = await ingest(ctx, {
         credential: request.caller?.credential ?? null,
+        correlation: txn === null ? null : correlationOf(txn),
         clientAddress: request.ip,
         read: async () => {
           const raw = await decompress(

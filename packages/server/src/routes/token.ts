@@ -3,6 +3,7 @@ import {
   OAuthError,
   TOKEN_TYPE_ACCESS_TOKEN,
   TOKEN_TYPE_JWT,
+  TOKEN_TYPE_TXN_TOKEN,
 } from '@provenant/identity';
 import type { IssuedCredential, IssuedGrant } from '@provenant/identity';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -133,6 +134,47 @@ export function tokenRoutes(app: FastifyInstance, ctx: CollectorContext): void {
         const chained = await id.issuer.chainGrant(chainGrantRequest(form));
         await witness(chained);
         return sendGrant(reply, chained);
+      }
+      if (
+        grant === GRANT_TOKEN_EXCHANGE &&
+        form.get('requested_token_type') === TOKEN_TYPE_TXN_TOKEN
+      ) {
+        // draft-ietf-oauth-transaction-tokens-10 "Txn-Token Request" / "Txn-Token Response".
+        if (form.get('client_assertion_type') !== ASSERTION_TYPE || !form.get('client_assertion')) {
+          throw new OAuthError(
+            'invalid_client',
+            "A Txn-Token Request needs the requesting workload's client assertion (private_key_jwt or a JWT-SVID).",
+          );
+        }
+        const subjectToken = form.get('subject_token');
+        const subjectTokenType = form.get('subject_token_type');
+        if (!subjectToken || !subjectTokenType) {
+          throw new OAuthError(
+            'invalid_request',
+            'A Txn-Token Request needs subject_token and subject_token_type.',
+          );
+        }
+        const details = form.get('request_details');
+        const context = form.get('request_context');
+        const audience = form.get('audience');
+        const scope = scopeOf(form);
+        const txn = await id.issuer.txnToken({
+          clientAssertion: form.get('client_assertion')!,
+          subjectToken,
+          subjectTokenType,
+          ...(audience === undefined ? {} : { audience }),
+          ...(scope === undefined ? {} : { scope }),
+          ...(details === undefined ? {} : { requestDetails: details }),
+          ...(context === undefined ? {} : { requestContext: context }),
+        });
+        await witness(txn);
+        void reply.header('cache-control', 'no-store');
+        return reply.send({
+          access_token: txn.token,
+          issued_token_type: TOKEN_TYPE_TXN_TOKEN,
+          token_type: 'N_A',
+          expires_in: txn.expiresIn,
+        });
       }
       if (grant === 'client_credentials') {
         if (form.get('client_assertion_type') !== ASSERTION_TYPE || !form.get('client_assertion')) {
