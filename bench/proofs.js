@@ -1,6 +1,7 @@
 // Benchmark 2: inclusion and consistency proof latency on a large ledger, server-side:
 // (a) the Log methods directly, (b) the HTTP routes through buildApp().inject() (no sockets).
 // Floor: one primary-key point read of a stored hash with bare better-sqlite3.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers';
 import { Log, loadOrCreateSignerKey } from '@provenant/ledger';
@@ -35,7 +36,9 @@ export async function run({ quick, say, ledgerDir }) {
   const file = join(ledgerDir, LEDGER_FILE);
   const storage = new SqliteStorage(file);
   const log = await Log.open({ storage, signer: loadOrCreateSignerKey(ledgerDir) });
-  const app = buildApp({ log, storage, limits: DEFAULT_LIMITS });
+  // The proof route needs the analyst role: the admin token holds every role.
+  const adminToken = randomBytes(32).toString('base64url');
+  const app = buildApp({ log, storage, limits: DEFAULT_LIMITS, adminToken });
   await app.ready();
   const db = new Database(file, { readonly: true });
   try {
@@ -70,7 +73,11 @@ export async function run({ quick, say, ledgerDir }) {
       hashes += (await log.consistencyProof(froms[k], size)).length;
     };
     const inject = (url) => async () => {
-      const res = await app.inject({ method: 'GET', url });
+      const res = await app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
       if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}: ${res.body}`);
     };
     const proofRoute = (k) => inject(`/v1/events/${ids[k]}/proof`)();

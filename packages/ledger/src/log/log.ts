@@ -2,7 +2,7 @@ import { assemble, consistencyPlan, inclusionPlan, rootPlan } from '../merkle/in
 import { parseVerifierKey, verifierKeyString } from '../note/index.js';
 import type { NoteSignerKey, NoteVerifierKey } from '../note/index.js';
 import { hasIngestQueue } from '../storage/port.js';
-import { readNodes } from '../tiles/read.js';
+import { TileTreeCache, readNodes } from '../tiles/read.js';
 import type { LogStorage, StoredCheckpoint } from '../storage/port.js';
 import { GroupCommit } from './batcher.js';
 import { ClusterAppender } from './cluster.js';
@@ -45,6 +45,8 @@ export class Log {
   /** Queue mode: the cluster appender (null for direct appends). */
   private readonly cluster: ClusterAppender | null;
   private readonly batcher: GroupCommit<AppendOutcome[]>;
+  /** The levels of the tiles proofs read, computed once (../tiles/read.ts). */
+  private readonly tileTrees = new TileTreeCache();
   private closed = false;
 
   private constructor(options: LogOptions, verifier: NoteVerifierKey, sequencer: Sequencer) {
@@ -167,7 +169,7 @@ export class Log {
       );
     }
     const plan = inclusionPlan(leafIndex, treeSize);
-    return assemble(plan, await readNodes(this.storage, plan.nodes));
+    return assemble(plan, await readNodes(this.storage, plan.nodes, this.tileTrees));
   }
 
   async consistencyProof(from: number, to: number): Promise<Uint8Array[]> {
@@ -179,14 +181,14 @@ export class Log {
       );
     }
     const plan = consistencyPlan(from, to);
-    return assemble(plan, await readNodes(this.storage, plan.nodes));
+    return assemble(plan, await readNodes(this.storage, plan.nodes, this.tileTrees));
   }
 
   /** The root hash of the tree at an earlier size, from the stored hash tiles. */
   async rootAt(treeSize: number): Promise<Uint8Array> {
     this.checkTreeSize(treeSize);
     const plan = rootPlan(treeSize);
-    const [root] = assemble(plan, await readNodes(this.storage, plan.nodes));
+    const [root] = assemble(plan, await readNodes(this.storage, plan.nodes, this.tileTrees));
     return root!;
   }
 

@@ -1,4 +1,4 @@
-import { HASH_SIZE } from '../merkle/hash.js';
+import { HASH_SIZE, hashChildren } from '../merkle/hash.js';
 import type { NodeId } from '../merkle/node.js';
 import { StorageError } from '../storage/errors.js';
 import type { LogStorage } from '../storage/port.js';
@@ -10,21 +10,71 @@ import { TILE_WIDTH } from './path.js';
 export type TileReader = Pick<LogStorage, 'getTiles'>;
 
 /**
+ * Every level of computed tiles (row k: the tile's nodes at tree level 8L + k), by
+ * `level/index/width`, least recently used first out. A tile's hashes at a given width never
+ * change (tiles only grow), so an entry is never stale; a full tile's (width 256) is found
+ * without reading the tile again. Used by the proof paths (`Log`), never by the sequencer's
+ * checks of the stored tree, which read what is stored.
+ */
+export class TileTreeCache {
+  private readonly map = new Map<string, Uint8Array[][]>();
+  constructor(private readonly max = 512) {}
+
+  get(key: string): Uint8Array[][] | undefined {
+    const rows = this.map.get(key);
+    if (rows) {
+      this.map.delete(key);
+      this.map.set(key, rows);
+    }
+    return rows;
+  }
+
+  set(key: string, rows: Uint8Array[][]): void {
+    this.map.set(key, rows);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
+/** Every level of a tile from its bottom row: 255 hashes for a full tile. */
+function tileRows(tile: Uint8Array): Uint8Array[][] {
+  const bottom: Uint8Array[] = [];
+  for (let i = 0; i < tile.length / HASH_SIZE; i++) {
+    bottom.push(tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+  }
+  const rows = [bottom];
+  for (let k = 1; k < TILE_HEIGHT; k++) {
+    const below = rows[k - 1]!;
+    const row: Uint8Array[] = [];
+    for (let i = 0; i + 1 < below.length; i += 2) row.push(hashChildren(below[i]!, below[i + 1]!));
+    rows.push(row);
+  }
+  return rows;
+}
+
+/**
  * The hashes of complete nodes (any level; level 0 = leaf hashes), computed from the stored
  * tiles: each tile read once (one `getTiles` call), each node the subtree of at most 128 hashes
  * of its tile. A node whose hashes no tile holds is `storage_corrupt`. What proofs, roots and the
- * sequencer's frontier read: O(log n) tiles and at most 255 hashes a tile level.
+ * sequencer's frontier read: O(log n) tiles and at most 255 hashes a tile level. With a `cache`,
+ * each tile's levels are computed once and kept (a full tile is then not read again).
  */
 export async function readNodes(
   storage: TileReader,
   nodes: readonly NodeId[],
+  cache?: TileTreeCache,
 ): Promise<Uint8Array[]> {
   if (nodes.length === 0) return [];
   const spans = nodes.map(nodeSpan);
   const ids: TileId[] = [];
   const slot = new Map<string, number>();
+  const full = new Map<string, Uint8Array[][]>();
   const slots = spans.map((s) => {
     const key = `${s.level}/${s.index}`;
+    const rows = cache?.get(`${key}/${TILE_WIDTH}`);
+    if (rows) {
+      full.set(key, rows);
+      return -1;
+    }
     let i = slot.get(key);
     if (i === undefined) {
       i = ids.length;
@@ -33,9 +83,30 @@ export async function readNodes(
     }
     return i;
   });
-  const tiles = await storage.getTiles(ids);
+  const tiles = ids.length === 0 ? [] : await storage.getTiles(ids);
+  const computed = new Map<number, Uint8Array[][]>();
+  const rowsOf = (i: number): Uint8Array[][] | undefined => {
+    if (!cache) return undefined;
+    let rows = computed.get(i);
+    if (rows) return rows;
+    const tile = tiles[i];
+    if (!tile) return undefined;
+    const key = `${ids[i]!.level}/${ids[i]!.index}/${tile.length / HASH_SIZE}`;
+    rows = cache.get(key);
+    if (!rows) {
+      rows = tileRows(tile);
+      cache.set(key, rows);
+    }
+    computed.set(i, rows);
+    return rows;
+  };
   return spans.map((s, i) => {
-    const tile = tiles[slots[i]!];
+    const k = Math.log2(s.width);
+    const at = slots[i]!;
+    const rows = at === -1 ? full.get(`${s.level}/${s.index}`) : rowsOf(at);
+    const cachedHash = rows?.[k]?.[s.offset / s.width];
+    if (cachedHash) return cachedHash.slice();
+    const tile = at === -1 ? undefined : tiles[at];
     if (!tile || tile.length < (s.offset + s.width) * HASH_SIZE) {
       const n = nodes[i]!;
       throw new StorageError(

@@ -14,7 +14,7 @@ import {
 import type { Frontier, NewNode } from '../../src/merkle/index.js';
 import { integrate, nodeSpan } from '../../src/tiles/layout.js';
 import type { TileId, TileWrite } from '../../src/tiles/layout.js';
-import { readNodes } from '../../src/tiles/read.js';
+import { TileTreeCache, readNodes } from '../../src/tiles/read.js';
 
 const leaf = (i: number) => createHash('sha256').update(`leaf ${i}`).digest();
 const hex = (hs: readonly Uint8Array[]) => hs.map((h) => Buffer.from(h).toString('hex'));
@@ -120,6 +120,29 @@ describe('hash tiles (C2SP tlog-tiles layout)', () => {
         verifyConsistency(from, size, proof, roots.get(from)!, root);
       }
     }
+  });
+
+  it('answers the same from its cache of computed tiles, also while a partial tile grows', async () => {
+    const { tiles, nodes } = grow(5000, [777]);
+    const cache = new TileTreeCache(4);
+    let reads = 0;
+    const counted = {
+      getTiles: (ids: readonly TileId[]) => {
+        reads += ids.length;
+        return tiles.getTiles(ids);
+      },
+    };
+    expect(hex(await readNodes(counted, nodes, cache))).toEqual(hex(nodes.map((n) => n.hash)));
+    // A full tile cached is not read again; a partial one is (its width may have grown).
+    await readNodes(counted, [{ level: 3, index: 5 }], cache); // leaves 40..47: tile 0/0, full
+    reads = 0;
+    await readNodes(counted, [{ level: 2, index: 3 }], cache);
+    expect(reads).toBe(0);
+    const more = grow(5100, [777]);
+    const fresh = more.nodes.filter((n) => n.level <= 7 && (n.index + 1) * 2 ** n.level > 5000);
+    expect(fresh.length).toBeGreaterThan(0);
+    const counted2 = { getTiles: (ids: readonly TileId[]) => more.tiles.getTiles(ids) };
+    expect(hex(await readNodes(counted2, fresh, cache))).toEqual(hex(fresh.map((n) => n.hash)));
   });
 
   it('refuses a frontier that does not match its size', () => {
