@@ -40,6 +40,7 @@ const NAMES = [
   'frameworks',
   'events-search',
   'authzen',
+  'growth',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
@@ -58,6 +59,7 @@ const EXTRA = [
   'frameworks',
   'events-search',
   'authzen',
+  'growth',
 ];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
@@ -73,7 +75,10 @@ the added caller cost per tool call of each agent-framework integration beside t
 without Provenant and an OpenTelemetry span with 15 attributes; events-search = issue 15:
 GET /v1/events by resource prefix and by action on a 1,000,000-record ledger beside the bare
 indexed SQLite read, and each search index's ingest cost; authzen = issue 17: POST
-/access/v1/evaluation over HTTP before the ledger write beside the same server's bare HTTP floor),
+/access/v1/evaluation over HTTP before the ledger write beside the same server's bare HTTP floor;
+growth = issue 18: proofs, verify,
+coverage, events search, collector RSS and bytes on disk at 1,000,000 and 10,000,000 records,
+the ledgers built once and cached, see bench/growth.js),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -256,6 +261,12 @@ if (selected.includes('events-search')) {
 if (selected.includes('authzen')) {
   say('AuthZEN evaluation benchmark (bench/authzen.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'authzen.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('growth')) {
+  say('growth benchmark, 1M and 10M records (bench/growth.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'growth.js'), ...flags], {
     stdio: 'inherit',
   });
 }
