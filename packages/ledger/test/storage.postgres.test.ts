@@ -223,6 +223,22 @@ describe.skipIf(skip)('postgres driver', () => {
     await s.close();
   });
 
+  it('queues any text byte for byte (the records go as one array literal, not escaped by node-pg)', async () => {
+    const url = await server.newDatabase();
+    const s = await PostgresStorage.open(url);
+    const texts = [
+      '{"a":"quote \\" and backslash \\\\ and \\n escaped"}',
+      'raw "quotes", \\ backslashes, {braces}, commas, NULL',
+      'caf\u00e9 \u20ac \u{1f600} and a raw\ttab\nnewline',
+      '',
+      'NULL',
+    ];
+    await s.enqueue(texts.map((t, i) => pendingEntry(i, t)));
+    const rows = await s.readPending(10);
+    expect(rows.map((r) => r.canonical)).toEqual(texts);
+    await s.close();
+  });
+
   it('migrates a queue of schema 5 (migration 6): rows queued with their facets as JSON keep them', async () => {
     const url = await server.newDatabase();
     const pool = createPostgresPool(url);
