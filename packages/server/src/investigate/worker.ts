@@ -6,7 +6,7 @@
  * that ingest and health answer on. See worker-client.ts.
  */
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStorage } from '@provenant/ledger/sqlite';
 import { readTracePage } from './trace.js';
@@ -15,12 +15,14 @@ import type { InvestigationJob, InvestigationReply, WorkerData } from './worker-
 const data = workerData as WorkerData;
 
 // Reads yield the CPU to ingest: on Linux a nice value is per thread, and a synchronous
-// readlink of /proc/thread-self names this thread. Elsewhere (or if refused) reads keep the
-// process's priority.
+// readlink of /proc/thread-self names this thread. The value is relative to the thread's own
+// (inherited from the collector), so a collector started under `nice` keeps its reads below it.
+// Elsewhere (or if refused) reads keep the process's priority.
 if (data.nice > 0) {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, data.nice);
+    if (Number.isInteger(tid) && tid > 0)
+      setPriority(tid, Math.min(19, getPriority(tid) + data.nice));
   } catch {
     /* not Linux: the same priority as the rest of the process */
   }

@@ -23,14 +23,17 @@ const WORKER_SOURCE = `
 (async () => {
   const { parentPort, workerData } = await import('node:worker_threads');
   // Reads yield the CPU to ingest: on Linux the nice value is per thread, and a sync readlink
-  // of /proc/thread-self runs on this thread, so it names this thread's id. Elsewhere (or if
-  // refused) the reads keep the process's priority.
+  // of /proc/thread-self runs on this thread, so it names this thread's id. The value is
+  // relative to the inherited one (a collector run under nice keeps its reads below it).
+  // Elsewhere (or if refused) the reads keep the process's priority.
   if (workerData.nice) {
     try {
       const { readlinkSync } = await import('node:fs');
-      const { setPriority } = await import('node:os');
+      const { getPriority, setPriority } = await import('node:os');
       const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-      if (Number.isInteger(tid) && tid > 0) setPriority(tid, workerData.nice);
+      if (Number.isInteger(tid) && tid > 0) {
+        setPriority(tid, Math.min(19, getPriority(tid) + workerData.nice));
+      }
     } catch {}
   }
   const Database = (await import(workerData.driver)).default;
