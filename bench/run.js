@@ -41,6 +41,7 @@ const NAMES = [
   'events-search',
   'authzen',
   'growth',
+  'workload-identity',
 ];
 // Benchmarks of later issues: run as their own scripts after the spine's, each recording its own
 // section of docs/BENCHMARKS.md.
@@ -60,6 +61,7 @@ const EXTRA = [
   'events-search',
   'authzen',
   'growth',
+  'workload-identity',
 ];
 const HELP = `node bench/run.js [--quick] [--only NAME[,NAME]] [--no-write] [--cpu-prof DIR]
 
@@ -78,7 +80,9 @@ indexed SQLite read, and each search index's ingest cost; authzen = issue 17: PO
 /access/v1/evaluation over HTTP before the ledger write beside the same server's bare HTTP floor;
 growth = issue 18: proofs, verify,
 coverage, events search, collector RSS and bytes on disk at 1,000,000 and 10,000,000 records,
-the ledgers built once and cached, see bench/growth.js),
+the ledgers built once and cached, see bench/growth.js; workload-identity = issue 17: verified
+ingest with a JWT-SVID-derived credential and with a Txn-Token header beside a Provenant
+credential's),
 each beside its floor or baseline, prints a table and records it in docs/BENCHMARKS.md.
   --quick         small sizes, a smoke check (a 50,000-entry ledger instead of 1,000,000)
   --only NAMES    only these benchmarks (comma-separated or repeated)
@@ -267,6 +271,12 @@ if (selected.includes('authzen')) {
 if (selected.includes('growth')) {
   say('growth benchmark, 1M and 10M records (bench/growth.js)');
   execFileSync(process.execPath, [resolve(ROOT, 'bench', 'growth.js'), ...flags], {
+    stdio: 'inherit',
+  });
+}
+if (selected.includes('workload-identity')) {
+  say('workload identity and Txn-Token benchmark (bench/workload-identity.js)');
+  execFileSync(process.execPath, [resolve(ROOT, 'bench', 'workload-identity.js'), ...flags], {
     stdio: 'inherit',
   });
 }

@@ -273,18 +273,38 @@ export class SvidVerifier {
  * registered principal always wins: registering one and disabling it stops a pattern's SVID.
  */
 export class SpiffeDirectory implements PrincipalDirectory {
+  /**
+   * The path patterns' verdicts by id (ingest asks for every record's actor), at most
+   * `maxVerdicts`, then all forgotten at once. Only the patterns' answer is kept, which depends
+   * on nothing that changes: the registry is asked first on every call, so registering,
+   * disabling or removing a principal takes effect at once.
+   */
+  private readonly verdicts = new Map<string, Principal | null>();
+
   constructor(
     private readonly registry: PrincipalDirectory,
     private readonly svids: SvidVerifier,
+    private readonly maxVerdicts = 10_000,
   ) {}
 
   get(id: string): Principal | undefined {
     const registered = this.registry.get(id);
-    if (registered !== undefined || !this.svids.allowsUnregistered(id)) return registered;
-    const implied = impliedKind(id);
-    const kind = implied === 'agent_instance' || implied === 'agent' ? 'agent_instance' : 'service';
-    return { id, kind, shared: false, disabled: false };
+    if (registered !== undefined) return registered;
+    let verdict = this.verdicts.get(id);
+    if (verdict === undefined) {
+      verdict = this.svids.allowsUnregistered(id) ? patternPrincipal(id) : null;
+      if (this.verdicts.size >= this.maxVerdicts) this.verdicts.clear();
+      this.verdicts.set(id, verdict);
+    }
+    return verdict ?? undefined;
   }
+}
+
+/** The principal a path pattern admits: a workload with its kind's defaults, frozen (shared). */
+function patternPrincipal(id: string): Principal {
+  const implied = impliedKind(id);
+  const kind = implied === 'agent_instance' || implied === 'agent' ? 'agent_instance' : 'service';
+  return Object.freeze({ id, kind, shared: false, disabled: false });
 }
 
 function fail(code: CredentialErrorCode, message: string, claim?: string): never {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { SignJWT, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
+  MemoryPrincipalDirectory,
   MemoryReplayCache,
   SpiffeDirectory,
   SvidVerifier,
@@ -255,6 +256,62 @@ describe('JWT-SVID client authentication', () => {
     );
     expect(issued.claims.sub).toBe(PLANNER);
     expect(issued.witness.authn).toBeUndefined();
+  });
+});
+
+describe('SpiffeDirectory', () => {
+  /** A directory over an empty registry whose verifier counts the pattern checks. */
+  function counted(max?: number) {
+    const { svids } = setup(['/agent/*/instance/*']);
+    const registry = new MemoryPrincipalDirectory();
+    let checks = 0;
+    const allows = svids.allowsUnregistered.bind(svids);
+    svids.allowsUnregistered = (id) => {
+      checks++;
+      return allows(id);
+    };
+    const directory = new SpiffeDirectory(registry, svids, max);
+    return { registry, directory, checks: () => checks };
+  }
+  const agent = (n: number) => `spiffe://${TD}/agent/a/instance/${n}`;
+
+  it('checks the path patterns once per id, for an admitted and a refused one', () => {
+    const d = counted();
+    const first = d.directory.get(agent(1));
+    expect(first).toEqual({ id: agent(1), kind: 'agent_instance', shared: false, disabled: false });
+    expect(d.directory.get(agent(1))).toBe(first);
+    expect(d.directory.get(`spiffe://${TD}/db/primary`)).toBeUndefined();
+    expect(d.directory.get(`spiffe://${TD}/db/primary`)).toBeUndefined();
+    expect(d.checks()).toBe(2);
+    // The principal handed out is frozen: a caller cannot change the next answer.
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it('answers from the registry first, so a registry change takes effect at once', () => {
+    const d = counted();
+    expect(d.directory.get(agent(1))?.disabled).toBe(false);
+    d.registry.put({ id: agent(1), kind: 'agent_instance', shared: false, disabled: true });
+    expect(d.directory.get(agent(1))?.disabled).toBe(true);
+    d.registry.put({
+      id: `spiffe://${TD}/db/primary`,
+      kind: 'service',
+      shared: false,
+      disabled: false,
+    });
+    expect(d.directory.get(`spiffe://${TD}/db/primary`)?.kind).toBe('service');
+    d.registry.delete(agent(1));
+    expect(d.directory.get(agent(1))?.disabled).toBe(false);
+  });
+
+  it('keeps at most its bound of verdicts, and still answers correctly past it', () => {
+    const d = counted(100);
+    for (let i = 0; i < 250; i++) expect(d.directory.get(agent(i))?.id).toBe(agent(i));
+    expect(d.directory['verdicts'].size).toBeLessThanOrEqual(100);
+    expect(d.checks()).toBe(250);
+    // Forgotten verdicts are checked again, with the same answer.
+    expect(d.directory.get(agent(0))?.id).toBe(agent(0));
+    expect(d.directory.get(`spiffe://${TD}/db/primary`)).toBeUndefined();
+    expect(d.checks()).toBe(252);
   });
 });
 
