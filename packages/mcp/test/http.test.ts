@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolResultSchema, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { TXN_TOKEN_TYP, TxnTokenVerifier } from '@provenant/identity';
+import { createRecorder } from '@provenant/sdk';
 import type { Recorder } from '@provenant/sdk';
+import { InMemoryRecordExporter } from '@provenant/sdk/testing';
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
+import type { JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WIRE_ERROR, parseConfig, resultDigest, startHttpProxy } from '../src/index.js';
 import type { RunningHttpProxy } from '../src/index.js';
@@ -19,12 +24,16 @@ const COLLECTOR = 'http://collector.invalid';
 async function upstreamServer(): Promise<{
   url: string;
   ended: string[];
+  /** Every request header the server was sent, by name (lowercase). */
+  headerNames: Set<string>;
   close(): Promise<void>;
 }> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const ended: string[] = [];
+  const headerNames = new Set<string>();
   const http: HttpServer = createServer((req, res) => {
     void (async () => {
+      for (const name of Object.keys(req.headers)) headerNames.add(name);
       const sid = req.headers['mcp-session-id'];
       let t = typeof sid === 'string' ? transports.get(sid) : undefined;
       if (!t) {
@@ -44,6 +53,7 @@ async function upstreamServer(): Promise<{
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     ended,
+    headerNames,
     close: async () => {
       for (const t of transports.values()) await t.close();
       http.closeAllConnections();
@@ -514,6 +524,156 @@ describe('Streamable HTTP mode', () => {
     await new Promise((ok) => setTimeout(ok, 50));
     expect(proxy.sessions()).toBe(before - 1);
     expect(upstream.ended.length).toBe(endedBefore + 1);
+  });
+});
+
+describe('Streamable HTTP mode: the Txn-Token header', () => {
+  const TD = 'acme.example';
+  const TTS = 'https://tts.acme.example';
+  let keys: JWK[] = [];
+  let sign: (over?: Record<string, unknown>, typ?: string) => Promise<string>;
+  let exporter: InMemoryRecordExporter;
+  let txnRecorder: Recorder;
+  let txnProxy: RunningHttpProxy;
+
+  beforeAll(async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    keys = [{ ...(await exportJWK(publicKey)), kid: 'tts-1' }];
+    sign = (over = {}, typ = TXN_TOKEN_TYP) => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({
+        iss: TTS,
+        iat: now,
+        aud: TD,
+        exp: now + 60,
+        txn: '97053963-771d-49cc-a4e3-20aad399c312',
+        sub: 'user:alice',
+        scope: 'repo:read',
+        req_wl: 'spiffe://acme.example/gateway',
+        tctx: { repo: 'acme/site' },
+        ...over,
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: 'tts-1', typ })
+        .sign(privateKey);
+    };
+    exporter = new InMemoryRecordExporter();
+    txnRecorder = createRecorder({
+      identity: who.proxy,
+      issuer: who.issuer,
+      pdp: who.decisions,
+      exporter,
+    });
+    txnProxy = await startHttpProxy({
+      collectorUrl: COLLECTOR,
+      recorder: txnRecorder,
+      upstream: upstream.url,
+      log: () => {},
+      config: parseConfig({
+        server: 'github-mcp',
+        tools: { read_file: { action: 'github.get_file', resource: 'repo:{repo}' } },
+      }),
+      txnTokens: new TxnTokenVerifier({
+        trustDomain: TD,
+        services: [
+          {
+            iss: TTS,
+            keys: (h, t) => createLocalJWKSet({ keys })(h, t),
+            has: (kid) => keys.some((k) => k.kid === kid),
+          },
+        ],
+      }),
+    });
+  });
+  afterAll(async () => {
+    await txnProxy.close();
+    await txnRecorder.close();
+  });
+
+  const ping = (headers: Record<string, string>) =>
+    fetch(txnProxy.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+
+  it("sends a verified Txn-Token with the call's decision and records, never upstream", async () => {
+    const txn = await sign();
+    const client = fixtureClient();
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(txnProxy.url), {
+        requestInit: { headers: { authorization: `Bearer ${who.alice}`, 'txn-token': txn } },
+      }),
+    );
+    const asked = who.decisions.made.length;
+    const res = await client.callTool({ name: 'read_file', arguments: { repo: 'acme/site' } });
+    expect(res.isError).not.toBe(true);
+    const calls = exporter.getExported().filter((e) => e.record.type === 'tool.called');
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((e) => e.txnToken === txn)).toBe(true);
+    expect(who.decisions.made.slice(asked).map((d) => d.request.txnToken)).toEqual([txn]);
+    expect(upstream.headerNames.has('txn-token')).toBe(false);
+    await client.close();
+  });
+
+  const attacks: [string, () => Promise<string>, string][] = [
+    ['a typ other than txntoken+jwt', () => sign({}, 'JWT'), 'wrong_typ'],
+    ['another trust domain', () => sign({ aud: 'other.example' }), 'wrong_audience'],
+    ['an expired token', () => sign({ exp: Math.floor(Date.now() / 1000) - 120 }), 'expired'],
+    ['an unconfigured TTS', () => sign({ iss: 'https://evil.example' }), 'wrong_issuer'],
+    ['two tokens in one header', async () => `${await sign()}, ${await sign()}`, 'malformed_token'],
+  ];
+  for (const [name, make, code] of attacks) {
+    it(`refuses ${name} with 401 ${code}, before the credential, forwarding nothing`, async () => {
+      const before = exporter.getExported().length;
+      const res = await ping({ authorization: `Bearer ${who.alice}`, 'txn-token': await make() });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toContain(`error_description="${code}"`);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+      expect(exporter.getExported().length).toBe(before);
+    });
+  }
+
+  it('refuses a Txn-Token whose key was rotated out, though it verified before', async () => {
+    const txn = await sign({ txn: 'rotated' });
+    // Accepted (a ping outside a session then meets the session check: 400, not 401).
+    expect((await ping({ authorization: `Bearer ${who.alice}`, 'txn-token': txn })).status).toBe(
+      400,
+    );
+    const kept = keys;
+    keys = [{ ...kept[0]!, kid: 'tts-2' }];
+    try {
+      const res = await ping({ authorization: `Bearer ${who.alice}`, 'txn-token': txn });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unknown_kid');
+    } finally {
+      keys = kept;
+    }
+  });
+
+  it('refuses a Txn-Token presented as the credential (txn_token_misplaced)', async () => {
+    const res = await ping({ authorization: `Bearer ${await sign()}` });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      'txn_token_misplaced',
+    );
+  });
+
+  it('does not read the header when no verifier is configured', async () => {
+    const res = await fetch(proxy.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${who.alice}`,
+        'txn-token': 'not.a.token',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    expect(res.status).toBe(400);
   });
 });
 

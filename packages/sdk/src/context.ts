@@ -19,6 +19,12 @@ export interface WorkContext {
   readonly sampled: boolean;
   /** The record that started this context (`agent.invoked`): the cause of its tool calls. */
   readonly invocationId: string;
+  /**
+   * The Transaction Token this work runs in (draft-ietf-oauth-transaction-tokens-10), sent as
+   * the `Txn-Token` header with its records and decisions: the collector verifies it and keeps
+   * its `txn`. Never recorded by the SDK itself.
+   */
+  readonly txnToken?: string | undefined;
 }
 
 export const storage = new AsyncLocalStorage<WorkContext>();

@@ -150,6 +150,13 @@ export interface SessionOptions {
   /** Continue an incoming trace (W3C `traceparent`). */
   readonly traceparent?: string;
   /**
+   * The Transaction Token the work runs in (an incoming request's `Txn-Token` header): sent
+   * with the session's records and decisions, and its delegations', in the `Txn-Token` header
+   * (the collector verifies it and records its `txn`). Records that wait in the spool are sent
+   * without it: a Txn-Token lives minutes, and an expired one would refuse them.
+   */
+  readonly txnToken?: string;
+  /**
    * The credential came from another agent (e.g. over A2A, addressed to this one): the
    * invocation's cause is `delegation`, not the initiator's own prompt.
    */
@@ -269,7 +276,11 @@ export class RecorderImpl implements Recorder {
   >();
   private readonly counted = { recorded: 0, dropped: 0 };
   /** Records made and not yet handed to the exporter, in the order they were made. */
-  private readonly pending: { credential: string; build: () => EventRecord }[] = [];
+  private readonly pending: {
+    credential: string;
+    txnToken: string | undefined;
+    build: () => EventRecord;
+  }[] = [];
   private handOverScheduled = false;
   private readonly handOverBound = () => this.handOver();
 
@@ -300,7 +311,7 @@ export class RecorderImpl implements Recorder {
       checkOpen: () => this.checkOpen(),
       admit: (lowRisk) => this.admit(lowRisk),
       decide: (ctx, spec, resource, now) => this.decide(ctx, spec, resource, now),
-      emit: (ctx, build, durable) => this.emit(ctx.credential.token, build, durable),
+      emit: (ctx, build, durable) => this.emit(ctx.credential.token, build, durable, ctx.txnToken),
       dropped: () => void this.counted.dropped++,
     };
   }
@@ -371,6 +382,7 @@ export class RecorderImpl implements Recorder {
       spanId: newSpanId(),
       sampled: trace.sampled,
       invocationId: newId(),
+      ...(options.txnToken !== undefined ? { txnToken: options.txnToken } : {}),
     };
     const causeKind =
       options.delegated === true
@@ -425,6 +437,7 @@ export class RecorderImpl implements Recorder {
       spanId: newSpanId(),
       sampled: parent.sampled,
       invocationId: newId(),
+      ...(parent.txnToken !== undefined ? { txnToken: parent.txnToken } : {}),
     };
     this.opened(
       ctx,
@@ -462,10 +475,10 @@ export class RecorderImpl implements Recorder {
         keepText: this.o.recordPrompts === true,
         cause: promptCause,
       });
-      this.queue(token, () => record);
+      this.queue(token, () => record, ctx.txnToken);
     }
     const invoked = invokedRecord({ ...made, time: this.clock(), cause, via });
-    this.queue(token, () => invoked);
+    this.queue(token, () => invoked, ctx.txnToken);
   }
 
   private enter<R>(ctx: WorkContext, fn: (() => R) | undefined): Session | Promise<Awaited<R>> {
@@ -612,6 +625,7 @@ export class RecorderImpl implements Recorder {
         action: decisionAction(spec, resource),
         credential: ctx.credential.token,
         ...(ctx.taskId !== undefined ? { taskId: ctx.taskId } : {}),
+        ...(ctx.txnToken !== undefined ? { txnToken: ctx.txnToken } : {}),
       }),
     ).then((d) => {
       this.cache.set(key, d, now, ctx.credential.exp * 1000);
@@ -652,13 +666,13 @@ export class RecorderImpl implements Recorder {
    * Queues a record made under `credential`; never waited for. An exporter that wants records
    * as they are made (`eager`) gets it now; any other with the next batch, built then.
    */
-  private queue(credential: string, build: () => EventRecord): void {
+  private queue(credential: string, build: () => EventRecord, txnToken: string | undefined): void {
     this.counted.recorded++;
     if (this.exporter.eager === true) {
-      this.handTo(credential, [build()]);
+      this.handTo(credential, [build()], txnToken);
       return;
     }
-    this.pending.push({ credential, build });
+    this.pending.push({ credential, txnToken, build });
     if (this.pending.length >= HAND_OVER_AT) this.handOver();
     else if (!this.handOverScheduled) {
       this.handOverScheduled = true;
@@ -668,37 +682,53 @@ export class RecorderImpl implements Recorder {
 
   /**
    * Builds the queued records and hands them to the exporter in the order they were made, one
-   * batch per run of records made under the same credential.
+   * batch per run of records made under the same credential (and Txn-Token).
    */
   private handOver(): void {
     this.handOverScheduled = false;
     const items = this.pending.splice(0);
     let i = 0;
     while (i < items.length) {
-      const credential = items[i]!.credential;
+      const { credential, txnToken } = items[i]!;
       const records: EventRecord[] = [];
-      while (i < items.length && items[i]!.credential === credential) {
+      while (
+        i < items.length &&
+        items[i]!.credential === credential &&
+        items[i]!.txnToken === txnToken
+      ) {
         records.push(items[i]!.build());
         i++;
       }
-      this.handTo(credential, records);
+      this.handTo(credential, records, txnToken);
     }
   }
 
-  private handTo(credential: string, records: EventRecord[]): void {
+  private handTo(credential: string, records: EventRecord[], txnToken: string | undefined): void {
     // A non-durable export resolves once queued; an exporter that fails it has nobody to tell.
-    this.exporter.export({ records, credential }).catch(() => {});
+    this.exporter
+      .export({ records, credential, ...(txnToken !== undefined ? { txnToken } : {}) })
+      .catch(() => {});
   }
 
-  private emit(credential: string, build: () => EventRecord, durable: boolean): Promise<void> {
+  private emit(
+    credential: string,
+    build: () => EventRecord,
+    durable: boolean,
+    txnToken: string | undefined,
+  ): Promise<void> {
     if (!durable) {
-      this.queue(credential, build);
+      this.queue(credential, build, txnToken);
       return Promise.resolve();
     }
     // An intent goes at once, after every record made before it.
     this.handOver();
     this.counted.recorded++;
-    return this.exporter.export({ records: [build()], credential, durable: true });
+    return this.exporter.export({
+      records: [build()],
+      credential,
+      durable: true,
+      ...(txnToken !== undefined ? { txnToken } : {}),
+    });
   }
 
   private checkOpen(): void {

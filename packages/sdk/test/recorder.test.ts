@@ -43,6 +43,26 @@ function chainOf(token: string): string[] {
 }
 
 describe('sessions and tools', () => {
+  it("sends a session's Txn-Token with its decisions and records, and its delegations'", async () => {
+    const tool = getFile();
+    const asked = w.decisions.made.length;
+    await planner.session({ initiatorToken: w.alice, taskId: 'task-txn', txnToken: 'TXN' }, () =>
+      planner.delegate(w.researcher, {}, () => tool('acme/txn', 'README.md')),
+    );
+    const got = w.exported('task-txn');
+    expect(got.map((e) => [e.record.type, e.txnToken])).toEqual([
+      ['agent.invoked', 'TXN'],
+      ['agent.invoked', 'TXN'],
+      ['tool.called', 'TXN'],
+    ]);
+    expect(w.decisions.made.slice(asked).map((d) => d.request.txnToken)).toEqual(['TXN']);
+    // Another session without one sends none.
+    await planner.session({ initiatorToken: w.alice, taskId: 'task-no-txn' }, () =>
+      tool('acme/txn', 'README.md'),
+    );
+    expect(w.exported('task-no-txn').every((e) => e.txnToken === undefined)).toBe(true);
+  });
+
   it('records a tool call with initiator, actor, decision, digests and outcome', async () => {
     const tool = getFile();
     const result = await planner.session(

@@ -137,6 +137,60 @@ describe('HTTP exporter', () => {
   });
 });
 
+describe('HTTP exporter and Transaction Tokens', () => {
+  /** A collector that accepts everything, refusing a request whose Txn-Token is `expired`. */
+  function collector() {
+    const posts: { txn: string | null; ids: string[] }[] = [];
+    const fake: typeof fetch = async (_url, init) => {
+      const txn = new Headers(init?.headers).get('txn-token');
+      const ids = (JSON.parse(String(init?.body)) as { id: string }[]).map((r) => r.id);
+      posts.push({ txn, ids });
+      if (txn === 'expired') {
+        return new Response('{"error":{"code":"expired","message":"Txn-Token: expired"}}', {
+          status: 401,
+        });
+      }
+      return new Response(JSON.stringify({ accepted: ids.map((id) => ({ id })), rejected: [] }));
+    };
+    const exporter = new HttpRecordExporter({
+      collectorUrl: 'http://x.invalid',
+      fetch: fake,
+      spool: null,
+      maxBatch: 10,
+      maxDelayMs: 1,
+      maxQueued: 10,
+      overflow: 'block',
+      retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 10 },
+    });
+    return { posts, exporter };
+  }
+
+  it('sends each run of records with its Txn-Token header, one request per credential and token', async () => {
+    const { posts, exporter } = collector();
+    void exporter.export({ records: [rec('a'), rec('b')], credential: 'T', txnToken: 'X1' });
+    void exporter.export({ records: [rec('c')], credential: 'T', txnToken: 'X2' });
+    void exporter.export({ records: [rec('d')], credential: 'T' });
+    await exporter.forceFlush();
+    expect(posts).toEqual([
+      { txn: 'X1', ids: ['a', 'b'] },
+      { txn: 'X2', ids: ['c'] },
+      { txn: null, ids: ['d'] },
+    ]);
+    expect(exporter.stats()).toMatchObject({ delivered: 4, rejected: 0 });
+  });
+
+  it('sends a run refused with its Txn-Token again without it: the records are kept', async () => {
+    const { posts, exporter } = collector();
+    void exporter.export({ records: [rec('a')], credential: 'T', txnToken: 'expired' });
+    await exporter.forceFlush();
+    expect(posts).toEqual([
+      { txn: 'expired', ids: ['a'] },
+      { txn: null, ids: ['a'] },
+    ]);
+    expect(exporter.stats()).toMatchObject({ delivered: 1, rejected: 0 });
+  });
+});
+
 describe('helpers', () => {
   it('parses and formats W3C traceparent from headers and MCP _meta', () => {
     const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

@@ -201,6 +201,39 @@ describe('the Txn-Token header at ingest and decisions', () => {
     expect([sent.statusCode, sent.json().error.code]).toEqual([401, 'malformed_token']);
   });
 
+  it('keeps the txn in the policy.decision record of an AuthZEN evaluation asked with it', async () => {
+    const { app, external } = await txnApp();
+    const { researcherToken } = await aliceScenario(app);
+    const evaluate = async (txnToken: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/access/v1/evaluation',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${researcherToken}`,
+          'txn-token': txnToken,
+        },
+        payload: JSON.stringify({
+          subject: { type: 'identity', id: 'user:alice' },
+          action: { name: 'github.get_file' },
+          resource: { type: 'repo', id: 'acme/site' },
+        }),
+      });
+    const res = await evaluate(await external());
+    expect(res.statusCode, res.body).toBe(200);
+    const decisions = (
+      await app.inject({ headers: asAdmin, url: '/v1/events?type=policy.decision&limit=10' })
+    ).json().events as { correlation?: { txn: string } }[];
+    expect(decisions.at(-1)!.correlation?.txn).toBe('c0ffee00-771d-49cc-a4e3-20aad399c312');
+    // A bad one refuses the evaluation before any decision.
+    const bad = await evaluate(await external({}, 'JWT'));
+    expect([bad.statusCode, bad.json().error.code]).toEqual([401, 'wrong_typ']);
+    const after = (
+      await app.inject({ headers: asAdmin, url: '/v1/events?type=policy.decision&limit=10' })
+    ).json().events as unknown[];
+    expect(after).toHaveLength(decisions.length);
+  });
+
   it('keeps the txn in the policy.decision record of a decision asked with it', async () => {
     const { app, external } = await txnApp();
     const { researcherToken } = await aliceScenario(app);

@@ -1,9 +1,12 @@
 import { isProvenantError } from '@provenant/core';
+import { TxnTokenVerifier, jwksSource } from '@provenant/identity';
+import type { TrustedTxnTokenService } from '@provenant/identity';
 import { loadConfig, runStdioProxy, startHttpProxy } from '@provenant/mcp';
 import type { ProxyConfig } from '@provenant/mcp';
 import { parseFlags, serverUrl } from '../lib/args.js';
 import { CliError, EXIT, usageError } from '../lib/errors.js';
 import type { CommandContext } from '../main.js';
+import { txnTokenFlags } from './serve.js';
 
 export async function mcpProxy(args: readonly string[], ctx: CommandContext): Promise<number> {
   const dash = args.indexOf('--');
@@ -22,6 +25,8 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
     'allowed-hosts': { type: 'string', multiple: true },
     'allowed-origins': { type: 'string', multiple: true },
     'authzen-pdp': { type: 'string' },
+    'txn-trust-domain': { type: 'string' },
+    'txn-token-service': { type: 'string', multiple: true },
   });
   if (positionals.length > 0) {
     throw usageError(`unexpected argument "${positionals[0]}"; put the server command after --.`);
@@ -48,6 +53,7 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
     if (values['authzen-pdp'] !== undefined) {
       throw usageError('--authzen-pdp is for stdio mode only (HTTP mode: not yet).');
     }
+    const txn = txnTokenFlags(values['txn-trust-domain'], values['txn-token-service'] ?? []);
     const list = (v: readonly string[] | undefined) =>
       (v ?? [])
         .flatMap((s) => s.split(','))
@@ -60,9 +66,20 @@ export async function mcpProxy(args: readonly string[], ctx: CommandContext): Pr
         ...common,
         allowedHosts: list(values['allowed-hosts']),
         allowedOrigins: list(values['allowed-origins']),
+        ...(txn === undefined
+          ? {}
+          : {
+              txnTokens: new TxnTokenVerifier({
+                trustDomain: txn.trustDomain,
+                services: [await collectorTxnService(collectorUrl), ...txn.services],
+              }),
+            }),
       },
       ctx,
     );
+  }
+  if (values['txn-trust-domain'] !== undefined || values['txn-token-service'] !== undefined) {
+    throw usageError('--txn-trust-domain is for HTTP mode (a stdio client sends no headers).');
   }
   const [command, ...commandArgs] = server;
   if (command === undefined) throw usageError('give the MCP server command after --.');
@@ -134,4 +151,33 @@ async function http(
   });
   await running.close();
   return EXIT.ok;
+}
+
+/**
+ * The collector as a Txn-Token Service of the trust domain: its `issuer` and signing keys
+ * (`jwks_uri`) from its RFC 8414 metadata, read at start.
+ */
+async function collectorTxnService(collectorUrl: string): Promise<TrustedTxnTokenService> {
+  const where = `${collectorUrl.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`;
+  let meta: { issuer?: unknown; jwks_uri?: unknown };
+  try {
+    const res = await fetch(where);
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+    meta = (await res.json()) as typeof meta;
+  } catch (e) {
+    throw new CliError(
+      'server_error',
+      `--txn-trust-domain: the collector's metadata (${where}) could not be read: ${(e as Error).message}`,
+      EXIT.unavailable,
+    );
+  }
+  if (typeof meta.issuer !== 'string' || typeof meta.jwks_uri !== 'string') {
+    throw new CliError(
+      'server_error',
+      `--txn-trust-domain: the collector's metadata (${where}) names no issuer and jwks_uri.`,
+      EXIT.unavailable,
+    );
+  }
+  const source = jwksSource(meta.jwks_uri);
+  return { iss: meta.issuer, keys: source.getKey, has: source.has };
 }

@@ -27,6 +27,13 @@ resource_metadata, and the metadata is served at /.well-known/oauth-protected-re
                           Host is answered 403 (DNS rebinding)
   --allowed-origins ORIGINS  HTTP: browser origins (https://app.example) that may call besides
                           the proxy's own; any other Origin is answered 403
+  --txn-trust-domain TD   HTTP: verify each request's Txn-Token header (Transaction Tokens,
+                          draft-ietf-oauth-transaction-tokens-10) for trust domain TD, signed by
+                          the collector (its metadata's issuer and jwks_uri) or a
+                          --txn-token-service; one that fails is answered 401 with its code, a
+                          verified one goes with the call's decision and records (the collector,
+                          given the same --txn-trust-domain, records its txn), never upstream
+  --txn-token-service ISS=FILE|URL  HTTP: another Txn-Token Service of TD (its JWK Set)
   --config FILE           JSON mapping tool names to action, resource, class and risk
   --filter-tools          answer tools/list with only the tools policy allows
   --authzen-pdp URL       stdio: also be a COAZ-MCP PEP (AuthZEN, Draft 1) at this AuthZEN 1.0

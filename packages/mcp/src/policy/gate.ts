@@ -44,6 +44,11 @@ export interface PolicyGateOptions {
   readonly config?: ProxyConfig;
   /** The initiator's credential for a request: fixed (stdio) or read from its auth (HTTP). */
   readonly initiatorToken: string | ((extra: MessageExtraInfo | undefined) => string | undefined);
+  /**
+   * The request's verified Transaction Token (HTTP: its `Txn-Token` header), if any: the call's
+   * session sends it with its decision and records (see the SDK's `SessionOptions.txnToken`).
+   */
+  readonly txnToken?: (extra: MessageExtraInfo | undefined) => string | undefined;
   /** Answer `tools/list` with only the tools policy allows this initiator (needs `pdp`). */
   readonly filterTools?: boolean;
   /** The decision point `filterTools` asks (the recorder decides tool calls itself). */
@@ -316,7 +321,7 @@ class Gate implements PolicyGate {
   }
 
   authenticate(token: string): Promise<Session> {
-    return this.session(token, undefined);
+    return this.session(token, undefined, undefined);
   }
 
   private tokenOf(extra: MessageExtraInfo | undefined): string | undefined {
@@ -324,9 +329,16 @@ class Gate implements PolicyGate {
     return typeof t === 'string' ? t : t(extra);
   }
 
-  /** The recorder session for this credential and trace: one token exchange, then reused. */
-  private session(token: string, traceparent: string | undefined): Promise<Session> {
-    const key = `${token}\u0000${traceparent?.slice(3, 35) ?? ''}`;
+  /**
+   * The recorder session for this credential, trace and Txn-Token: one token exchange, then
+   * reused.
+   */
+  private session(
+    token: string,
+    traceparent: string | undefined,
+    txnToken: string | undefined,
+  ): Promise<Session> {
+    const key = `${token}\u0000${traceparent?.slice(3, 35) ?? ''}\u0000${txnToken ?? ''}`;
     const now = Date.now();
     const cached = this.sessions.get(key);
     if (cached && cached.renewAt > now) return cached.session;
@@ -341,6 +353,7 @@ class Gate implements PolicyGate {
         lifetimeSec: this.o.lifetimeSec ?? MAX_CREDENTIAL_LIFETIME_SEC,
         ...(this.o.taskId !== undefined ? { taskId: this.o.taskId } : {}),
         ...(traceparent !== undefined ? { traceparent } : {}),
+        ...(txnToken !== undefined ? { txnToken } : {}),
       }),
     };
     this.sessions.set(key, entry);
@@ -360,7 +373,7 @@ class Gate implements PolicyGate {
     const params = (request.params ?? {}) as Record<string, unknown>;
     const meta = (params['_meta'] ?? undefined) as Record<string, unknown> | undefined;
     const incoming = traceparentFromMcpMeta(meta) ? (meta?.['traceparent'] as string) : undefined;
-    const session = await this.session(token, incoming);
+    const session = await this.session(token, incoming, undefined);
     const c = this.classify(request.method, params);
     session.run(() =>
       this.o.recorder.recordRefusal(
@@ -404,7 +417,7 @@ class Gate implements PolicyGate {
     const trace = earlier ?? incoming;
     let session: Session;
     try {
-      session = await this.session(token, trace);
+      session = await this.session(token, trace, this.o.txnToken?.(extra));
     } catch (e) {
       return wireError(
         id,
@@ -517,7 +530,7 @@ class Gate implements PolicyGate {
   ): Promise<JSONRPCMessage> {
     const token = this.tokenOf(extra);
     if (token === undefined) return response;
-    const session = await this.session(token, undefined);
+    const session = await this.session(token, undefined, undefined);
     const pdp = this.o.pdp!;
     const allowed = await Promise.all(
       tools.map(async (t) => {

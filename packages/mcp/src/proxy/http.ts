@@ -6,6 +6,12 @@
  * protected-resource metadata (RFC 9728) at `/.well-known/oauth-protected-resource`, as the MCP
  * authorization specification describes. The credential is never passed upstream.
  *
+ * With `txnTokens`, a request's `Txn-Token` header (draft-ietf-oauth-transaction-tokens-10) is
+ * verified before its credential is looked at: one that fails is answered 401 with the
+ * verifier's code and nothing is forwarded; a verified one goes with the call's decision and
+ * records to the collector (which verifies it again and records its `txn`), never upstream. A
+ * Txn-Token sent as the credential is `txn_token_misplaced`.
+ *
  * Both sides are the official SDK's Streamable HTTP transports, except that the answer to an
  * intercepted request travels from one to the other as the bytes the server sent, read once
  * (`transport/http-upstream.ts`, `transport/http-front.ts`).
@@ -24,7 +30,10 @@ import {
   parseAllowedOrigin,
 } from '@provenant/core/vocabulary';
 import type { HostRule } from '@provenant/core/vocabulary';
+import { CredentialError, TXN_TOKEN_HEADER, TXN_TOKEN_TYP } from '@provenant/identity';
+import type { TxnTokenVerifier } from '@provenant/identity';
 import { remotePdp } from '@provenant/sdk';
+import { decodeProtectedHeader } from 'jose';
 import { createPolicyGate } from '../policy/gate.js';
 import type { ProxyConfig } from '../policy/config.js';
 import { createRelay } from '../relay/relay.js';
@@ -57,6 +66,11 @@ export interface HttpProxyOptions extends RecordingOptions {
    */
   readonly allowedHosts?: readonly string[];
   readonly allowedOrigins?: readonly string[];
+  /**
+   * Verifies each request's `Txn-Token` header against the Txn-Token Services of its trust
+   * domain (the collector's own and any other it trusts). Without it the header is not read.
+   */
+  readonly txnTokens?: TxnTokenVerifier;
   readonly log?: (line: string) => void;
 }
 
@@ -86,6 +100,10 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
     recorder,
     ...(receipts ? { receipts } : {}),
     initiatorToken: (extra) => extra?.authInfo?.token,
+    txnToken: (extra) => {
+      const t = extra?.authInfo?.extra?.[AUTH_TXN_TOKEN];
+      return typeof t === 'string' ? t : undefined;
+    },
     ...(o.config ? { config: o.config } : {}),
     ...(o.filterTools ? { filterTools: true, pdp: remotePdp(o.collectorUrl, fetch) } : {}),
   });
@@ -116,6 +134,40 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
         },
       }),
     );
+  };
+
+  /** A refused Txn-Token (or one sent as the credential): 401 with the verifier's code. */
+  const txnRefused = (res: ServerResponse, code: string, message: string) => {
+    res.writeHead(401, {
+      'content-type': 'application/json',
+      'www-authenticate': `Bearer resource_metadata="${metadataUrl()}", error="invalid_token", error_description="${code}"`,
+    });
+    res.end(JSON.stringify({ error: { code, message } }));
+  };
+
+  /**
+   * The request's `Txn-Token` header verified: its value, null when there is none (or no
+   * verifier: the header is then not read), undefined when refused (answered 401).
+   */
+  const txnTokenOf = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<string | null | undefined> => {
+    const verifier = o.txnTokens;
+    const value = req.headers[TXN_TOKEN_HEADER];
+    if (verifier === undefined || value === undefined) return null;
+    if (typeof value !== 'string' || value.includes(',') || value.trim() === '') {
+      txnRefused(res, 'malformed_token', 'The Txn-Token header holds exactly one token.');
+      return undefined;
+    }
+    try {
+      await verifier.verify(value.trim());
+      return value.trim();
+    } catch (e) {
+      if (!(e instanceof CredentialError)) throw e;
+      txnRefused(res, e.code, `Txn-Token: ${e.message}`);
+      return undefined;
+    }
   };
 
   const jsonRpcError = (res: ServerResponse, status: number, message: string) => {
@@ -169,6 +221,15 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       return undefined;
     }
     const token = bearer;
+    // Draft-ietf-oauth-transaction-tokens-10: a Txn-Token is never a bearer credential.
+    if (isTxnToken(token)) {
+      txnRefused(
+        res,
+        'txn_token_misplaced',
+        'A Txn-Token is not a credential: send it in the Txn-Token header, not Authorization.',
+      );
+      return undefined;
+    }
     // RFC 8707: never a credential bound to another resource (the MCP authorization spec's
     // audience validation), before the collector is asked anything about it.
     const notForUs = audienceRefusal(token, `${base}${MCP_PATH}`);
@@ -176,6 +237,8 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       unauthorized(res, 'invalid_token', notForUs);
       return undefined;
     }
+    const txnToken = await txnTokenOf(req, res);
+    if (txnToken === undefined) return undefined;
     try {
       const session = await gate.authenticate(token);
       const c = session.context.credential;
@@ -184,6 +247,7 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
         clientId: session.context.initiator.id,
         scopes: [...c.scope],
         expiresAt: c.exp,
+        ...(txnToken !== null ? { extra: { [AUTH_TXN_TOKEN]: txnToken } } : {}),
       };
     } catch (e) {
       unauthorized(res, 'invalid_token', (e as Error).message);
@@ -436,6 +500,18 @@ export async function startHttpProxy(o: HttpProxyOptions): Promise<RunningHttpPr
       if (owned) await recorder.close();
     },
   };
+}
+
+/** Where a request's verified Txn-Token travels to the gate: its `AuthInfo.extra`. */
+const AUTH_TXN_TOKEN = 'txnToken';
+
+/** Whether a bearer token is a Txn-Token (its `typ`); unverified, it only picks the refusal. */
+function isTxnToken(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).typ === TXN_TOKEN_TYP;
+  } catch {
+    return false;
+  }
 }
 
 /** Core's `config_invalid` as this package's `invalid_config`. */

@@ -11,6 +11,11 @@ export interface ExportBatch {
   /** The credential they were made under: the collector checks them against each other. */
   readonly credential: string;
   /**
+   * The Transaction Token they were made in, sent beside the credential in the `Txn-Token`
+   * header (the collector verifies it and records its `txn`). Not kept in the spool.
+   */
+  readonly txnToken?: string;
+  /**
    * An intent: `export` resolves only once the records are acknowledged or on disk, and
    * rejects (`IntentNotDurableError`) when they cannot be; the tool does not run until then.
    */

@@ -32,6 +32,8 @@ export interface HttpExporterOptions {
 interface Item {
   readonly record: EventRecord;
   readonly token: string;
+  /** Sent as the `Txn-Token` header; never spooled (see `ExportBatch.txnToken`). */
+  readonly txnToken: string | undefined;
   /** Set for an intent: settled once it is acknowledged or on disk, or cannot be. */
   durable?: { resolve: () => void; reject: (e: Error) => void };
 }
@@ -96,7 +98,9 @@ export class HttpRecordExporter implements RecordExporter {
   export(batch: ExportBatch): Promise<void> {
     if (!batch.durable) {
       // Never blocks: admission was checked before the tool ran.
-      for (const record of batch.records) this.queue.push({ record, token: batch.credential });
+      for (const record of batch.records) {
+        this.queue.push({ record, token: batch.credential, txnToken: batch.txnToken });
+      }
       this.schedule();
       return Promise.resolve();
     }
@@ -108,6 +112,7 @@ export class HttpRecordExporter implements RecordExporter {
           this.queue.push({
             record,
             token: batch.credential,
+            txnToken: batch.txnToken,
             durable: {
               resolve,
               reject: (e) => {
@@ -322,20 +327,29 @@ export class HttpRecordExporter implements RecordExporter {
     return ceiling / 2 + Math.random() * (ceiling / 2); // "equal jitter"
   }
 
-  /** Sends a batch, grouped into runs by credential; retries; says how many got through. */
+  /**
+   * Sends a batch, grouped into runs by credential and Txn-Token; retries; says how many got
+   * through. A run whose request is refused with its Txn-Token is sent once more without it:
+   * the records are kept, without the correlation (e.g. the Txn-Token expired on the way).
+   */
   private async send(batch: Item[]): Promise<SendResult> {
     let delivered = 0;
     let i = 0;
     while (i < batch.length) {
-      const token = batch[i]!.token;
+      const { token } = batch[i]!;
+      let txnToken = batch[i]!.txnToken;
       let j = i;
-      while (j < batch.length && batch[j]!.token === token) j++;
+      while (j < batch.length && batch[j]!.token === token && batch[j]!.txnToken === txnToken) j++;
       const run = batch.slice(i, j);
       const jsons = run.map((it) => JSON.stringify(it.record));
       let result: PostResult | null = null;
       for (let attempt = 0; attempt < this.o.retry.attempts; attempt++) {
         if (attempt > 0) this.counters.retries++;
-        const r = await this.post(token, jsons);
+        let r = await this.post(token, jsons, txnToken);
+        if (r.kind === 'refused' && txnToken !== undefined) {
+          txnToken = undefined;
+          r = await this.post(token, jsons, undefined);
+        }
         if (r.kind !== 'unreachable') {
           result = r;
           break;
@@ -386,12 +400,20 @@ export class HttpRecordExporter implements RecordExporter {
     return refused;
   }
 
-  private async post(token: string, jsons: readonly string[]): Promise<PostResult> {
+  private async post(
+    token: string,
+    jsons: readonly string[],
+    txnToken?: string,
+  ): Promise<PostResult> {
     let res: Response;
     try {
       res = await this.o.fetch(this.eventsUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          ...(txnToken !== undefined ? { 'txn-token': txnToken } : {}),
+        },
         body: `[${jsons.join(',')}]`,
       });
     } catch (e) {

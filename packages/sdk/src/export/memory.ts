@@ -14,6 +14,8 @@ export interface ExportedRecord {
   readonly record: EventRecord;
   /** The credential it was made under. */
   readonly credential: string;
+  /** The Transaction Token it was made in, when its session had one. */
+  readonly txnToken?: string;
   /** Whether it was exported as an intent (durable before the tool ran). */
   readonly durable: boolean;
 }
@@ -27,7 +29,12 @@ export class InMemoryRecordExporter implements RecordExporter {
   export(batch: ExportBatch): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('the exporter is shut down'));
     for (const record of batch.records) {
-      this.held.push({ record, credential: batch.credential, durable: batch.durable === true });
+      this.held.push({
+        record,
+        credential: batch.credential,
+        ...(batch.txnToken !== undefined ? { txnToken: batch.txnToken } : {}),
+        durable: batch.durable === true,
+      });
     }
     return Promise.resolve();
   }

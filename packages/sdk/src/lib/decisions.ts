@@ -16,6 +16,8 @@ export interface DecisionRequest {
   readonly taskId?: string;
   /** The acting credential (a Provenant JWT): what the decision is made for. */
   readonly credential: string;
+  /** The Transaction Token of the work, sent as the `Txn-Token` header (its `txn` recorded). */
+  readonly txnToken?: string;
 }
 
 export interface Decision {
@@ -55,6 +57,7 @@ export function remotePdp(collectorUrl: string, fetchFn: typeof fetch): Pdp {
           headers: {
             'content-type': 'application/json',
             authorization: `Bearer ${req.credential}`,
+            ...(req.txnToken !== undefined ? { 'txn-token': req.txnToken } : {}),
           },
           body: JSON.stringify({
             action: req.action,

@@ -1,8 +1,8 @@
 /**
  * The collector as a receiver of Transaction Tokens (draft-ietf-oauth-transaction-tokens-10,
  * "'Txn-Token' HTTP Header", "Txn-Token Validation", Privacy → "Logging"): ingest, decisions
- * take a `Txn-Token` header (not the MCP proxy yet), verified against the configured Txn-Token
- * Services; the record keeps its `txn` beside the trace id, the token's SHA-256 and the digest of
+ * take a `Txn-Token` header (the MCP proxy's records and decisions carry the one its client sent),
+ * verified against the configured Txn-Token Services; the record keeps its `txn` beside the trace id, the token's SHA-256 and the digest of
  * its `tctx`, never the token.
  */
 import type { Correlation } from '@provenant/core';

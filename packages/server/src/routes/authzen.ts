@@ -22,8 +22,10 @@ import type {
 import { recordedKind } from '@provenant/core';
 import type { JsonValue } from '@provenant/core';
 import type { Decision } from '@provenant/policy';
+import type { VerifiedTxnToken } from '@provenant/identity';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
+import { correlationOf, txnTokenOf } from '../identity/txn-token.js';
 import { RequestError } from '../errors.js';
 import { appendRecords } from '../ingest/append.js';
 import { prepareOwnRecord } from '../ingest/prepare.js';
@@ -127,8 +129,16 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
     return { results, note };
   };
 
-  /** Records every decision in one commit; resolves once they are durable. */
-  const record = async (request: FastifyRequest, results: Evaluated[], note: FacadeNote) => {
+  /**
+   * Records every decision in one commit; resolves once they are durable. A verified
+   * `Txn-Token` of the request puts its `txn` in each record's `correlation`.
+   */
+  const record = async (
+    request: FastifyRequest,
+    results: Evaluated[],
+    note: FacadeNote,
+    txn: VerifiedTxnToken | null,
+  ) => {
     const { identity } = services();
     const kindOf = (id: string) => recordedKind(id, identity.directory.get(id)?.kind);
     const sealed: Sealed[] = [];
@@ -140,10 +150,18 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
         Array.isArray(chain) ? chain.filter((x): x is string => typeof x === 'string') : [],
         r.decision.time,
       );
-      const p = prepareOwnRecord(
-        decisionRecord(r.decision, request.caller?.credential ?? null, kindOf, note, posture),
-        { level: 'verified', reasons: ['decision_point_witness'] },
+      const made = decisionRecord(
+        r.decision,
+        request.caller?.credential ?? null,
+        kindOf,
+        note,
+        posture,
       );
+      if (txn !== null) made.correlation = correlationOf(txn);
+      const p = prepareOwnRecord(made, {
+        level: 'verified',
+        reasons: ['decision_point_witness'],
+      });
       if (p.ok) sealed.push(p);
     }
     await appendRecords(ctx, sealed);
@@ -182,6 +200,7 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
     const requestId = requestIdOf(request, reply);
     const parsed = parseEvaluationRequest(bodyOf(request));
     if (!parsed.ok) throw new RequestError('invalid_evaluation_request', parsed.problem);
+    const txn = await txnTokenOf(request, ctx);
     const results = await timed(reply, async () => {
       const { results, note } = await evaluate(
         request,
@@ -190,7 +209,7 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
         requestId,
         false,
       );
-      return { results, write: () => record(request, results, note) };
+      return { results, write: () => record(request, results, note, txn) };
     });
     return answer(results[0]!);
   });
@@ -203,6 +222,7 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
     const boxcar = Array.isArray((body as { evaluations?: unknown }).evaluations)
       ? (body as { evaluations: unknown[] }).evaluations.length > 0
       : false;
+    const txn = await txnTokenOf(request, ctx);
     const results = await timed(reply, async () => {
       const { results, note } = await evaluate(
         request,
@@ -211,7 +231,7 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
         requestId,
         boxcar,
       );
-      return { results, write: () => record(request, results, note) };
+      return { results, write: () => record(request, results, note, txn) };
     });
     // Without entries the request is the single evaluation, and so is its answer (§7.1).
     if (!boxcar) return answer(results[0]!);
