@@ -51,6 +51,7 @@ export type {
   CoverageCounts,
   CoverageFacts,
   CoverageFactsFilter,
+  CoverageRule,
   CoverageIndex,
   CoverageRange,
 } from './storage/coverage.js';

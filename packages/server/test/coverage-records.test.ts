@@ -346,3 +346,80 @@ describe('coverage: every count links to exactly its records', () => {
     expect(page.next_after).toBe('1');
   });
 });
+
+describe('coverage of an older ledger counts each action once', () => {
+  it('an intent and its outcome stored before the facts existed are one action once filled', async () => {
+    const file = join(dir, 'once.db');
+    const storage = new SqliteStorage(file);
+    const log = await Log.open({ storage, signer: parseSignerKey(KEYS.signerKey) });
+    const app = buildApp({
+      log,
+      storage,
+      limits: DEFAULT_LIMITS,
+      adminToken: ADMIN_TOKEN,
+      anonymousIngest: 'asserted',
+    });
+    const post = async (...records: Record<string, unknown>[]) => {
+      const res = await app.inject({ method: 'POST', url: '/v1/events', payload: records });
+      expect(res.statusCode, res.body).toBe(200);
+    };
+    const privileged = async (a: App) => (await report(a)).by_class.privileged.total;
+    const pair = () => {
+      const intent = record({ id: uuidv7(), outcome: { status: 'pending' } });
+      const outcome = record({
+        id: uuidv7(),
+        cause: { kind: 'agent_decision', record_id: intent['id'] },
+      });
+      return { intent, outcome };
+    };
+    // One pair sent together, one apart, and a record of another actor naming an intent: three
+    // actions (the other actor's is one of its own), as the live ledger counts them.
+    const first = pair();
+    const second = pair();
+    await post(first.intent, first.outcome);
+    await post(second.intent);
+    await post(second.outcome);
+    await post(
+      record({
+        id: uuidv7(),
+        actor: { id: 'spiffe://acme.test/agent/mallory/instance/1', kind: 'agent_instance' },
+        cause: { kind: 'agent_decision', record_id: second.intent['id'] },
+      }),
+    );
+    expect(await privileged(app)).toBe(3);
+    await log.close();
+    await storage.close();
+
+    const oldFile = join(dir, 'once-v1.db');
+    downgrade(file, oldFile);
+    const appOn = async (s: SqliteStorage) =>
+      buildApp({
+        log: await Log.open({ storage: s, signer: parseSignerKey(KEYS.signerKey) }),
+        storage: s,
+        limits: DEFAULT_LIMITS,
+        adminToken: ADMIN_TOKEN,
+        anonymousIngest: 'asserted',
+      });
+    // Read-only, the facts are computed from the records: the same rule, the same count.
+    const ro = new SqliteStorage(oldFile, { readonly: true });
+    expect(await ro.lacksCoverageFacts({})).toBe(true);
+    expect(await privileged(await appOn(ro))).toBe(3);
+    await ro.close();
+    // Migrated and filled (as the collector does at start): stored facts, the same count.
+    const migrated = new SqliteStorage(oldFile);
+    expect(await fillCoverageFacts(migrated)).toBe(5);
+    expect(await migrated.lacksCoverageFacts({})).toBe(false);
+    const mApp = await appOn(migrated);
+    expect(await privileged(mApp)).toBe(3);
+    const res = await mApp.inject({
+      headers: asAdmin,
+      url: '/v1/reports/coverage/records?measure=privileged.total',
+    });
+    const ids = (res.json() as { records: { id: string }[] }).records.map((r) => r.id);
+    expect(ids).toContain(first.intent['id']);
+    expect(ids).toContain(second.intent['id']);
+    expect(ids).not.toContain(first.outcome['id']);
+    expect(ids).not.toContain(second.outcome['id']);
+    await migrated.close();
+  });
+});

@@ -65,12 +65,21 @@ export interface CoverageIndex {
     lifetimeBoundsSec: readonly number[],
   ): Promise<CoverageCounts>;
   /**
-   * Stores `compute(canonical record)` as the facts of every entry that has none, in batches;
-   * returns how many it filled. Idempotent, and safe beside appends and other collectors.
-   * A read-only driver refuses (`storage_read_only`).
+   * Stores `compute(canonical record, attribution level)` as the facts of every entry that has
+   * none, in batches; returns how many it filled. The rule may be async (it may
+   * read earlier entries: an outcome concludes its stored intent); a batch is written only once
+   * all its facts are computed, so a rule that fails stores nothing of its batch. Idempotent,
+   * and safe beside appends and other collectors. A read-only driver refuses
+   * (`storage_read_only`).
    */
-  fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number>;
+  fillCoverageFacts(compute: CoverageRule): Promise<number>;
 }
+
+/** The caller's coverage rule over a stored entry (core's `coverageFacts`, in the collector). */
+export type CoverageRule = (
+  canonical: string,
+  level: string,
+) => CoverageFacts | Promise<CoverageFacts>;
 
 /** One entry as the counts see it. */
 export interface CoverageRow {

@@ -140,17 +140,22 @@ export function describeCoverageContract(name: string, open: () => Promise<LogSt
       ).rejects.toThrow('rule failed');
       expect(await storage.lacksCoverageFacts({})).toBe(true);
       const seen: string[] = [];
+      const levels: string[] = [];
       const facts: CoverageFacts = {
         flags: F.action | F.privileged,
         lifetimeSec: null,
         instance: 'x',
       };
-      const filled = await storage.fillCoverageFacts((canonical) => {
+      // The rule may be async, and is given each entry's level beside its record.
+      const filled = await storage.fillCoverageFacts(async (canonical, level) => {
         seen.push(canonical);
+        levels.push(level);
+        await Promise.resolve();
         return facts;
       });
       expect(filled).toBe(1);
       expect(seen).toEqual([entries[37]!.canonical]);
+      expect(levels).toEqual([entries[37]!.level]);
       expect(await storage.lacksCoverageFacts({})).toBe(false);
       expect(await storage.fillCoverageFacts(() => facts)).toBe(0);
       const filledEntries = entries.map((e, i) => (i === 37 ? { ...e, coverage: facts } : e));

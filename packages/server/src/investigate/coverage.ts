@@ -13,11 +13,12 @@ import {
 import { WITNESS_REASONS, witnessedAs } from '@provenant/core/vocabulary';
 import { CoverageCounter, hasCoverageIndex, matchesCoverage } from '@provenant/ledger';
 import { COLLECTOR_PRINCIPAL, ISSUER_PRINCIPAL } from '../identity/service.js';
+import { concludesStoredIntent } from '../ingest/stages/concludes.js';
 import { PDP_PRINCIPAL } from '../policy/service.js';
 import type {
   CoverageCounts,
-  CoverageFacts,
   CoverageFactsFilter,
+  CoverageRule,
   EntryFilter,
   LogStorage,
   StoredEntry,
@@ -345,6 +346,7 @@ async function countRecords(
   range: { fromUs?: number; toUs?: number },
 ): Promise<CoverageCounts> {
   const counter = new CoverageCounter(LIFETIME_BOUNDS, DISTINCT_CAP + 1);
+  const rule = coverageRule(storage);
   let after: number | undefined;
   for (;;) {
     const page = await storage.queryEntries({
@@ -353,22 +355,30 @@ async function countRecords(
       ...(range.toUs === undefined ? {} : { toUs: range.toUs }),
       ...(after === undefined ? {} : { afterLeafIndex: after }),
     });
-    for (const e of page) counter.add({ ...e, coverage: factsOf(e.canonical) });
+    for (const e of page) counter.add({ ...e, coverage: await rule(e.canonical, e.level) });
     if (page.length < PAGE) return counter.counts();
     after = page.at(-1)!.leafIndex;
   }
 }
 
-/** Core's coverage facts of a stored record: the one rule, for entries stored without them. */
-export const factsOf = (canonical: string): CoverageFacts =>
-  coverageFacts(JSON.parse(canonical) as EventRecord);
+/**
+ * Core's coverage facts of a stored record: the one rule, for entries stored without them. An
+ * outcome that concludes its stored intent (ingest's `concludes` rule, judged again on the
+ * stored records) counts as no action, as it would have at ingest: the action counts once.
+ */
+export function coverageRule(storage: LogStorage): CoverageRule {
+  return async (canonical, level) => {
+    const r = JSON.parse(canonical) as EventRecord;
+    return coverageFacts(r, { concludesIntent: await concludesStoredIntent(storage, r, level) });
+  };
+}
 
 /**
  * Fills the stored facts of entries that have none (a ledger migrated from schema 1), so the
  * report is served from the index again; the collector runs it once at start. Returns how many.
  */
 export async function fillCoverageFacts(storage: LogStorage): Promise<number> {
-  return hasCoverageIndex(storage) ? storage.fillCoverageFacts(factsOf) : 0;
+  return hasCoverageIndex(storage) ? storage.fillCoverageFacts(coverageRule(storage)) : 0;
 }
 
 async function reportFromCounts(
@@ -492,6 +502,7 @@ export async function measureEntries(
   }
   // Some entries have no stored facts: compute them from the records.
   const out: MeasureEntry[] = [];
+  const rule = coverageRule(storage);
   let after = page.afterLeafIndex;
   for (;;) {
     const rows = await storage.queryEntries({
@@ -501,7 +512,7 @@ export async function measureEntries(
     });
     for (const e of rows) {
       const m = parse(e);
-      if (!matchesCoverage(factsOf(e.canonical), e.level, spec)) continue;
+      if (!matchesCoverage(await rule(e.canonical, e.level), e.level, spec)) continue;
       if (out.length === page.limit) return { entries: out, next: out.at(-1)!.leafIndex };
       out.push(m);
     }

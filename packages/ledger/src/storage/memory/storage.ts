@@ -1,6 +1,12 @@
 import type { TileId } from '../../tiles/layout.js';
 import { CoverageCounter, matchesCoverage } from '../coverage.js';
-import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
+import type {
+  CoverageCounts,
+  CoverageFacts,
+  CoverageIndex,
+  CoverageRange,
+  CoverageRule,
+} from '../coverage.js';
 import {
   StorageError,
   checkLeafIndices,
@@ -245,15 +251,19 @@ export class MemoryStorage implements LogStorage, IngestQueue, CoverageIndex {
     return counter.counts();
   }
 
-  async fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number> {
+  async fillCoverageFacts(compute: CoverageRule): Promise<number> {
     this.assertOpen();
-    let filled = 0;
-    this.entries.forEach((e, i) => {
-      if (e.coverage) return;
-      this.entries[i] = { ...e, coverage: compute(e.canonical) };
-      filled++;
+    // All facts first, then stored: a rule that fails stores nothing.
+    const missing = this.entries.flatMap((e, i) => (e.coverage ? [] : [i]));
+    const facts: CoverageFacts[] = [];
+    for (const i of missing) {
+      const e = this.entries[i]!;
+      facts.push(await compute(e.canonical, e.level));
+    }
+    missing.forEach((i, k) => {
+      this.entries[i] = { ...this.entries[i]!, coverage: facts[k]! };
     });
-    return filled;
+    return missing.length;
   }
 
   async getCheckpoint(size: number): Promise<StoredCheckpoint | null> {

@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import type { TileId } from '../../tiles/layout.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
-import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
+import type {
+  CoverageCounts,
+  CoverageFacts,
+  CoverageIndex,
+  CoverageRange,
+  CoverageRule,
+} from '../coverage.js';
 import { StorageError, checkLeafIndices, checkTileWrites, checkpointConflict } from '../errors.js';
 import { findMissingLeaf, toCheckpoint, toEntry } from '../rows.js';
 import type { CheckpointRow, EntryRow } from '../rows.js';
@@ -581,17 +587,18 @@ export class PostgresStorage implements LogStorage, IngestQueue, CoverageIndex {
     await this.pool.end();
   }
 
-  async fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number> {
+  async fillCoverageFacts(compute: CoverageRule): Promise<number> {
     if (this.readOnly) {
       throw new StorageError('storage_read_only', 'The ledger was opened read-only.');
     }
     let filled = 0;
     for (;;) {
-      const { rows } = await this.query<{ leaf_index: string; record: string }>(
-        `SELECT leaf_index, record FROM ledger_entries WHERE cov_flags IS NULL ORDER BY leaf_index LIMIT ${FILL_BATCH}`,
+      const { rows } = await this.query<{ leaf_index: string; record: string; level: string }>(
+        `SELECT leaf_index, record, level FROM ledger_entries WHERE cov_flags IS NULL ORDER BY leaf_index LIMIT ${FILL_BATCH}`,
       );
       if (rows.length === 0) return filled;
-      const facts = rows.map((r) => compute(r.record));
+      const facts: CoverageFacts[] = [];
+      for (const r of rows) facts.push(await compute(r.record, r.level));
       // Another collector may fill the same rows meanwhile: the same facts, and only NULLs change.
       await this.query(
         `UPDATE ledger_entries AS e SET cov_flags = f.flags, cov_lifetime = f.lifetime, cov_instance = f.instance

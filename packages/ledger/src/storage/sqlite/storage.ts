@@ -1,7 +1,13 @@
 import Database from 'better-sqlite3';
 import type { TileId } from '../../tiles/layout.js';
 import { COVERAGE_FLAG, bucketLifetimes } from '../coverage.js';
-import type { CoverageCounts, CoverageFacts, CoverageIndex, CoverageRange } from '../coverage.js';
+import type {
+  CoverageCounts,
+  CoverageFacts,
+  CoverageIndex,
+  CoverageRange,
+  CoverageRule,
+} from '../coverage.js';
 
 /** Entries filled per transaction by fillCoverageFacts (the event loop runs between batches). */
 const FILL_BATCH = 1000;
@@ -524,28 +530,31 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
     return { records, groups, lifetimes: bucketLifetimes(lifetimes, lifetimeBoundsSec), pooled };
   }
 
-  async fillCoverageFacts(compute: (canonical: string) => CoverageFacts): Promise<number> {
+  async fillCoverageFacts(compute: CoverageRule): Promise<number> {
     if (this.readonly) {
       throw new StorageError('storage_read_only', 'The ledger was opened read-only.');
     }
     this.assertCoverageColumns();
+    type Missing = { i: number; record: string; level: string };
     const next = this.cached(
-      `SELECT leaf_index AS i, record FROM entries INDEXED BY entries_cov_missing WHERE cov_flags IS NULL LIMIT ${FILL_BATCH}`,
+      `SELECT leaf_index AS i, record, level FROM entries INDEXED BY entries_cov_missing WHERE cov_flags IS NULL LIMIT ${FILL_BATCH}`,
     );
     const set = this.cached(
       'UPDATE entries SET cov_flags = ?, cov_lifetime = ?, cov_instance = ? WHERE leaf_index = ? AND cov_flags IS NULL',
     );
-    const fillBatch = this.db.transaction((rows: { i: number; record: string }[]) => {
-      for (const r of rows) {
-        const f = compute(r.record);
+    const fillBatch = this.db.transaction((rows: Missing[], facts: CoverageFacts[]) => {
+      rows.forEach((r, k) => {
+        const f = facts[k]!;
         set.run(f.flags, f.lifetimeSec, f.instance, r.i);
-      }
+      });
     });
     let filled = 0;
     for (;;) {
-      const rows = next.all() as { i: number; record: string }[];
+      const rows = next.all() as Missing[];
       if (rows.length === 0) return filled;
-      fillBatch(rows);
+      const facts: CoverageFacts[] = [];
+      for (const r of rows) facts.push(await compute(r.record, r.level));
+      fillBatch(rows, facts);
       filled += rows.length;
       await new Promise((resolve) => setImmediate(resolve));
     }

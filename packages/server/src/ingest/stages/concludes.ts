@@ -66,6 +66,22 @@ export function markConclusions(storage: StoredById): Stage {
   };
 }
 
+/**
+ * The same rule over a record already stored at `level` (coverage facts filled at start for
+ * entries of an older schema): whether it concludes a stored intent, so it counts as no action.
+ */
+export async function concludesStoredIntent(
+  storage: StoredById,
+  r: EventRecord,
+  level: string,
+): Promise<boolean> {
+  if (!isActionRecord(r) || !mayFollowIntent(r) || r.outcome?.status === 'pending') return false;
+  const causeId = r.cause?.record_id;
+  if (causeId === undefined || causeId === r.id) return false;
+  const intent = await storedIntent(storage, causeId);
+  return intent !== undefined && sameAction(intent, keyOf(r, level));
+}
+
 async function storedIntent(storage: StoredById, id: string): Promise<ActionKey | undefined> {
   const e = await storage.getEntryById(id);
   if (!e) return undefined;
