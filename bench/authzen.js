@@ -10,10 +10,15 @@
 // took (`ledger`); the measure is the round trip less `ledger`. Both the whole round trip and the
 // server-side `decide` are reported too.
 //
-//   node bench/authzen.js [--quick] [--no-write] [--samples N]
+//   node bench/authzen.js [--quick] [--no-write] [--samples N] [--cpu-prof DIR] [--alternate]
+//
+// --alternate: the floor request and an evaluation in turn on the connection instead of as two
+// phases (the V8 deoptimizer crash seen with Node 20.20.2; see docs/BENCHMARKS.md).
+// --cpu-prof DIR: a V8 CPU profile of the collector into DIR (summarize it with
+// `node bench/profile-summary.js FILE`).
 import { loadavg } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keepAliveAgent, runConcurrently } from './lib/http.js';
 import {
@@ -36,6 +41,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     samples: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    alternate: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick;
@@ -86,8 +93,11 @@ const dur = (timing, name) => {
 
 const info = { date: new Date().toISOString(), machine: machine(), loadStart: loadavg() };
 const dir = tempDir('authzen');
+const profileDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
+if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 const c = await startCollector(dir, {
   args: ['--dev-login', '--policies', join(ROOT, 'examples', 'policies')],
+  ...(profileDir === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }),
 });
 try {
   const admin = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
@@ -129,18 +139,13 @@ try {
   const ledger = [];
   say(`warming up (${WARM} evaluations)`);
   for (let i = 0; i < WARM; i++) await timed(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
-  // The floor and the evaluations run as two phases on the same connection: alternating them
-  // one by one crashed the collector (a V8 deoptimizer fatal error in Node 20.20.2, see
-  // docs/BENCHMARKS.md), which neither phase alone does.
-  say(`${fmtInt(N)} floor requests, one at a time`);
-  for (let i = 0; i < N; i++) {
+  let allowed = 0;
+  const floorOnce = async () => {
     const f = await timedRetry(agent, `${c.url}/.well-known/authzen-configuration`);
     if (f.status !== 200) throw new Error(`floor: ${f.status}`);
     floor.push(f.ms);
-  }
-  say(`${fmtInt(N)} evaluations, one at a time`);
-  let allowed = 0;
-  for (let i = 0; i < N; i++) {
+  };
+  const evaluateOnce = async (i) => {
     const r = await timedRetry(agent, `${c.url}/access/v1/evaluation`, evaluation(i));
     if (r.status !== 200 || r.headers['x-request-id'] !== `bench-${i}`) {
       throw new Error(`evaluation: ${r.status} ${r.body}`);
@@ -151,6 +156,21 @@ try {
     ledger.push(l);
     beforeLedger.push(r.ms - l);
     decide.push(dur(r.headers['server-timing'], 'decide'));
+  };
+  if (values.alternate) {
+    // The V8 crash check (docs/BENCHMARKS.md): one floor request, one evaluation, in turn.
+    say(`${fmtInt(N)} floor requests and evaluations alternating, one at a time`);
+    for (let i = 0; i < N; i++) {
+      await floorOnce();
+      await evaluateOnce(i);
+    }
+  } else {
+    // Two phases on the same connection: alternating them one by one crashed the collector (a
+    // V8 deoptimizer fatal error in Node 20.20.2, see docs/BENCHMARKS.md; --alternate).
+    say(`${fmtInt(N)} floor requests, one at a time`);
+    for (let i = 0; i < N; i++) await floorOnce();
+    say(`${fmtInt(N)} evaluations, one at a time`);
+    for (let i = 0; i < N; i++) await evaluateOnce(i);
   }
   say('8 connections, decisions/s including the ledger write');
   const M = quick ? 1000 : 8000;
@@ -217,7 +237,7 @@ try {
 - date: ${info.date}
 - machine: ${info.machine.nproc} × ${info.machine.model}, ${info.machine.ramGiB.toFixed(1)} GiB RAM, Node ${info.machine.node}
 - load average (1, 5, 15 min): ${load(info.loadStart)} at the start, ${load(info.loadEnd)} at the end
-- command: \`node bench/authzen.js${quick ? ' --quick' : ''}${values.samples ? ` --samples ${N}` : ''}\` (total ${(msSince(t0) / 60_000).toFixed(1)} min)
+- command: \`node bench/authzen.js${quick ? ' --quick' : ''}${values.samples ? ` --samples ${N}` : ''}${values.alternate ? ' --alternate' : ''}\` (total ${(msSince(t0) / 60_000).toFixed(1)} min)
 
 ${table}
 
@@ -225,18 +245,14 @@ ${table}
 own credential (dev sign-in, \`repo:read\`) as the bearer; ${fmtInt(N)} \`POST /access/v1/evaluation\`
 requests one at a time on one keep-alive connection (after ${WARM} to warm up), three reads of
 \`repo:acme/payments\` (allowed) to one delete (denied: ${fmtInt(allowed)} allowed), each with its own
-\`X-Request-ID\`, after as many floor requests on the same connection. Every answer comes after its
-\`policy.decision\` record is durable; the route's \`Server-Timing\` gives \`decide\` and \`ledger\` (the
-commit), and "before the ledger write" is the client's round trip less \`ledger\`. Connections reset by the
-server and sent again: ${resets}.
+\`X-Request-ID\`, ${values.alternate ? 'each after one floor request' : 'after as many floor requests'} on the same connection. Every answer comes after its
+\`policy.decision\` record and the decision's policy-store row are durable; the route's \`Server-Timing\`
+gives \`decide\` (parse, credential, Cedar) and \`ledger\` (the two writes, side by side: the record's
+commit and the decision's row, group-committed, both in the ledger's SQLite file), and "before the
+ledger write" is the client's round trip less \`ledger\`. Connections reset by the server and sent
+again: ${resets}.
 
-Notes. The machine was shared with other agents' builds and tests (load above). \`decide\`
-includes the decision point's own write of the decision to the policy store (SQLite, the replay
-history), not only Cedar; that store write, not the engine, is the first suspect for the gap to
-the 2 ms target. Alternating the floor request and the evaluations one by one on one connection
-crashed the collector in four of four runs of 1,000 or more (Node 20.20.2: V8 \`Fatal error … unreachable code\` in
-\`Deoptimizer::DoComputeBuiltinContinuation\`, after about 600-1,500 evaluations), which neither
-workload alone did (4,000 of each, and 8,000 concurrent evaluations); the two now run as two phases.
+Notes. The machine was shared with other agents' nice-19 builds and tests (load above).
 Rerun on a quiet machine: \`node bench/run.js --only authzen\`.`;
   if (!values['no-write']) console.log(`recorded in ${writeSection('authzen', section)}`);
 } catch (e) {

@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import type { Decision } from '@provenant/policy';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteRegistryStore } from '../src/identity/registry-sqlite.js';
 import { SqlitePolicyStore } from '../src/policy/store-sqlite.js';
 import {
   describePolicyStoreContract,
   describeRegistryStoreContract,
 } from '../src/testing/index.js';
+import { decision } from '../src/testing/policy-contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'provenant-stores-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,3 +44,32 @@ describePolicyStoreContract(
   'sqlite',
   opener((file) => new SqlitePolicyStore(file)),
 );
+
+describe('SqlitePolicyStore decisions', () => {
+  it('commits the decisions of one event-loop turn together, after the call, durable once resolved', async () => {
+    const file = newFile();
+    const store = new SqlitePolicyStore(file);
+    const transactions: number[] = [];
+    const saveAll = store['saveAll'];
+    store['saveAll'] = (ds: readonly Decision[]) => {
+      transactions.push(ds.length);
+      saveAll(ds);
+    };
+    const saved = [store.saveDecision(decision('d1')), store.saveDecision(decision('d2'))];
+    // Nothing is written inside the calls (no synchronous fsync on the caller's path).
+    expect(transactions).toEqual([]);
+    expect(await store.getDecisions(['d1', 'd2'])).toEqual([]);
+    await Promise.all(saved);
+    expect(transactions).toEqual([2]);
+    await store.saveDecision(decision('d3'));
+    expect(transactions).toEqual([2, 1]);
+    // A decision saved just before close is written by close.
+    void store.saveDecision(decision('d4'));
+    await store.close();
+    const again = new SqlitePolicyStore(file);
+    expect(
+      (await again.getDecisions(['d1', 'd2', 'd3', 'd4'])).map((d) => d.decision_id).sort(),
+    ).toEqual(['d1', 'd2', 'd3', 'd4']);
+    await again.close();
+  });
+});

@@ -148,9 +148,27 @@ export class PolicyService {
     action: ActionInput,
     directory: PrincipalDirectory,
   ): Promise<Decision> {
-    const decision = await this.point.decide(credential, action, directory);
-    await this.store.saveDecision(decision);
+    const { decision, saved } = await this.decideUnsaved(credential, action, directory);
+    await saved;
     return decision;
+  }
+
+  /**
+   * Decides, and starts storing the decision: `saved` resolves once it is stored (the SQLite
+   * store commits the decisions of one event-loop turn together), so a route runs its record's
+   * commit beside it. The caller must await `saved` before it answers: no decision is answered
+   * before it is stored.
+   */
+  async decideUnsaved(
+    credential: DecisionAuthority,
+    action: ActionInput,
+    directory: PrincipalDirectory,
+  ): Promise<{ decision: Decision; saved: Promise<void> }> {
+    const decision = await this.point.decide(credential, action, directory);
+    const saved = this.store.saveDecision(decision);
+    // Awaited by the caller; never an unhandled rejection if it stops before that.
+    saved.catch(() => {});
+    return { decision, saved };
   }
 
   /** A decision this collector made or `prefetchDecisions` fetched (no I/O, for ingest). */

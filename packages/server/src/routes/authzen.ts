@@ -37,6 +37,8 @@ import type { FacadeNote } from '../policy/service.js';
 
 interface Evaluated {
   readonly decision: Decision | null;
+  /** Resolves once the decision is stored (awaited with the record's commit). */
+  readonly saved?: Promise<void>;
   /** An evaluation that could not be asked (a malformed entry of a boxcar): denied, with why. */
   readonly error?: { status: number; message: string };
 }
@@ -120,8 +122,12 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
         if (semantic === 'deny_on_first_deny') break;
         continue;
       }
-      const decision = await policy.decide(asked.authority, asked.action, identity.directory);
-      results.push({ decision });
+      const { decision, saved } = await policy.decideUnsaved(
+        asked.authority,
+        asked.action,
+        identity.directory,
+      );
+      results.push({ decision, saved });
       const allowed = decision.decision === 'allow';
       if (semantic === 'deny_on_first_deny' && !allowed) break;
       if (semantic === 'permit_on_first_permit' && allowed) break;
@@ -130,7 +136,8 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
   };
 
   /**
-   * Records every decision in one commit; resolves once they are durable. A verified
+   * Records every decision in one commit, beside the decisions' own store writes; resolves once
+   * both are durable. A verified
    * `Txn-Token` of the request puts its `txn` in each record's `correlation`.
    */
   const record = async (
@@ -164,7 +171,7 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
       });
       if (p.ok) sealed.push(p);
     }
-    await appendRecords(ctx, sealed);
+    await Promise.all([appendRecords(ctx, sealed), ...results.map((r) => r.saved)]);
   };
 
   const answer = (r: Evaluated): AuthzenDecision => {
@@ -188,7 +195,8 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
     const t1 = performance.now();
     await write();
     const t2 = performance.now();
-    // What the decision took before its record was written, and the write (bench/authzen.js).
+    // What the decision took before its writes, and the writes: its record's commit and, beside
+    // it, its row in the policy store (both in the ledger's file on SQLite; bench/authzen.js).
     void reply.header(
       'server-timing',
       `decide;dur=${(t1 - t0).toFixed(3)}, ledger;dur=${(t2 - t1).toFixed(3)}`,

@@ -113,7 +113,7 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
       );
     const txn = await txnTokenOf(request, ctx);
     const action = parseAction(request.body);
-    const decision = await policy.decide(credential, action, identity.directory);
+    const { decision, saved } = await policy.decideUnsaved(credential, action, identity.directory);
     const kindOf = (id: string) =>
       identity.directory.get(id)?.kind ?? (id.startsWith('user:') ? 'human' : 'agent_instance');
     // The risk state of every principal of the chain, from the collector's own alerts only.
@@ -124,8 +124,9 @@ export function decisionRoutes(app: FastifyInstance, ctx: CollectorContext): voi
       level: 'verified',
       reasons: ['decision_point_witness'],
     });
-    // The decision is answered only once its record is durable: no unrecorded decision exists.
-    const [outcome] = p.ok ? await appendRecords(ctx, [p]) : [];
+    // The decision is answered only once its record and its store row are durable (written side
+    // by side): no unrecorded decision exists.
+    const [[outcome]] = await Promise.all([p.ok ? appendRecords(ctx, [p]) : [], saved]);
     const { request: _request, ...rest } = decision;
     return {
       ...rest,
