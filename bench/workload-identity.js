@@ -14,11 +14,13 @@
 // The three alternate round by round (same load for each); each round is 10 requests of 100
 // records on 4 keep-alive connections.
 //
-//   node bench/workload-identity.js [--quick] [--no-write] [--rounds N]
+//   node bench/workload-identity.js [--quick] [--no-write] [--rounds N] [--cpu-prof DIR]
+//
+// --cpu-prof DIR: a V8 CPU profile of the collector into DIR (bench/profile-summary.js FILE).
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import { agentKey } from './lib/agent.js';
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     rounds: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
   strict: true,
 });
@@ -71,7 +74,10 @@ writeFileSync(
     keys: [{ ...spire.publicKey.export({ format: 'jwk' }), kid: 'spire-bench', use: 'jwt-svid' }],
   }),
 );
+const profileDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
+if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 const c = await startCollector(join(dir, 'data'), {
+  ...(profileDir === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }),
   args: [
     '--dev-login',
     '--spiffe-bundle',
