@@ -172,6 +172,15 @@ describe('provenant verify detects tampering (real process)', () => {
     expect(r.stderr).toMatch(/FAIL at leaf 5: subtree_mismatch/);
   });
 
+  it('detects an altered inner tile (the hashes proofs read beside a tile)', () => {
+    // Tile level 64: the inner tiles of level-0 tiles; one hash of tile 0/0's changed.
+    sql(`UPDATE tiles SET hashes = CAST(zeroblob(32) || substr(hashes, 33) AS BLOB)
+      WHERE level = 64 AND idx = 0`);
+    const r = verify();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/FAIL at leaf 0: subtree_mismatch: Leaves 0\.\.255 .*inner/);
+  });
+
   it('detects a truncated log against its own checkpoint', () => {
     sql('DELETE FROM entries WHERE leaf_index >= 250');
     const r = verify();

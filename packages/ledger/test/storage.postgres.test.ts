@@ -13,6 +13,7 @@ import { skipPostgres, startTestPostgres } from '../../../test/support/postgres.
 import type { TestPostgres } from '../../../test/support/postgres.js';
 import type { NewNode } from '../src/merkle/index.js';
 import { readNodes } from '../src/tiles/read.js';
+import { INNER_TILES } from '../src/tiles/layout.js';
 import {
   LEGACY_RECORDS,
   checkpointOf,
@@ -306,7 +307,7 @@ describe.skipIf(skip)('postgres driver', () => {
     const { rows } = await admin.query(
       "SELECT to_regclass('ledger_nodes') AS n, (SELECT version FROM provenant_schema WHERE component = 'ledger') AS v",
     );
-    expect(rows[0]).toEqual({ n: null, v: 7 });
+    expect(rows[0]).toEqual({ n: null, v: 8 });
     await admin.end();
   });
 
@@ -327,6 +328,34 @@ describe.skipIf(skip)('postgres driver', () => {
       "SELECT (SELECT count(*)::int FROM ledger_nodes) AS n, to_regclass('ledger_tiles') AS t, (SELECT version FROM provenant_schema WHERE component = 'ledger') AS v",
     );
     expect(rows[0]).toEqual({ n: 296, t: null, v: 6 });
+    await admin.end();
+  });
+
+  it('migrates a schema-7 ledger (migration 8): the inner tiles computed from the stored tiles', async () => {
+    const url = await server.newDatabase();
+    const s = await PostgresStorage.open(url);
+    const built = makeBatch(EMPTY, 600);
+    await s.append(built.batch);
+    const ids = [0, 1, 2].map((index) => ({ level: INNER_TILES, index }));
+    const written = await s.getTiles(ids);
+    expect(written.map((t) => t!.length / 32)).toEqual([30, 30, 8]);
+    await s.close();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DELETE FROM ledger_tiles WHERE level >= ${INNER_TILES}`);
+    await admin.query(`UPDATE provenant_schema SET version = 7 WHERE component = 'ledger'`);
+    const hex = (hs: readonly (Uint8Array | null)[]) =>
+      hs.map((h) => Buffer.from(h!).toString('hex'));
+    const migrated = await PostgresStorage.open(url);
+    expect(hex(await migrated.getTiles(ids))).toEqual(hex(written));
+    expect(hex(await readNodes(migrated, built.nodes))).toEqual(
+      hex(built.nodes.map((n) => n.hash)),
+    );
+    await migrated.close();
+    const { rows } = await admin.query(
+      "SELECT version AS v FROM provenant_schema WHERE component = 'ledger'",
+    );
+    expect(rows[0]).toEqual({ v: 8 });
     await admin.end();
   });
 

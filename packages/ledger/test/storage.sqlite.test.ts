@@ -10,6 +10,7 @@ import { COVERAGE_FLAG } from '../src/index.js';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../src/storage/sqlite/index.js';
 import { readNodes } from '../src/tiles/read.js';
+import { INNER_TILES } from '../src/tiles/layout.js';
 import type { NewNode } from '../src/merkle/index.js';
 import { SqliteReadWorker } from '../src/storage/sqlite/read-worker.js';
 import {
@@ -138,7 +139,7 @@ describe('sqlite driver', () => {
     await s.close();
     const check = new Database(file, { readonly: true });
     expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
-      value: '5',
+      value: '6',
     });
     check.close();
   });
@@ -192,7 +193,7 @@ describe('sqlite driver', () => {
     await s.close();
     const check = new Database(file, { readonly: true });
     expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
-      value: '5',
+      value: '6',
     });
     check.close();
   });
@@ -244,11 +245,46 @@ describe('sqlite driver', () => {
     await s.close();
     const check = new Database(file, { readonly: true });
     expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
-      value: '5',
+      value: '6',
     });
     expect(
       check.prepare("SELECT name FROM sqlite_master WHERE name IN ('nodes', 'tiles')").all(),
     ).toEqual([{ name: 'tiles' }]);
+    check.close();
+  });
+
+  it('migrates a schema-5 file to schema 6: the inner tiles computed from the stored tiles', async () => {
+    const file = join(dir, 'v5.db');
+    const s = new SqliteStorage(file);
+    const built = makeBatch({ size: 0, hashes: [] }, 600);
+    await s.append(built.batch);
+    const ids = [0, 1, 2].map((index) => ({ level: INNER_TILES, index }));
+    const written = await s.getTiles([...ids, { level: INNER_TILES + 1, index: 0 }]);
+    // Tiles 0/0, 0/1 full (30 inner hashes), 0/2 of 88 hashes (5 + 2 + 1 + 0), 1/0 of 2: none.
+    expect(written.map((t) => (t === null ? null : t.length / 32))).toEqual([30, 30, 8, null]);
+    await s.close();
+    const db = new Database(file);
+    db.exec(`DELETE FROM tiles WHERE level >= ${INNER_TILES};
+      UPDATE meta SET value = '5' WHERE key = 'schema_version';`);
+    db.close();
+    // Read-only, the older file has no inner tiles: nodes are hashed from the tiles below.
+    const ro = new SqliteStorage(file, { readonly: true });
+    expect(await ro.getTiles(ids)).toEqual([null, null, null]);
+    const hex = (hs: readonly Uint8Array[]) => hs.map((h) => Buffer.from(h).toString('hex'));
+    expect(hex(await readNodes(ro, built.nodes))).toEqual(hex(built.nodes.map((n) => n.hash)));
+    await ro.close();
+    const migrated = new SqliteStorage(file);
+    expect(hex((await migrated.getTiles(ids)) as Uint8Array[])).toEqual(
+      hex(written.slice(0, 3) as Uint8Array[]),
+    );
+    expect(hex(await readNodes(migrated, built.nodes))).toEqual(
+      hex(built.nodes.map((n) => n.hash)),
+    );
+    await migrated.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
+      value: '6',
+    });
     check.close();
   });
 

@@ -310,7 +310,7 @@ describe('coverage: every count links to exactly its records', () => {
     const db = new Database(oldFile, { readonly: true });
     expect(
       db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string },
-    ).toEqual({ value: '5' });
+    ).toEqual({ value: '6' });
     db.close();
   });
 

@@ -138,6 +138,7 @@ export async function verifyLogCommand(
       verifierKeyString: keyText,
       chunks: source.chunks,
       ...(source.storedNodes ? { storedNodes: source.storedNodes } : {}),
+      ...(source.storedTiles ? { storedTiles: source.storedTiles } : {}),
       known,
       onProgress: (done, total) => progress.update(done, total),
     });
@@ -188,7 +189,7 @@ export async function verifyLogCommand(
   }
 }
 
-type Source = Pick<VerifyLogInput, 'chunks' | 'storedNodes'> & {
+type Source = Pick<VerifyLogInput, 'chunks' | 'storedNodes' | 'storedTiles'> & {
   checkpointNote: string;
   close(): void;
 };

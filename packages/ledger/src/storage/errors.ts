@@ -60,7 +60,7 @@ export function checkLeafIndices(batch: {
 
 /**
  * Tile writes must be well formed: whole hashes, from a position inside the tile, not past its
- * 256th hash. (Whether a tile holds exactly `from` hashes each driver checks in its transaction.)
+ * 256th hash (30th for an inner tile, ../tiles/layout.ts INNER_TILES). (Whether a tile holds exactly `from` hashes each driver checks in its transaction.)
  */
 export function checkTileWrites(
   tiles: readonly {
@@ -72,17 +72,19 @@ export function checkTileWrites(
 ): void {
   for (const t of tiles) {
     const n = t.hashes.length / 32;
+    // Levels 0..63: C2SP hash tiles (256 hashes); 64..127: their inner tiles (30 hashes).
+    const width = t.level >= 64 ? 30 : 256;
     if (
       !Number.isSafeInteger(t.level) ||
       t.level < 0 ||
-      t.level > 63 ||
+      t.level > 127 ||
       !Number.isSafeInteger(t.index) ||
       t.index < 0 ||
       !Number.isInteger(t.from) ||
       t.from < 0 ||
       !Number.isInteger(n) ||
       n < 1 ||
-      t.from + n > 256
+      t.from + n > width
     ) {
       throw new StorageError(
         'storage_conflict',

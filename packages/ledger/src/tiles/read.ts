@@ -2,7 +2,14 @@ import { HASH_SIZE, hashChildren } from '../merkle/hash.js';
 import type { NodeId } from '../merkle/node.js';
 import { StorageError } from '../storage/errors.js';
 import type { LogStorage } from '../storage/port.js';
-import { TILE_HEIGHT, nodeSpan, subtreeOfTile } from './layout.js';
+import {
+  INNER_FROM,
+  INNER_TILES,
+  TILE_HEIGHT,
+  innerPosition,
+  nodeSpan,
+  subtreeOfTile,
+} from './layout.js';
 import type { TileId } from './layout.js';
 import { TILE_WIDTH } from './path.js';
 
@@ -10,8 +17,8 @@ import { TILE_WIDTH } from './path.js';
 export type TileReader = Pick<LogStorage, 'getTiles'>;
 
 /**
- * Every level of computed tiles (row k: the tile's nodes at tree level 8L + k), by
- * `level/index/width`, least recently used first out. A tile's hashes at a given width never
+ * Every level of computed tiles above level 0 (row k: the tile's nodes at tree level 8L + k), by
+ * `level/index/width`, least recently used first out: n / 65,536 tiles, few enough to keep. A tile's hashes at a given width never
  * change (tiles only grow), so an entry is never stale; a full tile's (width 256) is found
  * without reading the tile again. Used by the proof paths (`Log`), never by the sequencer's
  * checks of the stored tree, which read what is stored.
@@ -55,8 +62,11 @@ function tileRows(tile: Uint8Array): Uint8Array[][] {
  * The hashes of complete nodes (any level; level 0 = leaf hashes), computed from the stored
  * tiles: each tile read once (one `getTiles` call), each node the subtree of at most 128 hashes
  * of its tile. A node whose hashes no tile holds is `storage_corrupt`. What proofs, roots and the
- * sequencer's frontier read: O(log n) tiles and at most 255 hashes a tile level. With a `cache`,
- * each tile's levels are computed once and kept (a full tile is then not read again).
+ * sequencer's frontier read: O(log n) tiles and at most 255 hashes a tile level. A node of tree
+ * level 8L + 4 … 8L + 7 is read from the tile's inner tile (layout.ts INNER_TILES) when that
+ * holds it, so one leaf's path in a full level-0 tile hashes 0 + 1 + 3 + 7 = 11 hashes instead of
+ * 247. With a `cache`, each tile's levels above level 0 are computed once and kept (a full one is
+ * then not read again); a level-0 tile is read each time.
  */
 export async function readNodes(
   storage: TileReader,
@@ -68,25 +78,42 @@ export async function readNodes(
   const ids: TileId[] = [];
   const slot = new Map<string, number>();
   const full = new Map<string, Uint8Array[][]>();
-  const slots = spans.map((s) => {
-    const key = `${s.level}/${s.index}`;
-    const rows = cache?.get(`${key}/${TILE_WIDTH}`);
-    if (rows) {
-      full.set(key, rows);
-      return -1;
-    }
+  const slotOf = (level: number, index: number): number => {
+    const key = `${level}/${index}`;
     let i = slot.get(key);
     if (i === undefined) {
       i = ids.length;
       slot.set(key, i);
-      ids.push({ level: s.level, index: s.index });
+      ids.push({ level, index });
     }
     return i;
+  };
+  // A node of tree level 8L + k, k >= INNER_FROM, is read from the tile's inner tile when that
+  // holds it (level 0, or any level without a cache); the tile itself is read too, in the same
+  // call, for when it does not (a ledger from before the inner tiles, or a partial tile).
+  const inner = spans.map((s) =>
+    s.width >= 2 ** INNER_FROM && (s.level === 0 || !cache)
+      ? slotOf(INNER_TILES + s.level, s.index)
+      : -1,
+  );
+  const slots = spans.map((s) => {
+    const key = `${s.level}/${s.index}`;
+    const rows = s.level === 0 ? undefined : cache?.get(`${key}/${TILE_WIDTH}`);
+    if (rows) {
+      full.set(key, rows);
+      return -1;
+    }
+    return slotOf(s.level, s.index);
   });
   const tiles = ids.length === 0 ? [] : await storage.getTiles(ids);
   const computed = new Map<number, Uint8Array[][]>();
   const rowsOf = (i: number): Uint8Array[][] | undefined => {
-    if (!cache) return undefined;
+    // Level-0 tiles are not cached: there are n / 256 of them and a proof of a random leaf
+    // rarely meets one twice, so caching them only evicted the few tiles above (each of which
+    // every proof reads) and kept 255 hashes a tile alive for the collector's lifetime. A
+    // level-0 node is hashed from the tile as read: the siblings of one leaf's path are
+    // 1 + 3 + … + 127 = 247 hashes, no more than computing the whole tile (255).
+    if (!cache || ids[i]!.level === 0) return undefined;
     let rows = computed.get(i);
     if (rows) return rows;
     const tile = tiles[i];
@@ -102,6 +129,13 @@ export async function readNodes(
   };
   return spans.map((s, i) => {
     const k = Math.log2(s.width);
+    const innerTile = inner[i]! === -1 ? null : tiles[inner[i]!];
+    if (innerTile) {
+      const pos = innerPosition(k, s.offset / s.width);
+      if (innerTile.length >= (pos + 1) * HASH_SIZE) {
+        return innerTile.slice(pos * HASH_SIZE, (pos + 1) * HASH_SIZE);
+      }
+    }
     const at = slots[i]!;
     const rows = at === -1 ? full.get(`${s.level}/${s.index}`) : rowsOf(at);
     const cachedHash = rows?.[k]?.[s.offset / s.width];

@@ -8,12 +8,13 @@ const CHUNK = 4096;
 /**
  * What `verifyLog` reads from a stored log, through the storage port only, so every driver is
  * verified by the same path: the leaves of [0, size) in chunks (`readLeaves`), and the stored
- * hash tiles (`getTiles`) that the recomputed tree is compared with, localising reordered leaves.
+ * hash tiles (`getTiles`) that the recomputed tree is compared with, localising reordered leaves,
+ * and the inner tiles kept beside them.
  */
 export function storedLogInput(
   storage: Pick<LogStorage, 'readLeaves' | 'getTiles'>,
   size: number,
-): Pick<VerifyLogInput, 'chunks' | 'storedNodes'> {
+): Pick<VerifyLogInput, 'chunks' | 'storedNodes' | 'storedTiles'> {
   // One chunk read ahead: while the verifier hashes a chunk, the next one is read (by the
   // database server, or SQLite's read worker thread), so reading and hashing share the cores.
   const read = (start: number) =>
@@ -31,5 +32,6 @@ export function storedLogInput(
   return {
     chunks: chunks(),
     storedNodes: (level, start, count) => readLevelRange(storage, level, start, count),
+    storedTiles: (ids) => storage.getTiles(ids),
   };
 }

@@ -5,8 +5,8 @@ import { openNote, parseCheckpoint } from '../note/index.js';
 import type { Checkpoint, NoteVerifierKey } from '../note/index.js';
 import { equalBytes } from '@provenant/core/vocabulary';
 import type { LeafSource } from '../storage/port.js';
-import { TILE_HEIGHT, integrate } from '../tiles/layout.js';
-import type { TileWrite } from '../tiles/layout.js';
+import { INNER_TILES, TILE_HEIGHT, integrate } from '../tiles/layout.js';
+import type { TileId, TileWrite } from '../tiles/layout.js';
 import { TILE_WIDTH } from '../tiles/path.js';
 
 /** Why a log failed verification; `leafIndex` names the first bad leaf when it is known. */
@@ -60,6 +60,13 @@ export interface VerifyLogInput {
     start: number,
     count: number,
   ) => readonly (Uint8Array | undefined)[] | Promise<readonly (Uint8Array | undefined)[]>;
+  /**
+   * Stored tiles by id (`LogStorage.getTiles`), null where none is: the inner tiles kept beside
+   * each hash tile (../tiles/layout.ts INNER_TILES), which proofs read instead of hashing. Each
+   * one stored must hold what the recomputed tree puts there; one missing (a ledger from
+   * before them) is not a failure: proofs then hash the tile below.
+   */
+  readonly storedTiles?: (ids: readonly TileId[]) => Promise<readonly (Uint8Array | null)[]>;
   readonly known?: KnownCheckpoint | undefined;
   readonly onProgress?: (verified: number, total: number) => void;
 }
@@ -148,14 +155,14 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
       if (known && expected + 1 === known.size) {
         const partial = integrate(frontier, leafHashes);
         frontier = partial.frontier;
-        await checkTiles(partial.tiles, input.storedNodes);
+        await checkTiles(partial.tiles, input);
         leafHashes.length = 0;
         checkKnownAt(frontier.size, rootOfFrontier(frontier));
       }
     }
     if (leafHashes.length > 0) {
       const next = integrate(frontier, leafHashes);
-      await checkTiles(next.tiles, input.storedNodes);
+      await checkTiles(next.tiles, input);
       frontier = next.frontier;
     }
     input.onProgress?.(frontier.size, checkpoint.size);
@@ -185,10 +192,16 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifiedLog> {
  */
 async function checkTiles(
   tiles: readonly TileWrite[],
-  storedNodes: VerifyLogInput['storedNodes'],
+  { storedNodes, storedTiles }: Pick<VerifyLogInput, 'storedNodes' | 'storedTiles'>,
 ): Promise<void> {
   if (!storedNodes) return;
+  const inner = tiles.filter((t) => t.level >= INNER_TILES);
+  const held = storedTiles && inner.length > 0 ? await storedTiles(inner) : [];
   for (const t of tiles) {
+    if (t.level >= INNER_TILES) {
+      checkInner(t, held[inner.indexOf(t)] ?? null);
+      continue;
+    }
     const level = t.level * TILE_HEIGHT;
     const start = t.index * TILE_WIDTH + t.from;
     const count = t.hashes.length / 32;
@@ -208,4 +221,21 @@ async function checkTiles(
       }
     }
   }
+}
+
+/** An inner tile's stored hashes at the positions the write fills must be the write's. */
+function checkInner(t: TileWrite, stored: Uint8Array | null): void {
+  if (stored === null) return;
+  const end = Math.min(stored.length, t.from * 32 + t.hashes.length);
+  if (end <= t.from * 32) return;
+  if (equalBytes(stored.subarray(t.from * 32, end), t.hashes.subarray(0, end - t.from * 32)))
+    return;
+  const level = (t.level - INNER_TILES) * TILE_HEIGHT;
+  const first = t.index * TILE_WIDTH * 2 ** level;
+  const last = first + TILE_WIDTH * 2 ** level - 1;
+  throw new LogVerificationError(
+    'subtree_mismatch',
+    `Leaves ${first}..${last} no longer hash to the inner subtree hashes stored beside their tile ${level / TILE_HEIGHT}/${t.index} (records or stored hashes altered).`,
+    first,
+  );
 }

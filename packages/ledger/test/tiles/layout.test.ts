@@ -12,7 +12,13 @@ import {
   verifyInclusion,
 } from '../../src/merkle/index.js';
 import type { Frontier, NewNode } from '../../src/merkle/index.js';
-import { integrate, nodeSpan } from '../../src/tiles/layout.js';
+import {
+  INNER_TILES,
+  innerOfTile,
+  innerPosition,
+  integrate,
+  nodeSpan,
+} from '../../src/tiles/layout.js';
 import type { TileId, TileWrite } from '../../src/tiles/layout.js';
 import { TileTreeCache, readNodes } from '../../src/tiles/read.js';
 
@@ -67,6 +73,16 @@ function referenceTiles(count: number, nodes: readonly NewNode[]): Map<string, B
   };
   for (let i = 0; i < count; i++) put(0, i, leaf(i));
   for (const n of nodes) if (n.level % 8 === 0) put(n.level / 8, n.index, n.hash);
+  // Inner tiles: tree levels 8L + 4 … 8L + 7 at the positions innerPosition gives.
+  for (const n of nodes) {
+    const k = n.level % 8;
+    if (k < 4) continue;
+    const per = 2 ** (8 - k);
+    const key = `${INNER_TILES + (n.level - k) / 8}/${Math.floor(n.index / per)}`;
+    const row = rows.get(key) ?? [];
+    row[innerPosition(k, n.index % per)] = Buffer.from(n.hash);
+    rows.set(key, row);
+  }
   return new Map([...rows].map(([k, row]) => [k, Buffer.concat(row)]));
 }
 
@@ -85,7 +101,13 @@ describe('hash tiles (C2SP tlog-tiles layout)', () => {
     expect(tiles.map.get('1/0')!.length).toBe(256 * 32);
     expect(tiles.map.get('1/1')!.length).toBe(1 * 32); // level-8 node 256: leaves 65536..65791
     expect(tiles.map.get('2/0')!.length).toBe(1 * 32); // level-16 node 0: leaves 0..65535
-    expect(tiles.map.size).toBe(258 + 2 + 1);
+    // Inner tiles: of the 257 full level-0 tiles and tile 1/0 (30 hashes each), and of 0/257;
+    // 1/1 and 2/0 hold too few hashes for a node of level 8L + 4.
+    expect(tiles.map.get(`${INNER_TILES}/0`)!.length).toBe(30 * 32);
+    expect(tiles.map.get(`${INNER_TILES + 1}/0`)!.length).toBe(30 * 32);
+    // 0/257 holds 66,000 - 65,792 = 208 hashes: 13 + 6 + 3 + 1 inner nodes.
+    expect(tiles.map.get(`${INNER_TILES}/257`)!.length).toBe((13 + 6 + 3 + 1) * 32);
+    expect(tiles.map.size).toBe(258 + 2 + 1 + 258 + 1);
     expect(rootOfFrontier(frontier)).toEqual(
       rootFromLeafHashes(Array.from({ length: COUNT }, (_, i) => leaf(i))),
     );
@@ -133,16 +155,60 @@ describe('hash tiles (C2SP tlog-tiles layout)', () => {
       },
     };
     expect(hex(await readNodes(counted, nodes, cache))).toEqual(hex(nodes.map((n) => n.hash)));
-    // A full tile cached is not read again; a partial one is (its width may have grown).
-    await readNodes(counted, [{ level: 3, index: 5 }], cache); // leaves 40..47: tile 0/0, full
+    // A level-0 tile is read each time (not cached: n / 256 of them, each rarely met twice).
     reads = 0;
+    await readNodes(counted, [{ level: 3, index: 5 }], cache); // leaves 40..47: tile 0/0, full
     await readNodes(counted, [{ level: 2, index: 3 }], cache);
-    expect(reads).toBe(0);
+    expect(reads).toBe(2);
+    // A full tile above level 0, once cached, is not read again; a partial one is (its width
+    // may have grown).
+    const big = tree();
+    let bigReads = 0;
+    const countedBig = {
+      getTiles: (ids: readonly TileId[]) => {
+        bigReads += ids.length;
+        return big.tiles.getTiles(ids);
+      },
+    };
+    const upper = big.nodes.filter((n) => n.level >= 9 && n.level <= 15);
+    await readNodes(countedBig, [upper[0]!], cache); // tile 1/0, full
+    bigReads = 0;
+    expect(hex(await readNodes(countedBig, upper, cache))).toEqual(hex(upper.map((n) => n.hash)));
+    expect(bigReads).toBe(0);
     const more = grow(5100, [777]);
     const fresh = more.nodes.filter((n) => n.level <= 7 && (n.index + 1) * 2 ** n.level > 5000);
     expect(fresh.length).toBeGreaterThan(0);
     const counted2 = { getTiles: (ids: readonly TileId[]) => more.tiles.getTiles(ids) };
     expect(hex(await readNodes(counted2, fresh, cache))).toEqual(hex(fresh.map((n) => n.hash)));
+  });
+
+  it('keeps inner tiles that innerOfTile recomputes from the stored tiles, and proofs read them', async () => {
+    const { tiles, nodes } = tree();
+    for (const [key, t] of tiles.map) {
+      const [level, index] = key.split('/').map(Number) as [number, number];
+      if (level >= INNER_TILES) continue;
+      const inner = tiles.map.get(`${INNER_TILES + level}/${index}`);
+      expect(Buffer.from(innerOfTile(t)).equals(inner ?? Buffer.alloc(0)), key).toBe(true);
+    }
+    // A node of tree level 4 … 7 comes from the inner tile: altered there, it reads altered.
+    const node = { level: 7, index: 1 }; // leaves 128..255, inner tile 64/0 position 29
+    expect(innerPosition(7, 1)).toBe(29);
+    const want = nodes.find((n) => n.level === 7 && n.index === 1)!.hash;
+    expect(hex(await readNodes(tiles, [node]))).toEqual(hex([want]));
+    const inner = tiles.map.get(`${INNER_TILES}/0`)!;
+    const altered = new Tiles();
+    for (const [k, v] of tiles.map) altered.map.set(k, v);
+    altered.map.set(
+      `${INNER_TILES}/0`,
+      Buffer.concat([inner.subarray(0, 29 * 32), Buffer.alloc(32)]),
+    );
+    expect(hex(await readNodes(altered, [node]))).toEqual(hex([Buffer.alloc(32)]));
+    // Without inner tiles (a ledger from before them) every node is hashed from the tile below.
+    const bare = new Tiles();
+    for (const [k, v] of tiles.map) if (Number(k.split('/')[0]) < INNER_TILES) bare.map.set(k, v);
+    const some = nodes.filter((_, i) => i % 97 === 0);
+    expect(hex(await readNodes(bare, some))).toEqual(hex(some.map((n) => n.hash)));
+    expect(hex(await readNodes(tiles, some))).toEqual(hex(some.map((n) => n.hash)));
   });
 
   it('refuses a frontier that does not match its size', () => {

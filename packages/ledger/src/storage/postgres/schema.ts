@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { migrateToTiles } from './tiles.js';
+import { migrateToInnerTiles, migrateToTiles } from './tiles.js';
 
 /** One migration: SQL, or a step that needs code (it runs in the migrations' transaction). */
 export type Migration = string | ((client: pg.ClientBase) => Promise<void>);
@@ -116,6 +116,9 @@ ALTER TABLE ledger_pending DROP COLUMN fields, ALTER COLUMN type SET NOT NULL,
   // per subtree hash (ledger_nodes, dropped): rebuilt from the leaf hashes and checked against
   // the latest checkpoint's root before the transaction commits (./tiles.ts).
   migrateToTiles,
+  // The inner tiles beside each hash tile (ledger_tiles rows at level 64 + L), which proofs
+  // read instead of hashing up to 127 hashes of the tile below (./tiles.ts).
+  migrateToInnerTiles,
 ];
 
 /** The first version with hash tiles (an older database opened read-only reads ledger_nodes). */

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { equalBytes } from '@provenant/core/vocabulary';
 import { EMPTY_FRONTIER, rootOfFrontier } from '../../merkle/append.js';
 import type { Frontier } from '../../merkle/append.js';
-import { integrate } from '../../tiles/layout.js';
+import { INNER_TILES, innerOfTile, integrate } from '../../tiles/layout.js';
 import type { TileWrite } from '../../tiles/layout.js';
 import { StorageError, tileConflict } from '../errors.js';
 
@@ -118,4 +118,37 @@ function missing(leaf: number): StorageError {
     'storage_corrupt',
     `Cannot rebuild the hash tiles: leaf ${leaf} is missing from ledger_entries.`,
   );
+}
+
+/** Hash tiles read per step while the inner tiles are computed. */
+const INNER_CHUNK = 1024;
+
+/**
+ * Migration 8, in the migrations' transaction: the inner tile of every stored hash tile
+ * (ledger_tiles rows at level 64 + L: tree levels 8L + 4 … 8L + 7, ../../tiles/layout.ts
+ * INNER_TILES) computed from its hashes, as `integrate` writes them as a tile grows. It reads
+ * every tile once and hashes about once per entry.
+ */
+export async function migrateToInnerTiles(client: pg.ClientBase): Promise<void> {
+  await client.query('DELETE FROM ledger_tiles WHERE level >= $1', [INNER_TILES]);
+  let after = { l: 0, i: -1 };
+  for (;;) {
+    const { rows } = await client.query<{ l: number; i: string; h: Buffer }>(
+      `SELECT level AS l, idx AS i, hashes AS h FROM ledger_tiles
+        WHERE level < $1 AND (level, idx) > ($2, $3) ORDER BY level, idx LIMIT ${INNER_CHUNK}`,
+      [INNER_TILES, after.l, after.i],
+    );
+    if (rows.length === 0) return;
+    const fresh = rows
+      .map((r) => ({
+        level: INNER_TILES + r.l,
+        index: Number(r.i),
+        from: 0,
+        hashes: innerOfTile(r.h),
+      }))
+      .filter((t) => t.hashes.length > 0);
+    if (fresh.length > 0) await writeTiles(client, fresh);
+    const last = rows.at(-1)!;
+    after = { l: last.l, i: Number(last.i) };
+  }
 }

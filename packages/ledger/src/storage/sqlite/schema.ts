@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { equalBytes } from '@provenant/core/vocabulary';
 import { EMPTY_FRONTIER, rootOfFrontier } from '../../merkle/append.js';
 import type { Frontier } from '../../merkle/append.js';
-import { integrate } from '../../tiles/layout.js';
+import { INNER_TILES, innerOfTile, integrate } from '../../tiles/layout.js';
 import { APPEND_SQL } from './append.js';
 
 // 2: the coverage facts columns (cov_flags, cov_lifetime, cov_instance); a version-1 file is
@@ -16,10 +16,13 @@ import { APPEND_SQL } from './append.js';
 // 5: the Merkle tree as C2SP tlog-tiles hash tiles (table tiles, one row a tile) instead of a row
 // per subtree hash (table nodes, dropped): rebuilt from the stored leaf hashes, its root checked
 // against the latest checkpoint before the migration commits (migrateToTiles).
-export const SCHEMA_VERSION = '5';
+// 6: the inner tiles beside each hash tile (rows of table tiles at level 64 + L: tree levels
+// 8L + 4 … 8L + 7, ../../tiles/layout.ts INNER_TILES), computed from the stored tiles
+// (migrateToInnerTiles), so a proof hashes 11 hashes of its level-0 tile instead of 247.
+export const SCHEMA_VERSION = '6';
 
 /** The versions a file opened read-only may have (older ones are not migrated then). */
-export const READABLE_VERSIONS: readonly string[] = ['1', '2', '3', '4', SCHEMA_VERSION];
+export const READABLE_VERSIONS: readonly string[] = ['1', '2', '3', '4', '5', SCHEMA_VERSION];
 
 /** The first version with hash tiles (an older file opened read-only reads table nodes). */
 export const TILES_VERSION = '5';
@@ -92,7 +95,40 @@ export function migrate(db: Database.Database, version: string | undefined): str
   if (version === '2') version = forgetGrantFacts(db);
   if (version === '3') version = migrateToSearch(db);
   if (version === '4') version = migrateToTiles(db);
+  if (version === '5') version = migrateToInnerTiles(db);
   return version;
+}
+
+/** Hash tiles read per step while the inner tiles are computed. */
+const INNER_CHUNK = 1024;
+
+/**
+ * Schema 5 → 6 in one transaction: the inner tile of every stored hash tile computed from its
+ * hashes (`innerOfTile`: the nodes `integrate` writes there as a tile grows) and inserted. It
+ * reads every tile once and hashes about once per entry (10,000,000 entries: 39,000 tiles).
+ */
+function migrateToInnerTiles(db: Database.Database): string {
+  db.transaction(() => {
+    db.prepare('DELETE FROM tiles WHERE level >= ?').run(INNER_TILES);
+    const read = db.prepare<[number, number, number, number], { l: number; i: number; h: Buffer }>(
+      `SELECT level AS l, idx AS i, hashes AS h FROM tiles
+        WHERE level < ? AND (level > ? OR (level = ? AND idx > ?)) ORDER BY level, idx LIMIT ${INNER_CHUNK}`,
+    );
+    const insert = db.prepare(APPEND_SQL.insertTile);
+    let after = { l: 0, i: -1 };
+    for (;;) {
+      const rows = read.all(INNER_TILES, after.l, after.l, after.i);
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const inner = innerOfTile(r.h);
+        if (inner.length > 0) insert.run(INNER_TILES + r.l, r.i, inner);
+      }
+      const last = rows.at(-1)!;
+      after = { l: last.l, i: last.i };
+    }
+    db.prepare(`UPDATE meta SET value = '6' WHERE key = 'schema_version'`).run();
+  })();
+  return '6';
 }
 
 /** Leaf hashes read per step while the tiles are rebuilt. */
