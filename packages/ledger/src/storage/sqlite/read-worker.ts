@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StorageError } from '../errors.js';
+import { PAGE_CACHE_KIB } from './schema.js';
 
 /**
  * A read-only connection to a SQLite ledger in a worker thread, so a heavy read (a trace, a
@@ -39,6 +40,8 @@ const WORKER_SOURCE = `
   const Database = (await import(workerData.driver)).default;
   const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
+  // On a file that is no database this fails; its first read then says why.
+  try { db.pragma('cache_size = -' + workerData.cacheKib); } catch {}
   const statements = new Map();
   const run = ({ sql, params }) => {
     let stmt = statements.get(sql);
@@ -153,7 +156,7 @@ export class SqliteReadWorker {
     const driver = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { file: this.file, driver, nice: this.nice },
+      workerData: { file: this.file, driver, nice: this.nice, cacheKib: PAGE_CACHE_KIB.reader },
     });
     worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id);

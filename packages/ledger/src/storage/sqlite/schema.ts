@@ -21,6 +21,16 @@ import { APPEND_SQL } from './append.js';
 // (migrateToInnerTiles), so a proof hashes 11 hashes of its level-0 tile instead of 247.
 export const SCHEMA_VERSION = '6';
 
+/**
+ * Each connection's SQLite page cache, in KiB (PRAGMA cache_size = -N). better-sqlite3 builds
+ * SQLite with 16 MiB a connection, and a collector has three (this one, the read worker's, the
+ * writer's) that fill as the ledger outgrows them: 48 MiB of resident memory at 1,000,000
+ * records that an empty ledger never uses. Pages beyond these come from the OS page cache.
+ * The writer keeps most: the rightmost pages of each index an append extends; point reads
+ * (proofs, records by id) need the B-trees' upper levels; large reads stream.
+ */
+export const PAGE_CACHE_KIB = { main: 2048, reader: 4096, writer: 8192 } as const;
+
 /** The versions a file opened read-only may have (older ones are not migrated then). */
 export const READABLE_VERSIONS: readonly string[] = ['1', '2', '3', '4', '5', SCHEMA_VERSION];
 

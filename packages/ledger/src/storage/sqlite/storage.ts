@@ -45,6 +45,7 @@ import {
   COVERAGE_DDL,
   COVERAGE_RULE_VERSION,
   DDL,
+  PAGE_CACHE_KIB,
   READABLE_VERSIONS,
   SCHEMA_VERSION,
   SEARCH_DDL,
@@ -116,6 +117,7 @@ export class SqliteStorage implements LogStorage, CoverageIndex {
         cause: (e as Error).message,
       });
     }
+    this.db.pragma(`cache_size = -${PAGE_CACHE_KIB.main}`);
     if (!this.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StorageError } from '../errors.js';
+import { PAGE_CACHE_KIB } from './schema.js';
 import { APPEND_SQL, appendRefusal, appendRows } from './append.js';
 import type { AppendRows } from './append.js';
 
@@ -32,6 +33,7 @@ const WORKER_SOURCE = `
   db.pragma('synchronous = FULL');
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -' + workerData.cacheKib);
   const s = {};
   for (const [name, sql] of Object.entries(workerData.sql)) s[name] = db.prepare(sql);
   const append = db.transaction((rows) => appendRows(s, rows)).immediate;
@@ -123,7 +125,7 @@ export class SqliteWriteWorker {
     const driver = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { file: this.file, driver, sql: APPEND_SQL },
+      workerData: { file: this.file, driver, sql: APPEND_SQL, cacheKib: PAGE_CACHE_KIB.writer },
     });
     worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id);
