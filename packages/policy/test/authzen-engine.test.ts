@@ -127,6 +127,19 @@ describe('the authzen engine', () => {
     ['an answer that is not JSON', echoing('{decision: true'), false, /invalid JSON/],
     ['an error status', echoing({ error: { code: 'nope' } }, 500), false, /answered 500 \(nope\)/],
     [
+      'an AuthZEN error answer (a message string, the code in Provenant-Error-Code)',
+      (req, _b, res) => {
+        res.writeHead(403, {
+          'content-type': 'application/json',
+          'provenant-error-code': 'subject_mismatch',
+          'x-request-id': req.headers['x-request-id'] as string,
+        });
+        res.end(JSON.stringify('The subject is not the credential.'));
+      },
+      false,
+      /answered 403 \(subject_mismatch\)/,
+    ],
+    [
       'no echo of the request id',
       (_q, _b, res) => json(res, 200, { decision: true }),
       false,

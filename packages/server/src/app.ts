@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { CollectorContext } from './context.js';
-import { toWireError, wireError } from './errors.js';
-import { fromFastifyError } from './fastify-errors.js';
+import { wireError } from './errors.js';
+import { answerError } from './error-reply.js';
 import { eventRoutes } from './routes/events.js';
 import { logRoutes } from './routes/log.js';
 import { decisionRoutes } from './routes/decisions.js';
@@ -79,28 +78,7 @@ export function buildApp(ctx: CollectorContext, options: BuildAppOptions = {}): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  app.setErrorHandler((error, request, reply) => {
-    const wire = fromFastifyError(error) ?? toWireError(error);
-    if (wire.status >= 500) {
-      // Never log request content; a digest of the message is enough to correlate.
-      const digest = createHash('sha256')
-        .update(String((error as Error).message))
-        .digest('hex')
-        .slice(0, 16);
-      request.log.error(
-        { code: wire.body.error.code, digest, err_name: (error as Error).name },
-        'request failed',
-      );
-    }
-    if (wire.status === 401) {
-      void reply.header(
-        'www-authenticate',
-        `Bearer error="invalid_token", error_description="${wire.body.error.code}"`,
-      );
-    }
-    if (wire.headers) void reply.headers(wire.headers);
-    return reply.code(wire.status).type('application/json; charset=utf-8').send(wire.body);
-  });
+  app.setErrorHandler((error, request, reply) => answerError(error as Error, request, reply));
   app.setNotFoundHandler((request, reply) => {
     const wire = wireError(
       'not_found',

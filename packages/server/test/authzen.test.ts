@@ -66,7 +66,14 @@ async function post(
     },
     payload: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.statusCode, headers: res.headers, body: res.json() };
+  const json = res.json();
+  // An error answer is a message string with its code in Provenant-Error-Code (checked as sent
+  // by the "Error Responses" test); the assertions here read it as { error: { code, message } }.
+  const answer =
+    res.statusCode === 200
+      ? json
+      : { error: { code: res.headers['provenant-error-code'], message: json } };
+  return { status: res.statusCode, headers: res.headers, body: answer };
 }
 
 const decisionsOf = (body: unknown) =>
@@ -312,6 +319,61 @@ describe('AuthZEN Access Evaluations API (§7)', () => {
       ],
     });
     expect([mixed.status, mixed.body.error.code]).toEqual([403, 'subject_mismatch']);
+  });
+});
+
+describe('AuthZEN error responses (1.0 "Error Responses")', () => {
+  it('answers 400, 401 and 403 with an error message string, the request id and the code in a header', async () => {
+    const { app } = await makeApp();
+    const s = await aliceScenario(app);
+    const raw = (token: string | undefined, payload: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/access/v1/evaluation',
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': 'err-1',
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        },
+        payload,
+      });
+    const ask = (subject: unknown) =>
+      JSON.stringify({
+        subject,
+        action: { name: 'github.get_file' },
+        resource: { type: 'repo', id: 'acme/payments' },
+      });
+    const cases: [Awaited<ReturnType<typeof raw>>, number, string][] = [
+      [await raw(s.researcherToken, '{'), 400, 'malformed_json'],
+      [await raw(s.researcherToken, '{}'), 400, 'invalid_evaluation_request'],
+      [
+        await raw(undefined, ask({ type: 'identity', id: 'user:alice' })),
+        401,
+        'invalid_credential',
+      ],
+      [
+        await raw('not.a.credential', ask({ type: 'identity', id: 'user:alice' })),
+        401,
+        'malformed_token',
+      ],
+      [
+        await raw(s.researcherToken, ask({ type: 'identity', id: s.planner.id })),
+        403,
+        'subject_mismatch',
+      ],
+    ];
+    for (const [res, status, code] of cases) {
+      expect([res.statusCode, res.headers['provenant-error-code']], res.body).toEqual([
+        status,
+        code,
+      ]);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers['x-request-id']).toBe('err-1');
+      // The body is a JSON string: the error message, nothing else.
+      const body = res.json() as unknown;
+      expect(typeof body, res.body).toBe('string');
+      expect((body as string).length).toBeGreaterThan(0);
+    }
   });
 });
 

@@ -227,7 +227,7 @@ describe('the Txn-Token header at ingest and decisions', () => {
     expect(decisions.at(-1)!.correlation?.txn).toBe('c0ffee00-771d-49cc-a4e3-20aad399c312');
     // A bad one refuses the evaluation before any decision.
     const bad = await evaluate(await external({}, 'JWT'));
-    expect([bad.statusCode, bad.json().error.code]).toEqual([401, 'wrong_typ']);
+    expect([bad.statusCode, bad.headers['provenant-error-code']]).toEqual([401, 'wrong_typ']);
     const after = (
       await app.inject({ headers: asAdmin, url: '/v1/events?type=policy.decision&limit=10' })
     ).json().events as unknown[];

@@ -27,6 +27,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { correlationOf, txnTokenOf } from '../identity/txn-token.js';
 import { RequestError } from '../errors.js';
+import { answerError } from '../error-reply.js';
 import { appendRecords } from '../ingest/append.js';
 import { prepareOwnRecord } from '../ingest/prepare.js';
 import type { Sealed } from '../ingest/draft.js';
@@ -68,6 +69,15 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
       const sent = request.headers[AUTHZEN_REQUEST_ID_HEADER];
       if (isRequestId(sent)) void reply.header('x-request-id', sent);
       done();
+    },
+    // AuthZEN 1.0 "Error Responses": the status says the error, the body is an error message
+    // string; the stable code goes in Provenant-Error-Code.
+    // The request id is echoed here too: a refusal by a hook before the route's own (the
+    // credential's, the body's admission) never ran `onRequest` above.
+    errorHandler: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const sent = request.headers[AUTHZEN_REQUEST_ID_HEADER];
+      if (isRequestId(sent)) void reply.header('x-request-id', sent);
+      return answerError(error, request, reply, (wire) => wire.body.error.message);
     },
   };
 
@@ -246,7 +256,7 @@ export function authzenRoutes(app: FastifyInstance, ctx: CollectorContext): void
     return { evaluations: results.map(answer) };
   });
 
-  app.get(AUTHZEN_METADATA_PATH, async (request) => {
+  app.get(AUTHZEN_METADATA_PATH, echo, async (request) => {
     services();
     const base = (ctx.identity?.config.issuer ?? `${request.protocol}://${request.host}`).replace(
       /\/+$/,

@@ -103,7 +103,7 @@ export class AuthzenEngine implements PolicyEngine {
     });
     const text = await this.read(res);
     if (res.status !== 200) {
-      throw this.error(`answered ${res.status}${errorCodeOf(text)}`);
+      throw this.error(`answered ${res.status}${errorCodeOf(res.headers, text)}`);
     }
     if (res.headers.get('x-request-id') !== requestId) {
       throw this.error('did not echo the X-Request-ID it was sent');
@@ -246,7 +246,14 @@ export function checkPdpUrl(url: string): string {
   return pdpIdentifier(url);
 }
 
-function errorCodeOf(text: string): string {
+/**
+ * The code of a PDP's error answer, for the message: a Provenant PDP's `Provenant-Error-Code`
+ * header (its AuthZEN error bodies are message strings, per the specification), else a
+ * `{ "error": { "code" } }` body.
+ */
+function errorCodeOf(headers: Headers, text: string): string {
+  const named = headers.get('provenant-error-code');
+  if (named !== null && /^[a-z0-9_]{1,64}$/.test(named)) return ` (${named})`;
   try {
     const code = (JSON.parse(text) as { error?: { code?: unknown } }).error?.code;
     return typeof code === 'string' ? ` (${code.slice(0, 64)})` : '';
