@@ -2,10 +2,14 @@
 // Issue 6 benchmark: per-call latency through `provenant mcp-proxy` (stdio, real processes,
 // recording on, decisions cached) vs the same MCP server called directly, same run, 1,000 calls.
 //
-//   node bench/mcp.js [--quick] [--no-write]
+//   node bench/mcp.js [--quick] [--no-write] [--calls N] [--http-only] [--cpu-prof DIR]
+//
+// --calls N      calls per run (default 1000, --quick 200)
+// --http-only    only the Streamable HTTP rows and their regression check (prints, never writes)
+// --cpu-prof DIR a V8 CPU profile of the HTTP proxy process, into DIR (bench/profile-summary.js)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import {
@@ -37,9 +41,17 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    calls: { type: 'string' },
+    'http-only': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
-const CALLS = values.quick ? 200 : 1000;
+const CALLS = values.calls !== undefined ? Number(values.calls) : values.quick ? 200 : 1000;
+if (!Number.isInteger(CALLS) || CALLS < 1) throw new Error('--calls: a positive integer');
+const HTTP_ONLY = values['http-only'];
+const CPU_PROF = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
+// A partial or resized run is printed, never recorded as the benchmark's.
+const WRITE = !values['no-write'] && !HTTP_ONLY && values.calls === undefined;
 const WARMUP = 50;
 const FIXTURE = join(ROOT, 'packages', 'mcp', 'test', 'fixtures', 'stdio-server.js');
 const BIG = join(ROOT, 'packages', 'mcp', 'test', 'fixtures', 'big-server.js');
@@ -158,7 +170,7 @@ try {
   // Alternate direct and proxied runs so drift on a shared machine hits both alike.
   const direct = [];
   const proxied = [];
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < (HTTP_ONLY ? 0 : 2); round++) {
     direct.push(
       await measure(new StdioClientTransport({ command: process.execPath, args: [FIXTURE] })),
     );
@@ -201,7 +213,7 @@ try {
     ...extra,
   ];
   const stdioModern = { direct: [], proxied: [] };
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < (HTTP_ONLY ? 0 : 2); round++) {
     stdioModern.direct.push(
       await measure(
         new Stdio2({ command: process.execPath, args: [MODERN, 'stdio'] }),
@@ -233,7 +245,10 @@ try {
     });
   };
   const upstream = await listening([MODERN, 'http']);
-  const front = await listening(proxyArgs(['--listen', '127.0.0.1:0', '--upstream', upstream.url]));
+  const front = await listening([
+    ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []),
+    ...proxyArgs(['--listen', '127.0.0.1:0', '--upstream', upstream.url]),
+  ]);
   // Each HTTP request carries the newest credential (renewed every minute): one run can outlast
   // a credential on a loaded machine.
   let current = await aliceToken();
@@ -280,7 +295,13 @@ try {
     }
   } finally {
     clearInterval(renew);
+    // The profile is written when the proxy exits (it stops on SIGTERM).
+    const exited = new Promise((r) => front.child.once('exit', r));
     front.child.kill();
+    if (CPU_PROF) {
+      await exited;
+      console.log(`the HTTP proxy's CPU profile is in ${CPU_PROF}`);
+    }
     upstream.child.kill();
   }
   // One large result (64 MiB of text in one tools/call answer), directly and through the proxy:
@@ -313,20 +334,22 @@ try {
       await c.close();
     }
   };
-  const bigDirect = await large(process.execPath, [BIG]);
-  const bigProxied = await large(process.execPath, [
-    CLI,
-    'mcp-proxy',
-    '--identity',
-    identityFile,
-    '--collector',
-    collector.url,
-    '--config',
-    configFile,
-    '--',
-    process.execPath,
-    BIG,
-  ]);
+  const bigDirect = HTTP_ONLY ? undefined : await large(process.execPath, [BIG]);
+  const bigProxied = HTTP_ONLY
+    ? undefined
+    : await large(process.execPath, [
+        CLI,
+        'mcp-proxy',
+        '--identity',
+        identityFile,
+        '--collector',
+        collector.url,
+        '--config',
+        configFile,
+        '--',
+        process.execPath,
+        BIG,
+      ]);
   const best = (runs, k) => Math.min(...runs.map((r) => r[k]));
   const d = { p50: best(direct, 'p50'), p99: best(direct, 'p99') };
   const p = { p50: best(proxied, 'p50'), p99: best(proxied, 'p99') };
@@ -367,12 +390,19 @@ const meets = (a) => a.p50 <= 1 && a.p99 <= 5;
 const met = meets(added);
 const eraRow = (what, r) =>
   `| ${what}, ${CALLS} calls, recording on, decision cached | ${fmtMs(r.d.p50)} / ${fmtMs(r.d.p99)} | ${fmtMs(r.p.p50)} / ${fmtMs(r.p.p99)} | ${fmtMs(r.added.p50)} / ${fmtMs(r.added.p99)} | added p50 ≤ 1 ms, p99 ≤ 5 ms | ${meets(r.added) ? 'met' : 'missed'} |`;
-const ratio = big.proxied.growth / big.proxied.bytes;
+const ratio = HTTP_ONLY ? NaN : big.proxied.growth / big.proxied.bytes;
 const table = [
   '| benchmark | direct p50 / p99 | through the proxy p50 / p99 | added p50 / p99 | target | result |',
   '| --- | --- | --- | --- | --- | --- |',
-  `| MCP \`tools/call\` over stdio, 2025-11-25 (1.x SDK client and server), ${CALLS} calls, recording on, decision cached | ${fmtMs(d.p50)} / ${fmtMs(d.p99)} | ${fmtMs(p.p50)} / ${fmtMs(p.p99)} | ${fmtMs(added.p50)} / ${fmtMs(added.p99)} | added p50 ≤ 1 ms, p99 ≤ 5 ms | ${met ? 'met' : 'missed'} |`,
-  eraRow('MCP `tools/call` over stdio, 2026-07-28 (v2 SDK client and server)', eras.stdioModern),
+  ...(HTTP_ONLY
+    ? []
+    : [
+        `| MCP \`tools/call\` over stdio, 2025-11-25 (1.x SDK client and server), ${CALLS} calls, recording on, decision cached | ${fmtMs(d.p50)} / ${fmtMs(d.p99)} | ${fmtMs(p.p50)} / ${fmtMs(p.p99)} | ${fmtMs(added.p50)} / ${fmtMs(added.p99)} | added p50 ≤ 1 ms, p99 ≤ 5 ms | ${met ? 'met' : 'missed'} |`,
+        eraRow(
+          'MCP `tools/call` over stdio, 2026-07-28 (v2 SDK client and server)',
+          eras.stdioModern,
+        ),
+      ]),
   eraRow(
     'MCP `tools/call` over Streamable HTTP, 2025-11-25 (1.x client, v2 server, a session)',
     eras.httpLegacy,
@@ -403,11 +433,13 @@ const cpuTable = [
 ].join('\n');
 const regressed = grows(result.cpu.modern) || grows(result.cpu.legacy);
 const mib = (n) => `${(n / MIB).toFixed(1)} MiB`;
-const bigTable = [
-  '| benchmark | direct | through the proxy | proxy peak memory growth | target | result |',
-  '| --- | --- | --- | --- | --- | --- |',
-  `| one \`tools/call\` answered with ${mib(big.proxied.bytes)} of text, over stdio (best of 3) | ${fmtMs(big.direct.ms)} | ${fmtMs(big.proxied.ms)} | ${Number.isNaN(ratio) ? 'not measured (no /proc)' : `${mib(big.proxied.growth)} (${ratio.toFixed(2)} × the answer; worst of 3)`} | < 1.6 × the answer (one copy) | ${Number.isNaN(ratio) ? 'n/a' : ratio < 1.6 ? 'met' : 'missed'} |`,
-].join('\n');
+const bigTable = HTTP_ONLY
+  ? ''
+  : [
+      '| benchmark | direct | through the proxy | proxy peak memory growth | target | result |',
+      '| --- | --- | --- | --- | --- | --- |',
+      `| one \`tools/call\` answered with ${mib(big.proxied.bytes)} of text, over stdio (best of 3) | ${fmtMs(big.direct.ms)} | ${fmtMs(big.proxied.ms)} | ${Number.isNaN(ratio) ? 'not measured (no /proc)' : `${mib(big.proxied.growth)} (${ratio.toFixed(2)} × the answer; worst of 3)`} | < 1.6 × the answer (one copy) | ${Number.isNaN(ratio) ? 'n/a' : ratio < 1.6 ? 'met' : 'missed'} |`,
+    ].join('\n');
 console.log(
   `\n${table}\n\n${cpuTable}\n\n${bigTable}\n\nledger size after the run: ${result.ledger} records`,
 );
@@ -430,7 +462,7 @@ The official MCP \`Client\` over \`StdioClientTransport\` calls \`read_file\` on
 The regression check (issue 16): the Streamable HTTP proxy of the rows above is one process serving both eras in turn (2026-07-28, then 2025-11-25, twice), so its second round of each era comes after ${served} more requests than its first. Its CPU time per call (Linux \`/proc/PID/stat\`, user + system, over the warm-up and the calls) must not grow from the first round to the second: a cost per request served — as the AsyncLocalStorage the proxy made per upstream transport was, stamped on every later promise of the process for good — makes the second round dearer, and the benchmark exits 1. Before that fix the proxy added 47–59 ms p50 per call over HTTP after two thousand requests (and 0.4 ms over stdio, which makes no transport per request).
 
 The large-result row: a raw line client calls \`big\` on packages/mcp/test/fixtures/big-server.js (a raw stdio MCP server writing a ${BIG_MB} MiB text result in pieces, result first and id last, as the official TypeScript SDK orders a response), directly and through the proxy. The proxy relays an intercepted call's answer as the bytes it read — scanned as they arrive for the envelope, \`isError\` and the SHA-256 of the \`result\` bytes, never decoded into a string or an object — so it holds one copy of the answer at most; memory growth is the proxy's peak resident memory during the call (Linux \`VmHWM\`, reset before the call) minus its resident memory before it. The relay before this change (parse, canonical JSON for the digest, re-serialization) measured 11.7 × the answer (750 MiB) on the first such call and 2.1 × once warm, and took about 1.0 s.`;
-if (!values['no-write']) console.log(`recorded in ${writeSection('mcp', section)}`);
+if (WRITE) console.log(`recorded in ${writeSection('mcp', section)}`);
 if (regressed) {
   console.error('mcp: the HTTP proxy costs more CPU per call the more requests it has served');
   process.exitCode = 1;

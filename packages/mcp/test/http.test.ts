@@ -72,8 +72,16 @@ function rawAnswer(id: number, sse: boolean): string {
     : `{\r\n  "jsonrpc": "2.0",\r\n  "id": ${id},\r\n  "result": ${RAW_RESULT}\r\n}\r\n`;
 }
 
-/** A bare Streamable HTTP server (stateless, no SDK) answering `tools/call` with `rawAnswer`. */
-async function rawUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * A bare Streamable HTTP server (stateless, no SDK) answering `tools/call` with `rawAnswer`.
+ * `dropEvery`: the `tools/call` that is the nth request on its keep-alive connection is not
+ * answered, the connection closed instead (a server ending an idle connection as it is reused).
+ */
+async function rawUpstream(
+  o: { dropEvery?: number } = {},
+): Promise<{ url: string; dropped(): number; close(): Promise<void> }> {
+  const served = new WeakMap<object, number>();
+  let dropped = 0;
   const http: HttpServer = createServer((req, res) => {
     void (async () => {
       if (req.method !== 'POST') {
@@ -89,6 +97,13 @@ async function rawUpstream(): Promise<{ url: string; close(): Promise<void> }> {
       };
       if (m.id === undefined) {
         res.writeHead(202).end();
+        return;
+      }
+      const nth = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, nth);
+      if (m.method === 'tools/call' && o.dropEvery !== undefined && nth % o.dropEvery === 0) {
+        dropped++;
+        req.socket.destroy();
         return;
       }
       const json = (result: unknown) => {
@@ -135,6 +150,7 @@ async function rawUpstream(): Promise<{ url: string; close(): Promise<void> }> {
   const { port } = http.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/mcp`,
+    dropped: () => dropped,
     close: async () => {
       http.closeAllConnections();
       await new Promise<void>((ok) => http.close(() => ok()));
@@ -505,6 +521,39 @@ describe('Streamable HTTP mode', () => {
         expect(progress).toEqual(sse ? [1] : []);
       }
       await alice.close();
+    } finally {
+      await px.close();
+      await up.close();
+    }
+  });
+
+  it('sends a call once more on a new connection when the server closed the reused one unanswered', async () => {
+    // Every second request on a connection is dropped: the proxy's keep-alive connection is
+    // closed under the second call, which goes again on a new one and is answered once.
+    const up = await rawUpstream({ dropEvery: 2 });
+    const px = await startHttpProxy({
+      collectorUrl: COLLECTOR,
+      recorder,
+      upstream: up.url,
+      log: () => {},
+      config: parseConfig({
+        server: 'raw',
+        tools: { raw: { action: 'github.get_file', resource: 'repo:acme/raw' } },
+      }),
+    });
+    try {
+      const client = rawHttpClient(px.url, who.alice);
+      await client.initialize();
+      for (const id of [601, 602, 603]) {
+        const { events } = await client.post({
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { name: 'raw', arguments: { sse: false } },
+        });
+        expect(events[events.length - 1]).toBe(rawAnswer(id, false).trim().replace(/\r\n?/g, '\n'));
+      }
+      expect(up.dropped()).toBeGreaterThan(0);
     } finally {
       await px.close();
       await up.close();

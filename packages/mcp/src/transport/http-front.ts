@@ -42,6 +42,15 @@ const KEEP_ALIVE_MS = 15_000;
 const EVENT_HEAD = 'event: message\ndata: ';
 const LINE_BREAK = '\ndata: ';
 const EVENT_END = '\n\n';
+const HEAD_BYTES = Buffer.from(EVENT_HEAD);
+const BREAK_BYTES = Buffer.from(LINE_BREAK);
+const END_BYTES = Buffer.from(EVENT_END);
+/**
+ * An answer up to this size is written in one piece (copied once, with the response head when
+ * that is still unsent): one segment for the client to read instead of one per piece. A larger
+ * one is written piece by piece, never copied (a 64 MiB result is held once).
+ */
+export const COALESCE_LIMIT = 256 * 1024;
 
 const keyOf = (id: RequestId): string => `${typeof id}:${id}`;
 const isJsonWs = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
@@ -75,33 +84,16 @@ export class RequestStream {
   /** Writes a response as one event from the bytes the server sent. */
   writeRaw(response: RawResponse): Promise<void> {
     const { res } = this;
-    res.write(EVENT_HEAD);
-    let afterCr = false;
-    for (const chunk of trimmed(response.chunks)) {
-      let from = 0;
-      if (afterCr && chunk[0] === 0x0a) from = 1; // the LF of a CRLF split between chunks
-      afterCr = false;
-      for (;;) {
-        let at = chunk.indexOf(0x0a, from);
-        const end = at === -1 ? chunk.length : at;
-        const cr = chunk.subarray(from, end).indexOf(0x0d);
-        if (cr !== -1) at = from + cr;
-        if (at === -1) {
-          if (from < chunk.length) res.write(from === 0 ? chunk : chunk.subarray(from));
-          break;
-        }
-        if (at > from) res.write(chunk.subarray(from, at));
-        res.write(LINE_BREAK);
-        from = at + 1;
-        if (chunk[at] === 0x0d) {
-          if (from < chunk.length && chunk[from] === 0x0a) from++;
-          else if (from === chunk.length) afterCr = true;
-        }
-      }
-    }
+    const pieces = eventPieces(response.chunks);
+    let bytes = 0;
+    for (const p of pieces) bytes += p.length;
     return new Promise((resolve, reject) => {
-      res.end(EVENT_END, () => resolve());
       res.once('error', reject);
+      if (bytes <= COALESCE_LIMIT) res.end(Buffer.concat(pieces, bytes), () => resolve());
+      else {
+        for (let i = 0; i < pieces.length - 1; i++) res.write(pieces[i]);
+        res.end(pieces[pieces.length - 1], () => resolve());
+      }
       this.finish();
     });
   }
@@ -119,6 +111,40 @@ export class RequestStream {
     this.timer = undefined;
     this.onDone();
   }
+}
+
+/**
+ * One SSE event carrying the bytes of a message: `event: message`, then `data: ` and the bytes,
+ * each JSON line break starting a new `data: ` line, then the blank line. The pieces are
+ * subarrays of the chunks (no copies) and the constant parts.
+ */
+function eventPieces(chunks: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [HEAD_BYTES];
+  let afterCr = false;
+  for (const chunk of trimmed(chunks)) {
+    let from = 0;
+    if (afterCr && chunk[0] === 0x0a) from = 1; // the LF of a CRLF split between chunks
+    afterCr = false;
+    for (;;) {
+      let at = chunk.indexOf(0x0a, from);
+      const end = at === -1 ? chunk.length : at;
+      const cr = chunk.subarray(from, end).indexOf(0x0d);
+      if (cr !== -1) at = from + cr;
+      if (at === -1) {
+        if (from < chunk.length) out.push(from === 0 ? chunk : chunk.subarray(from));
+        break;
+      }
+      if (at > from) out.push(chunk.subarray(from, at));
+      out.push(BREAK_BYTES);
+      from = at + 1;
+      if (chunk[at] === 0x0d) {
+        if (from < chunk.length && chunk[from] === 0x0a) from++;
+        else if (from === chunk.length) afterCr = true;
+      }
+    }
+  }
+  out.push(END_BYTES);
+  return out;
 }
 
 /** The chunks without the JSON whitespace before and after the message (no copies). */
@@ -200,8 +226,9 @@ export class FrontHttpTransport implements RelayTransport {
       'X-Accel-Buffering': 'no',
     };
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
+    // Sent with the first event (or keep-alive), not on their own: a quick answer reaches the
+    // client as one segment, head and event together.
     res.writeHead(200, headers);
-    res.flushHeaders();
     const key = keyOf(request.id);
     const stream = new RequestStream(res, () => {
       if (this.streams.get(key) === stream) this.streams.delete(key);

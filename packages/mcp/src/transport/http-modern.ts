@@ -23,7 +23,7 @@ import type {
   TransportSendOptions,
 } from '@modelcontextprotocol/server';
 import type { RelayTransport } from './capabilities.js';
-import { RequestStream } from './http-front.js';
+import { COALESCE_LIMIT, RequestStream } from './http-front.js';
 import type { RawResponse } from './scan.js';
 
 export class ModernExchangeTransport implements RelayTransport {
@@ -88,9 +88,19 @@ export class ModernExchangeTransport implements RelayTransport {
       await this.stream.writeRaw(response);
       return;
     }
-    // The answer as a JSON body: the server's bytes as they are.
+    // The answer as a JSON body: the server's bytes as they are (a small one in one write, with
+    // its length and the response head).
+    const { chunks } = response;
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
+    if (bytes <= COALESCE_LIMIT) {
+      this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes });
+      const body = Buffer.concat(chunks, bytes);
+      await new Promise<void>((resolve) => this.res.end(body, () => resolve()));
+      return;
+    }
     this.res.writeHead(200, { 'content-type': 'application/json' });
-    for (const chunk of response.chunks) this.res.write(chunk);
+    for (const chunk of chunks) this.res.write(chunk);
     await new Promise<void>((resolve) => this.res.end(() => resolve()));
   }
 
@@ -115,7 +125,7 @@ export class ModernExchangeTransport implements RelayTransport {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    this.res.flushHeaders();
+    // Sent with the event that follows, in one segment.
     this.stream = new RequestStream(this.res, () => {});
     return this.stream;
   }

@@ -22,8 +22,18 @@
  *
  * An answer that is not JSON and over a megabyte is not handed to the SDK transport to parse
  * again: `onbadanswer` reports it with the id of the request it answers.
+ *
+ * The POST of an intercepted request is sent with `node:http` (or `node:https`, keep-alive, the
+ * global agent) rather than the global `fetch`, unless the options give a `fetch` of their own:
+ * its answer is read here anyway, and `fetch`'s request, headers, response and body streams cost
+ * several times the CPU of `node:http` for the same exchange (issue 16's benchmark). What the
+ * SDK transport gets back is the same `Response` either way.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
 import { StreamableHTTPClientTransport, parseJSONRPCMessage } from '@modelcontextprotocol/client';
 import type {
   FetchLike,
@@ -42,6 +52,8 @@ const keyOf = (id: RequestId): string => `${typeof id}:${id}`;
 
 /** A malformed answer larger than this is not handed to the SDK transport to parse again. */
 const REPARSE_LIMIT = 1 << 20;
+/** How long an intercepted request waits at most for the session's GET stream to open. */
+const OPENING_WAIT_MS = 1000;
 /** The `_meta` key of the stand-in for a taken SSE response. */
 export const RAW_MARK = 'io.provenant/raw';
 
@@ -90,6 +102,16 @@ export class UpstreamHttpTransport implements RelayTransport {
   /** Stand-ins whose responses were handed over without them (their stream failed). */
   private readonly settled = new Set<number>();
   private nextMark = 1;
+  /** Intercepted requests go by `node:http` (no `fetch` of the caller's to honour). */
+  private readonly direct: boolean;
+  /**
+   * The session's GET stream being opened (the SDK transport opens it after `initialized`,
+   * without waiting): an intercepted request waits for its answer's head, so that the server has
+   * the stream before the call that may send requests on it (a sampling request the server
+   * sends on no request's stream is lost without one). `fetch` keeps that order on its own: one
+   * pool, requests dispatched in turn.
+   */
+  private opening: Promise<unknown> = Promise.resolve();
   /** The HTTP statuses of error answers (a 2026-07-28 server's 400 and 404), by request. */
   private readonly statuses = new Map<string, number>();
   /**
@@ -102,6 +124,7 @@ export class UpstreamHttpTransport implements RelayTransport {
     url: URL,
     private readonly o: UpstreamHttpOptions,
   ) {
+    this.direct = o.transport?.fetch === undefined;
     const base: FetchLike = o.transport?.fetch ?? ((u, init) => fetch(u, init));
     this.sdk = new StreamableHTTPClientTransport(url, {
       ...o.transport,
@@ -188,7 +211,31 @@ export class UpstreamHttpTransport implements RelayTransport {
       init?.method === 'POST' && typeof init.body === 'string' && store?.by === this
         ? store.id
         : undefined;
-    const response = await base(url, init);
+    let response: Response;
+    if (id !== undefined && this.direct && init?.redirect === 'manual' && isHttp(url)) {
+      await this.opening;
+      const res = await post(url, init);
+      const type = mediaTypeEssence(header(res, 'content-type'));
+      if (res.statusCode === 200 && (type === 'application/json' || type === 'text/event-stream')) {
+        const head = { status: 200, statusText: res.statusMessage ?? '', headers: headersOf(res) };
+        const reader = nodeReader(res);
+        return type === 'application/json'
+          ? this.takeJson(head, reader, id)
+          : this.takeSse(head, reader, id);
+      }
+      response = webResponse(res);
+    } else {
+      const pending = base(url, init);
+      if ((init?.method ?? 'GET') === 'GET') {
+        // Its head, or a second at most (a server that never answers holds nothing up).
+        let timer: NodeJS.Timeout | undefined;
+        this.opening = Promise.race([
+          pending.catch(() => {}),
+          new Promise((ok) => (timer = setTimeout(ok, OPENING_WAIT_MS).unref())),
+        ]).finally(() => clearTimeout(timer));
+      }
+      response = await pending;
+    }
     if (!response.ok && response.status !== 401 && typeof init?.body === 'string') {
       const answered = await this.errorAnswer(response, init.body);
       if (answered) return answered;
@@ -196,8 +243,8 @@ export class UpstreamHttpTransport implements RelayTransport {
     if (id === undefined || response.status !== 200 || !response.body) return response;
     // The media type read as the SDK transport reads it.
     const type = mediaTypeEssence(response.headers.get('content-type'));
-    if (type === 'application/json') return this.takeJson(response, id);
-    if (type === 'text/event-stream') return this.takeSse(response, id);
+    if (type === 'application/json') return this.takeJson(response, response.body.getReader(), id);
+    if (type === 'text/event-stream') return this.takeSse(response, response.body.getReader(), id);
     return response;
   }
 
@@ -237,11 +284,10 @@ export class UpstreamHttpTransport implements RelayTransport {
     return this.statuses.get(keyOf(id));
   }
 
-  private async takeJson(response: Response, id: RequestId): Promise<Response> {
+  private async takeJson(response: Head, reader: BodyReader, id: RequestId): Promise<Response> {
     const scanner = new LineScanner();
     const chunks: Buffer[] = [];
     let bytes = 0;
-    const reader = response.body!.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -268,8 +314,7 @@ export class UpstreamHttpTransport implements RelayTransport {
     });
   }
 
-  private takeSse(response: Response, id: RequestId): Response {
-    const reader = response.body!.getReader();
+  private takeSse(response: Head, reader: BodyReader, id: RequestId): Response {
     let out!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({
       start: (c) => {
@@ -347,6 +392,97 @@ export class UpstreamHttpTransport implements RelayTransport {
       headers: response.headers,
     });
   }
+}
+
+/** What `takeJson` and `takeSse` read of an answer: its head, and its body as a reader. */
+interface Head {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+}
+interface BodyReader {
+  read(): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+function isHttp(url: string | URL): boolean {
+  const protocol = new URL(url).protocol;
+  return protocol === 'http:' || protocol === 'https:';
+}
+
+/**
+ * The POST `fetch` would make, by `node:http(s)` on the global keep-alive agent: the SDK
+ * transport's headers, its body (a string), its signal. A request that fails on a reused
+ * keep-alive connection before any answer (the server closed it meanwhile) is sent once more on
+ * a new one, as Node's documentation advises; other failures reject as `fetch` does
+ * (`TypeError: fetch failed` with the cause, or the signal's `AbortError`).
+ */
+function post(url: string | URL, init: RequestInit): Promise<IncomingMessage> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+  const body = init.body as string;
+  headers['content-length'] = String(Buffer.byteLength(body));
+  const signal = init.signal ?? undefined;
+  const attempt = (again: boolean): Promise<IncomingMessage> =>
+    new Promise((resolve, reject) => {
+      let answered = false;
+      const req = send(
+        target,
+        { method: 'POST', headers, ...(signal ? { signal } : {}) },
+        (res) => {
+          answered = true;
+          resolve(res);
+        },
+      );
+      req.once('error', (e: NodeJS.ErrnoException) => {
+        if (answered) return; // the body's reader reports it
+        if (again && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+          resolve(attempt(false));
+        } else if (e.name === 'AbortError') reject(e);
+        else reject(new TypeError('fetch failed', { cause: e }));
+      });
+      req.end(body);
+    });
+  return attempt(true);
+}
+
+function header(res: IncomingMessage, name: string): string | null {
+  const v = res.headers[name];
+  return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+}
+
+function headersOf(res: IncomingMessage): Headers {
+  const h = new Headers();
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) h.append(raw[i]!, raw[i + 1]!);
+  return h;
+}
+
+/** A Node response's body as a reader (`read` rejects when the response fails or is aborted). */
+function nodeReader(res: IncomingMessage): BodyReader {
+  const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return {
+    read: async () => {
+      const r = await it.next();
+      return r.done ? { done: true } : { done: false, value: r.value };
+    },
+    cancel: async () => {
+      res.destroy();
+    },
+  };
+}
+
+/** A Node response as `fetch` would have given it (no body for the statuses that have none). */
+function webResponse(res: IncomingMessage): Response {
+  const status = res.statusCode ?? 502;
+  const init = { status, statusText: res.statusMessage ?? '', headers: headersOf(res) };
+  if (status === 204 || status === 205 || status === 304) {
+    res.resume();
+    return new Response(null, init);
+  }
+  return new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, init);
 }
 
 function streamOf(chunks: Buffer[]): ReadableStream<Uint8Array> {
