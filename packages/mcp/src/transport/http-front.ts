@@ -46,7 +46,7 @@ const HEAD_BYTES = Buffer.from(EVENT_HEAD);
 const BREAK_BYTES = Buffer.from(LINE_BREAK);
 const END_BYTES = Buffer.from(EVENT_END);
 /**
- * An answer up to this size is written in one piece (copied once, with the response head when
+ * An answer up to this size is written in one piece (copied once; with the response head when
  * that is still unsent): one segment for the client to read instead of one per piece. A larger
  * one is written piece by piece, never copied (a 64 MiB result is held once).
  */
@@ -226,9 +226,10 @@ export class FrontHttpTransport implements RelayTransport {
       'X-Accel-Buffering': 'no',
     };
     if (this.sessionId !== undefined) headers['mcp-session-id'] = this.sessionId;
-    // Sent with the first event (or keep-alive), not on their own: a quick answer reaches the
-    // client as one segment, head and event together.
+    // Sent now, before the answer: the client sets up its reading of the stream (an SSE parser)
+    // while the call runs upstream, as with the SDK transport.
     res.writeHead(200, headers);
+    res.flushHeaders();
     const key = keyOf(request.id);
     const stream = new RequestStream(res, () => {
       if (this.streams.get(key) === stream) this.streams.delete(key);
