@@ -11,6 +11,12 @@ export interface ActClaim {
   act?: ActClaim;
 }
 
+/** The ID token a credential's chain is rooted in (the `id_token` claim). */
+export interface IdTokenRef {
+  iss: string;
+  jti: string;
+}
+
 export interface CredentialClaims {
   iss: string;
   /** The principal on whose behalf: the root initiator. */
@@ -34,6 +40,13 @@ export interface CredentialClaims {
    * chain as it was, so it is no hop of its own.
    */
   addressed?: string[];
+  /**
+   * A chain rooted in an OIDC provider's ID token: names that token (never holds it), its
+   * issuer and its id (its `jti`, else `id_token:<SHA-256 hex of the token>`). Set by the
+   * issuer on the credential an ID token was exchanged for and kept through every later
+   * exchange; never in `ancestors` (the ID token is no Provenant credential).
+   */
+  id_token?: IdTokenRef;
   /** RFC 9068 §7.2.1.1: the registry roles of the holder (at most `producer` when delegated). */
   roles?: string[];
 }

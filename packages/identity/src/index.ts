@@ -56,7 +56,7 @@ export {
   type TxnTokenVerifierOptions,
   type VerifiedTxnToken,
 } from './txn-token.js';
-export { nestAct, type ActClaim, type CredentialClaims } from './claims.js';
+export { nestAct, type ActClaim, type CredentialClaims, type IdTokenRef } from './claims.js';
 export { IssuerKeyRing, type SigningAlg, type SigningKey } from './keys.js';
 export {
   MemoryReplayCache,

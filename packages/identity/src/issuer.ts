@@ -14,7 +14,7 @@ import {
 } from '@provenant/core';
 import { jwtVerify, SignJWT } from 'jose';
 import { verifyClientAssertion } from './assertion.js';
-import { nestAct, type CredentialClaims } from './claims.js';
+import { nestAct, type CredentialClaims, type IdTokenRef } from './claims.js';
 import { systemClock, type Clock } from './clock.js';
 import { checkExchangePolicy, planExchange, type ExchangePolicy } from './delegation.js';
 import { CredentialError, DelegationError, OAuthError, toOAuthError } from './errors.js';
@@ -189,6 +189,8 @@ export interface WitnessEvent {
   /** Unix seconds. */
   exp: number;
   ancestors: string[];
+  /** A chain rooted in an OIDC provider's ID token: that token (its issuer and id). */
+  idToken?: IdTokenRef;
   grant: Grant;
   /** A credential addressed to an agent (RFC 8693 `audience`, `resource`): its `aud`. */
   audience?: string[];
@@ -720,8 +722,13 @@ export class Issuer {
         now,
         policy: this.o.policy,
       });
-      // An ID token is the root of the chain but not a Provenant credential: no parent to record.
+      // An ID token is the root of the chain but not a Provenant credential: no ancestor. The
+      // credential names it in its own claim instead (the first hop's parent), kept on every
+      // credential exchanged from this one.
       const ancestors = fromIdToken ? [] : plan.ancestors;
+      const idToken: IdTokenRef | undefined = fromIdToken
+        ? { iss: subject.claims.iss, jti: subject.jti }
+        : subject.idToken;
       // Reading evidence is not delegable: at most `producer`, and only if the actor holds it.
       const roles = grantedRoles(actor).filter((r) => DELEGABLE_ROLES.includes(r));
       const claims = this.claims(plan.sub, plan.iat, plan.exp, plan.scope, roles, now);
@@ -729,6 +736,7 @@ export class Issuer {
       const act = nestAct(plan.actors);
       if (act !== undefined) claims.act = act;
       if (ancestors.length > 0) claims.ancestors = ancestors;
+      if (idToken !== undefined) claims.id_token = { ...idToken };
       // A subject addressed to this actor added no hop: the hops' credentials are the others.
       const addressed = [...(subject.addressed ?? []), ...(forUs ? [] : [subject.jti])];
       if (addressed.length > 0) claims.addressed = addressed;
@@ -745,6 +753,7 @@ export class Issuer {
         iat: plan.iat,
         exp: plan.exp,
         ancestors,
+        ...(idToken === undefined ? {} : { idToken: { ...idToken } }),
         grant: fromIdToken ? 'id_token' : 'token_exchange',
         ...(svid === undefined ? {} : { authn: svidEvidence(svid) }),
       });
@@ -842,6 +851,7 @@ export class Issuer {
     const ancestors = [...subject.ancestors, subject.jti];
     claims.ancestors = ancestors;
     if (subject.addressed !== undefined) claims.addressed = [...subject.addressed];
+    if (subject.idToken !== undefined) claims.id_token = { ...subject.idToken };
     return this.issue(claims, iat, {
       type: 'credential.issued',
       jti: claims.jti,
@@ -855,6 +865,7 @@ export class Issuer {
       iat,
       exp,
       ancestors,
+      ...(subject.idToken === undefined ? {} : { idToken: { ...subject.idToken } }),
       grant: 'token_exchange',
       audience: [...claims.aud],
     });
@@ -1411,7 +1422,16 @@ export class Issuer {
       );
     }
     const tokenDigest = sha256Hex(Buffer.from(token, 'utf8'));
-    const jti = typeof payload['jti'] === 'string' ? payload['jti'] : `id_token:${tokenDigest}`;
+    const given = payload['jti'];
+    if (typeof given === 'string' && (given === '' || given.length > MAX_ID_TOKEN_JTI)) {
+      // It names the chain's root in every credential exchanged from this one.
+      throw new CredentialError(
+        'malformed_token',
+        `The ID token's "jti" must be 1..${MAX_ID_TOKEN_JTI} characters.`,
+        { claim: 'jti' },
+      );
+    }
+    const jti = typeof given === 'string' ? given : `id_token:${tokenDigest}`;
     const scope = this.rootScope(this.o.directory.get(mapped), requestedScope);
     const claims: CredentialClaims = {
       iss,
@@ -1437,6 +1457,9 @@ export class Issuer {
     };
   }
 }
+
+/** The longest ID token `jti` accepted: what a credential's `id_token` claim can name. */
+const MAX_ID_TOKEN_JTI = 1024;
 
 /** A chained grant's lifetime when none is asked for, and at most (the grant is a bearer token). */
 export const GRANT_DEFAULT_LIFETIME_SEC = 60;

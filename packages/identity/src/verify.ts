@@ -6,7 +6,7 @@
  */
 import { ROLES, sha256Hex, type Role } from '@provenant/core';
 import { jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { actChain, nestAct, type CredentialClaims } from './claims.js';
+import { actChain, nestAct, type CredentialClaims, type IdTokenRef } from './claims.js';
 import { systemClock, type Clock } from './clock.js';
 import { CredentialError, type CredentialErrorCode } from './errors.js';
 import { decodeCompact } from './lib/compact.js';
@@ -58,6 +58,8 @@ export interface VerifiedCredential {
   ancestors: string[];
   /** Those of `ancestors` addressed to an agent: no hop of the chain (see `CredentialClaims`). */
   addressed?: string[];
+  /** The ID token the chain is rooted in (the `id_token` claim), when it is. */
+  idToken?: IdTokenRef;
   /**
    * The known roles of its `roles` claim (RFC 9068 §7.2.1.1), in `ROLES` order; [] when none.
    * With a directory, only those the holder still holds (see `CredentialVerifier.verify`).
@@ -374,6 +376,29 @@ export function readCredentialClaims(
     }
     claims.addressed = [...(addressed as string[])];
   }
+  const idToken = payload['id_token'];
+  if (idToken !== undefined) {
+    const { iss: idIss, jti: idJti } =
+      typeof idToken === 'object' && idToken !== null && !Array.isArray(idToken)
+        ? (idToken as { iss?: unknown; jti?: unknown })
+        : {};
+    if (
+      typeof idIss !== 'string' ||
+      typeof idJti !== 'string' ||
+      idIss === '' ||
+      idJti === '' ||
+      idIss.length > MAX_CLAIM_STRING ||
+      idJti.length > MAX_CLAIM_STRING ||
+      Object.keys(idToken as object).length !== 2
+    ) {
+      fail(
+        'malformed_token',
+        '"id_token" must be an object of a string "iss" and "jti".',
+        'id_token',
+      );
+    }
+    claims.id_token = { iss: idIss, jti: idJti };
+  }
   const roles = payload['roles'];
   if (roles !== undefined) {
     if (
@@ -406,6 +431,7 @@ function freezeVerified(
     exp: claims.exp,
     ancestors: claims.ancestors ?? [],
     ...(claims.addressed === undefined ? {} : { addressed: claims.addressed }),
+    ...(claims.id_token === undefined ? {} : { idToken: claims.id_token }),
     // Roles another trusted issuer names that Provenant does not know carry no authority here.
     roles: ROLES.filter((r) => claims.roles?.includes(r) === true),
   };
@@ -420,6 +446,7 @@ function freezeVerified(
     claims.may_act,
     claims.ancestors,
     claims.addressed,
+    claims.id_token,
     claims.roles,
     claims,
     actors,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
@@ -273,6 +274,48 @@ describe('human sign-in with an OIDC ID token', () => {
       PLANNER,
     ]);
     expect((await w.delegate(mapped, RESEARCHER)).claims.ancestors).toEqual([mapped.claims.jti]);
+  });
+
+  it('names the ID token in an id_token claim kept through later exchanges, never in ancestors', async () => {
+    const { trusted, sign } = idp();
+    const w = world({ idTokenIssuers: [trusted] });
+    const claims = { iss: IDP, sub: 'alice', aud: 'provenant-client', iat: w.clock.sec };
+    const exchange = async (token: string) =>
+      w.issuer.exchange({
+        subjectToken: token,
+        subjectTokenType: ID_TOKEN,
+        actorToken: await assertion(w.clients[PLANNER]!, w.clock),
+        actorTokenType: JWT,
+        scope: ['repo:read'],
+      });
+    const toPlanner = await exchange(
+      await sign({ ...claims, exp: w.clock.sec + 600, jti: 'idt-1' }),
+    );
+    const root = { iss: IDP, jti: 'idt-1' };
+    expect(toPlanner.claims.id_token).toEqual(root);
+    expect(toPlanner.claims.ancestors).toBeUndefined();
+    expect(toPlanner.witness).toMatchObject({ ancestors: [], idToken: root });
+    expect((await w.verifier.verify(toPlanner.token)).idToken).toEqual(root);
+    const toResearcher = await w.delegate(toPlanner, RESEARCHER);
+    expect(toResearcher.claims.id_token).toEqual(root);
+    expect(toResearcher.claims.ancestors).toEqual([toPlanner.claims.jti]);
+    expect(toResearcher.witness.idToken).toEqual(root);
+    expect((await w.verifier.verify(toResearcher.token)).idToken).toEqual(root);
+    // Without a jti the token is named by its digest; a credential not rooted in one names none.
+    const unnamed = await sign({ ...claims, exp: w.clock.sec + 601 });
+    expect((await exchange(unnamed)).claims.id_token).toEqual({
+      iss: IDP,
+      jti: `id_token:${createHash('sha256').update(unnamed, 'utf8').digest('hex')}`,
+    });
+    expect((await w.alice()).claims.id_token).toBeUndefined();
+    expect((await w.delegate(await w.alice(), PLANNER)).claims.id_token).toBeUndefined();
+    // A jti too long (or empty) to name the root is refused.
+    for (const jti of ['', 'x'.repeat(1025)]) {
+      const e = await oauth(
+        exchange(await sign({ ...claims, exp: w.clock.sec + 602 + jti.length, jti })),
+      );
+      expect(e).toMatchObject({ error: 'invalid_request', code: 'malformed_token' });
+    }
   });
 
   it('refuses ID tokens of untrusted issuers, for another audience, expired or for a disabled human', async () => {

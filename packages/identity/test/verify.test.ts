@@ -76,6 +76,12 @@ describe('CredentialVerifier', () => {
       ['ancestors', 'j0'],
       ['may_act', { nope: 1 }],
       ['iat', 1.5],
+      ['id_token', 'idt-1'],
+      ['id_token', null],
+      ['id_token', { iss: 'https://idp.example' }],
+      ['id_token', { iss: 'https://idp.example', jti: '' }],
+      ['id_token', { iss: 'https://idp.example', jti: 'idt-1', extra: 1 }],
+      ['id_token', { iss: 'https://idp.example', jti: 'x'.repeat(1025) }],
     ] as const) {
       const e = await rejection(
         w.verifier.verify(await signWith(w.keys.current(), { ...base, [claim]: value })),

@@ -1,8 +1,20 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { parseEventRecord } from '@provenant/core';
 import { toOcsfApiActivity } from '../src/export/ocsf.js';
 import type { OcsfApiActivity, ServedRecord } from '../src/export/ocsf.js';
 import { asAdmin, record } from './helpers.js';
+import {
+  TD,
+  aliceScenario,
+  assertion,
+  exchange,
+  makeAgent,
+  makeIdentityApp,
+  register,
+  token,
+} from './identity-helpers.js';
 import { investigationScenario, makeInvestigateApp } from './investigate-scenario.js';
 import { OCSF_FIXTURE_VERSION, apiActivityProblems, objectProblems } from './ocsf-schema.js';
 
@@ -420,5 +432,185 @@ describe('OCSF export of a real collector’s ledger', () => {
     ]);
     expect(action.delegation).toEqual(toResearcher);
     expect(action.metadata.profiles).toEqual(['security_control', 'ai_operation', 'trace']);
+  });
+});
+
+describe('OCSF export of a chain rooted in an ID token', () => {
+  const plannerId = `spiffe://${TD}/agent/planner/instance/19c2`;
+  const researcherId = `spiffe://${TD}/agent/researcher/instance/7f3a`;
+
+  /** A collector trusting one OIDC provider; alice, planner and researcher registered. */
+  async function setUp() {
+    const { generateKeyPair, exportJWK, createLocalJWKSet, SignJWT } = await import('jose');
+    const idp = await generateKeyPair('ES256');
+    const pub = { ...(await exportJWK(idp.publicKey)), kid: 'idp-1', alg: 'ES256' };
+    const { app } = await makeIdentityApp({
+      trustedIdTokenIssuers: [
+        {
+          iss: 'https://idp.test',
+          jwks: createLocalJWKSet({ keys: [pub] }),
+          algorithms: ['ES256'],
+          audience: 'provenant-client',
+        },
+      ],
+    });
+    const planner = await makeAgent(plannerId);
+    const researcher = await makeAgent(researcherId);
+    await register(app, { id: 'user:alice', kind: 'human' });
+    await register(app, {
+      id: plannerId,
+      kind: 'agent_instance',
+      agent: 'planner',
+      publicJwks: [planner.jwk],
+    });
+    await register(app, {
+      id: researcherId,
+      kind: 'agent_instance',
+      agent: 'researcher',
+      publicJwks: [researcher.jwk],
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const idToken = (jti?: string) => {
+      const jwt = new SignJWT({ email: 'alice@acme.test' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'idp-1' })
+        .setIssuer('https://idp.test')
+        .setSubject('alice')
+        .setAudience('provenant-client')
+        .setIssuedAt(now)
+        .setExpirationTime(now + 300);
+      return (jti === undefined ? jwt : jwt.setJti(jti)).sign(idp.privateKey);
+    };
+    /** The ID token exchanged for planner, then planner's credential for researcher. */
+    const chain = async (signed: string) => {
+      const toPlanner = await token(app, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: signed,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+        actor_token: await assertion(planner),
+        actor_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        scope: 'repo:read',
+      });
+      expect(toPlanner.status).toBe(200);
+      const toResearcher = await exchange(app, toPlanner.body.access_token!, researcher);
+      expect(toResearcher.status).toBe(200);
+      return toResearcher.body.access_token!;
+    };
+    return { app, idToken, chain };
+  }
+
+  const claimsOf = (jwt: string) =>
+    JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as {
+      jti: string;
+      iss: string;
+      iat: number;
+      exp: number;
+    };
+
+  async function ingest(app: FastifyInstance, body: Record<string, unknown>, bearer?: string) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: {
+        'content-type': 'application/json',
+        ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
+      },
+      payload: JSON.stringify(body),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  }
+
+  async function exported(app: FastifyInstance): Promise<OcsfApiActivity[]> {
+    const res = await app.inject({ headers: asAdmin, url: '/v1/export?format=ocsf' });
+    expect(res.statusCode).toBe(200);
+    const events = res.body
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as OcsfApiActivity);
+    for (const e of events) {
+      expect(apiActivityProblems(e), `${e.metadata.event_code} ${e.metadata.uid}`).toEqual([]);
+    }
+    return events;
+  }
+
+  it('gives every hop a parent, the first the ID token, from the verified credential, never the producer', async () => {
+    const { app, idToken, chain } = await setUp();
+    const researcherToken = await chain(await idToken('idt-7f3a'));
+    const c = claimsOf(researcherToken);
+    // The producer claims another root; the collector keeps the credential's own.
+    const r = record({
+      time: new Date().toISOString(),
+      credential: {
+        jti: c.jti,
+        iss: c.iss,
+        iat: c.iat,
+        exp: c.exp,
+        id_token: { iss: 'https://evil.test', jti: 'forged' },
+      },
+    });
+    await ingest(app, r, researcherToken);
+    const stored = (await app.inject({ headers: asAdmin, url: `/v1/events/${r['id']}` })).json();
+    expect(stored.credential.id_token).toEqual({ iss: 'https://idp.test', jti: 'idt-7f3a' });
+
+    const events = await exported(app);
+    const granted = events.filter((e) => e.metadata.event_code === 'delegation.granted');
+    expect(granted).toHaveLength(2);
+    const [toPlanner, toResearcher] = granted.map((e) => e.delegation!);
+    expect(toPlanner!.parent_uid).toBe('idt-7f3a');
+    expect(toResearcher!.parent_uid).toBe(toPlanner!.uid);
+    const action = events.find((e) => e.metadata.uid === r['id'])!;
+    const hops = action.unmapped.provenant['delegation_chain'] as { parent_uid?: string }[];
+    expect(hops).toEqual([
+      { uid: toPlanner!.uid, parent_uid: 'idt-7f3a', issuer_uid: toPlanner!.issuer_uid },
+      toResearcher,
+    ]);
+    expect(action.delegation).toEqual(toResearcher);
+    expect(JSON.stringify(events)).not.toContain('forged');
+  });
+
+  it('names an ID token without a jti by its digest', async () => {
+    const { app, idToken, chain } = await setUp();
+    const signed = await idToken();
+    const researcherToken = await chain(signed);
+    const r = record({ time: new Date().toISOString() });
+    await ingest(app, r, researcherToken);
+    const digest = createHash('sha256').update(signed, 'utf8').digest('hex');
+    const action = (await exported(app)).find((e) => e.metadata.uid === r['id'])!;
+    const hops = action.unmapped.provenant['delegation_chain'] as { parent_uid?: string }[];
+    expect(hops).toHaveLength(2);
+    expect(hops[0]!.parent_uid).toBe(`id_token:${digest}`);
+    expect(hops[1]!.parent_uid).toBe(hops[0]!.uid);
+  });
+
+  it("drops a producer's id_token on a chain rooted in a Provenant credential, and ignores it unverified", async () => {
+    const { app } = await makeIdentityApp();
+    const { researcherToken } = await aliceScenario(app);
+    const c = claimsOf(researcherToken);
+    const forged = { iss: 'https://evil.test', jti: 'forged' };
+    const r = record({
+      time: new Date().toISOString(),
+      credential: { jti: c.jti, iss: c.iss, iat: c.iat, exp: c.exp, id_token: forged },
+    });
+    await ingest(app, r, researcherToken);
+    const stored = (await app.inject({ headers: asAdmin, url: `/v1/events/${r['id']}` })).json();
+    expect(stored.credential).not.toHaveProperty('id_token');
+    // With no credential at all the record is only asserted: no delegation object is made of it.
+    const asserted = record({
+      time: new Date().toISOString(),
+      delegation: DELEGATION,
+      credential: { jti: 'j2', iss: c.iss, iat: c.iat, exp: c.exp, id_token: forged },
+      action: { name: 'github.get_repo', resource: 'repo:acme/payments', risk: 'low' },
+    });
+    await ingest(app, asserted);
+    const events = await exported(app);
+    const action = events.find((e) => e.metadata.uid === r['id'])!;
+    const hops = action.unmapped.provenant['delegation_chain'] as { parent_uid?: string }[];
+    expect(hops).toHaveLength(2);
+    expect(hops[0]!.parent_uid).toBe(
+      events.find((e) => e.metadata.event_code === 'credential.issued')!.actor.session!
+        .credential_uid,
+    );
+    const unverified = events.find((e) => e.metadata.uid === asserted['id'])!;
+    expect(unverified.delegation).toBeUndefined();
+    expect(unverified.unmapped.provenant).not.toHaveProperty('delegation_chain');
   });
 });

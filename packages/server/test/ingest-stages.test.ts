@@ -161,6 +161,36 @@ describe('attribute', () => {
     expect(record.credential).toBeUndefined();
   });
 
+  it("stamps the verified credential's ID-token root, and only that, whatever the producer claims", () => {
+    const root = { iss: 'https://idp.test', jti: 'idt-1' };
+    const rooted: VerifiedCredential = deepFreeze({
+      ...credential,
+      claims: { ...credential.claims, id_token: root },
+      idToken: root,
+    });
+    const forged = {
+      jti: 'jti-researcher',
+      iss: 'http://issuer.test',
+      iat: NOW - 10,
+      exp: NOW + 300,
+      id_token: { iss: 'https://evil.test', jti: 'forged' },
+      ancestors: ['forged-parent'],
+    };
+    const record = deepFreeze(toolCall({ credential: forged }));
+    const out = attributeWith(directory, 30, rooted)({ ok: true, record }) as Draft;
+    expect(out.attribution.level).toBe('verified');
+    expect(out.record.credential).toEqual({
+      jti: 'jti-researcher',
+      iss: 'http://issuer.test',
+      iat: NOW - 10,
+      exp: NOW + 300,
+      id_token: root,
+    });
+    const plain = attributeWith(directory, 30, credential)({ ok: true, record }) as Draft;
+    expect(plain.record.credential).not.toHaveProperty('id_token');
+    expect(plain.record.credential).not.toHaveProperty('ancestors');
+  });
+
   it('fills the initiator and actor a record leaves out from the credential', () => {
     const { initiator: _i, actor: _a, ...bare } = toolCall();
     const out = attributeWith(directory, 30, credential)({ ok: true, record: deepFreeze(bare) });

@@ -157,8 +157,9 @@ const credentialSchema = z.strictObject({
   iat: unixSeconds,
   exp: unixSeconds,
   // The rest is written by the issuer in its own witness records (credential.issued,
-  // delegation.granted, credential.revoked); never a token. `ancestors` is also stamped by the
-  // collector's attribute stage from the verified credential (the OCSF export's parent_uid).
+  // delegation.granted, credential.revoked); never a token. `ancestors` and `id_token` are also
+  // stamped by the collector's attribute stage from the verified credential (the OCSF export's
+  // parent_uid).
   sub: principalId.describe('The root initiator the credential acts for.').exactOptional(),
   scope: z.array(text(MAX_NAME)).max(MAX_LIST).exactOptional(),
   parent_jti: text(MAX_ID).describe('The credential this one was exchanged from.').exactOptional(),
@@ -166,6 +167,17 @@ const credentialSchema = z.strictObject({
     .array(text(MAX_ID))
     .max(MAX_LIST)
     .describe('Every credential this one derives from, root first.')
+    .exactOptional(),
+  id_token: z
+    .strictObject({
+      iss: text(MAX_ID).describe('The OIDC provider that issued the ID token.'),
+      jti: text(MAX_ID).describe(
+        "The ID token's id: its jti, else id_token:<SHA-256 hex of the token>.",
+      ),
+    })
+    .describe(
+      "The ID token a chain is rooted in (never the token): the credential's id_token claim, not in ancestors.",
+    )
     .exactOptional(),
   grant: z
     .enum([

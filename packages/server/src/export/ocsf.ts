@@ -22,7 +22,8 @@
  * |                                       | version)                                                |
  * | `delegation[-1].from`                 | `actor.invoked_by`                                      |
  * | `delegation` (verified: the collector | `delegation` (the last hop: uid = its credential's jti, |
- * | stamped the credential)               | parent_uid = the credential it was exchanged from,      |
+ * | stamped the credential)               | parent_uid = the credential it was exchanged from, or   |
+ * |                                       | the ID token (`credential.id_token`) of the first hop,  |
  * |                                       | created_time, issuer_uid); every hop, root first, in    |
  * |                                       | `unmapped.provenant.delegation_chain`                   |
  * | `session_id`, `credential`            | `actor.session` (uid, credential_uid = jti, issuer,     |
@@ -53,9 +54,12 @@
  * A `delegation` object is written only for a chain the collector verified (attribution
  * `verified` or `pooled`, with the credential it stamped): OCSF asks that delegation ids come
  * from a trusted component, never from the delegate. Each hop's uid is the jti of the
- * credential that hop produced; `parent_uid` is the credential it was exchanged from (the
- * previous hop's, or the root credential's for the first hop), set on every hop that has one
- * — only a chain rooted in an identity provider's ID token has a first hop without a parent.
+ * credential that hop produced; `parent_uid` is what it was exchanged from: the previous hop's
+ * credential, or for the first hop the root credential (`credential.ancestors[0]`) or, in a
+ * chain rooted in an identity provider's ID token, that token's id (`credential.id_token.jti`:
+ * its `jti`, else `id_token:<SHA-256 hex>`). Both come from the credential the collector
+ * verified (its `ancestors` and `id_token` claims, which the issuer sets and the attribute
+ * stage stamps, replacing any `credential` the producer sent), so every hop has a parent.
  */
 import type { EventRecord, Integrity } from '@provenant/core';
 import { timeToMicros } from '../ingest/time.js';
@@ -421,13 +425,18 @@ function aiAgentOf(record: EventRecord): OcsfAiAgent | undefined {
  * The record's delegation hops, root first, as OCSF `delegation` objects: only for a chain the
  * collector verified (it stamped the credential: attribution `verified` or `pooled`), and only
  * hops that name their credential. The parent of a hop is the credential its own was exchanged
- * from: the one before it in the credential's lineage (`ancestors`, root first, then `jti`).
+ * from: the one before it in the credential's lineage (the ID token of `id_token`, then
+ * `ancestors`, root first, then `jti`).
  */
 function delegationChainOf(record: ServedRecord): OcsfDelegation[] | undefined {
   const { credential, delegation, attribution } = record;
   if (!credential || !delegation || delegation.length === 0) return undefined;
   if (attribution?.level !== 'verified' && attribution?.level !== 'pooled') return undefined;
-  const lineage = [...(credential.ancestors ?? []), credential.jti];
+  const lineage = [
+    ...(credential.id_token === undefined ? [] : [credential.id_token.jti]),
+    ...(credential.ancestors ?? []),
+    credential.jti,
+  ];
   const chain: OcsfDelegation[] = [];
   let previous: string | undefined;
   for (const hop of delegation) {

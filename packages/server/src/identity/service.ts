@@ -523,6 +523,7 @@ export function witnessRecord(
       scope: [...w.scope],
       roles: [...w.roles],
       ancestors: [...w.ancestors],
+      ...(w.idToken === undefined ? {} : { id_token: { iss: w.idToken.iss, jti: w.idToken.jti } }),
       grant: w.grant,
       ...(w.parentJti === undefined ? {} : { parent_jti: w.parentJti }),
       ...(w.audience === undefined ? {} : { aud: [...w.audience] }),

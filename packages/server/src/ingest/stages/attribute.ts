@@ -56,19 +56,21 @@ export function attributeWith(
 
 function withCredential(
   record: EventRecord,
-  { claims, ancestors }: VerifiedCredential,
+  { claims, ancestors, idToken }: VerifiedCredential,
   result: Extract<AttributionResult, { ok: true }>,
 ): EventRecord {
   return {
     ...record,
-    // `ancestors` (verified, root first) names each hop's parent credential: the OCSF export's
-    // `delegation.parent_uid` for the first hop.
+    // `ancestors` (verified, root first) names each hop's parent credential, and `id_token` the
+    // ID token a chain is rooted in: the OCSF export's `delegation.parent_uid` for the first hop.
+    // Built afresh from the verified credential: whatever `credential` the producer sent is gone.
     credential: {
       jti: claims.jti,
       iss: claims.iss,
       iat: claims.iat,
       exp: claims.exp,
       ...(ancestors.length > 0 ? { ancestors: [...ancestors] } : {}),
+      ...(idToken === undefined ? {} : { id_token: { iss: idToken.iss, jti: idToken.jti } }),
     },
     ...(!record.delegation && result.delegation ? { delegation: result.delegation } : {}),
     ...(!record.initiator && result.initiator ? { initiator: result.initiator } : {}),
