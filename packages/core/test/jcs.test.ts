@@ -196,6 +196,70 @@ describe('canonicalize', () => {
     expect(canonicalize({ a: shared, b: [shared] })).toBe('{"a":{"v":1},"b":[{"v":1}]}');
   });
 
+  it('orders index-like keys by code units, not as the engine orders array indices', () => {
+    // JSON.stringify would write "9" before "10"; RFC 8785 sorts "10" < "9" < "a".
+    expect(canonicalize({ a: 3, 9: 2, 10: 1 })).toBe('{"10":1,"9":2,"a":3}');
+    expect(canonicalize({ b: { 0: 'x', '01': 'y', '-1': 'z' } })).toBe(
+      '{"b":{"-1":"z","0":"x","01":"y"}}',
+    );
+    expect(canonicalize({ 4294967295: 1, 4294967294: 2, z: 0 })).toBe(
+      '{"4294967294":2,"4294967295":1,"z":0}',
+    );
+  });
+
+  it('escapes keys as it escapes strings and refuses a key with a lone surrogate', () => {
+    expect(canonicalize({ 'a\nb': 1, '"': 2, '\u001f': 3 })).toBe(
+      '{"\\u001f":3,"\\"":2,"a\\nb":1}',
+    );
+    expect(failureOf({ ok: { ['x\ud800']: 1 } }).reason).toBe('lone_surrogate');
+  });
+
+  it('writes -0, exponents and nested empty containers as RFC 8785 does', () => {
+    expect(canonicalize({ z: -0, e: 1e21, s: 1e-7, o: {}, a: [[], {}] })).toBe(
+      '{"a":[[],{}],"e":1e+21,"o":{},"s":1e-7,"z":0}',
+    );
+  });
+
+  it('ignores a toJSON put on Object.prototype or Array.prototype', () => {
+    const proto = Object.prototype as unknown as Record<string, unknown>;
+    const arrays = Array.prototype as unknown as Record<string, unknown>;
+    try {
+      proto['toJSON'] = () => 'polluted';
+      expect(canonicalize({ b: 1, a: [2] })).toBe('{"a":[2],"b":1}');
+      delete proto['toJSON'];
+      arrays['toJSON'] = () => 'polluted';
+      expect(canonicalize({ b: 1, a: [2] })).toBe('{"a":[2],"b":1}');
+    } finally {
+      delete proto['toJSON'];
+      delete arrays['toJSON'];
+    }
+  });
+
+  it('writes a key named toJSON as an ordinary key', () => {
+    expect(canonicalize({ toJSON: 'x', a: { toJSON: null } })).toBe(
+      '{"a":{"toJSON":null},"toJSON":"x"}',
+    );
+  });
+
+  it('canonicalizes nesting past the fast path depth and still finds a deep cycle', () => {
+    let fine: unknown = { v: 1 };
+    for (let i = 0; i < 200; i++) fine = { b: fine, a: i };
+    const text = canonicalize(fine);
+    expect(JSON.parse(text)).toEqual(fine);
+    expect(text.startsWith('{"a":199,"b":{"a":198,')).toBe(true);
+    const cyclic: Record<string, unknown> = { a: 1 };
+    let tail = cyclic;
+    for (let i = 0; i < 100; i++) tail = tail['next'] = { i };
+    tail['next'] = cyclic;
+    expect(failureOf(cyclic).reason).toBe('cycle');
+  });
+
+  it('refuses a sparse array hole and undefined inside an array', () => {
+    // eslint-disable-next-line no-sparse-arrays -- the hole is what is tested
+    expect(failureOf([1, , 3]).reason).toBe('unsupported_type');
+    expect(failureOf({ a: [1, undefined] }).reason).toBe('unsupported_type');
+  });
+
   it('encodes the canonical text as UTF-8 bytes', () => {
     const bytes = canonicalBytes({ '€': 'ö' });
     expect(bytes).toBeInstanceOf(Uint8Array);
