@@ -354,14 +354,15 @@ export class ToolCall {
   }
 }
 
-/** The action with the class and risk it was decided with, as the collector expects. */
+/**
+ * The action with the class and risk it was decided with, as the collector expects. The action
+ * is this call's own (made by `toolAction` for it), so it is set in place: no spread on the
+ * call's path.
+ */
 function asDecided(action: Action, d: Decision): Action {
-  if (!d.class && !d.risk) return action;
-  return {
-    ...action,
-    ...(d.class ? { class: d.class } : {}),
-    ...(d.risk ? { risk: d.risk } : {}),
-  };
+  if (d.class) action.class = d.class;
+  if (d.risk) action.risk = d.risk;
+  return action;
 }
 
 const unknownDecision: Decision = { decision: 'deny', decisionId: '', engine: '', determining: [] };
