@@ -3,11 +3,14 @@
 // per framework, beside the same tool calls without Provenant and an OpenTelemetry span with 15
 // attributes, all in this process and run.
 //
-//   node bench/frameworks.js [--quick] [--no-write]
+//   node bench/frameworks.js [--quick] [--no-write] [--only openai,langchain,adk,claude]
+//                            [--runs N] [--calls K]
 //
 // Each framework runs a scripted model whose first turn asks for K tool calls of a no-op tool
-// (then answers): the run with the integration and the run without alternate, R times each;
-// added cost per call = (median with − median without) / K. Provenant's side: an in-process
+// (then answers). Three variants of the run alternate R times each in rotating order, after
+// untimed warm-up rounds: without Provenant, with a no-op callback at the framework's
+// enforcement point, and with Provenant's integration there. Added cost per call =
+// (median with − median without) / K; Provenant's own = (median with − median no-op) / K. Provenant's side: an in-process
 // decision point (embedded decision, cached per credential, action and resource as in
 // production), an in-memory issuer and an exporter that drops records (no I/O). The Claude Agent
 // SDK needs its vendor's CLI: its hooks (PreToolUse, PostToolUse) are called as the CLI calls
@@ -15,6 +18,8 @@
 //
 // Needs a build (`npm run build`).
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { loadavg } from 'node:os';
 import process from 'node:process';
@@ -26,21 +31,26 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { z } from 'zod';
 import { createRecorder } from '@provenant/sdk';
 import { memoryIssuer } from '@provenant/sdk/testing';
-import { machine, msSince, now, writeSection } from './lib/util.js';
+import { ROOT, machine, msSince, now, writeSection } from './lib/util.js';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    runs: { type: 'string' },
+    calls: { type: 'string' },
   },
 });
-const K = 50;
+const ONLY = values.only ? new Set(values.only.split(',')) : null;
+const K = values.calls ? Number(values.calls) : 50;
 // LangGraph races each of a step's tool calls against the step's abort signal (one listener
 // per call, removed when the call ends): K calls at once are K listeners on one signal, above
 // Node's warning threshold of 10 with or without Provenant (not a leak: the SDK's
 // test/frameworks.test.ts counts them). Signals made from here on warn above K + 10 instead.
 setMaxListeners(K + 10);
-const RUNS = values.quick ? 6 : 40;
+const RUNS = values.runs ? Number(values.runs) : values.quick ? 10 : 60;
+const WARMUP = values.quick ? 10 : 40;
 const t0 = now();
 const load0 = loadavg()[0];
 
@@ -56,7 +66,8 @@ const recorder = createRecorder({
   identity,
   issuer,
   exporter: {
-    export: async (batch) => void (dropped.n += batch.records.length),
+    export: async (batch) =>
+      void ((dropped.n += batch.records.length), (dropped.batches = (dropped.batches ?? 0) + 1)),
     forceFlush: async () => {},
     shutdown: async () => {},
   },
@@ -76,49 +87,60 @@ const TOOLS = {
 };
 const noop = async () => 'ok';
 
-/** Median of the with/without run times (ms), interleaved; per-call difference in µs. */
-async function compare(name, withP, without) {
-  for (let i = 0; i < 3; i++) {
-    await session.run(withP);
-    await session.run(without);
-  }
-  const a = [];
-  const b = [];
-  const ac = [];
-  const bc = [];
+/**
+ * Three runs of the same K tool calls, interleaved: `without` (the framework alone), `hook`
+ * (the framework's enforcement point with a callback that does nothing: what the framework
+ * itself costs for it) and `withP` (Provenant's integration there). Per call, in µs, from the
+ * medians: added = with − without (the target's figure), Provenant's own = with − hook.
+ */
+async function compare(name, { without, hook, withP }) {
+  const variants = { without, hook, withP };
+  const wall = { without: [], hook: [], withP: [] };
+  const cpu = { without: [], hook: [], withP: [] };
   // Wall time: the run as its caller waits for it. CPU: the run and then the recorder's
   // hand-over of the run's records (built, digested, given to the exporter), which happens
   // after the calls return, off the caller's path, but is still Provenant's work.
-  const timed = async (fn, wall, cpu) => {
+  const timed = async (key, keep) => {
     const c = process.cpuUsage();
     const t = performance.now();
-    await session.run(fn);
-    wall.push(performance.now() - t);
+    await session.run(variants[key]);
+    const w = performance.now() - t;
     await recorder.flush();
     const d = process.cpuUsage(c);
-    cpu.push((d.user + d.system) / 1000);
+    if (keep) {
+      wall[key].push(w);
+      cpu[key].push((d.user + d.system) / 1000);
+    }
   };
+  // Warm-up: every path compiled by the JIT before anything is timed (a few runs were not
+  // enough: the first 2,000 calls of a path run slower, the "with" path's more so).
+  for (let i = 0; i < WARMUP; i++) for (const key of ORDER) await timed(key, false);
   for (let i = 0; i < RUNS; i++) {
-    await timed(without, b, bc);
-    await timed(withP, a, ac);
+    // The order rotates, so no variant always runs after the same one.
+    for (let j = 0; j < ORDER.length; j++) await timed(ORDER[(i + j) % ORDER.length], true);
     await yieldNow();
   }
   const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const per = (xs) => (med(xs) * 1000) / K;
   const r = {
     name,
-    withoutUs: per(b),
-    withUs: per(a),
-    withoutCpuUs: per(bc),
-    withCpuUs: per(ac),
+    withoutUs: per(wall.without),
+    hookUs: per(wall.hook),
+    withUs: per(wall.withP),
+    withoutCpuUs: per(cpu.without),
+    hookCpuUs: per(cpu.hook),
+    withCpuUs: per(cpu.withP),
   };
   r.addedUs = r.withUs - r.withoutUs;
   r.addedCpuUs = r.withCpuUs - r.withoutCpuUs;
+  r.ownUs = r.withUs - r.hookUs;
+  r.ownCpuUs = r.withCpuUs - r.hookCpuUs;
   console.log(
-    `${name.padEnd(22)} without ${r.withoutUs.toFixed(1)} µs/call, with ${r.withUs.toFixed(1)} µs/call, added ${r.addedUs.toFixed(1)} µs/call (CPU: added ${r.addedCpuUs.toFixed(1)} µs/call)`,
+    `${name.padEnd(22)} without ${r.withoutUs.toFixed(1)}, no-op hook ${r.hookUs.toFixed(1)}, with ${r.withUs.toFixed(1)} µs/call: added ${r.addedUs.toFixed(1)} (Provenant's own ${r.ownUs.toFixed(1)}); CPU added ${r.addedCpuUs.toFixed(1)} (own ${r.ownCpuUs.toFixed(1)}) µs/call`,
   );
   return r;
 }
+const ORDER = ['without', 'hook', 'withP'];
 
 // ---- OpenAI Agents SDK ----------------------------------------------------------------
 async function openaiAgents() {
@@ -156,16 +178,23 @@ async function openaiAgents() {
     execute: noop,
   };
   const plain = tool(spec);
+  // The enforcement point doing nothing: an input guardrail that allows every call.
+  const allowAll = { name: 'allow', run: async () => ({ behavior: { type: 'allow' } }) };
+  const guarded = tool({ ...spec, inputGuardrails: [allowAll] });
   const recorded = provenant.tool(spec);
   const runner = provenant.attach(new Runner({ tracingDisabled: true }));
   const runWith = (t) => () =>
     runner.run(new Agent({ name: 'planner', model: model(), tools: [t] }), 'go');
-  return compare('OpenAI Agents SDK', runWith(recorded), runWith(plain));
+  return compare('OpenAI Agents SDK', {
+    without: runWith(plain),
+    hook: runWith(guarded),
+    withP: runWith(recorded),
+  });
 }
 
 // ---- LangChain.js v1 -----------------------------------------------------------------
 async function langchain() {
-  const { AIMessage, createAgent, tool } = await import('langchain');
+  const { AIMessage, createAgent, createMiddleware, tool } = await import('langchain');
   const { fakeModel } = await import('@langchain/core/testing');
   const { langChainProvenance } = await import('@provenant/sdk/langchain');
   const provenant = langChainProvenance(recorder, { tools: TOOLS });
@@ -179,20 +208,35 @@ async function langchain() {
     args: { repo: 'acme/payments' },
     id: `c${i}`,
   }));
+  // One agent per variant, built once (compiling the graph is not a tool call's cost): its
+  // scripted model holds a turn of K calls and an answer for every run.
   const agent = (middleware) => {
-    const model = fakeModel()
-      .respond(new AIMessage({ content: '', tool_calls: calls }))
-      .respond(new AIMessage('done'));
+    let model = fakeModel();
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      model = model.respond(new AIMessage({ content: '', tool_calls: calls }));
+      model = model.respond(new AIMessage('done'));
+    }
     return createAgent({ model, tools: [getFile], middleware });
   };
-  const runWith = (middleware) => () =>
-    agent(middleware).invoke({ messages: [{ role: 'user', content: 'go' }] });
-  return compare('LangChain.js v1', runWith([provenant.middleware()]), runWith([]));
+  const runWith = (middleware) => {
+    const a = agent(middleware);
+    return () => a.invoke({ messages: [{ role: 'user', content: 'go' }] });
+  };
+  // The enforcement point doing nothing: a wrapToolCall middleware that calls the handler.
+  const passThrough = createMiddleware({
+    name: 'pass-through',
+    wrapToolCall: (request, handler) => handler(request),
+  });
+  return compare('LangChain.js v1', {
+    without: runWith([]),
+    hook: runWith([passThrough]),
+    withP: runWith([provenant.middleware()]),
+  });
 }
 
 // ---- Google ADK ------------------------------------------------------------------------
 async function adk() {
-  const { BaseLlm, FunctionTool, InMemoryRunner, LlmAgent, LogLevel, setLogLevel } =
+  const { BaseLlm, BasePlugin, FunctionTool, InMemoryRunner, LlmAgent, LogLevel, setLogLevel } =
     await import('@google/adk');
   const { adkProvenance } = await import('@provenant/sdk/adk');
   setLogLevel(LogLevel.ERROR);
@@ -232,7 +276,26 @@ async function adk() {
     }))
       void event;
   };
-  return compare('Google ADK', runWith([provenant.plugin()]), runWith([]));
+  // The enforcement point doing nothing: a plugin whose tool callbacks return nothing.
+  class Nothing extends BasePlugin {
+    constructor() {
+      super('nothing');
+    }
+    async beforeToolCallback() {
+      return undefined;
+    }
+    async afterToolCallback() {
+      return undefined;
+    }
+    async onToolErrorCallback() {
+      return undefined;
+    }
+  }
+  return compare('Google ADK', {
+    without: runWith([]),
+    hook: runWith([new Nothing()]),
+    withP: runWith([provenant.plugin()]),
+  });
 }
 
 // ---- Claude Agent SDK (its hooks, as the CLI calls them) --------------------------------
@@ -248,8 +311,8 @@ async function claude() {
     for (const m of options.hooks[event.hook_event_name])
       for (const h of m.hooks) await h(event, event.tool_use_id, { signal });
   };
-  // The harness alone: the same events fired at hooks that do nothing (what calling a hook
-  // costs here, not Provenant), reported beside the row.
+  // The enforcement point doing nothing: the same events fired at hooks that do nothing (what
+  // calling a hook costs here, not Provenant).
   const nothing = async () => ({});
   const noHooks = {
     hooks: { PreToolUse: [{ hooks: [nothing] }], PostToolUse: [{ hooks: [nothing] }] },
@@ -274,13 +337,11 @@ async function claude() {
     for (let i = 0; i < K; i++) await noop();
   };
   let made;
-  const withP = fired(() => (made ??= provenant.options()));
-  harness = await compare(
-    'Claude hooks (no-op)',
-    fired(() => noHooks),
+  return compare('Claude Agent SDK hooks', {
     without,
-  );
-  return compare('Claude Agent SDK hooks', withP, without);
+    hook: fired(() => noHooks),
+    withP: fired(() => (made ??= provenant.options())),
+  });
 }
 
 // ---- the floor: an OpenTelemetry span with 15 attributes ---------------------------------
@@ -316,30 +377,46 @@ async function span() {
 }
 
 const spanUs = await span();
-/** The Claude harness with hooks that do nothing (set by claude()). */
-let harness;
 const results = [];
-for (const f of [openaiAgents, langchain, adk, claude]) results.push(await f());
+for (const [key, f] of [
+  ['openai', openaiAgents],
+  ['langchain', langchain],
+  ['adk', adk],
+  ['claude', claude],
+])
+  if (!ONLY || ONLY.has(key)) results.push(await f());
 const spanAfterUs = await span();
 await recorder.close();
 const floor = Math.min(spanUs.us, spanAfterUs.us);
 const floorCpu = Math.min(spanUs.cpuUs, spanAfterUs.cpuUs);
 const load1 = loadavg()[0];
 
+const times = (us, base) => `${us.toFixed(1)} (${(us / base).toFixed(1)}×)`;
+const yes = (us, base) => (us <= 2 * base ? 'yes' : 'no');
 const rows = results.map(
   (r) =>
-    `| ${r.name} | ${r.withoutUs.toFixed(1)} | ${r.withUs.toFixed(1)} | ${r.addedUs.toFixed(1)} (${(r.addedUs / floor).toFixed(1)}× span) | ${r.addedCpuUs.toFixed(1)} (${(r.addedCpuUs / floorCpu).toFixed(1)}× span) | ${r.addedUs <= 2 * floor ? 'yes' : 'no'} / ${r.addedCpuUs <= 2 * floorCpu ? 'yes' : 'no'} |`,
+    `| ${r.name} | ${r.withoutUs.toFixed(1)} | ${r.hookUs.toFixed(1)} | ${r.withUs.toFixed(1)} | ${times(r.addedUs, floor)} | ${times(r.addedCpuUs, floorCpu)} | ${times(r.ownUs, floor)} / ${times(r.ownCpuUs, floorCpu)} | ${yes(r.addedUs, floor)} / ${yes(r.addedCpuUs, floorCpu)} |`,
 );
 const table = [
-  `OpenTelemetry span with 15 attributes (BatchSpanProcessor, no-op exporter): caller time ${spanUs.us.toFixed(2)} µs before the frameworks, ${spanAfterUs.us.toFixed(2)} µs after (CPU ${spanUs.cpuUs.toFixed(2)} / ${spanAfterUs.cpuUs.toFixed(2)} µs); target per call ≤ 2 × ${floor.toFixed(2)} = ${(2 * floor).toFixed(2)} µs caller time (CPU ≤ ${(2 * floorCpu).toFixed(2)} µs).`,
+  `OpenTelemetry span with 15 attributes (BatchSpanProcessor, no-op exporter): caller time ${spanUs.us.toFixed(2)} µs before the frameworks, ${spanAfterUs.us.toFixed(2)} µs after (CPU ${spanUs.cpuUs.toFixed(2)} / ${spanAfterUs.cpuUs.toFixed(2)} µs); target per call ≤ 2 × ${floor.toFixed(2)} = ${(2 * floor).toFixed(2)} µs caller time (CPU ≤ ${(2 * floorCpu).toFixed(2)} µs). Multiples (×) are of the span.`,
   '',
-  '| framework | without Provenant, µs/call | with Provenant, µs/call | added, µs/call (caller time) | added CPU, µs/call | ≤ 2× span (time / CPU) |',
-  '| --- | ---: | ---: | ---: | ---: | :-: |',
+  "| framework | without Provenant, µs/call | no-op hook, µs/call | with Provenant, µs/call | added (caller time), µs/call | added CPU, µs/call | Provenant's own (with − no-op hook), time / CPU | added ≤ 2× span (time / CPU) |",
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | :-: |',
   ...rows,
-  '',
-  `Of the Claude row, calling hooks at all costs the harness ${harness.addedUs.toFixed(1)} µs caller time (CPU ${harness.addedCpuUs.toFixed(1)} µs) per call with hooks that do nothing; Provenant's own share is ${(results[3].addedUs - harness.addedUs).toFixed(1)} µs (CPU ${(results[3].addedCpuUs - harness.addedCpuUs).toFixed(1)} µs).`,
 ].join('\n');
 console.log(`\n${table}\n`);
+const VERSIONS = [
+  '@openai/agents',
+  'langchain',
+  '@langchain/langgraph',
+  '@google/adk',
+  '@anthropic-ai/claude-agent-sdk',
+]
+  .map((p) => {
+    const file = join(ROOT, 'node_modules', p, 'package.json');
+    return `${p} ${JSON.parse(readFileSync(file, 'utf8')).version}`;
+  })
+  .join(', ');
 const m = machine();
 const section = `## Agent framework integrations (issue 20)
 
@@ -350,20 +427,20 @@ const section = `## Agent framework integrations (issue 20)
 ${table}
 
 Each framework runs a scripted model whose first turn asks for ${K} calls of a no-op tool, then
-answers; a run with the integration and one without alternate ${RUNS} times, and the added cost
-per call is the difference of the medians over ${K}. The tool calls are decided in-process (an
+answers. Three runs of it alternate ${RUNS} times (after ${WARMUP} untimed rounds, so that every
+path is compiled before it is timed), in rotating order: without Provenant, with the
+framework's enforcement point given a callback that does nothing (an input guardrail that
+allows, a pass-through \`wrapToolCall\` middleware, a plugin whose tool callbacks return
+nothing, hooks that return \`{}\`), and with Provenant's integration there. Per call, from the
+medians over ${K}: added = with − without (what the target is about), Provenant's own = with −
+no-op hook (what the integration itself costs, beside what the framework charges for having
+an enforcement point at all). The tool calls are decided in-process (an
 embedded decision point, each decision cached per credential, action and resource as the
 recorder does in production), credentials come from the in-memory issuer and records go to an
 exporter that drops them, so no I/O is measured; the Claude Agent SDK's CLI needs Anthropic's
 service, so its PreToolUse and PostToolUse hooks are called as the CLI calls them around the
 tool body. "Without" is the framework's own cost of a tool call (for the Claude hooks: the tool
-body alone). Versions: @openai/agents 0.14.3, langchain 1.5.14, @google/adk 2.0.0,
-@anthropic-ai/claude-agent-sdk 0.3.335. The framework rows include what the framework itself
-does for the enforcement point (the OpenAI Agents SDK runs an input guardrail per call, ADK a
-plugin's callbacks, LangChain a middleware layer), and their "without" run is one to six
-milliseconds per call, so their difference is within the spread of a loaded machine; the
-Claude row, hooks called directly, is the integration's own cost (decision from the cache,
-records built and handed to the exporter). The caller time is wall time; "CPU" is the process
+body alone). Versions: ${VERSIONS}. The caller time is wall time; "CPU" is the process
 CPU time over the same runs and the recorder's hand-over of their records after them (the
 records are built, digested and given to the exporter after the calls return, off the caller's
 path: still Provenant's work, so counted), the steadier measure when other work shares the
