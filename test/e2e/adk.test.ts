@@ -2,7 +2,7 @@
 // tool call decided by the collector's Cedar policies in the plugin's beforeToolCallback, a
 // denial as the tool response the model reads, a sub-agent (transfer_to_agent down the agent
 // tree) under its own identity with the whole chain verified.
-import { BaseLlm, FunctionTool, InMemoryRunner, LlmAgent } from '@google/adk';
+import { BaseLlm, BasePlugin, FunctionTool, InMemoryRunner, LlmAgent } from '@google/adk';
 import type { BaseLlmConnection, LlmRequest, LlmResponse } from '@google/adk';
 import { adkProvenance } from '@provenant/sdk/adk';
 import { describe, expect, it } from 'vitest';
@@ -172,6 +172,50 @@ describe('Google ADK', () => {
       action: { name: 'github.search_code' },
       outcome: { status: 'error', error: { message: expect.stringContaining('rate limited') } },
       attribution: { level: 'verified' },
+    });
+  });
+
+  it('records a call allowed by Provenant and then answered by a later plugin as refused, not as success', async () => {
+    const provenant = adkProvenance(w.recorder, { tools: TOOLS });
+    const ran: string[] = [];
+    const t = tools(ran);
+    // The application's own plugin, after Provenant's: it answers for get_file itself.
+    class Blocker extends BasePlugin {
+      constructor() {
+        super('blocker');
+      }
+      override async beforeToolCallback({ tool }: { tool: { name: string } }) {
+        return tool.name === 'get_file' ? { error: 'blocked by the application' } : undefined;
+      }
+    }
+    const model = new ScriptedLlm([
+      [fc('b1', 'get_file', { repo: 'acme/payments' }), fc('b2', 'get_file', { repo: 'acme/x' })],
+      [fc('b3', 'search_code', { repo: 'acme/payments' })],
+      [{ text: 'done' }],
+    ]);
+    const agent = new LlmAgent({ name: 'planner', model, tools: [t.getFile, t.searchCode] });
+    const runner = new InMemoryRunner({
+      agent,
+      appName: 'adk-test',
+      plugins: [provenant.plugin(), new Blocker()],
+    });
+    await w.recorder.session({ initiatorToken: w.s.alice, taskId: 'adk-blocked' }, () =>
+      run(runner, 'read'),
+    );
+    expect(ran).toEqual(['search_code']);
+    await w.recorder.flush();
+    const calls = toolCalls(await events(w.c.url, { task_id: 'adk-blocked' }));
+    const blocked = calls.filter((r) => r.action?.name === 'github.get_file');
+    expect(blocked).toHaveLength(2);
+    for (const r of blocked) {
+      expect(r).toMatchObject({
+        outcome: { status: 'error', error: { code: 'approval_refused' } },
+        policy: { decision: 'allow' },
+      });
+    }
+    // A tool that did run after the blocker let it through is recorded as it ended.
+    expect(calls.find((r) => r.action?.name === 'github.search_code')).toMatchObject({
+      outcome: { status: 'error', error: { message: expect.stringContaining('rate limited') } },
     });
   });
 

@@ -5,7 +5,10 @@
  * - `provenant.plugin()` is a `BasePlugin`: `beforeToolCallback` asks the decision point before
  *   the tool runs (a refusal is the dictionary the callback returns, which ADK hands the model as
  *   the tool's response; the tool does not run), `afterToolCallback` and `onToolErrorCallback`
- *   record the outcome. The framework's own `transfer_to_agent` is not an action: it is decided
+ *   record the outcome. ADK calls the after-tool callbacks also when a later plugin or the
+ *   agent's own `beforeToolCallback` answered for a call Provenant allowed: the plugin marks
+ *   each call its tool really starts (the tool's `runAsync`), so such a call is recorded as
+ *   refused by the application (`approval_refused`), never as the tool's success. The framework's own `transfer_to_agent` is not an action: it is decided
  *   by the delegation it starts.
  * - A sub-agent (`subAgents`; its `parentAgent` is its delegator) acts under its own identity
  *   with a credential exchanged from its parent's, per ADK invocation (`invocationId`), so its
@@ -96,6 +99,20 @@ export function adkProvenance(recorder: Recorder, options: AdkOptions = {}): Adk
     return find(root);
   };
 
+  /** The tool contexts whose tool started running (its `runAsync` was called). */
+  const ran = new WeakSet<object>();
+  /** Tools whose `runAsync` marks `ran` (wrapped once each, on the instance). */
+  const marked = new WeakSet<BaseTool>();
+  const markRuns = (tool: BaseTool) => {
+    if (marked.has(tool)) return;
+    marked.add(tool);
+    const run = tool.runAsync.bind(tool);
+    tool.runAsync = (request: Parameters<BaseTool['runAsync']>[0]) => {
+      ran.add(request.toolContext);
+      return run(request);
+    };
+  };
+
   class ProvenantPlugin extends BasePlugin {
     /** Calls allowed before their tool ran, by the model's function call id (else the context). */
     private readonly open = new Map<unknown, OpenCall>();
@@ -129,6 +146,7 @@ export function adkProvenance(recorder: Recorder, options: AdkOptions = {}): Adk
       if (!started.allowed) {
         return { error: refusalText(started.error), provenant: started.error.code };
       }
+      markRuns(tool);
       this.open.set(callId ?? toolContext, started.call);
       return undefined;
     }
@@ -140,7 +158,19 @@ export function adkProvenance(recorder: Recorder, options: AdkOptions = {}): Adk
       toolContext: Context;
       result: Record<string, unknown>;
     }): Promise<Record<string, unknown> | undefined> {
-      this.take(toolContext)?.finish(result);
+      const call = this.take(toolContext);
+      if (call === undefined) return undefined;
+      if (ran.has(toolContext)) call.finish(result);
+      else {
+        // A later plugin or the agent's callback answered instead: the tool never ran.
+        call.failWith(
+          {
+            code: 'approval_refused',
+            message: 'a later before-tool callback answered for the call: the tool did not run',
+          },
+          result,
+        );
+      }
       return undefined;
     }
 
