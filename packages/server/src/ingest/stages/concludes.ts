@@ -57,12 +57,12 @@ export function markConclusions(storage: StoredById): Stage {
       intents.set(r.id, keyOf(r, level));
       return draft;
     }
-    const causeId = r.cause?.record_id;
-    if (causeId === undefined || causeId === r.id) return draft;
-    const intent = intents.get(causeId) ?? (await storedIntent(storage, causeId));
-    return intent !== undefined && sameAction(intent, keyOf(r, level))
-      ? ({ ...draft, concludes: causeId } satisfies Draft)
-      : draft;
+    const concluded = await concludedIntent(
+      r,
+      level,
+      (id) => intents.get(id) ?? storedIntent(storage, id),
+    );
+    return concluded === undefined ? draft : ({ ...draft, concludes: concluded } satisfies Draft);
   };
 }
 
@@ -76,10 +76,22 @@ export async function concludesStoredIntent(
   level: string,
 ): Promise<boolean> {
   if (!isActionRecord(r) || !mayFollowIntent(r) || r.outcome?.status === 'pending') return false;
+  return (await concludedIntent(r, level, (id) => storedIntent(storage, id))) !== undefined;
+}
+
+/**
+ * The id of the intent an outcome `r` (a fail-closed action, not `pending`) concludes: its
+ * `cause.record_id`, when `intentOf` finds there a `pending` record of the same action.
+ */
+async function concludedIntent(
+  r: EventRecord,
+  level: string,
+  intentOf: (id: string) => ActionKey | undefined | Promise<ActionKey | undefined>,
+): Promise<string | undefined> {
   const causeId = r.cause?.record_id;
-  if (causeId === undefined || causeId === r.id) return false;
-  const intent = await storedIntent(storage, causeId);
-  return intent !== undefined && sameAction(intent, keyOf(r, level));
+  if (causeId === undefined || causeId === r.id) return undefined;
+  const intent = await intentOf(causeId);
+  return intent !== undefined && sameAction(intent, keyOf(r, level)) ? causeId : undefined;
 }
 
 async function storedIntent(storage: StoredById, id: string): Promise<ActionKey | undefined> {
