@@ -72,4 +72,23 @@ describe('SqlitePolicyStore decisions', () => {
     ).toEqual(['d1', 'd2', 'd3', 'd4']);
     await again.close();
   });
+
+  it('refuses every decision of a turn whose commit fails, with a stable code, and commits the next turn afresh', async () => {
+    const store = new SqlitePolicyStore(newFile());
+    const saveAll = store['saveAll'];
+    store['saveAll'] = () => {
+      throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+    };
+    const failed = [store.saveDecision(decision('f1')), store.saveDecision(decision('f2'))];
+    for (const p of failed) {
+      await expect(p).rejects.toMatchObject({ code: 'storage_unavailable' });
+    }
+    expect(await store.getDecisions(['f1', 'f2'])).toEqual([]);
+    store['saveAll'] = saveAll;
+    await store.saveDecision(decision('f3'));
+    expect((await store.getDecisions(['f1', 'f2', 'f3'])).map((d) => d.decision_id)).toEqual([
+      'f3',
+    ]);
+    await store.close();
+  });
 });
