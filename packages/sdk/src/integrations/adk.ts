@@ -8,8 +8,9 @@
  *   record the outcome. ADK calls the after-tool callbacks also when a later plugin or the
  *   agent's own `beforeToolCallback` answered for a call Provenant allowed: the plugin marks
  *   each call its tool really starts (the tool's `runAsync`), so such a call is recorded as
- *   refused by the application (`approval_refused`), never as the tool's success. The framework's own `transfer_to_agent` is not an action: it is decided
- *   by the delegation it starts.
+ *   refused by the application (`approval_refused`), never as the tool's success. The
+ *   framework's own `transfer_to_agent` is not an action: it is decided by the delegation it
+ *   starts.
  * - A sub-agent (`subAgents`; its `parentAgent` is its delegator) acts under its own identity
  *   with a credential exchanged from its parent's, per ADK invocation (`invocationId`), so its
  *   records carry the chain up the agent tree to the human.
