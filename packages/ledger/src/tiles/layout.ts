@@ -100,29 +100,27 @@ export function integrate(
   const stack = frontier.hashes.slice();
   const open: (OpenWrite | undefined)[] = [];
   const done: TileWrite[][] = [];
-  const emit = (tileLevel: number, node: number, hash: Uint8Array) => {
-    const index = Math.floor(node / TILE_WIDTH);
-    let w = open[tileLevel];
+  // Appends `hash` to the open write of tile `at`/`index`, first closing another one of that row
+  // and opening this one at position `from`.
+  const put = (at: number, index: number, from: number, hash: Uint8Array) => {
+    let w = open[at];
     if (w === undefined || w.index !== index) {
-      if (w !== undefined) (done[tileLevel] ??= []).push(closeWrite(w));
-      w = { level: tileLevel, index, from: node - index * TILE_WIDTH, parts: [] };
-      open[tileLevel] = w;
+      if (w !== undefined) (done[at] ??= []).push(closeWrite(w));
+      w = { level: at, index, from, parts: [] };
+      open[at] = w;
     }
     w.parts.push(hash);
+  };
+  const emit = (tileLevel: number, node: number, hash: Uint8Array) => {
+    const index = Math.floor(node / TILE_WIDTH);
+    put(tileLevel, index, node - index * TILE_WIDTH, hash);
   };
   // A node of tree level 8L + k (k >= INNER_FROM), index t: the inner tile of tile L/N.
   const emitInner = (level: number, t: number, hash: Uint8Array) => {
     const k = level % TILE_HEIGHT;
     const per = 2 ** (TILE_HEIGHT - k);
     const index = Math.floor(t / per);
-    const at = INNER_TILES + (level - k) / TILE_HEIGHT;
-    let w = open[at];
-    if (w === undefined || w.index !== index) {
-      if (w !== undefined) (done[at] ??= []).push(closeWrite(w));
-      w = { level: at, index, from: innerPosition(k, t - index * per), parts: [] };
-      open[at] = w;
-    }
-    w.parts.push(hash);
+    put(INNER_TILES + (level - k) / TILE_HEIGHT, index, innerPosition(k, t - index * per), hash);
   };
   for (let i = 0; i < leafHashes.length; i++) {
     let h = leafHashes[i]!;
